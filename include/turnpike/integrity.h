@@ -1,0 +1,48 @@
+/*
+ * Message integrity and fingerprint (RFC 8489 §14.5, §14.6, §14.7, §9.2.2):
+ * HMAC-SHA1 / HMAC-SHA256, long-term keys, CRC-32 fingerprint. Comparisons are
+ * constant time.
+ */
+#ifndef TURNPIKE_INTEGRITY_H
+#define TURNPIKE_INTEGRITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "turnpike/stun.h"
+
+#define INTEGRITY_MD5_KEY_LEN 16
+#define INTEGRITY_SHA256_KEY_LEN 32
+#define INTEGRITY_MAX_KEY_LEN 32
+#define INTEGRITY_SHA1_LEN 20
+#define INTEGRITY_SHA256_LEN 32
+
+/*
+ * Long-term key (RFC 8489 §9.2.2): MD5 or SHA-256 of "username:realm:password" with
+ * the password prepared by OpaqueString. alg is enum stun_pwalg. Writes the key
+ * (16 or 32 bytes) and its length; -1 when the password is refused by the preparation.
+ */
+int integrity_key_long_term(uint16_t alg, const char *user, size_t userlen, const char *realm,
+    size_t realmlen, const char *password, size_t passlen, uint8_t *key, size_t *keylen);
+
+/* USERHASH (RFC 8489 §14.4): SHA-256("username:realm"), 32 bytes. */
+void integrity_userhash(const char *user, size_t userlen, const char *realm, size_t realmlen,
+    uint8_t out[32]);
+
+/*
+ * Verifies MESSAGE-INTEGRITY (sha256 false) or MESSAGE-INTEGRITY-SHA256 (true) of
+ * a decoded message with key. Returns true only when the attribute is present and
+ * the HMAC matches, as RFC 8489 §14.5/§14.6 define the covered bytes and length.
+ */
+bool integrity_verify(const struct stun_msg *m, bool sha256, const uint8_t *key, size_t keylen);
+
+/* True when FINGERPRINT is present and matches. */
+bool integrity_fingerprint_ok(const struct stun_msg *m);
+/* CRC-32 (ISO-HDLC) of the bytes, xored with 0x5354554e. */
+uint32_t integrity_fingerprint(const uint8_t *p, size_t len);
+
+/* Constant-time equality of two byte arrays of length n. */
+bool integrity_equal(const void *a, const void *b, size_t n);
+
+#endif

@@ -42,6 +42,13 @@ bool integrity_fingerprint_ok(const struct stun_msg *m);
 /* CRC-32 (ISO-HDLC) of the bytes, xored with 0x5354554e. */
 uint32_t integrity_fingerprint(const uint8_t *p, size_t len);
 
+/*
+ * HMAC-SHA1 (sha256 false, 20 bytes) or HMAC-SHA256 (32 bytes) of p[0..len) into
+ * out, which has room for 32 bytes. -1 only when libcrypto fails.
+ */
+int integrity_hmac(bool sha256, const uint8_t *key, size_t keylen, const uint8_t *p, size_t len,
+    uint8_t *out);
+
 /* Constant-time equality of two byte arrays of length n. */
 bool integrity_equal(const void *a, const void *b, size_t n);
 

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "turnpike/buf.h"
+#include "turnpike/stun.h"
 
 struct stun_build {
 	struct wbuf w;
@@ -23,6 +24,11 @@ int stun_build_init(struct stun_build *b, void *buf, size_t cap, uint16_t method
     const uint8_t *tid);
 /* Any attribute: value copied and padded with zeros to a multiple of 4. */
 int stun_build_attr(struct stun_build *b, uint16_t type, const void *val, size_t len);
+/*
+ * Copies attribute a of decoded message m as it is on the wire, its padding bytes
+ * included (re-encoding byte for byte, e.g. RFC 5769's space padding).
+ */
+int stun_build_attr_copy(struct stun_build *b, const struct stun_msg *m, const struct stun_attr *a);
 int stun_build_u32(struct stun_build *b, uint16_t type, uint32_t v);
 /* One byte followed by three zero bytes (REQUESTED-TRANSPORT, ...-ADDRESS-FAMILY). */
 int stun_build_u8(struct stun_build *b, uint16_t type, uint8_t v);

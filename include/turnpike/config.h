@@ -1,0 +1,93 @@
+/*
+ * The daemon configuration: built once from the command line and a coturn-style
+ * configuration file, validated, then read-only (STYLE rule 7). Every field below
+ * the first comment is filled through the option table (options.h).
+ */
+#ifndef TURNPIKE_CONFIG_H
+#define TURNPIKE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "turnpike/options.h"
+
+struct config_addrs {
+	size_t n;
+	struct sockaddr_storage *v;
+};
+
+/* external-ip: the public address, and the private one it maps when given. */
+struct config_external {
+	struct sockaddr_storage public_ip;
+	struct sockaddr_storage private_ip;
+	bool has_private;
+};
+
+struct config_externals {
+	size_t n;
+	struct config_external *v;
+};
+
+struct config {
+	/* Command line only; a row that forgets its offset collides with config-file. */
+	char *config_file;
+	bool no_config_file;
+	bool help;
+	bool version;
+	char *dump_options;
+
+	/* Listeners. */
+	int listening_port;
+	int tls_listening_port;
+	struct config_addrs listening_ip;
+	bool no_udp;
+	bool no_tcp;
+	bool no_tls;
+
+	/* Relay (TURN, used by a later release). */
+	struct config_addrs relay_ip;
+	struct config_externals external_ip;
+	int min_port;
+	int max_port;
+	char *realm;
+
+	/* TLS. */
+	char *cert;
+	char *pkey;
+	char *cipher_list;
+
+	/* Process. */
+	int relay_threads;
+	char *log_file;
+	bool verbose;
+	bool debug;
+	bool syslog;
+	char *pidfile;
+	bool software_attribute;
+
+	/* Not options: filled by config_create. */
+	char *file;      /* the configuration file read, or NULL */
+	bool tls;        /* TLS listeners on: not no-tls, and cert and pkey given */
+	char **warnings; /* for the caller to log once logging is set up */
+	size_t nwarnings;
+};
+
+/*
+ * Builds the configuration from argv (argv[0] is the program name) and the
+ * configuration file it selects (-c FILE, none with -n, else the first
+ * turnpike.conf or turnserver.conf in ".", SYSCONFDIR, /etc/turnpike, /etc,
+ * /etc/turnserver).
+ * The command line overrides the file. When -h, --version or --dump-options
+ * is given, no file is read and nothing is validated. Returns -1 with *cause
+ * ("file:line: option: reason") on an error.
+ */
+int config_create(int argc, const char *const *argv, struct config **cfgp, char **cause);
+/* Builds a configuration from file text alone (tests, fuzzing); name is for messages. */
+int config_create_text(const char *name, const char *text, size_t len, struct config **cfgp,
+    char **cause);
+void config_free(struct config *cfg);
+/* Checks that value is valid for option o, as the parsers would; -1 with *cause. */
+int config_check_value(const struct option_entry *o, const char *value, char **cause);
+
+#endif

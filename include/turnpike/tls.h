@@ -1,0 +1,16 @@
+/* The TLS server context shared by every worker (OpenSSL SSL_CTX is thread-safe). */
+#ifndef TURNPIKE_TLS_H
+#define TURNPIKE_TLS_H
+
+#include <openssl/ssl.h>
+
+/*
+ * Loads the certificate chain and private key (PEM) and applies the cipher
+ * list; TLS 1.2 is the minimum. Returns -1 with *cause naming the file and
+ * OpenSSL's reason.
+ */
+int tls_ctx_create(const char *cert, const char *pkey, const char *ciphers, SSL_CTX **ctxp,
+    char **cause);
+void tls_ctx_free(SSL_CTX *ctx);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * Worker threads: each owns an event base, its own SO_REUSEPORT UDP socket per
+ * listening address, and the TCP/TLS connections handed to it through a queue
+ * and a notify pipe (memcached's thread.c pattern). Nothing it owns is touched
+ * by another thread.
+ */
+#ifndef TURNPIKE_WORKER_H
+#define TURNPIKE_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
+struct binding_config;
+struct worker;
+
+/* What every worker reads and nobody changes while they run. */
+struct worker_setup {
+	const struct binding_config *binding;
+	SSL_CTX *ssl_ctx;                   /* NULL without TLS */
+	const struct sockaddr_storage *udp; /* UDP addresses, ports set */
+	size_t nudp;
+	bool verbose; /* a log line per connection */
+};
+
+/* Counters, read after the worker has stopped. */
+struct worker_stats {
+	uint64_t udp_in;
+	uint64_t udp_out;
+	uint64_t udp_dropped;   /* not STUN, truncated, or no answer sent */
+	uint64_t conns;         /* TCP and TLS connections served */
+	uint64_t conns_dropped; /* closed for garbage, size, timeout or errors */
+};
+
+/* Creates the base, binds the UDP sockets; -1 with *cause naming the address. */
+int worker_create(int id, const struct worker_setup *setup, struct worker **wp, char **cause);
+/* Starts the thread. */
+int worker_start(struct worker *w, char **cause);
+/* From any thread: hands over an accepted socket; -1 (caller closes) on failure. */
+int worker_pass(struct worker *w, int fd, const struct sockaddr *peer, bool tls);
+/* From any thread: asks the loop to end. */
+void worker_stop(struct worker *w);
+/* Waits for a started thread to end (after worker_stop); then stats are final. */
+void worker_join(struct worker *w);
+void worker_stats(const struct worker *w, struct worker_stats *st);
+/* Stops and joins a running thread, closes every socket, frees everything. */
+void worker_free(struct worker *w);
+
+#endif

@@ -1,0 +1,721 @@
+/*
+ * Configuration parsing: defaults, the command line and a coturn-style file,
+ * all through the option table, then validation. The result is read-only.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "turnpike/addr.h"
+#include "turnpike/config.h"
+#include "turnpike/options.h"
+
+/* A configuration file larger than this is refused. */
+#define CONFIG_FILE_MAX (1024 * 1024)
+
+/* Where a value came from; a later source overrides, lists restart. */
+enum config_source {
+	CONFIG_SOURCE_DEFAULT = 0,
+	CONFIG_SOURCE_FILE,
+	CONFIG_SOURCE_CMDLINE,
+};
+
+struct config_parser {
+	struct config *cfg;
+	enum config_source source;
+	const char *file; /* file name while parsing one */
+	unsigned int line;
+	uint8_t set_by[OPTIONS_MAX]; /* enum config_source per row */
+	bool warned[OPTIONS_MAX];    /* not-implemented warning given */
+};
+
+/* How each option type is parsed into its field and released. */
+struct config_type {
+	int (*set)(void *field, const struct option_entry *o, const char *value, char *err,
+	    size_t errlen);
+	void (*clear)(void *field);
+	bool list; /* repeatable: values accumulate */
+};
+
+static const char *const config_search_dirs[] = {
+    ".",
+    SYSCONFDIR,
+    "/etc/turnpike",
+    "/etc",
+    "/etc/turnserver",
+};
+static const char *const config_search_names[] = {
+    "turnpike.conf",
+    "turnserver.conf",
+};
+
+static int __attribute__((format(printf, 2, 0)))
+config_vprintf(char **out, const char *fmt, va_list ap)
+{
+	if (vasprintf(out, fmt, ap) == -1) {
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Sets *cause to a formatted message; always returns -1. */
+static int __attribute__((format(printf, 2, 3))) config_fail(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (config_vprintf(cause, fmt, ap) != 0)
+		*cause = strdup("out of memory");
+	va_end(ap);
+	return -1;
+}
+
+/* Records a warning for the caller; dropped if memory runs out. */
+static void __attribute__((format(printf, 2, 3)))
+config_warn(struct config *cfg, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg, **v;
+
+	va_start(ap, fmt);
+	if (config_vprintf(&msg, fmt, ap) != 0) {
+		va_end(ap);
+		return;
+	}
+	va_end(ap);
+	v = reallocarray(cfg->warnings, cfg->nwarnings + 1, sizeof *v);
+	if (v == NULL) {
+		free(msg);
+		return;
+	}
+	v[cfg->nwarnings++] = msg;
+	cfg->warnings = v;
+}
+
+static int
+config_set_flag(void *field, const struct option_entry *o, const char *value, char *err,
+    size_t errlen)
+{
+	static const char *const on[] = {"1", "true", "yes", "on"};
+	static const char *const off[] = {"0", "false", "no", "off"};
+	bool *b = field;
+	size_t i;
+
+	if (value == NULL || *value == '\0') {
+		*b = true;
+		return 0;
+	}
+	for (i = 0; i < sizeof on / sizeof on[0]; i++) {
+		if (strcasecmp(value, on[i]) == 0 || strcasecmp(value, off[i]) == 0) {
+			*b = strcasecmp(value, on[i]) == 0;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "'%s' is not a yes or no value", value);
+	return -1;
+}
+
+static int
+config_set_int(void *field, const struct option_entry *o, const char *value, char *err,
+    size_t errlen)
+{
+	long long v;
+	char *end;
+
+	if (value == NULL || *value == '\0') {
+		snprintf(err, errlen, "missing value");
+		return -1;
+	}
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (*end != '\0' || end == value || isspace((unsigned char)*value)) {
+		snprintf(err, errlen, "'%s' is not a number", value);
+		return -1;
+	}
+	if (errno == ERANGE || v < o->min || v > o->max) {
+		snprintf(err, errlen, "%s is out of range (%lld to %lld)", value, o->min, o->max);
+		return -1;
+	}
+	*(int *)field = (int)v;
+	return 0;
+}
+
+static int
+config_set_string(void *field, const struct option_entry *o, const char *value, char *err,
+    size_t errlen)
+{
+	char **s = field, *copy;
+
+	if (value == NULL || *value == '\0') {
+		snprintf(err, errlen, "missing value");
+		return -1;
+	}
+	if ((copy = strdup(value)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(*s);
+	*s = copy;
+	return 0;
+}
+
+static void
+config_clear_string(void *field)
+{
+	char **s = field;
+
+	free(*s);
+	*s = NULL;
+}
+
+static int
+config_parse_ip(const char *value, struct sockaddr_storage *ss, char *err, size_t errlen)
+{
+	const char *errstr;
+
+	if (value == NULL || *value == '\0') {
+		snprintf(err, errlen, "missing value");
+		return -1;
+	}
+	if (addr_parse_ip(value, ss, &errstr) != 0) {
+		snprintf(err, errlen, "'%s' is not an IP address: %s", value, errstr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Appends one element of size sz to a list; a repeated address is kept once. */
+static int
+config_append(void **v, size_t *n, const void *elem, size_t sz, char *err, size_t errlen)
+{
+	uint8_t *nv;
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		if (memcmp((uint8_t *)*v + i * sz, elem, sz) == 0)
+			return 0;
+	}
+	if ((nv = reallocarray(*v, *n + 1, sz)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(nv + *n * sz, elem, sz);
+	*v = nv;
+	(*n)++;
+	return 0;
+}
+
+static int
+config_set_addr(void *field, const struct option_entry *o, const char *value, char *err,
+    size_t errlen)
+{
+	struct config_addrs *l = field;
+	struct sockaddr_storage ss;
+	void *v = l->v;
+	int rc;
+
+	memset(&ss, 0, sizeof ss);
+	if (config_parse_ip(value, &ss, err, errlen) != 0)
+		return -1;
+	rc = config_append(&v, &l->n, &ss, sizeof ss, err, errlen);
+	l->v = v;
+	return rc;
+}
+
+static void
+config_clear_addrs(void *field)
+{
+	struct config_addrs *l = field;
+
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* external-ip: "public" or "public/private" (coturn syntax). */
+static int
+config_set_external(void *field, const struct option_entry *o, const char *value, char *err,
+    size_t errlen)
+{
+	struct config_externals *l = field;
+	struct config_external e;
+	char *copy, *slash;
+	void *v = l->v;
+	int rc = -1;
+
+	if (value == NULL || (copy = strdup(value)) == NULL) {
+		snprintf(err, errlen, "%s", value == NULL ? "missing value" : "out of memory");
+		return -1;
+	}
+	memset(&e, 0, sizeof e);
+	if ((slash = strchr(copy, '/')) != NULL)
+		*slash++ = '\0';
+	if (config_parse_ip(copy, &e.public_ip, err, errlen) != 0)
+		goto out;
+	if (slash != NULL) {
+		if (config_parse_ip(slash, &e.private_ip, err, errlen) != 0)
+			goto out;
+		e.has_private = true;
+	}
+	rc = config_append(&v, &l->n, &e, sizeof e, err, errlen);
+	l->v = v;
+out:
+	free(copy);
+	return rc;
+}
+
+static void
+config_clear_externals(void *field)
+{
+	struct config_externals *l = field;
+
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static const struct config_type config_types[] = {
+    [OPTION_FLAG] = {config_set_flag, NULL, false},
+    [OPTION_INT] = {config_set_int, NULL, false},
+    [OPTION_STRING] = {config_set_string, config_clear_string, false},
+    [OPTION_PATH] = {config_set_string, config_clear_string, false},
+    [OPTION_ADDRS] = {config_set_addr, config_clear_addrs, true},
+    [OPTION_EXTERNAL] = {config_set_external, config_clear_externals, true},
+};
+
+static void *
+config_field(struct config *cfg, const struct option_entry *o)
+{
+	return (char *)cfg + o->offset;
+}
+
+static size_t
+config_row(const struct option_entry *o)
+{
+	return (size_t)(o - options_table);
+}
+
+/* "file:line" or "command line", for messages. */
+static const char *
+config_where(const struct config_parser *p, char *buf, size_t len)
+{
+	if (p->source != CONFIG_SOURCE_FILE)
+		return p->source == CONFIG_SOURCE_CMDLINE ? "command line" : "default";
+	snprintf(buf, len, "%s:%u", p->file, p->line);
+	return buf;
+}
+
+/* Options that store nothing: warn (not implemented) or stay silent (no-op). */
+static void
+config_apply_ignored(struct config_parser *p, const struct option_entry *o, const char *where)
+{
+	if (!(o->flags & OPTION_UNIMPL) || p->warned[config_row(o)])
+		return;
+	p->warned[config_row(o)] = true;
+	config_warn(p->cfg, "%s: %s is not implemented yet; ignored", where, o->name);
+}
+
+/* Sets one option from the current source; -1 with *cause on a bad value. */
+static int
+config_apply(struct config_parser *p, const struct option_entry *o, const char *value, char **cause)
+{
+	const struct config_type *t = &config_types[o->type];
+	size_t row = config_row(o);
+	char buf[PATH_MAX + 32], err[512];
+	const char *where = config_where(p, buf, sizeof buf);
+
+	if (o->offset == OPTION_NOWHERE) {
+		config_apply_ignored(p, o, where);
+		return 0;
+	}
+	if (p->source == CONFIG_SOURCE_FILE && (o->flags & OPTION_CMDLINE)) {
+		config_warn(p->cfg, "%s: %s is only valid on the command line; ignored", where,
+		    o->name);
+		return 0;
+	}
+	if (p->set_by[row] == CONFIG_SOURCE_CMDLINE && p->source != CONFIG_SOURCE_CMDLINE)
+		return 0; /* the command line overrides the file */
+	if (t->list && p->set_by[row] != p->source)
+		t->clear(config_field(p->cfg, o));
+	if (t->set(config_field(p->cfg, o), o, value, err, sizeof err) != 0)
+		return config_fail(cause, "%s: %s: %s", where, o->name, err);
+	p->set_by[row] = (uint8_t)p->source;
+	return 0;
+}
+
+/* Applies a row's default; list defaults are space-separated values. */
+static int
+config_apply_default(struct config_parser *p, const struct option_entry *o, char **cause)
+{
+	char *copy, *item, *next;
+	int rc = 0;
+
+	if (!config_types[o->type].list)
+		return config_apply(p, o, o->def, cause);
+	if ((copy = strdup(o->def)) == NULL)
+		return config_fail(cause, "out of memory");
+	for (item = copy; rc == 0 && item != NULL; item = next) {
+		if ((next = strchr(item, ' ')) != NULL)
+			*next++ = '\0';
+		if (*item != '\0')
+			rc = config_apply(p, o, item, cause);
+	}
+	free(copy);
+	return rc;
+}
+
+/* Allocates a configuration holding every default. */
+static int
+config_start(struct config_parser *p, char **cause)
+{
+	const struct option_entry *o;
+	size_t i;
+
+	memset(p, 0, sizeof *p);
+	if (options_count > OPTIONS_MAX)
+		return config_fail(cause, "option table larger than OPTIONS_MAX");
+	if ((p->cfg = calloc(1, sizeof *p->cfg)) == NULL)
+		return config_fail(cause, "out of memory");
+	p->source = CONFIG_SOURCE_DEFAULT;
+	for (i = 0; i < options_count; i++) {
+		o = &options_table[i];
+		if (o->def != NULL && o->offset != OPTION_NOWHERE &&
+		    config_apply_default(p, o, cause) != 0) {
+			config_free(p->cfg);
+			p->cfg = NULL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* "--name", "--name=value", "-x", "-xVALUE": finds the row and inline value. */
+static const struct option_entry *
+config_parse_flag(const char *arg, const char **value)
+{
+	const struct option_entry *o;
+	const char *eq;
+	char name[128];
+	size_t n;
+
+	*value = NULL;
+	if (arg[0] != '-' || arg[1] == '\0')
+		return NULL;
+	if (arg[1] != '-') {
+		o = options_find_short(arg[1]);
+		if (o == NULL || arg[2] == '\0')
+			return o;
+		if (!options_has_arg(o))
+			return NULL; /* "-vV": flags are not combined */
+		*value = arg + 2;
+		return o;
+	}
+	arg += 2;
+	n = (eq = strchr(arg, '=')) != NULL ? (size_t)(eq - arg) : strlen(arg);
+	if (n == 0 || n >= sizeof name)
+		return NULL;
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	if ((o = options_find(name)) != NULL && eq != NULL)
+		*value = eq + 1;
+	return o;
+}
+
+static int
+config_parse_argv(struct config_parser *p, int argc, const char *const *argv, char **cause)
+{
+	const struct option_entry *o;
+	const char *value;
+	int i;
+
+	p->source = CONFIG_SOURCE_CMDLINE;
+	for (i = 1; i < argc; i++) {
+		if ((o = config_parse_flag(argv[i], &value)) == NULL) {
+			return config_fail(cause, "command line: unknown option '%s' (see --help)",
+			    argv[i]);
+		}
+		if (value == NULL && options_has_arg(o)) {
+			if (i + 1 >= argc) {
+				return config_fail(cause, "command line: %s: missing value",
+				    o->name);
+			}
+			value = argv[++i];
+		}
+		if (config_apply(p, o, value, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Strips trailing white space, CR included. */
+static void
+config_rtrim(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+}
+
+/* Strips one pair of surrounding double quotes. */
+static char *
+config_unquote(char *v)
+{
+	size_t n = strlen(v);
+
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+		v[n - 1] = '\0';
+		v++;
+	}
+	return v;
+}
+
+/*
+ * One line of a coturn-style file: "name", "name=value", "name = value",
+ * "name value", "--name ..."; '#' starts a comment only at the line start.
+ */
+static int
+config_parse_line(struct config_parser *p, char *line, char **cause)
+{
+	const struct option_entry *o;
+	char *name, *s, *value = NULL, where[PATH_MAX + 32];
+
+	config_rtrim(line);
+	name = line + strspn(line, " \t\f\v");
+	if (*name == '\0' || *name == '#')
+		return 0;
+	if (strncmp(name, "--", 2) == 0)
+		name += 2;
+	s = name + strcspn(name, " \t=");
+	if (*s != '\0') {
+		if (*s != '=') {
+			*s++ = '\0';
+			s += strspn(s, " \t");
+		}
+		if (*s == '=')
+			*s++ = '\0';
+		value = config_unquote(s + strspn(s, " \t"));
+	}
+	if ((o = options_find(name)) == NULL) {
+		config_warn(p->cfg, "%s: unknown option '%s'; ignored",
+		    config_where(p, where, sizeof where), name);
+		return 0;
+	}
+	return config_apply(p, o, value, cause);
+}
+
+/* Parses file text line by line; lines may end in LF or CRLF. */
+static int
+config_parse_text(struct config_parser *p, const char *name, const char *text, size_t len,
+    char **cause)
+{
+	const char *s = text, *end = text + len, *nl;
+	char *line;
+	size_t n;
+	int rc;
+
+	p->source = CONFIG_SOURCE_FILE;
+	p->file = name;
+	for (p->line = 1; s < end; p->line++) {
+		nl = memchr(s, '\n', (size_t)(end - s));
+		n = nl != NULL ? (size_t)(nl - s) : (size_t)(end - s);
+		if (memchr(s, '\0', n) != NULL)
+			return config_fail(cause, "%s:%u: NUL byte", name, p->line);
+		if ((line = malloc(n + 1)) == NULL)
+			return config_fail(cause, "out of memory");
+		memcpy(line, s, n); /* text need not be NUL-terminated */
+		line[n] = '\0';
+		rc = config_parse_line(p, line, cause);
+		free(line);
+		if (rc != 0)
+			return -1;
+		s += n + (nl != NULL);
+	}
+	return 0;
+}
+
+/* Reads a whole file into a NUL-terminated buffer. */
+static int
+config_read_file(const char *path, char **text, size_t *len, char **cause)
+{
+	FILE *f;
+	char *buf;
+	size_t n;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		return config_fail(cause, "cannot open configuration file %s: %s", path,
+		    strerror(errno));
+	}
+	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL) {
+		fclose(f);
+		return config_fail(cause, "out of memory");
+	}
+	n = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
+	if (ferror(f) || n > CONFIG_FILE_MAX) {
+		fclose(f);
+		free(buf);
+		return config_fail(cause, "cannot read configuration file %s: %s", path,
+		    n > CONFIG_FILE_MAX ? "larger than 1 MiB" : "read error");
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+/* The first turnpike.conf or turnserver.conf found, or NULL. */
+static char *
+config_search(void)
+{
+	char path[PATH_MAX];
+	size_t d, n;
+
+	for (d = 0; d < sizeof config_search_dirs / sizeof config_search_dirs[0]; d++) {
+		for (n = 0; n < sizeof config_search_names / sizeof config_search_names[0]; n++) {
+			snprintf(path, sizeof path, "%s/%s", config_search_dirs[d],
+			    config_search_names[n]);
+			if (access(path, R_OK) == 0)
+				return strdup(path);
+		}
+	}
+	return NULL;
+}
+
+/* Reads the file -c names, or the one found by searching unless -n. */
+static int
+config_load_file(struct config_parser *p, char **cause)
+{
+	struct config *cfg = p->cfg;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (cfg->no_config_file) {
+		if (cfg->config_file != NULL) {
+			return config_fail(cause,
+			    "command line: -c and -n cannot be used together");
+		}
+		return 0;
+	}
+	if (cfg->config_file != NULL)
+		cfg->file = strdup(cfg->config_file);
+	else
+		cfg->file = config_search();
+	if (cfg->file == NULL)
+		return 0;
+	if (config_read_file(cfg->file, &text, &len, cause) != 0)
+		return -1;
+	rc = config_parse_text(p, cfg->file, text, len, cause);
+	free(text);
+	return rc;
+}
+
+/* Checks across options, and derives what depends on several of them. */
+static int
+config_validate(struct config *cfg, char **cause)
+{
+	if (cfg->min_port > cfg->max_port) {
+		return config_fail(cause, "min-port %d is greater than max-port %d", cfg->min_port,
+		    cfg->max_port);
+	}
+	if ((cfg->cert == NULL) != (cfg->pkey == NULL))
+		return config_fail(cause, "cert and pkey must be given together");
+	cfg->tls = !cfg->no_tls && cfg->cert != NULL;
+	if (!cfg->no_tls && !cfg->tls)
+		config_warn(cfg, "no cert and pkey configured: TLS listeners are off");
+	if (cfg->no_udp && cfg->no_tcp && !cfg->tls) {
+		return config_fail(cause, "nothing to listen on: UDP, TCP and TLS are all off");
+	}
+	if (!cfg->no_tcp && cfg->tls && cfg->listening_port == cfg->tls_listening_port) {
+		return config_fail(cause, "listening-port and tls-listening-port are both %d",
+		    cfg->listening_port);
+	}
+	return 0;
+}
+
+int
+config_create(int argc, const char *const *argv, struct config **cfgp, char **cause)
+{
+	struct config_parser p;
+
+	*cfgp = NULL;
+	if (config_start(&p, cause) != 0)
+		return -1;
+	if (config_parse_argv(&p, argc, argv, cause) != 0)
+		goto fail;
+	if (p.cfg->help || p.cfg->version || p.cfg->dump_options != NULL)
+		goto done; /* an action: no file, no validation */
+	if (config_load_file(&p, cause) != 0 || config_validate(p.cfg, cause) != 0)
+		goto fail;
+done:
+	*cfgp = p.cfg;
+	return 0;
+fail:
+	config_free(p.cfg);
+	return -1;
+}
+
+int
+config_create_text(const char *name, const char *text, size_t len, struct config **cfgp,
+    char **cause)
+{
+	struct config_parser p;
+
+	*cfgp = NULL;
+	if (config_start(&p, cause) != 0)
+		return -1;
+	if (config_parse_text(&p, name, text, len, cause) != 0 ||
+	    config_validate(p.cfg, cause) != 0) {
+		config_free(p.cfg);
+		return -1;
+	}
+	*cfgp = p.cfg;
+	return 0;
+}
+
+void
+config_free(struct config *cfg)
+{
+	const struct option_entry *o;
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < options_count; i++) {
+		o = &options_table[i];
+		if (o->offset != OPTION_NOWHERE && config_types[o->type].clear != NULL)
+			config_types[o->type].clear(config_field(cfg, o));
+	}
+	for (i = 0; i < cfg->nwarnings; i++)
+		free(cfg->warnings[i]);
+	free(cfg->warnings);
+	free(cfg->file);
+	free(cfg);
+}
+
+int
+config_check_value(const struct option_entry *o, const char *value, char **cause)
+{
+	struct config *cfg;
+	char err[512];
+	int rc = 0;
+
+	if (o->offset == OPTION_NOWHERE)
+		return 0;
+	if ((cfg = calloc(1, sizeof *cfg)) == NULL)
+		return config_fail(cause, "out of memory");
+	if (config_types[o->type].set(config_field(cfg, o), o, value, err, sizeof err) != 0)
+		rc = config_fail(cause, "%s: %s", o->name, err);
+	config_free(cfg);
+	return rc;
+}

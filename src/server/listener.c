@@ -1,0 +1,159 @@
+/* TCP and TLS listening sockets; accepted connections go to a callback. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "turnpike/addr.h"
+#include "turnpike/listener.h"
+#include "turnpike/log.h"
+
+#define LISTENER_BACKLOG 511
+
+/* After accept() fails (out of descriptors), pause this long instead of spinning. */
+#define LISTENER_PAUSE_MS 1000
+
+struct listener {
+	struct evconnlistener *evl;
+	struct event *pause;
+	bool tls;
+	void (*fn)(int, const struct sockaddr *, bool, void *);
+	void *arg;
+	char name[ADDR_STRLEN + 8];
+};
+
+static int
+listener_fail(char **cause, const char *what, const char *proto, const struct sockaddr *sa)
+{
+	char buf[ADDR_STRLEN];
+
+	if (asprintf(cause, "cannot %s %s %s: %s", what, proto, addr_fmt(sa, true, buf, sizeof buf),
+		strerror(errno)) == -1)
+		*cause = NULL;
+	return -1;
+}
+
+static int
+listener_setopt(int fd, int level, int name)
+{
+	int one = 1;
+
+	return setsockopt(fd, level, name, &one, sizeof one);
+}
+
+int
+listener_socket(const struct sockaddr *sa, int type, bool reuseport, const char *proto,
+    char **cause)
+{
+	int fd, saved;
+
+	fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return listener_fail(cause, "open", proto, sa);
+	/* Not on UDP: there it would let another process share the port. */
+	if ((type == SOCK_STREAM && listener_setopt(fd, SOL_SOCKET, SO_REUSEADDR) != 0) ||
+	    (reuseport && listener_setopt(fd, SOL_SOCKET, SO_REUSEPORT) != 0) ||
+	    (sa->sa_family == AF_INET6 && listener_setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY) != 0)) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return listener_fail(cause, "set options on", proto, sa);
+	}
+	if (bind(fd, sa, addr_len(sa)) != 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return listener_fail(cause, "bind", proto, sa);
+	}
+	return fd;
+}
+
+static void
+listener_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *peer, int len,
+    void *arg)
+{
+	struct listener *l = arg;
+
+	l->fn(fd, peer, l->tls, l->arg);
+}
+
+static void
+listener_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	evconnlistener_enable(l->evl);
+}
+
+/* accept() failed: EMFILE and friends would fire again at once, so pause. */
+static void
+listener_error(struct evconnlistener *evl, void *arg)
+{
+	struct listener *l = arg;
+	struct timeval tv = {LISTENER_PAUSE_MS / 1000, 0};
+
+	log_warn("accept on %s", l->name);
+	evconnlistener_disable(l->evl);
+	event_add(l->pause, &tv);
+}
+
+int
+listener_create(struct event_base *base, const struct sockaddr *sa, bool tls,
+    void (*fn)(int, const struct sockaddr *, bool, void *), void *arg, struct listener **lp,
+    char **cause)
+{
+	struct listener *l;
+	const char *proto = tls ? "TLS" : "TCP";
+	char buf[ADDR_STRLEN];
+	int fd;
+
+	*lp = NULL;
+	if ((fd = listener_socket(sa, SOCK_STREAM, false, proto, cause)) == -1)
+		return -1;
+	if (listen(fd, LISTENER_BACKLOG) != 0) {
+		listener_fail(cause, "listen on", proto, sa);
+		close(fd);
+		return -1;
+	}
+	if ((l = calloc(1, sizeof *l)) == NULL) {
+		close(fd);
+		return listener_fail(cause, "allocate listener for", proto, sa);
+	}
+	l->tls = tls;
+	l->fn = fn;
+	l->arg = arg;
+	snprintf(l->name, sizeof l->name, "%s %s", proto, addr_fmt(sa, true, buf, sizeof buf));
+	l->pause = evtimer_new(base, listener_resume, l);
+	l->evl = evconnlistener_new(base, listener_accept, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd); /* listening */
+	if (l->pause == NULL || l->evl == NULL) {
+		if (l->evl == NULL)
+			close(fd);
+		listener_free(l);
+		errno = ENOMEM;
+		return listener_fail(cause, "listen on", proto, sa);
+	}
+	evconnlistener_set_error_cb(l->evl, listener_error);
+	*lp = l;
+	return 0;
+}
+
+void
+listener_free(struct listener *l)
+{
+	if (l == NULL)
+		return;
+	if (l->evl != NULL)
+		evconnlistener_free(l->evl);
+	if (l->pause != NULL)
+		event_free(l->pause);
+	free(l);
+}

@@ -1,0 +1,630 @@
+/*
+ * The option table and what is derived from it for people: --help, the man
+ * page OPTIONS sections and the sample configuration file.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "turnpike/config.h"
+#include "turnpike/options.h"
+
+#define OFF(field) offsetof(struct config, field)
+
+/* coturn options a real turnserver.conf may hold, not implemented yet. */
+#define UNIMPL_FLAG(n, s, h)                                                                       \
+	{                                                                                          \
+		.name = (n), .short_flag = (s), .type = OPTION_FLAG, .flags = OPTION_UNIMPL,       \
+		.offset = OPTION_NOWHERE, .help = (h)                                              \
+	}
+#define UNIMPL_ARG(n, a, s, arg_, h)                                                               \
+	{                                                                                          \
+		.name = (n), .alias = (a), .short_flag = (s), .type = OPTION_STRING,               \
+		.flags = OPTION_UNIMPL, .offset = OPTION_NOWHERE, .arg = (arg_), .help = (h)       \
+	}
+
+const struct option_entry options_table[] = {
+    /* Command line only. */
+    {.name = "config-file",
+	.short_flag = 'c',
+	.type = OPTION_PATH,
+	.flags = OPTION_CMDLINE,
+	.offset = OFF(config_file),
+	.arg = "FILE",
+	.help = "Read this configuration file instead of searching for "
+		"turnpike.conf or turnserver.conf."},
+    {.name = "no-config-file",
+	.short_flag = 'n',
+	.type = OPTION_FLAG,
+	.flags = OPTION_CMDLINE,
+	.offset = OFF(no_config_file),
+	.help = "Read no configuration file: every option comes from the command line."},
+    {.name = "help",
+	.short_flag = 'h',
+	.type = OPTION_FLAG,
+	.flags = OPTION_CMDLINE,
+	.offset = OFF(help),
+	.help = "Print the options and exit."},
+    {.name = "version",
+	.type = OPTION_FLAG,
+	.flags = OPTION_CMDLINE,
+	.offset = OFF(version),
+	.help = "Print the version and exit."},
+    {.name = "dump-options",
+	.type = OPTION_STRING,
+	.flags = OPTION_CMDLINE,
+	.offset = OFF(dump_options),
+	.arg = "FORMAT",
+	.help = "Print the documentation generated from the option table and "
+		"exit: names (one option name per line), man (OPTIONS of "
+		"turnpiked.8), man5 (OPTIONS of turnpike.conf.5) or conf (the "
+		"sample turnpike.conf)."},
+
+    /* Listeners. */
+    {.name = "listening-port",
+	.short_flag = 'p',
+	.type = OPTION_INT,
+	.def = "3478",
+	.min = 1,
+	.max = 65535,
+	.offset = OFF(listening_port),
+	.arg = "PORT",
+	.help = "UDP and TCP port for STUN and TURN."},
+    {.name = "tls-listening-port",
+	.type = OPTION_INT,
+	.def = "5349",
+	.min = 1,
+	.max = 65535,
+	.offset = OFF(tls_listening_port),
+	.arg = "PORT",
+	.help = "TCP port for STUN and TURN over TLS."},
+    {.name = "listening-ip",
+	.short_flag = 'L',
+	.type = OPTION_ADDRS,
+	.def = "0.0.0.0 ::",
+	.offset = OFF(listening_ip),
+	.arg = "IP",
+	.help = "Address to listen on, IPv4 or IPv6; repeatable."},
+    {.name = "no-udp", .type = OPTION_FLAG, .offset = OFF(no_udp), .help = "Do not listen on UDP."},
+    {.name = "no-tcp", .type = OPTION_FLAG, .offset = OFF(no_tcp), .help = "Do not listen on TCP."},
+    {.name = "no-tls",
+	.type = OPTION_FLAG,
+	.offset = OFF(no_tls),
+	.help = "Do not listen on TLS. Without cert and pkey TLS is off anyway."},
+
+    /* TLS. */
+    {.name = "cert",
+	.type = OPTION_PATH,
+	.offset = OFF(cert),
+	.flags = OPTION_RELOADABLE,
+	.arg = "FILE",
+	.help = "TLS certificate chain, PEM. Needs pkey."},
+    {.name = "pkey",
+	.type = OPTION_PATH,
+	.offset = OFF(pkey),
+	.flags = OPTION_RELOADABLE,
+	.arg = "FILE",
+	.help = "TLS private key, PEM, not encrypted. Needs cert."},
+    {.name = "cipher-list",
+	.type = OPTION_STRING,
+	.def = "DEFAULT",
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(cipher_list),
+	.arg = "CIPHERS",
+	.help = "OpenSSL cipher list for TLS 1.2; TLS 1.3 uses OpenSSL's "
+		"defaults. TLS 1.0 and 1.1 are never offered."},
+
+    /* Relay. */
+    {.name = "relay-ip",
+	.short_flag = 'E',
+	.type = OPTION_ADDRS,
+	.offset = OFF(relay_ip),
+	.arg = "IP",
+	.help = "Local address for relay endpoints; repeatable. Without it "
+		"the address the client reached is used."},
+    {.name = "external-ip",
+	.short_flag = 'X',
+	.type = OPTION_EXTERNAL,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(external_ip),
+	.arg = "PUBLIC[/PRIVATE]",
+	.help = "Public address of a server behind NAT, or a public/private "
+		"pair mapping one relay address; repeatable."},
+    {.name = "min-port",
+	.type = OPTION_INT,
+	.def = "49152",
+	.min = 1,
+	.max = 65535,
+	.offset = OFF(min_port),
+	.arg = "PORT",
+	.help = "Lowest UDP port for relay endpoints."},
+    {.name = "max-port",
+	.type = OPTION_INT,
+	.def = "65535",
+	.min = 1,
+	.max = 65535,
+	.offset = OFF(max_port),
+	.arg = "PORT",
+	.help = "Highest UDP port for relay endpoints; not below min-port."},
+    {.name = "realm",
+	.short_flag = 'r',
+	.type = OPTION_STRING,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(realm),
+	.arg = "REALM",
+	.help = "Realm of the long-term credential mechanism."},
+
+    /* Process. */
+    {.name = "relay-threads",
+	.short_flag = 'm',
+	.type = OPTION_INT,
+	.def = "0",
+	.min = 0,
+	.max = 128,
+	.offset = OFF(relay_threads),
+	.arg = "N",
+	.help = "Worker threads; 0 means one per CPU core."},
+    {.name = "log-file",
+	.short_flag = 'l',
+	.type = OPTION_PATH,
+	.def = "stderr",
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(log_file),
+	.arg = "FILE",
+	.help = "Where to log: a file name, stdout (or -), stderr or "
+		"syslog. SIGHUP reopens a file."},
+    {.name = "syslog",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(syslog),
+	.help = "Log to syslog instead of log-file."},
+    {.name = "verbose",
+	.short_flag = 'v',
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(verbose),
+	.help = "Log a line when a TCP or TLS connection opens and closes."},
+    {.name = "Verbose",
+	.short_flag = 'V',
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(debug),
+	.help = "Log everything (debug level); implies verbose."},
+    {.name = "pidfile",
+	.type = OPTION_PATH,
+	.offset = OFF(pidfile),
+	.arg = "FILE",
+	.help = "Write the process ID to this file; it is removed at exit."},
+    {.name = "software-attribute",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(software_attribute),
+	.help = "Send a SOFTWARE attribute (name and version) in responses."},
+    {.name = "no-software-attribute",
+	.alias = "prod",
+	.type = OPTION_FLAG,
+	.flags = OPTION_NOOP,
+	.offset = OPTION_NOWHERE,
+	.help = "Accepted from coturn configurations and ignored: SOFTWARE is "
+		"off unless software-attribute is set."},
+    {.name = "no-tlsv1",
+	.type = OPTION_FLAG,
+	.flags = OPTION_NOOP,
+	.offset = OPTION_NOWHERE,
+	.help = "Accepted and ignored: TLS 1.0 is never offered."},
+    {.name = "no-tlsv1_1",
+	.type = OPTION_FLAG,
+	.flags = OPTION_NOOP,
+	.offset = OPTION_NOWHERE,
+	.help = "Accepted and ignored: TLS 1.1 is never offered."},
+    {.name = "no-dtls",
+	.type = OPTION_FLAG,
+	.flags = OPTION_NOOP,
+	.offset = OPTION_NOWHERE,
+	.help = "Accepted and ignored: DTLS is not offered."},
+    {.name = "no-cli",
+	.type = OPTION_FLAG,
+	.flags = OPTION_NOOP,
+	.offset = OPTION_NOWHERE,
+	.help = "Accepted and ignored: there is no telnet CLI; turnpikectl is the admin tool."},
+
+    /* coturn options accepted with a warning, not implemented yet. */
+    UNIMPL_FLAG("fingerprint", 'f', "Always add FINGERPRINT (now added when the request has one)."),
+    UNIMPL_FLAG("lt-cred-mech", 'a', "Long-term credential mechanism."),
+    UNIMPL_FLAG("no-auth", 'z', "Allow anonymous TURN."),
+    UNIMPL_ARG("user", NULL, 'u', "USER:PASSWORD", "Long-term credential account."),
+    UNIMPL_FLAG("use-auth-secret", 0, "TURN REST API shared secret authentication."),
+    UNIMPL_ARG("static-auth-secret", NULL, 0, "SECRET", "TURN REST API shared secret."),
+    UNIMPL_ARG("server-name", NULL, 0, "NAME", "Server name for oAuth."),
+    UNIMPL_FLAG("oauth", 0, "oAuth authentication."),
+    UNIMPL_ARG("userdb", "db", 'b', "FILE", "SQLite user database."),
+    UNIMPL_ARG("psql-userdb", "sql-userdb", 'e', "CONNINFO", "PostgreSQL user database."),
+    UNIMPL_ARG("mysql-userdb", NULL, 'M', "CONNINFO", "MySQL user database."),
+    UNIMPL_ARG("mongo-userdb", NULL, 'J', "CONNINFO", "MongoDB user database."),
+    UNIMPL_ARG("redis-userdb", NULL, 'N', "CONNINFO", "Redis user database."),
+    UNIMPL_ARG("redis-statsdb", NULL, 'O', "CONNINFO", "Redis statistics database."),
+    UNIMPL_ARG("secret-key-file", NULL, 0, "FILE", "Key for encrypted database passwords."),
+    UNIMPL_FLAG("stun-only", 'S', "Serve STUN only, no TURN."),
+    UNIMPL_FLAG("no-stun", 0, "Serve TURN only, no STUN Binding."),
+    UNIMPL_FLAG("secure-stun", 0, "Require authentication for Binding."),
+    UNIMPL_ARG("listening-device", NULL, 'd', "DEVICE", "Bind listeners to a network device."),
+    UNIMPL_ARG("relay-device", NULL, 'i', "DEVICE", "Bind relay sockets to a network device."),
+    UNIMPL_ARG("alt-listening-port", NULL, 0, "PORT", "RFC 5780 alternative port."),
+    UNIMPL_ARG("alt-tls-listening-port", NULL, 0, "PORT", "RFC 5780 alternative TLS port."),
+    UNIMPL_ARG("tcp-proxy-port", NULL, 0, "PORT", "PROXY protocol listener."),
+    UNIMPL_ARG("aux-server", NULL, 0, "IP:PORT", "Auxiliary listener."),
+    UNIMPL_FLAG("udp-self-balance", 0, "Balance UDP over auxiliary servers."),
+    UNIMPL_ARG("alternate-server", NULL, 0, "IP:PORT", "ALTERNATE-SERVER redirection."),
+    UNIMPL_ARG("tls-alternate-server", NULL, 0, "IP:PORT", "ALTERNATE-SERVER redirection for TLS."),
+    UNIMPL_FLAG("allow-loopback-peers", 0, "Allow loopback peers."),
+    UNIMPL_FLAG("no-loopback-peers", 0, "Deny loopback peers."),
+    UNIMPL_FLAG("no-multicast-peers", 0, "Deny multicast peers."),
+    UNIMPL_ARG("allowed-peer-ip", NULL, 0, "IP[-IP]", "Peer addresses to allow."),
+    UNIMPL_ARG("denied-peer-ip", NULL, 0, "IP[-IP]", "Peer addresses to deny."),
+    UNIMPL_ARG("user-quota", NULL, 'q', "N", "Allocations per user."),
+    UNIMPL_ARG("total-quota", NULL, 'Q', "N", "Allocations in total."),
+    UNIMPL_ARG("max-bps", NULL, 's', "N", "Bandwidth per session."),
+    UNIMPL_ARG("bps-capacity", NULL, 'B', "N", "Bandwidth in total."),
+    UNIMPL_FLAG("check-origin-consistency", 0, "ORIGIN consistency check."),
+    UNIMPL_FLAG("no-udp-relay", 0, "No UDP relay endpoints."),
+    UNIMPL_FLAG("no-tcp-relay", 0, "No TCP relay endpoints."),
+    UNIMPL_FLAG("no-rfc5780", 0, "No NAT behaviour discovery."),
+    UNIMPL_FLAG("no-stun-backward-compatibility", 0, "No RFC 3489 Binding."),
+    UNIMPL_FLAG("response-origin-only-with-rfc5780", 0, "RESPONSE-ORIGIN only with RFC 5780."),
+    UNIMPL_FLAG("mobility", 0, "ICE mobility (MICE)."),
+    UNIMPL_FLAG("keep-address-family", 'K', "Relay in the client's address family."),
+    UNIMPL_ARG("allocation-default-address-family", NULL, 'A', "ipv4|ipv6|keep",
+	"Default relay address family."),
+    UNIMPL_ARG("max-allocate-lifetime", NULL, 0, "SECONDS", "Longest allocation lifetime."),
+    UNIMPL_ARG("channel-lifetime", NULL, 0, "SECONDS", "Channel binding lifetime."),
+    UNIMPL_ARG("permission-lifetime", NULL, 0, "SECONDS", "Permission lifetime."),
+    UNIMPL_ARG("max-allocate-timeout", NULL, 0, "SECONDS",
+	"Time allowed to complete an allocation."),
+    UNIMPL_ARG("stale-nonce", NULL, 0, "SECONDS", "Nonce lifetime."),
+    UNIMPL_ARG("rest-api-separator", NULL, 'C', "CHAR", "TURN REST API user name separator."),
+    UNIMPL_ARG("pkey-pwd", NULL, 0, "PASSWORD", "Password of an encrypted private key."),
+    UNIMPL_ARG("CA-file", NULL, 0, "FILE", "CA for client certificates."),
+    UNIMPL_ARG("ec-curve-name", NULL, 0, "CURVE", "TLS ECDH curve."),
+    UNIMPL_FLAG("dh566", 0, "566-bit DH parameters."),
+    UNIMPL_FLAG("dh1066", 0, "1066-bit DH parameters."),
+    UNIMPL_ARG("dh-file", NULL, 0, "FILE", "DH parameters file."),
+    UNIMPL_FLAG("no-tlsv1_2", 0, "Refuse TLS 1.2."),
+    UNIMPL_FLAG("no-stdout-log", 0, "No log copy on stdout."),
+    UNIMPL_FLAG("simple-log", 0, "Log file name without date and PID."),
+    UNIMPL_FLAG("new-log-timestamp", 0, "ISO 8601 log timestamps."),
+    UNIMPL_ARG("new-log-timestamp-format", NULL, 0, "FORMAT", "strftime format of log timestamps."),
+    UNIMPL_ARG("syslog-facility", NULL, 0, "FACILITY", "syslog facility."),
+    UNIMPL_FLAG("log-binding", 0, "Log Binding requests."),
+    UNIMPL_FLAG("daemon", 'o', "Detach from the terminal."),
+    UNIMPL_ARG("proc-user", NULL, 0, "USER", "User to run as."),
+    UNIMPL_ARG("proc-group", NULL, 0, "GROUP", "Group to run as."),
+    UNIMPL_ARG("cli-ip", NULL, 0, "IP", "telnet CLI address."),
+    UNIMPL_ARG("cli-port", NULL, 0, "PORT", "telnet CLI port."),
+    UNIMPL_ARG("cli-password", NULL, 0, "PASSWORD", "telnet CLI password."),
+    UNIMPL_ARG("cli-max-output-sessions", NULL, 0, "N", "telnet CLI output limit."),
+    UNIMPL_FLAG("web-admin", 0, "Web administration."),
+    UNIMPL_ARG("web-admin-ip", NULL, 0, "IP", "Web administration address."),
+    UNIMPL_ARG("web-admin-port", NULL, 0, "PORT", "Web administration port."),
+    UNIMPL_FLAG("web-admin-listen-on-workers", 0, "Web administration on the TURN ports."),
+    UNIMPL_ARG("acme-redirect", NULL, 0, "URL", "ACME HTTP redirection."),
+    UNIMPL_FLAG("server-relay", 0, "No permission checks on relay endpoints."),
+    UNIMPL_FLAG("no-auth-pings", 0, "No database health checks."),
+    UNIMPL_FLAG("no-dynamic-ip-list", 0, "No peer lists from the database."),
+    UNIMPL_FLAG("no-dynamic-realms", 0, "No realms from the database."),
+    UNIMPL_FLAG("prometheus", 0, "Prometheus metrics."),
+    UNIMPL_ARG("prometheus-port", NULL, 0, "PORT", "Prometheus metrics port."),
+    UNIMPL_ARG("ne", NULL, 0, "1|2|3", "coturn network engine."),
+};
+
+const size_t options_count = sizeof options_table / sizeof options_table[0];
+
+const struct option_entry *
+options_find(const char *name)
+{
+	const struct option_entry *o;
+	size_t i;
+
+	for (i = 0; i < options_count; i++) {
+		o = &options_table[i];
+		if (strcmp(o->name, name) == 0 || (o->alias != NULL && strcmp(o->alias, name) == 0))
+			return o;
+	}
+	return NULL;
+}
+
+const struct option_entry *
+options_find_short(char c)
+{
+	size_t i;
+
+	if (c == '\0')
+		return NULL;
+	for (i = 0; i < options_count; i++) {
+		if (options_table[i].short_flag == c)
+			return &options_table[i];
+	}
+	return NULL;
+}
+
+int
+options_has_arg(const struct option_entry *o)
+{
+	return o->type != OPTION_FLAG;
+}
+
+/* A note appended to the help of rows that do nothing yet. */
+static const char *
+options_note(const struct option_entry *o)
+{
+	if (o->flags & OPTION_UNIMPL)
+		return " Not implemented yet: accepted and ignored with a warning.";
+	return "";
+}
+
+/* "Default: X." for rows that have an effect, "" for the others. */
+static const char *
+options_default_text(const struct option_entry *o, char *buf, size_t len)
+{
+	bool list = o->type == OPTION_ADDRS || o->type == OPTION_EXTERNAL;
+	const char *p;
+	size_t n;
+
+	if (o->flags & (OPTION_UNIMPL | OPTION_NOOP | OPTION_CMDLINE))
+		return "";
+	if (o->def == NULL)
+		return o->type == OPTION_FLAG ? "Default: off." : "Default: none.";
+	n = (size_t)snprintf(buf, len, "Default: ");
+	for (p = o->def; *p != '\0' && n + 4 < len; p++) {
+		if (*p == ' ' && list) {
+			buf[n++] = ',';
+			buf[n++] = ' ';
+		} else
+			buf[n++] = *p;
+	}
+	buf[n++] = '.';
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The help sentence, its note and its default, as one paragraph. */
+static void
+options_describe(const struct option_entry *o, char *out, size_t len)
+{
+	char def[128];
+	const char *d = options_default_text(o, def, sizeof def);
+
+	snprintf(out, len, "%s%s%s%s", o->help, options_note(o), *d != '\0' ? " " : "", d);
+}
+
+/* Writes text word-wrapped to width columns, each line starting with prefix. */
+static void
+options_wrap(FILE *f, const char *prefix, const char *text, size_t width)
+{
+	size_t col = 0, wlen;
+	const char *p = text;
+
+	for (;;) {
+		p += strspn(p, " ");
+		wlen = strcspn(p, " ");
+		if (wlen == 0)
+			break;
+		if (col > 0 && col + 1 + wlen > width) {
+			fputc('\n', f);
+			col = 0;
+		}
+		if (col == 0) {
+			fputs(prefix, f);
+			col = strlen(prefix);
+		} else {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(p, 1, wlen, f);
+		col += wlen;
+		p += wlen;
+	}
+	if (col > 0)
+		fputc('\n', f);
+}
+
+static void
+options_usage_row(FILE *f, const struct option_entry *o)
+{
+	char text[1024];
+
+	if (o->short_flag != 0)
+		fprintf(f, "  -%c, --%s", o->short_flag, o->name);
+	else
+		fprintf(f, "      --%s", o->name);
+	if (o->arg != NULL)
+		fprintf(f, " %s", o->arg);
+	if (o->alias != NULL)
+		fprintf(f, " (or --%s)", o->alias);
+	fputc('\n', f);
+	options_describe(o, text, sizeof text);
+	options_wrap(f, "        ", text, 78);
+}
+
+void
+options_usage(FILE *f, const char *progname)
+{
+	size_t i;
+
+	fprintf(f, "usage: %s [-c FILE | -n] [options]\n\n", progname);
+	fputs("A configuration file takes the same names without the dashes,\n"
+	      "as name=value, name value, or a bare name for a flag. The\n"
+	      "command line overrides the file.\n\n",
+	    f);
+	for (i = 0; i < options_count; i++) {
+		if (!(options_table[i].flags & OPTION_UNIMPL))
+			options_usage_row(f, &options_table[i]);
+	}
+	fputs("\ncoturn options accepted with a warning, not implemented yet:\n", f);
+	for (i = 0; i < options_count; i++) {
+		if (options_table[i].flags & OPTION_UNIMPL)
+			fprintf(f, "  %s\n", options_table[i].name);
+	}
+}
+
+/* roff text: backslashes and hyphens escaped. */
+static void
+options_roff(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-')
+			fputs("\\-", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void
+options_man_paragraph(FILE *f, const struct option_entry *o)
+{
+	char text[1024];
+
+	fputc('\n', f);
+	options_describe(o, text, sizeof text);
+	options_roff(f, text);
+	fputc('\n', f);
+}
+
+/* turnpiked.8: "-p, --listening-port PORT" entries. */
+static void
+options_dump_man(FILE *f)
+{
+	const struct option_entry *o;
+	size_t i;
+
+	for (i = 0; i < options_count; i++) {
+		o = &options_table[i];
+		fputs(".TP\n", f);
+		if (o->short_flag != 0)
+			fprintf(f, "\\fB\\-%c\\fR, ", o->short_flag);
+		fputs("\\fB\\-\\-", f);
+		options_roff(f, o->name);
+		fputs("\\fR", f);
+		if (o->alias != NULL) {
+			fputs(", \\fB\\-\\-", f);
+			options_roff(f, o->alias);
+			fputs("\\fR", f);
+		}
+		if (o->arg != NULL) {
+			fputs(" \\fI", f);
+			options_roff(f, o->arg);
+			fputs("\\fR", f);
+		}
+		options_man_paragraph(f, o);
+	}
+}
+
+/* turnpike.conf.5: "listening-port=PORT" entries, file options only. */
+static void
+options_dump_man5(FILE *f)
+{
+	const struct option_entry *o;
+	size_t i;
+
+	for (i = 0; i < options_count; i++) {
+		o = &options_table[i];
+		if (o->flags & OPTION_CMDLINE)
+			continue;
+		fputs(".TP\n\\fB", f);
+		options_roff(f, o->name);
+		fputs("\\fR", f);
+		if (o->arg != NULL) {
+			fputs("=\\fI", f);
+			options_roff(f, o->arg);
+			fputs("\\fR", f);
+		}
+		if (o->alias != NULL) {
+			fputs(" (or \\fB", f);
+			options_roff(f, o->alias);
+			fputs("\\fR)", f);
+		}
+		options_man_paragraph(f, o);
+	}
+}
+
+/* One commented-out line per default value (lists have several). */
+static void
+options_conf_row(FILE *f, const struct option_entry *o)
+{
+	char text[1024];
+	const char *p;
+	size_t n;
+
+	options_describe(o, text, sizeof text);
+	fputc('\n', f);
+	options_wrap(f, "# ", text, 78);
+	if (o->type == OPTION_FLAG) {
+		fprintf(f, "#%s\n", o->name);
+		return;
+	}
+	if (o->def == NULL) {
+		fprintf(f, "#%s=%s\n", o->name, o->arg);
+		return;
+	}
+	for (p = o->def; *p != '\0'; p += n) {
+		p += strspn(p, " ");
+		n = strcspn(p, " ");
+		if (n > 0)
+			fprintf(f, "#%s=%.*s\n", o->name, (int)n, p);
+	}
+}
+
+static void
+options_dump_conf(FILE *f)
+{
+	size_t i;
+
+	fputs("# turnpike.conf: configuration of turnpiked(8); see turnpike.conf(5).\n"
+	      "# Generated by: turnpiked --dump-options=conf\n"
+	      "#\n"
+	      "# One option per line: name=value, name value, or a bare name for a flag.\n"
+	      "# A line starting with # is a comment. coturn's turnserver.conf is read as is.\n"
+	      "# Every option is shown commented out, with its default.\n",
+	    f);
+	for (i = 0; i < options_count; i++) {
+		if (!(options_table[i].flags & OPTION_CMDLINE))
+			options_conf_row(f, &options_table[i]);
+	}
+}
+
+static void
+options_dump_names(FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < options_count; i++)
+		fprintf(f, "%s\n", options_table[i].name);
+}
+
+static const struct {
+	const char *format;
+	void (*dump)(FILE *);
+} options_dumps[] = {
+    {"names", options_dump_names},
+    {"man", options_dump_man},
+    {"man5", options_dump_man5},
+    {"conf", options_dump_conf},
+};
+
+int
+options_dump(FILE *f, const char *format)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof options_dumps / sizeof options_dumps[0]; i++) {
+		if (strcmp(options_dumps[i].format, format) == 0) {
+			options_dumps[i].dump(f);
+			return 0;
+		}
+	}
+	return -1;
+}

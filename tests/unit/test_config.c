@@ -1,0 +1,350 @@
+/* Configuration parsing: file syntax, command line, overrides, errors. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "turnpike/config.h"
+#include "unit.h"
+
+static char tmpdir[] = "/tmp/test_config.XXXXXX";
+static char path[512];
+
+/* Writes text to a new file in the temporary directory; path names it. */
+static const char *
+write_conf(const char *text)
+{
+	static int n;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/t%d.conf", tmpdir, n++);
+	f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* config_create with "-c file" (when text is set) plus up to 8 arguments. */
+static struct config *
+load(const char *text, const char *const *args, char **cause)
+{
+	const char *argv[16] = {"turnpiked"};
+	struct config *cfg;
+	int argc = 1;
+
+	*cause = NULL;
+	if (text != NULL) {
+		argv[argc++] = "-c";
+		argv[argc++] = write_conf(text);
+	}
+	while (args != NULL && *args != NULL && argc < 15)
+		argv[argc++] = *args++;
+	if (config_create(argc, argv, &cfg, cause) != 0)
+		return NULL;
+	return cfg;
+}
+
+static int
+has_warning(const struct config *cfg, const char *needle)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nwarnings; i++) {
+		if (strstr(cfg->warnings[i], needle) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+is_ip(const struct sockaddr_storage *ss, const char *text)
+{
+	char buf[64];
+	const void *a;
+
+	if (ss->ss_family == AF_INET)
+		a = &((const struct sockaddr_in *)(const void *)ss)->sin_addr;
+	else
+		a = &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr;
+	return inet_ntop(ss->ss_family, a, buf, sizeof buf) != NULL && strcmp(buf, text) == 0;
+}
+
+static void
+test_defaults(void)
+{
+	static const char *const args[] = {"-n", NULL};
+	struct config *cfg;
+	char *cause;
+
+	cfg = load(NULL, args, &cause);
+	CHECK(cfg != NULL);
+	if (cfg == NULL)
+		return;
+	CHECK(cfg->listening_port == 3478 && cfg->tls_listening_port == 5349);
+	CHECK(cfg->min_port == 49152 && cfg->max_port == 65535);
+	CHECK(cfg->listening_ip.n == 2 && is_ip(&cfg->listening_ip.v[0], "0.0.0.0") &&
+	    is_ip(&cfg->listening_ip.v[1], "::"));
+	CHECK(cfg->relay_threads == 0 && !cfg->software_attribute);
+	CHECK(strcmp(cfg->log_file, "stderr") == 0);
+	CHECK(cfg->file == NULL && cfg->cert == NULL && !cfg->tls);
+	CHECKM(has_warning(cfg, "TLS listeners are off"), "no cert: TLS off warning");
+	config_free(cfg);
+}
+
+static void
+test_syntax(void)
+{
+	struct config *cfg;
+	char *cause;
+
+	cfg = load("# comment\n"
+		   "   # indented comment\n"
+		   "\n"
+		   "listening-port=4000\n"
+		   "tls-listening-port 4001\n"
+		   "min-port\t50000\n"
+		   "  max-port = 60000  \r\n"
+		   "realm=\"example.org\"\n"
+		   "cipher-list=HIGH#kept\n"
+		   "--relay-threads=3\n"
+		   "verbose\n"
+		   "no-udp=off\n"
+		   "no-tcp=no\n"
+		   "software-attribute=yes\n"
+		   "syslog=1\n"
+		   "log-file=\"/tmp/a b.log\"",
+	    NULL, &cause);
+	CHECK(cfg != NULL);
+	if (cfg == NULL) {
+		printf("# %s\n", cause);
+		free(cause);
+		return;
+	}
+	CHECKM(cfg->listening_port == 4000, "name=value");
+	CHECKM(cfg->tls_listening_port == 4001, "name value");
+	CHECKM(cfg->min_port == 50000, "name<TAB>value");
+	CHECKM(cfg->max_port == 60000, "name = value, CRLF");
+	CHECKM(strcmp(cfg->realm, "example.org") == 0, "quotes stripped");
+	CHECKM(strcmp(cfg->cipher_list, "HIGH#kept") == 0, "# inside a value kept");
+	CHECKM(cfg->relay_threads == 3, "--name in a file");
+	CHECKM(cfg->verbose, "bare flag");
+	CHECKM(!cfg->no_udp && !cfg->no_tcp && cfg->software_attribute && cfg->syslog,
+	    "flag values");
+	CHECKM(strcmp(cfg->log_file, "/tmp/a b.log") == 0, "last line without LF");
+	CHECK(strcmp(cfg->file, path) == 0);
+	CHECK(cfg->nwarnings == 1); /* TLS off */
+	config_free(cfg);
+}
+
+static void
+test_lists(void)
+{
+	static const char *const args[] = {"-L", "::1", NULL};
+	struct config *cfg;
+	char *cause;
+	const char *text = "listening-ip=127.0.0.1\n"
+			   "listening-ip 127.0.0.2\n"
+			   "listening-ip=127.0.0.1\n"
+			   "relay-ip=10.0.0.1\n"
+			   "external-ip=192.0.2.1\n"
+			   "external-ip=192.0.2.2/10.0.0.2\n";
+
+	cfg = load(text, NULL, &cause);
+	CHECK(cfg != NULL);
+	if (cfg == NULL)
+		return;
+	CHECKM(cfg->listening_ip.n == 2 && is_ip(&cfg->listening_ip.v[0], "127.0.0.1") &&
+		is_ip(&cfg->listening_ip.v[1], "127.0.0.2"),
+	    "repeated options accumulate and replace the default");
+	CHECK(cfg->relay_ip.n == 1 && is_ip(&cfg->relay_ip.v[0], "10.0.0.1"));
+	CHECK(cfg->external_ip.n == 2 && !cfg->external_ip.v[0].has_private &&
+	    cfg->external_ip.v[1].has_private &&
+	    is_ip(&cfg->external_ip.v[1].public_ip, "192.0.2.2") &&
+	    is_ip(&cfg->external_ip.v[1].private_ip, "10.0.0.2"));
+	config_free(cfg);
+
+	cfg = load(text, args, &cause);
+	CHECKM(cfg != NULL && cfg->listening_ip.n == 1 && is_ip(&cfg->listening_ip.v[0], "::1"),
+	    "a list on the command line replaces the file's");
+	config_free(cfg);
+}
+
+static void
+test_cmdline(void)
+{
+	static const char *const over[] = {"--listening-port", "5000", "-p6000", "--realm=cmd",
+	    "-v", "--no-tcp", NULL};
+	static const char *const bad[][4] = {
+	    {"--no-such", NULL},
+	    {"stray", NULL},
+	    {"--listening-port", NULL},
+	    {"-p", "x", NULL},
+	    {"-vV", NULL},
+	    {"--no-udp=maybe", NULL},
+	};
+	struct config *cfg;
+	char *cause;
+	size_t i;
+
+	cfg = load("listening-port=4000\nrealm=file\nmin-port=1000\n", over, &cause);
+	CHECK(cfg != NULL);
+	if (cfg != NULL) {
+		CHECKM(cfg->listening_port == 6000, "command line overrides file");
+		CHECK(strcmp(cfg->realm, "cmd") == 0 && cfg->min_port == 1000);
+		CHECK(cfg->verbose && cfg->no_tcp);
+	}
+	config_free(cfg);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cfg = load(NULL, bad[i], &cause);
+		CHECKM(cfg == NULL && cause != NULL && strncmp(cause, "command line: ", 14) == 0,
+		    bad[i][0]);
+		free(cause);
+	}
+}
+
+static void
+test_errors(void)
+{
+	struct config *cfg;
+	char *cause, want[600];
+
+	cfg = load("realm=x\nlistening-port=70000\n", NULL, &cause);
+	snprintf(want, sizeof want, "%s:2: listening-port: ", path);
+	CHECKM(cfg == NULL && cause != NULL && strncmp(cause, want, strlen(want)) == 0,
+	    "invalid value names file:line and option");
+	printf("# %s\n", cause);
+	free(cause);
+
+	cfg = load("relay-threads=129\n", NULL, &cause);
+	CHECKM(cfg == NULL && strstr(cause, "relay-threads") != NULL, "threads bound");
+	free(cause);
+	cfg = load("relay-threads=-1\n", NULL, &cause);
+	CHECK(cfg == NULL);
+	free(cause);
+	cfg = load("listening-port=12ab\n", NULL, &cause);
+	CHECK(cfg == NULL && strstr(cause, "not a number") != NULL);
+	free(cause);
+	cfg = load("listening-ip=999.1.1.1\n", NULL, &cause);
+	CHECK(cfg == NULL && strstr(cause, ":1: listening-ip") != NULL);
+	free(cause);
+	cfg = load("realm\n", NULL, &cause);
+	CHECKM(cfg == NULL && strstr(cause, "missing value") != NULL, "value missing");
+	free(cause);
+	cfg = load("min-port=6000\nmax-port=5000\n", NULL, &cause);
+	CHECKM(cfg == NULL && strstr(cause, "min-port") != NULL, "min-port > max-port");
+	free(cause);
+	cfg = load("cert=/x.pem\n", NULL, &cause);
+	CHECKM(cfg == NULL && strstr(cause, "pkey") != NULL, "cert without pkey");
+	free(cause);
+	cfg = load("no-udp\nno-tcp\nno-tls\n", NULL, &cause);
+	CHECKM(cfg == NULL && strstr(cause, "nothing to listen") != NULL, "no listener");
+	free(cause);
+}
+
+static void
+test_warnings(void)
+{
+	struct config *cfg;
+	char *cause, want[600];
+
+	cfg = load("realm=x\nbogus-option=1\nuser=a:b\nuser=c:d\nlt-cred-mech\n"
+		   "no-software-attribute\nprod\nno-tlsv1\nhelp\n",
+	    NULL, &cause);
+	CHECK(cfg != NULL);
+	if (cfg == NULL)
+		return;
+	snprintf(want, sizeof want, "%s:2: unknown option 'bogus-option'", path);
+	CHECKM(has_warning(cfg, want), "unknown option warns with file:line");
+	CHECKM(has_warning(cfg, ":3: user is not implemented yet"), "not implemented option warns");
+	CHECKM(!has_warning(cfg, ":4:"), "... once");
+	CHECK(has_warning(cfg, ":5: lt-cred-mech is not implemented"));
+	CHECKM(!has_warning(cfg, ":6:") && !has_warning(cfg, ":7:") && !has_warning(cfg, ":8:"),
+	    "no-op options are silent");
+	CHECK(has_warning(cfg, ":9: help is only valid on the command line"));
+	CHECK(!cfg->help);
+	config_free(cfg);
+}
+
+static void
+test_files(void)
+{
+	static const char *const both[] = {"-n", NULL};
+	static const char *const missing[] = {"-c", "/nonexistent/turnpike.conf", NULL};
+	static const char *const help[] = {"-c", "/nonexistent", "-h", NULL};
+	struct config *cfg;
+	char *cause;
+
+	cfg = load(NULL, missing, &cause);
+	CHECKM(cfg == NULL && strstr(cause, "/nonexistent/turnpike.conf") != NULL,
+	    "missing file names it");
+	free(cause);
+	cfg = load("realm=x\n", both, &cause);
+	CHECKM(cfg == NULL && strstr(cause, "-n") != NULL, "-c with -n");
+	free(cause);
+	cfg = load(NULL, help, &cause);
+	CHECKM(cfg != NULL && cfg->help, "-h reads no file");
+	config_free(cfg);
+	cfg = load("no-udp\n", both + 1, &cause);
+	CHECK(cfg != NULL && cfg->no_udp);
+	config_free(cfg);
+}
+
+static void
+test_text(void)
+{
+	static const char nul[] = "realm=a\0b\n";
+	struct config *cfg;
+	char *cause;
+
+	CHECK(config_create_text("mem", "", 0, &cfg, &cause) == 0);
+	config_free(cfg);
+	CHECK(config_create_text("mem", "x\n\nlisting-port=1\n", 18, &cfg, &cause) == 0 &&
+	    has_warning(cfg, "mem:3: unknown option 'listing-port'"));
+	config_free(cfg);
+	CHECK(config_create_text("mem", nul, sizeof nul - 1, &cfg, &cause) == -1);
+	free(cause);
+	CHECK(config_create_text("mem", "=\n\"\"\n--\n", 8, &cfg, &cause) == 0);
+	config_free(cfg);
+}
+
+/* The shipped sample configuration is valid as it stands. */
+static void
+test_sample(void)
+{
+	static const char *const args[] = {"-c", TEST_DATADIR "/../../etc/turnpike.conf", NULL};
+	struct config *cfg;
+	char *cause;
+
+	cfg = load(NULL, args, &cause);
+	CHECKM(cfg != NULL && cfg->nwarnings == 1, "etc/turnpike.conf parses");
+	if (cfg == NULL)
+		printf("# %s\n", cause);
+	free(cause);
+	config_free(cfg);
+}
+
+int
+main(void)
+{
+	char cmd[600];
+
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	test_defaults();
+	test_syntax();
+	test_lists();
+	test_cmdline();
+	test_errors();
+	test_warnings();
+	test_files();
+	test_text();
+	test_sample();
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		return 1;
+	return unit_done();
+}

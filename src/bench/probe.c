@@ -1,0 +1,503 @@
+/* Blocking STUN Binding client over UDP, TCP and TLS. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "turnpike/addr.h"
+#include "turnpike/framing.h"
+#include "turnpike/integrity.h"
+#include "turnpike/netio.h"
+#include "turnpike/probe.h"
+#include "turnpike/random.h"
+#include "turnpike/stun_build.h"
+
+/* Room for the largest framed STUN message: 20 + 65532, rounded up. */
+#define PROBE_RBUF (STUN_HEADER_LEN + 65536)
+/* RFC 8489 §6.2.1: after the last transmission wait Rm times the RTO. */
+#define PROBE_RM 16
+
+struct probe {
+	struct probe_config cfg;
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	size_t rlen;
+	uint8_t rbuf[PROBE_RBUF];
+};
+
+static const char *const probe_transport_names[] = {
+    [PROBE_UDP] = "udp",
+    [PROBE_TCP] = "tcp",
+    [PROBE_TLS] = "tls",
+};
+
+void
+probe_config_defaults(struct probe_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->transport = PROBE_UDP;
+	cfg->timeout_ms = 5000;
+	cfg->rto_ms = 500;
+	cfg->max_sends = 7;
+}
+
+const char *
+probe_transport_name(enum probe_transport t)
+{
+	if ((size_t)t >= sizeof(probe_transport_names) / sizeof(probe_transport_names[0]))
+		return "unknown";
+	return probe_transport_names[t];
+}
+
+int
+probe_transport_parse(const char *s, enum probe_transport *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(probe_transport_names) / sizeof(probe_transport_names[0]); i++) {
+		if (strcmp(s, probe_transport_names[i]) == 0) {
+			*out = (enum probe_transport)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The text of the newest OpenSSL error, or fallback. */
+static const char *
+probe_ssl_errstr(char *buf, size_t len, const char *fallback)
+{
+	unsigned long e = ERR_get_error();
+
+	if (e == 0)
+		return fallback;
+	ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+	return buf;
+}
+
+static int
+probe_tls_init(struct probe *p, char **cause)
+{
+	char ebuf[256];
+
+	if ((p->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return netio_fail(cause, "SSL_CTX_new: %s",
+		    probe_ssl_errstr(ebuf, sizeof(ebuf), "failed"));
+	SSL_CTX_set_min_proto_version(p->ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(p->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	if (p->cfg.insecure) {
+		SSL_CTX_set_verify(p->ctx, SSL_VERIFY_NONE, NULL);
+		return 0;
+	}
+	SSL_CTX_set_verify(p->ctx, SSL_VERIFY_PEER, NULL);
+	if (p->cfg.ca_file != NULL) {
+		if (SSL_CTX_load_verify_locations(p->ctx, p->cfg.ca_file, NULL) != 1)
+			return netio_fail(cause, "%s: %s", p->cfg.ca_file,
+			    probe_ssl_errstr(ebuf, sizeof(ebuf), "cannot load CA file"));
+	} else if (SSL_CTX_set_default_verify_paths(p->ctx) != 1)
+		return netio_fail(cause, "cannot load the system CA store");
+	return 0;
+}
+
+struct probe *
+probe_create(const struct probe_config *cfg, char **cause)
+{
+	struct probe *p;
+
+	if (cfg->timeout_ms == 0 || cfg->max_sends == 0 || cfg->rto_ms == 0) {
+		netio_fail(cause, "timeout, RTO and transmission count must be positive");
+		return NULL;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		netio_fail(cause, "out of memory");
+		return NULL;
+	}
+	p->cfg = *cfg;
+	p->fd = -1;
+	if (cfg->transport == PROBE_TLS && probe_tls_init(p, cause) == -1) {
+		probe_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+probe_reset(struct probe *p)
+{
+	if (p->ssl != NULL) {
+		SSL_shutdown(p->ssl); /* best effort close_notify; never waits */
+		SSL_free(p->ssl);
+		p->ssl = NULL;
+	}
+	if (p->fd != -1)
+		close(p->fd);
+	p->fd = -1;
+	p->rlen = 0;
+}
+
+void
+probe_free(struct probe *p)
+{
+	if (p == NULL)
+		return;
+	probe_reset(p);
+	SSL_CTX_free(p->ctx);
+	free(p);
+}
+
+/* Checks a decoded answer to our transaction: class, method, attributes. */
+static int
+probe_check_msg(const struct stun_msg *m, bool require_fingerprint, struct probe_result *res,
+    char **cause)
+{
+	const struct stun_attr *a;
+	const uint8_t *reason;
+	size_t rlen;
+	int code;
+
+	if (m->fingerprint >= 0 && !integrity_fingerprint_ok(m))
+		return netio_fail(cause, "response FINGERPRINT does not match");
+	if (m->method != STUN_BINDING)
+		return netio_fail(cause, "response is a %s, not Binding",
+		    stun_method_name(m->method));
+	if (m->cls == STUN_ERROR) {
+		a = stun_find(m, STUN_ATTR_ERROR_CODE);
+		if (a == NULL || stun_get_error(m, a, &code, &reason, &rlen) == -1)
+			return netio_fail(cause, "error response without a valid ERROR-CODE");
+		return netio_fail(cause, "error response %d %.*s", code, (int)rlen,
+		    (const char *)reason);
+	}
+	if (m->cls != STUN_SUCCESS)
+		return netio_fail(cause, "answer is not a success response (class %u)", m->cls);
+	if (m->nunknown > 0)
+		return netio_fail(cause, "response has unknown required attribute 0x%04x",
+		    m->unknown[0]);
+	if (require_fingerprint && m->fingerprint < 0)
+		return netio_fail(cause, "response has no FINGERPRINT");
+	if ((a = stun_find(m, STUN_ATTR_XOR_MAPPED_ADDRESS)) == NULL)
+		return netio_fail(cause, "response has no XOR-MAPPED-ADDRESS");
+	if (stun_get_xor_addr(m, a, &res->mapped) == -1)
+		return netio_fail(cause, "response has a malformed XOR-MAPPED-ADDRESS");
+	res->fingerprint = m->fingerprint >= 0;
+	return 0;
+}
+
+int
+probe_check_response(const uint8_t tid[STUN_TID_LEN], const uint8_t *p, size_t len,
+    bool require_fingerprint, struct probe_result *res, char **cause)
+{
+	struct stun_msg m;
+	const char *errstr;
+	bool ours;
+
+	ours = len >= STUN_HEADER_LEN && memcmp(p + 8, tid, STUN_TID_LEN) == 0;
+	if (stun_decode(&m, p, len, &errstr) != 0) {
+		if (!ours)
+			return PROBE_CHECK_OTHER;
+		netio_fail(cause, "malformed response: %s", errstr);
+		return PROBE_CHECK_BAD;
+	}
+	if (!ours)
+		return PROBE_CHECK_OTHER;
+	if (m.len != len) {
+		netio_fail(cause, "%zu bytes after the response", len - m.len);
+		return PROBE_CHECK_BAD;
+	}
+	if (probe_check_msg(&m, require_fingerprint, res, cause) == -1)
+		return PROBE_CHECK_BAD;
+	return PROBE_CHECK_OK;
+}
+
+static int
+probe_build_request(const struct probe *p, const uint8_t *tid, uint8_t *out, size_t cap,
+    size_t *len, char **cause)
+{
+	struct stun_build b;
+
+	if (stun_build_init(&b, out, cap, STUN_BINDING, STUN_REQUEST, tid) == -1 ||
+	    (p->cfg.fingerprint && stun_build_fingerprint(&b) == -1) ||
+	    stun_build_finish(&b, len) == -1)
+		return netio_fail(cause, "cannot build the Binding request");
+	return 0;
+}
+
+static void
+probe_local_addr(const struct probe *p, struct probe_result *res)
+{
+	socklen_t sl = sizeof(res->local);
+
+	if (getsockname(p->fd, (struct sockaddr *)&res->local, &sl) == -1)
+		memset(&res->local, 0, sizeof(res->local));
+}
+
+/* Handles one datagram: 1 when it was our valid answer, 0 to keep waiting, -1 error. */
+static int
+probe_udp_recv(struct probe *p, const uint8_t *tid, struct probe_result *res, char **cause)
+{
+	ssize_t n;
+	int rc;
+
+	n = recv(p->fd, p->rbuf, sizeof(p->rbuf), 0);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n == -1 && errno == ECONNREFUSED)
+		return netio_fail(cause, "nothing listens there (ICMP port unreachable)");
+	if (n == -1)
+		return netio_fail(cause, "recv: %s", strerror(errno));
+	rc = probe_check_response(tid, p->rbuf, (size_t)n, p->cfg.require_fingerprint, res, cause);
+	if (rc == PROBE_CHECK_BAD)
+		return -1;
+	return rc == PROBE_CHECK_OK;
+}
+
+/* RFC 8489 §6.2.1: RTO doubles per retransmission, Rc sends, then Rm * RTO. */
+static int
+probe_udp_binding(struct probe *p, const uint8_t *req, size_t reqlen, const uint8_t *tid,
+    struct probe_result *res, char **cause)
+{
+	uint64_t start = netio_now_ms(), now, next = start, end, until;
+	uint64_t rto = p->cfg.rto_ms;
+	int rc;
+
+	end = start + p->cfg.timeout_ms;
+	for (;;) {
+		now = netio_now_ms();
+		if (res->sends < p->cfg.max_sends && now >= next) {
+			if (send(p->fd, req, reqlen, 0) == -1 && errno != EAGAIN)
+				return netio_fail(cause, "send: %s", strerror(errno));
+			if (++res->sends == p->cfg.max_sends &&
+			    now + PROBE_RM * (uint64_t)p->cfg.rto_ms < end)
+				end = now + PROBE_RM * (uint64_t)p->cfg.rto_ms;
+			next = now + rto;
+			rto *= 2;
+		}
+		if (now >= end)
+			return netio_fail(cause, "no answer after %u transmissions in %llu ms",
+			    res->sends, (unsigned long long)(now - start));
+		until = res->sends < p->cfg.max_sends && next < end ? next : end;
+		if ((rc = netio_wait(p->fd, POLLIN, until)) == -1)
+			return netio_fail(cause, "poll: %s", strerror(errno));
+		if (rc == 0)
+			continue;
+		if ((rc = probe_udp_recv(p, tid, res, cause)) != 0)
+			break;
+	}
+	if (rc == 1)
+		res->rtt_ms = netio_now_ms() - start;
+	return rc == 1 ? 0 : -1;
+}
+
+/* After an SSL call returned rc: waits for what it wants, or fails with why. */
+static int
+probe_tls_wait(struct probe *p, int rc, uint64_t deadline, const char *what, char **cause)
+{
+	char ebuf[256];
+	long vr;
+	int err = SSL_get_error(p->ssl, rc), w;
+
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		w = netio_wait(p->fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+		if (w == 1)
+			return 0;
+		return netio_fail(cause, "%s: %s", what, w == 0 ? "timed out" : strerror(errno));
+	}
+	if ((vr = SSL_get_verify_result(p->ssl)) != X509_V_OK)
+		return netio_fail(cause, "%s: certificate verification failed: %s", what,
+		    X509_verify_cert_error_string(vr));
+	if (err == SSL_ERROR_ZERO_RETURN)
+		return netio_fail(cause, "%s: server closed the connection", what);
+	if (err == SSL_ERROR_SYSCALL && errno != 0)
+		return netio_fail(cause, "%s: %s", what, strerror(errno));
+	return netio_fail(cause, "%s: %s", what,
+	    probe_ssl_errstr(ebuf, sizeof(ebuf), "connection closed"));
+}
+
+/* Sets SNI and the expected name (DNS name or IP address) on the new SSL. */
+static int
+probe_tls_names(struct probe *p, char **cause)
+{
+	struct sockaddr_storage ss;
+	const char *name = p->cfg.server_name != NULL ? p->cfg.server_name : p->cfg.host;
+	const char *errstr;
+	bool is_ip;
+
+	if (name == NULL)
+		return 0;
+	is_ip = addr_parse_ip(name, &ss, &errstr) == 0;
+	/* RFC 6066 §3: SNI carries DNS names only, never IP literals. */
+	/* SSL_set_tlsext_host_name() without the macro's cast that drops const. */
+	if (!is_ip &&
+	    SSL_ctrl(p->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+		(void *)(uintptr_t)name) != 1)
+		return netio_fail(cause, "cannot set SNI %s", name);
+	if (p->cfg.insecure)
+		return 0;
+	if (is_ip && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(p->ssl), name) != 1)
+		return netio_fail(cause, "cannot check IP %s", name);
+	if (!is_ip && SSL_set1_host(p->ssl, name) != 1)
+		return netio_fail(cause, "cannot check name %s", name);
+	return 0;
+}
+
+static int
+probe_tls_handshake(struct probe *p, uint64_t deadline, char **cause)
+{
+	int rc;
+
+	ERR_clear_error();
+	if ((p->ssl = SSL_new(p->ctx)) == NULL || SSL_set_fd(p->ssl, p->fd) != 1)
+		return netio_fail(cause, "cannot create a TLS session");
+	if (probe_tls_names(p, cause) == -1)
+		return -1;
+	while ((rc = SSL_connect(p->ssl)) != 1) {
+		if (probe_tls_wait(p, rc, deadline, "TLS handshake", cause) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+probe_stream_open(struct probe *p, uint64_t deadline, char **cause)
+{
+	if ((p->fd = netio_connect((struct sockaddr *)&p->cfg.server, SOCK_STREAM, deadline,
+		 cause)) == -1)
+		return -1;
+	if (p->cfg.transport == PROBE_TLS)
+		return probe_tls_handshake(p, deadline, cause);
+	return 0;
+}
+
+static int
+probe_stream_write(struct probe *p, const uint8_t *buf, size_t len, uint64_t deadline, char **cause)
+{
+	size_t done = 0;
+	int rc;
+
+	if (p->ssl == NULL)
+		return netio_send_all(p->fd, buf, len, deadline, cause);
+	while (done < len) {
+		ERR_clear_error();
+		rc = SSL_write(p->ssl, buf + done, (int)(len - done));
+		if (rc > 0)
+			done += (size_t)rc;
+		else if (probe_tls_wait(p, rc, deadline, "TLS write", cause) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Appends what the server sends to rbuf: >0 bytes read, -1 on EOF or error. */
+static int
+probe_stream_read(struct probe *p, uint64_t deadline, char **cause)
+{
+	size_t room = sizeof(p->rbuf) - p->rlen;
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		if (p->ssl != NULL) {
+			ERR_clear_error();
+			if ((rc = SSL_read(p->ssl, p->rbuf + p->rlen, (int)room)) > 0)
+				return rc;
+			if (probe_tls_wait(p, rc, deadline, "TLS read", cause) == -1)
+				return -1;
+			continue;
+		}
+		n = recv(p->fd, p->rbuf + p->rlen, room, 0);
+		if (n > 0)
+			return (int)n;
+		if (n == 0)
+			return netio_fail(cause, "server closed the connection");
+		if (errno != EAGAIN && errno != EINTR)
+			return netio_fail(cause, "recv: %s", strerror(errno));
+		if ((rc = netio_wait(p->fd, POLLIN, deadline)) != 1)
+			return netio_fail(cause, "no answer: %s",
+			    rc == 0 ? "timed out" : strerror(errno));
+	}
+}
+
+/* Reads frames until our answer: 0 with res filled, -1 otherwise. */
+static int
+probe_stream_answer(struct probe *p, const uint8_t *tid, uint64_t deadline,
+    struct probe_result *res, char **cause)
+{
+	const char *errstr;
+	size_t need;
+	int kind, rc, n;
+
+	for (;;) {
+		if (framing_next(p->rbuf, p->rlen, &need, &kind, &errstr) == -1)
+			return netio_fail(cause, "server sent a bad frame: %s", errstr);
+		if (need > sizeof(p->rbuf))
+			return netio_fail(cause, "server frame of %zu bytes is too large", need);
+		if (need == 0 || p->rlen < need) {
+			if ((n = probe_stream_read(p, deadline, cause)) == -1)
+				return -1;
+			p->rlen += (size_t)n;
+			continue;
+		}
+		if (kind != FRAMING_STUN)
+			return netio_fail(cause, "server sent ChannelData");
+		rc = probe_check_response(tid, p->rbuf, need, p->cfg.require_fingerprint, res,
+		    cause);
+		p->rlen -= need;
+		memmove(p->rbuf, p->rbuf + need, p->rlen);
+		if (rc != PROBE_CHECK_OTHER)
+			return rc == PROBE_CHECK_OK ? 0 : -1;
+	}
+}
+
+static int
+probe_stream_binding(struct probe *p, const uint8_t *req, size_t reqlen, const uint8_t *tid,
+    struct probe_result *res, char **cause)
+{
+	uint64_t start = netio_now_ms(), deadline = start + p->cfg.timeout_ms;
+
+	if (p->fd == -1 && probe_stream_open(p, deadline, cause) == -1)
+		return -1;
+	start = netio_now_ms();
+	if (probe_stream_write(p, req, reqlen, deadline, cause) == -1)
+		return -1;
+	res->sends = 1;
+	if (probe_stream_answer(p, tid, deadline, res, cause) == -1)
+		return -1;
+	res->rtt_ms = netio_now_ms() - start;
+	return 0;
+}
+
+int
+probe_binding(struct probe *p, struct probe_result *res, char **cause)
+{
+	uint8_t tid[STUN_TID_LEN], req[128];
+	size_t reqlen;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (random_bytes(tid, sizeof(tid)) == -1)
+		return netio_fail(cause, "no randomness for a transaction ID");
+	if (probe_build_request(p, tid, req, sizeof(req), &reqlen, cause) == -1)
+		return -1;
+	if (p->cfg.transport == PROBE_UDP) {
+		if (p->fd == -1 &&
+		    (p->fd = netio_connect((struct sockaddr *)&p->cfg.server, SOCK_DGRAM,
+			 netio_now_ms() + p->cfg.timeout_ms, cause)) == -1)
+			return -1;
+		rc = probe_udp_binding(p, req, reqlen, tid, res, cause);
+	} else
+		rc = probe_stream_binding(p, req, reqlen, tid, res, cause);
+	if (rc == -1) {
+		probe_reset(p);
+		return -1;
+	}
+	probe_local_addr(p, res);
+	return 0;
+}

@@ -297,7 +297,7 @@ server_run(struct server *s)
 	return event_base_dispatch(s->base) == -1 ? -1 : 0;
 }
 
-/* One line of totals over every worker, once they have stopped. */
+/* A line per worker and one of totals, once they have stopped. */
 static void
 server_log_stats(const struct server *s)
 {
@@ -307,6 +307,9 @@ server_log_stats(const struct server *s)
 	memset(&sum, 0, sizeof sum);
 	for (i = 0; i < s->nworkers; i++) {
 		worker_stats(s->workers[i], &st);
+		log_info("worker %zu: UDP %llu in, %llu out; TCP/TLS %llu connections", i,
+		    (unsigned long long)st.udp_in, (unsigned long long)st.udp_out,
+		    (unsigned long long)st.conns);
 		sum.udp_in += st.udp_in;
 		sum.udp_out += st.udp_out;
 		sum.udp_dropped += st.udp_dropped;

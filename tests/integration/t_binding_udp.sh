@@ -50,8 +50,10 @@ bench probe --count 5 --reconnect --show-local "127.0.0.1:$PORT" >"$T/diff" 2>&1
 rc=$?
 n=$(count_lines '^mapped-address ' "$T/diff")
 ports=$(sed -n 's/^mapped-address //p' "$T/diff" | sort -u | wc -l)
-[ "$rc" -eq 0 ] && [ "$n" -eq 5 ] && [ "$ports" -eq 5 ] && probe_self_mapped "$T/diff" 4 >/dev/null
-tap_is "5 requests from 5 source ports all answered with their own port" "$?" \
+# The kernel may hand a closed socket's port to the next one, so ports need not
+# all differ; each answer must name the port its own request came from.
+[ "$rc" -eq 0 ] && [ "$n" -eq 5 ] && probe_self_mapped "$T/diff" 4 >/dev/null
+tap_is "5 requests from 5 sockets all answered with their own port" "$?" \
 	"status $rc, $n answers, $ports distinct" "$(cat "$T/diff")"
 
 # With two relay threads, 50 distinct 5-tuples spread over both workers: a
@@ -61,7 +63,7 @@ bench probe --count 50 --reconnect --timeout 3000 --show-local "127.0.0.1:$PORT"
 rc=$?
 n=$(count_lines '^mapped-address ' "$T/many")
 ports=$(sed -n 's/^mapped-address //p' "$T/many" | sort -u | wc -l)
-[ "$rc" -eq 0 ] && [ "$n" -eq 50 ] && [ "$ports" -eq 50 ] && probe_self_mapped "$T/many" 4 >/dev/null
+[ "$rc" -eq 0 ] && [ "$n" -eq 50 ] && probe_self_mapped "$T/many" 4 >/dev/null
 tap_is "50 distinct clients (2 relay threads) all answered" "$?" \
 	"status $rc, $n answers, $ports distinct ports" "$(tail -n 5 "$T/many.err")"
 
@@ -87,6 +89,12 @@ proc_alive "$TURNPIKED_PID"
 tap_is "daemon still running" "$?"
 stop_turnpiked
 tap_is "daemon stops with status 0" "$?" "status $TURNPIKED_STATUS"
+
+# SO_REUSEPORT spreads the ~80 client 5-tuples above over both workers' sockets
+# (all on one worker has odds of 2^-79): each worker's exit line counts its share.
+busy=$(grep -cE 'worker [01]: UDP [1-9][0-9]* in' "$TURNPIKED_LOG")
+tap_is "both relay threads answered UDP clients" "$([ "$busy" -eq 2 ]; echo $?)" \
+	"$(grep -E 'worker [0-9]+: UDP' "$TURNPIKED_LOG")"
 
 start_turnpiked_or_bail "${STD_ARGS[@]}" --no-udp
 tap_run_fails "--no-udp: no UDP answer" bench probe --timeout 2000 "127.0.0.1:$PORT"

@@ -1,0 +1,71 @@
+/*
+ * Credentials: who may allocate and with which long-term keys. An interface
+ * (struct creds with a lookup function) so the static provider here (users from
+ * `user=` options, TURN REST API shared secrets) and the SQLite store (a later
+ * release, answering asynchronously) are interchangeable for the TURN core.
+ * Keys only: passwords are turned into keys when loaded and never kept.
+ */
+#ifndef TURNPIKE_CREDS_H
+#define TURNPIKE_CREDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CREDS_MAX_KEYS 8 /* candidate keys per user (one per REST secret) */
+
+/* One long-term key pair (RFC 8489 §9.2.2) a request may verify against. */
+struct creds_key {
+	uint8_t md5[16];    /* MD5(username:realm:password), coturn's hmackey */
+	uint8_t sha256[32]; /* SHA-256(username:realm:password) */
+	bool has_sha256;    /* false when only the MD5 key is known (0xKEY users) */
+};
+
+enum creds_status {
+	CREDS_FOUND = 0,
+	CREDS_UNKNOWN = -1,     /* no such user, or an expired REST username: 401 */
+	CREDS_UNAVAILABLE = -2, /* the backend failed: fail closed with 401 */
+	CREDS_PENDING = -3,     /* asynchronous backend: ask again when it answers */
+};
+
+struct creds_result {
+	size_t nkeys;
+	struct creds_key keys[CREDS_MAX_KEYS];
+};
+
+struct creds_ops {
+	/* Looks up user in realm at wall-clock time now_unix; fills out on CREDS_FOUND. */
+	int (*lookup)(void *ctx, const char *user, size_t userlen, const char *realm,
+	    size_t realmlen, uint64_t now_unix, struct creds_result *out);
+};
+
+struct creds {
+	const struct creds_ops *ops;
+	void *ctx;
+};
+
+int creds_lookup(const struct creds *c, const char *user, size_t userlen, const char *realm,
+    size_t realmlen, uint64_t now_unix, struct creds_result *out);
+
+/* The static provider: users and shared secrets from the configuration. */
+struct creds_static;
+
+struct creds_static *creds_static_create(const char *realm);
+void creds_static_free(struct creds_static *cs);
+/* "name:password" or "name:0xHEXKEY" (32 hex digits, MD5 key as coturn's turnadmin -k prints). */
+int creds_static_add_user(struct creds_static *cs, const char *spec, char **cause);
+/* A static-auth-secret; several may be active at once for rotation. */
+int creds_static_add_secret(struct creds_static *cs, const char *secret, char **cause);
+/*
+ * use-auth-secret: usernames are "expiry<sep>user", "user<sep>expiry" or a bare
+ * "expiry" (unix seconds) and the password is base64(HMAC-SHA1(secret, username)).
+ */
+void creds_static_set_rest(struct creds_static *cs, bool use_auth_secret, char separator);
+/* The struct creds view of cs, valid while cs lives. */
+void creds_static_iface(struct creds_static *cs, struct creds *out);
+
+/* base64(HMAC-SHA1(secret, username)): the REST API password (for clients and tests). */
+int creds_rest_password(const char *secret, size_t secretlen, const char *user, size_t userlen,
+    char *out, size_t outcap);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * The TURN protocol core (RFC 8656, RFC 6156), sans-IO. One struct turn per
+ * worker thread owns that worker's allocations, permissions and channels. The
+ * I/O layer hands it decoded messages, ChannelData and peer datagrams together
+ * with the 5-tuple and the time; the core answers with bytes to send to the
+ * client and calls back into the I/O layer (struct turn_io) to open, close and
+ * send on relay sockets. No sockets, no clock, no logging, no locks here.
+ */
+#ifndef TURNPIKE_TURN_H
+#define TURNPIKE_TURN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "turnpike/creds.h"
+#include "turnpike/peerpolicy.h"
+#include "turnpike/stun.h"
+
+/* Transport between client and server (RFC 8656 §2: the 5-tuple). */
+enum turn_transport {
+	TURN_UDP = 0,
+	TURN_TCP = 1,
+	TURN_TLS = 2,
+};
+
+struct turn_5tuple {
+	struct sockaddr_storage client; /* the client's address as the server sees it */
+	struct sockaddr_storage server; /* the server address the client reached */
+	uint8_t transport;              /* enum turn_transport */
+};
+
+/* Read-only settings shared by every worker's core; times in seconds. */
+struct turn_config {
+	const char *realm;            /* REALM for long-term credentials */
+	const char *software;         /* SOFTWARE value, NULL to omit */
+	bool auth;                    /* false only with no-auth: TURN without credentials */
+	uint32_t default_lifetime;    /* 600 */
+	uint32_t max_lifetime;        /* max-allocate-lifetime, 3600 */
+	uint32_t permission_lifetime; /* 300 */
+	uint32_t channel_lifetime;    /* 600 */
+	uint32_t stale_nonce;         /* nonce lifetime, 600 */
+	uint8_t nonce_key[32];        /* per process, or stateless-nonce-secret */
+	size_t max_permissions;       /* per allocation */
+	size_t max_channels;          /* per allocation */
+	bool sha256;                  /* offer PASSWORD-ALGORITHMS with SHA-256 (RFC 8489) */
+	const struct peerpolicy *policy;
+};
+
+/* A relay socket as the I/O layer opened it. */
+struct turn_relay {
+	void *handle;                    /* the I/O layer's object, opaque here */
+	struct sockaddr_storage local;   /* the address the socket is bound to */
+	struct sockaddr_storage relayed; /* what XOR-RELAYED-ADDRESS advertises */
+};
+
+/* What the core asks of relay_open. */
+struct turn_relay_req {
+	int family;                       /* AF_INET or AF_INET6 */
+	bool even_port;                   /* EVEN-PORT: the port must be even */
+	bool reserve;                     /* EVEN-PORT R bit: also hold port+1, return a token */
+	uint64_t token;                   /* RESERVATION-TOKEN to claim (0: none) */
+	bool dont_fragment;               /* DONT-FRAGMENT: set DF on the socket */
+	const struct turn_5tuple *client; /* whose allocation (relay-ip choice, logs) */
+	struct turn_allocation *alloc;    /* the allocation the socket will belong to */
+};
+
+/*
+ * The I/O layer's side; the core never blocks on these calls.
+ * relay_open binds a relay socket as req asks and fills *out (and *token_out
+ * when req->reserve). It returns 0 or the STUN error code to answer: 440 when
+ * no relay address of that family exists, 508 when no port or descriptor is
+ * left or a reservation token is unknown or expired.
+ */
+struct turn_io {
+	void *ctx;
+	int (*relay_open)(void *ctx, const struct turn_relay_req *req, struct turn_relay *out,
+	    uint64_t *token_out);
+	void (*relay_close)(void *ctx, struct turn_relay *r);
+	/* Sends one datagram from relay r to peer; -1 on error (counted, never fatal). */
+	int (*relay_send)(void *ctx, const struct turn_relay *r, const struct sockaddr *peer,
+	    const void *data, size_t len);
+	/* Sends bytes to the client of an allocation (Data indication / ChannelData). */
+	int (*client_send)(void *ctx, void *conn, const struct turn_5tuple *t, const void *data,
+	    size_t len);
+};
+
+/* Counters of one worker's core, only ever increased. */
+struct turn_stats {
+	uint64_t allocations_created;
+	uint64_t allocations_active;
+	uint64_t auth_failures;       /* 401 answers to requests carrying credentials */
+	uint64_t peer_refused;        /* 403s and drops by the peer policy */
+	uint64_t no_permission_drops; /* data without a valid permission or channel */
+	uint64_t relay_send_errors;
+	uint64_t client_to_peer_packets, client_to_peer_bytes;
+	uint64_t peer_to_client_packets, peer_to_client_bytes;
+};
+
+/* The time, passed in: monotonic for lifetimes, wall clock for nonces and REST expiry. */
+struct turn_now {
+	uint64_t mono_ms;
+	uint64_t unix_s;
+};
+
+struct turn;
+struct turn_allocation;
+
+struct turn *turn_create(const struct turn_config *cfg, const struct creds *creds,
+    const struct turn_io *io);
+/* Closes every allocation's relays through io and frees everything. */
+void turn_free(struct turn *t);
+
+/*
+ * A STUN message from the client at tuple t (conn is the I/O layer's connection
+ * object, NULL for UDP). Binding requests are answered too. Writes the response
+ * to out and sets *outlen (0: nothing to send). Returns -1 only when the message
+ * should end a stream connection (never for UDP). The message was decoded by
+ * stun_decode; the core checks its integrity with the client's credentials.
+ */
+int turn_handle_message(struct turn *t, const struct turn_5tuple *tuple, void *conn,
+    const struct stun_msg *m, const struct turn_now *now, uint8_t *out, size_t cap, size_t *outlen);
+
+/* A ChannelData message from the client: relayed to the bound peer or dropped. */
+void turn_handle_chandata(struct turn *t, const struct turn_5tuple *tuple, uint16_t channel,
+    const uint8_t *data, size_t len, const struct turn_now *now);
+
+/*
+ * A datagram from peer arriving on one of alloc's relay sockets (the relay
+ * whose handle the I/O layer keeps). Forwarded to the client as ChannelData
+ * or a Data indication through io->client_send when a permission allows it.
+ */
+void turn_handle_peer_data(struct turn *t, struct turn_allocation *alloc,
+    const struct turn_relay *relay, const struct sockaddr *peer, const uint8_t *data, size_t len,
+    const struct turn_now *now);
+
+/* A stream client went away: its allocation (if any) is deleted. */
+void turn_handle_disconnect(struct turn *t, const struct turn_5tuple *tuple);
+
+/* Expires allocations, permissions and channels; call about once a second. */
+void turn_expire(struct turn *t, const struct turn_now *now);
+
+void turn_stats(const struct turn *t, struct turn_stats *out);
+
+#endif

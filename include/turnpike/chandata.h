@@ -10,8 +10,15 @@
 
 #define CHANDATA_HEADER_LEN 4
 #define CHANNEL_MIN 0x4000
+/* RFC 8656 §12: the range a client should pick from (turnpike-bench does). */
 #define CHANNEL_MAX 0x4FFF
+/*
+ * RFC 5766 allowed up to 0x7FFF and coturn's clients (turnutils_uclient) still
+ * pick numbers there; the server accepts them so those clients keep working.
+ */
+#define CHANNEL_LEGACY_MAX 0x7FFF
 
+/* True for a channel number the server accepts: 0x4000-0x7FFF. */
 bool chandata_is_channel(uint16_t ch);
 
 /*

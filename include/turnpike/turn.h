@@ -42,11 +42,17 @@ struct turn_config {
 	uint32_t channel_lifetime;    /* 600 */
 	uint32_t stale_nonce;         /* nonce lifetime, 600 */
 	uint8_t nonce_key[32];        /* per process, or stateless-nonce-secret */
-	size_t max_permissions;       /* per allocation */
-	size_t max_channels;          /* per allocation */
+	size_t max_permissions;       /* per allocation, 0: no limit (508 beyond) */
+	size_t max_channels;          /* per allocation, 0: no limit (508 beyond) */
 	bool sha256;                  /* offer PASSWORD-ALGORITHMS with SHA-256 (RFC 8489) */
+	/* NULL: the secure defaults of peerpolicy_create(). */
 	const struct peerpolicy *policy;
+	uint32_t user_quota;  /* allocations per user in this core, 0: no limit (486) */
+	uint32_t total_quota; /* allocations in this core, 0: no limit (486) */
 };
+
+/* Room for any response turn_handle_message builds. */
+#define TURN_RESPONSE_MAX 2048
 
 /* A relay socket as the I/O layer opened it. */
 struct turn_relay {
@@ -57,7 +63,7 @@ struct turn_relay {
 
 /* What the core asks of relay_open. */
 struct turn_relay_req {
-	int family;                       /* AF_INET or AF_INET6 */
+	int family;                       /* AF_INET or AF_INET6; AF_UNSPEC with a token */
 	bool even_port;                   /* EVEN-PORT: the port must be even */
 	bool reserve;                     /* EVEN-PORT R bit: also hold port+1, return a token */
 	uint64_t token;                   /* RESERVATION-TOKEN to claim (0: none) */
@@ -71,7 +77,10 @@ struct turn_relay_req {
  * relay_open binds a relay socket as req asks and fills *out (and *token_out
  * when req->reserve). It returns 0 or the STUN error code to answer: 440 when
  * no relay address of that family exists, 508 when no port or descriptor is
- * left or a reservation token is unknown or expired.
+ * left or a reservation token is unknown or expired. out lives in the
+ * allocation and stays valid until relay_close(ctx, out): keep that pointer
+ * and pass it back as turn_handle_peer_data's relay. client_send's conn is the
+ * conn given with the Allocate request.
  */
 struct turn_io {
 	void *ctx;
@@ -93,6 +102,7 @@ struct turn_stats {
 	uint64_t auth_failures;       /* 401 answers to requests carrying credentials */
 	uint64_t peer_refused;        /* 403s and drops by the peer policy */
 	uint64_t no_permission_drops; /* data without a valid permission or channel */
+	uint64_t data_drops;          /* other data dropped: no allocation, malformed, too big */
 	uint64_t relay_send_errors;
 	uint64_t client_to_peer_packets, client_to_peer_bytes;
 	uint64_t peer_to_client_packets, peer_to_client_bytes;
@@ -115,8 +125,9 @@ void turn_free(struct turn *t);
 /*
  * A STUN message from the client at tuple t (conn is the I/O layer's connection
  * object, NULL for UDP). Binding requests are answered too. Writes the response
- * to out and sets *outlen (0: nothing to send). Returns -1 only when the message
- * should end a stream connection (never for UDP). The message was decoded by
+ * to out (cap TURN_RESPONSE_MAX is always enough) and sets *outlen (0: nothing
+ * to send). Returns -1 only when the message should end a stream connection
+ * (never for UDP). The message was decoded by
  * stun_decode; the core checks its integrity with the client's credentials.
  */
 int turn_handle_message(struct turn *t, const struct turn_5tuple *tuple, void *conn,

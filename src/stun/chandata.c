@@ -9,7 +9,7 @@
 bool
 chandata_is_channel(uint16_t ch)
 {
-	return ch >= CHANNEL_MIN && ch <= CHANNEL_MAX;
+	return ch >= CHANNEL_MIN && ch <= CHANNEL_LEGACY_MAX;
 }
 
 int

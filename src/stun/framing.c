@@ -31,7 +31,7 @@ framing_stun(const uint8_t *p, size_t len, size_t *need, const char **errstr)
 	return 0;
 }
 
-/* ChannelData: the channel's first byte is 0x40-0x4F; 0x5000-0x7FFF are reserved. */
+/* ChannelData: top bits 01, so the channel is 0x4000-0x7FFF (see chandata.h). */
 static int
 framing_chandata(const uint8_t *p, size_t len, size_t *need, const char **errstr)
 {
@@ -63,7 +63,7 @@ framing_next(const uint8_t *p, size_t len, size_t *need, int *kind, const char *
 		*kind = FRAMING_STUN;
 		return framing_stun(p, len, need, errstr);
 	}
-	if ((first & 0xc0) == 0x40 && first <= (CHANNEL_MAX >> 8)) {
+	if ((first & 0xc0) == 0x40) {
 		*kind = FRAMING_CHANDATA;
 		return framing_chandata(p, len, need, errstr);
 	}

@@ -1,0 +1,56 @@
+/*
+ * Long-term credentials for TURN requests (RFC 8489 §9.2, RFC 8656 §5):
+ * stateless nonces bound to the client's address and transport, the nonce
+ * cookie and PASSWORD-ALGORITHMS negotiation (§9.2.1, §9.2.4, §18.5), and the
+ * check of a request's MESSAGE-INTEGRITY(-SHA256) against the user's keys.
+ */
+#ifndef TURNPIKE_AUTH_H
+#define TURNPIKE_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "turnpike/creds.h"
+#include "turnpike/integrity.h"
+#include "turnpike/stun.h"
+#include "turnpike/stun_build.h"
+#include "turnpike/turn.h"
+
+/* RFC 8489 §9.2: "obMatJos2" and 4 base64 characters of the 24 security feature bits. */
+#define AUTH_COOKIE "obMatJos2"
+#define AUTH_COOKIE_LEN 13
+/* Longest nonce we issue (cookie, 16 hex digits of expiry, 32 of MAC) and a NUL. */
+#define AUTH_NONCE_MAX 64
+
+/* How a request's credentials came out. */
+struct auth_result {
+	int error;        /* 0, or 400, 401 or 438 to answer without integrity */
+	bool challenge;   /* the error answer carries REALM, NONCE (and PASSWORD-ALGORITHMS) */
+	bool credentials; /* the request carried MESSAGE-INTEGRITY: a 401 is an auth failure */
+	bool mac_sha256;  /* answer with MESSAGE-INTEGRITY-SHA256, else MESSAGE-INTEGRITY */
+	uint8_t key[INTEGRITY_MAX_KEY_LEN];
+	size_t keylen;
+	const char *user; /* USERNAME, pointing into the request */
+	size_t userlen;
+};
+
+/* A fresh nonce for t, valid for cfg->stale_nonce seconds; returns its length. */
+size_t auth_nonce_make(const struct turn_config *cfg, const struct turn_5tuple *t,
+    uint64_t now_unix, char out[AUTH_NONCE_MAX]);
+/* True when nonce is one of ours, for t, and not expired. */
+bool auth_nonce_valid(const struct turn_config *cfg, const struct turn_5tuple *t,
+    const uint8_t *nonce, size_t len, uint64_t now_unix);
+/* True when nonce starts with the cookie and the "Password algorithms" feature bit. */
+bool auth_nonce_has_pwalgs(const uint8_t *nonce, size_t len);
+
+/* Checks m's long-term credentials in RFC 8489 §9.2.4's order and fills r. */
+void auth_check(const struct turn_config *cfg, const struct creds *creds,
+    const struct turn_5tuple *t, const struct stun_msg *m, uint64_t now_unix,
+    struct auth_result *r);
+
+/* Adds REALM, a fresh NONCE and (with cfg->sha256) PASSWORD-ALGORITHMS to a 401 or 438. */
+int auth_build_challenge(struct stun_build *b, const struct turn_config *cfg,
+    const struct turn_5tuple *t, uint64_t now_unix);
+
+#endif

@@ -1,0 +1,301 @@
+/* Long-term credential checks with stateless nonces (RFC 8489 §9.2). */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+#include "turnpike/auth.h"
+#include "turnpike/buf.h"
+
+/*
+ * The nonce cookie with the STUN Security Features (RFC 8489 §9.2, §18.1): 24
+ * bits in 4 base64 characters. Errata 6290: the bits are numbered from the
+ * least significant one, so "Password algorithms" (bit 0) is 0x000001, "AAAB";
+ * RFC 8489 B.1's "AAAC" is bit 1, "Username anonymity", which we do not offer.
+ */
+#define AUTH_FEATURE_PWALGS 0x000001u
+static const char auth_cookie[] = AUTH_COOKIE "AAAB";
+
+/* PASSWORD-ALGORITHMS we offer (RFC 8489 §14.11): SHA-256 preferred, then MD5. */
+static const uint8_t auth_offered[] = {0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00};
+#define AUTH_ALG_ENTRY_LEN 4
+
+/* Bytes of the MAC that a nonce carries. */
+#define AUTH_NONCE_MAC_LEN 16
+#define AUTH_NONCE_HEX_LEN (2 * (8 + AUTH_NONCE_MAC_LEN))
+
+static void
+auth_wipe(void *p, size_t n)
+{
+	volatile uint8_t *v = p;
+
+	while (n-- > 0)
+		*v++ = 0;
+}
+
+/* HMAC-SHA256(nonce_key, prefix || expiry || transport || family || client IP), truncated. */
+static int
+auth_nonce_mac(const struct turn_config *cfg, const struct turn_5tuple *t, const uint8_t *prefix,
+    size_t prefixlen, uint64_t expiry, uint8_t out[AUTH_NONCE_MAC_LEN])
+{
+	uint8_t in[AUTH_COOKIE_LEN + 8 + 2 + 16], mac[INTEGRITY_SHA256_LEN];
+	const struct sockaddr *sa = (const struct sockaddr *)&t->client;
+	struct wbuf w;
+
+	wbuf_init(&w, in, sizeof in);
+	wbuf_put_bytes(&w, prefix, prefixlen);
+	wbuf_put_u32(&w, (uint32_t)(expiry >> 32));
+	wbuf_put_u32(&w, (uint32_t)expiry);
+	wbuf_put_u8(&w, t->transport);
+	wbuf_put_u8(&w, (uint8_t)sa->sa_family);
+	if (sa->sa_family == AF_INET)
+		wbuf_put_bytes(&w, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+	else if (sa->sa_family == AF_INET6)
+		wbuf_put_bytes(&w, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	if (w.overflow ||
+	    integrity_hmac(true, cfg->nonce_key, sizeof cfg->nonce_key, in, w.len, mac) == -1)
+		return -1;
+	memcpy(out, mac, AUTH_NONCE_MAC_LEN);
+	return 0;
+}
+
+static void
+auth_hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+}
+
+/* Lowercase hex only, as auth_hex writes it. */
+static int
+auth_unhex(const uint8_t *s, size_t n, uint8_t *out)
+{
+	size_t i;
+	int v[2], j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < 2; j++) {
+			uint8_t c = s[2 * i + (size_t)j];
+			if (c >= '0' && c <= '9')
+				v[j] = c - '0';
+			else if (c >= 'a' && c <= 'f')
+				v[j] = c - 'a' + 10;
+			else
+				return -1;
+		}
+		out[i] = (uint8_t)(v[0] << 4 | v[1]);
+	}
+	return 0;
+}
+
+size_t
+auth_nonce_make(const struct turn_config *cfg, const struct turn_5tuple *t, uint64_t now_unix,
+    char out[AUTH_NONCE_MAX])
+{
+	size_t prefixlen = cfg->sha256 ? AUTH_COOKIE_LEN : 0;
+	uint8_t raw[8 + AUTH_NONCE_MAC_LEN];
+	uint64_t expiry = now_unix + cfg->stale_nonce;
+
+	memcpy(out, auth_cookie, prefixlen);
+	buf_store_u32(raw, (uint32_t)(expiry >> 32));
+	buf_store_u32(raw + 4, (uint32_t)expiry);
+	if (auth_nonce_mac(cfg, t, (const uint8_t *)auth_cookie, prefixlen, expiry, raw + 8) == -1)
+		memset(raw + 8, 0, AUTH_NONCE_MAC_LEN); /* never verifies: the client gets 438 */
+	auth_hex(raw, sizeof raw, out + prefixlen);
+	out[prefixlen + AUTH_NONCE_HEX_LEN] = '\0';
+	return prefixlen + AUTH_NONCE_HEX_LEN;
+}
+
+bool
+auth_nonce_valid(const struct turn_config *cfg, const struct turn_5tuple *t, const uint8_t *nonce,
+    size_t len, uint64_t now_unix)
+{
+	uint8_t raw[8 + AUTH_NONCE_MAC_LEN], mac[AUTH_NONCE_MAC_LEN];
+	size_t prefixlen;
+	uint64_t expiry;
+
+	if (len != AUTH_NONCE_HEX_LEN && len != AUTH_NONCE_HEX_LEN + AUTH_COOKIE_LEN)
+		return false;
+	prefixlen = len - AUTH_NONCE_HEX_LEN;
+	if (prefixlen != 0 && memcmp(nonce, AUTH_COOKIE, strlen(AUTH_COOKIE)) != 0)
+		return false;
+	if (auth_unhex(nonce + prefixlen, sizeof raw, raw) == -1)
+		return false;
+	expiry = (uint64_t)buf_load_u32(raw) << 32 | buf_load_u32(raw + 4);
+	if (auth_nonce_mac(cfg, t, nonce, prefixlen, expiry, mac) == -1 ||
+	    !integrity_equal(mac, raw + 8, sizeof mac))
+		return false;
+	return now_unix < expiry;
+}
+
+static int
+auth_b64_value(uint8_t c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+bool
+auth_nonce_has_pwalgs(const uint8_t *nonce, size_t len)
+{
+	size_t cookie = strlen(AUTH_COOKIE), i;
+	uint32_t bits = 0;
+	int v;
+
+	if (len < AUTH_COOKIE_LEN || memcmp(nonce, AUTH_COOKIE, cookie) != 0)
+		return false;
+	for (i = cookie; i < AUTH_COOKIE_LEN; i++) {
+		if ((v = auth_b64_value(nonce[i])) == -1)
+			return false;
+		bits = bits << 6 | (uint32_t)v;
+	}
+	return (bits & AUTH_FEATURE_PWALGS) != 0;
+}
+
+/*
+ * RFC 8489 §9.2.4 bid-down checks. Neither PASSWORD-ALGORITHMS nor
+ * PASSWORD-ALGORITHM: MD5 (RFC 5389 clients). Otherwise both must be there, the
+ * list must be what we offered and the choice one of its entries. A nonce
+ * without the cookie offered nothing, so either attribute is a 400 there.
+ */
+static int
+auth_pick_alg(const struct stun_msg *m, const struct stun_attr *nonce, uint16_t *alg)
+{
+	const struct stun_attr *algs = stun_find(m, STUN_ATTR_PASSWORD_ALGORITHMS);
+	const struct stun_attr *one = stun_find(m, STUN_ATTR_PASSWORD_ALGORITHM);
+	const uint8_t *v;
+	size_t i;
+
+	*alg = STUN_PWALG_MD5;
+	if (algs == NULL && one == NULL)
+		return 0;
+	if (!auth_nonce_has_pwalgs(stun_attr_value(m, nonce), nonce->len))
+		return -1;
+	if (algs == NULL || one == NULL || algs->len != sizeof auth_offered ||
+	    memcmp(stun_attr_value(m, algs), auth_offered, sizeof auth_offered) != 0 ||
+	    one->len != AUTH_ALG_ENTRY_LEN)
+		return -1;
+	v = stun_attr_value(m, one);
+	for (i = 0; i < sizeof auth_offered; i += AUTH_ALG_ENTRY_LEN) {
+		if (memcmp(v, auth_offered + i, AUTH_ALG_ENTRY_LEN) == 0) {
+			*alg = buf_load_u16(v);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Tries every candidate key (REST secrets during rotation); each compare is constant time. */
+static bool
+auth_verify_keys(const struct stun_msg *m, uint16_t alg, const struct creds_result *cr,
+    struct auth_result *r)
+{
+	bool sha = m->mi_sha256 >= 0;
+	const uint8_t *key;
+	size_t i, keylen;
+
+	for (i = 0; i < cr->nkeys && i < CREDS_MAX_KEYS; i++) {
+		if (alg == STUN_PWALG_SHA256 && !cr->keys[i].has_sha256)
+			continue; /* 0xKEY users: MD5 only, answered 401 like a bad password */
+		key = alg == STUN_PWALG_SHA256 ? cr->keys[i].sha256 : cr->keys[i].md5;
+		keylen =
+		    alg == STUN_PWALG_SHA256 ? INTEGRITY_SHA256_KEY_LEN : INTEGRITY_MD5_KEY_LEN;
+		if (integrity_verify(m, sha, key, keylen)) {
+			memcpy(r->key, key, keylen);
+			r->keylen = keylen;
+			r->mac_sha256 = sha;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+auth_fail(struct auth_result *r, int error, bool challenge)
+{
+	r->error = error;
+	r->challenge = challenge;
+}
+
+/* The user's keys and the MAC; realm must be ours. */
+static void
+auth_check_keys(const struct turn_config *cfg, const struct creds *creds, const struct stun_msg *m,
+    const struct stun_attr *realm, uint16_t alg, uint64_t now_unix, struct auth_result *r)
+{
+	const char *ours = cfg->realm != NULL ? cfg->realm : "";
+	struct creds_result cr;
+
+	if (realm->len != strlen(ours) ||
+	    memcmp(stun_attr_value(m, realm), ours, realm->len) != 0) {
+		auth_fail(r, 401, true);
+		return;
+	}
+	/* CREDS_PENDING is a 401 for now; an asynchronous store will park the request. */
+	if (creds_lookup(creds, r->user, r->userlen, ours, realm->len, now_unix, &cr) !=
+		CREDS_FOUND ||
+	    !auth_verify_keys(m, alg, &cr, r))
+		auth_fail(r, 401, true);
+	auth_wipe(&cr, sizeof cr);
+}
+
+void
+auth_check(const struct turn_config *cfg, const struct creds *creds, const struct turn_5tuple *t,
+    const struct stun_msg *m, uint64_t now_unix, struct auth_result *r)
+{
+	const struct stun_attr *user, *realm, *nonce;
+	uint16_t alg;
+
+	memset(r, 0, sizeof *r);
+	if (m->mi < 0 && m->mi_sha256 < 0) {
+		auth_fail(r, 401, true);
+		return;
+	}
+	r->credentials = true;
+	user = stun_find(m, STUN_ATTR_USERNAME);
+	realm = stun_find(m, STUN_ATTR_REALM);
+	nonce = stun_find(m, STUN_ATTR_NONCE);
+	if (user == NULL || realm == NULL || nonce == NULL) {
+		auth_fail(r, 400, false);
+		return;
+	}
+	if (auth_pick_alg(m, nonce, &alg) == -1) {
+		auth_fail(r, 400, false);
+		return;
+	}
+	if (!auth_nonce_valid(cfg, t, stun_attr_value(m, nonce), nonce->len, now_unix)) {
+		auth_fail(r, 438, true);
+		return;
+	}
+	r->user = (const char *)stun_attr_value(m, user);
+	r->userlen = user->len;
+	auth_check_keys(cfg, creds, m, realm, alg, now_unix, r);
+}
+
+int
+auth_build_challenge(struct stun_build *b, const struct turn_config *cfg,
+    const struct turn_5tuple *t, uint64_t now_unix)
+{
+	char nonce[AUTH_NONCE_MAX];
+	size_t len = auth_nonce_make(cfg, t, now_unix, nonce);
+
+	stun_build_string(b, STUN_ATTR_REALM, cfg->realm != NULL ? cfg->realm : "");
+	stun_build_attr(b, STUN_ATTR_NONCE, nonce, len);
+	if (cfg->sha256)
+		stun_build_attr(b, STUN_ATTR_PASSWORD_ALGORITHMS, auth_offered,
+		    sizeof auth_offered);
+	return b->w.overflow ? -1 : 0;
+}

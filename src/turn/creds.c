@@ -1,0 +1,387 @@
+/* Credentials: the lookup interface, static users and TURN REST API secrets. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "turnpike/creds.h"
+#include "turnpike/integrity.h"
+#include "turnpike/stun.h"
+
+/* base64 of a 20-byte HMAC-SHA1: 28 characters and a NUL. */
+#define CREDS_REST_PASSWORD_LEN 28
+#define CREDS_HEX_KEY_LEN 32
+
+struct creds_user {
+	char *name;
+	size_t namelen;
+	struct creds_key key;
+};
+
+struct creds_secret {
+	char *p;
+	size_t len;
+};
+
+struct creds_static {
+	char *realm;
+	size_t realmlen;
+	struct creds_user *users;
+	size_t nusers;
+	struct creds_secret *secrets;
+	size_t nsecrets;
+	bool rest;
+	char sep;
+};
+
+static int creds_static_lookup(void *, const char *, size_t, const char *, size_t, uint64_t,
+    struct creds_result *);
+
+static const struct creds_ops creds_static_ops = {creds_static_lookup};
+
+/* Overwrites secrets before their memory is released. */
+static void
+creds_wipe(void *p, size_t n)
+{
+	volatile uint8_t *v = p;
+
+	while (n-- > 0)
+		*v++ = 0;
+}
+
+int
+creds_lookup(const struct creds *c, const char *user, size_t userlen, const char *realm,
+    size_t realmlen, uint64_t now_unix, struct creds_result *out)
+{
+	out->nkeys = 0;
+	if (c == NULL || c->ops == NULL || c->ops->lookup == NULL)
+		return CREDS_UNAVAILABLE;
+	return c->ops->lookup(c->ctx, user, userlen, realm, realmlen, now_unix, out);
+}
+
+struct creds_static *
+creds_static_create(const char *realm)
+{
+	struct creds_static *cs;
+
+	if ((cs = calloc(1, sizeof *cs)) == NULL)
+		return NULL;
+	if ((cs->realm = strdup(realm != NULL ? realm : "")) == NULL) {
+		free(cs);
+		return NULL;
+	}
+	cs->realmlen = strlen(cs->realm);
+	cs->sep = ':';
+	return cs;
+}
+
+void
+creds_static_free(struct creds_static *cs)
+{
+	size_t i;
+
+	if (cs == NULL)
+		return;
+	for (i = 0; i < cs->nusers; i++) {
+		free(cs->users[i].name);
+		creds_wipe(&cs->users[i].key, sizeof cs->users[i].key);
+	}
+	for (i = 0; i < cs->nsecrets; i++) {
+		creds_wipe(cs->secrets[i].p, cs->secrets[i].len);
+		free(cs->secrets[i].p);
+	}
+	free(cs->users);
+	free(cs->secrets);
+	free(cs->realm);
+	free(cs);
+}
+
+static int __attribute__((format(printf, 2, 3))) creds_fail(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = NULL;
+	va_end(ap);
+	return -1;
+}
+
+static int
+creds_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* coturn's "0x" + 32 hex digits: the MD5 long-term key itself. */
+static int
+creds_parse_hex_key(const char *s, uint8_t key[16])
+{
+	size_t i;
+	int hi, lo;
+
+	if (strlen(s) != CREDS_HEX_KEY_LEN)
+		return -1;
+	for (i = 0; i < 16; i++) {
+		if ((hi = creds_hex_digit(s[2 * i])) == -1 ||
+		    (lo = creds_hex_digit(s[2 * i + 1])) == -1)
+			return -1;
+		key[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* MD5 and SHA-256 keys of user:realm:password (RFC 8489 §9.2.2). */
+static int
+creds_derive(const char *user, size_t userlen, const char *realm, size_t realmlen, const char *pass,
+    size_t passlen, struct creds_key *k)
+{
+	size_t len;
+
+	memset(k, 0, sizeof *k);
+	if (integrity_key_long_term(STUN_PWALG_MD5, user, userlen, realm, realmlen, pass, passlen,
+		k->md5, &len) == -1 ||
+	    integrity_key_long_term(STUN_PWALG_SHA256, user, userlen, realm, realmlen, pass,
+		passlen, k->sha256, &len) == -1)
+		return -1;
+	k->has_sha256 = true;
+	return 0;
+}
+
+static struct creds_user *
+creds_find_user(const struct creds_static *cs, const char *name, size_t namelen)
+{
+	size_t i;
+
+	for (i = 0; i < cs->nusers; i++) {
+		if (cs->users[i].namelen == namelen &&
+		    memcmp(cs->users[i].name, name, namelen) == 0)
+			return &cs->users[i];
+	}
+	return NULL;
+}
+
+/* Adds or replaces user name with key k. */
+static int
+creds_store_user(struct creds_static *cs, const char *name, size_t namelen,
+    const struct creds_key *k)
+{
+	struct creds_user *u, *grown;
+
+	if ((u = creds_find_user(cs, name, namelen)) != NULL) {
+		u->key = *k;
+		return 0;
+	}
+	if ((grown = reallocarray(cs->users, cs->nusers + 1, sizeof *grown)) == NULL)
+		return -1;
+	cs->users = grown;
+	u = &grown[cs->nusers];
+	if ((u->name = strndup(name, namelen)) == NULL)
+		return -1;
+	u->namelen = namelen;
+	u->key = *k;
+	cs->nusers++;
+	return 0;
+}
+
+int
+creds_static_add_user(struct creds_static *cs, const char *spec, char **cause)
+{
+	const char *colon = strchr(spec, ':'), *pass;
+	struct creds_key k;
+	size_t namelen;
+	int rc;
+
+	if (colon == NULL || colon == spec || colon[1] == '\0')
+		return creds_fail(cause, "user: expected name:password or name:0xKEY");
+	namelen = (size_t)(colon - spec);
+	pass = colon + 1;
+	memset(&k, 0, sizeof k);
+	if (strncmp(pass, "0x", 2) == 0) {
+		if (creds_parse_hex_key(pass + 2, k.md5) == -1)
+			return creds_fail(cause, "user %.*s: a 0x key must have %d hex digits",
+			    (int)namelen, spec, CREDS_HEX_KEY_LEN);
+	} else if (creds_derive(spec, namelen, cs->realm, cs->realmlen, pass, strlen(pass), &k) ==
+	    -1)
+		return creds_fail(cause, "user %.*s: password refused by OpaqueString preparation",
+		    (int)namelen, spec);
+	rc = creds_store_user(cs, spec, namelen, &k);
+	creds_wipe(&k, sizeof k);
+	if (rc == -1)
+		return creds_fail(cause, "user %.*s: out of memory", (int)namelen, spec);
+	return 0;
+}
+
+int
+creds_static_add_secret(struct creds_static *cs, const char *secret, char **cause)
+{
+	struct creds_secret *grown;
+	size_t len = strlen(secret);
+
+	if (len == 0)
+		return creds_fail(cause, "static-auth-secret: empty secret");
+	if (cs->nsecrets == CREDS_MAX_KEYS)
+		return creds_fail(cause, "static-auth-secret: more than %d secrets",
+		    CREDS_MAX_KEYS);
+	if ((grown = reallocarray(cs->secrets, cs->nsecrets + 1, sizeof *grown)) == NULL)
+		return creds_fail(cause, "static-auth-secret: out of memory");
+	cs->secrets = grown;
+	if ((grown[cs->nsecrets].p = malloc(len)) == NULL)
+		return creds_fail(cause, "static-auth-secret: out of memory");
+	memcpy(grown[cs->nsecrets].p, secret, len);
+	grown[cs->nsecrets].len = len;
+	cs->nsecrets++;
+	return 0;
+}
+
+void
+creds_static_set_rest(struct creds_static *cs, bool use_auth_secret, char separator)
+{
+	cs->rest = use_auth_secret;
+	cs->sep = separator != '\0' ? separator : ':';
+}
+
+void
+creds_static_iface(struct creds_static *cs, struct creds *out)
+{
+	out->ops = &creds_static_ops;
+	out->ctx = cs;
+}
+
+/* Standard base64 with padding (RFC 4648 §4), as coturn and REST clients use. */
+static size_t
+creds_base64(const uint8_t *in, size_t len, char *out)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, o = 0;
+	uint32_t v;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = tab[(v >> 6) & 63];
+		out[o++] = tab[v & 63];
+	}
+	if (i < len) {
+		v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return o;
+}
+
+int
+creds_rest_password(const char *secret, size_t secretlen, const char *user, size_t userlen,
+    char *out, size_t outcap)
+{
+	uint8_t mac[INTEGRITY_SHA256_LEN];
+
+	if (outcap < CREDS_REST_PASSWORD_LEN + 1 ||
+	    integrity_hmac(false, (const uint8_t *)secret, secretlen, (const uint8_t *)user,
+		userlen, mac) == -1)
+		return -1;
+	creds_base64(mac, INTEGRITY_SHA1_LEN, out);
+	creds_wipe(mac, sizeof mac);
+	return 0;
+}
+
+/* A decimal number of 1 to 20 digits that fits 64 bits. */
+static bool
+creds_number(const char *p, size_t n, uint64_t *v)
+{
+	size_t i;
+	uint64_t d;
+
+	if (n == 0 || n > 20)
+		return false;
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		d = (uint64_t)(p[i] - '0');
+		if (*v > (UINT64_MAX - d) / 10)
+			return false;
+		*v = *v * 10 + d;
+	}
+	return true;
+}
+
+/* The expiry of a REST username: "expiry", "expiry<sep>user" or "user<sep>expiry". */
+static bool
+creds_rest_expiry(const char *u, size_t n, char sep, uint64_t *expiry)
+{
+	const char *first = memchr(u, sep, n), *last = NULL;
+	size_t i;
+
+	if (creds_number(u, n, expiry))
+		return true;
+	if (first == NULL)
+		return false;
+	if (creds_number(u, (size_t)(first - u), expiry))
+		return true;
+	for (i = n; i > 0 && last == NULL; i--) {
+		if (u[i - 1] == sep)
+			last = u + i - 1;
+	}
+	return creds_number(last + 1, n - (size_t)(last + 1 - u), expiry);
+}
+
+/* One key pair per secret: the password is base64(HMAC-SHA1(secret, username)). */
+static int
+creds_rest_keys(const struct creds_static *cs, const char *user, size_t userlen,
+    struct creds_result *out)
+{
+	char pass[CREDS_REST_PASSWORD_LEN + 1];
+	size_t i;
+	int rc = CREDS_FOUND;
+
+	for (i = 0; i < cs->nsecrets && i < CREDS_MAX_KEYS; i++) {
+		if (creds_rest_password(cs->secrets[i].p, cs->secrets[i].len, user, userlen, pass,
+			sizeof pass) == -1 ||
+		    creds_derive(user, userlen, cs->realm, cs->realmlen, pass, strlen(pass),
+			&out->keys[out->nkeys]) == -1) {
+			rc = CREDS_UNAVAILABLE;
+			break;
+		}
+		out->nkeys++;
+	}
+	creds_wipe(pass, sizeof pass);
+	return rc;
+}
+
+static int
+creds_static_lookup(void *ctx, const char *user, size_t userlen, const char *realm, size_t realmlen,
+    uint64_t now_unix, struct creds_result *out)
+{
+	const struct creds_static *cs = ctx;
+	const struct creds_user *u;
+	uint64_t expiry;
+
+	out->nkeys = 0;
+	if (realmlen != cs->realmlen || memcmp(realm, cs->realm, realmlen) != 0)
+		return CREDS_UNKNOWN;
+	if (cs->rest && cs->nsecrets > 0 && creds_rest_expiry(user, userlen, cs->sep, &expiry)) {
+		/* coturn's rule: valid through the expiry second itself. */
+		if (expiry < now_unix)
+			return CREDS_UNKNOWN;
+		return creds_rest_keys(cs, user, userlen, out);
+	}
+	if ((u = creds_find_user(cs, user, userlen)) == NULL)
+		return CREDS_UNKNOWN;
+	out->keys[0] = u->key;
+	out->nkeys = 1;
+	return CREDS_FOUND;
+}

@@ -1,0 +1,896 @@
+/*
+ * The TURN core (RFC 8656, RFC 6156): requests through a method table,
+ * Send/Data indications and ChannelData, lifetimes. Sans-IO: struct turn_io
+ * does the sockets.
+ */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "turnpike/addr.h"
+#include "turnpike/allocation.h"
+#include "turnpike/auth.h"
+#include "turnpike/binding.h"
+#include "turnpike/buf.h"
+#include "turnpike/chandata.h"
+#include "turnpike/integrity.h"
+#include "turnpike/random.h"
+#include "turnpike/stun_build.h"
+#include "turnpike/turn.h"
+#include "turnpike/txcache.h"
+
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Answers kept for retransmissions, per core. */
+#define TURN_TXCACHE_ENTRIES 8192
+/* A Data indication or ChannelData carrying the largest datagram, padding included. */
+#define TURN_SCRATCH (STUN_MAX_MSG + 8)
+/* REQUESTED-TRANSPORT value for UDP (RFC 8656 §18.7: an IANA protocol number). */
+#define TURN_PROTO_UDP 17
+/* Address family values of REQUESTED-/ADDITIONAL-ADDRESS-FAMILY (RFC 8656 §18.8). */
+#define TURN_FAMILY_IPV4 0x01
+#define TURN_FAMILY_IPV6 0x02
+
+struct turn {
+	const struct turn_config *cfg;
+	struct creds creds;
+	struct turn_io io;
+	const struct peerpolicy *policy;
+	struct peerpolicy *own_policy; /* the defaults, when cfg->policy is NULL */
+	struct binding_config binding;
+	struct allocation_table *allocs;
+	struct txcache *txcache;
+	struct turn_stats stats;
+	uint8_t tid_prefix[8]; /* random; a counter follows in indications */
+	uint32_t tid_counter;
+	uint8_t scratch[TURN_SCRATCH]; /* outgoing Data indications and ChannelData */
+};
+
+/* One request being answered. */
+struct turn_req {
+	struct turn *t;
+	const struct turn_5tuple *tuple;
+	void *conn;
+	const struct stun_msg *m;
+	const struct turn_now *now;
+	struct auth_result auth;
+	bool authenticated;
+	struct turn_allocation *alloc; /* the 5-tuple's allocation, or NULL */
+};
+
+/* What a request is answered with; filled by a method handler. */
+struct turn_answer {
+	int error; /* 0 for success, else ERROR-CODE */
+	bool challenge;
+	const uint16_t *unknown;
+	size_t nunknown;
+	const struct turn_allocation *relayed; /* XOR-RELAYED-ADDRESS(es) of an Allocate */
+	bool mapped;                           /* XOR-MAPPED-ADDRESS */
+	bool has_lifetime;
+	uint32_t lifetime;
+	uint64_t token; /* RESERVATION-TOKEN, 0 for none */
+	int addr_error; /* ADDRESS-ERROR-CODE for IPv6, 0 for none */
+};
+
+/* What an Allocate asks for (RFC 8656 §7.2). */
+struct turn_alloc_req {
+	int family;  /* the first relay; AF_UNSPEC when claiming a token */
+	int family2; /* AF_INET6 with ADDITIONAL-ADDRESS-FAMILY, else 0 */
+	bool even_port, reserve, dont_fragment;
+	uint64_t token;
+	uint32_t lifetime;
+};
+
+struct turn_method {
+	uint16_t method;
+	bool needs_alloc; /* RFC 8656 §5: no allocation on the 5-tuple is a 437 */
+	void (*handle)(struct turn_req *, struct turn_answer *);
+};
+
+static void turn_allocate(struct turn_req *, struct turn_answer *);
+static void turn_refresh(struct turn_req *, struct turn_answer *);
+static void turn_create_permission(struct turn_req *, struct turn_answer *);
+static void turn_channel_bind(struct turn_req *, struct turn_answer *);
+
+static const struct turn_method turn_methods[] = {
+    {STUN_ALLOCATE, false, turn_allocate},
+    {STUN_REFRESH, true, turn_refresh},
+    {STUN_CREATE_PERMISSION, true, turn_create_permission},
+    {STUN_CHANNEL_BIND, true, turn_channel_bind},
+};
+
+static uint64_t
+turn_ms(uint32_t seconds)
+{
+	return (uint64_t)seconds * 1000;
+}
+
+struct turn *
+turn_create(const struct turn_config *cfg, const struct creds *creds, const struct turn_io *io)
+{
+	struct turn *t;
+	uint32_t seed;
+
+	if ((t = calloc(1, sizeof *t)) == NULL)
+		return NULL;
+	t->cfg = cfg;
+	if (creds != NULL)
+		t->creds = *creds;
+	t->io = *io;
+	t->binding.software = cfg->software;
+	t->policy = cfg->policy;
+	if (t->policy == NULL)
+		t->policy = t->own_policy = peerpolicy_create();
+	if (random_bytes(&seed, sizeof seed) == -1 ||
+	    random_bytes(t->tid_prefix, sizeof t->tid_prefix) == -1 || t->policy == NULL ||
+	    (t->allocs = allocation_table_create(seed)) == NULL ||
+	    (t->txcache = txcache_create(TURN_TXCACHE_ENTRIES, TXCACHE_TTL_MS, ~seed)) == NULL) {
+		turn_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* Closes a's relays through the I/O layer and forgets a. */
+static void
+turn_delete(struct turn *t, struct turn_allocation *a)
+{
+	size_t i;
+
+	for (i = 0; i < ALLOCATION_MAX_RELAYS; i++) {
+		if (a->live[i])
+			t->io.relay_close(t->io.ctx, &a->relays[i]);
+	}
+	allocation_remove(t->allocs, a);
+}
+
+static void
+turn_delete_cb(void *arg, struct turn_allocation *a)
+{
+	turn_delete(arg, a);
+}
+
+void
+turn_free(struct turn *t)
+{
+	if (t == NULL)
+		return;
+	if (t->allocs != NULL)
+		allocation_table_walk(t->allocs, turn_delete_cb, t);
+	allocation_table_free(t->allocs);
+	txcache_free(t->txcache);
+	peerpolicy_free(t->own_policy);
+	free(t);
+}
+
+/* The 5-tuple's allocation if it has not expired; an expired one is deleted now. */
+static struct turn_allocation *
+turn_find(struct turn *t, const struct turn_5tuple *tuple, uint64_t now_ms)
+{
+	struct turn_allocation *a = allocation_find(t->allocs, tuple);
+
+	if (a != NULL && a->expires_ms <= now_ms) {
+		turn_delete(t, a);
+		return NULL;
+	}
+	return a;
+}
+
+/* RFC 8489 §14.2: an IPv4-mapped IPv6 source is reported as the IPv4 address. */
+static const struct sockaddr *
+turn_unmap(const struct sockaddr_storage *ss, struct sockaddr_in *sin)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)ss;
+
+	if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return (const struct sockaddr *)ss;
+	memset(sin, 0, sizeof *sin);
+	sin->sin_family = AF_INET;
+	sin->sin_port = sin6->sin6_port;
+	memcpy(&sin->sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	return (const struct sockaddr *)sin;
+}
+
+/* ADDRESS-ERROR-CODE for the IPv6 half of a dual allocation (RFC 8656 §18.12). */
+static void
+turn_build_addr_error(struct stun_build *b, int code)
+{
+	const char *reason = stun_error_reason(code);
+	uint8_t v[4 + 64];
+	size_t rlen = strlen(reason);
+
+	if (rlen > sizeof v - 4)
+		rlen = sizeof v - 4;
+	v[0] = TURN_FAMILY_IPV6;
+	v[1] = 0;
+	v[2] = (uint8_t)(code / 100);
+	v[3] = (uint8_t)(code % 100);
+	memcpy(v + 4, reason, rlen);
+	stun_build_attr(b, STUN_ATTR_ADDRESS_ERROR_CODE, v, 4 + rlen);
+}
+
+static void
+turn_build_success(const struct turn_req *r, const struct turn_answer *a, struct stun_build *b)
+{
+	struct sockaddr_in sin;
+	uint8_t token[8];
+	size_t i;
+
+	for (i = 0; a->relayed != NULL && i < ALLOCATION_MAX_RELAYS; i++) {
+		if (a->relayed->live[i])
+			stun_build_xor_addr(b, STUN_ATTR_XOR_RELAYED_ADDRESS,
+			    (const struct sockaddr *)&a->relayed->relays[i].relayed);
+	}
+	if (a->addr_error != 0)
+		turn_build_addr_error(b, a->addr_error);
+	if (a->has_lifetime)
+		stun_build_u32(b, STUN_ATTR_LIFETIME, a->lifetime);
+	if (a->token != 0) {
+		buf_store_u32(token, (uint32_t)(a->token >> 32));
+		buf_store_u32(token + 4, (uint32_t)a->token);
+		stun_build_attr(b, STUN_ATTR_RESERVATION_TOKEN, token, sizeof token);
+	}
+	if (a->mapped)
+		stun_build_xor_addr(b, STUN_ATTR_XOR_MAPPED_ADDRESS,
+		    turn_unmap(&r->tuple->client, &sin));
+}
+
+/*
+ * RFC 8489 §9.2.4: an authenticated request's answer carries integrity with the
+ * same key, MESSAGE-INTEGRITY-SHA256 when the request used it; §7.3.1: FINGERPRINT
+ * when the request had one. 401 and 438 answers carry no integrity.
+ */
+static int
+turn_build(const struct turn_req *r, const struct turn_answer *a, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	const struct turn_config *cfg = r->t->cfg;
+	const struct stun_msg *m = r->m;
+	struct stun_build b;
+
+	*outlen = 0;
+	stun_build_init(&b, out, cap, m->method, a->error != 0 ? STUN_ERROR : STUN_SUCCESS, m->tid);
+	if (a->error != 0)
+		stun_build_error(&b, a->error, NULL);
+	if (a->nunknown > 0)
+		stun_build_unknown(&b, a->unknown, a->nunknown);
+	if (a->challenge)
+		auth_build_challenge(&b, cfg, r->tuple, r->now->unix_s);
+	turn_build_success(r, a, &b);
+	if (cfg->software != NULL)
+		stun_build_string(&b, STUN_ATTR_SOFTWARE, cfg->software);
+	if (r->authenticated && r->auth.keylen > 0 && r->auth.mac_sha256)
+		stun_build_integrity_sha256(&b, r->auth.key, r->auth.keylen);
+	else if (r->authenticated && r->auth.keylen > 0)
+		stun_build_integrity(&b, r->auth.key, r->auth.keylen);
+	if (m->fingerprint >= 0)
+		stun_build_fingerprint(&b);
+	if (stun_build_finish(&b, outlen) == -1) {
+		*outlen = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* 0x01 and 0x02 of the address family attributes; AF_UNSPEC otherwise. */
+static int
+turn_family(const struct stun_msg *m, const struct stun_attr *a)
+{
+	uint8_t v;
+
+	if (stun_get_u8(m, a, &v) == -1)
+		return AF_UNSPEC;
+	if (v == TURN_FAMILY_IPV4)
+		return AF_INET;
+	if (v == TURN_FAMILY_IPV6)
+		return AF_INET6;
+	return AF_UNSPEC;
+}
+
+/*
+ * RFC 8656 §7.2 and §7.3: with LIFETIME, min(requested, maximum) if that exceeds
+ * the default, else the default; without it, the default. A Refresh asking for 0
+ * deletes the allocation; an Allocate asking for 0 gets the default.
+ */
+static uint32_t
+turn_lifetime(const struct turn_config *cfg, const struct stun_msg *m, bool refresh)
+{
+	const struct stun_attr *a = stun_find(m, STUN_ATTR_LIFETIME);
+	uint32_t v;
+
+	if (a == NULL || stun_get_u32(m, a, &v) == -1)
+		return cfg->default_lifetime;
+	if (v == 0 && refresh)
+		return 0;
+	if (v > cfg->max_lifetime)
+		v = cfg->max_lifetime;
+	return v > cfg->default_lifetime ? v : cfg->default_lifetime;
+}
+
+/* Seconds left before a expires, rounded up. */
+static uint32_t
+turn_remaining(const struct turn_allocation *a, uint64_t now_ms)
+{
+	if (a->expires_ms <= now_ms)
+		return 0;
+	return (uint32_t)((a->expires_ms - now_ms + 999) / 1000);
+}
+
+/* RFC 8656 §7.2 steps 3-9: the attributes of an Allocate; 0 or the error code. */
+static int
+turn_allocate_parse(const struct turn_req *r, struct turn_alloc_req *ar)
+{
+	const struct stun_msg *m = r->m;
+	const struct stun_attr *tr = stun_find(m, STUN_ATTR_REQUESTED_TRANSPORT);
+	const struct stun_attr *raf = stun_find(m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
+	const struct stun_attr *aaf = stun_find(m, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY);
+	const struct stun_attr *even = stun_find(m, STUN_ATTR_EVEN_PORT);
+	const struct stun_attr *tok = stun_find(m, STUN_ATTR_RESERVATION_TOKEN);
+	uint8_t proto;
+
+	memset(ar, 0, sizeof *ar);
+	ar->family = AF_INET;
+	if (tr == NULL || stun_get_u8(m, tr, &proto) == -1)
+		return 400;
+	if (proto != TURN_PROTO_UDP)
+		return 442;
+	ar->dont_fragment = stun_find(m, STUN_ATTR_DONT_FRAGMENT) != NULL;
+	if ((tok != NULL && (even != NULL || raf != NULL || aaf != NULL)) ||
+	    (raf != NULL && aaf != NULL))
+		return 400;
+	if (raf != NULL && (ar->family = turn_family(m, raf)) == AF_UNSPEC)
+		return 440;
+	if (aaf != NULL) {
+		if ((ar->family2 = turn_family(m, aaf)) == AF_INET)
+			return 400;
+		if (ar->family2 == AF_UNSPEC)
+			return 440;
+	}
+	if (even != NULL) {
+		ar->even_port = true;
+		ar->reserve = (stun_attr_value(m, even)[0] & 0x80) != 0;
+		if (ar->reserve && aaf != NULL)
+			return 400;
+	}
+	if (tok != NULL) {
+		const uint8_t *v = stun_attr_value(m, tok);
+		ar->token = (uint64_t)buf_load_u32(v) << 32 | buf_load_u32(v + 4);
+		if (ar->token == 0)
+			return 508; /* never issued: an unknown token */
+		ar->family = AF_UNSPEC;
+	}
+	ar->lifetime = turn_lifetime(r->t->cfg, m, false);
+	return 0;
+}
+
+/* RFC 8656 §7.2: 486 beyond the per-user or total allocation quota of this core. */
+static int
+turn_quota(const struct turn_req *r)
+{
+	const struct turn_config *cfg = r->t->cfg;
+
+	if (cfg->total_quota != 0 && allocation_table_count(r->t->allocs) >= cfg->total_quota)
+		return 486;
+	if (cfg->auth && cfg->user_quota != 0 &&
+	    allocation_table_user_count(r->t->allocs, r->auth.user, r->auth.userlen) >=
+		cfg->user_quota)
+		return 486;
+	return 0;
+}
+
+/* relay_open's answer as a STUN error code. */
+static int
+turn_relay_error(int rc)
+{
+	return rc >= 300 && rc <= 699 ? rc : 508;
+}
+
+/* Opens one relay of a; 0 or the error code. */
+static int
+turn_open_one(struct turn_req *r, struct turn_allocation *a, struct turn_relay_req *req,
+    uint64_t *token)
+{
+	struct turn_relay *rel = allocation_free_relay(a);
+	int rc;
+
+	if (rel == NULL)
+		return 508;
+	req->client = &a->tuple; /* lives as long as the allocation */
+	req->alloc = a;
+	if ((rc = r->t->io.relay_open(r->t->io.ctx, req, rel, token)) != 0)
+		return turn_relay_error(rc);
+	allocation_keep_relay(a, rel);
+	return 0;
+}
+
+/* The relays an Allocate asks for; the IPv6 half of a dual one may fail alone. */
+static int
+turn_open_relays(struct turn_req *r, struct turn_allocation *a, const struct turn_alloc_req *ar)
+{
+	struct turn_relay_req req;
+	uint64_t token = 0;
+	int rc;
+
+	memset(&req, 0, sizeof req);
+	req.family = ar->family;
+	req.even_port = ar->even_port;
+	req.reserve = ar->reserve;
+	req.token = ar->token;
+	req.dont_fragment = ar->dont_fragment;
+	if ((rc = turn_open_one(r, a, &req, &token)) != 0)
+		return rc;
+	if (ar->reserve)
+		a->token = token;
+	if (ar->family2 != 0) {
+		memset(&req, 0, sizeof req);
+		req.family = ar->family2;
+		req.dont_fragment = ar->dont_fragment;
+		a->addr_error = turn_open_one(r, a, &req, &token);
+	}
+	return 0;
+}
+
+static void
+turn_allocate_answer(const struct turn_req *r, const struct turn_allocation *a,
+    struct turn_answer *ans)
+{
+	ans->relayed = a;
+	ans->has_lifetime = true;
+	ans->lifetime = turn_remaining(a, r->now->mono_ms);
+	ans->token = a->token;
+	ans->addr_error = a->addr_error;
+	ans->mapped = true;
+}
+
+/* RFC 8656 §7.2. */
+static void
+turn_allocate(struct turn_req *r, struct turn_answer *ans)
+{
+	struct turn_alloc_req ar;
+	struct turn_allocation *a;
+
+	if (r->alloc != NULL) {
+		/* A retransmission the cache no longer holds still gets its success. */
+		if (memcmp(r->alloc->tid, r->m->tid, STUN_TID_LEN) == 0)
+			turn_allocate_answer(r, r->alloc, ans);
+		else
+			ans->error = 437;
+		return;
+	}
+	if ((ans->error = turn_allocate_parse(r, &ar)) != 0 || (ans->error = turn_quota(r)) != 0)
+		return;
+	if ((a = allocation_add(r->t->allocs, r->tuple, r->auth.user, r->auth.userlen)) == NULL) {
+		ans->error = 508;
+		return;
+	}
+	memcpy(a->tid, r->m->tid, STUN_TID_LEN);
+	a->conn = r->conn;
+	a->expires_ms = r->now->mono_ms + turn_ms(ar.lifetime);
+	if ((ans->error = turn_open_relays(r, a, &ar)) != 0) {
+		turn_delete(r->t, a);
+		return;
+	}
+	r->alloc = a;
+	r->t->stats.allocations_created++;
+	turn_allocate_answer(r, a, ans);
+}
+
+/* RFC 8656 §7.3; REQUESTED-ADDRESS-FAMILY picks one half of a dual allocation. */
+static void
+turn_refresh(struct turn_req *r, struct turn_answer *ans)
+{
+	const struct stun_attr *raf = stun_find(r->m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
+	struct turn_allocation *a = r->alloc;
+	struct turn_relay *only = NULL;
+	uint32_t lifetime;
+
+	if (raf != NULL && (only = allocation_relay(a, turn_family(r->m, raf))) == NULL) {
+		ans->error = 443;
+		return;
+	}
+	lifetime = turn_lifetime(r->t->cfg, r->m, true);
+	ans->has_lifetime = true;
+	ans->lifetime = lifetime;
+	if (lifetime > 0) {
+		a->expires_ms = r->now->mono_ms + turn_ms(lifetime);
+		return;
+	}
+	if (only != NULL && a->nrelays > 1) {
+		r->t->io.relay_close(r->t->io.ctx, only);
+		allocation_drop_relay(a, only);
+		return;
+	}
+	turn_delete(r->t, a);
+	r->alloc = NULL;
+}
+
+/* A peer of a CreatePermission or ChannelBind: 443 (RFC 8656 §9.2) or 403 (policy). */
+static int
+turn_check_peer(struct turn_req *r, const struct sockaddr_storage *peer)
+{
+	const char *reason;
+
+	if (allocation_relay(r->alloc, peer->ss_family) == NULL)
+		return 443;
+	if (!peerpolicy_check(r->t->policy, (const struct sockaddr *)peer, &reason)) {
+		r->t->stats.peer_refused++;
+		return 403;
+	}
+	return 0;
+}
+
+/* Whether n peers (some perhaps already permitted or repeated) fit max_permissions. */
+static bool
+turn_permissions_fit(const struct turn_req *r, const struct sockaddr_storage *peers, size_t n)
+{
+	size_t max = r->t->cfg->max_permissions, i, j, live = 0, added = 0;
+	const struct turn_allocation *a = r->alloc;
+	uint64_t now = r->now->mono_ms;
+
+	if (max == 0)
+		return true;
+	for (i = 0; i < a->nperms; i++)
+		live += a->perms[i].expires_ms > now;
+	for (i = 0; i < n; i++) {
+		const struct sockaddr *p = (const struct sockaddr *)&peers[i];
+		bool seen = allocation_is_permitted(a, p, now);
+		for (j = 0; j < i && !seen; j++)
+			seen = addr_equal_ip((const struct sockaddr *)&peers[j], p);
+		added += !seen;
+	}
+	return live + added <= max;
+}
+
+/* RFC 8656 §9.2: every XOR-PEER-ADDRESS is checked before any permission is installed. */
+static void
+turn_create_permission(struct turn_req *r, struct turn_answer *ans)
+{
+	struct sockaddr_storage peers[STUN_MAX_ATTRS];
+	const struct stun_msg *m = r->m;
+	uint64_t expires = r->now->mono_ms + turn_ms(r->t->cfg->permission_lifetime);
+	size_t i, n = 0;
+
+	for (i = 0; i < m->nattrs; i++) {
+		if (m->attrs[i].type != STUN_ATTR_XOR_PEER_ADDRESS)
+			continue;
+		if (stun_get_xor_addr(m, &m->attrs[i], &peers[n]) == -1) {
+			ans->error = 400;
+			return;
+		}
+		if ((ans->error = turn_check_peer(r, &peers[n++])) != 0)
+			return;
+	}
+	if (n == 0) {
+		ans->error = 400;
+		return;
+	}
+	if (!turn_permissions_fit(r, peers, n)) {
+		ans->error = 508;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (allocation_permit(r->alloc, (const struct sockaddr *)&peers[i], expires, 0,
+			r->now->mono_ms) == -1)
+			ans->error = 508;
+	}
+}
+
+/* RFC 8656 §11.2: binds or refreshes, and installs or refreshes the peer's permission. */
+static void
+turn_channel_bind(struct turn_req *r, struct turn_answer *ans)
+{
+	const struct turn_config *cfg = r->t->cfg;
+	const struct stun_attr *ch = stun_find(r->m, STUN_ATTR_CHANNEL_NUMBER);
+	const struct stun_attr *pa = stun_find(r->m, STUN_ATTR_XOR_PEER_ADDRESS);
+	uint64_t now = r->now->mono_ms;
+	struct sockaddr_storage peer;
+	const struct sockaddr *sa = (const struct sockaddr *)&peer;
+	uint16_t number;
+	int rc;
+
+	/* RFC 8656 §11.2 says 0x4000-0x4FFF; RFC 5766 clients (coturn's) use up to 0x7FFF. */
+	if (ch == NULL || pa == NULL || stun_get_u16(r->m, ch, &number) == -1 ||
+	    !chandata_is_channel(number) || stun_get_xor_addr(r->m, pa, &peer) == -1) {
+		ans->error = 400;
+		return;
+	}
+	if ((ans->error = turn_check_peer(r, &peer)) != 0)
+		return;
+	rc = allocation_bind_check(r->alloc, number, sa, cfg->max_channels, now);
+	if (rc == ALLOCATION_BIND_CONFLICT) {
+		ans->error = 400;
+		return;
+	}
+	if (rc != ALLOCATION_BIND_OK || !turn_permissions_fit(r, &peer, 1) ||
+	    allocation_permit(r->alloc, sa, now + turn_ms(cfg->permission_lifetime), 0, now) ==
+		-1 ||
+	    allocation_bind(r->alloc, number, sa, now + turn_ms(cfg->channel_lifetime),
+		cfg->max_channels, now) != ALLOCATION_BIND_OK)
+		ans->error = 508;
+}
+
+static const struct turn_method *
+turn_method_find(uint16_t method)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(turn_methods); i++) {
+		if (turn_methods[i].method == method)
+			return &turn_methods[i];
+	}
+	return NULL;
+}
+
+/* Long-term credentials, or nothing to check with no-auth; false when answered already. */
+static bool
+turn_authenticate(struct turn_req *r, struct turn_answer *ans)
+{
+	struct turn *t = r->t;
+
+	if (!t->cfg->auth) {
+		r->auth.user = "";
+		r->authenticated = true;
+		return true;
+	}
+	auth_check(t->cfg, &t->creds, r->tuple, r->m, r->now->unix_s, &r->auth);
+	if (r->auth.error == 0) {
+		r->authenticated = true;
+		return true;
+	}
+	ans->error = r->auth.error;
+	ans->challenge = r->auth.challenge;
+	if (ans->error == 401 && r->auth.credentials)
+		t->stats.auth_failures++;
+	return false;
+}
+
+/* RFC 8489 §6.3.1 420 after authentication, then RFC 8656 §5's 441 and 437. */
+static void
+turn_dispatch(struct turn_req *r, const struct turn_method *meth, struct turn_answer *ans)
+{
+	if (r->m->nunknown > 0) {
+		ans->error = 420;
+		ans->unknown = r->m->unknown;
+		ans->nunknown = r->m->nunknown;
+		return;
+	}
+	r->alloc = turn_find(r->t, r->tuple, r->now->mono_ms);
+	if (r->alloc != NULL && !allocation_is_user(r->alloc, r->auth.user, r->auth.userlen)) {
+		ans->error = 441; /* another user's allocation: left untouched */
+		return;
+	}
+	if (meth->needs_alloc && r->alloc == NULL) {
+		ans->error = 437;
+		return;
+	}
+	meth->handle(r, ans);
+}
+
+static void
+turn_request(struct turn_req *r, uint8_t *out, size_t cap, size_t *outlen)
+{
+	struct turn *t = r->t;
+	const struct turn_method *meth;
+	struct turn_answer ans;
+	const uint8_t *cached;
+	size_t len;
+
+	if ((cached = txcache_find(t->txcache, r->tuple, r->m, r->now->mono_ms, &len)) != NULL) {
+		if (len <= cap) {
+			memcpy(out, cached, len);
+			*outlen = len;
+		}
+		return;
+	}
+	memset(&ans, 0, sizeof ans);
+	if ((meth = turn_method_find(r->m->method)) == NULL)
+		ans.error = 400; /* a method we do not serve (RFC 6062's among them) */
+	else if (turn_authenticate(r, &ans))
+		turn_dispatch(r, meth, &ans);
+	/* Only answers to authenticated requests are kept: no state before credentials. */
+	if (turn_build(r, &ans, out, cap, outlen) == 0 && r->authenticated)
+		txcache_put(t->txcache, r->tuple, r->m, out, *outlen, r->now->mono_ms);
+}
+
+static void
+turn_next_tid(struct turn *t, uint8_t tid[STUN_TID_LEN])
+{
+	memcpy(tid, t->tid_prefix, sizeof t->tid_prefix);
+	buf_store_u32(tid + sizeof t->tid_prefix, t->tid_counter++);
+}
+
+/* Client to peer: the permission, then the policy (the port matters for own addresses). */
+static void
+turn_to_peer(struct turn *t, struct turn_allocation *a, const struct sockaddr *peer,
+    const uint8_t *data, size_t len, uint64_t now_ms)
+{
+	const struct turn_relay *rel = allocation_relay(a, peer->sa_family);
+	const char *reason;
+
+	if (rel == NULL) {
+		t->stats.data_drops++;
+		return;
+	}
+	if (!allocation_is_permitted(a, peer, now_ms)) {
+		t->stats.no_permission_drops++;
+		return;
+	}
+	if (!peerpolicy_check(t->policy, peer, &reason)) {
+		t->stats.peer_refused++;
+		return;
+	}
+	if (t->io.relay_send(t->io.ctx, rel, peer, data, len) == -1) {
+		t->stats.relay_send_errors++; /* never fatal to the allocation */
+		return;
+	}
+	t->stats.client_to_peer_packets++;
+	t->stats.client_to_peer_bytes += len;
+}
+
+/* RFC 8656 §10.2: a Send indication is relayed or silently dropped. */
+static void
+turn_send_indication(struct turn *t, const struct turn_5tuple *tuple, const struct stun_msg *m,
+    const struct turn_now *now)
+{
+	const struct stun_attr *pa = stun_find(m, STUN_ATTR_XOR_PEER_ADDRESS);
+	const struct stun_attr *data = stun_find(m, STUN_ATTR_DATA);
+	struct turn_allocation *a = turn_find(t, tuple, now->mono_ms);
+	struct sockaddr_storage peer;
+
+	if (a == NULL || pa == NULL || data == NULL || m->nunknown > 0 ||
+	    stun_get_xor_addr(m, pa, &peer) == -1) {
+		t->stats.data_drops++;
+		return;
+	}
+	turn_to_peer(t, a, (const struct sockaddr *)&peer, stun_attr_value(m, data), data->len,
+	    now->mono_ms);
+}
+
+static int
+turn_binding(struct turn *t, const struct turn_5tuple *tuple, const struct stun_msg *m,
+    uint8_t *out, size_t cap, size_t *outlen)
+{
+	if (binding_process(&t->binding, m->raw, m->len, (const struct sockaddr *)&tuple->client,
+		out, cap, outlen) != BINDING_REPLY)
+		*outlen = 0;
+	return 0;
+}
+
+int
+turn_handle_message(struct turn *t, const struct turn_5tuple *tuple, void *conn,
+    const struct stun_msg *m, const struct turn_now *now, uint8_t *out, size_t cap, size_t *outlen)
+{
+	struct turn_req r;
+
+	*outlen = 0;
+	/* RFC 8489 §7.3: a wrong FINGERPRINT means the message is not STUN. */
+	if (m->fingerprint >= 0 && !integrity_fingerprint_ok(m))
+		return tuple->transport == TURN_UDP ? 0 : -1;
+	if (m->cls == STUN_INDICATION && m->method == STUN_SEND)
+		turn_send_indication(t, tuple, m, now);
+	if (m->cls != STUN_REQUEST)
+		return 0;
+	if (m->method == STUN_BINDING)
+		return turn_binding(t, tuple, m, out, cap, outlen);
+	memset(&r, 0, sizeof r);
+	r.t = t;
+	r.tuple = tuple;
+	r.conn = conn;
+	r.m = m;
+	r.now = now;
+	turn_request(&r, out, cap, outlen);
+	return 0;
+}
+
+void
+turn_handle_chandata(struct turn *t, const struct turn_5tuple *tuple, uint16_t channel,
+    const uint8_t *data, size_t len, const struct turn_now *now)
+{
+	struct turn_allocation *a = turn_find(t, tuple, now->mono_ms);
+	const struct allocation_channel *c;
+
+	if (a == NULL) {
+		t->stats.data_drops++;
+		return;
+	}
+	if ((c = allocation_channel(a, channel, now->mono_ms)) == NULL) {
+		t->stats.no_permission_drops++;
+		return;
+	}
+	turn_to_peer(t, a, (const struct sockaddr *)&c->peer, data, len, now->mono_ms);
+}
+
+/* RFC 8656 §11.3 and §12.6: ChannelData when a channel is bound to peer, else Data. */
+static int
+turn_build_to_client(struct turn *t, const struct turn_allocation *a, const struct sockaddr *peer,
+    const uint8_t *data, size_t len, uint64_t now_ms, size_t *outlen)
+{
+	const struct allocation_channel *c = allocation_channel_of(a, peer, now_ms);
+	struct stun_build b;
+	uint8_t tid[STUN_TID_LEN];
+	int n;
+
+	if (c != NULL) {
+		/* RFC 8656 §12.5: padded to 4 bytes over streams. */
+		n = chandata_encode(t->scratch, sizeof t->scratch, c->number, data, len,
+		    a->tuple.transport != TURN_UDP);
+		*outlen = n > 0 ? (size_t)n : 0;
+		return n > 0 ? 0 : -1;
+	}
+	turn_next_tid(t, tid);
+	stun_build_init(&b, t->scratch, sizeof t->scratch, STUN_DATA, STUN_INDICATION, tid);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, peer);
+	stun_build_attr(&b, STUN_ATTR_DATA, data, len);
+	return stun_build_finish(&b, outlen);
+}
+
+void
+turn_handle_peer_data(struct turn *t, struct turn_allocation *alloc, const struct turn_relay *relay,
+    const struct sockaddr *peer, const uint8_t *data, size_t len, const struct turn_now *now)
+{
+	const char *reason;
+	size_t n;
+
+	if (alloc == NULL || !allocation_has_relay(alloc, relay) ||
+	    alloc->expires_ms <= now->mono_ms) {
+		t->stats.data_drops++;
+		return;
+	}
+	if (!allocation_is_permitted(alloc, peer, now->mono_ms)) {
+		t->stats.no_permission_drops++;
+		return;
+	}
+	if (!peerpolicy_check(t->policy, peer, &reason)) {
+		t->stats.peer_refused++;
+		return;
+	}
+	if (turn_build_to_client(t, alloc, peer, data, len, now->mono_ms, &n) == -1 ||
+	    t->io.client_send(t->io.ctx, alloc->conn, &alloc->tuple, t->scratch, n) == -1) {
+		t->stats.data_drops++;
+		return;
+	}
+	t->stats.peer_to_client_packets++;
+	t->stats.peer_to_client_bytes += len;
+}
+
+void
+turn_handle_disconnect(struct turn *t, const struct turn_5tuple *tuple)
+{
+	struct turn_allocation *a = allocation_find(t->allocs, tuple);
+
+	if (a != NULL)
+		turn_delete(t, a);
+}
+
+struct turn_expiry {
+	struct turn *t;
+	uint64_t now_ms;
+};
+
+static void
+turn_expire_cb(void *arg, struct turn_allocation *a)
+{
+	struct turn_expiry *e = arg;
+
+	if (a->expires_ms <= e->now_ms)
+		turn_delete(e->t, a);
+	else
+		allocation_purge(a, e->now_ms);
+}
+
+void
+turn_expire(struct turn *t, const struct turn_now *now)
+{
+	struct turn_expiry e = {t, now->mono_ms};
+
+	allocation_table_walk(t->allocs, turn_expire_cb, &e);
+}
+
+void
+turn_stats(const struct turn *t, struct turn_stats *out)
+{
+	*out = t->stats;
+	out->allocations_active = allocation_table_count(t->allocs);
+}

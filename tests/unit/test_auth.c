@@ -1,0 +1,416 @@
+/* Stateless nonces, the nonce cookie, bid-down checks and long-term credential checks. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "turnpike/addr.h"
+#include "turnpike/auth.h"
+#include "turnpike/creds.h"
+#include "turnpike/integrity.h"
+#include "turnpike/stun_build.h"
+#include "unit.h"
+
+#define REALM "example.org"
+
+static struct turn_config cfg;
+static struct turn_5tuple tup;
+static struct creds_static *cs;
+static struct creds creds;
+static uint8_t buf[1024];
+static struct stun_msg msg;
+
+static const uint8_t offered[] = {0, 2, 0, 0, 0, 1, 0, 0};
+static const uint8_t md5_only[] = {0, 1, 0, 0};
+
+/* What a test request carries. */
+struct req {
+	const char *user, *realm, *nonce;
+	bool mi, mi_sha256;
+	uint16_t key_alg; /* which long-term key signs it */
+	const char *password;
+	const uint8_t *pwalgs;
+	size_t pwalgslen;
+	uint16_t pwalg; /* 0: no PASSWORD-ALGORITHM */
+};
+
+static void
+setup(void)
+{
+	const char *errstr;
+	char *cause = NULL;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.realm = REALM;
+	cfg.auth = true;
+	cfg.stale_nonce = 600;
+	memset(cfg.nonce_key, 0x5a, sizeof cfg.nonce_key);
+	memset(&tup, 0, sizeof tup);
+	addr_parse("198.51.100.7:4000", 0, &tup.client, &errstr);
+	addr_parse("192.0.2.1:3478", 0, &tup.server, &errstr);
+	cs = creds_static_create(REALM);
+	if (creds_static_add_user(cs, "alice:s3cret", &cause) == -1 ||
+	    creds_static_add_user(cs, "bob:0x00112233445566778899aabbccddeeff", &cause) == -1 ||
+	    creds_static_add_secret(cs, "old", &cause) == -1 ||
+	    creds_static_add_secret(cs, "new", &cause) == -1)
+		abort();
+	creds_static_set_rest(cs, true, ':');
+	creds_static_iface(cs, &creds);
+}
+
+static void
+sign(struct stun_build *b, const struct req *q)
+{
+	const char *realm = q->realm != NULL ? q->realm : REALM;
+	uint8_t key[32];
+	size_t keylen;
+
+	if (integrity_key_long_term(q->key_alg != 0 ? q->key_alg : STUN_PWALG_MD5, q->user,
+		strlen(q->user), realm, strlen(realm), q->password, strlen(q->password), key,
+		&keylen) == -1)
+		abort();
+	if (q->mi)
+		stun_build_integrity(b, key, keylen);
+	if (q->mi_sha256)
+		stun_build_integrity_sha256(b, key, keylen);
+}
+
+/* Builds and decodes the request into msg. */
+static const struct stun_msg *
+request(const struct req *q)
+{
+	static const uint8_t tid[12] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2};
+	struct stun_build b;
+	const char *errstr;
+	size_t len;
+
+	stun_build_init(&b, buf, sizeof buf, STUN_ALLOCATE, STUN_REQUEST, tid);
+	stun_build_u8(&b, STUN_ATTR_REQUESTED_TRANSPORT, 17);
+	if (q->user != NULL)
+		stun_build_string(&b, STUN_ATTR_USERNAME, q->user);
+	stun_build_string(&b, STUN_ATTR_REALM, q->realm != NULL ? q->realm : REALM);
+	if (q->nonce != NULL)
+		stun_build_string(&b, STUN_ATTR_NONCE, q->nonce);
+	if (q->pwalgs != NULL)
+		stun_build_attr(&b, STUN_ATTR_PASSWORD_ALGORITHMS, q->pwalgs, q->pwalgslen);
+	if (q->pwalg != 0)
+		stun_build_u32(&b, STUN_ATTR_PASSWORD_ALGORITHM, (uint32_t)q->pwalg << 16);
+	if (q->user != NULL && q->password != NULL)
+		sign(&b, q);
+	else if (q->mi)
+		stun_build_attr(&b, STUN_ATTR_MESSAGE_INTEGRITY, buf, 20);
+	if (stun_build_finish(&b, &len) == -1 || stun_decode(&msg, buf, len, &errstr) != 0)
+		abort();
+	return &msg;
+}
+
+static struct auth_result
+check(const struct req *q, uint64_t now)
+{
+	struct auth_result r;
+
+	auth_check(&cfg, &creds, &tup, request(q), now, &r);
+	return r;
+}
+
+static void
+test_nonce(void)
+{
+	char n[AUTH_NONCE_MAX], n2[AUTH_NONCE_MAX];
+	struct turn_5tuple other = tup;
+	size_t len;
+	const char *errstr;
+
+	cfg.sha256 = false;
+	len = auth_nonce_make(&cfg, &tup, 1000, n);
+	CHECK(len == strlen(n) && len == 48);
+	CHECK(auth_nonce_valid(&cfg, &tup, (const uint8_t *)n, len, 1000));
+	CHECK(auth_nonce_valid(&cfg, &tup, (const uint8_t *)n, len, 1599));
+	CHECKM(!auth_nonce_valid(&cfg, &tup, (const uint8_t *)n, len, 1600), "expires");
+	addr_set_port((struct sockaddr *)&other.client, 4001);
+	CHECKM(auth_nonce_valid(&cfg, &other, (const uint8_t *)n, len, 1000),
+	    "bound to the client IP, not the port");
+	addr_parse("198.51.100.8:4000", 0, &other.client, &errstr);
+	CHECKM(!auth_nonce_valid(&cfg, &other, (const uint8_t *)n, len, 1000), "another client IP");
+	other = tup;
+	other.transport = TURN_TCP;
+	CHECKM(!auth_nonce_valid(&cfg, &other, (const uint8_t *)n, len, 1000), "another transport");
+	memcpy(n2, n, sizeof n2);
+	n2[20] = n2[20] == 'a' ? 'b' : 'a';
+	CHECKM(!auth_nonce_valid(&cfg, &tup, (const uint8_t *)n2, len, 1000), "tampered nonce");
+	n2[0] = 'A';
+	CHECK(!auth_nonce_valid(&cfg, &tup, (const uint8_t *)n, len - 1, 1000));
+	cfg.nonce_key[0] ^= 1;
+	CHECKM(!auth_nonce_valid(&cfg, &tup, (const uint8_t *)n, len, 1000), "another nonce key");
+	cfg.nonce_key[0] ^= 1;
+
+	cfg.sha256 = true;
+	len = auth_nonce_make(&cfg, &tup, 1000, n);
+	CHECK(len == 61 && strncmp(n, "obMatJos2AAAB", 13) == 0);
+	CHECK(auth_nonce_valid(&cfg, &tup, (const uint8_t *)n, len, 1000));
+	CHECKM(!auth_nonce_valid(&cfg, &tup, (const uint8_t *)n + 13, len - 13, 1000),
+	    "stripping the cookie invalidates the nonce (bid-down)");
+	memcpy(n2, n, sizeof n2);
+	n2[12] = 'D';
+	CHECKM(!auth_nonce_valid(&cfg, &tup, (const uint8_t *)n2, len, 1000),
+	    "changing the feature bits invalidates the nonce");
+	CHECK(auth_nonce_has_pwalgs((const uint8_t *)n, len));
+	CHECKM(!auth_nonce_has_pwalgs((const uint8_t *)"obMatJos2AAACxyz", 16),
+	    "RFC 8489 B.1's AAAC is username anonymity only (errata 6290)");
+	CHECK(auth_nonce_has_pwalgs((const uint8_t *)"obMatJos2AAAD", 13));
+	CHECK(!auth_nonce_has_pwalgs((const uint8_t *)"obMatJos2AA", 11));
+	CHECK(!auth_nonce_has_pwalgs((const uint8_t *)"f//499k954d6OL34oL9FSTvy64sA", 28));
+	CHECK(!auth_nonce_has_pwalgs((const uint8_t *)"obMatJos2AA*B", 13));
+}
+
+static void
+test_md5(void)
+{
+	char n[AUTH_NONCE_MAX];
+	struct auth_result r;
+
+	cfg.sha256 = false;
+	auth_nonce_make(&cfg, &tup, 1000, n);
+	r = check(&(struct req){.user = "alice", .nonce = n}, 1000);
+	CHECKM(r.error == 401 && r.challenge && !r.credentials, "no MESSAGE-INTEGRITY: 401");
+	r = check(&(struct req){.nonce = n, .mi = true}, 1000);
+	CHECKM(r.error == 400 && !r.challenge, "MESSAGE-INTEGRITY without USERNAME: 400");
+	r = check(&(struct req){.user = "alice", .mi = true, .password = "s3cret"}, 1000);
+	CHECKM(r.error == 400, "MESSAGE-INTEGRITY without NONCE: 400");
+	r = check(&(struct req){.user = "alice", .nonce = n, .mi = true, .password = "s3cret"},
+	    1000);
+	CHECK(r.error == 0 && r.keylen == 16 && !r.mac_sha256 && r.userlen == 5 &&
+	    memcmp(r.user, "alice", 5) == 0);
+	r = check(&(struct req){.user = "alice",
+		      .nonce = n,
+		      .mi_sha256 = true,
+		      .password = "s3cret"},
+	    1000);
+	CHECKM(r.error == 0 && r.keylen == 16 && r.mac_sha256,
+	    "MESSAGE-INTEGRITY-SHA256 with the MD5 key");
+	r = check(&(struct req){.user = "alice", .nonce = n, .mi = true, .password = "wrong"},
+	    1000);
+	CHECKM(r.error == 401 && r.challenge && r.credentials, "bad password: 401");
+	r = check(&(struct req){.user = "carol", .nonce = n, .mi = true, .password = "x"}, 1000);
+	CHECKM(r.error == 401 && r.credentials, "unknown user: 401");
+	r = check(&(struct req){.user = "alice", .nonce = n, .mi = true, .password = "s3cret"},
+	    1600);
+	CHECKM(r.error == 438 && r.challenge, "expired nonce: 438");
+	r = check(&(struct req){.user = "alice",
+		      .nonce = "f//499k954d6OL34oL9FSTvy64sA",
+		      .mi = true,
+		      .password = "s3cret"},
+	    1000);
+	CHECKM(r.error == 438, "a nonce we never issued: 438");
+	r = check(&(struct req){.user = "alice",
+		      .realm = "other.org",
+		      .nonce = n,
+		      .mi = true,
+		      .password = "s3cret"},
+	    1000);
+	CHECKM(r.error == 401, "another realm: 401");
+	r = check(&(struct req){.user = "bob", .nonce = n, .mi = true, .password = "x"}, 1000);
+	CHECKM(r.error == 401, "0xKEY user with a wrong key");
+	r = check(&(struct req){.user = "alice",
+		      .nonce = n,
+		      .mi = true,
+		      .password = "s3cret",
+		      .pwalg = STUN_PWALG_MD5},
+	    1000);
+	CHECKM(r.error == 400, "PASSWORD-ALGORITHM without the cookie in the nonce: 400");
+}
+
+static void
+test_rest_rotation(void)
+{
+	char n[AUTH_NONCE_MAX], pw[64];
+	const char *user = "4000000000:alice";
+	struct auth_result r;
+
+	cfg.sha256 = false;
+	auth_nonce_make(&cfg, &tup, 1000, n);
+	creds_rest_password("new", 3, user, strlen(user), pw, sizeof pw);
+	r = check(&(struct req){.user = user, .nonce = n, .mi = true, .password = pw}, 1000);
+	CHECKM(r.error == 0, "REST password of the second secret accepted");
+	creds_rest_password("old", 3, user, strlen(user), pw, sizeof pw);
+	r = check(&(struct req){.user = user, .nonce = n, .mi = true, .password = pw}, 1000);
+	CHECKM(r.error == 0, "REST password of the first secret accepted");
+	creds_rest_password("gone", 4, user, strlen(user), pw, sizeof pw);
+	r = check(&(struct req){.user = user, .nonce = n, .mi = true, .password = pw}, 1000);
+	CHECKM(r.error == 401, "REST password of an unknown secret refused");
+}
+
+static void
+test_sha256(void)
+{
+	char n[AUTH_NONCE_MAX];
+	struct auth_result r;
+	const uint8_t odd[] = {0, 1, 0, 0, 0, 2, 0, 0};
+
+	cfg.sha256 = true;
+	auth_nonce_make(&cfg, &tup, 1000, n);
+	r = check(&(struct req){.user = "alice",
+		      .nonce = n,
+		      .mi_sha256 = true,
+		      .key_alg = STUN_PWALG_SHA256,
+		      .password = "s3cret",
+		      .pwalgs = offered,
+		      .pwalgslen = sizeof offered,
+		      .pwalg = STUN_PWALG_SHA256},
+	    1000);
+	CHECKM(r.error == 0 && r.keylen == 32 && r.mac_sha256, "SHA-256 key, MI-SHA256");
+	r = check(&(struct req){.user = "alice",
+		      .nonce = n,
+		      .mi = true,
+		      .key_alg = STUN_PWALG_SHA256,
+		      .password = "s3cret",
+		      .pwalgs = offered,
+		      .pwalgslen = sizeof offered,
+		      .pwalg = STUN_PWALG_SHA256},
+	    1000);
+	CHECKM(r.error == 0 && r.keylen == 32 && !r.mac_sha256, "SHA-256 key, MESSAGE-INTEGRITY");
+	r = check(&(struct req){.user = "alice",
+		      .nonce = n,
+		      .mi = true,
+		      .password = "s3cret",
+		      .pwalgs = offered,
+		      .pwalgslen = sizeof offered,
+		      .pwalg = STUN_PWALG_MD5},
+	    1000);
+	CHECKM(r.error == 0 && r.keylen == 16, "MD5 chosen from the offer");
+	r = check(&(struct req){.user = "alice", .nonce = n, .mi = true, .password = "s3cret"},
+	    1000);
+	CHECKM(r.error == 0 && r.keylen == 16, "RFC 5389 client: neither attribute, MD5");
+	r = check(&(struct req){.user = "alice",
+		      .nonce = n,
+		      .mi_sha256 = true,
+		      .password = "s3cret",
+		      .pwalgs = offered,
+		      .pwalgslen = sizeof offered,
+		      .pwalg = STUN_PWALG_SHA256},
+	    1000);
+	CHECKM(r.error == 401, "SHA-256 announced, signed with the MD5 key: 401");
+	r = check(&(struct req){.user = "alice",
+		      .nonce = n,
+		      .mi = true,
+		      .password = "s3cret",
+		      .pwalgs = md5_only,
+		      .pwalgslen = sizeof md5_only,
+		      .pwalg = STUN_PWALG_MD5},
+	    1000);
+	CHECKM(r.error == 400, "bid-down: PASSWORD-ALGORITHMS stripped to MD5");
+	r = check(&(struct req){.user = "alice",
+		      .nonce = n,
+		      .mi = true,
+		      .password = "s3cret",
+		      .pwalgs = odd,
+		      .pwalgslen = sizeof odd,
+		      .pwalg = STUN_PWALG_MD5},
+	    1000);
+	CHECKM(r.error == 400, "bid-down: PASSWORD-ALGORITHMS reordered");
+	r = check(&(struct req){.user = "alice",
+		      .nonce = n,
+		      .mi = true,
+		      .password = "s3cret",
+		      .pwalg = STUN_PWALG_MD5},
+	    1000);
+	CHECKM(r.error == 400, "PASSWORD-ALGORITHM without PASSWORD-ALGORITHMS");
+	r = check(&(struct req){.user = "alice",
+		      .nonce = n,
+		      .mi = true,
+		      .password = "s3cret",
+		      .pwalgs = offered,
+		      .pwalgslen = sizeof offered},
+	    1000);
+	CHECKM(r.error == 400, "PASSWORD-ALGORITHMS without PASSWORD-ALGORITHM");
+	r = check(&(struct req){.user = "alice",
+		      .nonce = n,
+		      .mi = true,
+		      .password = "s3cret",
+		      .pwalgs = offered,
+		      .pwalgslen = sizeof offered,
+		      .pwalg = 3},
+	    1000);
+	CHECKM(r.error == 400, "an algorithm that was not offered");
+	r = check(&(struct req){.user = "bob",
+		      .nonce = n,
+		      .mi_sha256 = true,
+		      .key_alg = STUN_PWALG_SHA256,
+		      .password = "x",
+		      .pwalgs = offered,
+		      .pwalgslen = sizeof offered,
+		      .pwalg = STUN_PWALG_SHA256},
+	    1000);
+	CHECKM(r.error == 401, "an MD5-only (0xKEY) user cannot use SHA-256: 401");
+}
+
+static int
+fixed_lookup(void *ctx, const char *user, size_t userlen, const char *realm, size_t realmlen,
+    uint64_t now, struct creds_result *out)
+{
+	return *(const int *)ctx;
+}
+
+static void
+test_backend_failure(void)
+{
+	static const struct creds_ops ops = {fixed_lookup};
+	static int status;
+	struct creds saved = creds;
+	char n[AUTH_NONCE_MAX];
+	struct auth_result r;
+
+	cfg.sha256 = false;
+	auth_nonce_make(&cfg, &tup, 1000, n);
+	creds.ops = &ops;
+	creds.ctx = &status;
+	status = CREDS_UNAVAILABLE;
+	r = check(&(struct req){.user = "alice", .nonce = n, .mi = true, .password = "s3cret"},
+	    1000);
+	CHECKM(r.error == 401, "backend failure fails closed");
+	status = CREDS_PENDING;
+	r = check(&(struct req){.user = "alice", .nonce = n, .mi = true, .password = "s3cret"},
+	    1000);
+	CHECKM(r.error == 401, "pending lookups answer 401 for now");
+	creds = saved;
+}
+
+static void
+test_challenge(void)
+{
+	struct stun_build b;
+	const struct stun_attr *a;
+	const char *errstr;
+	uint8_t tid[12] = {0};
+	size_t len;
+
+	cfg.sha256 = true;
+	stun_build_init(&b, buf, sizeof buf, STUN_ALLOCATE, STUN_ERROR, tid);
+	stun_build_error(&b, 401, NULL);
+	CHECK(auth_build_challenge(&b, &cfg, &tup, 1000) == 0);
+	CHECK(stun_build_finish(&b, &len) == 0 && stun_decode(&msg, buf, len, &errstr) == 0);
+	CHECK((a = stun_find(&msg, STUN_ATTR_REALM)) != NULL && a->len == strlen(REALM));
+	CHECK((a = stun_find(&msg, STUN_ATTR_NONCE)) != NULL &&
+	    auth_nonce_valid(&cfg, &tup, stun_attr_value(&msg, a), a->len, 1000));
+	CHECK((a = stun_find(&msg, STUN_ATTR_PASSWORD_ALGORITHMS)) != NULL &&
+	    a->len == sizeof offered && memcmp(stun_attr_value(&msg, a), offered, a->len) == 0);
+	cfg.sha256 = false;
+	stun_build_init(&b, buf, sizeof buf, STUN_ALLOCATE, STUN_ERROR, tid);
+	auth_build_challenge(&b, &cfg, &tup, 1000);
+	CHECK(stun_build_finish(&b, &len) == 0 && stun_decode(&msg, buf, len, &errstr) == 0);
+	CHECK(stun_find(&msg, STUN_ATTR_PASSWORD_ALGORITHMS) == NULL);
+}
+
+int
+main(void)
+{
+	setup();
+	test_nonce();
+	test_md5();
+	test_rest_rotation();
+	test_sha256();
+	test_backend_failure();
+	test_challenge();
+	creds_static_free(cs);
+	return unit_done();
+}

@@ -1,0 +1,159 @@
+/* Credentials: static users (password and 0xKEY), TURN REST API secrets, lookups. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "turnpike/creds.h"
+#include "unit.h"
+
+#define REALM "example.org"
+
+static bool
+key_is(const uint8_t *key, const char *hex, size_t n)
+{
+	uint8_t want[32];
+
+	return unit_unhex(hex, want, sizeof want) == (int)n && memcmp(key, want, n) == 0;
+}
+
+static int
+lookup(const struct creds *c, const char *user, const char *realm, uint64_t now,
+    struct creds_result *out)
+{
+	return creds_lookup(c, user, strlen(user), realm, strlen(realm), now, out);
+}
+
+static void
+test_static_users(void)
+{
+	struct creds_static *cs = creds_static_create(REALM);
+	struct creds_result r;
+	struct creds c;
+	char *cause = NULL;
+
+	creds_static_iface(cs, &c);
+	CHECK(creds_static_add_user(cs, "alice:s3cret", &cause) == 0);
+	CHECK(lookup(&c, "alice", REALM, 0, &r) == CREDS_FOUND && r.nkeys == 1 &&
+	    r.keys[0].has_sha256);
+	CHECKM(key_is(r.keys[0].md5, "8b83b40c22906c0c67a3c5bcc491bc14", 16),
+	    "MD5 key = MD5(alice:example.org:s3cret)");
+	/* RFC 5769 §2.4 / RFC 8489 B.1 credentials: OpaqueString applies to the password. */
+	CHECK(creds_static_add_user(cs,
+		  "\xe3\x83\x9e\xe3\x83\x88\xe3\x83\xaa\xe3\x83\x83\xe3\x82\xaf\xe3\x82\xb9:"
+		  "The\xc2\xadM\xc2\xaatr\xe2\x85\xa8",
+		  &cause) == 0);
+	CHECK(lookup(&c, "\xe3\x83\x9e\xe3\x83\x88\xe3\x83\xaa\xe3\x83\x83\xe3\x82\xaf\xe3\x82\xb9",
+		  REALM, 0, &r) == CREDS_FOUND);
+	CHECKM(key_is(r.keys[0].md5, "e8ca7ad59d5eb0518e312911d2dab2a9", 16), "RFC 5769 2.4 key");
+	CHECKM(key_is(r.keys[0].sha256,
+		   "dd295a613b9058c3c23d6dc7165bda072304d989c9d0af3a8c7e184b4f9bb4a1", 32),
+	    "RFC 8489 B.1 SHA-256 key");
+	CHECK(creds_static_add_user(cs, "bob:0x00112233445566778899AABBCCDDEEFF", &cause) == 0);
+	CHECK(lookup(&c, "bob", REALM, 0, &r) == CREDS_FOUND && !r.keys[0].has_sha256 &&
+	    key_is(r.keys[0].md5, "00112233445566778899aabbccddeeff", 16));
+	CHECK(creds_static_add_user(cs, "alice:other:with:colons", &cause) == 0);
+	CHECKM(lookup(&c, "alice", REALM, 0, &r) == CREDS_FOUND &&
+		!key_is(r.keys[0].md5, "8b83b40c22906c0c67a3c5bcc491bc14", 16),
+	    "a user added twice: the later password wins");
+	CHECK(lookup(&c, "carol", REALM, 0, &r) == CREDS_UNKNOWN && r.nkeys == 0);
+	CHECK(lookup(&c, "alice", "other.org", 0, &r) == CREDS_UNKNOWN);
+	CHECK(lookup(&c, "alic", REALM, 0, &r) == CREDS_UNKNOWN);
+	CHECK(creds_static_add_user(cs, "dave:0x1234", &cause) == -1 && cause != NULL &&
+	    strstr(cause, "dave") != NULL && strstr(cause, "1234") == NULL);
+	free(cause);
+	cause = NULL;
+	CHECK(creds_static_add_user(cs, "nopassword", &cause) == -1 && cause != NULL);
+	free(cause);
+	cause = NULL;
+	CHECK(creds_static_add_user(cs, ":pw", &cause) == -1);
+	free(cause);
+	cause = NULL;
+	CHECK(creds_static_add_user(cs, "erin:", &cause) == -1);
+	free(cause);
+	creds_static_free(cs);
+	creds_static_free(NULL);
+}
+
+static void
+test_rest_password(void)
+{
+	char pw[64];
+
+	CHECK(creds_rest_password("north", 5, "1700000000:alice", 16, pw, sizeof pw) == 0 &&
+	    strcmp(pw, "Cd/49soE35ICqcJF/bCTn8Z4OyE=") == 0);
+	CHECK(creds_rest_password("north", 5, "1700000000", 10, pw, sizeof pw) == 0 &&
+	    strcmp(pw, "CWyHi3zCeWqXBir9thl4m+iZPRY=") == 0);
+	CHECK(creds_rest_password("north", 5, "x", 1, pw, 28) == -1);
+}
+
+static void
+test_rest(void)
+{
+	struct creds_static *cs = creds_static_create(REALM);
+	struct creds_result r;
+	struct creds c;
+	char *cause = NULL;
+
+	creds_static_iface(cs, &c);
+	CHECK(creds_static_add_secret(cs, "north", &cause) == 0);
+	CHECK(creds_static_add_secret(cs, "south", &cause) == 0);
+	CHECK(creds_static_add_user(cs, "static:pw", &cause) == 0);
+	CHECKM(lookup(&c, "1700000000:alice", REALM, 1600000000, &r) == CREDS_UNKNOWN,
+	    "REST usernames are refused until use-auth-secret is set");
+	creds_static_set_rest(cs, true, '\0');
+	CHECK(lookup(&c, "1700000000:alice", REALM, 1600000000, &r) == CREDS_FOUND && r.nkeys == 2);
+	CHECKM(key_is(r.keys[0].md5, "d9a6a3d964467baeffd2fce41704a913", 16) &&
+		key_is(r.keys[1].md5, "2c9f5db2d368dd352ccb5988c9a8c638", 16),
+	    "one MD5 key per secret (rotation)");
+	CHECKM(key_is(r.keys[0].sha256,
+		   "83d3954925462c35e3434563f6add993af0c083deb1cc493ec1873fb82b0ad1d", 32) &&
+		r.keys[0].has_sha256,
+	    "SHA-256 key of the REST password");
+	CHECKM(lookup(&c, "1700000000:alice", REALM, 1700000000, &r) == CREDS_FOUND,
+	    "valid through its expiry second");
+	CHECKM(lookup(&c, "1700000000:alice", REALM, 1700000001, &r) == CREDS_UNKNOWN,
+	    "expired REST username");
+	CHECK(lookup(&c, "1700000000", REALM, 1600000000, &r) == CREDS_FOUND && r.nkeys == 2 &&
+	    key_is(r.keys[0].md5, "b0bdedaea226f1f35aa370453808839b", 16));
+	CHECKM(lookup(&c, "alice:1700000000", REALM, 1600000000, &r) == CREDS_FOUND,
+	    "user:expiry form");
+	CHECKM(lookup(&c, "alice:1500000000", REALM, 1600000000, &r) == CREDS_UNKNOWN,
+	    "expired user:expiry");
+	CHECKM(lookup(&c, "static", REALM, 1600000000, &r) == CREDS_FOUND && r.nkeys == 1,
+	    "static users still work next to REST");
+	CHECK(lookup(&c, "nobody", REALM, 1600000000, &r) == CREDS_UNKNOWN);
+	CHECK(lookup(&c, "99999999999999999999999:x", REALM, 0, &r) == CREDS_UNKNOWN);
+	creds_static_set_rest(cs, true, '-');
+	CHECKM(lookup(&c, "1700000000-alice", REALM, 1600000000, &r) == CREDS_FOUND,
+	    "configurable separator");
+	CHECK(lookup(&c, "1700000000:alice", REALM, 1600000000, &r) == CREDS_UNKNOWN);
+	CHECK(creds_static_add_secret(cs, "", &cause) == -1);
+	free(cause);
+	cause = NULL;
+	for (int i = 2; i < CREDS_MAX_KEYS; i++)
+		CHECK(creds_static_add_secret(cs, "more", &cause) == 0);
+	CHECK(creds_static_add_secret(cs, "too many", &cause) == -1 && cause != NULL);
+	free(cause);
+	creds_static_free(cs);
+}
+
+static void
+test_interface(void)
+{
+	struct creds none = {NULL, NULL};
+	struct creds_result r;
+
+	CHECK(creds_lookup(&none, "a", 1, "b", 1, 0, &r) == CREDS_UNAVAILABLE);
+	CHECK(creds_lookup(NULL, "a", 1, "b", 1, 0, &r) == CREDS_UNAVAILABLE);
+}
+
+int
+main(void)
+{
+	test_static_users();
+	test_rest_password();
+	test_rest();
+	test_interface();
+	return unit_done();
+}

@@ -1,0 +1,1111 @@
+/*
+ * The TURN core with an injected clock and a fake turn_io that records every
+ * call: methods, error codes, lifetimes, retransmissions, the data path.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "turnpike/addr.h"
+#include "turnpike/auth.h"
+#include "turnpike/chandata.h"
+#include "turnpike/creds.h"
+#include "turnpike/integrity.h"
+#include "turnpike/peerpolicy.h"
+#include "turnpike/stun_build.h"
+#include "turnpike/turn.h"
+#include "unit.h"
+
+#define REALM "example.org"
+#define TOKEN 0x0102030405060708ull
+
+/* The fake I/O layer: scripted relay_open results, recorded calls. */
+struct fake {
+	int rc_v4, rc_v6; /* relay_open answers by family, 0 for success */
+	uint64_t valid_token;
+	uint16_t port;
+	size_t opens, closes;
+	struct turn_relay_req req[8];
+	size_t nreq;
+	struct turn_allocation *alloc;
+	struct turn_relay *relay; /* the last one opened */
+	const struct turn_relay *closed;
+	int send_rc;
+	size_t peer_sends;
+	struct sockaddr_storage peer;
+	const struct turn_relay *send_relay;
+	uint8_t pdata[512];
+	size_t plen;
+	size_t client_sends;
+	void *conn;
+	struct turn_5tuple ctuple;
+	uint8_t cdata[1024];
+	size_t clen;
+};
+
+static struct fake io;
+static struct turn_config cfg;
+static struct creds_static *cs;
+static struct creds creds;
+static struct turn *turn;
+static struct turn_now now;
+static struct turn_5tuple c1, c2, c6, ctcp;
+static uint8_t out[TURN_RESPONSE_MAX];
+static size_t outlen;
+static struct stun_msg resp;
+static uint8_t reqbuf[2048];
+static struct stun_msg req;
+static struct stun_build bld;
+static uint32_t tid_counter;
+
+static struct sockaddr_storage
+sa(const char *text)
+{
+	struct sockaddr_storage ss;
+	const char *errstr;
+
+	if (addr_parse(text, 0, &ss, &errstr) == -1)
+		abort();
+	return ss;
+}
+
+#define SA(x) ((const struct sockaddr *)&(x))
+
+static int
+fake_open(void *ctx, const struct turn_relay_req *r, struct turn_relay *o, uint64_t *token)
+{
+	struct fake *f = ctx;
+	int family = r->family;
+	char text[64];
+
+	if (f->nreq < 8)
+		f->req[f->nreq++] = *r;
+	f->alloc = r->alloc;
+	if (r->token != 0) {
+		if (r->token != f->valid_token)
+			return 508;
+		family = AF_INET;
+	}
+	if ((family == AF_INET && f->rc_v4 != 0) || (family == AF_INET6 && f->rc_v6 != 0))
+		return family == AF_INET ? f->rc_v4 : f->rc_v6;
+	f->port += 2;
+	snprintf(text, sizeof text, family == AF_INET ? "192.0.2.1:%u" : "[2001:db8::1]:%u",
+	    f->port);
+	o->handle = f;
+	o->relayed = sa(text);
+	o->local = o->relayed;
+	if (r->reserve)
+		*token = TOKEN;
+	f->relay = o;
+	f->opens++;
+	return 0;
+}
+
+static void
+fake_close(void *ctx, struct turn_relay *r)
+{
+	struct fake *f = ctx;
+
+	f->closes++;
+	f->closed = r;
+}
+
+static int
+fake_send(void *ctx, const struct turn_relay *r, const struct sockaddr *peer, const void *data,
+    size_t len)
+{
+	struct fake *f = ctx;
+
+	f->peer_sends++;
+	f->send_relay = r;
+	memset(&f->peer, 0, sizeof f->peer);
+	memcpy(&f->peer, peer, addr_len(peer));
+	f->plen = len < sizeof f->pdata ? len : sizeof f->pdata;
+	memcpy(f->pdata, data, f->plen);
+	return f->send_rc;
+}
+
+static int
+fake_client(void *ctx, void *conn, const struct turn_5tuple *t, const void *data, size_t len)
+{
+	struct fake *f = ctx;
+
+	f->client_sends++;
+	f->conn = conn;
+	f->ctuple = *t;
+	f->clen = len < sizeof f->cdata ? len : sizeof f->cdata;
+	memcpy(f->cdata, data, f->clen);
+	return 0;
+}
+
+static const struct turn_io fake_io = {&io, fake_open, fake_close, fake_send, fake_client};
+
+static struct turn_5tuple
+tuple(const char *client, uint8_t transport)
+{
+	struct turn_5tuple t;
+
+	memset(&t, 0, sizeof t);
+	t.client = sa(client);
+	t.server = sa(strchr(client, '[') != NULL ? "[2001:db8::1]:3478" : "192.0.2.1:3478");
+	t.transport = transport;
+	return t;
+}
+
+/* A fresh core with the default configuration (overridable before restart()). */
+static void
+defaults(void)
+{
+	memset(&cfg, 0, sizeof cfg);
+	cfg.realm = REALM;
+	cfg.software = "turnpike test";
+	cfg.auth = true;
+	cfg.default_lifetime = 600;
+	cfg.max_lifetime = 3600;
+	cfg.permission_lifetime = 300;
+	cfg.channel_lifetime = 600;
+	cfg.stale_nonce = 600;
+	memset(cfg.nonce_key, 0x33, sizeof cfg.nonce_key);
+}
+
+static void
+restart(void)
+{
+	turn_free(turn);
+	memset(&io, 0, sizeof io);
+	io.port = 50000;
+	io.valid_token = TOKEN;
+	turn = turn_create(&cfg, &creds, &fake_io);
+	if (turn == NULL)
+		abort();
+}
+
+static void
+begin(uint16_t method, uint8_t cls)
+{
+	uint8_t tid[STUN_TID_LEN] = {0xaa, 0xbb};
+
+	tid_counter++;
+	memcpy(tid + 8, &tid_counter, 4);
+	stun_build_init(&bld, reqbuf, sizeof reqbuf, method, cls, tid);
+}
+
+/* Adds credentials (and integrity) for user, then decodes the request into req. */
+static void
+finish_as(const char *user, const char *password, const struct turn_5tuple *t, bool fp)
+{
+	char nonce[AUTH_NONCE_MAX];
+	const char *errstr;
+	uint8_t key[32];
+	size_t keylen, len;
+
+	if (user != NULL) {
+		auth_nonce_make(&cfg, t, now.unix_s, nonce);
+		stun_build_string(&bld, STUN_ATTR_USERNAME, user);
+		stun_build_string(&bld, STUN_ATTR_REALM, REALM);
+		stun_build_string(&bld, STUN_ATTR_NONCE, nonce);
+		integrity_key_long_term(STUN_PWALG_MD5, user, strlen(user), REALM, strlen(REALM),
+		    password, strlen(password), key, &keylen);
+		stun_build_integrity(&bld, key, keylen);
+	}
+	if (fp)
+		stun_build_fingerprint(&bld);
+	if (stun_build_finish(&bld, &len) == -1 || stun_decode(&req, reqbuf, len, &errstr) != 0)
+		abort();
+}
+
+static void
+finish(const struct turn_5tuple *t)
+{
+	finish_as("alice", "s3cret", t, false);
+}
+
+/* Feeds req from t; returns turn_handle_message's result; decodes any answer into resp. */
+static int
+feed(const struct turn_5tuple *t, void *conn)
+{
+	const char *errstr;
+	int rc;
+
+	rc = turn_handle_message(turn, t, conn, &req, &now, out, sizeof out, &outlen);
+	memset(&resp, 0, sizeof resp);
+	if (outlen > 0 && stun_decode(&resp, out, outlen, &errstr) != 0)
+		return -100;
+	return rc;
+}
+
+/* The answer's error code, 0 for a success, -1 for no answer. */
+static int
+answer(void)
+{
+	const struct stun_attr *a;
+	const uint8_t *reason;
+	size_t rlen;
+	int code;
+
+	if (outlen == 0)
+		return -1;
+	if (resp.cls == STUN_SUCCESS)
+		return 0;
+	if ((a = stun_find(&resp, STUN_ATTR_ERROR_CODE)) == NULL ||
+	    stun_get_error(&resp, a, &code, &reason, &rlen) == -1)
+		return -2;
+	return code;
+}
+
+static bool
+has(uint16_t type)
+{
+	return outlen > 0 && stun_find(&resp, type) != NULL;
+}
+
+static bool
+mi_ok(const char *user, const char *password)
+{
+	uint8_t key[32];
+	size_t keylen;
+
+	integrity_key_long_term(STUN_PWALG_MD5, user, strlen(user), REALM, strlen(REALM), password,
+	    strlen(password), key, &keylen);
+	return integrity_verify(&resp, false, key, keylen);
+}
+
+static uint32_t
+lifetime(void)
+{
+	const struct stun_attr *a = stun_find(&resp, STUN_ATTR_LIFETIME);
+	uint32_t v = 0;
+
+	if (a == NULL || stun_get_u32(&resp, a, &v) == -1)
+		return UINT32_MAX;
+	return v;
+}
+
+static size_t
+count_attr(uint16_t type)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < resp.nattrs; i++)
+		n += resp.attrs[i].type == type;
+	return n;
+}
+
+static struct turn_stats
+stats(void)
+{
+	struct turn_stats s;
+
+	turn_stats(turn, &s);
+	return s;
+}
+
+static void
+add_transport(uint8_t proto)
+{
+	stun_build_u8(&bld, STUN_ATTR_REQUESTED_TRANSPORT, proto);
+}
+
+/* An Allocate from t as alice; returns the answer's code. */
+static int
+allocate(const struct turn_5tuple *t)
+{
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish(t);
+	feed(t, NULL);
+	return answer();
+}
+
+static int
+refresh(const struct turn_5tuple *t, int64_t lt)
+{
+	begin(STUN_REFRESH, STUN_REQUEST);
+	if (lt >= 0)
+		stun_build_u32(&bld, STUN_ATTR_LIFETIME, (uint32_t)lt);
+	finish(t);
+	feed(t, NULL);
+	return answer();
+}
+
+static int
+permit(const struct turn_5tuple *t, const char *peer)
+{
+	struct sockaddr_storage p = sa(peer);
+
+	begin(STUN_CREATE_PERMISSION, STUN_REQUEST);
+	stun_build_xor_addr(&bld, STUN_ATTR_XOR_PEER_ADDRESS, SA(p));
+	finish(t);
+	feed(t, NULL);
+	return answer();
+}
+
+static int
+bind_channel(const struct turn_5tuple *t, uint16_t ch, const char *peer)
+{
+	struct sockaddr_storage p = sa(peer);
+
+	begin(STUN_CHANNEL_BIND, STUN_REQUEST);
+	stun_build_u16(&bld, STUN_ATTR_CHANNEL_NUMBER, ch);
+	stun_build_xor_addr(&bld, STUN_ATTR_XOR_PEER_ADDRESS, SA(p));
+	finish(t);
+	feed(t, NULL);
+	return answer();
+}
+
+static void
+send_ind(const struct turn_5tuple *t, const char *peer, const char *data)
+{
+	struct sockaddr_storage p = sa(peer);
+
+	begin(STUN_SEND, STUN_INDICATION);
+	stun_build_xor_addr(&bld, STUN_ATTR_XOR_PEER_ADDRESS, SA(p));
+	stun_build_attr(&bld, STUN_ATTR_DATA, data, strlen(data));
+	finish_as(NULL, NULL, t, false);
+	feed(t, NULL);
+}
+
+static void
+from_peer(const char *peer, const char *data)
+{
+	struct sockaddr_storage p = sa(peer);
+
+	turn_handle_peer_data(turn, io.alloc, io.relay, SA(p), (const uint8_t *)data, strlen(data),
+	    &now);
+}
+
+static void
+test_binding(void)
+{
+	begin(STUN_BINDING, STUN_REQUEST);
+	finish_as(NULL, NULL, &c1, true);
+	CHECK(feed(&c1, NULL) == 0 && answer() == 0);
+	CHECKM(has(STUN_ATTR_XOR_MAPPED_ADDRESS) && has(STUN_ATTR_FINGERPRINT),
+	    "Binding answered without credentials");
+	CHECK(!has(STUN_ATTR_MESSAGE_INTEGRITY) && stats().allocations_active == 0);
+}
+
+static void
+test_challenge(void)
+{
+	const struct stun_attr *n;
+
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as(NULL, NULL, &c1, true);
+	feed(&c1, NULL);
+	CHECKM(answer() == 401, "Allocate without credentials: 401");
+	CHECK(has(STUN_ATTR_REALM) && has(STUN_ATTR_NONCE) && has(STUN_ATTR_FINGERPRINT));
+	CHECK(!has(STUN_ATTR_MESSAGE_INTEGRITY) && !has(STUN_ATTR_PASSWORD_ALGORITHMS));
+	n = stun_find(&resp, STUN_ATTR_NONCE);
+	CHECKM(auth_nonce_valid(&cfg, &c1, stun_attr_value(&resp, n), n->len, now.unix_s),
+	    "the 401's nonce is valid for this client");
+	CHECKM(io.nreq == 0 && stats().allocations_active == 0 && stats().auth_failures == 0,
+	    "no state before credentials; a bare 401 is not a failure");
+	feed(&c1, NULL);
+	CHECKM(answer() == 401, "nothing cached for unauthenticated requests");
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as("alice", "wrong", &c1, false);
+	feed(&c1, NULL);
+	CHECK(answer() == 401 && has(STUN_ATTR_NONCE) && !has(STUN_ATTR_MESSAGE_INTEGRITY));
+	CHECK(stats().auth_failures == 1);
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as("mallory", "x", &c1, false);
+	feed(&c1, NULL);
+	CHECK(answer() == 401 && stats().auth_failures == 2 && io.nreq == 0);
+}
+
+static void
+test_allocate(void)
+{
+	uint8_t first[TURN_RESPONSE_MAX];
+	size_t firstlen;
+	struct sockaddr_storage relayed;
+
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as("alice", "s3cret", &c1, true);
+	feed(&c1, NULL);
+	CHECK(answer() == 0 && lifetime() == 600);
+	CHECK(has(STUN_ATTR_XOR_RELAYED_ADDRESS) && has(STUN_ATTR_XOR_MAPPED_ADDRESS));
+	CHECKM(mi_ok("alice", "s3cret") && has(STUN_ATTR_FINGERPRINT) && has(STUN_ATTR_SOFTWARE),
+	    "success carries MESSAGE-INTEGRITY with alice's key and FINGERPRINT");
+	CHECK(stun_get_xor_addr(&resp, stun_find(&resp, STUN_ATTR_XOR_RELAYED_ADDRESS), &relayed) ==
+		0 &&
+	    addr_equal(SA(relayed), SA(io.relay->relayed)));
+	CHECK(io.nreq == 1 && io.req[0].family == AF_INET && !io.req[0].even_port &&
+	    io.req[0].token == 0 && io.req[0].alloc != NULL &&
+	    addr_equal(SA(io.req[0].client->client), SA(c1.client)));
+	CHECK(stats().allocations_active == 1 && stats().allocations_created == 1);
+	memcpy(first, out, outlen);
+	firstlen = outlen;
+	now.mono_ms += 1500;
+	feed(&c1, NULL);
+	CHECKM(outlen == firstlen && memcmp(out, first, outlen) == 0 && io.nreq == 1,
+	    "retransmitted Allocate: the same success, byte for byte");
+	CHECKM(allocate(&c1) == 437 && mi_ok("alice", "s3cret"),
+	    "a new Allocate on an allocated 5-tuple: 437 with integrity");
+	now.mono_ms += 60000;
+	feed(&c1, NULL);
+	CHECKM(answer() == 437, "the 437 is cached for its own retransmissions too");
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as("bob", "hunter2", &c1, false);
+	feed(&c1, NULL);
+	CHECKM(answer() == 441 && mi_ok("bob", "hunter2"), "another user's credentials: 441");
+	CHECKM(refresh(&c1, 1200) == 0 && lifetime() == 1200, "alice's allocation untouched");
+}
+
+static void
+test_retransmit_after_cache(void)
+{
+	uint8_t tid[STUN_TID_LEN];
+
+	restart();
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish(&c1);
+	feed(&c1, NULL);
+	memcpy(tid, req.tid, sizeof tid);
+	now.mono_ms += 45000;
+	feed(&c1, NULL);
+	CHECKM(answer() == 0 && lifetime() == 555 && io.nreq == 1,
+	    "Allocate retransmitted after the cache window: success from the allocation");
+}
+
+static void
+test_lifetimes(void)
+{
+	static const uint32_t asked[] = {0, 100, 600, 601, 1200, 3600, 99999};
+	static const uint32_t got[] = {600, 600, 600, 601, 1200, 3600, 3600};
+	char msg[64];
+	size_t i;
+
+	for (i = 0; i < sizeof asked / sizeof asked[0]; i++) {
+		restart();
+		begin(STUN_ALLOCATE, STUN_REQUEST);
+		add_transport(17);
+		stun_build_u32(&bld, STUN_ATTR_LIFETIME, asked[i]);
+		finish(&c1);
+		feed(&c1, NULL);
+		snprintf(msg, sizeof msg, "Allocate LIFETIME %u gets %u", asked[i], got[i]);
+		CHECKM(answer() == 0 && lifetime() == got[i], msg);
+		CHECK(refresh(&c1, asked[i] == 0 ? 100 : asked[i]) == 0 &&
+		    lifetime() == (asked[i] == 0 ? 600 : got[i]));
+	}
+	CHECK(refresh(&c1, -1) == 0 && lifetime() == 600);
+	now.mono_ms += 599999;
+	turn_expire(turn, &now);
+	CHECK(stats().allocations_active == 1 && io.closes == 0);
+	now.mono_ms += 1;
+	turn_expire(turn, &now);
+	CHECKM(stats().allocations_active == 0 && io.closes == 1, "expired after 600 s");
+	CHECKM(refresh(&c1, 600) == 437, "Refresh after expiry: 437");
+}
+
+static void
+test_refresh_delete(void)
+{
+	uint8_t first[TURN_RESPONSE_MAX];
+	size_t firstlen;
+
+	restart();
+	CHECKM(refresh(&c1, 600) == 437 && mi_ok("alice", "s3cret"), "Refresh without allocation");
+	CHECK(allocate(&c1) == 0);
+	CHECK(refresh(&c1, 0) == 0 && lifetime() == 0);
+	CHECKM(io.closes == 1 && io.closed == io.relay && stats().allocations_active == 0,
+	    "Refresh 0 deletes the allocation and closes its relay");
+	memcpy(first, out, outlen);
+	firstlen = outlen;
+	feed(&c1, NULL);
+	CHECKM(outlen == firstlen && memcmp(out, first, outlen) == 0,
+	    "retransmitted Refresh 0: the same success, never 437");
+	CHECK(refresh(&c1, 0) == 437);
+	CHECKM(allocate(&c1) == 0, "the 5-tuple can allocate again");
+}
+
+static void
+test_allocate_errors(void)
+{
+	static const uint8_t token[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+
+	restart();
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECKM(answer() == 400 && mi_ok("alice", "s3cret"), "no REQUESTED-TRANSPORT: 400");
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(6);
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECKM(answer() == 442, "REQUESTED-TRANSPORT TCP: 442");
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_u8(&bld, STUN_ATTR_REQUESTED_ADDRESS_FAMILY, 1);
+	stun_build_u8(&bld, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, 2);
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECKM(answer() == 400, "REQUESTED- and ADDITIONAL-ADDRESS-FAMILY: 400");
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_u8(&bld, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, 1);
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECKM(answer() == 400, "ADDITIONAL-ADDRESS-FAMILY IPv4: 400");
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_u8(&bld, STUN_ATTR_REQUESTED_ADDRESS_FAMILY, 3);
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECKM(answer() == 440, "an unknown address family: 440");
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_attr(&bld, STUN_ATTR_RESERVATION_TOKEN, token, sizeof token);
+	stun_build_u8(&bld, STUN_ATTR_EVEN_PORT, 0x80);
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECKM(answer() == 400, "RESERVATION-TOKEN with EVEN-PORT: 400");
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_attr(&bld, STUN_ATTR_RESERVATION_TOKEN, token, sizeof token);
+	stun_build_u8(&bld, STUN_ATTR_REQUESTED_ADDRESS_FAMILY, 1);
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECKM(answer() == 400, "RESERVATION-TOKEN with REQUESTED-ADDRESS-FAMILY: 400");
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_u8(&bld, STUN_ATTR_EVEN_PORT, 0x80);
+	stun_build_u8(&bld, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, 2);
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECKM(answer() == 400, "EVEN-PORT R with ADDITIONAL-ADDRESS-FAMILY: 400");
+	CHECK(io.nreq == 0 && stats().allocations_active == 0);
+	io.rc_v4 = 508;
+	CHECKM(allocate(&c1) == 508 && stats().allocations_active == 0, "relay_open 508: 508");
+	io.rc_v4 = 440;
+	CHECKM(allocate(&c1) == 440 && stats().allocations_active == 0, "relay_open 440: 440");
+	io.rc_v4 = -1;
+	CHECKM(allocate(&c1) == 508, "relay_open failing otherwise: 508");
+	io.rc_v4 = 0;
+	CHECK(allocate(&c1) == 0);
+}
+
+static void
+test_allocate_options(void)
+{
+	const struct stun_attr *a;
+	static const uint8_t token[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+
+	restart();
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_u8(&bld, STUN_ATTR_EVEN_PORT, 0x80);
+	stun_build_attr(&bld, STUN_ATTR_DONT_FRAGMENT, NULL, 0);
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECK(answer() == 0 && io.req[0].even_port && io.req[0].reserve && io.req[0].dont_fragment);
+	CHECKM((a = stun_find(&resp, STUN_ATTR_RESERVATION_TOKEN)) != NULL && a->len == 8 &&
+		memcmp(stun_attr_value(&resp, a), token, 8) == 0,
+	    "EVEN-PORT R: RESERVATION-TOKEN in the answer");
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_attr(&bld, STUN_ATTR_RESERVATION_TOKEN, token, sizeof token);
+	finish(&c2);
+	feed(&c2, NULL);
+	CHECKM(answer() == 0 && io.req[1].token == TOKEN && io.req[1].family == AF_UNSPEC,
+	    "RESERVATION-TOKEN claimed through relay_open");
+	CHECK(!has(STUN_ATTR_RESERVATION_TOKEN));
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_u8(&bld, STUN_ATTR_REQUESTED_ADDRESS_FAMILY, 2);
+	finish(&c6);
+	feed(&c6, NULL);
+	CHECKM(answer() == 0 && io.req[2].family == AF_INET6 &&
+		io.relay->relayed.ss_family == AF_INET6,
+	    "REQUESTED-ADDRESS-FAMILY IPv6");
+	CHECKM(permit(&c6, "8.8.8.8") == 443, "IPv4 peer on an IPv6 allocation: 443");
+	CHECK(permit(&c6, "2001:4860::1") == 0);
+}
+
+static void
+test_dual(void)
+{
+	const struct stun_attr *a;
+	int code;
+	const uint8_t *reason;
+	size_t rlen;
+
+	restart();
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_u8(&bld, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, 2);
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECKM(answer() == 0 && count_attr(STUN_ATTR_XOR_RELAYED_ADDRESS) == 2 &&
+		!has(STUN_ATTR_ADDRESS_ERROR_CODE),
+	    "dual allocation: two XOR-RELAYED-ADDRESS");
+	CHECK(io.nreq == 2 && io.req[0].family == AF_INET && io.req[1].family == AF_INET6);
+	CHECK(permit(&c1, "8.8.8.8") == 0 && permit(&c1, "2001:4860::1") == 0);
+	begin(STUN_REFRESH, STUN_REQUEST);
+	stun_build_u32(&bld, STUN_ATTR_LIFETIME, 0);
+	stun_build_u8(&bld, STUN_ATTR_REQUESTED_ADDRESS_FAMILY, 2);
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECKM(answer() == 0 && io.closes == 1 && stats().allocations_active == 1,
+	    "Refresh 0 with REQUESTED-ADDRESS-FAMILY IPv6 drops only that relay");
+	CHECK(permit(&c1, "2001:4860::1") == 443 && permit(&c1, "8.8.8.8") == 0);
+	begin(STUN_REFRESH, STUN_REQUEST);
+	stun_build_u8(&bld, STUN_ATTR_REQUESTED_ADDRESS_FAMILY, 2);
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECKM(answer() == 443, "Refresh for a family the allocation lacks: 443");
+
+	io.rc_v6 = 440;
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_u8(&bld, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, 2);
+	finish(&c2);
+	feed(&c2, NULL);
+	CHECKM(answer() == 0 && count_attr(STUN_ATTR_XOR_RELAYED_ADDRESS) == 1,
+	    "IPv6 unavailable: the IPv4 relay alone");
+	CHECKM((a = stun_find(&resp, STUN_ATTR_ADDRESS_ERROR_CODE)) != NULL &&
+		stun_attr_value(&resp, a)[0] == 2 &&
+		stun_get_error(&resp, a, &code, &reason, &rlen) == 0 && code == 440,
+	    "ADDRESS-ERROR-CODE IPv6 440");
+}
+
+static void
+test_permissions(void)
+{
+	struct sockaddr_storage p1 = sa("203.0.113.9:7000"), p2 = sa("203.0.113.10:7000");
+
+	restart();
+	CHECK(permit(&c1, "8.8.8.8:1") == 437);
+	CHECK(allocate(&c1) == 0);
+	begin(STUN_CREATE_PERMISSION, STUN_REQUEST);
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECKM(answer() == 400, "CreatePermission without XOR-PEER-ADDRESS: 400");
+	CHECKM(permit(&c1, "10.0.0.1:9") == 403 && stats().peer_refused == 1 &&
+		mi_ok("alice", "s3cret"),
+	    "private peer refused: 403");
+	CHECKM(permit(&c1, "[::ffff:127.0.0.1]:9") == 443, "IPv6 peer on an IPv4 allocation: 443");
+	CHECK(permit(&c1, "203.0.113.9:1") == 0);
+	send_ind(&c1, "203.0.113.9:7000", "hello");
+	CHECKM(io.peer_sends == 1 && addr_equal(SA(io.peer), SA(p1)) && io.plen == 5 &&
+		memcmp(io.pdata, "hello", 5) == 0 && io.send_relay == io.relay,
+	    "Send indication relayed: permissions are per IP, any port");
+	CHECK(outlen == 0);
+	send_ind(&c1, "203.0.113.10:7000", "nope");
+	CHECKM(io.peer_sends == 1 && stats().no_permission_drops == 1, "no permission: dropped");
+	send_ind(&c2, "203.0.113.9:7000", "stranger");
+	CHECKM(io.peer_sends == 1 && stats().data_drops == 1, "no allocation: dropped");
+	from_peer("203.0.113.9:7000", "pong");
+	CHECKM(io.client_sends == 1 && io.conn == NULL && io.ctuple.transport == TURN_UDP &&
+		addr_equal(SA(io.ctuple.client), SA(c1.client)),
+	    "peer data to the allocation's client");
+	{
+		struct stun_msg d;
+		const char *errstr;
+		struct sockaddr_storage peer;
+		const struct stun_attr *a;
+		CHECK(stun_decode(&d, io.cdata, io.clen, &errstr) == 0 && d.method == STUN_DATA &&
+		    d.cls == STUN_INDICATION);
+		CHECK((a = stun_find(&d, STUN_ATTR_XOR_PEER_ADDRESS)) != NULL &&
+		    stun_get_xor_addr(&d, a, &peer) == 0 && addr_equal(SA(peer), SA(p1)));
+		CHECK((a = stun_find(&d, STUN_ATTR_DATA)) != NULL && a->len == 4 &&
+		    memcmp(stun_attr_value(&d, a), "pong", 4) == 0);
+	}
+	from_peer("203.0.113.10:7000", "unwanted");
+	CHECKM(io.client_sends == 1 && stats().no_permission_drops == 2,
+	    "peer without permission: dropped");
+	CHECK(stats().peer_to_client_packets == 1 && stats().peer_to_client_bytes == 4);
+	CHECK(stats().client_to_peer_packets == 1 && stats().client_to_peer_bytes == 5);
+	now.mono_ms += 299999;
+	send_ind(&c1, "203.0.113.9:7000", "late");
+	CHECK(io.peer_sends == 2);
+	now.mono_ms += 1;
+	send_ind(&c1, "203.0.113.9:7000", "too late");
+	from_peer("203.0.113.9:7000", "too late");
+	CHECKM(io.peer_sends == 2 && io.client_sends == 1, "permission expired after 300 s");
+	(void)p2;
+}
+
+static void
+test_permission_all_or_none(void)
+{
+	struct sockaddr_storage good = sa("198.18.0.1:1"), bad = sa("192.168.0.1:1");
+
+	restart();
+	CHECK(allocate(&c1) == 0);
+	begin(STUN_CREATE_PERMISSION, STUN_REQUEST);
+	stun_build_xor_addr(&bld, STUN_ATTR_XOR_PEER_ADDRESS, SA(good));
+	stun_build_xor_addr(&bld, STUN_ATTR_XOR_PEER_ADDRESS, SA(bad));
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECK(answer() == 403);
+	send_ind(&c1, "198.18.0.1:1", "x");
+	CHECKM(io.peer_sends == 0, "one refused peer: no permission installed at all");
+	cfg.max_permissions = 2;
+	restart();
+	CHECK(allocate(&c1) == 0);
+	CHECK(permit(&c1, "198.18.0.1") == 0 && permit(&c1, "198.18.0.2") == 0);
+	CHECKM(permit(&c1, "198.18.0.3") == 508, "max_permissions reached: 508");
+	CHECK(permit(&c1, "198.18.0.2:99") == 0);
+	cfg.max_permissions = 0;
+}
+
+static void
+test_channels(void)
+{
+	struct sockaddr_storage p = sa("203.0.113.9:7000");
+	const uint8_t *data;
+	uint16_t ch;
+	size_t dlen, used;
+	const char *errstr;
+
+	restart();
+	CHECK(bind_channel(&c1, 0x4000, "203.0.113.9:7000") == 437);
+	CHECK(allocate(&c1) == 0);
+	CHECKM(bind_channel(&c1, 0x3fff, "203.0.113.9:7000") == 400, "channel 0x3FFF: 400");
+	CHECKM(bind_channel(&c1, 0x8000, "203.0.113.9:7000") == 400, "channel 0x8000: 400");
+	CHECKM(bind_channel(&c1, 0x5000, "203.0.113.11:7000") == 0,
+	    "RFC 5766 channel 0x5000 (coturn's clients) accepted");
+	CHECKM(bind_channel(&c1, 0x4000, "10.1.1.1:7000") == 403, "refused peer: 403");
+	CHECK(bind_channel(&c1, 0x4000, "203.0.113.9:7000") == 0 && mi_ok("alice", "s3cret"));
+	CHECKM(bind_channel(&c1, 0x4000, "203.0.113.10:7000") == 400,
+	    "channel bound to another peer: 400");
+	CHECKM(bind_channel(&c1, 0x4001, "203.0.113.9:7000") == 400,
+	    "peer bound to another channel: 400");
+	CHECKM(bind_channel(&c1, 0x4fff, "203.0.113.9:7001") == 0, "same IP, other port: ok");
+	CHECKM(bind_channel(&c1, 0x4000, "203.0.113.9:7000") == 0, "refreshing a binding");
+	send_ind(&c1, "203.0.113.9:9", "via permission");
+	CHECKM(io.peer_sends == 1, "ChannelBind installs the permission");
+	turn_handle_chandata(turn, &c1, 0x4000, (const uint8_t *)"chan", 4, &now);
+	CHECKM(io.peer_sends == 2 && addr_equal(SA(io.peer), SA(p)) && io.plen == 4,
+	    "ChannelData relayed to the bound peer");
+	turn_handle_chandata(turn, &c1, 0x4002, (const uint8_t *)"chan", 4, &now);
+	CHECKM(io.peer_sends == 2 && stats().no_permission_drops == 1, "unbound channel: dropped");
+	turn_handle_chandata(turn, &c2, 0x4000, (const uint8_t *)"chan", 4, &now);
+	CHECK(io.peer_sends == 2 && stats().data_drops == 1);
+	from_peer("203.0.113.9:7000", "abcde");
+	CHECKM(io.client_sends == 1 &&
+		chandata_decode(io.cdata, io.clen, false, &ch, &data, &dlen, &used, &errstr) == 0 &&
+		ch == 0x4000 && dlen == 5 && io.clen == 9,
+	    "peer data through a channel: ChannelData, unpadded over UDP");
+	from_peer("203.0.113.9:7002", "abcde");
+	CHECKM(io.client_sends == 2 && io.cdata[0] == 0x00 && io.cdata[1] == 0x17,
+	    "same IP, unbound port: Data indication");
+	now.mono_ms += 250000;
+	CHECK(refresh(&c1, 3600) == 0);
+	CHECK(bind_channel(&c1, 0x4fff, "203.0.113.9:7001") == 0);
+	now.mono_ms += 250000;
+	turn_handle_chandata(turn, &c1, 0x4000, (const uint8_t *)"chan", 4, &now);
+	CHECKM(io.peer_sends == 3, "refreshing the other channel refreshed the IP's permission");
+	CHECK(permit(&c1, "203.0.113.9") == 0);
+	now.mono_ms += 100000;
+	turn_expire(turn, &now);
+	turn_handle_chandata(turn, &c1, 0x4000, (const uint8_t *)"chan", 4, &now);
+	CHECKM(io.peer_sends == 3, "channel expired after 600 s");
+	CHECKM(bind_channel(&c1, 0x4000, "203.0.113.10:7000") == 0,
+	    "an expired channel can be bound to another peer");
+	io.send_rc = -1;
+	turn_handle_chandata(turn, &c1, 0x4000, (const uint8_t *)"chan", 4, &now);
+	CHECKM(stats().relay_send_errors == 1 && stats().allocations_active == 1,
+	    "relay_send error counted, allocation kept");
+}
+
+static void
+test_stream(void)
+{
+	int conn = 7;
+	const uint8_t *data;
+	uint16_t ch;
+	size_t dlen, used;
+	const char *errstr;
+
+	restart();
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish(&ctcp);
+	CHECK(feed(&ctcp, &conn) == 0 && answer() == 0);
+	CHECK(bind_channel(&ctcp, 0x4001, "203.0.113.9:7000") == 0);
+	from_peer("203.0.113.9:7000", "abcde");
+	CHECKM(io.client_sends == 1 && io.conn == &conn && io.ctuple.transport == TURN_TCP,
+	    "peer data to a stream client through its conn");
+	CHECKM(io.clen == 12 &&
+		chandata_decode(io.cdata, io.clen, true, &ch, &data, &dlen, &used, &errstr) == 0 &&
+		used == 12 && io.cdata[9] == 0 && io.cdata[11] == 0,
+	    "ChannelData to a stream client padded to 4 bytes");
+	turn_handle_disconnect(turn, &ctcp);
+	CHECKM(stats().allocations_active == 0 && io.closes == 1,
+	    "a stream disconnect deletes the allocation");
+	turn_handle_disconnect(turn, &ctcp);
+	CHECK(io.closes == 1);
+}
+
+static void
+test_unknown_and_fingerprint(void)
+{
+	const struct stun_attr *a;
+	uint8_t v[4] = {0};
+
+	restart();
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_attr(&bld, 0x7777, v, sizeof v);
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECKM(answer() == 420 && mi_ok("alice", "s3cret"), "unknown required attribute: 420");
+	CHECK((a = stun_find(&resp, STUN_ATTR_UNKNOWN_ATTRIBUTES)) != NULL && a->len == 2 &&
+	    stun_attr_value(&resp, a)[0] == 0x77);
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_attr(&bld, 0x7777, v, sizeof v);
+	finish_as(NULL, NULL, &c1, false);
+	feed(&c1, NULL);
+	CHECKM(answer() == 401, "unauthenticated: 401 before 420");
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as("alice", "s3cret", &c1, true);
+	reqbuf[req.len - 1] ^= 1;
+	CHECKM(feed(&c1, NULL) == 0 && outlen == 0, "bad FINGERPRINT over UDP: silence");
+	CHECKM(feed(&ctcp, NULL) == -1 && outlen == 0, "bad FINGERPRINT on a stream: close");
+	CHECK(stats().allocations_active == 0);
+	begin(0x0f0, STUN_REQUEST);
+	finish(&c1);
+	feed(&c1, NULL);
+	CHECKM(answer() == 400, "unknown method: 400");
+	begin(STUN_ALLOCATE, STUN_SUCCESS);
+	finish(&c1);
+	CHECKM(feed(&c1, NULL) == 0 && outlen == 0, "responses are ignored");
+}
+
+static void
+test_stale_nonce(void)
+{
+	const struct stun_attr *n;
+	char nonce[AUTH_NONCE_MAX];
+	uint64_t issued = now.unix_s;
+
+	restart();
+	auth_nonce_make(&cfg, &c1, issued, nonce);
+	now.unix_s += 600;
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish(&c1);
+	now.unix_s = issued + 600;
+	{
+		/* Re-sign with the old nonce: finish() made a fresh one, so build by hand. */
+		uint8_t key[32];
+		size_t keylen, len;
+		const char *errstr;
+		begin(STUN_ALLOCATE, STUN_REQUEST);
+		add_transport(17);
+		stun_build_string(&bld, STUN_ATTR_USERNAME, "alice");
+		stun_build_string(&bld, STUN_ATTR_REALM, REALM);
+		stun_build_string(&bld, STUN_ATTR_NONCE, nonce);
+		integrity_key_long_term(STUN_PWALG_MD5, "alice", 5, REALM, strlen(REALM), "s3cret",
+		    6, key, &keylen);
+		stun_build_integrity(&bld, key, keylen);
+		stun_build_finish(&bld, &len);
+		stun_decode(&req, reqbuf, len, &errstr);
+	}
+	feed(&c1, NULL);
+	CHECKM(answer() == 438 && has(STUN_ATTR_REALM) && !has(STUN_ATTR_MESSAGE_INTEGRITY),
+	    "expired nonce: 438");
+	n = stun_find(&resp, STUN_ATTR_NONCE);
+	CHECKM(n != NULL &&
+		auth_nonce_valid(&cfg, &c1, stun_attr_value(&resp, n), n->len, now.unix_s),
+	    "438 carries a fresh nonce");
+	CHECK(allocate(&c1) == 0);
+}
+
+static void
+test_sha256(void)
+{
+	static const uint8_t algs[] = {0, 2, 0, 0, 0, 1, 0, 0};
+	const struct stun_attr *n;
+	char nonce[AUTH_NONCE_MAX];
+	uint8_t key[32];
+	size_t keylen, len;
+	const char *errstr;
+
+	cfg.sha256 = true;
+	restart();
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as(NULL, NULL, &c1, false);
+	feed(&c1, NULL);
+	CHECK(answer() == 401 && has(STUN_ATTR_PASSWORD_ALGORITHMS));
+	n = stun_find(&resp, STUN_ATTR_NONCE);
+	CHECKM(n != NULL && n->len < sizeof nonce &&
+		memcmp(stun_attr_value(&resp, n), "obMatJos2AAAB", 13) == 0,
+	    "nonce cookie with the password-algorithms bit");
+	memcpy(nonce, stun_attr_value(&resp, n), n->len);
+	nonce[n->len] = '\0';
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_string(&bld, STUN_ATTR_USERNAME, "alice");
+	stun_build_string(&bld, STUN_ATTR_REALM, REALM);
+	stun_build_string(&bld, STUN_ATTR_NONCE, nonce);
+	stun_build_attr(&bld, STUN_ATTR_PASSWORD_ALGORITHMS, algs, sizeof algs);
+	stun_build_u32(&bld, STUN_ATTR_PASSWORD_ALGORITHM, 0x00020000);
+	integrity_key_long_term(STUN_PWALG_SHA256, "alice", 5, REALM, strlen(REALM), "s3cret", 6,
+	    key, &keylen);
+	stun_build_integrity_sha256(&bld, key, keylen);
+	stun_build_fingerprint(&bld);
+	stun_build_finish(&bld, &len);
+	stun_decode(&req, reqbuf, len, &errstr);
+	feed(&c1, NULL);
+	CHECKM(answer() == 0 && integrity_verify(&resp, true, key, keylen) &&
+		!has(STUN_ATTR_MESSAGE_INTEGRITY) && has(STUN_ATTR_FINGERPRINT),
+	    "SHA-256 request: success with MESSAGE-INTEGRITY-SHA256 under the SHA-256 key");
+	CHECKM(refresh(&c1, 600) == 0 && mi_ok("alice", "s3cret"),
+	    "an MD5 (RFC 5389) request on the same server keeps working");
+	cfg.sha256 = false;
+}
+
+static void
+test_quota(void)
+{
+	cfg.user_quota = 1;
+	restart();
+	CHECK(allocate(&c1) == 0);
+	CHECKM(allocate(&c2) == 486 && mi_ok("alice", "s3cret"), "user quota: 486");
+	CHECK(refresh(&c1, 0) == 0 && allocate(&c2) == 0);
+	cfg.user_quota = 0;
+	cfg.total_quota = 2;
+	restart();
+	CHECK(allocate(&c1) == 0 && allocate(&c2) == 0);
+	CHECKM(allocate(&c6) == 486, "total quota: 486");
+	cfg.total_quota = 0;
+}
+
+static void
+test_noauth_and_policy(void)
+{
+	struct peerpolicy *pp = peerpolicy_create();
+
+	peerpolicy_set_allow_loopback(pp, true);
+	cfg.auth = false;
+	cfg.policy = pp;
+	restart();
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as(NULL, NULL, &c1, false);
+	feed(&c1, NULL);
+	CHECKM(answer() == 0 && !has(STUN_ATTR_MESSAGE_INTEGRITY), "no-auth: Allocate succeeds");
+	begin(STUN_CREATE_PERMISSION, STUN_REQUEST);
+	{
+		struct sockaddr_storage p = sa("127.0.0.1:5000");
+		stun_build_xor_addr(&bld, STUN_ATTR_XOR_PEER_ADDRESS, SA(p));
+	}
+	finish_as(NULL, NULL, &c1, false);
+	feed(&c1, NULL);
+	CHECKM(answer() == 0, "allow-loopback-peers through the configured policy");
+	cfg.auth = true;
+	cfg.policy = NULL;
+	turn_free(turn);
+	turn = NULL;
+	peerpolicy_free(pp);
+	restart();
+}
+
+/* Two clients of one server reach each other's relays; other ports of the server stay shut. */
+static void
+test_own_address(void)
+{
+	struct peerpolicy *pp = peerpolicy_create();
+	struct sockaddr_storage own = sa("192.0.2.1:3478");
+
+	peerpolicy_add_own(pp, SA(own));
+	peerpolicy_set_relay_ports(pp, 49152, 65535);
+	cfg.policy = pp;
+	restart();
+	CHECK(allocate(&c1) == 0);
+	CHECKM(permit(&c1, "192.0.2.1:50004") == 0, "the server's relay address as a peer");
+	CHECKM(permit(&c1, "192.0.2.1:22") == 403, "but not its other ports");
+	send_ind(&c1, "192.0.2.1:50004", "to another client");
+	CHECK(io.peer_sends == 1);
+	send_ind(&c1, "192.0.2.1:22", "to ssh");
+	CHECKM(io.peer_sends == 1 && stats().peer_refused == 2,
+	    "Send indication to the server's own non-relay port: dropped by policy");
+	from_peer("192.0.2.1:22", "from ssh");
+	CHECKM(io.client_sends == 0 && stats().peer_refused == 3,
+	    "datagram from the server's own non-relay port: dropped by policy");
+	from_peer("192.0.2.1:50004", "from another client");
+	CHECK(io.client_sends == 1);
+	cfg.policy = NULL;
+	turn_free(turn);
+	turn = NULL;
+	peerpolicy_free(pp);
+	restart();
+}
+
+static void
+test_free(void)
+{
+	restart();
+	CHECK(allocate(&c1) == 0);
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_u8(&bld, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, 2);
+	finish(&c2);
+	feed(&c2, NULL);
+	turn_free(turn);
+	turn = NULL;
+	CHECKM(io.closes == 3, "turn_free closes every relay");
+	turn_free(NULL);
+}
+
+static void
+setup(void)
+{
+	char *cause = NULL;
+
+	cs = creds_static_create(REALM);
+	if (creds_static_add_user(cs, "alice:s3cret", &cause) == -1 ||
+	    creds_static_add_user(cs, "bob:hunter2", &cause) == -1)
+		abort();
+	creds_static_iface(cs, &creds);
+	now.mono_ms = 5000000;
+	now.unix_s = 1800000000;
+	c1 = tuple("198.51.100.1:40000", TURN_UDP);
+	c2 = tuple("198.51.100.2:40000", TURN_UDP);
+	c6 = tuple("[2001:db8::99]:40000", TURN_UDP);
+	ctcp = tuple("198.51.100.1:40000", TURN_TCP);
+	defaults();
+	restart();
+}
+
+int
+main(void)
+{
+	setup();
+	test_binding();
+	test_challenge();
+	test_allocate();
+	test_retransmit_after_cache();
+	test_lifetimes();
+	test_refresh_delete();
+	test_allocate_errors();
+	test_allocate_options();
+	test_dual();
+	test_permissions();
+	test_permission_all_or_none();
+	test_channels();
+	test_stream();
+	test_unknown_and_fingerprint();
+	test_stale_nonce();
+	test_sha256();
+	test_quota();
+	test_noauth_and_policy();
+	test_own_address();
+	test_free();
+	creds_static_free(cs);
+	return unit_done();
+}

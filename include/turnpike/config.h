@@ -29,6 +29,12 @@ struct config_externals {
 	struct config_external *v;
 };
 
+/* Repeatable text options (user, static-auth-secret, peer ranges). */
+struct config_strings {
+	size_t n;
+	char **v;
+};
+
 struct config {
 	/* Command line only; a row that forgets its offset collides with config-file. */
 	char *config_file;
@@ -45,12 +51,32 @@ struct config {
 	bool no_tcp;
 	bool no_tls;
 
-	/* Relay (TURN, used by a later release). */
+	/* Relay. */
 	struct config_addrs relay_ip;
 	struct config_externals external_ip;
 	int min_port;
 	int max_port;
+	int max_allocate_lifetime;
+	int channel_lifetime;
+	int permission_lifetime;
+	int user_quota;
+	int total_quota;
+
+	/* Peers. */
+	struct config_strings allowed_peer_ip;
+	struct config_strings denied_peer_ip;
+	bool allow_loopback_peers;
+
+	/* Authentication. */
+	bool lt_cred_mech;
+	bool no_auth;
+	struct config_strings users;
+	bool use_auth_secret;
+	struct config_strings static_auth_secrets;
+	char *rest_api_separator;
 	char *realm;
+	int stale_nonce;
+	char *stateless_nonce_secret;
 
 	/* TLS. */
 	char *cert;
@@ -67,9 +93,11 @@ struct config {
 	bool software_attribute;
 
 	/* Not options: filled by config_create. */
-	char *file;      /* the configuration file read, or NULL */
-	bool tls;        /* TLS listeners on: not no-tls, and cert and pkey given */
-	char **warnings; /* for the caller to log once logging is set up */
+	char *file;           /* the configuration file read, or NULL */
+	bool tls;             /* TLS listeners on: not no-tls, and cert and pkey given */
+	bool auth;            /* long-term credentials required: not no-auth */
+	bool realm_from_host; /* realm not given: the host name is used */
+	char **warnings;      /* for the caller to log once logging is set up */
 	size_t nwarnings;
 };
 

@@ -16,13 +16,15 @@ enum option_type {
 	OPTION_PATH,     /* char *, a non-empty file name */
 	OPTION_ADDRS,    /* struct config_addrs: IP addresses, repeatable */
 	OPTION_EXTERNAL, /* struct config_externals: public[/private], repeatable */
+	OPTION_STRINGS,  /* struct config_strings: text values, repeatable */
 };
 
 /* Row flags. */
-#define OPTION_RELOADABLE 0x1 /* may change without a restart (reload comes later) */
-#define OPTION_CMDLINE 0x2    /* command line only (-c, -n, -h, ...) */
-#define OPTION_UNIMPL 0x4     /* accepted for coturn configs; warns, ignored */
-#define OPTION_NOOP 0x8       /* accepted silently, ignored (our default already) */
+#define OPTION_RELOADABLE 0x1  /* may change without a restart (reload comes later) */
+#define OPTION_CMDLINE 0x2     /* command line only (-c, -n, -h, ...) */
+#define OPTION_UNIMPL 0x4      /* accepted for coturn configs; warns, ignored */
+#define OPTION_NOOP 0x8        /* accepted silently, ignored (our default already) */
+#define OPTION_DEPRECATED 0x10 /* accepted for coturn configs; warns that it is deprecated */
 
 /* The table never has more rows than this (parsers keep per-row state). */
 #define OPTIONS_MAX 256
@@ -35,13 +37,17 @@ struct option_entry {
 	const char *alias; /* other accepted long name, or NULL */
 	char short_flag;   /* coturn's one-letter flag, or 0 */
 	enum option_type type;
-	const char *def; /* default as text in the option's syntax, NULL for none */
-	long long min;   /* OPTION_INT bounds */
+	const char *def;      /* default as text in the option's syntax, NULL for none */
+	const char *def_text; /* a default computed at startup, in words for the docs */
+	const char *bare;     /* the value a bare name takes (coturn's optional values) */
+	long long min;        /* OPTION_INT bounds */
 	long long max;
 	int flags;
 	size_t offset;    /* where the value lands in struct config, or OPTION_NOWHERE */
 	const char *arg;  /* argument name for help, NULL for flags */
 	const char *help; /* one sentence */
+	/* Extra syntax check of one value: -1 with err filled (names no option). */
+	int (*check)(const char *value, char *err, size_t errlen);
 };
 
 extern const struct option_entry options_table[];

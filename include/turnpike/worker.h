@@ -1,12 +1,14 @@
 /*
  * Worker threads: each owns an event base, its own SO_REUSEPORT UDP socket per
- * listening address, and the TCP/TLS connections handed to it through a queue
- * and a notify pipe (memcached's thread.c pattern). Nothing it owns is touched
- * by another thread.
+ * listening address, the TCP/TLS connections handed to it through a queue and
+ * a notify pipe (memcached's thread.c pattern), a TURN core with the
+ * allocations made through it, and their relay sockets. Nothing it owns is
+ * touched by another thread.
  */
 #ifndef TURNPIKE_WORKER_H
 #define TURNPIKE_WORKER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,11 +17,23 @@
 #include <openssl/ssl.h>
 
 struct binding_config;
+struct creds;
+struct portpool;
+struct relay_stats;
+struct relayaddr;
+struct turn_config;
+struct turn_stats;
 struct worker;
 
 /* What every worker reads and nobody changes while they run. */
 struct worker_setup {
-	const struct binding_config *binding;
+	const struct binding_config *binding; /* answers 400 to malformed requests */
+	const struct turn_config *turn;
+	const struct creds *creds;
+	struct portpool *pool;          /* shared, locked inside */
+	const struct relayaddr *relays; /* the pool's addresses */
+	atomic_size_t *allocations;     /* shared count for total-quota */
+	size_t total_quota;
 	SSL_CTX *ssl_ctx;                   /* NULL without TLS */
 	const struct sockaddr_storage *udp; /* UDP addresses, ports set */
 	size_t nudp;
@@ -30,7 +44,7 @@ struct worker_setup {
 struct worker_stats {
 	uint64_t udp_in;
 	uint64_t udp_out;
-	uint64_t udp_dropped;   /* not STUN, truncated, or no answer sent */
+	uint64_t udp_dropped;   /* not STUN or ChannelData, truncated, or not sent */
 	uint64_t conns;         /* TCP and TLS connections served */
 	uint64_t conns_dropped; /* closed for garbage, size, timeout or errors */
 };
@@ -46,6 +60,8 @@ void worker_stop(struct worker *w);
 /* Waits for a started thread to end (after worker_stop); then stats are final. */
 void worker_join(struct worker *w);
 void worker_stats(const struct worker *w, struct worker_stats *st);
+/* The TURN core's and the relay sockets' counters, likewise. */
+void worker_turn_stats(const struct worker *w, struct turn_stats *ts, struct relay_stats *rs);
 /* Stops and joins a running thread, closes every socket, frees everything. */
 void worker_free(struct worker *w);
 

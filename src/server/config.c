@@ -283,6 +283,46 @@ config_clear_externals(void *field)
 	l->n = 0;
 }
 
+static int
+config_set_strings(void *field, const struct option_entry *o, const char *value, char *err,
+    size_t errlen)
+{
+	struct config_strings *l = field;
+	char **v;
+
+	if (value == NULL || *value == '\0') {
+		snprintf(err, errlen, "missing value");
+		return -1;
+	}
+	if ((v = reallocarray(l->v, l->n + 1, sizeof *v)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	l->v = v;
+	if ((v[l->n] = strdup(value)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	l->n++;
+	return 0;
+}
+
+/* Frees every value; secrets and passwords are wiped first. */
+static void
+config_clear_strings(void *field)
+{
+	struct config_strings *l = field;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		explicit_bzero(l->v[i], strlen(l->v[i]));
+		free(l->v[i]);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
 static const struct config_type config_types[] = {
     [OPTION_FLAG] = {config_set_flag, NULL, false},
     [OPTION_INT] = {config_set_int, NULL, false},
@@ -290,6 +330,7 @@ static const struct config_type config_types[] = {
     [OPTION_PATH] = {config_set_string, config_clear_string, false},
     [OPTION_ADDRS] = {config_set_addr, config_clear_addrs, true},
     [OPTION_EXTERNAL] = {config_set_external, config_clear_externals, true},
+    [OPTION_STRINGS] = {config_set_strings, config_clear_strings, true},
 };
 
 static void *
@@ -314,14 +355,28 @@ config_where(const struct config_parser *p, char *buf, size_t len)
 	return buf;
 }
 
-/* Options that store nothing: warn (not implemented) or stay silent (no-op). */
+/* Options that store nothing: warn (not implemented, deprecated) or stay silent (no-op). */
 static void
 config_apply_ignored(struct config_parser *p, const struct option_entry *o, const char *where)
 {
-	if (!(o->flags & OPTION_UNIMPL) || p->warned[config_row(o)])
+	if (!(o->flags & (OPTION_UNIMPL | OPTION_DEPRECATED)) || p->warned[config_row(o)])
 		return;
 	p->warned[config_row(o)] = true;
-	config_warn(p->cfg, "%s: %s is not implemented yet; ignored", where, o->name);
+	if (o->flags & OPTION_DEPRECATED)
+		config_warn(p->cfg, "%s: %s is deprecated; ignored: %s", where, o->name, o->help);
+	else
+		config_warn(p->cfg, "%s: %s is not implemented yet; ignored", where, o->name);
+}
+
+/* The option type's parser, after the row's own syntax check. */
+static int
+config_set_value(void *field, const struct option_entry *o, const char *value, char *err,
+    size_t errlen)
+{
+	if (o->check != NULL && value != NULL && *value != '\0' &&
+	    o->check(value, err, errlen) != 0)
+		return -1;
+	return config_types[o->type].set(field, o, value, err, errlen);
 }
 
 /* Sets one option from the current source; -1 with *cause on a bad value. */
@@ -337,6 +392,8 @@ config_apply(struct config_parser *p, const struct option_entry *o, const char *
 		config_apply_ignored(p, o, where);
 		return 0;
 	}
+	if ((value == NULL || *value == '\0') && o->bare != NULL)
+		value = o->bare;
 	if (p->source == CONFIG_SOURCE_FILE && (o->flags & OPTION_CMDLINE)) {
 		config_warn(p->cfg, "%s: %s is only valid on the command line; ignored", where,
 		    o->name);
@@ -346,7 +403,7 @@ config_apply(struct config_parser *p, const struct option_entry *o, const char *
 		return 0; /* the command line overrides the file */
 	if (t->list && p->set_by[row] != p->source)
 		t->clear(config_field(p->cfg, o));
-	if (t->set(config_field(p->cfg, o), o, value, err, sizeof err) != 0)
+	if (config_set_value(config_field(p->cfg, o), o, value, err, sizeof err) != 0)
 		return config_fail(cause, "%s: %s: %s", where, o->name, err);
 	p->set_by[row] = (uint8_t)p->source;
 	return 0;
@@ -443,7 +500,7 @@ config_parse_argv(struct config_parser *p, int argc, const char *const *argv, ch
 			return config_fail(cause, "command line: unknown option '%s' (see --help)",
 			    argv[i]);
 		}
-		if (value == NULL && options_has_arg(o)) {
+		if (value == NULL && options_has_arg(o) && o->bare == NULL) {
 			if (i + 1 >= argc) {
 				return config_fail(cause, "command line: %s: missing value",
 				    o->name);
@@ -620,6 +677,47 @@ config_load_file(struct config_parser *p, char **cause)
 	return rc;
 }
 
+/* The realm when none is given: the host name, as coturn does. */
+static int
+config_default_realm(struct config *cfg, char **cause)
+{
+	char host[256];
+
+	if (cfg->realm != NULL)
+		return 0;
+	if (gethostname(host, sizeof host) != 0 || host[0] == '\0')
+		snprintf(host, sizeof host, "turnpike");
+	host[sizeof host - 1] = '\0';
+	if ((cfg->realm = strdup(host)) == NULL)
+		return config_fail(cause, "out of memory");
+	cfg->realm_from_host = true;
+	return 0;
+}
+
+/*
+ * Credentials as coturn has them: long-term credentials unless no-auth, which
+ * cannot be combined with them; static-auth-secret implies use-auth-secret.
+ */
+static int
+config_validate_auth(struct config *cfg, char **cause)
+{
+	if (cfg->static_auth_secrets.n > 0)
+		cfg->use_auth_secret = true;
+	if (cfg->no_auth && (cfg->lt_cred_mech || cfg->use_auth_secret)) {
+		return config_fail(cause, "no-auth cannot be combined with %s",
+		    cfg->lt_cred_mech ? "lt-cred-mech" : "use-auth-secret or static-auth-secret");
+	}
+	cfg->auth = !cfg->no_auth;
+	if (cfg->no_auth && cfg->users.n > 0)
+		config_warn(cfg, "no-auth: the %zu user accounts are ignored", cfg->users.n);
+	if (cfg->use_auth_secret && cfg->static_auth_secrets.n == 0) {
+		config_warn(cfg,
+		    "use-auth-secret without static-auth-secret: "
+		    "no TURN REST API credential can be checked");
+	}
+	return config_default_realm(cfg, cause);
+}
+
 /* Checks across options, and derives what depends on several of them. */
 static int
 config_validate(struct config *cfg, char **cause)
@@ -628,6 +726,8 @@ config_validate(struct config *cfg, char **cause)
 		return config_fail(cause, "min-port %d is greater than max-port %d", cfg->min_port,
 		    cfg->max_port);
 	}
+	if (config_validate_auth(cfg, cause) != 0)
+		return -1;
 	if ((cfg->cert == NULL) != (cfg->pkey == NULL))
 		return config_fail(cause, "cert and pkey must be given together");
 	cfg->tls = !cfg->no_tls && cfg->cert != NULL;
@@ -714,7 +814,7 @@ config_check_value(const struct option_entry *o, const char *value, char **cause
 		return 0;
 	if ((cfg = calloc(1, sizeof *cfg)) == NULL)
 		return config_fail(cause, "out of memory");
-	if (config_types[o->type].set(config_field(cfg, o), o, value, err, sizeof err) != 0)
+	if (config_set_value(config_field(cfg, o), o, value, err, sizeof err) != 0)
 		rc = config_fail(cause, "%s: %s", o->name, err);
 	config_free(cfg);
 	return rc;

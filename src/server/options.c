@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "turnpike/config.h"
 #include "turnpike/options.h"
+#include "turnpike/peerpolicy.h"
 
 #define OFF(field) offsetof(struct config, field)
 
@@ -25,6 +27,53 @@
 		.name = (n), .alias = (a), .short_flag = (s), .type = OPTION_STRING,               \
 		.flags = OPTION_UNIMPL, .offset = OPTION_NOWHERE, .arg = (arg_), .help = (h)       \
 	}
+
+/* user: "name:password" or "name:0x" and the 32 hex digits of an MD5 key. */
+static int
+options_check_user(const char *value, char *err, size_t errlen)
+{
+	const char *colon = strchr(value, ':'), *key;
+	size_t i;
+
+	if (colon == NULL || colon == value || colon[1] == '\0') {
+		snprintf(err, errlen, "expected NAME:PASSWORD or NAME:0xKEY");
+		return -1;
+	}
+	if (strncmp(colon + 1, "0x", 2) != 0)
+		return 0;
+	key = colon + 3;
+	for (i = 0; isxdigit((unsigned char)key[i]); i++)
+		continue;
+	if (i != 32 || key[i] != '\0') {
+		snprintf(err, errlen, "the key after 0x must be 32 hex digits (an MD5 key)");
+		return -1;
+	}
+	return 0;
+}
+
+/* allowed-peer-ip, denied-peer-ip: one address, A-B or a CIDR block. */
+static int
+options_check_range(const char *value, char *err, size_t errlen)
+{
+	struct peerpolicy_range r;
+	const char *errstr;
+
+	if (peerpolicy_parse_range(value, &r, &errstr) != 0) {
+		snprintf(err, errlen, "'%s' is not an address range: %s", value, errstr);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+options_check_char(const char *value, char *err, size_t errlen)
+{
+	if (strlen(value) != 1 || !isgraph((unsigned char)value[0])) {
+		snprintf(err, errlen, "'%s' is not one printable character", value);
+		return -1;
+	}
+	return 0;
+}
 
 const struct option_entry options_table[] = {
     /* Command line only. */
@@ -122,17 +171,23 @@ const struct option_entry options_table[] = {
 	.short_flag = 'E',
 	.type = OPTION_ADDRS,
 	.offset = OFF(relay_ip),
+	.def_text = "the listening addresses; for a wildcard listener every interface "
+		    "address of its family but IPv6 link-local ones",
 	.arg = "IP",
-	.help = "Local address for relay endpoints; repeatable. Without it "
-		"the address the client reached is used."},
+	.help = "Local address for relay endpoints; repeatable. A client gets its relay "
+		"on the address it reached when that is one, else on another of the "
+		"requested family; without relay-ip, loopback relays go to loopback "
+		"clients only."},
     {.name = "external-ip",
 	.short_flag = 'X',
 	.type = OPTION_EXTERNAL,
 	.flags = OPTION_RELOADABLE,
 	.offset = OFF(external_ip),
 	.arg = "PUBLIC[/PRIVATE]",
-	.help = "Public address of a server behind NAT, or a public/private "
-		"pair mapping one relay address; repeatable."},
+	.help = "Public address of a server behind NAT; repeatable. With /PRIVATE, "
+		"relays bound to PRIVATE advertise PUBLIC in XOR-RELAYED-ADDRESS; a bare "
+		"PUBLIC is advertised for every other relay of its address family. The "
+		"NAT must keep the port numbers."},
     {.name = "min-port",
 	.type = OPTION_INT,
 	.def = "49152",
@@ -148,14 +203,158 @@ const struct option_entry options_table[] = {
 	.max = 65535,
 	.offset = OFF(max_port),
 	.arg = "PORT",
-	.help = "Highest UDP port for relay endpoints; not below min-port."},
+	.help = "Highest UDP port for relay endpoints; not below min-port. Ports are "
+		"picked at random in the range for each relay address."},
+    {.name = "max-allocate-lifetime",
+	.type = OPTION_INT,
+	.def = "3600",
+	.min = 1,
+	.max = 86400,
+	.offset = OFF(max_allocate_lifetime),
+	.arg = "SECONDS",
+	.help = "Longest allocation lifetime a client may ask for; the default "
+		"lifetime is 600 seconds or this, if lower."},
+    {.name = "channel-lifetime",
+	.type = OPTION_INT,
+	.def = "600",
+	.min = 1,
+	.max = 86400,
+	.offset = OFF(channel_lifetime),
+	.arg = "SECONDS",
+	.help = "Lifetime of a channel binding (RFC 8656 says 600: change it for tests only)."},
+    {.name = "permission-lifetime",
+	.type = OPTION_INT,
+	.def = "300",
+	.min = 1,
+	.max = 86400,
+	.offset = OFF(permission_lifetime),
+	.arg = "SECONDS",
+	.help = "Lifetime of a permission (RFC 8656 says 300: change it for tests only)."},
+    {.name = "user-quota",
+	.short_flag = 'q',
+	.type = OPTION_INT,
+	.def = "0",
+	.min = 0,
+	.max = 1000000000,
+	.offset = OFF(user_quota),
+	.arg = "N",
+	.help = "Concurrent allocations one user name may hold (486 beyond), counted "
+		"per worker thread; 0 means unlimited."},
+    {.name = "total-quota",
+	.short_flag = 'Q',
+	.type = OPTION_INT,
+	.def = "0",
+	.min = 0,
+	.max = 1000000000,
+	.offset = OFF(total_quota),
+	.arg = "N",
+	.help = "Concurrent allocations on the whole server (486 beyond); 0 means "
+		"unlimited."},
+
+    /* Peers. */
+    {.name = "allowed-peer-ip",
+	.type = OPTION_STRINGS,
+	.offset = OFF(allowed_peer_ip),
+	.arg = "IP[-IP]|CIDR",
+	.check = options_check_range,
+	.help = "Peer addresses clients may relay to even when the default policy "
+		"refuses them (private, loopback, the server's own, ...); an address, "
+		"a range A-B or a CIDR block; repeatable. It wins over every refusal."},
+    {.name = "denied-peer-ip",
+	.type = OPTION_STRINGS,
+	.offset = OFF(denied_peer_ip),
+	.arg = "IP[-IP]|CIDR",
+	.check = options_check_range,
+	.help = "Peer addresses to refuse besides the default refusals; an address, "
+		"a range A-B or a CIDR block; repeatable."},
+    {.name = "allow-loopback-peers",
+	.type = OPTION_FLAG,
+	.offset = OFF(allow_loopback_peers),
+	.help = "Allow peers on loopback addresses (127.0.0.0/8, ::1), the server's "
+		"own included: for tests, never on a public server."},
+    {.name = "no-multicast-peers",
+	.type = OPTION_FLAG,
+	.flags = OPTION_NOOP,
+	.offset = OPTION_NOWHERE,
+	.help = "Accepted and ignored: multicast and broadcast peers are always refused."},
+    {.name = "no-loopback-peers",
+	.type = OPTION_FLAG,
+	.flags = OPTION_DEPRECATED,
+	.offset = OPTION_NOWHERE,
+	.help = "Deprecated in coturn: accepted with a warning and ignored; loopback "
+		"peers are refused unless allow-loopback-peers is set."},
+
+    /* Authentication. */
+    {.name = "lt-cred-mech",
+	.short_flag = 'a',
+	.type = OPTION_FLAG,
+	.offset = OFF(lt_cred_mech),
+	.def_text = "on, unless no-auth is set",
+	.help = "Require the long-term credential mechanism (RFC 8489) for TURN: users "
+		"from user, or TURN REST API secrets with use-auth-secret. Without any "
+		"user or secret every allocation is refused."},
+    {.name = "no-auth",
+	.short_flag = 'z',
+	.type = OPTION_FLAG,
+	.offset = OFF(no_auth),
+	.help = "Relay for anyone, without credentials: an open relay. Cannot be "
+		"combined with lt-cred-mech, use-auth-secret or static-auth-secret."},
+    {.name = "user",
+	.short_flag = 'u',
+	.type = OPTION_STRINGS,
+	.offset = OFF(users),
+	.arg = "NAME:PASSWORD",
+	.check = options_check_user,
+	.help = "A long-term credential account; repeatable. The password may be "
+		"given as its key, NAME:0xKEY, with the 32 hex digits of "
+		"MD5(name:realm:password) (coturn's turnadmin -k)."},
+    {.name = "use-auth-secret",
+	.type = OPTION_FLAG,
+	.offset = OFF(use_auth_secret),
+	.help = "TURN REST API credentials: the user name is EXPIRY, EXPIRY:NAME or "
+		"NAME:EXPIRY (unix seconds) and the password "
+		"base64(HMAC-SHA1(secret, user name)). Implied by static-auth-secret."},
+    {.name = "static-auth-secret",
+	.type = OPTION_STRINGS,
+	.offset = OFF(static_auth_secrets),
+	.arg = "SECRET",
+	.help = "Shared secret of the TURN REST API; repeatable, every one is "
+		"accepted (for rotation). Implies use-auth-secret, as in coturn."},
+    {.name = "rest-api-separator",
+	.short_flag = 'C',
+	.type = OPTION_STRING,
+	.def = ":",
+	.offset = OFF(rest_api_separator),
+	.arg = "CHAR",
+	.check = options_check_char,
+	.help = "The character between expiry and name in TURN REST API user names."},
     {.name = "realm",
 	.short_flag = 'r',
 	.type = OPTION_STRING,
 	.flags = OPTION_RELOADABLE,
 	.offset = OFF(realm),
+	.def_text = "the host name, as coturn",
 	.arg = "REALM",
-	.help = "Realm of the long-term credential mechanism."},
+	.help = "Realm of the long-term credential mechanism; NAME:0xKEY users depend on it."},
+    {.name = "stale-nonce",
+	.type = OPTION_INT,
+	.def = "600",
+	.bare = "600",
+	.min = 0,
+	.max = 604800,
+	.offset = OFF(stale_nonce),
+	.arg = "SECONDS",
+	.help = "Lifetime of a NONCE; after it a request gets 438 and the client "
+		"retries with a fresh one. A bare stale-nonce means 600 (give a value "
+		"on the command line as --stale-nonce=N); coturn's 0, unlimited, means "
+		"the longest value, one week, here."},
+    {.name = "stateless-nonce-secret",
+	.type = OPTION_STRING,
+	.offset = OFF(stateless_nonce_secret),
+	.arg = "SECRET",
+	.help = "Key of the stateless NONCE (through SHA-256), shared by a fleet of "
+		"servers behind one name so that any of them accepts the others' "
+		"nonces. Without it each process draws a random key at start."},
 
     /* Process. */
     {.name = "relay-threads",
@@ -230,14 +429,15 @@ const struct option_entry options_table[] = {
 	.flags = OPTION_NOOP,
 	.offset = OPTION_NOWHERE,
 	.help = "Accepted and ignored: there is no telnet CLI; turnpikectl is the admin tool."},
+    {.name = "fingerprint",
+	.short_flag = 'f',
+	.type = OPTION_FLAG,
+	.flags = OPTION_NOOP,
+	.offset = OPTION_NOWHERE,
+	.help = "Accepted and ignored: FINGERPRINT is added to the answer of every "
+		"request that carries one."},
 
     /* coturn options accepted with a warning, not implemented yet. */
-    UNIMPL_FLAG("fingerprint", 'f', "Always add FINGERPRINT (now added when the request has one)."),
-    UNIMPL_FLAG("lt-cred-mech", 'a', "Long-term credential mechanism."),
-    UNIMPL_FLAG("no-auth", 'z', "Allow anonymous TURN."),
-    UNIMPL_ARG("user", NULL, 'u', "USER:PASSWORD", "Long-term credential account."),
-    UNIMPL_FLAG("use-auth-secret", 0, "TURN REST API shared secret authentication."),
-    UNIMPL_ARG("static-auth-secret", NULL, 0, "SECRET", "TURN REST API shared secret."),
     UNIMPL_ARG("server-name", NULL, 0, "NAME", "Server name for oAuth."),
     UNIMPL_FLAG("oauth", 0, "oAuth authentication."),
     UNIMPL_ARG("userdb", "db", 'b', "FILE", "SQLite user database."),
@@ -259,13 +459,6 @@ const struct option_entry options_table[] = {
     UNIMPL_FLAG("udp-self-balance", 0, "Balance UDP over auxiliary servers."),
     UNIMPL_ARG("alternate-server", NULL, 0, "IP:PORT", "ALTERNATE-SERVER redirection."),
     UNIMPL_ARG("tls-alternate-server", NULL, 0, "IP:PORT", "ALTERNATE-SERVER redirection for TLS."),
-    UNIMPL_FLAG("allow-loopback-peers", 0, "Allow loopback peers."),
-    UNIMPL_FLAG("no-loopback-peers", 0, "Deny loopback peers."),
-    UNIMPL_FLAG("no-multicast-peers", 0, "Deny multicast peers."),
-    UNIMPL_ARG("allowed-peer-ip", NULL, 0, "IP[-IP]", "Peer addresses to allow."),
-    UNIMPL_ARG("denied-peer-ip", NULL, 0, "IP[-IP]", "Peer addresses to deny."),
-    UNIMPL_ARG("user-quota", NULL, 'q', "N", "Allocations per user."),
-    UNIMPL_ARG("total-quota", NULL, 'Q', "N", "Allocations in total."),
     UNIMPL_ARG("max-bps", NULL, 's', "N", "Bandwidth per session."),
     UNIMPL_ARG("bps-capacity", NULL, 'B', "N", "Bandwidth in total."),
     UNIMPL_FLAG("check-origin-consistency", 0, "ORIGIN consistency check."),
@@ -278,13 +471,8 @@ const struct option_entry options_table[] = {
     UNIMPL_FLAG("keep-address-family", 'K', "Relay in the client's address family."),
     UNIMPL_ARG("allocation-default-address-family", NULL, 'A', "ipv4|ipv6|keep",
 	"Default relay address family."),
-    UNIMPL_ARG("max-allocate-lifetime", NULL, 0, "SECONDS", "Longest allocation lifetime."),
-    UNIMPL_ARG("channel-lifetime", NULL, 0, "SECONDS", "Channel binding lifetime."),
-    UNIMPL_ARG("permission-lifetime", NULL, 0, "SECONDS", "Permission lifetime."),
     UNIMPL_ARG("max-allocate-timeout", NULL, 0, "SECONDS",
 	"Time allowed to complete an allocation."),
-    UNIMPL_ARG("stale-nonce", NULL, 0, "SECONDS", "Nonce lifetime."),
-    UNIMPL_ARG("rest-api-separator", NULL, 'C', "CHAR", "TURN REST API user name separator."),
     UNIMPL_ARG("pkey-pwd", NULL, 0, "PASSWORD", "Password of an encrypted private key."),
     UNIMPL_ARG("CA-file", NULL, 0, "FILE", "CA for client certificates."),
     UNIMPL_ARG("ec-curve-name", NULL, 0, "CURVE", "TLS ECDH curve."),
@@ -372,8 +560,12 @@ options_default_text(const struct option_entry *o, char *buf, size_t len)
 	const char *p;
 	size_t n;
 
-	if (o->flags & (OPTION_UNIMPL | OPTION_NOOP | OPTION_CMDLINE))
+	if (o->flags & (OPTION_UNIMPL | OPTION_NOOP | OPTION_DEPRECATED | OPTION_CMDLINE))
 		return "";
+	if (o->def_text != NULL) {
+		snprintf(buf, len, "Default: %s.", o->def_text);
+		return buf;
+	}
 	if (o->def == NULL)
 		return o->type == OPTION_FLAG ? "Default: off." : "Default: none.";
 	n = (size_t)snprintf(buf, len, "Default: ");
@@ -393,7 +585,7 @@ options_default_text(const struct option_entry *o, char *buf, size_t len)
 static void
 options_describe(const struct option_entry *o, char *out, size_t len)
 {
-	char def[128];
+	char def[256];
 	const char *d = options_default_text(o, def, sizeof def);
 
 	snprintf(out, len, "%s%s%s%s", o->help, options_note(o), *d != '\0' ? " " : "", d);

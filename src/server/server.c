@@ -1,30 +1,52 @@
 /*
  * The process context: main event base (listeners, signals), TLS context,
- * workers. Built from an immutable configuration; torn down in reverse.
+ * what the TURN cores share (settings, credentials, peer policy, relay
+ * addresses and the port pool), workers. Built from an immutable
+ * configuration; torn down in reverse.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/evp.h>
 
 #include "turnpike/addr.h"
 #include "turnpike/binding.h"
 #include "turnpike/config.h"
+#include "turnpike/creds.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
+#include "turnpike/peerpolicy.h"
+#include "turnpike/portpool.h"
+#include "turnpike/random.h"
+#include "turnpike/relay.h"
+#include "turnpike/relayaddr.h"
 #include "turnpike/server.h"
 #include "turnpike/tls.h"
+#include "turnpike/turn.h"
 #include "turnpike/worker.h"
 
 #define SERVER_THREADS_MAX 128
+/* RFC 8656 §6.2: the lifetime of an allocation when the client asks for none. */
+#define SERVER_DEFAULT_LIFETIME 600
+/* stale-nonce=0 (coturn: unlimited) becomes the longest value accepted. */
+#define SERVER_STALE_NONCE_MAX 604800
+/* Permissions per allocation (each one a peer address; ICE needs a few dozen). */
+#define SERVER_MAX_PERMISSIONS 1024
+/* Descriptors kept for listeners, logs and connections when estimating capacity. */
+#define SERVER_FD_SPARE 64
 
 struct server {
 	const struct config *cfg;
@@ -32,6 +54,13 @@ struct server {
 	struct event *signals[3];
 	SSL_CTX *ssl_ctx;
 	struct binding_config binding;
+	struct turn_config turn;
+	struct creds_static *cstatic;
+	struct creds creds;
+	struct peerpolicy *policy;
+	struct relayaddr *relays;
+	struct portpool *pool;
+	atomic_size_t allocations;
 	struct worker_setup setup;
 	struct sockaddr_storage *udp; /* listening addresses with the UDP port */
 	struct worker **workers;
@@ -120,6 +149,186 @@ server_init_udp(struct server *s, char **cause)
 	return 0;
 }
 
+/* Users and REST secrets; passwords become keys here and are not kept. */
+static int
+server_init_creds(struct server *s, char **cause)
+{
+	const struct config *cfg = s->cfg;
+	size_t i;
+
+	if ((s->cstatic = creds_static_create(cfg->realm)) == NULL)
+		return server_fail(cause, "out of memory");
+	for (i = 0; cfg->auth && i < cfg->users.n; i++) {
+		if (creds_static_add_user(s->cstatic, cfg->users.v[i], cause) != 0)
+			return -1;
+	}
+	for (i = 0; cfg->auth && i < cfg->static_auth_secrets.n; i++) {
+		if (creds_static_add_secret(s->cstatic, cfg->static_auth_secrets.v[i], cause) != 0)
+			return -1;
+	}
+	creds_static_set_rest(s->cstatic, cfg->use_auth_secret, cfg->rest_api_separator[0]);
+	creds_static_iface(s->cstatic, &s->creds);
+	return 0;
+}
+
+static bool
+server_is_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+	if (sa->sa_family == AF_INET)
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	return sa->sa_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+}
+
+/*
+ * One of the server's own addresses, refused as a peer outside the relay
+ * ports. With allow-loopback-peers the loopback ones stay open: a peer on
+ * 127.0.0.1 is the point of that option (coturn's behaviour).
+ */
+static void
+server_policy_add_own(struct server *s, const struct sockaddr *sa)
+{
+	if (s->cfg->allow_loopback_peers && server_is_loopback(sa))
+		return;
+	peerpolicy_add_own(s->policy, sa);
+}
+
+/* Every address of this host (a wildcard listener may be reached on any). */
+static int
+server_policy_interfaces(struct server *s, char **cause)
+{
+	struct ifaddrs *ifa, *i;
+
+	if (getifaddrs(&ifa) != 0)
+		return server_fail(cause, "cannot list interface addresses: %s", strerror(errno));
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr != NULL &&
+		    (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6))
+			server_policy_add_own(s, i->ifa_addr);
+	}
+	freeifaddrs(ifa);
+	return 0;
+}
+
+/* The server's own addresses: listening, relay, external, and interfaces for wildcards. */
+static int
+server_policy_own(struct server *s, char **cause)
+{
+	const struct config *cfg = s->cfg;
+	bool wildcard = false;
+	size_t i;
+
+	for (i = 0; i < cfg->listening_ip.n; i++) {
+		if (addr_is_any((const struct sockaddr *)&cfg->listening_ip.v[i]))
+			wildcard = true;
+		else
+			server_policy_add_own(s, (const struct sockaddr *)&cfg->listening_ip.v[i]);
+	}
+	for (i = 0; i < s->relays->n; i++) {
+		server_policy_add_own(s, (const struct sockaddr *)&s->relays->v[i].local);
+		server_policy_add_own(s, (const struct sockaddr *)&s->relays->v[i].advertised);
+	}
+	for (i = 0; i < cfg->external_ip.n; i++) {
+		server_policy_add_own(s, (const struct sockaddr *)&cfg->external_ip.v[i].public_ip);
+		if (cfg->external_ip.v[i].has_private) {
+			peerpolicy_add_own(s->policy,
+			    (const struct sockaddr *)&cfg->external_ip.v[i].private_ip);
+		}
+	}
+	return wildcard ? server_policy_interfaces(s, cause) : 0;
+}
+
+static int
+server_init_policy(struct server *s, char **cause)
+{
+	const struct config *cfg = s->cfg;
+	size_t i;
+
+	if ((s->policy = peerpolicy_create()) == NULL)
+		return server_fail(cause, "out of memory");
+	for (i = 0; i < cfg->allowed_peer_ip.n; i++) {
+		if (peerpolicy_allow(s->policy, cfg->allowed_peer_ip.v[i], cause) != 0)
+			return -1;
+	}
+	for (i = 0; i < cfg->denied_peer_ip.n; i++) {
+		if (peerpolicy_deny(s->policy, cfg->denied_peer_ip.v[i], cause) != 0)
+			return -1;
+	}
+	peerpolicy_set_allow_loopback(s->policy, cfg->allow_loopback_peers);
+	peerpolicy_set_relay_ports(s->policy, (uint16_t)cfg->min_port, (uint16_t)cfg->max_port);
+	return server_policy_own(s, cause);
+}
+
+/* stateless-nonce-secret through SHA-256, or a random key for this process. */
+static int
+server_nonce_key(struct server *s, char **cause)
+{
+	const char *secret = s->cfg->stateless_nonce_secret;
+	unsigned int n = 0;
+
+	if (secret == NULL) {
+		if (random_bytes(s->turn.nonce_key, sizeof s->turn.nonce_key) != 0)
+			return server_fail(cause, "cannot draw a nonce key: %s", strerror(errno));
+		return 0;
+	}
+	if (EVP_Digest(secret, strlen(secret), s->turn.nonce_key, &n, EVP_sha256(), NULL) != 1 ||
+	    n != sizeof s->turn.nonce_key)
+		return server_fail(cause, "stateless-nonce-secret: SHA-256 failed");
+	return 0;
+}
+
+/* What every worker's TURN core shares. */
+static int
+server_init_turn(struct server *s, char **cause)
+{
+	const struct config *cfg = s->cfg;
+	struct turn_config *t = &s->turn;
+
+	if (server_init_creds(s, cause) != 0 || server_nonce_key(s, cause) != 0)
+		return -1;
+	if (relayaddr_create(cfg, &s->relays, cause) != 0 || server_init_policy(s, cause) != 0)
+		return -1;
+	s->pool = portpool_create((uint16_t)cfg->min_port, (uint16_t)cfg->max_port, s->relays->n);
+	if (s->pool == NULL)
+		return server_fail(cause, "out of memory");
+	t->realm = cfg->realm;
+	t->software = s->binding.software;
+	t->auth = cfg->auth;
+	t->max_lifetime = (uint32_t)cfg->max_allocate_lifetime;
+	t->default_lifetime =
+	    t->max_lifetime < SERVER_DEFAULT_LIFETIME ? t->max_lifetime : SERVER_DEFAULT_LIFETIME;
+	t->permission_lifetime = (uint32_t)cfg->permission_lifetime;
+	t->channel_lifetime = (uint32_t)cfg->channel_lifetime;
+	t->stale_nonce =
+	    cfg->stale_nonce == 0 ? SERVER_STALE_NONCE_MAX : (uint32_t)cfg->stale_nonce;
+	t->max_permissions = SERVER_MAX_PERMISSIONS;
+	t->max_channels = 0; /* the channel number space bounds them: 4096 */
+	t->policy = s->policy;
+	t->user_quota = (uint32_t)cfg->user_quota;
+	t->total_quota = 0; /* process-wide, counted by relay.c */
+	return 0;
+}
+
+/* RLIMIT_NOFILE soft limit up to the hard one: each relay is a descriptor. */
+static rlim_t
+server_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("cannot raise the descriptor limit to %llu",
+			    (unsigned long long)rl.rlim_cur);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur;
+}
+
 static size_t
 server_thread_count(const struct config *cfg)
 {
@@ -137,9 +346,13 @@ server_init_workers(struct server *s, char **cause)
 {
 	size_t i, n = server_thread_count(s->cfg);
 
-	if (s->cfg->software_attribute)
-		s->binding.software = PACKAGE_NAME " " PACKAGE_VERSION;
 	s->setup.binding = &s->binding;
+	s->setup.turn = &s->turn;
+	s->setup.creds = &s->creds;
+	s->setup.pool = s->pool;
+	s->setup.relays = s->relays;
+	s->setup.allocations = &s->allocations;
+	s->setup.total_quota = (size_t)s->cfg->total_quota;
 	s->setup.ssl_ctx = s->ssl_ctx;
 	s->setup.verbose = s->cfg->verbose || s->cfg->debug;
 	if ((s->workers = calloc(n, sizeof *s->workers)) == NULL)
@@ -249,8 +462,82 @@ server_log_transport(const struct server *s, const char *name, int port)
 	log_info("listening on %s%s", name, line);
 }
 
+/* Who may allocate; never a password, key or secret. */
 static void
-server_log_startup(const struct server *s)
+server_log_auth(const struct server *s)
+{
+	const struct config *cfg = s->cfg;
+
+	if (!cfg->auth) {
+		log_warnx("no-auth: TURN without credentials, anyone can relay through this "
+			  "server (an open relay)");
+		return;
+	}
+	log_info("authentication: long-term credentials, realm \"%s\"%s: %zu users, %zu TURN "
+		 "REST API secrets%s%s",
+	    cfg->realm, cfg->realm_from_host ? " (the host name; set realm)" : "", cfg->users.n,
+	    cfg->static_auth_secrets.n, cfg->use_auth_secret ? ", separator " : "",
+	    cfg->use_auth_secret ? cfg->rest_api_separator : "");
+	if (cfg->users.n == 0 && cfg->static_auth_secrets.n == 0) {
+		log_warnx("no user and no static-auth-secret: every allocation is refused (401); "
+			  "add user=NAME:PASSWORD or static-auth-secret");
+	}
+}
+
+/* "relay addresses 10.0.0.1 (advertised as 192.0.2.1), ::1; ports 49152-65535" */
+static void
+server_log_relays(const struct server *s)
+{
+	const struct relayaddr *ra = s->relays;
+	char line[1024], a[ADDR_STRLEN], b[ADDR_STRLEN];
+	size_t i, off = 0;
+
+	line[0] = '\0';
+	for (i = 0; i < ra->n && off < sizeof line; i++) {
+		addr_fmt((const struct sockaddr *)&ra->v[i].local, false, a, sizeof a);
+		addr_fmt((const struct sockaddr *)&ra->v[i].advertised, false, b, sizeof b);
+		off += (size_t)snprintf(line + off, sizeof line - off, "%s%s%s%s%s",
+		    i > 0 ? ", " : "", a, strcmp(a, b) != 0 ? " (advertised as " : "",
+		    strcmp(a, b) != 0 ? b : "", strcmp(a, b) != 0 ? ")" : "");
+	}
+	if (ra->n == 0)
+		log_warnx("no relay address: every Allocate is refused (440)");
+	else
+		log_info("relay addresses %s%s; UDP ports %d-%d", line,
+		    ra->fixed ? "" : " (from the listening addresses)", s->cfg->min_port,
+		    s->cfg->max_port);
+}
+
+static void
+server_log_policy(const struct server *s)
+{
+	const struct config *cfg = s->cfg;
+
+	log_info("peers: private, loopback, link-local, multicast, reserved and own "
+		 "addresses refused%s; %zu allowed-peer-ip, %zu denied-peer-ip ranges",
+	    cfg->allow_loopback_peers ? " (loopback allowed)" : "", cfg->allowed_peer_ip.n,
+	    cfg->denied_peer_ip.n);
+	log_info("lifetimes: allocation %u s (at most %u), permission %u s, channel %u s, nonce "
+		 "%u s; quotas: %d per user (per worker thread), %d in total (0: none)",
+	    s->turn.default_lifetime, s->turn.max_lifetime, s->turn.permission_lifetime,
+	    s->turn.channel_lifetime, s->turn.stale_nonce, cfg->user_quota, cfg->total_quota);
+}
+
+/* Each relay holds a descriptor: the limit bounds the allocations, as do the ports. */
+static void
+server_log_capacity(const struct server *s, rlim_t nofile)
+{
+	unsigned long long fds = nofile > SERVER_FD_SPARE ? nofile - SERVER_FD_SPARE : 0;
+	unsigned long long ports =
+	    (unsigned long long)(s->cfg->max_port - s->cfg->min_port + 1) * s->relays->n;
+
+	log_info("descriptor limit %llu: about %llu UDP allocations (%llu relay ports; a TCP or "
+		 "TLS client needs one more descriptor)",
+	    (unsigned long long)nofile, fds < ports ? fds : ports, ports);
+}
+
+static void
+server_log_startup(const struct server *s, rlim_t nofile)
 {
 	const struct config *cfg = s->cfg;
 
@@ -262,27 +549,36 @@ server_log_startup(const struct server *s)
 		server_log_transport(s, "TLS", cfg->tls_listening_port);
 	log_info("%zu worker threads; SOFTWARE attribute %s", s->nworkers,
 	    s->binding.software != NULL ? "on" : "off");
+	server_log_auth(s);
+	server_log_relays(s);
+	server_log_policy(s);
+	server_log_capacity(s, nofile);
 }
 
 int
 server_create(const struct config *cfg, struct server **sp, char **cause)
 {
 	struct server *s;
+	rlim_t nofile;
 
 	*sp = NULL;
 	if ((s = calloc(1, sizeof *s)) == NULL)
 		return server_fail(cause, "out of memory");
 	s->cfg = cfg;
+	atomic_init(&s->allocations, 0);
+	if (cfg->software_attribute)
+		s->binding.software = PACKAGE_NAME " " PACKAGE_VERSION;
+	nofile = server_raise_nofile();
 	if (server_init_base(s, cause) != 0)
 		goto fail;
 	if (cfg->tls &&
 	    tls_ctx_create(cfg->cert, cfg->pkey, cfg->cipher_list, &s->ssl_ctx, cause) != 0)
 		goto fail;
-	if (server_init_udp(s, cause) != 0 || server_init_workers(s, cause) != 0 ||
-	    server_init_listeners(s, cause) != 0 || server_write_pidfile(s, cause) != 0 ||
-	    server_start_workers(s, cause) != 0)
+	if (server_init_turn(s, cause) != 0 || server_init_udp(s, cause) != 0 ||
+	    server_init_workers(s, cause) != 0 || server_init_listeners(s, cause) != 0 ||
+	    server_write_pidfile(s, cause) != 0 || server_start_workers(s, cause) != 0)
 		goto fail;
-	server_log_startup(s);
+	server_log_startup(s, nofile);
 	*sp = s;
 	return 0;
 fail:
@@ -295,6 +591,36 @@ server_run(struct server *s)
 {
 	log_info("turnpiked ready");
 	return event_base_dispatch(s->base) == -1 ? -1 : 0;
+}
+
+/* TURN totals over the workers, once they have stopped. */
+static void
+server_log_turn_stats(const struct server *s)
+{
+	struct turn_stats ts, t = {0};
+	struct relay_stats rs, r = {0};
+	size_t i;
+
+	for (i = 0; i < s->nworkers; i++) {
+		worker_turn_stats(s->workers[i], &ts, &rs);
+		t.allocations_created += ts.allocations_created;
+		t.auth_failures += ts.auth_failures;
+		t.peer_refused += ts.peer_refused;
+		t.client_to_peer_packets += ts.client_to_peer_packets;
+		t.peer_to_client_packets += ts.peer_to_client_packets;
+		r.open_failures += rs.open_failures;
+		r.send_errors += rs.send_errors;
+		r.peer_dropped += rs.peer_dropped;
+		r.client_dropped += rs.client_dropped;
+	}
+	log_info("TURN: %llu allocations, %llu refused for lack of a relay or quota, %llu "
+		 "authentication failures, %llu peers refused; relayed %llu packets to peers "
+		 "(%llu send errors), %llu to clients (%llu dropped, %llu too large)",
+	    (unsigned long long)t.allocations_created, (unsigned long long)r.open_failures,
+	    (unsigned long long)t.auth_failures, (unsigned long long)t.peer_refused,
+	    (unsigned long long)t.client_to_peer_packets, (unsigned long long)r.send_errors,
+	    (unsigned long long)t.peer_to_client_packets, (unsigned long long)r.client_dropped,
+	    (unsigned long long)r.peer_dropped);
 }
 
 /* A line per worker and one of totals, once they have stopped. */
@@ -321,6 +647,7 @@ server_log_stats(const struct server *s)
 	    (unsigned long long)sum.udp_in, (unsigned long long)sum.udp_out,
 	    (unsigned long long)sum.udp_dropped, (unsigned long long)sum.conns,
 	    (unsigned long long)sum.conns_dropped);
+	server_log_turn_stats(s);
 }
 
 /* Asks every worker to stop first, so they wind down in parallel. */
@@ -360,6 +687,11 @@ server_free(struct server *s)
 		event_base_free(s->base);
 	if (s->pidfile_written)
 		unlink(s->cfg->pidfile);
+	portpool_free(s->pool);
+	relayaddr_free(s->relays);
+	peerpolicy_free(s->policy);
+	creds_static_free(s->cstatic);
+	explicit_bzero(s->turn.nonce_key, sizeof s->turn.nonce_key);
 	free(s->udp);
 	free(s);
 }

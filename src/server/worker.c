@@ -1,9 +1,10 @@
 /*
- * Worker threads. A worker reads its UDP sockets in batches and answers from
- * the Binding core; accepted TCP/TLS sockets arrive through a locked queue and
- * a notify pipe, become bufferevents, and are framed, answered and timed out
- * here. All of a worker's state is touched by its thread only, except the
- * queue (under its lock) and the notify pipe.
+ * Worker threads. A worker reads its UDP sockets in batches and hands STUN
+ * messages and ChannelData to its TURN core; accepted TCP/TLS sockets arrive
+ * through a locked queue and a notify pipe, become bufferevents, and are
+ * framed, handed over and timed out here. Relay sockets live in relay.c.
+ * All of a worker's state is touched by its thread only, except the queue
+ * (under its lock) and the notify pipe.
  */
 #include "config.h"
 
@@ -27,20 +28,27 @@
 
 #include "turnpike/addr.h"
 #include "turnpike/binding.h"
+#include "turnpike/chandata.h"
+#include "turnpike/creds.h"
 #include "turnpike/framing.h"
+#include "turnpike/integrity.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
+#include "turnpike/portpool.h"
+#include "turnpike/relay.h"
 #include "turnpike/stun.h"
+#include "turnpike/turn.h"
+#include "turnpike/udpio.h"
 #include "turnpike/worker.h"
 
-#define WORKER_BATCH 32       /* datagrams per recvmmsg */
 #define WORKER_DGRAM_MAX 4096 /* larger datagrams are dropped */
 #define WORKER_BATCHES 8      /* batches per wakeup before yielding */
-#define WORKER_RESPONSE_MAX 2048
 /* Buffered input per connection: the largest frame (64 KiB + header) fits. */
 #define WORKER_CONN_INPUT_MAX (65536 + 64)
 /* Unsent output per connection before the peer counts as not reading. */
 #define WORKER_CONN_OUTPUT_MAX (256 * 1024)
+/* Relayed data beyond this much unsent output is dropped, leaving room for answers. */
+#define WORKER_CONN_RELAY_MAX (192 * 1024)
 #define WORKER_IDLE_SECONDS 60
 #define WORKER_HANDSHAKE_SECONDS 10
 
@@ -55,29 +63,28 @@ struct worker_item {
 struct worker_udp {
 	struct worker *w;
 	int fd;
+	struct sockaddr_storage addr; /* bound; a wildcard learns each local address */
 	struct event *ev;
 };
 
 struct worker_conn {
 	struct worker *w;
-	struct bufferevent *bev;
-	struct sockaddr_storage peer;
+	struct relay_conn rc;     /* the core's conn; rc.bev is the connection */
+	struct turn_5tuple tuple; /* client, and the local address it reached */
 	uint64_t id;
 	bool tls;
+	bool stun_seen;      /* a STUN message came: ChannelData may follow */
+	bool detached;       /* the core forgot it (allocation deleted) */
 	const char *closing; /* why, once reading stopped to flush the answers */
 	bool fault;
 	LIST_ENTRY(worker_conn) entry;
 };
 
-/* Receive slots for one batch; len 0 marks a datagram to drop. */
-struct worker_rx {
-	size_t len[WORKER_BATCH];
-	struct sockaddr_storage src[WORKER_BATCH];
-	uint8_t buf[WORKER_BATCH][WORKER_DGRAM_MAX];
-#ifdef HAVE_RECVMMSG
-	struct mmsghdr msgs[WORKER_BATCH];
-	struct iovec iov[WORKER_BATCH];
-#endif
+/* What became of a message before the core: hand it over, answered, or not STUN. */
+enum worker_msg {
+	WORKER_MSG_CORE = 0,
+	WORKER_MSG_ANSWERED = 1,
+	WORKER_MSG_NOT_STUN = -1,
 };
 
 struct worker {
@@ -97,92 +104,131 @@ struct worker {
 
 	struct worker_udp *udp;
 	size_t nudp;
+	struct relay_client_sock *csocks; /* the UDP sockets, as relay.c sends to clients */
 	LIST_HEAD(, worker_conn) conns;
 	uint64_t next_conn_id;
-	struct worker_rx *rx;
-	uint8_t tx[WORKER_RESPONSE_MAX];
+	struct udpio_rx *rx;
+	struct turn *turn;
+	struct relay *relay;
+	struct creds creds; /* the server's, seen through relay.c */
+	struct event *tick; /* once a second: expiry */
+	uint8_t tx[TURN_RESPONSE_MAX];
 	struct worker_stats stats;
 };
 
 static void worker_conn_close(struct worker_conn *, const char *, bool);
 static void worker_conn_finish(struct worker_conn *, const char *, bool);
 
-#ifdef HAVE_RECVMMSG
-/* Fills up to WORKER_BATCH slots; returns how many (0: nothing waiting). */
-static int
-worker_udp_recv(struct worker_rx *rx, int fd)
+/*
+ * Decodes a message for the core. A request with malformed attributes is
+ * answered 400 here (the Binding service builds it from the header); bytes
+ * that are not STUN, or fail their FINGERPRINT (RFC 8489 §7.3), are not STUN.
+ */
+static enum worker_msg
+worker_decode(struct worker *w, struct stun_msg *m, const uint8_t *p, size_t len,
+    const struct sockaddr *src, size_t *outlen)
 {
-	struct msghdr *h;
-	int i, n;
+	const char *errstr;
+	int rc;
 
-	for (i = 0; i < WORKER_BATCH; i++) {
-		rx->iov[i].iov_base = rx->buf[i];
-		rx->iov[i].iov_len = WORKER_DGRAM_MAX;
-		h = &rx->msgs[i].msg_hdr;
-		memset(h, 0, sizeof *h);
-		h->msg_iov = &rx->iov[i];
-		h->msg_iovlen = 1;
-		h->msg_name = &rx->src[i];
-		h->msg_namelen = sizeof rx->src[i];
+	*outlen = 0;
+	rc = stun_decode(m, p, len, &errstr);
+	if (rc == STUN_DECODE_MALFORMED) {
+		if (binding_process(w->setup->binding, p, len, src, w->tx, sizeof w->tx, outlen) !=
+		    BINDING_REPLY)
+			*outlen = 0;
+		return WORKER_MSG_ANSWERED;
 	}
-	if ((n = recvmmsg(fd, rx->msgs, WORKER_BATCH, MSG_DONTWAIT, NULL)) <= 0)
-		return 0;
-	for (i = 0; i < n; i++) {
-		rx->len[i] = rx->msgs[i].msg_hdr.msg_flags & MSG_TRUNC ? 0 : rx->msgs[i].msg_len;
-	}
-	return n;
+	if (rc != STUN_DECODE_OK || (m->fingerprint >= 0 && !integrity_fingerprint_ok(m)))
+		return WORKER_MSG_NOT_STUN;
+	return WORKER_MSG_CORE;
 }
-#else
-/* Without recvmmsg: one datagram per call. */
-static int
-worker_udp_recv(struct worker_rx *rx, int fd)
-{
-	socklen_t sl = sizeof rx->src[0];
-	ssize_t n;
 
-	n = recvfrom(fd, rx->buf[0], WORKER_DGRAM_MAX, MSG_DONTWAIT, (struct sockaddr *)&rx->src[0],
-	    &sl);
-	if (n < 0)
-		return 0;
-	rx->len[0] = (size_t)n;
-	return 1;
-}
-#endif
-
+/* A STUN message from a UDP client: the answer leaves from the address it reached. */
 static void
-worker_udp_answer(struct worker *w, int fd, const uint8_t *in, size_t len,
-    const struct sockaddr *src)
+worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t *p, size_t len,
+    const struct turn_now *now)
 {
+	struct worker *w = u->w;
+	struct stun_msg m;
 	size_t outlen;
+	enum worker_msg what;
 
-	w->stats.udp_in++;
-	if (len == 0 ||
-	    binding_process(w->setup->binding, in, len, src, w->tx, sizeof w->tx, &outlen) !=
-		BINDING_REPLY) {
-		w->stats.udp_dropped++; /* not STUN, or nothing to answer: silence */
+	what = worker_decode(w, &m, p, len, (const struct sockaddr *)&t->client, &outlen);
+	if (what == WORKER_MSG_CORE) {
+		relay_begin(w->relay, NULL);
+		turn_handle_message(w->turn, t, NULL, &m, now, w->tx, sizeof w->tx, &outlen);
+		relay_end(w->relay);
+	}
+	if (outlen == 0) {
+		if (what != WORKER_MSG_CORE)
+			w->stats.udp_dropped++; /* not STUN: silence (indications need none) */
 		return;
 	}
-	if (sendto(fd, w->tx, outlen, MSG_DONTWAIT, src, addr_len(src)) == -1)
+	if (udpio_send(u->fd,
+		addr_is_any((const struct sockaddr *)&u->addr) ? (const struct sockaddr *)&t->server
+							       : NULL,
+		(const struct sockaddr *)&t->client, w->tx, outlen) != 0)
 		w->stats.udp_dropped++; /* full socket buffer: like a lost packet */
 	else
 		w->stats.udp_out++;
 }
 
 static void
+worker_udp_chandata(struct worker *w, const struct turn_5tuple *t, const uint8_t *p, size_t len,
+    const struct turn_now *now)
+{
+	const uint8_t *data;
+	const char *errstr;
+	size_t dlen, used;
+	uint16_t ch;
+
+	if (chandata_decode(p, len, false, &ch, &data, &dlen, &used, &errstr) != 0) {
+		w->stats.udp_dropped++;
+		return;
+	}
+	turn_handle_chandata(w->turn, t, ch, data, dlen, now);
+}
+
+/* One datagram: STUN (top bits 00) or ChannelData (01); anything else is dropped. */
+static void
+worker_udp_datagram(struct worker_udp *u, int i, const struct turn_now *now)
+{
+	struct worker *w = u->w;
+	const struct sockaddr *src = udpio_src(w->rx, i), *dst = udpio_dst(w->rx, i);
+	struct turn_5tuple t;
+	const uint8_t *p;
+	size_t len;
+
+	w->stats.udp_in++;
+	p = udpio_data(w->rx, i, &len);
+	if (len == 0 || (p[0] & 0x80) != 0) {
+		w->stats.udp_dropped++;
+		return;
+	}
+	memcpy(&t.client, src, addr_len(src));
+	memcpy(&t.server, dst, addr_len(dst));
+	t.transport = TURN_UDP;
+	if ((p[0] & 0x40) != 0)
+		worker_udp_chandata(w, &t, p, len, now);
+	else
+		worker_udp_stun(u, &t, p, len, now);
+}
+
+static void
 worker_udp_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker_udp *u = arg;
-	struct worker_rx *rx = u->w->rx;
+	struct turn_now now;
 	int i, n, round;
 
+	relay_now(&now);
 	for (round = 0; round < WORKER_BATCHES; round++) {
-		if ((n = worker_udp_recv(rx, fd)) == 0)
+		if ((n = udpio_recv(u->w->rx, fd, (const struct sockaddr *)&u->addr)) == 0)
 			break;
-		for (i = 0; i < n; i++) {
-			worker_udp_answer(u->w, fd, rx->buf[i], rx->len[i],
-			    (const struct sockaddr *)&rx->src[i]);
-		}
-		if (n < WORKER_BATCH)
+		for (i = 0; i < n; i++)
+			worker_udp_datagram(u, i, &now);
+		if (n < UDPIO_BATCH)
 			break;
 	}
 }
@@ -199,7 +245,7 @@ worker_conn_log(const struct worker_conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	addr_fmt((const struct sockaddr *)&c->peer, true, addr, sizeof addr);
+	addr_fmt((const struct sockaddr *)&c->tuple.client, true, addr, sizeof addr);
 	if (c->w->setup->verbose) {
 		log_info("w%d.c%llu %s %s: %s", c->w->id, (unsigned long long)c->id,
 		    c->tls ? "TLS" : "TCP", addr, msg);
@@ -209,66 +255,118 @@ worker_conn_log(const struct worker_conn *c, const char *fmt, ...)
 	}
 }
 
-/* One complete STUN frame: answer it, or close on a message that is not STUN. */
+/* One complete STUN frame: to the core, or close on a message that is not STUN. */
 static int
-worker_conn_answer(struct worker_conn *c, const uint8_t *p, size_t len)
+worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const struct turn_now *now)
 {
 	struct worker *w = c->w;
+	struct stun_msg m;
 	size_t outlen;
-	int rc;
+	int rc = 0;
 
-	rc = binding_process(w->setup->binding, p, len, (const struct sockaddr *)&c->peer, w->tx,
-	    sizeof w->tx, &outlen);
-	if (rc == BINDING_NOT_STUN) {
+	switch (worker_decode(w, &m, p, len, (const struct sockaddr *)&c->tuple.client, &outlen)) {
+	case WORKER_MSG_NOT_STUN:
 		worker_conn_finish(c, "not a STUN message", true);
 		return -1;
+	case WORKER_MSG_CORE:
+		c->stun_seen = true;
+		relay_begin(w->relay, &c->rc);
+		rc = turn_handle_message(w->turn, &c->tuple, &c->rc, &m, now, w->tx, sizeof w->tx,
+		    &outlen);
+		relay_end(w->relay);
+		break;
+	case WORKER_MSG_ANSWERED:
+		break;
 	}
-	if (rc == BINDING_REPLY && bufferevent_write(c->bev, w->tx, outlen) != 0) {
+	if (outlen > 0 && bufferevent_write(c->rc.bev, w->tx, outlen) != 0) {
 		worker_conn_close(c, "out of memory", true);
+		return -1;
+	}
+	if (rc != 0) {
+		worker_conn_finish(c, "ended by the TURN core", true);
 		return -1;
 	}
 	return 0;
 }
 
-/* Splits the input into frames (RFC 8656 §12.5) and answers each one. */
+/*
+ * One complete ChannelData frame (RFC 8656 §12.5). A channel needs a
+ * ChannelBind on this connection first, so ChannelData before any STUN message
+ * is garbage ("GET " reads as channel 0x4745): close.
+ */
+static int
+worker_conn_chandata(struct worker_conn *c, const uint8_t *p, size_t len,
+    const struct turn_now *now)
+{
+	const uint8_t *data;
+	const char *errstr;
+	size_t dlen, used;
+	uint16_t ch;
+
+	if (!c->stun_seen) {
+		worker_conn_finish(c, "ChannelData before any STUN message", true);
+		return -1;
+	}
+	if (chandata_decode(p, len, true, &ch, &data, &dlen, &used, &errstr) != 0) {
+		worker_conn_finish(c, errstr, true);
+		return -1;
+	}
+	turn_handle_chandata(c->w->turn, &c->tuple, ch, data, dlen, now);
+	return 0;
+}
+
+/* The frame at the head of the input, when complete: 1 handled, 0 wait, -1 closed. */
+static int
+worker_conn_frame(struct worker_conn *c, struct evbuffer *in, size_t len,
+    const struct turn_now *now)
+{
+	size_t hlen = len < STUN_HEADER_LEN ? len : STUN_HEADER_LEN, need;
+	const char *errstr;
+	uint8_t *p;
+	int kind = 0, rc;
+
+	if ((p = evbuffer_pullup(in, (ssize_t)hlen)) == NULL) {
+		worker_conn_close(c, "out of memory", true);
+		return -1;
+	}
+	if (framing_next(p, hlen, &need, &kind, &errstr) != 0) {
+		worker_conn_finish(c, errstr, true);
+		return -1;
+	}
+	if (kind == FRAMING_CHANDATA && !c->stun_seen)
+		return worker_conn_chandata(c, p, hlen, now); /* closes at the header */
+	if (need == 0 || need > len)
+		return 0; /* wait for the rest */
+	if ((p = evbuffer_pullup(in, (ssize_t)need)) == NULL) {
+		worker_conn_close(c, "out of memory", true);
+		return -1;
+	}
+	if (kind == FRAMING_CHANDATA)
+		rc = worker_conn_chandata(c, p, need, now);
+	else
+		rc = worker_conn_stun(c, p, need, now);
+	if (rc != 0)
+		return -1;
+	evbuffer_drain(in, need);
+	return 1;
+}
+
+/* Splits the input into frames (RFC 8656 §12.5) and handles each one. */
 static void
 worker_conn_read(struct bufferevent *bev, void *arg)
 {
 	struct worker_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	const char *errstr;
-	uint8_t *p;
-	size_t len, hlen, need;
-	int kind = 0;
+	struct turn_now now;
+	size_t len;
+	int rc;
 
+	relay_now(&now);
 	while ((len = evbuffer_get_length(in)) > 0) {
-		hlen = len < STUN_HEADER_LEN ? len : STUN_HEADER_LEN;
-		if ((p = evbuffer_pullup(in, (ssize_t)hlen)) == NULL) {
-			worker_conn_close(c, "out of memory", true);
+		if ((rc = worker_conn_frame(c, in, len, &now)) < 0)
 			return;
-		}
-		if (framing_next(p, hlen, &need, &kind, &errstr) != 0) {
-			worker_conn_finish(c, errstr, true);
-			return;
-		}
-		/*
-		 * ChannelData needs a channel bound on this connection's allocation.
-		 * Until TURN is served none can exist, so it can only be garbage
-		 * ("GET " reads as channel 0x4745): close at the header.
-		 */
-		if (need != 0 && kind == FRAMING_CHANDATA) {
-			worker_conn_finish(c, "ChannelData without an allocation", true);
-			return;
-		}
-		if (need == 0 || need > len)
-			break; /* wait for the rest */
-		if ((p = evbuffer_pullup(in, (ssize_t)need)) == NULL) {
-			worker_conn_close(c, "out of memory", true);
-			return;
-		}
-		if (worker_conn_answer(c, p, need) != 0)
-			return;
-		evbuffer_drain(in, need);
+		if (rc == 0)
+			break;
 	}
 	if (evbuffer_get_length(bufferevent_get_output(bev)) > WORKER_CONN_OUTPUT_MAX)
 		worker_conn_close(c, "peer does not read its responses", true);
@@ -279,7 +377,33 @@ worker_conn_set_timeout(struct worker_conn *c, int seconds)
 {
 	struct timeval tv = {seconds, 0};
 
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_set_timeouts(c->rc.bev, &tv, &tv);
+}
+
+/*
+ * The idle timeout ends connections that hold no allocation. One that holds
+ * an allocation lives as long as it (RFC 8656 §6.2: its lifetime is the
+ * client's to keep): a read timeout then just re-arms.
+ */
+static bool
+worker_conn_keep(struct worker_conn *c, short what)
+{
+	if (!(what & BEV_EVENT_TIMEOUT) || !(what & BEV_EVENT_READING) || c->rc.allocs == 0)
+		return false;
+	bufferevent_enable(c->rc.bev, EV_READ);
+	return true;
+}
+
+/* The allocation of a connection ends with it (RFC 8656 §3.1). */
+static void
+worker_conn_detach(struct worker_conn *c)
+{
+	if (c->detached)
+		return;
+	c->detached = true;
+	if (c->stun_seen)
+		turn_handle_disconnect(c->w->turn, &c->tuple);
+	relay_conn_gone(c->w->relay, &c->rc);
 }
 
 static void
@@ -300,6 +424,8 @@ worker_conn_event(struct bufferevent *bev, short what, void *arg)
 		worker_conn_close(c, c->closing, c->fault); /* the flush failed */
 		return;
 	}
+	if (worker_conn_keep(c, what))
+		return;
 	if (what & BEV_EVENT_EOF) {
 		worker_conn_finish(c, "closed by peer", false);
 		return;
@@ -334,25 +460,27 @@ worker_conn_drained(struct bufferevent *bev, void *arg)
 static void
 worker_conn_finish(struct worker_conn *c, const char *reason, bool fault)
 {
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+	worker_conn_detach(c); /* no more relayed data to wait for */
+	if (evbuffer_get_length(bufferevent_get_output(c->rc.bev)) == 0) {
 		worker_conn_close(c, reason, fault);
 		return;
 	}
 	c->closing = reason;
 	c->fault = fault;
-	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_setcb(c->bev, NULL, worker_conn_drained, worker_conn_event, c);
+	bufferevent_disable(c->rc.bev, EV_READ);
+	bufferevent_setwatermark(c->rc.bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(c->rc.bev, NULL, worker_conn_drained, worker_conn_event, c);
 }
 
 static void
 worker_conn_close(struct worker_conn *c, const char *reason, bool fault)
 {
+	worker_conn_detach(c);
 	worker_conn_log(c, "closed: %s", reason);
 	if (fault)
 		c->w->stats.conns_dropped++;
 	LIST_REMOVE(c, entry);
-	bufferevent_free(c->bev);
+	bufferevent_free(c->rc.bev);
 	if (c->tls)
 		ERR_clear_error(); /* nothing stale for the next connection's report */
 	free(c);
@@ -377,6 +505,18 @@ worker_conn_bev(struct worker *w, int fd, bool tls)
 	return bev;
 }
 
+/* The connection's 5-tuple: the peer, and the local address it reached. */
+static void
+worker_conn_tuple(struct worker_conn *c, const struct worker_item *it)
+{
+	socklen_t sl = sizeof c->tuple.server;
+
+	c->tuple.client = it->peer;
+	if (getsockname(it->fd, (struct sockaddr *)&c->tuple.server, &sl) != 0)
+		memset(&c->tuple.server, 0, sizeof c->tuple.server);
+	c->tuple.transport = it->tls ? TURN_TLS : TURN_TCP;
+}
+
 /* Takes over an accepted socket; on failure it is closed and counted. */
 static void
 worker_conn_open(struct worker *w, const struct worker_item *it)
@@ -384,7 +524,7 @@ worker_conn_open(struct worker *w, const struct worker_item *it)
 	struct worker_conn *c;
 
 	if ((c = calloc(1, sizeof *c)) == NULL ||
-	    (c->bev = worker_conn_bev(w, it->fd, it->tls)) == NULL) {
+	    (c->rc.bev = worker_conn_bev(w, it->fd, it->tls)) == NULL) {
 		log_warnx("worker %d: cannot set up a connection: out of memory", w->id);
 		free(c);
 		close(it->fd);
@@ -392,15 +532,15 @@ worker_conn_open(struct worker *w, const struct worker_item *it)
 		return;
 	}
 	c->w = w;
-	c->peer = it->peer;
+	worker_conn_tuple(c, it);
 	c->tls = it->tls;
 	c->id = ++w->next_conn_id;
 	LIST_INSERT_HEAD(&w->conns, c, entry);
 	w->stats.conns++;
-	bufferevent_setcb(c->bev, worker_conn_read, NULL, worker_conn_event, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, WORKER_CONN_INPUT_MAX);
+	bufferevent_setcb(c->rc.bev, worker_conn_read, NULL, worker_conn_event, c);
+	bufferevent_setwatermark(c->rc.bev, EV_READ, 0, WORKER_CONN_INPUT_MAX);
 	worker_conn_set_timeout(c, c->tls ? WORKER_HANDSHAKE_SECONDS : WORKER_IDLE_SECONDS);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(c->rc.bev, EV_READ | EV_WRITE);
 	worker_conn_log(c, "open");
 }
 
@@ -508,6 +648,17 @@ worker_stats(const struct worker *w, struct worker_stats *st)
 	*st = w->stats;
 }
 
+void
+worker_turn_stats(const struct worker *w, struct turn_stats *ts, struct relay_stats *rs)
+{
+	memset(ts, 0, sizeof *ts);
+	memset(rs, 0, sizeof *rs);
+	if (w->turn != NULL)
+		turn_stats(w->turn, ts);
+	if (w->relay != NULL)
+		relay_stats(w->relay, rs);
+}
+
 static int
 worker_fail(char **cause, int id, const char *what)
 {
@@ -516,28 +667,83 @@ worker_fail(char **cause, int id, const char *what)
 	return -1;
 }
 
-/* One SO_REUSEPORT socket per UDP address; the kernel spreads the load. */
+/*
+ * One SO_REUSEPORT socket per UDP address; the kernel spreads the load. A
+ * wildcard socket learns each datagram's local address (IP_PKTINFO) for the
+ * 5-tuple and answers from it.
+ */
 static int
 worker_open_udp(struct worker *w, char **cause)
 {
 	struct worker_udp *u;
 	size_t i;
 
-	w->udp = calloc(w->setup->nudp, sizeof *w->udp);
-	if (w->udp == NULL && w->setup->nudp > 0)
+	w->udp = calloc(w->setup->nudp + 1, sizeof *w->udp);
+	w->csocks = calloc(w->setup->nudp + 1, sizeof *w->csocks);
+	if (w->udp == NULL || w->csocks == NULL)
 		return worker_fail(cause, w->id, "allocate UDP sockets");
 	for (i = 0; i < w->setup->nudp; i++) {
 		u = &w->udp[i];
 		u->w = w;
-		u->fd = listener_socket((const struct sockaddr *)&w->setup->udp[i], SOCK_DGRAM,
-		    true, "UDP", cause);
+		u->addr = w->setup->udp[i];
+		u->fd = listener_socket((const struct sockaddr *)&u->addr, SOCK_DGRAM, true, "UDP",
+		    cause);
 		if (u->fd == -1)
 			return -1;
 		w->nudp++;
+		w->csocks[i].fd = u->fd;
+		w->csocks[i].addr = u->addr;
+		if (addr_is_any((const struct sockaddr *)&u->addr) &&
+		    udpio_enable_pktinfo(u->fd, u->addr.ss_family) != 0)
+			return worker_fail(cause, w->id, "ask for UDP destination addresses");
 		u->ev = event_new(w->base, u->fd, EV_READ | EV_PERSIST, worker_udp_read, u);
 		if (u->ev == NULL || event_add(u->ev, NULL) != 0)
 			return worker_fail(cause, w->id, "watch a UDP socket");
 	}
+	return 0;
+}
+
+/* Once a second: allocations, permissions, channels and reservations expire. */
+static void
+worker_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct turn_now now;
+
+	relay_now(&now);
+	turn_expire(w->turn, &now);
+	portpool_expire(w->setup->pool, now.mono_ms);
+}
+
+/* The TURN core with its relay sockets, and the timer that expires its state. */
+static int
+worker_open_turn(struct worker *w, char **cause)
+{
+	struct timeval second = {1, 0};
+	struct relay_setup rs = {
+	    .worker_id = w->id,
+	    .base = w->base,
+	    .pool = w->setup->pool,
+	    .creds = w->setup->creds,
+	    .addrs = w->setup->relays,
+	    .udp = w->csocks,
+	    .nudp = w->nudp,
+	    .allocations = w->setup->allocations,
+	    .total_quota = w->setup->total_quota,
+	    .conn_output_max = WORKER_CONN_RELAY_MAX,
+	};
+	struct turn_io io;
+
+	if (relay_create(&rs, &w->relay, cause) != 0)
+		return -1;
+	relay_io(w->relay, &io);
+	relay_creds(w->relay, &w->creds);
+	if ((w->turn = turn_create(w->setup->turn, &w->creds, &io)) == NULL)
+		return worker_fail(cause, w->id, "create the TURN core");
+	relay_set_turn(w->relay, w->turn);
+	w->tick = event_new(w->base, -1, EV_PERSIST, worker_tick, w);
+	if (w->tick == NULL || event_add(w->tick, &second) != 0)
+		return worker_fail(cause, w->id, "start the expiry timer");
 	return 0;
 }
 
@@ -554,7 +760,8 @@ worker_create(int id, const struct worker_setup *setup, struct worker **wp, char
 	w->notify[0] = w->notify[1] = -1;
 	LIST_INIT(&w->conns);
 	pthread_mutex_init(&w->lock, NULL);
-	if ((w->rx = malloc(sizeof *w->rx)) == NULL || (w->base = event_base_new()) == NULL) {
+	if ((w->rx = udpio_rx_create(WORKER_DGRAM_MAX)) == NULL ||
+	    (w->base = event_base_new()) == NULL) {
 		worker_fail(cause, id, "create an event loop");
 		goto fail;
 	}
@@ -565,7 +772,7 @@ worker_create(int id, const struct worker_setup *setup, struct worker **wp, char
 		worker_fail(cause, id, "create the notify pipe");
 		goto fail;
 	}
-	if (worker_open_udp(w, cause) != 0)
+	if (worker_open_udp(w, cause) != 0 || worker_open_turn(w, cause) != 0)
 		goto fail;
 	*wp = w;
 	return 0;
@@ -584,6 +791,10 @@ worker_free(struct worker *w)
 		return;
 	worker_stop(w);
 	worker_join(w);
+	turn_free(w->turn); /* closes the relays left through relay.c */
+	relay_free(w->relay);
+	if (w->tick != NULL)
+		event_free(w->tick);
 	for (i = 0; i < w->nudp; i++) {
 		if (w->udp[i].ev != NULL)
 			event_free(w->udp[i].ev);
@@ -604,6 +815,7 @@ worker_free(struct worker *w)
 		event_base_free(w->base);
 	pthread_mutex_destroy(&w->lock);
 	free(w->udp);
-	free(w->rx);
+	free(w->csocks);
+	udpio_rx_free(w->rx);
 	free(w);
 }

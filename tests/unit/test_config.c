@@ -251,22 +251,126 @@ test_warnings(void)
 	struct config *cfg;
 	char *cause, want[600];
 
-	cfg = load("realm=x\nbogus-option=1\nuser=a:b\nuser=c:d\nlt-cred-mech\n"
-		   "no-software-attribute\nprod\nno-tlsv1\nhelp\n",
+	cfg = load("realm=x\nbogus-option=1\nserver-name=a\nserver-name=b\noauth\n"
+		   "no-software-attribute\nprod\nno-tlsv1\nhelp\nno-loopback-peers\n"
+		   "no-multicast-peers\nfingerprint\n",
 	    NULL, &cause);
 	CHECK(cfg != NULL);
 	if (cfg == NULL)
 		return;
 	snprintf(want, sizeof want, "%s:2: unknown option 'bogus-option'", path);
 	CHECKM(has_warning(cfg, want), "unknown option warns with file:line");
-	CHECKM(has_warning(cfg, ":3: user is not implemented yet"), "not implemented option warns");
+	CHECKM(has_warning(cfg, ":3: server-name is not implemented yet"),
+	    "not implemented option warns");
 	CHECKM(!has_warning(cfg, ":4:"), "... once");
-	CHECK(has_warning(cfg, ":5: lt-cred-mech is not implemented"));
+	CHECK(has_warning(cfg, ":5: oauth is not implemented"));
 	CHECKM(!has_warning(cfg, ":6:") && !has_warning(cfg, ":7:") && !has_warning(cfg, ":8:"),
 	    "no-op options are silent");
 	CHECK(has_warning(cfg, ":9: help is only valid on the command line"));
 	CHECK(!cfg->help);
+	CHECKM(has_warning(cfg, ":10: no-loopback-peers is deprecated"), "deprecated option warns");
+	CHECKM(!has_warning(cfg, ":11:") && !has_warning(cfg, ":12:"),
+	    "no-multicast-peers and fingerprint are silent");
 	config_free(cfg);
+}
+
+/* Credentials: secure by default, coturn's implications and conflicts. */
+static void
+test_auth(void)
+{
+	static const char *const rest[] = {"--static-auth-secret", "s1", "--static-auth-secret=s2",
+	    "-C", "/", NULL};
+	static const char *const open[] = {"-z", "-u", "a:b", NULL};
+	struct config *cfg;
+	char *cause;
+
+	cfg = load("realm=example.org\n", NULL, &cause);
+	CHECKM(cfg != NULL && cfg->auth && !cfg->use_auth_secret && cfg->users.n == 0,
+	    "authentication is on by default");
+	CHECK(cfg != NULL && strcmp(cfg->rest_api_separator, ":") == 0 && cfg->stale_nonce == 600);
+	config_free(cfg);
+
+	cfg =
+	    load("user=alice:secret\nuser bob:0x0123456789abcdef0123456789ABCDEF\n", rest, &cause);
+	CHECKM(cfg != NULL && cfg->users.n == 2 &&
+		strcmp(cfg->users.v[1], "bob:0x0123456789abcdef0123456789ABCDEF") == 0,
+	    "user is repeatable, passwords and keys");
+	CHECKM(cfg != NULL && cfg->use_auth_secret && cfg->static_auth_secrets.n == 2,
+	    "static-auth-secret implies use-auth-secret, repeatable");
+	CHECKM(cfg != NULL && strcmp(cfg->rest_api_separator, "/") == 0, "-C sets the separator");
+	CHECKM(cfg != NULL && cfg->realm_from_host && cfg->realm != NULL && cfg->realm[0] != '\0',
+	    "no realm: the host name");
+	config_free(cfg);
+
+	cfg = load(NULL, open, &cause);
+	CHECKM(cfg != NULL && !cfg->auth && has_warning(cfg, "user accounts are ignored"),
+	    "no-auth turns authentication off; users ignored with a warning");
+	config_free(cfg);
+
+	cfg = load("no-auth\nlt-cred-mech\n", NULL, &cause);
+	CHECKM(cfg == NULL && strstr(cause, "no-auth cannot be combined with lt-cred-mech") != NULL,
+	    "no-auth with lt-cred-mech refused");
+	free(cause);
+	cfg = load("no-auth\nstatic-auth-secret=x\n", NULL, &cause);
+	CHECKM(cfg == NULL && strstr(cause, "no-auth") != NULL, "no-auth with a secret refused");
+	free(cause);
+	cfg = load("use-auth-secret\n", NULL, &cause);
+	CHECKM(cfg != NULL && has_warning(cfg, "without static-auth-secret"),
+	    "use-auth-secret alone warns");
+	config_free(cfg);
+}
+
+/* Values checked by their row: file:line and the option named. */
+static void
+test_checked_values(void)
+{
+	static const char *const bare[] = {"--stale-nonce", "--stale-nonce=0", NULL};
+	static const char *const bad[] = {
+	    "user=alice\n",
+	    "user=:pw\n",
+	    "user=alice:0x1234\n",
+	    "rest-api-separator=ab\n",
+	    "denied-peer-ip=10.0.0.0/33\n",
+	    "allowed-peer-ip=10.0.0.9-10.0.0.1\n",
+	    "denied-peer-ip=1.2.3.4-::1\n",
+	    "stale-nonce=-1\n",
+	    "max-allocate-lifetime=0\n",
+	};
+	struct config *cfg;
+	char *cause, want[600];
+	const char *name;
+	size_t i;
+
+	cfg = load("stale-nonce\nallowed-peer-ip=10.0.0.1-10.0.0.9\ndenied-peer-ip=fc00::/7\n"
+		   "allow-loopback-peers\nuser-quota=3\ntotal-quota 10\nchannel-lifetime=60\n"
+		   "permission-lifetime=30\nmax-allocate-lifetime=120\n"
+		   "stateless-nonce-secret=fleet\n",
+	    NULL, &cause);
+	CHECK(cfg != NULL);
+	if (cfg != NULL) {
+		CHECKM(cfg->stale_nonce == 600, "a bare stale-nonce means 600");
+		CHECK(cfg->allowed_peer_ip.n == 1 && cfg->denied_peer_ip.n == 1 &&
+		    cfg->allow_loopback_peers);
+		CHECK(cfg->user_quota == 3 && cfg->total_quota == 10);
+		CHECK(cfg->channel_lifetime == 60 && cfg->permission_lifetime == 30 &&
+		    cfg->max_allocate_lifetime == 120);
+		CHECK(strcmp(cfg->stateless_nonce_secret, "fleet") == 0);
+	}
+	config_free(cfg);
+	cfg = load(NULL, bare, &cause);
+	CHECKM(cfg != NULL && cfg->stale_nonce == 0,
+	    "--stale-nonce takes no separate argument; --stale-nonce=0 sets 0");
+	config_free(cfg);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cfg = load(bad[i], NULL, &cause);
+		name = bad[i];
+		snprintf(want, sizeof want, "%s:1: %.*s: ", path, (int)strcspn(name, "="), name);
+		CHECKM(cfg == NULL && cause != NULL && strncmp(cause, want, strlen(want)) == 0,
+		    bad[i]);
+		if (cause != NULL)
+			printf("# %s\n", cause);
+		free(cause);
+	}
 }
 
 static void
@@ -340,6 +444,8 @@ main(void)
 	test_cmdline();
 	test_errors();
 	test_warnings();
+	test_auth();
+	test_checked_values();
 	test_files();
 	test_text();
 	test_sample();

@@ -57,7 +57,7 @@ offsets_sound(void)
 	for (i = 0; i < options_count; i++) {
 		a = &options_table[i];
 		if ((a->offset == OPTION_NOWHERE) !=
-		    ((a->flags & (OPTION_UNIMPL | OPTION_NOOP)) != 0)) {
+		    ((a->flags & (OPTION_UNIMPL | OPTION_NOOP | OPTION_DEPRECATED)) != 0)) {
 			printf("# %s: offset and flags disagree\n", a->name);
 			return 0;
 		}
@@ -212,6 +212,13 @@ test_lookup(void)
 	    {'E', "relay-ip"},
 	    {'X', "external-ip"},
 	    {'r', "realm"},
+	    {'a', "lt-cred-mech"},
+	    {'z', "no-auth"},
+	    {'u', "user"},
+	    {'q', "user-quota"},
+	    {'Q', "total-quota"},
+	    {'C', "rest-api-separator"},
+	    {'f', "fingerprint"},
 	    {'v', "verbose"},
 	    {'V', "Verbose"},
 	    {'l', "log-file"},
@@ -231,7 +238,8 @@ test_lookup(void)
 	CHECK(options_find("VERBOSE") == NULL);
 	CHECK(options_find("prod") == options_find("no-software-attribute"));
 	CHECK(options_find("fingerprint") != NULL &&
-	    (options_find("fingerprint")->flags & OPTION_UNIMPL));
+	    (options_find("fingerprint")->flags & OPTION_NOOP));
+	CHECK(options_find("oauth") != NULL && (options_find("oauth")->flags & OPTION_UNIMPL));
 	CHECK(options_find_short(0) == NULL);
 	CHECK(options_find("no-such-option") == NULL);
 }

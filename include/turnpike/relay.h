@@ -1,0 +1,93 @@
+/*
+ * Relay sockets of one worker: the struct turn_io the TURN core calls to open,
+ * close and send on relay sockets and to send to clients. A relay socket is a
+ * UDP socket on a relay address and a port from the process-wide pool, read
+ * in batches on the worker's event base; what it receives goes to the core.
+ * Everything here belongs to the worker's thread but the pool and the
+ * allocation counter, which are shared and touched only when relays open or
+ * close. No heap allocation per packet.
+ */
+#ifndef TURNPIKE_RELAY_H
+#define TURNPIKE_RELAY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "turnpike/creds.h"
+#include "turnpike/turn.h"
+
+struct bufferevent;
+struct event_base;
+struct portpool;
+struct relayaddr;
+struct relay;
+
+/* A worker's client-facing UDP socket, to send to UDP clients from the right address. */
+struct relay_client_sock {
+	int fd;
+	struct sockaddr_storage addr; /* bound address and port; may be a wildcard */
+};
+
+/*
+ * A TCP/TLS client connection as the core sees it (the conn of turn.h): the
+ * worker embeds it in its connection and passes its address to the core.
+ */
+struct relay_conn {
+	struct bufferevent *bev;
+	unsigned int allocs; /* relays of allocations made over this connection */
+};
+
+struct relay_setup {
+	int worker_id;
+	struct event_base *base;
+	struct portpool *pool;
+	const struct creds *creds;     /* the server's credentials */
+	const struct relayaddr *addrs; /* pool address i is addrs->v[i] */
+	const struct relay_client_sock *udp;
+	size_t nudp;
+	atomic_size_t *allocations; /* process-wide count of allocations */
+	size_t total_quota;         /* 0: none; otherwise 486 beyond it */
+	size_t conn_output_max;     /* data to a stream client is dropped past this */
+};
+
+/* Counters, only ever increased but active. */
+struct relay_stats {
+	uint64_t opened;
+	uint64_t active;
+	uint64_t open_failures;  /* 440, 486 and 508 answered */
+	uint64_t peer_in;        /* datagrams from peers */
+	uint64_t peer_dropped;   /* too large for the buffer */
+	uint64_t send_errors;    /* to peers: EAGAIN, unreachable, refused... */
+	uint64_t client_dropped; /* to clients: full socket or stream buffer */
+};
+
+int relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause);
+/* The core that receives peer data; set before any relay opens. */
+void relay_set_turn(struct relay *rl, struct turn *t);
+/* The struct turn_io to give turn_create. */
+void relay_io(struct relay *rl, struct turn_io *io);
+/*
+ * The credentials to give turn_create: the server's, through a lookup that
+ * remembers the user name of the message being handled for the relay's log
+ * lines (names only: passwords and keys never pass here).
+ */
+void relay_creds(struct relay *rl, struct creds *out);
+/*
+ * Around each message handed to the core: conn is the stream connection it
+ * came on (NULL for UDP); relays the message opens count on that connection.
+ */
+void relay_begin(struct relay *rl, struct relay_conn *conn);
+void relay_end(struct relay *rl);
+/* A stream connection is going away: nothing may point to it afterwards. */
+void relay_conn_gone(struct relay *rl, struct relay_conn *conn);
+void relay_stats(const struct relay *rl, struct relay_stats *st);
+/* Closes what the core left open (call after turn_free) and frees rl. */
+void relay_free(struct relay *rl);
+
+/* The time for the core: monotonic milliseconds and the wall clock. */
+void relay_now(struct turn_now *now);
+
+#endif

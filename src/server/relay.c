@@ -1,0 +1,607 @@
+/*
+ * Relay sockets: the I/O side of the TURN core for one worker. Opening picks
+ * a relay address and a pool port and binds; reading hands peer datagrams to
+ * the core in batches; sending never blocks, and its errors are counted, not
+ * fatal. A socket closed by the core while its own read callback runs is freed
+ * when the callback returns.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "turnpike/addr.h"
+#include "turnpike/log.h"
+#include "turnpike/portpool.h"
+#include "turnpike/relay.h"
+#include "turnpike/relayaddr.h"
+#include "turnpike/udpio.h"
+
+/* Peer datagrams larger than this are dropped (media stays far below). */
+#define RELAY_DGRAM_MAX 8192
+/* Batches per wakeup before yielding to other sockets. */
+#define RELAY_BATCHES 4
+/* Ports tried per relay address when bind finds one taken by another process. */
+#define RELAY_BIND_TRIES 8
+/* Relay addresses tried per request. */
+#define RELAY_ADDRS_MAX 16
+/* User names in log lines are cut to this. */
+#define RELAY_USER_MAX 64
+
+struct relay_sock {
+	struct relay *rl;
+	int fd;
+	struct event *ev;
+	size_t addr; /* pool address index */
+	uint16_t port;
+	bool counted;                  /* holds one unit of the process-wide allocation count */
+	struct sockaddr_storage local; /* bound address and port */
+	struct turn_relay *tr;         /* lives in the core's allocation */
+	struct turn_allocation *alloc;
+	struct relay_conn *conn;
+	struct sockaddr_storage client;
+	uint8_t transport; /* the client's, enum turn_transport */
+	char user[RELAY_USER_MAX + 1];
+	uint64_t id;
+	uint64_t opened_ms;
+	uint64_t in_pkts, in_bytes, out_pkts, out_bytes;
+	bool in_cb; /* its read callback is running */
+	bool dead;  /* closed inside the callback: free when it returns */
+	LIST_ENTRY(relay_sock) entry;
+};
+
+struct relay {
+	struct relay_setup setup;
+	struct turn *turn;
+	struct udpio_rx *rx;
+	struct relay_conn *cur_conn;          /* between relay_begin and relay_end */
+	struct turn_allocation *last_counted; /* idem: the allocation counted last */
+	char user[RELAY_USER_MAX + 1];        /* idem: the user name looked up */
+	uint64_t next_id;
+	size_t rotate;
+	LIST_HEAD(, relay_sock) socks;
+	struct relay_stats stats;
+};
+
+/* An open socket on addr:port for a relay; -1 with errno. */
+static int
+relay_bind(const struct sockaddr_storage *ip, uint16_t port)
+{
+	struct sockaddr_storage ss = *ip;
+	int fd, one = 1, saved;
+
+	addr_set_port((struct sockaddr *)&ss, port);
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if ((ss.ss_family == AF_INET6 &&
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
+	    bind(fd, (const struct sockaddr *)&ss, addr_len((const struct sockaddr *)&ss)) != 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* RFC 8656 §14: DF only with DONT-FRAGMENT; IPv6 then refuses to fragment locally. */
+static void
+relay_set_df(int fd, int family, bool df)
+{
+	int v4 = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT, v6 = df ? 1 : 0;
+
+	if (family == AF_INET)
+		(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof v4);
+	else
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &v6, sizeof v6);
+}
+
+/* Descriptors or memory ran out: no other port or address will do better. */
+static bool
+relay_is_exhausted(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS;
+}
+
+static void
+relay_log_open(const struct relay_sock *s)
+{
+	static const char *const names[] = {"UDP", "TCP", "TLS"};
+	char local[ADDR_STRLEN], adv[ADDR_STRLEN], client[ADDR_STRLEN];
+
+	addr_fmt((const struct sockaddr *)&s->local, true, local, sizeof local);
+	addr_fmt((const struct sockaddr *)&s->tr->relayed, true, adv, sizeof adv);
+	addr_fmt((const struct sockaddr *)&s->client, true, client, sizeof client);
+	log_info("w%d.r%llu: relay %s%s%s for %s client %s, user \"%s\"", s->rl->setup.worker_id,
+	    (unsigned long long)s->id, local, strcmp(local, adv) != 0 ? " advertised as " : "",
+	    strcmp(local, adv) != 0 ? adv : "",
+	    s->transport <= TURN_TLS ? names[s->transport] : "?", client, s->user);
+}
+
+static void relay_read(evutil_socket_t fd, short what, void *arg);
+
+/* Wraps a bound socket into a relay for req; fills out. -1 when out of memory. */
+static int
+relay_sock_start(struct relay *rl, const struct turn_relay_req *req, int fd, size_t addr,
+    uint16_t port, struct turn_relay *out)
+{
+	const struct relayaddr_entry *e = &rl->setup.addrs->v[addr];
+	struct turn_now now;
+	struct relay_sock *s;
+
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return -1;
+	s->ev = event_new(rl->setup.base, fd, EV_READ | EV_PERSIST, relay_read, s);
+	if (s->ev == NULL || event_add(s->ev, NULL) != 0) {
+		if (s->ev != NULL)
+			event_free(s->ev);
+		free(s);
+		return -1;
+	}
+	relay_now(&now);
+	relay_set_df(fd, e->local.ss_family, req->dont_fragment);
+	s->rl = rl;
+	s->fd = fd;
+	s->addr = addr;
+	s->port = port;
+	s->local = e->local;
+	addr_set_port((struct sockaddr *)&s->local, port);
+	s->tr = out;
+	s->alloc = req->alloc;
+	s->client = req->client->client;
+	s->transport = req->client->transport;
+	memcpy(s->user, rl->user, sizeof s->user);
+	s->id = ++rl->next_id;
+	s->opened_ms = now.mono_ms;
+	if (req->client->transport != TURN_UDP && rl->cur_conn != NULL) {
+		s->conn = rl->cur_conn;
+		s->conn->allocs++;
+	}
+	memset(out, 0, sizeof *out);
+	out->handle = s;
+	out->local = s->local;
+	out->relayed = e->advertised;
+	addr_set_port((struct sockaddr *)&out->relayed, port);
+	LIST_INSERT_HEAD(&rl->socks, s, entry);
+	rl->stats.opened++;
+	rl->stats.active++;
+	relay_log_open(s);
+	return 0;
+}
+
+/* Binds port+1 too and holds it for a RESERVATION-TOKEN. */
+static int
+relay_reserve_next(struct relay *rl, size_t addr, uint16_t port, uint64_t *token)
+{
+	struct turn_now now;
+	int fd;
+
+	if ((fd = relay_bind(&rl->setup.addrs->v[addr].local, (uint16_t)(port + 1))) == -1)
+		return -1;
+	relay_now(&now);
+	if (portpool_reserve(rl->setup.pool, addr, (uint16_t)(port + 1), fd, now.mono_ms, token) !=
+	    0) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+/* One try on pool address addr: 0, or -1 with errno (EADDRINUSE: try another port). */
+static int
+relay_try_port(struct relay *rl, const struct turn_relay_req *req, size_t addr,
+    struct turn_relay *out, uint64_t *token)
+{
+	struct portpool *pool = rl->setup.pool;
+	bool reserved = false;
+	uint16_t port;
+	int fd, saved;
+
+	if (portpool_get(pool, addr, req->even_port || req->reserve, req->reserve, &port) != 0) {
+		errno = EAGAIN; /* this address is full */
+		return -1;
+	}
+	if ((fd = relay_bind(&rl->setup.addrs->v[addr].local, port)) == -1)
+		goto fail;
+	if (req->reserve && relay_reserve_next(rl, addr, port, token) != 0)
+		goto fail_close;
+	reserved = req->reserve; /* port+1 now waits for its token or its expiry */
+	if (relay_sock_start(rl, req, fd, addr, port, out) == 0)
+		return 0;
+	errno = ENOMEM;
+fail_close:
+	saved = errno;
+	close(fd);
+	errno = saved;
+fail:
+	saved = errno;
+	portpool_put(pool, addr, port);
+	if (req->reserve && !reserved)
+		portpool_put(pool, addr, (uint16_t)(port + 1));
+	errno = saved;
+	return -1;
+}
+
+/* Tries the relay addresses in order; the STUN error code on failure. */
+static int
+relay_open_new(struct relay *rl, const struct turn_relay_req *req, struct turn_relay *out,
+    uint64_t *token)
+{
+	size_t order[RELAY_ADDRS_MAX], n, i;
+	int tries;
+
+	n = relayaddr_order(rl->setup.addrs, req->family,
+	    (const struct sockaddr *)&req->client->server, rl->rotate++, order, RELAY_ADDRS_MAX);
+	if (n == 0)
+		return 440;
+	for (i = 0; i < n; i++) {
+		for (tries = 0; tries < RELAY_BIND_TRIES; tries++) {
+			if (relay_try_port(rl, req, order[i], out, token) == 0)
+				return 0;
+			if (relay_is_exhausted(errno))
+				return 508;
+			if (errno != EADDRINUSE)
+				break; /* full or unusable: the next address */
+		}
+	}
+	return 508;
+}
+
+/* A RESERVATION-TOKEN from an earlier EVEN-PORT R: the held port, from any worker. */
+static int
+relay_open_claim(struct relay *rl, const struct turn_relay_req *req, struct turn_relay *out)
+{
+	struct turn_now now;
+	size_t addr;
+	uint16_t port;
+	int fd;
+
+	relay_now(&now);
+	if (portpool_claim(rl->setup.pool, req->token, now.mono_ms, &addr, &port, &fd) != 0)
+		return 508;
+	if (relay_sock_start(rl, req, fd, addr, port, out) != 0) {
+		close(fd);
+		portpool_put(rl->setup.pool, addr, port);
+		return 508;
+	}
+	return 0;
+}
+
+/* total-quota across workers: the first relay of an allocation takes one unit. */
+static bool
+relay_quota_take(struct relay *rl, const struct turn_relay_req *req)
+{
+	size_t n;
+
+	if (req->alloc == rl->last_counted && req->alloc != NULL)
+		return true; /* the second address family of the same allocation */
+	n = atomic_fetch_add(rl->setup.allocations, 1);
+	if (rl->setup.total_quota > 0 && n >= rl->setup.total_quota) {
+		atomic_fetch_sub(rl->setup.allocations, 1);
+		return false;
+	}
+	return true;
+}
+
+static int
+relay_open(void *ctx, const struct turn_relay_req *req, struct turn_relay *out, uint64_t *token_out)
+{
+	struct relay *rl = ctx;
+	bool first = req->alloc != rl->last_counted || req->alloc == NULL;
+	int rc;
+
+	if (!relay_quota_take(rl, req)) {
+		rl->stats.open_failures++;
+		return 486;
+	}
+	if (req->token != 0)
+		rc = relay_open_claim(rl, req, out);
+	else
+		rc = relay_open_new(rl, req, out, token_out);
+	if (rc != 0) {
+		rl->stats.open_failures++;
+		if (first)
+			atomic_fetch_sub(rl->setup.allocations, 1);
+		return rc;
+	}
+	((struct relay_sock *)out->handle)->counted = first;
+	rl->last_counted = req->alloc;
+	return 0;
+}
+
+static void
+relay_sock_free(struct relay_sock *s)
+{
+	event_free(s->ev);
+	free(s);
+}
+
+static void
+relay_log_close(const struct relay_sock *s)
+{
+	struct turn_now now;
+	char local[ADDR_STRLEN];
+
+	relay_now(&now);
+	log_info("w%d.r%llu: relay %s of user \"%s\" closed after %llu s: from peers %llu "
+		 "packets %llu bytes, to peers %llu packets %llu bytes",
+	    s->rl->setup.worker_id, (unsigned long long)s->id,
+	    addr_fmt((const struct sockaddr *)&s->local, true, local, sizeof local), s->user,
+	    (unsigned long long)((now.mono_ms - s->opened_ms) / 1000),
+	    (unsigned long long)s->in_pkts, (unsigned long long)s->in_bytes,
+	    (unsigned long long)s->out_pkts, (unsigned long long)s->out_bytes);
+}
+
+/* Closes the socket and gives back its port and count; frees it unless in its callback. */
+static void
+relay_sock_close(struct relay *rl, struct relay_sock *s)
+{
+	relay_log_close(s);
+	event_del(s->ev);
+	close(s->fd);
+	portpool_put(rl->setup.pool, s->addr, s->port);
+	if (s->counted)
+		atomic_fetch_sub(rl->setup.allocations, 1);
+	if (s->conn != NULL)
+		s->conn->allocs--;
+	if (rl->last_counted == s->alloc)
+		rl->last_counted = NULL;
+	LIST_REMOVE(s, entry);
+	rl->stats.active--;
+	if (s->in_cb)
+		s->dead = true;
+	else
+		relay_sock_free(s);
+}
+
+static void
+relay_close(void *ctx, struct turn_relay *r)
+{
+	struct relay_sock *s = r->handle;
+
+	if (s == NULL)
+		return;
+	r->handle = NULL;
+	relay_sock_close(ctx, s);
+}
+
+static int
+relay_send(void *ctx, const struct turn_relay *r, const struct sockaddr *peer, const void *data,
+    size_t len)
+{
+	struct relay *rl = ctx;
+	struct relay_sock *s = r->handle;
+
+	/* EAGAIN, EMSGSIZE (DF), ENETUNREACH, EHOSTUNREACH, ECONNREFUSED...: a lost packet. */
+	if (s == NULL || sendto(s->fd, data, len, MSG_DONTWAIT, peer, addr_len(peer)) < 0) {
+		rl->stats.send_errors++;
+		return -1;
+	}
+	s->out_pkts++;
+	s->out_bytes += len;
+	return 0;
+}
+
+/* The worker socket bound to the address the client reached (or its wildcard). */
+static const struct relay_client_sock *
+relay_client_sock(const struct relay *rl, const struct sockaddr *server, bool *wildcard)
+{
+	const struct relay_client_sock *u, *any = NULL;
+	size_t i;
+
+	for (i = 0; i < rl->setup.nudp; i++) {
+		u = &rl->setup.udp[i];
+		if (addr_equal((const struct sockaddr *)&u->addr, server)) {
+			*wildcard = false;
+			return u;
+		}
+		if (any == NULL && u->addr.ss_family == server->sa_family &&
+		    addr_is_any((const struct sockaddr *)&u->addr) &&
+		    addr_port((const struct sockaddr *)&u->addr) == addr_port(server))
+			any = u;
+	}
+	*wildcard = true;
+	return any;
+}
+
+static int
+relay_client_send(void *ctx, void *conn, const struct turn_5tuple *t, const void *data, size_t len)
+{
+	struct relay *rl = ctx;
+	const struct relay_client_sock *u;
+	struct relay_conn *c = conn;
+	struct evbuffer *outbuf;
+	bool wildcard;
+
+	if (t->transport == TURN_UDP) {
+		u = relay_client_sock(rl, (const struct sockaddr *)&t->server, &wildcard);
+		if (u != NULL &&
+		    udpio_send(u->fd, wildcard ? (const struct sockaddr *)&t->server : NULL,
+			(const struct sockaddr *)&t->client, data, len) == 0)
+			return 0;
+	} else if (c != NULL && c->bev != NULL) {
+		outbuf = bufferevent_get_output(c->bev);
+		if (evbuffer_get_length(outbuf) + len <= rl->setup.conn_output_max &&
+		    bufferevent_write(c->bev, data, len) == 0)
+			return 0;
+	}
+	rl->stats.client_dropped++;
+	return -1;
+}
+
+/* One batch from a relay socket to the core; false when the socket went away. */
+static bool
+relay_read_batch(struct relay_sock *s, const struct turn_now *now, int *count)
+{
+	struct relay *rl = s->rl;
+	const uint8_t *data;
+	size_t len;
+	int i;
+
+	*count = udpio_recv(rl->rx, s->fd, (const struct sockaddr *)&s->local);
+	for (i = 0; i < *count; i++) {
+		data = udpio_data(rl->rx, i, &len);
+		rl->stats.peer_in++;
+		if (len == 0) {
+			rl->stats.peer_dropped++;
+			continue;
+		}
+		s->in_pkts++;
+		s->in_bytes += len;
+		turn_handle_peer_data(rl->turn, s->alloc, s->tr, udpio_src(rl->rx, i), data, len,
+		    now);
+		if (s->dead)
+			return false;
+	}
+	return true;
+}
+
+static void
+relay_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_sock *s = arg;
+	struct turn_now now;
+	int round, n;
+
+	relay_now(&now);
+	s->in_cb = true;
+	for (round = 0; round < RELAY_BATCHES; round++) {
+		if (!relay_read_batch(s, &now, &n) || n < UDPIO_BATCH)
+			break;
+	}
+	s->in_cb = false;
+	if (s->dead)
+		relay_sock_free(s);
+}
+
+int
+relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause)
+{
+	struct relay *rl;
+
+	*rlp = NULL;
+	if ((rl = calloc(1, sizeof *rl)) == NULL ||
+	    (rl->rx = udpio_rx_create(RELAY_DGRAM_MAX)) == NULL) {
+		free(rl);
+		if (asprintf(cause, "worker %d: cannot allocate relay buffers", setup->worker_id) ==
+		    -1)
+			*cause = NULL;
+		return -1;
+	}
+	rl->setup = *setup;
+	LIST_INIT(&rl->socks);
+	*rlp = rl;
+	return 0;
+}
+
+void
+relay_set_turn(struct relay *rl, struct turn *t)
+{
+	rl->turn = t;
+}
+
+void
+relay_io(struct relay *rl, struct turn_io *io)
+{
+	io->ctx = rl;
+	io->relay_open = relay_open;
+	io->relay_close = relay_close;
+	io->relay_send = relay_send;
+	io->client_send = relay_client_send;
+}
+
+/* Forwards to the server's credentials, keeping a printable copy of the name. */
+static int
+relay_creds_lookup(void *ctx, const char *user, size_t userlen, const char *realm, size_t realmlen,
+    uint64_t now_unix, struct creds_result *out)
+{
+	struct relay *rl = ctx;
+	size_t i, n = userlen < RELAY_USER_MAX ? userlen : RELAY_USER_MAX;
+
+	for (i = 0; i < n; i++)
+		rl->user[i] = isprint((unsigned char)user[i]) && user[i] != '"' ? user[i] : '?';
+	rl->user[n] = '\0';
+	return creds_lookup(rl->setup.creds, user, userlen, realm, realmlen, now_unix, out);
+}
+
+static const struct creds_ops relay_creds_ops = {relay_creds_lookup};
+
+void
+relay_creds(struct relay *rl, struct creds *out)
+{
+	out->ops = &relay_creds_ops;
+	out->ctx = rl;
+}
+
+void
+relay_begin(struct relay *rl, struct relay_conn *conn)
+{
+	rl->cur_conn = conn;
+	rl->last_counted = NULL;
+	rl->user[0] = '\0';
+}
+
+void
+relay_end(struct relay *rl)
+{
+	rl->cur_conn = NULL;
+	rl->last_counted = NULL;
+}
+
+void
+relay_conn_gone(struct relay *rl, struct relay_conn *conn)
+{
+	struct relay_sock *s;
+
+	if (conn->allocs == 0)
+		return;
+	LIST_FOREACH(s, &rl->socks, entry)
+	{
+		if (s->conn == conn)
+			s->conn = NULL;
+	}
+	conn->allocs = 0;
+}
+
+void
+relay_stats(const struct relay *rl, struct relay_stats *st)
+{
+	*st = rl->stats;
+}
+
+void
+relay_free(struct relay *rl)
+{
+	struct relay_sock *s;
+
+	if (rl == NULL)
+		return;
+	while ((s = LIST_FIRST(&rl->socks)) != NULL)
+		relay_sock_close(rl, s); /* the core is gone: its relay pointers with it */
+	udpio_rx_free(rl->rx);
+	free(rl);
+}
+
+void
+relay_now(struct turn_now *now)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now->mono_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	now->unix_s = (uint64_t)time(NULL);
+}

@@ -15,6 +15,7 @@
 #include "turnpike/probe.h"
 #include "turnpike/random.h"
 #include "turnpike/raw.h"
+#include "turnpike/turncmd.h"
 
 #define BENCH_EXIT_FAIL 1
 #define BENCH_EXIT_USAGE 2
@@ -31,6 +32,7 @@ static int bench_probe(const struct bench_cmd *, int, char **);
 static int bench_raw(const struct bench_cmd *, int, char **);
 static int bench_hold(const struct bench_cmd *, int, char **);
 static int bench_spray(const struct bench_cmd *, int, char **);
+static int bench_turn(const struct bench_cmd *, int, char **);
 
 static const struct bench_cmd bench_cmds[] = {
     {"probe", bench_probe,
@@ -47,6 +49,7 @@ static const struct bench_cmd bench_cmds[] = {
 	"open N TCP connections, send HEX on each, keep them open"},
     {"spray", bench_spray, "[--count N] [--seed N] HOST:PORT",
 	"send N malformed datagrams over UDP (reproducible with --seed)"},
+    {"turn", bench_turn, TURNCMD_USAGE, TURNCMD_HELP},
 };
 
 #define BENCH_NCMDS (sizeof(bench_cmds) / sizeof(bench_cmds[0]))
@@ -575,6 +578,13 @@ bench_spray(const struct bench_cmd *cmd, int argc, char **argv)
 		return bench_error(cmd, cause);
 	printf("sent %zu replies %zu\n", st.sent, st.replies);
 	return 0;
+}
+
+static int
+bench_turn(const struct bench_cmd *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return turncmd_run(argc, argv);
 }
 
 int

@@ -15,6 +15,7 @@ TURNPIKED_READY=${TURNPIKED_READY:-turnpiked ready}
 tap_n=0
 tap_failed=0
 tp_pids=()
+tp_atexit=()
 tp_ports=()
 tp_starts=0
 TURNPIKED_PID=
@@ -159,12 +160,21 @@ wait_exit() {
 	return 0
 }
 
+# at_exit FUNCTION: runs FUNCTION at exit (also on failure or interrupt), after
+# the tracked processes are killed: for teardown such as network namespaces.
+at_exit() {
+	tp_atexit+=("$1")
+}
+
 tp_cleanup() {
-	local rc=$? pid
+	local rc=$? pid f
 	trap - EXIT
 	for pid in "${tp_pids[@]}"; do
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
+	done
+	for f in "${tp_atexit[@]}"; do
+		"$f"
 	done
 	if [ "$tap_failed" -gt 0 ] || [ "$rc" -ne 0 ]; then
 		echo "# files and logs kept in $T"

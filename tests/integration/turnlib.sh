@@ -1,0 +1,147 @@
+# shellcheck shell=bash
+# The TURN server under test for the interop tests (source after lib.sh).
+# TURN_SERVER_IMPL=turnpike (the default, as in make check) runs turnpiked;
+# TURN_SERVER_IMPL=coturn runs coturn's turnserver with the same coturn-style
+# options, which is how these scripts were checked against the reference server.
+
+TURN_SERVER_IMPL=${TURN_SERVER_IMPL:-turnpike}
+TURN_USER=${TURN_USER:-alice}
+TURN_PASS=${TURN_PASS:-wonderland-7}
+TURN_REALM=${TURN_REALM:-turnpike.test}
+TURN_SECRET=${TURN_SECRET:-rest-secret-0123456789}
+# Relay ports: a small random block per test, so parallel tests do not collide.
+RELAY_MIN=
+RELAY_MAX=
+# When set, the server (and the readiness probe) run in this network namespace.
+TURN_NETNS=${TURN_NETNS:-}
+# Extra server options for debugging, split on spaces (e.g. TURN_EXTRA_ARGS=-V).
+TURN_EXTRA_ARGS=${TURN_EXTRA_ARGS:-}
+
+case $TURN_SERVER_IMPL in
+turnpike | coturn) ;;
+*) bail_out "TURN_SERVER_IMPL must be turnpike or coturn, not '$TURN_SERVER_IMPL'" ;;
+esac
+
+# Exits with a SKIP when the selected server is not available.
+require_turn_server() {
+	if [ "$TURN_SERVER_IMPL" = coturn ]; then
+		command -v turnserver >/dev/null 2>&1 ||
+			tap_skip_all "TURN_SERVER_IMPL=coturn but turnserver is not installed (apt-get install coturn)"
+		[ -x "$TURNPIKE_BENCH" ] || bail_out "no client at $TURNPIKE_BENCH"
+	else
+		require_binaries
+	fi
+}
+
+# Picks RELAY_MIN..RELAY_MAX: 200 ports starting at a random even port in 30000-59000.
+pick_relay_range() {
+	RELAY_MIN=$((30000 + (RANDOM % 14500) * 2))
+	RELAY_MAX=$((RELAY_MIN + 199))
+}
+
+# turn_wait_stun HOST PORT [SECONDS]: waits until a STUN Binding over UDP and one
+# over TCP are answered there (coturn prints no ready line).
+turn_wait_stun() {
+	local host=$1 port=$2 deadline=$((SECONDS + ${3:-10})) target
+	case $host in
+	*:*) target="[$host]:$port" ;;
+	*) target="$host:$port" ;;
+	esac
+	local ns=()
+	[ -z "$TURN_NETNS" ] || ns=(ip netns exec "$TURN_NETNS")
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		if timeout 5 "${ns[@]}" "$TURNPIKE_BENCH" probe --timeout 500 --max-sends 2 \
+			"$target" >/dev/null 2>&1 &&
+			timeout 5 "${ns[@]}" "$TURNPIKE_BENCH" probe -t tcp --timeout 500 "$target" \
+				>/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# start_turn_server ARGS...: starts the selected server with coturn-style ARGS
+# (the @PORT@, @TLS_PORT@ and @PORT2@ placeholders of start_turnpiked work, as
+# does @RELAY_MIN@/@RELAY_MAX@) and waits until it answers STUN on the first
+# --listening-ip (127.0.0.1 when none). Sets TURNPIKED_PID and TURNPIKED_LOG.
+start_turn_server() {
+	local a args=() ip='' prev='' n=$((${tp_starts:-0} + 1)) bin=$TURNPIKED
+	[ "$TURN_SERVER_IMPL" = turnpike ] || bin=$(command -v turnserver)
+	if [ -n "$TURN_NETNS" ]; then
+		# ip netns exec execs the server: the tracked pid is the server's.
+		printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$TURN_NETNS" "$bin" \
+			>"$T/in-netns-server"
+		chmod +x "$T/in-netns-server"
+		bin=$T/in-netns-server
+	fi
+	[ -n "$RELAY_MIN" ] || pick_relay_range
+	# shellcheck disable=SC2086 # split on purpose
+	set -- "$@" $TURN_EXTRA_ARGS
+	for a in "$@"; do
+		a=${a//@RELAY_MIN@/$RELAY_MIN}
+		a=${a//@RELAY_MAX@/$RELAY_MAX}
+		args+=("$a")
+		if [ "$prev" = --listening-ip ] && [ -z "$ip" ]; then
+			ip=$a
+		fi
+		prev=$a
+	done
+	if [ "$TURN_SERVER_IMPL" = coturn ]; then
+		# --no-cli: required with --allow-loopback-peers; --db keeps coturn out of /var/lib.
+		TURNPIKED=$bin TURNPIKED_READY='Total General servers' \
+			start_turnpiked "${args[@]}" --no-cli --db "$T/coturn.$n.db" \
+			--pidfile "$T/coturn.$n.pid" || return 1
+	else
+		TURNPIKED=$bin start_turnpiked "${args[@]}" --pidfile "$T/turnpiked.$n.pid" ||
+			return 1
+	fi
+	ip=${ip:-127.0.0.1}
+	# shellcheck disable=SC2153 # PORT is set by start_turnpiked
+	if ! turn_wait_stun "$ip" "$PORT"; then
+		echo "# $TURN_SERVER_IMPL does not answer STUN on $ip port $PORT; its log:"
+		tap_diag "$(tail -n 30 "$TURNPIKED_LOG")"
+		return 1
+	fi
+}
+
+start_turn_server_or_bail() {
+	start_turn_server "$@" || bail_out "$TURN_SERVER_IMPL did not start (logs in $T)"
+}
+
+# The options every interop test gives the server: long-term credentials with
+# one static user, loopback listeners, log on stdout, the relay port block.
+turn_common_args() {
+	# shellcheck disable=SC2034 # used by the test scripts
+	TURN_ARGS=(-n --listening-port @PORT@ --min-port @RELAY_MIN@ --max-port @RELAY_MAX@
+		--lt-cred-mech --user "$TURN_USER:$TURN_PASS" --realm "$TURN_REALM"
+		--log-file stdout)
+}
+
+# udp_listening PORT: true when something listens on that UDP port.
+udp_listening() {
+	[ -n "$(ss -Hlnu "sport = :$1" 2>/dev/null)" ]
+}
+
+# wait_until SECONDS CMD...: runs CMD every 0.1 s until it succeeds or time is up.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+# turn_stop_check: stops the server and reports it; turnpiked must exit 0 on
+# SIGTERM (coturn exits 143 by design, only its stopping is checked).
+turn_stop_check() {
+	stop_turnpiked
+	if [ "$TURN_SERVER_IMPL" = coturn ] && [ "$TURNPIKED_STATUS" != timeout ]; then
+		tap_ok "coturn stops on SIGTERM (status $TURNPIKED_STATUS)"
+	else
+		[ "$TURNPIKED_STATUS" = 0 ]
+		tap_is "$TURN_SERVER_IMPL stops cleanly on SIGTERM" "$?" "status $TURNPIKED_STATUS"
+	fi
+}

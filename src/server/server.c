@@ -306,6 +306,8 @@ server_init_turn(struct server *s, char **cause)
 	t->max_permissions = SERVER_MAX_PERMISSIONS;
 	t->max_channels = 0; /* the channel number space bounds them: 4096 */
 	t->policy = s->policy;
+	/* RFC 8489 §9.2: offer SHA-256 in the nonce cookie; RFC 5389 clients keep MD5. */
+	t->sha256 = true;
 	t->user_quota = (uint32_t)cfg->user_quota;
 	t->total_quota = 0; /* process-wide, counted by relay.c */
 	return 0;

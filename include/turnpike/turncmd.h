@@ -11,10 +11,14 @@
 	"[--user U (--password P | --secret S)] [--transport udp|tcp|tls]\n"                       \
 	"\t[--ca FILE | --insecure] [--server-name NAME] [--family 4|6] [--timeout MS]\n"          \
 	"\t[--permission PEER[=CODE]]... [--send PEER [--channel | --channel-number N]\n"          \
-	"\t[--payload-size N] [--count N]] HOST[:PORT]"
+	"\t[--payload-size N] [--count N]] [--password-algorithm md5|sha256]\n"                    \
+	"\t[--tamper-algorithms] [--expect-allocate CODE] [--lifetime S] [--retransmit]\n"         \
+	"\t[--refresh-after MS] [--second-user U --second-password P]\n"                           \
+	"\t[--permission-after-deallocate PEER[=CODE]] [--rest-ttl [-]S] [--rest-user-first]\n"    \
+	"\tHOST[:PORT]"
 #define TURNCMD_HELP                                                                               \
 	"allocate, create permissions (expected ok, or =CODE), relay --count payloads to an "      \
-	"echo peer"
+	"echo peer; check credential and protocol rules"
 
 /* argv[0] is the command name; returns the exit status. */
 int turncmd_run(int argc, char **argv);

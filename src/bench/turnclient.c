@@ -23,11 +23,23 @@
 #define TURNCLIENT_SBUF (STUN_HEADER_LEN + 65536)
 /* 401 answers retried per request: the first challenge, then one new nonce. */
 #define TURNCLIENT_MAX_401 2
+/* Room for a request (credentials and all) and for a kept answer to one. */
+#define TURNCLIENT_MSG_MAX 4096
+/* PASSWORD-ALGORITHMS entry: algorithm and parameter length (RFC 8489 §14.11). */
+#define TURNCLIENT_ALG_ENTRY_LEN 4
 
 struct turnclient {
 	struct turnclient_config cfg;
 	struct turnconn *conn;
 	struct turnclient_auth auth;
+	struct turnclient_resp challenge; /* the last 401 or 438 */
+	bool challenged;
+	unsigned int stale; /* 438 answers to the last request */
+	uint16_t method;    /* of the last request, kept in req for turnclient_repeat */
+	uint8_t tid[STUN_TID_LEN];
+	size_t reqlen, anslen;
+	uint8_t req[TURNCLIENT_MSG_MAX];
+	uint8_t ans[TURNCLIENT_MSG_MAX]; /* its answer, anslen 0 when none fit */
 	uint8_t sbuf[TURNCLIENT_SBUF];
 };
 
@@ -46,8 +58,79 @@ int
 turnclient_auth_init(struct turnclient_auth *a, const char *user, const char *password)
 {
 	memset(a, 0, sizeof(*a));
+	a->pwalg = STUN_PWALG_MD5;
 	if (turnclient_copy(a->user, sizeof(a->user), user) == -1 ||
 	    turnclient_copy(a->password, sizeof(a->password), password) == -1)
+		return -1;
+	return 0;
+}
+
+/* The next entry of a PASSWORD-ALGORITHMS value; -1 when malformed. */
+static int
+turnclient_algs_next(struct buf *b, uint16_t *alg)
+{
+	uint16_t plen;
+
+	if (buf_get_u16(b, alg) == -1 || buf_get_u16(b, &plen) == -1 ||
+	    buf_skip(b, ((size_t)plen + 3) & ~(size_t)3) == -1)
+		return -1;
+	return 0;
+}
+
+bool
+turnclient_algs_has(const uint8_t *algs, size_t len, uint16_t alg)
+{
+	struct buf b;
+	uint16_t v;
+	bool found = false;
+
+	buf_init(&b, algs, len);
+	while (buf_left(&b) > 0) {
+		if (turnclient_algs_next(&b, &v) == -1)
+			return false;
+		found |= v == alg;
+	}
+	return found;
+}
+
+int
+turnclient_algs_format(const uint8_t *algs, size_t len, char *out, size_t cap)
+{
+	struct buf b;
+	size_t used = 0;
+	uint16_t v;
+	int n;
+
+	buf_init(&b, algs, len);
+	if (cap == 0)
+		return -1;
+	out[0] = '\0';
+	while (buf_left(&b) > 0) {
+		if (turnclient_algs_next(&b, &v) == -1)
+			return -1;
+		if (v == STUN_PWALG_MD5 || v == STUN_PWALG_SHA256)
+			n = snprintf(out + used, cap - used, "%s%s", used > 0 ? "," : "",
+			    v == STUN_PWALG_MD5 ? "md5" : "sha256");
+		else
+			n = snprintf(out + used, cap - used, "%s0x%04x", used > 0 ? "," : "", v);
+		if (n < 0 || (size_t)n >= cap - used)
+			return -1;
+		used += (size_t)n;
+	}
+	return 0;
+}
+
+int
+turnclient_rest_password(const char *secret, const char *username,
+    char password[TURNCLIENT_REST_PASS_LEN])
+{
+	uint8_t mac[32];
+
+	if (integrity_hmac(false, (const uint8_t *)secret, strlen(secret),
+		(const uint8_t *)username, strlen(username), mac) == -1)
+		return -1;
+	/* 20 bytes give 28 characters and a NUL. */
+	if (EVP_EncodeBlock((unsigned char *)password, mac, INTEGRITY_SHA1_LEN) != 28)
 		return -1;
 	return 0;
 }
@@ -56,19 +139,12 @@ int
 turnclient_rest_credentials(const char *secret, const char *user, uint64_t expiry, char *username,
     size_t usercap, char password[TURNCLIENT_REST_PASS_LEN])
 {
-	uint8_t mac[32];
 	int n;
 
 	n = snprintf(username, usercap, "%llu:%s", (unsigned long long)expiry, user);
 	if (n < 0 || (size_t)n >= usercap)
 		return -1;
-	if (integrity_hmac(false, (const uint8_t *)secret, strlen(secret),
-		(const uint8_t *)username, (size_t)n, mac) == -1)
-		return -1;
-	/* 20 bytes give 28 characters and a NUL. */
-	if (EVP_EncodeBlock((unsigned char *)password, mac, INTEGRITY_SHA1_LEN) != 28)
-		return -1;
-	return 0;
+	return turnclient_rest_password(secret, username, password);
 }
 
 /* The attributes particular to each request. */
@@ -92,6 +168,29 @@ turnclient_build_attrs(struct stun_build *b, const struct turnclient_req *r)
 	return rc == 0 ? 0 : -1;
 }
 
+/* RFC 8489 §9.2.4: the credentials, the algorithm negotiation and the integrity. */
+static int
+turnclient_build_creds(struct stun_build *b, const struct turnclient_auth *a)
+{
+	uint8_t one[TURNCLIENT_ALG_ENTRY_LEN];
+	int rc = 0;
+
+	rc |= stun_build_string(b, STUN_ATTR_USERNAME, a->user);
+	rc |= stun_build_string(b, STUN_ATTR_REALM, a->realm);
+	rc |= stun_build_attr(b, STUN_ATTR_NONCE, a->nonce, a->noncelen);
+	if (a->algslen > 0) {
+		buf_store_u16(one, a->pwalg);
+		buf_store_u16(one + 2, 0); /* no parameters */
+		rc |= stun_build_attr(b, STUN_ATTR_PASSWORD_ALGORITHMS, a->algs, a->algslen);
+		rc |= stun_build_attr(b, STUN_ATTR_PASSWORD_ALGORITHM, one, sizeof(one));
+	}
+	if (a->pwalg == STUN_PWALG_SHA256)
+		rc |= stun_build_integrity_sha256(b, a->key, a->keylen);
+	else
+		rc |= stun_build_integrity(b, a->key, a->keylen);
+	return rc == 0 ? 0 : -1;
+}
+
 int
 turnclient_build_request(const struct turnclient_auth *a, const struct turnclient_req *r,
     const uint8_t tid[STUN_TID_LEN], uint8_t *out, size_t cap, size_t *len)
@@ -102,12 +201,8 @@ turnclient_build_request(const struct turnclient_auth *a, const struct turnclien
 	if (stun_build_init(&b, out, cap, r->method, STUN_REQUEST, tid) == -1 ||
 	    turnclient_build_attrs(&b, r) == -1)
 		return -1;
-	if (a->have_key) {
-		rc |= stun_build_string(&b, STUN_ATTR_USERNAME, a->user);
-		rc |= stun_build_string(&b, STUN_ATTR_REALM, a->realm);
-		rc |= stun_build_attr(&b, STUN_ATTR_NONCE, a->nonce, a->noncelen);
-		rc |= stun_build_integrity(&b, a->key, sizeof(a->key));
-	}
+	if (a->have_key)
+		rc |= turnclient_build_creds(&b, a);
 	rc |= stun_build_fingerprint(&b);
 	if (rc != 0 || stun_build_finish(&b, len) == -1)
 		return -1;
@@ -156,6 +251,13 @@ turnclient_check_error(const struct stun_msg *m, struct turnclient_resp *res, ch
 		memcpy(res->nonce, stun_attr_value(m, a), a->len);
 		res->noncelen = a->len;
 	}
+	if ((a = stun_find(m, STUN_ATTR_PASSWORD_ALGORITHMS)) != NULL) {
+		if (a->len > TURNCLIENT_ALGS_MAX)
+			return netio_fail(cause, "PASSWORD-ALGORITHMS of %u bytes", a->len);
+		memcpy(res->algs, stun_attr_value(m, a), a->len);
+		res->algslen = a->len;
+		res->has_algs = true;
+	}
 	return 0;
 }
 
@@ -183,13 +285,34 @@ turnclient_check_success(const struct stun_msg *m, struct turnclient_resp *res, 
 	return 0;
 }
 
+/*
+ * RFC 8489 §9.2.5: answers to requests with credentials are signed with the
+ * key, by the integrity the request used; challenges (401, 438) are not.
+ */
+static int
+turnclient_check_integrity(const struct turnclient_auth *a, const struct stun_msg *m,
+    struct turnclient_resp *res, char **cause)
+{
+	bool sha = a->pwalg == STUN_PWALG_SHA256;
+	bool challenge = m->cls == STUN_ERROR && (res->code == 401 || res->code == 438);
+
+	if (!a->have_key || challenge || (m->cls == STUN_ERROR && m->mi < 0 && m->mi_sha256 < 0))
+		return 0;
+	if (!integrity_verify(m, sha, a->key, a->keylen))
+		return netio_fail(cause, "%s response without a valid MESSAGE-INTEGRITY%s",
+		    m->cls == STUN_SUCCESS ? "success" : "error", sha ? "-SHA256" : "");
+	if (sha)
+		res->mi_sha256 = true;
+	else
+		res->mi = true;
+	return 0;
+}
+
 /* Class, method, fingerprint and integrity of our answer. */
 static int
 turnclient_check_msg(const struct turnclient_auth *a, uint16_t method, const struct stun_msg *m,
     struct turnclient_resp *res, char **cause)
 {
-	bool challenge;
-
 	if (m->fingerprint >= 0 && !integrity_fingerprint_ok(m))
 		return netio_fail(cause, "response FINGERPRINT does not match");
 	if (m->cls != STUN_SUCCESS && m->cls != STUN_ERROR)
@@ -205,13 +328,7 @@ turnclient_check_msg(const struct turnclient_auth *a, uint16_t method, const str
 		return -1;
 	if (m->cls == STUN_SUCCESS && turnclient_check_success(m, res, cause) == -1)
 		return -1;
-	/* RFC 8489 §9.2.5: answers to requests with credentials are signed with the key. */
-	challenge = m->cls == STUN_ERROR && (res->code == 401 || res->code == 438);
-	if (a->have_key && !challenge && (m->cls == STUN_SUCCESS || m->mi >= 0) &&
-	    !integrity_verify(m, false, a->key, sizeof(a->key)))
-		return netio_fail(cause, "%s response without a valid MESSAGE-INTEGRITY",
-		    m->cls == STUN_SUCCESS ? "success" : "error");
-	return 0;
+	return turnclient_check_integrity(a, m, res, cause);
 }
 
 int
@@ -240,13 +357,45 @@ turnclient_check_response(const struct turnclient_auth *a, const uint8_t tid[STU
 static int
 turnclient_make_key(struct turnclient_auth *a, char **cause)
 {
-	size_t keylen;
-
-	if (integrity_key_long_term(STUN_PWALG_MD5, a->user, strlen(a->user), a->realm,
-		strlen(a->realm), a->password, strlen(a->password), a->key, &keylen) == -1 ||
-	    keylen != sizeof(a->key))
+	if (integrity_key_long_term(a->pwalg, a->user, strlen(a->user), a->realm, strlen(a->realm),
+		a->password, strlen(a->password), a->key, &a->keylen) == -1)
 		return netio_fail(cause, "the password is refused by OpaqueString preparation");
 	a->have_key = true;
+	return 0;
+}
+
+/* RFC 8489 §9.2.1: the nonce cookie says the server offers password algorithms. */
+static bool
+turnclient_has_cookie(const uint8_t *nonce, size_t len)
+{
+	size_t n = strlen(TURNCLIENT_NONCE_COOKIE);
+
+	return len >= n + 4 && memcmp(nonce, TURNCLIENT_NONCE_COOKIE, n) == 0;
+}
+
+/* RFC 8489 §9.2.4: the algorithm attributes and key algorithm after a challenge. */
+static int
+turnclient_pick_alg(struct turnclient_auth *a, const struct turnclient_resp *res, char **cause)
+{
+	static const uint8_t md5_only[TURNCLIENT_ALG_ENTRY_LEN] = {0x00, 0x01, 0x00, 0x00};
+
+	a->pwalg = STUN_PWALG_MD5;
+	a->algslen = 0;
+	if (a->mode == TURNCLIENT_PW_MD5)
+		return 0;
+	if (a->mode == TURNCLIENT_PW_BIDDOWN) {
+		memcpy(a->algs, md5_only, sizeof(md5_only));
+		a->algslen = sizeof(md5_only);
+		return 0;
+	}
+	if (!turnclient_has_cookie(res->nonce, res->noncelen) || !res->has_algs ||
+	    !turnclient_algs_has(res->algs, res->algslen, STUN_PWALG_SHA256))
+		return netio_fail(cause,
+		    "the server does not offer SHA-256 "
+		    "(RFC 8489 nonce cookie and PASSWORD-ALGORITHMS)");
+	memcpy(a->algs, res->algs, res->algslen);
+	a->algslen = res->algslen;
+	a->pwalg = STUN_PWALG_SHA256;
 	return 0;
 }
 
@@ -270,7 +419,7 @@ turnclient_auth_update(struct turnclient_auth *a, const struct turnclient_resp *
 		return netio_fail(cause, "438 before any REALM");
 	memcpy(a->nonce, res->nonce, res->noncelen);
 	a->noncelen = res->noncelen;
-	if (turnclient_make_key(a, cause) == -1)
+	if (turnclient_pick_alg(a, res, cause) == -1 || turnclient_make_key(a, cause) == -1)
 		return -1;
 	return 1;
 }
@@ -319,6 +468,7 @@ turnclient_create(const struct turnclient_config *cfg, char **cause)
 		free(c);
 		return NULL;
 	}
+	c->auth.mode = cfg->pwmode;
 	c->conn = turnconn_open(&cfg->conn, netio_now_ms() + cfg->timeout_ms, cause);
 	if (c->conn == NULL) {
 		free(c);
@@ -367,8 +517,11 @@ turnclient_await(struct turnclient *c, const uint8_t *req, size_t reqlen, const 
 		if (rc == 0)
 			continue;
 		rc = turnclient_check_response(&c->auth, tid, method, p, len, res, cause);
-		if (rc != TURNCLIENT_CHECK_OTHER)
-			return rc == TURNCLIENT_CHECK_OK ? 0 : -1;
+		if (rc == TURNCLIENT_CHECK_OTHER)
+			continue;
+		c->anslen = len <= sizeof(c->ans) ? len : 0;
+		memcpy(c->ans, p, c->anslen);
+		return rc == TURNCLIENT_CHECK_OK ? 0 : -1;
 	}
 }
 
@@ -376,35 +529,84 @@ static int
 turnclient_once(struct turnclient *c, const struct turnclient_req *r, struct turnclient_resp *res,
     char **cause)
 {
-	uint8_t tid[STUN_TID_LEN];
-	size_t len;
-
-	if (random_bytes(tid, sizeof(tid)) == -1)
+	c->reqlen = c->anslen = 0;
+	if (random_bytes(c->tid, sizeof(c->tid)) == -1)
 		return netio_fail(cause, "no randomness for a transaction ID");
-	if (turnclient_build_request(&c->auth, r, tid, c->sbuf, sizeof(c->sbuf), &len) == -1)
+	if (turnclient_build_request(&c->auth, r, c->tid, c->req, sizeof(c->req), &c->reqlen) == -1)
 		return netio_fail(cause, "cannot build the %s request",
 		    stun_method_name(r->method));
-	return turnclient_await(c, c->sbuf, len, tid, r->method, res, cause);
+	c->method = r->method;
+	return turnclient_await(c, c->req, c->reqlen, c->tid, r->method, res, cause);
 }
 
 int
 turnclient_request(struct turnclient *c, const struct turnclient_req *r,
     struct turnclient_resp *res, char **cause)
 {
-	unsigned int n401 = 0, n438 = 0;
+	unsigned int n401 = 0;
 	int rc;
 
+	c->stale = 0;
 	for (;;) {
 		if (turnclient_once(c, r, res, cause) == -1)
 			return -1;
 		if (res->cls != STUN_ERROR || (res->code == 401 && ++n401 > TURNCLIENT_MAX_401) ||
-		    (res->code == 438 && ++n438 > TURNCLIENT_MAX_STALE))
+		    (res->code == 438 && ++c->stale > TURNCLIENT_MAX_STALE))
 			return 0;
+		if (res->code == 401 || res->code == 438) {
+			c->challenge = *res;
+			c->challenged = true;
+		}
 		if ((rc = turnclient_auth_update(&c->auth, res, cause)) == -1)
 			return -1;
 		if (rc == 0)
 			return 0;
 	}
+}
+
+int
+turnclient_repeat(struct turnclient *c, struct turnclient_resp *res, bool *identical, char **cause)
+{
+	uint8_t first[TURNCLIENT_MSG_MAX];
+	size_t firstlen = c->anslen;
+
+	if (c->reqlen == 0 || firstlen == 0)
+		return netio_fail(cause, "no answered request to send again");
+	memcpy(first, c->ans, firstlen);
+	if (turnclient_await(c, c->req, c->reqlen, c->tid, c->method, res, cause) == -1)
+		return -1;
+	*identical = c->anslen == firstlen && memcmp(c->ans, first, firstlen) == 0;
+	return 0;
+}
+
+int
+turnclient_set_credentials(struct turnclient *c, const char *user, const char *password,
+    char **cause)
+{
+	struct turnclient_auth *a = &c->auth;
+
+	if (turnclient_copy(a->user, sizeof(a->user), user) == -1 ||
+	    turnclient_copy(a->password, sizeof(a->password), password) == -1)
+		return netio_fail(cause, "user name or password too long");
+	return a->have_key ? turnclient_make_key(a, cause) : 0;
+}
+
+const struct turnclient_resp *
+turnclient_challenge(const struct turnclient *c)
+{
+	return c->challenged ? &c->challenge : NULL;
+}
+
+unsigned int
+turnclient_stale_answers(const struct turnclient *c)
+{
+	return c->stale;
+}
+
+uint16_t
+turnclient_password_algorithm(const struct turnclient *c)
+{
+	return c->auth.pwalg;
 }
 
 int

@@ -24,8 +24,13 @@
 /* Payloads in flight before waiting for echoes (at most WAIT_MS for one). */
 #define TURNCMD_WINDOW 16
 #define TURNCMD_WINDOW_WAIT_MS 200
-/* REST usernames are valid for an hour. */
+/* REST usernames are valid for an hour unless --rest-ttl says otherwise. */
 #define TURNCMD_REST_TTL 3600
+#define TURNCMD_REST_TTL_MAX 315360000L
+/* RFC 8489 §9.2.4: what a server answers a bid-down of PASSWORD-ALGORITHMS with. */
+#define TURNCMD_BIDDOWN_CODE 400
+/* RFC 8656 §5: another user's credentials on a 5-tuple with an allocation. */
+#define TURNCMD_MISMATCH_CODE 441
 
 struct turncmd_peer {
 	char text[ADDR_STRLEN]; /* as written, without =CODE */
@@ -43,6 +48,18 @@ struct turncmd_opts {
 	bool sending;
 	uint16_t channel; /* 0: Send indications */
 	unsigned long payload_size, count;
+	int expect_alloc; /* 0: success, else the error code expected */
+	bool expect_alloc_set;
+	bool has_lifetime;
+	uint32_t lifetime;
+	bool retransmit;
+	bool refreshing;
+	unsigned long refresh_after_ms;
+	const char *user2, *password2;
+	struct turncmd_peer after; /* permission asked after deallocating */
+	bool asking_after;
+	long rest_ttl;
+	bool rest_user_first;
 	char rest_user[TURNCLIENT_USER_MAX + 1];
 	char rest_pass[TURNCLIENT_REST_PASS_LEN];
 	char host[NETIO_HOSTLEN];
@@ -63,6 +80,17 @@ enum {
 	OPT_CHANNEL_NUMBER,
 	OPT_PAYLOAD_SIZE,
 	OPT_COUNT,
+	OPT_PWALG,
+	OPT_TAMPER,
+	OPT_EXPECT_ALLOCATE,
+	OPT_LIFETIME,
+	OPT_RETRANSMIT,
+	OPT_REFRESH_AFTER,
+	OPT_SECOND_USER,
+	OPT_SECOND_PASSWORD,
+	OPT_AFTER_DEALLOCATE,
+	OPT_REST_TTL,
+	OPT_REST_USER_FIRST,
 };
 
 static const struct option turncmd_longopts[] = {
@@ -81,6 +109,17 @@ static const struct option turncmd_longopts[] = {
     {"channel-number", required_argument, NULL, OPT_CHANNEL_NUMBER},
     {"payload-size", required_argument, NULL, OPT_PAYLOAD_SIZE},
     {"count", required_argument, NULL, OPT_COUNT},
+    {"password-algorithm", required_argument, NULL, OPT_PWALG},
+    {"tamper-algorithms", no_argument, NULL, OPT_TAMPER},
+    {"expect-allocate", required_argument, NULL, OPT_EXPECT_ALLOCATE},
+    {"lifetime", required_argument, NULL, OPT_LIFETIME},
+    {"retransmit", no_argument, NULL, OPT_RETRANSMIT},
+    {"refresh-after", required_argument, NULL, OPT_REFRESH_AFTER},
+    {"second-user", required_argument, NULL, OPT_SECOND_USER},
+    {"second-password", required_argument, NULL, OPT_SECOND_PASSWORD},
+    {"permission-after-deallocate", required_argument, NULL, OPT_AFTER_DEALLOCATE},
+    {"rest-ttl", required_argument, NULL, OPT_REST_TTL},
+    {"rest-user-first", no_argument, NULL, OPT_REST_USER_FIRST},
     {NULL, 0, NULL, 0},
 };
 
@@ -125,6 +164,69 @@ turncmd_peer(const char *arg, bool with_code, struct turncmd_peer *p)
 		return -1;
 	p->expect = (int)code;
 	return addr_parse(p->text, TURNCMD_DEFAULT_PEER_PORT, &p->addr, &errstr);
+}
+
+/* A signed number of seconds, e.g. -60 for a REST username that expired. */
+static int
+turncmd_signed(const char *s, long *out)
+{
+	unsigned long v;
+
+	if (turncmd_number(s[0] == '-' ? s + 1 : s, 0, TURNCMD_REST_TTL_MAX, &v) == -1)
+		return -1;
+	*out = s[0] == '-' ? -(long)v : (long)v;
+	return 0;
+}
+
+/* The options of the credential, algorithm and protocol-rule steps. */
+static int
+turncmd_opt_auth(struct turncmd_opts *o, int ch, const char *arg)
+{
+	unsigned long v;
+
+	switch (ch) {
+	case OPT_PWALG:
+		if (strcmp(arg, "md5") != 0 && strcmp(arg, "sha256") != 0)
+			return -1;
+		o->cfg.pwmode = arg[0] == 's' ? TURNCLIENT_PW_SHA256 : TURNCLIENT_PW_MD5;
+		return 0;
+	case OPT_TAMPER:
+		o->cfg.pwmode = TURNCLIENT_PW_BIDDOWN;
+		return 0;
+	case OPT_EXPECT_ALLOCATE:
+		o->expect_alloc_set = true;
+		if (turncmd_number(arg, 0, 699, &v) == -1 || (v != 0 && v < 300))
+			return -1;
+		o->expect_alloc = (int)v;
+		return 0;
+	case OPT_LIFETIME:
+		o->has_lifetime = true;
+		if (turncmd_number(arg, 0, UINT32_MAX, &v) == -1)
+			return -1;
+		o->lifetime = (uint32_t)v;
+		return 0;
+	case OPT_RETRANSMIT:
+		o->retransmit = true;
+		return 0;
+	case OPT_REFRESH_AFTER:
+		o->refreshing = true;
+		return turncmd_number(arg, 0, 600000, &o->refresh_after_ms);
+	case OPT_SECOND_USER:
+		o->user2 = arg;
+		return 0;
+	case OPT_SECOND_PASSWORD:
+		o->password2 = arg;
+		return 0;
+	case OPT_AFTER_DEALLOCATE:
+		o->asking_after = true;
+		return turncmd_peer(arg, true, &o->after);
+	case OPT_REST_TTL:
+		return turncmd_signed(arg, &o->rest_ttl);
+	case OPT_REST_USER_FIRST:
+		o->rest_user_first = true;
+		return 0;
+	}
+	return -1;
 }
 
 static int
@@ -186,7 +288,23 @@ turncmd_opt(struct turncmd_opts *o, int ch, const char *arg)
 	case OPT_COUNT:
 		return turncmd_number(arg, 1, 100000, &o->count);
 	}
-	return -1;
+	return turncmd_opt_auth(o, ch, arg);
+}
+
+/* A REST username, "expiry:user" or (--rest-user-first) "user:expiry", and its password. */
+static int
+turncmd_rest(struct turncmd_opts *o)
+{
+	unsigned long long expiry = (unsigned long long)((long long)time(NULL) + o->rest_ttl);
+	int n;
+
+	if (o->rest_user_first)
+		n = snprintf(o->rest_user, sizeof(o->rest_user), "%s:%llu", o->user, expiry);
+	else
+		n = snprintf(o->rest_user, sizeof(o->rest_user), "%llu:%s", expiry, o->user);
+	if (n < 0 || (size_t)n >= sizeof(o->rest_user))
+		return -1;
+	return turnclient_rest_password(o->secret, o->rest_user, o->rest_pass);
 }
 
 /* The credentials: given, or made from the REST secret. */
@@ -195,12 +313,13 @@ turncmd_creds(struct turncmd_opts *o)
 {
 	if (o->user == NULL || (o->password == NULL) == (o->secret == NULL))
 		return turncmd_usage("give --user and one of --password and --secret", NULL);
+	if ((o->user2 == NULL) != (o->password2 == NULL))
+		return turncmd_usage("--second-user and --second-password go together", NULL);
 	o->cfg.user = o->user;
 	o->cfg.password = o->password;
 	if (o->secret == NULL)
 		return 0;
-	if (turnclient_rest_credentials(o->secret, o->user, (uint64_t)time(NULL) + TURNCMD_REST_TTL,
-		o->rest_user, sizeof(o->rest_user), o->rest_pass) == -1)
+	if (turncmd_rest(o) == -1)
 		return turncmd_usage("cannot make REST credentials for", o->user);
 	o->cfg.user = o->rest_user;
 	o->cfg.password = o->rest_pass;
@@ -221,6 +340,8 @@ turncmd_parse(struct turncmd_opts *o, int argc, char **argv)
 	}
 	if (o->cfg.conn.ca_file != NULL && o->cfg.conn.insecure)
 		return turncmd_usage("--ca and --insecure exclude each other", NULL);
+	if (o->cfg.pwmode == TURNCLIENT_PW_BIDDOWN && !o->expect_alloc_set)
+		o->expect_alloc = TURNCMD_BIDDOWN_CODE;
 	if ((rc = turncmd_creds(o)) != 0)
 		return rc;
 	if (optind != argc - 1)
@@ -276,17 +397,63 @@ turncmd_request(struct turnclient *c, const char *step, const struct turnclient_
 	return -1;
 }
 
+/* Bytes a server sent as text: printable ASCII, anything else as '?'. */
+static void
+turncmd_print_text(const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		putchar(p[i] > 0x20 && p[i] < 0x7f ? p[i] : '?');
+}
+
+/* The challenge the credentials answered: "challenge 401 realm=R nonce=N password-algorithms=L". */
+static void
+turncmd_print_challenge(const struct turnclient *c)
+{
+	const struct turnclient_resp *ch = turnclient_challenge(c);
+	char algs[TURNCLIENT_ALGS_MAX * 2];
+
+	if (ch == NULL)
+		return;
+	if (!ch->has_algs)
+		snprintf(algs, sizeof(algs), "none");
+	else if (turnclient_algs_format(ch->algs, ch->algslen, algs, sizeof(algs)) == -1)
+		snprintf(algs, sizeof(algs), "malformed");
+	printf("challenge %d realm=", ch->code);
+	turncmd_print_text((const uint8_t *)ch->realm, strlen(ch->realm));
+	printf(" nonce=");
+	turncmd_print_text(ch->nonce, ch->noncelen);
+	printf(" password-algorithms=%s\n", algs);
+	fflush(stdout);
+}
+
+static const char *
+turncmd_integrity(const struct turnclient_resp *res)
+{
+	if (res->mi_sha256)
+		return "sha256";
+	return res->mi ? "sha1" : "none";
+}
+
+/* The allocation's answer: 0 success, 1 the error expected (the session ends), -1 otherwise. */
 static int
 turncmd_allocate(struct turnclient *c, const struct turncmd_opts *o)
 {
-	struct turnclient_req r = {.method = STUN_ALLOCATE, .family = o->family};
+	struct turnclient_req r = {.method = STUN_ALLOCATE,
+	    .family = o->family,
+	    .has_lifetime = o->has_lifetime,
+	    .lifetime = o->lifetime};
 	struct turnclient_resp res;
 	char relayed[ADDR_STRLEN], mapped[ADDR_STRLEN];
+	int rc;
 
-	if (turncmd_request(c, "allocate", &r, &res) == -1)
+	rc = turncmd_request(c, "allocate", &r, &res);
+	turncmd_print_challenge(c);
+	if (rc == -1)
 		return -1;
-	if (res.cls != STUN_SUCCESS)
-		return turncmd_report("allocate", &res, 0);
+	if (res.cls != STUN_SUCCESS || o->expect_alloc != 0)
+		return turncmd_report("allocate", &res, o->expect_alloc) == 0 ? 1 : -1;
 	if (!res.has_relayed || !res.has_lifetime) {
 		printf("allocate failed\n");
 		fprintf(stderr, "turnpike-bench turn: allocate: success without %s\n",
@@ -296,21 +463,102 @@ turncmd_allocate(struct turnclient *c, const struct turncmd_opts *o)
 	addr_fmt((struct sockaddr *)&res.relayed, true, relayed, sizeof(relayed));
 	if (res.has_mapped)
 		addr_fmt((struct sockaddr *)&res.mapped, true, mapped, sizeof(mapped));
-	printf("allocate ok relayed=%s mapped=%s lifetime=%u\n", relayed,
-	    res.has_mapped ? mapped : "none", res.lifetime);
+	printf("allocate ok relayed=%s mapped=%s lifetime=%u password-algorithm=%s integrity=%s\n",
+	    relayed, res.has_mapped ? mapped : "none", res.lifetime,
+	    turnclient_password_algorithm(c) == STUN_PWALG_SHA256 ? "sha256" : "md5",
+	    turncmd_integrity(&res));
+	fflush(stdout);
+	return 0;
+}
+
+/*
+ * The last request sent again with its transaction ID: "STEP retransmission
+ * identical ok" when the answer is the same, byte for byte (RFC 8656 §7.2).
+ */
+static int
+turncmd_repeat(struct turnclient *c, const char *step)
+{
+	struct turnclient_resp res;
+	char label[64], *cause = NULL;
+	bool same = false;
+
+	if (turnclient_repeat(c, &res, &same, &cause) == -1) {
+		printf("%s retransmission failed\n", step);
+		fflush(stdout);
+		fprintf(stderr, "turnpike-bench turn: %s retransmission: %s\n", step,
+		    cause != NULL ? cause : "out of memory");
+		free(cause);
+		return -1;
+	}
+	snprintf(label, sizeof(label), "%s retransmission %s", step,
+	    same ? "identical" : "different");
+	if (turncmd_report(label, &res, 0) == -1 || !same)
+		return -1;
+	return 0;
+}
+
+/* A Refresh without LIFETIME (the default); a 438 on the way is printed, then retried. */
+static int
+turncmd_refresh(struct turnclient *c, const char *step)
+{
+	struct turnclient_req r = {.method = STUN_REFRESH};
+	struct turnclient_resp res;
+	const struct turnclient_resp *ch;
+
+	if (turncmd_request(c, step, &r, &res) == -1)
+		return -1;
+	if (turnclient_stale_answers(c) > 0 && (ch = turnclient_challenge(c)) != NULL)
+		printf("%s error 438 %s: retried with the new nonce\n", step, ch->reason);
+	if (res.cls != STUN_SUCCESS)
+		return turncmd_report(step, &res, 0);
+	printf("%s ok lifetime=%u\n", step, res.lifetime);
 	fflush(stdout);
 	return 0;
 }
 
 static int
-turncmd_permission(struct turnclient *c, const struct turncmd_peer *p)
+turncmd_refresh_later(struct turnclient *c, unsigned long ms)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+	    .tv_nsec = (long)(ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		continue;
+	return turncmd_refresh(c, "refresh");
+}
+
+/*
+ * Another user's Allocate on this 5-tuple, expected 441 (RFC 8656 §5); then a
+ * Refresh with the first credentials shows the allocation is untouched.
+ */
+static int
+turncmd_second_user(struct turnclient *c, const struct turncmd_opts *o)
+{
+	struct turnclient_req r = {.method = STUN_ALLOCATE, .family = o->family};
+	struct turnclient_resp res;
+	char *cause = NULL;
+	int rc = -1;
+
+	if (turnclient_set_credentials(c, o->user2, o->password2, &cause) == 0 &&
+	    turncmd_request(c, "second-user allocate", &r, &res) == 0)
+		rc = turncmd_report("second-user allocate", &res, TURNCMD_MISMATCH_CODE);
+	if (cause == NULL &&
+	    turnclient_set_credentials(c, o->cfg.user, o->cfg.password, &cause) == 0)
+		return turncmd_refresh(c, "first-user refresh") == 0 ? rc : -1;
+	fprintf(stderr, "turnpike-bench turn: %s\n", cause != NULL ? cause : "out of memory");
+	free(cause);
+	return -1;
+}
+
+static int
+turncmd_permission(struct turnclient *c, const char *label, const struct turncmd_peer *p)
 {
 	struct turnclient_req r = {.method = STUN_CREATE_PERMISSION,
 	    .peer = (const struct sockaddr *)&p->addr};
 	struct turnclient_resp res;
-	char step[ADDR_STRLEN + 16];
+	char step[ADDR_STRLEN + 48];
 
-	snprintf(step, sizeof(step), "permission %s", p->text);
+	snprintf(step, sizeof(step), "%s %s", label, p->text);
 	if (turncmd_request(c, step, &r, &res) == -1)
 		return -1;
 	return turncmd_report(step, &res, p->expect);
@@ -452,21 +700,31 @@ turncmd_deallocate(struct turnclient *c)
 static int
 turncmd_session(struct turnclient *c, const struct turncmd_opts *o)
 {
-	int failed = 0;
+	int failed = 0, rc;
 	size_t i;
 
-	if (turncmd_allocate(c, o) == -1)
-		return TURNCMD_EXIT_FAIL;
+	if ((rc = turncmd_allocate(c, o)) != 0)
+		return rc == 1 ? 0 : TURNCMD_EXIT_FAIL;
+	if (o->retransmit)
+		failed |= turncmd_repeat(c, "allocate");
+	if (o->user2 != NULL)
+		failed |= turncmd_second_user(c, o);
+	if (o->refreshing)
+		failed |= turncmd_refresh_later(c, o->refresh_after_ms);
 	for (i = 0; i < o->nperms; i++)
-		failed |= turncmd_permission(c, &o->perms[i]);
+		failed |= turncmd_permission(c, "permission", &o->perms[i]);
 	if (o->sending) {
 		if (o->channel != 0)
 			failed |= turncmd_bind(c, &o->send, o->channel);
 		else
-			failed |= turncmd_permission(c, &o->send);
+			failed |= turncmd_permission(c, "permission", &o->send);
 		failed |= turncmd_relay(c, o);
 	}
 	failed |= turncmd_deallocate(c);
+	if (o->retransmit)
+		failed |= turncmd_repeat(c, "deallocate");
+	if (o->asking_after)
+		failed |= turncmd_permission(c, "permission-after-deallocate", &o->after);
 	return failed != 0 ? TURNCMD_EXIT_FAIL : 0;
 }
 
@@ -484,6 +742,7 @@ turncmd_run(int argc, char **argv)
 	o->family = AF_INET;
 	o->payload_size = 100;
 	o->count = 10;
+	o->rest_ttl = TURNCMD_REST_TTL;
 	if ((rc = turncmd_parse(o, argc, argv)) == 0) {
 		if ((c = turnclient_create(&o->cfg, &cause)) == NULL) {
 			fprintf(stderr, "turnpike-bench turn: %s\n",

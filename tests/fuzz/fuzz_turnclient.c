@@ -4,14 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "turnpike/integrity.h"
 #include "turnpike/stun.h"
 #include "turnpike/turnclient.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Checks the input as the answer to a request whose transaction ID it carries. */
+/*
+ * Checks the input as the answer to a request whose transaction ID it carries,
+ * sent without a key, with an MD5 key or with a SHA-256 key (mode).
+ */
 static void
-fuzz_response(const uint8_t *p, size_t len, bool keyed)
+fuzz_response(const uint8_t *p, size_t len, bool keyed, enum turnclient_pwmode mode)
 {
 	static const uint16_t methods[] = {STUN_ALLOCATE, STUN_REFRESH, STUN_CREATE_PERMISSION,
 	    STUN_CHANNEL_BIND};
@@ -26,8 +30,12 @@ fuzz_response(const uint8_t *p, size_t len, bool keyed)
 		return;
 	memcpy(tid, p + 8, STUN_TID_LEN);
 	turnclient_auth_init(&a, "user", "pass");
+	a.mode = mode;
 	if (keyed) {
 		memset(a.key, 0x42, sizeof(a.key));
+		a.pwalg = mode == TURNCLIENT_PW_SHA256 ? STUN_PWALG_SHA256 : STUN_PWALG_MD5;
+		a.keylen =
+		    mode == TURNCLIENT_PW_SHA256 ? INTEGRITY_SHA256_KEY_LEN : INTEGRITY_MD5_KEY_LEN;
 		a.have_key = true;
 	}
 	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
@@ -52,8 +60,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *d;
 	size_t dlen;
 
-	fuzz_response(data, size, false);
-	fuzz_response(data, size, true);
+	fuzz_response(data, size, false, TURNCLIENT_PW_MD5);
+	fuzz_response(data, size, true, TURNCLIENT_PW_MD5);
+	fuzz_response(data, size, true, TURNCLIENT_PW_SHA256);
 	if (turnclient_parse_data(data, size, &peer, &d, &dlen) == 0 &&
 	    (d < data || d + dlen > data + size))
 		abort();

@@ -40,6 +40,35 @@ test_rest(void)
 	CHECK(strcmp(pass, "TtElzSjT0GdnTQ9xdcRNxx96yQs=") == 0);
 	CHECKM(turnclient_rest_credentials("s3cret", "alice", 1700000000, user, 10, pass) == -1,
 	    "a username that does not fit is refused");
+	/* The "user:expiry" form; Python as above with b"alice:1700000000". */
+	CHECK(turnclient_rest_password("s3cret", "alice:1700000000", pass) == 0);
+	CHECK(strcmp(pass, "imbqQnHOcMAPP5V9vO2u5rvKS7k=") == 0);
+}
+
+/* PASSWORD-ALGORITHMS values (RFC 8489 §14.11): entries with padded parameters. */
+static void
+test_algs(void)
+{
+	static const uint8_t both[] = {0, 2, 0, 0, 0, 1, 0, 0};
+	static const uint8_t params[] = {0, 3, 0, 2, 0xaa, 0xbb, 0, 0, 0, 1, 0, 0};
+	static const uint8_t overrun[] = {0, 2, 0, 4, 0, 0};
+	char text[32];
+
+	CHECK(turnclient_algs_has(both, sizeof(both), STUN_PWALG_SHA256));
+	CHECK(turnclient_algs_has(both, sizeof(both), STUN_PWALG_MD5));
+	CHECK(!turnclient_algs_has(both, sizeof(both), 3));
+	CHECK(turnclient_algs_format(both, sizeof(both), text, sizeof(text)) == 0 &&
+	    strcmp(text, "sha256,md5") == 0);
+	CHECK(turnclient_algs_format(params, sizeof(params), text, sizeof(text)) == 0 &&
+	    strcmp(text, "0x0003,md5") == 0);
+	CHECKM(turnclient_algs_has(params, sizeof(params), STUN_PWALG_MD5),
+	    "parameters are skipped with their padding");
+	CHECKM(!turnclient_algs_has(overrun, sizeof(overrun), STUN_PWALG_SHA256) &&
+		turnclient_algs_format(overrun, sizeof(overrun), text, sizeof(text)) == -1,
+	    "parameters past the end are malformed");
+	CHECKM(!turnclient_algs_has(both, 3, STUN_PWALG_SHA256), "a truncated entry is malformed");
+	CHECKM(turnclient_algs_format(both, sizeof(both), text, 8) == -1,
+	    "text that does not fit is refused");
 }
 
 /* A 401 challenge as a server sends it (realm, nonce), to tid. */
@@ -55,6 +84,24 @@ make_challenge(uint8_t *out, size_t cap, int code, const char *realm, const char
 		stun_build_string(&b, STUN_ATTR_REALM, realm);
 	if (nonce != NULL)
 		stun_build_string(&b, STUN_ATTR_NONCE, nonce);
+	stun_build_finish(&b, &len);
+	return len;
+}
+
+/* An RFC 8489 401: REALM, NONCE and (algslen > 0) PASSWORD-ALGORITHMS. */
+static size_t
+make_challenge_algs(uint8_t *out, size_t cap, const char *nonce, const uint8_t *algs,
+    size_t algslen)
+{
+	struct stun_build b;
+	size_t len = 0;
+
+	stun_build_init(&b, out, cap, STUN_ALLOCATE, STUN_ERROR, tid);
+	stun_build_error(&b, 401, NULL);
+	stun_build_string(&b, STUN_ATTR_REALM, "example.org");
+	stun_build_string(&b, STUN_ATTR_NONCE, nonce);
+	if (algslen > 0)
+		stun_build_attr(&b, STUN_ATTR_PASSWORD_ALGORITHMS, algs, algslen);
 	stun_build_finish(&b, &len);
 	return len;
 }
@@ -113,7 +160,7 @@ test_challenge_and_key(void)
 	CHECK(res.has_realm && strcmp(res.realm, "example.org") == 0);
 	CHECK(res.noncelen == 7 && memcmp(res.nonce, "nonce-1", 7) == 0);
 	CHECKM(turnclient_auth_update(&a, &res, &cause) == 1, "a first 401 is retried");
-	CHECK(a.have_key);
+	CHECK(a.have_key && a.keylen == 16 && a.pwalg == STUN_PWALG_MD5 && a.algslen == 0);
 	/* MD5("alice:example.org:pass"). */
 	CHECK(unit_unhex("14f5d36e9e37e3ebd10d4d1e206eb349", key, sizeof(key)) == 16);
 	CHECK(memcmp(a.key, key, 16) == 0);
@@ -151,11 +198,14 @@ test_authenticated_request(void)
 	memcpy(a.nonce, "n0nce", 5);
 	a.noncelen = 5;
 	integrity_key_long_term(STUN_PWALG_MD5, "alice", 5, "example.org", 11, "pass", 4, a.key,
-	    &len);
+	    &a.keylen);
 	a.have_key = true;
 	CHECK(turnclient_build_request(&a, &r, tid, buf, sizeof(buf), &len) == 0);
 	CHECK(stun_decode(&m, buf, len, &errstr) == 0);
-	CHECK(integrity_verify(&m, false, a.key, sizeof(a.key)));
+	CHECK(integrity_verify(&m, false, a.key, a.keylen));
+	CHECKM(m.mi_sha256 < 0 && stun_find(&m, STUN_ATTR_PASSWORD_ALGORITHMS) == NULL &&
+		stun_find(&m, STUN_ATTR_PASSWORD_ALGORITHM) == NULL,
+	    "an MD5 request has no algorithm attributes (RFC 5389 style)");
 	CHECK((at = stun_find(&m, STUN_ATTR_USERNAME)) != NULL && at->len == 5);
 	CHECK((at = stun_find(&m, STUN_ATTR_NONCE)) != NULL && at->len == 5);
 	CHECK((at = stun_find(&m, STUN_ATTR_XOR_PEER_ADDRESS)) != NULL &&
@@ -196,6 +246,7 @@ test_success_response(void)
 
 	turnclient_auth_init(&a, "alice", "pass");
 	memset(a.key, 0x5a, sizeof(a.key));
+	a.keylen = 16;
 	a.have_key = true;
 	memset(wrong, 0x33, sizeof(wrong));
 	len = make_success(buf, sizeof(buf), a.key, true);
@@ -227,6 +278,126 @@ test_success_response(void)
 	    "a wrong FINGERPRINT is refused");
 	CHECKM(check(&a, tid, STUN_ALLOCATE, buf, 10, &res) == TURNCLIENT_CHECK_OTHER,
 	    "a runt is not an answer");
+}
+
+static const uint8_t offered[] = {0, 2, 0, 0, 0, 1, 0, 0};
+#define COOKIE_NONCE "obMatJos2AAAB0123456789abcdef"
+
+/* A 401 learned by a client in mode; 1 when it is to be retried. */
+static int
+learn(struct turnclient_auth *a, enum turnclient_pwmode mode, const char *nonce,
+    const uint8_t *algs, size_t algslen)
+{
+	struct turnclient_resp res;
+	uint8_t buf[512];
+	char *cause = NULL;
+	size_t len;
+	int rc;
+
+	turnclient_auth_init(a, "alice", "pass");
+	a->mode = mode;
+	len = make_challenge_algs(buf, sizeof(buf), nonce, algs, algslen);
+	if (check(a, tid, STUN_ALLOCATE, buf, len, &res) != TURNCLIENT_CHECK_OK)
+		return -2;
+	rc = turnclient_auth_update(a, &res, &cause);
+	CHECKM((rc == -1) == (cause != NULL), "a cause exactly when the challenge is refused");
+	free(cause);
+	return rc;
+}
+
+/* A success to tid signed with key by MESSAGE-INTEGRITY-SHA256 (sha) or MESSAGE-INTEGRITY. */
+static size_t
+make_signed(uint8_t *out, size_t cap, const uint8_t *key, size_t keylen, bool sha)
+{
+	struct stun_build b;
+	size_t len = 0;
+
+	stun_build_init(&b, out, cap, STUN_ALLOCATE, STUN_SUCCESS, tid);
+	stun_build_u32(&b, STUN_ATTR_LIFETIME, 600);
+	if (sha)
+		stun_build_integrity_sha256(&b, key, keylen);
+	else
+		stun_build_integrity(&b, key, keylen);
+	stun_build_fingerprint(&b);
+	stun_build_finish(&b, &len);
+	return len;
+}
+
+/* RFC 8489 §9.2.4: echo the offered list, choose SHA-256, sign with MESSAGE-INTEGRITY-SHA256. */
+static void
+test_sha256(void)
+{
+	struct turnclient_auth a;
+	struct turnclient_req r = {.method = STUN_ALLOCATE};
+	struct turnclient_resp res;
+	const struct stun_attr *at;
+	struct stun_msg m;
+	uint8_t buf[512], key[32];
+	const char *errstr;
+	size_t len;
+
+	CHECK(learn(&a, TURNCLIENT_PW_SHA256, COOKIE_NONCE, offered, sizeof(offered)) == 1);
+	CHECK(a.pwalg == STUN_PWALG_SHA256 && a.keylen == 32);
+	/* SHA-256("alice:example.org:pass"). */
+	CHECK(unit_unhex("81af2a18357c09d8ca4a8ecd4dde564192121cec2e97b9dec1669e42f8787bc4", key,
+		  sizeof(key)) == 32);
+	CHECK(memcmp(a.key, key, 32) == 0);
+	CHECK(turnclient_build_request(&a, &r, tid, buf, sizeof(buf), &len) == 0);
+	CHECK(stun_decode(&m, buf, len, &errstr) == 0);
+	CHECKM((at = stun_find(&m, STUN_ATTR_PASSWORD_ALGORITHMS)) != NULL &&
+		at->len == sizeof(offered) &&
+		memcmp(stun_attr_value(&m, at), offered, sizeof(offered)) == 0,
+	    "the server's PASSWORD-ALGORITHMS is echoed byte for byte");
+	CHECKM((at = stun_find(&m, STUN_ATTR_PASSWORD_ALGORITHM)) != NULL && at->len == 4 &&
+		memcmp(stun_attr_value(&m, at), "\0\2\0\0", 4) == 0,
+	    "PASSWORD-ALGORITHM is SHA-256 without parameters");
+	CHECKM(m.mi < 0 && integrity_verify(&m, true, key, 32),
+	    "the request carries MESSAGE-INTEGRITY-SHA256 only, with the SHA-256 key");
+	len = make_signed(buf, sizeof(buf), key, 32, true);
+	CHECK(check(&a, tid, STUN_ALLOCATE, buf, len, &res) == TURNCLIENT_CHECK_OK);
+	CHECKM(res.mi_sha256 && !res.mi, "a success with MESSAGE-INTEGRITY-SHA256 is verified");
+	len = make_signed(buf, sizeof(buf), key, 32, false);
+	CHECKM(check(&a, tid, STUN_ALLOCATE, buf, len, &res) == TURNCLIENT_CHECK_BAD,
+	    "a success with only MESSAGE-INTEGRITY to a SHA-256 request is refused");
+}
+
+static void
+test_sha256_refused(void)
+{
+	static const uint8_t md5_only[] = {0, 1, 0, 0};
+	struct turnclient_auth a;
+
+	CHECKM(learn(&a, TURNCLIENT_PW_SHA256, COOKIE_NONCE, NULL, 0) == -1,
+	    "SHA-256 without PASSWORD-ALGORITHMS in the challenge fails");
+	CHECKM(learn(&a, TURNCLIENT_PW_SHA256, "0123456789abcdef", offered, sizeof(offered)) == -1,
+	    "SHA-256 with a nonce without the cookie fails");
+	CHECKM(learn(&a, TURNCLIENT_PW_SHA256, COOKIE_NONCE, md5_only, sizeof(md5_only)) == -1,
+	    "SHA-256 when the server lists MD5 only fails");
+	CHECKM(learn(&a, TURNCLIENT_PW_MD5, COOKIE_NONCE, offered, sizeof(offered)) == 1 &&
+		a.pwalg == STUN_PWALG_MD5 && a.algslen == 0 && a.keylen == 16,
+	    "MD5 mode ignores an offered list (RFC 5389 style)");
+}
+
+/* The bid-down attacker of the tests: MD5 only in the list, MD5 chosen, MESSAGE-INTEGRITY. */
+static void
+test_biddown(void)
+{
+	struct turnclient_auth a;
+	struct turnclient_req r = {.method = STUN_ALLOCATE};
+	const struct stun_attr *at;
+	struct stun_msg m;
+	uint8_t buf[512];
+	const char *errstr;
+	size_t len;
+
+	CHECK(learn(&a, TURNCLIENT_PW_BIDDOWN, COOKIE_NONCE, offered, sizeof(offered)) == 1);
+	CHECK(turnclient_build_request(&a, &r, tid, buf, sizeof(buf), &len) == 0);
+	CHECK(stun_decode(&m, buf, len, &errstr) == 0);
+	CHECK((at = stun_find(&m, STUN_ATTR_PASSWORD_ALGORITHMS)) != NULL && at->len == 4 &&
+	    memcmp(stun_attr_value(&m, at), "\0\1\0\0", 4) == 0);
+	CHECK((at = stun_find(&m, STUN_ATTR_PASSWORD_ALGORITHM)) != NULL && at->len == 4 &&
+	    memcmp(stun_attr_value(&m, at), "\0\1\0\0", 4) == 0);
+	CHECK(m.mi_sha256 < 0 && integrity_verify(&m, false, a.key, 16));
 }
 
 static void
@@ -264,10 +435,14 @@ int
 main(void)
 {
 	test_rest();
+	test_algs();
 	test_unauthenticated_request();
 	test_challenge_and_key();
 	test_authenticated_request();
 	test_success_response();
+	test_sha256();
+	test_sha256_refused();
+	test_biddown();
 	test_data();
 	return unit_done();
 }

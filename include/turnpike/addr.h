@@ -28,6 +28,11 @@ bool addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 /* Same family and address, port ignored. */
 bool addr_equal_ip(const struct sockaddr *a, const struct sockaddr *b);
 bool addr_is_v6(const struct sockaddr *sa);
+/*
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 address it maps,
+ * written to *sin; any other address is returned as it is.
+ */
+const struct sockaddr *addr_unmap_v4(const struct sockaddr *sa, struct sockaddr_in *sin);
 bool addr_is_any(const struct sockaddr *sa);
 uint32_t addr_hash(const struct sockaddr *sa, uint32_t seed);
 

@@ -180,6 +180,20 @@ addr_is_v6(const struct sockaddr *sa)
 	return sa->sa_family == AF_INET6;
 }
 
+const struct sockaddr *
+addr_unmap_v4(const struct sockaddr *sa, struct sockaddr_in *sin)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+	if (sa->sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return sa;
+	memset(sin, 0, sizeof *sin);
+	sin->sin_family = AF_INET;
+	sin->sin_port = sin6->sin6_port;
+	memcpy(&sin->sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	return (const struct sockaddr *)sin;
+}
+
 bool
 addr_is_any(const struct sockaddr *sa)
 {

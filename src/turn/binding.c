@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "turnpike/addr.h"
 #include "turnpike/binding.h"
 #include "turnpike/buf.h"
 #include "turnpike/integrity.h"
@@ -29,24 +30,6 @@ static void binding_handle_binding(const struct stun_msg *, const struct sockadd
 static const struct binding_method binding_methods[] = {
     {STUN_BINDING, binding_handle_binding},
 };
-
-/* RFC 8489 §14.2: the mapped address of an IPv4-mapped IPv6 source is IPv4. */
-static const struct sockaddr *
-binding_unmap(const struct sockaddr *src, struct sockaddr_in *sin)
-{
-	const struct sockaddr_in6 *sin6;
-
-	if (src->sa_family != AF_INET6)
-		return src;
-	sin6 = (const struct sockaddr_in6 *)(const void *)src;
-	if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-		return src;
-	memset(sin, 0, sizeof *sin);
-	sin->sin_family = AF_INET;
-	sin->sin_port = sin6->sin6_port;
-	memcpy(&sin->sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
-	return (const struct sockaddr *)sin;
-}
 
 static void
 binding_handle_binding(const struct stun_msg *m, const struct sockaddr *src,
@@ -140,7 +123,8 @@ binding_process(const struct binding_config *cfg, const uint8_t *in, size_t inle
 		return BINDING_IGNORE;
 
 	memset(&a, 0, sizeof a);
-	binding_dispatch(&m, binding_unmap(src, &sin), &a);
+	/* RFC 8489 §14.2: an IPv4-mapped source is reported as IPv4. */
+	binding_dispatch(&m, addr_unmap_v4(src, &sin), &a);
 	if (binding_build(cfg, &m, &a, out, outcap, outlen) != 0)
 		return BINDING_IGNORE;
 	return BINDING_REPLY;

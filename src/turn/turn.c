@@ -178,21 +178,6 @@ turn_find(struct turn *t, const struct turn_5tuple *tuple, uint64_t now_ms)
 	return a;
 }
 
-/* RFC 8489 §14.2: an IPv4-mapped IPv6 source is reported as the IPv4 address. */
-static const struct sockaddr *
-turn_unmap(const struct sockaddr_storage *ss, struct sockaddr_in *sin)
-{
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)ss;
-
-	if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-		return (const struct sockaddr *)ss;
-	memset(sin, 0, sizeof *sin);
-	sin->sin_family = AF_INET;
-	sin->sin_port = sin6->sin6_port;
-	memcpy(&sin->sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
-	return (const struct sockaddr *)sin;
-}
-
 /* ADDRESS-ERROR-CODE for the IPv6 half of a dual allocation (RFC 8656 §18.12). */
 static void
 turn_build_addr_error(struct stun_build *b, int code)
@@ -234,7 +219,7 @@ turn_build_success(const struct turn_req *r, const struct turn_answer *a, struct
 	}
 	if (a->mapped)
 		stun_build_xor_addr(b, STUN_ATTR_XOR_MAPPED_ADDRESS,
-		    turn_unmap(&r->tuple->client, &sin));
+		    addr_unmap_v4((const struct sockaddr *)&r->tuple->client, &sin));
 }
 
 /*

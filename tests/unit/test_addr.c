@@ -72,10 +72,31 @@ test_compare(void)
 	CHECK(addr_parse_ip("1.2.3.4:5", &a, &err) == -1);
 }
 
+static void
+test_unmap(void)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in sin;
+	const struct sockaddr *out;
+	const char *err;
+	char buf[ADDR_STRLEN];
+
+	addr_parse("[::ffff:192.0.2.7]:4000", 0, &ss, &err);
+	out = addr_unmap_v4((struct sockaddr *)&ss, &sin);
+	CHECKM(out == (struct sockaddr *)&sin &&
+		strcmp(addr_fmt(out, true, buf, sizeof(buf)), "192.0.2.7:4000") == 0,
+	    "IPv4-mapped address unmapped with its port");
+	addr_parse("[2001:db8::1]:5", 0, &ss, &err);
+	CHECK(addr_unmap_v4((struct sockaddr *)&ss, &sin) == (struct sockaddr *)&ss);
+	addr_parse("10.0.0.1:5", 0, &ss, &err);
+	CHECK(addr_unmap_v4((struct sockaddr *)&ss, &sin) == (struct sockaddr *)&ss);
+}
+
 int
 main(void)
 {
 	test_parse();
 	test_compare();
+	test_unmap();
 	return unit_done();
 }

@@ -16,6 +16,9 @@
 /* Monotonic time in milliseconds. */
 uint64_t netio_now_ms(void);
 
+/* Parses a decimal number within [min, max] (digits only, no sign); -1 otherwise. */
+int netio_parse_number(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+
 /* Sets *cause to the formatted text (when cause is not NULL); always returns -1. */
 int netio_fail(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -35,5 +38,11 @@ int netio_wait(int fd, short events, uint64_t deadline);
 
 /* Writes all n bytes to a non-blocking stream socket before the deadline. */
 int netio_send_all(int fd, const void *p, size_t n, uint64_t deadline, char **cause);
+
+/*
+ * Reads up to n bytes from a non-blocking stream socket: the count, 0 when the
+ * deadline passed first, -1 on end of stream or error.
+ */
+int netio_recv(int fd, void *buf, size_t n, uint64_t deadline, char **cause);
 
 #endif

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "turnpike/stun.h"
+#include "turnpike/tlsclient.h"
 
 enum probe_transport {
 	PROBE_UDP = 0,
@@ -24,10 +25,7 @@ enum probe_transport {
 struct probe_config {
 	enum probe_transport transport;
 	struct sockaddr_storage server;
-	const char *host;         /* host as written: TLS name check and SNI */
-	const char *server_name;  /* TLS: overrides host for SNI and name check */
-	const char *ca_file;      /* TLS: trust anchors; NULL uses the system store */
-	bool insecure;            /* TLS: no certificate verification at all */
+	struct tlsclient_config tls;
 	bool fingerprint;         /* put FINGERPRINT in requests */
 	bool require_fingerprint; /* refuse responses without FINGERPRINT */
 	unsigned int timeout_ms;  /* per request: connect, handshake and answer */

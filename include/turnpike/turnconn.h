@@ -15,14 +15,12 @@
 #include <sys/socket.h>
 
 #include "turnpike/probe.h"
+#include "turnpike/tlsclient.h"
 
 struct turnconn_config {
 	enum probe_transport transport;
 	struct sockaddr_storage server;
-	const char *host;        /* as written: TLS name check and SNI */
-	const char *server_name; /* TLS: overrides host */
-	const char *ca_file;     /* TLS: trust anchors; NULL uses the system store */
-	bool insecure;           /* TLS: no certificate verification */
+	struct tlsclient_config tls;
 };
 
 struct turnconn;

@@ -84,23 +84,6 @@ bench_error(const struct bench_cmd *cmd, char *cause)
 	return BENCH_EXIT_FAIL;
 }
 
-/* Parses a decimal number within [min, max]; -1 otherwise. */
-static int
-bench_number(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Hex text (spaces allowed) to a new buffer; an empty string is zero bytes. */
 static int
 bench_unhex(const char *s, uint8_t **out, size_t *len)
@@ -210,7 +193,7 @@ bench_uint_opt(const char *arg, unsigned long max, unsigned int *field)
 {
 	unsigned long v;
 
-	if (bench_number(arg, 1, max, &v) == -1)
+	if (netio_parse_number(arg, 1, max, &v) == -1)
 		return -1;
 	*field = (unsigned int)v;
 	return 0;
@@ -238,13 +221,13 @@ bench_probe_opt(struct bench_probe_opts *o, int ch, const char *arg)
 		o->show_local = true;
 		return 0;
 	case OPT_CA:
-		cfg->ca_file = arg;
+		cfg->tls.ca_file = arg;
 		return 0;
 	case OPT_INSECURE:
-		cfg->insecure = true;
+		cfg->tls.insecure = true;
 		return 0;
 	case OPT_SERVER_NAME:
-		cfg->server_name = arg;
+		cfg->tls.server_name = arg;
 		return 0;
 	case OPT_TIMEOUT:
 		return bench_uint_opt(arg, 600000, &cfg->timeout_ms);
@@ -253,7 +236,7 @@ bench_probe_opt(struct bench_probe_opts *o, int ch, const char *arg)
 	case OPT_MAX_SENDS:
 		return bench_uint_opt(arg, 100, &cfg->max_sends);
 	case OPT_COUNT:
-		return bench_number(arg, 1, 1000000, &o->count);
+		return netio_parse_number(arg, 1, 1000000, &o->count);
 	case OPT_RECONNECT:
 		o->reconnect = true;
 		return 0;
@@ -275,7 +258,7 @@ bench_probe_parse(const struct bench_cmd *cmd, int argc, char **argv, struct ben
 		if (bench_probe_opt(o, ch, optarg) == -1)
 			return bench_cmd_usage(cmd, "bad value", optarg);
 	}
-	if (o->cfg.ca_file != NULL && o->cfg.insecure)
+	if (o->cfg.tls.ca_file != NULL && o->cfg.tls.insecure)
 		return bench_cmd_usage(cmd, "--ca and --insecure exclude each other", NULL);
 	return 0;
 }
@@ -310,7 +293,7 @@ bench_probe(const struct bench_cmd *cmd, int argc, char **argv)
 	if ((rc = bench_target(cmd, argc, argv, o.cfg.transport == PROBE_TLS ? 5349 : 3478,
 		 &o.cfg.server, host, &cause)) != 0)
 		return rc;
-	o.cfg.host = host;
+	o.cfg.tls.host = host;
 	if ((p = probe_create(&o.cfg, &cause)) == NULL)
 		return bench_error(cmd, cause);
 	for (i = 0; i < o.count; i++) {
@@ -396,7 +379,7 @@ bench_raw_opt(struct bench_raw_opts *o, int ch, const char *arg)
 	case OPT_HEX:
 		return bench_raw_chunk(o, arg);
 	case OPT_WAIT:
-		return bench_number(arg, 0, 600000, &o->wait_ms);
+		return netio_parse_number(arg, 0, 600000, &o->wait_ms);
 	case OPT_EXPECT_CLOSE:
 		o->expect = EXPECT_CLOSE;
 		return 0;
@@ -487,14 +470,14 @@ bench_hold_opt(struct bench_hold_opts *o, int ch, const char *arg)
 {
 	switch (ch) {
 	case OPT_CONNECTIONS:
-		return bench_number(arg, 1, 100000, &o->n);
+		return netio_parse_number(arg, 1, 100000, &o->n);
 	case OPT_HEX:
 		free(o->prefix);
 		return bench_unhex(arg, &o->prefix, &o->len);
 	case OPT_DURATION:
-		return bench_number(arg, 0, 3600000, &o->duration_ms);
+		return netio_parse_number(arg, 0, 3600000, &o->duration_ms);
 	case OPT_TIMEOUT:
-		return bench_number(arg, 1, 600000, &o->timeout_ms);
+		return netio_parse_number(arg, 1, 600000, &o->timeout_ms);
 	}
 	return -1;
 }
@@ -566,8 +549,8 @@ bench_spray(const struct bench_cmd *cmd, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", bench_spray_longopts, NULL)) != -1) {
 		if (ch == '?')
 			return bench_cmd_usage(cmd, "unknown option", NULL);
-		if ((ch == OPT_COUNT && bench_number(optarg, 1, 10000000, &count) == -1) ||
-		    (ch == OPT_SEED && bench_number(optarg, 0, ULONG_MAX - 1, &seed) == -1))
+		if ((ch == OPT_COUNT && netio_parse_number(optarg, 1, 10000000, &count) == -1) ||
+		    (ch == OPT_SEED && netio_parse_number(optarg, 0, ULONG_MAX - 1, &seed) == -1))
 			return bench_cmd_usage(cmd, "bad value", optarg);
 	}
 	if ((rc = bench_target(cmd, argc, argv, 3478, &ss, host, &cause)) != 0)

@@ -25,6 +25,22 @@ netio_now_ms(void)
 }
 
 int
+netio_parse_number(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
 netio_fail(char **cause, const char *fmt, ...)
 {
 	va_list ap;
@@ -181,4 +197,22 @@ netio_send_all(int fd, const void *p, size_t n, uint64_t deadline, char **cause)
 			    rc == 0 ? "timed out" : strerror(errno));
 	}
 	return 0;
+}
+
+int
+netio_recv(int fd, void *buf, size_t n, uint64_t deadline, char **cause)
+{
+	ssize_t r;
+	int rc;
+
+	for (;;) {
+		if ((r = recv(fd, buf, n, 0)) > 0)
+			return (int)r;
+		if (r == 0)
+			return netio_fail(cause, "server closed the connection");
+		if (errno != EAGAIN && errno != EINTR)
+			return netio_fail(cause, "recv: %s", strerror(errno));
+		if ((rc = netio_wait(fd, POLLIN, deadline)) <= 0)
+			return rc == 0 ? 0 : netio_fail(cause, "poll: %s", strerror(errno));
+	}
 }

@@ -7,17 +7,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
-#include "turnpike/addr.h"
 #include "turnpike/framing.h"
 #include "turnpike/integrity.h"
 #include "turnpike/netio.h"
 #include "turnpike/probe.h"
 #include "turnpike/random.h"
 #include "turnpike/stun_build.h"
+#include "turnpike/tlsclient.h"
 
 /* Room for the largest framed STUN message: 20 + 65532, rounded up. */
 #define PROBE_RBUF (STUN_HEADER_LEN + 65536)
@@ -71,43 +69,6 @@ probe_transport_parse(const char *s, enum probe_transport *out)
 	return -1;
 }
 
-/* The text of the newest OpenSSL error, or fallback. */
-static const char *
-probe_ssl_errstr(char *buf, size_t len, const char *fallback)
-{
-	unsigned long e = ERR_get_error();
-
-	if (e == 0)
-		return fallback;
-	ERR_error_string_n(e, buf, len);
-	ERR_clear_error();
-	return buf;
-}
-
-static int
-probe_tls_init(struct probe *p, char **cause)
-{
-	char ebuf[256];
-
-	if ((p->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
-		return netio_fail(cause, "SSL_CTX_new: %s",
-		    probe_ssl_errstr(ebuf, sizeof(ebuf), "failed"));
-	SSL_CTX_set_min_proto_version(p->ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(p->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	if (p->cfg.insecure) {
-		SSL_CTX_set_verify(p->ctx, SSL_VERIFY_NONE, NULL);
-		return 0;
-	}
-	SSL_CTX_set_verify(p->ctx, SSL_VERIFY_PEER, NULL);
-	if (p->cfg.ca_file != NULL) {
-		if (SSL_CTX_load_verify_locations(p->ctx, p->cfg.ca_file, NULL) != 1)
-			return netio_fail(cause, "%s: %s", p->cfg.ca_file,
-			    probe_ssl_errstr(ebuf, sizeof(ebuf), "cannot load CA file"));
-	} else if (SSL_CTX_set_default_verify_paths(p->ctx) != 1)
-		return netio_fail(cause, "cannot load the system CA store");
-	return 0;
-}
-
 struct probe *
 probe_create(const struct probe_config *cfg, char **cause)
 {
@@ -123,7 +84,8 @@ probe_create(const struct probe_config *cfg, char **cause)
 	}
 	p->cfg = *cfg;
 	p->fd = -1;
-	if (cfg->transport == PROBE_TLS && probe_tls_init(p, cause) == -1) {
+	if (cfg->transport == PROBE_TLS &&
+	    (p->ctx = tlsclient_ctx_create(&cfg->tls, cause)) == NULL) {
 		probe_free(p);
 		return NULL;
 	}
@@ -133,11 +95,8 @@ probe_create(const struct probe_config *cfg, char **cause)
 void
 probe_reset(struct probe *p)
 {
-	if (p->ssl != NULL) {
-		SSL_shutdown(p->ssl); /* best effort close_notify; never waits */
-		SSL_free(p->ssl);
-		p->ssl = NULL;
-	}
+	tlsclient_close(p->ssl);
+	p->ssl = NULL;
 	if (p->fd != -1)
 		close(p->fd);
 	p->fd = -1;
@@ -296,133 +255,41 @@ probe_udp_binding(struct probe *p, const uint8_t *req, size_t reqlen, const uint
 	return rc == 1 ? 0 : -1;
 }
 
-/* After an SSL call returned rc: waits for what it wants, or fails with why. */
-static int
-probe_tls_wait(struct probe *p, int rc, uint64_t deadline, const char *what, char **cause)
-{
-	char ebuf[256];
-	long vr;
-	int err = SSL_get_error(p->ssl, rc), w;
-
-	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-		w = netio_wait(p->fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
-		if (w == 1)
-			return 0;
-		return netio_fail(cause, "%s: %s", what, w == 0 ? "timed out" : strerror(errno));
-	}
-	if ((vr = SSL_get_verify_result(p->ssl)) != X509_V_OK)
-		return netio_fail(cause, "%s: certificate verification failed: %s", what,
-		    X509_verify_cert_error_string(vr));
-	if (err == SSL_ERROR_ZERO_RETURN)
-		return netio_fail(cause, "%s: server closed the connection", what);
-	if (err == SSL_ERROR_SYSCALL && errno != 0)
-		return netio_fail(cause, "%s: %s", what, strerror(errno));
-	return netio_fail(cause, "%s: %s", what,
-	    probe_ssl_errstr(ebuf, sizeof(ebuf), "connection closed"));
-}
-
-/* Sets SNI and the expected name (DNS name or IP address) on the new SSL. */
-static int
-probe_tls_names(struct probe *p, char **cause)
-{
-	struct sockaddr_storage ss;
-	const char *name = p->cfg.server_name != NULL ? p->cfg.server_name : p->cfg.host;
-	const char *errstr;
-	bool is_ip;
-
-	if (name == NULL)
-		return 0;
-	is_ip = addr_parse_ip(name, &ss, &errstr) == 0;
-	/* RFC 6066 §3: SNI carries DNS names only, never IP literals. */
-	/* SSL_set_tlsext_host_name() without the macro's cast that drops const. */
-	if (!is_ip &&
-	    SSL_ctrl(p->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-		(void *)(uintptr_t)name) != 1)
-		return netio_fail(cause, "cannot set SNI %s", name);
-	if (p->cfg.insecure)
-		return 0;
-	if (is_ip && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(p->ssl), name) != 1)
-		return netio_fail(cause, "cannot check IP %s", name);
-	if (!is_ip && SSL_set1_host(p->ssl, name) != 1)
-		return netio_fail(cause, "cannot check name %s", name);
-	return 0;
-}
-
-static int
-probe_tls_handshake(struct probe *p, uint64_t deadline, char **cause)
-{
-	int rc;
-
-	ERR_clear_error();
-	if ((p->ssl = SSL_new(p->ctx)) == NULL || SSL_set_fd(p->ssl, p->fd) != 1)
-		return netio_fail(cause, "cannot create a TLS session");
-	if (probe_tls_names(p, cause) == -1)
-		return -1;
-	while ((rc = SSL_connect(p->ssl)) != 1) {
-		if (probe_tls_wait(p, rc, deadline, "TLS handshake", cause) == -1)
-			return -1;
-	}
-	return 0;
-}
-
 static int
 probe_stream_open(struct probe *p, uint64_t deadline, char **cause)
 {
 	if ((p->fd = netio_connect((struct sockaddr *)&p->cfg.server, SOCK_STREAM, deadline,
 		 cause)) == -1)
 		return -1;
-	if (p->cfg.transport == PROBE_TLS)
-		return probe_tls_handshake(p, deadline, cause);
+	if (p->cfg.transport == PROBE_TLS &&
+	    (p->ssl = tlsclient_connect(p->ctx, p->fd, &p->cfg.tls, deadline, cause)) == NULL)
+		return -1;
 	return 0;
 }
 
 static int
 probe_stream_write(struct probe *p, const uint8_t *buf, size_t len, uint64_t deadline, char **cause)
 {
-	size_t done = 0;
-	int rc;
-
 	if (p->ssl == NULL)
 		return netio_send_all(p->fd, buf, len, deadline, cause);
-	while (done < len) {
-		ERR_clear_error();
-		rc = SSL_write(p->ssl, buf + done, (int)(len - done));
-		if (rc > 0)
-			done += (size_t)rc;
-		else if (probe_tls_wait(p, rc, deadline, "TLS write", cause) == -1)
-			return -1;
-	}
-	return 0;
+	return tlsclient_write(p->ssl, p->fd, buf, len, deadline, cause);
 }
 
-/* Appends what the server sends to rbuf: >0 bytes read, -1 on EOF or error. */
+/* Appends what the server sends to rbuf: >0 bytes read, -1 on EOF, error or deadline. */
 static int
 probe_stream_read(struct probe *p, uint64_t deadline, char **cause)
 {
 	size_t room = sizeof(p->rbuf) - p->rlen;
-	ssize_t n;
-	int rc;
+	int n;
 
-	for (;;) {
-		if (p->ssl != NULL) {
-			ERR_clear_error();
-			if ((rc = SSL_read(p->ssl, p->rbuf + p->rlen, (int)room)) > 0)
-				return rc;
-			if (probe_tls_wait(p, rc, deadline, "TLS read", cause) == -1)
-				return -1;
-			continue;
-		}
-		n = recv(p->fd, p->rbuf + p->rlen, room, 0);
-		if (n > 0)
-			return (int)n;
-		if (n == 0)
-			return netio_fail(cause, "server closed the connection");
-		if (errno != EAGAIN && errno != EINTR)
-			return netio_fail(cause, "recv: %s", strerror(errno));
-		if ((rc = netio_wait(p->fd, POLLIN, deadline)) != 1)
-			return netio_fail(cause, "no answer: %s",
-			    rc == 0 ? "timed out" : strerror(errno));
-	}
+	if (p->ssl != NULL)
+		n = tlsclient_read(p->ssl, p->fd, p->rbuf + p->rlen, room, deadline, cause);
+	else
+		n = netio_recv(p->fd, p->rbuf + p->rlen, room, deadline, cause);
+	if (n == 0)
+		return netio_fail(cause, "%s: timed out",
+		    p->ssl != NULL ? "TLS read" : "no answer");
+	return n;
 }
 
 /* Reads frames until our answer: 0 with res filled, -1 otherwise. */

@@ -132,22 +132,6 @@ turncmd_usage(const char *what, const char *arg)
 	return TURNCMD_EXIT_USAGE;
 }
 
-static int
-turncmd_number(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* "PEER" or "PEER=CODE"; PEER is an address with an optional port. */
 static int
 turncmd_peer(const char *arg, bool with_code, struct turncmd_peer *p)
@@ -160,7 +144,7 @@ turncmd_peer(const char *arg, bool with_code, struct turncmd_peer *p)
 		return -1;
 	memcpy(p->text, arg, n);
 	p->text[n] = '\0';
-	if (eq != NULL && turncmd_number(eq + 1, 300, 699, &code) == -1)
+	if (eq != NULL && netio_parse_number(eq + 1, 300, 699, &code) == -1)
 		return -1;
 	p->expect = (int)code;
 	return addr_parse(p->text, TURNCMD_DEFAULT_PEER_PORT, &p->addr, &errstr);
@@ -172,7 +156,7 @@ turncmd_signed(const char *s, long *out)
 {
 	unsigned long v;
 
-	if (turncmd_number(s[0] == '-' ? s + 1 : s, 0, TURNCMD_REST_TTL_MAX, &v) == -1)
+	if (netio_parse_number(s[0] == '-' ? s + 1 : s, 0, TURNCMD_REST_TTL_MAX, &v) == -1)
 		return -1;
 	*out = s[0] == '-' ? -(long)v : (long)v;
 	return 0;
@@ -195,13 +179,13 @@ turncmd_opt_auth(struct turncmd_opts *o, int ch, const char *arg)
 		return 0;
 	case OPT_EXPECT_ALLOCATE:
 		o->expect_alloc_set = true;
-		if (turncmd_number(arg, 0, 699, &v) == -1 || (v != 0 && v < 300))
+		if (netio_parse_number(arg, 0, 699, &v) == -1 || (v != 0 && v < 300))
 			return -1;
 		o->expect_alloc = (int)v;
 		return 0;
 	case OPT_LIFETIME:
 		o->has_lifetime = true;
-		if (turncmd_number(arg, 0, UINT32_MAX, &v) == -1)
+		if (netio_parse_number(arg, 0, UINT32_MAX, &v) == -1)
 			return -1;
 		o->lifetime = (uint32_t)v;
 		return 0;
@@ -210,7 +194,7 @@ turncmd_opt_auth(struct turncmd_opts *o, int ch, const char *arg)
 		return 0;
 	case OPT_REFRESH_AFTER:
 		o->refreshing = true;
-		return turncmd_number(arg, 0, 600000, &o->refresh_after_ms);
+		return netio_parse_number(arg, 0, 600000, &o->refresh_after_ms);
 	case OPT_SECOND_USER:
 		o->user2 = arg;
 		return 0;
@@ -248,13 +232,13 @@ turncmd_opt(struct turncmd_opts *o, int ch, const char *arg)
 	case 't':
 		return probe_transport_parse(arg, &o->cfg.conn.transport);
 	case OPT_CA:
-		o->cfg.conn.ca_file = arg;
+		o->cfg.conn.tls.ca_file = arg;
 		return 0;
 	case OPT_INSECURE:
-		o->cfg.conn.insecure = true;
+		o->cfg.conn.tls.insecure = true;
 		return 0;
 	case OPT_SERVER_NAME:
-		o->cfg.conn.server_name = arg;
+		o->cfg.conn.tls.server_name = arg;
 		return 0;
 	case OPT_FAMILY:
 		if (strcmp(arg, "4") != 0 && strcmp(arg, "6") != 0)
@@ -262,7 +246,7 @@ turncmd_opt(struct turncmd_opts *o, int ch, const char *arg)
 		o->family = arg[0] == '6' ? AF_INET6 : AF_INET;
 		return 0;
 	case OPT_TIMEOUT:
-		if (turncmd_number(arg, 1, 600000, &v) == -1)
+		if (netio_parse_number(arg, 1, 600000, &v) == -1)
 			return -1;
 		o->cfg.timeout_ms = (unsigned int)v;
 		return 0;
@@ -284,9 +268,9 @@ turncmd_opt(struct turncmd_opts *o, int ch, const char *arg)
 		o->channel = (uint16_t)v;
 		return 0;
 	case OPT_PAYLOAD_SIZE:
-		return turncmd_number(arg, 4, 60000, &o->payload_size);
+		return netio_parse_number(arg, 4, 60000, &o->payload_size);
 	case OPT_COUNT:
-		return turncmd_number(arg, 1, 100000, &o->count);
+		return netio_parse_number(arg, 1, 100000, &o->count);
 	}
 	return turncmd_opt_auth(o, ch, arg);
 }
@@ -338,7 +322,7 @@ turncmd_parse(struct turncmd_opts *o, int argc, char **argv)
 		if (turncmd_opt(o, ch, optarg) == -1)
 			return turncmd_usage("bad value", optarg);
 	}
-	if (o->cfg.conn.ca_file != NULL && o->cfg.conn.insecure)
+	if (o->cfg.conn.tls.ca_file != NULL && o->cfg.conn.tls.insecure)
 		return turncmd_usage("--ca and --insecure exclude each other", NULL);
 	if (o->cfg.pwmode == TURNCLIENT_PW_BIDDOWN && !o->expect_alloc_set)
 		o->expect_alloc = TURNCMD_BIDDOWN_CODE;
@@ -355,7 +339,7 @@ turncmd_parse(struct turncmd_opts *o, int argc, char **argv)
 		free(cause);
 		return TURNCMD_EXIT_FAIL;
 	}
-	o->cfg.conn.host = o->host;
+	o->cfg.conn.tls.host = o->host;
 	return 0;
 }
 

@@ -7,13 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
-#include "turnpike/addr.h"
 #include "turnpike/framing.h"
 #include "turnpike/netio.h"
+#include "turnpike/tlsclient.h"
 #include "turnpike/turnconn.h"
 
 /* Room for the largest datagram or frame: 4 + 65535 rounded up, or 20 + 65532. */
@@ -29,107 +27,13 @@ struct turnconn {
 	uint8_t rbuf[TURNCONN_BUF];
 };
 
-static const char *
-turnconn_ssl_err(char *buf, size_t len, const char *fallback)
-{
-	unsigned long e = ERR_get_error();
-
-	if (e == 0)
-		return fallback;
-	ERR_error_string_n(e, buf, len);
-	ERR_clear_error();
-	return buf;
-}
-
-static int
-turnconn_tls_ctx(struct turnconn *c, const struct turnconn_config *cfg, char **cause)
-{
-	char ebuf[256];
-
-	if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
-		return netio_fail(cause, "SSL_CTX_new: %s",
-		    turnconn_ssl_err(ebuf, sizeof(ebuf), "failed"));
-	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(c->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	SSL_CTX_set_verify(c->ctx, cfg->insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
-	if (cfg->insecure)
-		return 0;
-	if (cfg->ca_file != NULL) {
-		if (SSL_CTX_load_verify_locations(c->ctx, cfg->ca_file, NULL) != 1)
-			return netio_fail(cause, "%s: %s", cfg->ca_file,
-			    turnconn_ssl_err(ebuf, sizeof(ebuf), "cannot load CA file"));
-	} else if (SSL_CTX_set_default_verify_paths(c->ctx) != 1)
-		return netio_fail(cause, "cannot load the system CA store");
-	return 0;
-}
-
-/* After an SSL call returned rc: waits for what it wants, or fails saying why. */
-static int
-turnconn_tls_wait(struct turnconn *c, int rc, uint64_t deadline, const char *what, char **cause)
-{
-	char ebuf[256];
-	long vr;
-	int err = SSL_get_error(c->ssl, rc), w;
-
-	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-		w = netio_wait(c->fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
-		if (w == 1)
-			return 0;
-		return netio_fail(cause, "%s: %s", what, w == 0 ? "timed out" : strerror(errno));
-	}
-	if ((vr = SSL_get_verify_result(c->ssl)) != X509_V_OK)
-		return netio_fail(cause, "%s: certificate verification failed: %s", what,
-		    X509_verify_cert_error_string(vr));
-	if (err == SSL_ERROR_ZERO_RETURN)
-		return netio_fail(cause, "%s: server closed the connection", what);
-	if (err == SSL_ERROR_SYSCALL && errno != 0)
-		return netio_fail(cause, "%s: %s", what, strerror(errno));
-	return netio_fail(cause, "%s: %s", what,
-	    turnconn_ssl_err(ebuf, sizeof(ebuf), "connection closed"));
-}
-
-/* SNI for names (never IP literals, RFC 6066 §3) and the name or IP to check. */
-static int
-turnconn_tls_names(struct turnconn *c, const struct turnconn_config *cfg, char **cause)
-{
-	struct sockaddr_storage ss;
-	const char *name = cfg->server_name != NULL ? cfg->server_name : cfg->host;
-	const char *errstr;
-	bool is_ip;
-
-	if (name == NULL)
-		return 0;
-	is_ip = addr_parse_ip(name, &ss, &errstr) == 0;
-	if (!is_ip &&
-	    SSL_ctrl(c->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-		(void *)(uintptr_t)name) != 1)
-		return netio_fail(cause, "cannot set SNI %s", name);
-	if (cfg->insecure)
-		return 0;
-	if (is_ip && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), name) != 1)
-		return netio_fail(cause, "cannot check IP %s", name);
-	if (!is_ip && SSL_set1_host(c->ssl, name) != 1)
-		return netio_fail(cause, "cannot check name %s", name);
-	return 0;
-}
-
 static int
 turnconn_tls_handshake(struct turnconn *c, const struct turnconn_config *cfg, uint64_t deadline,
     char **cause)
 {
-	int rc;
-
-	if (turnconn_tls_ctx(c, cfg, cause) == -1)
+	if ((c->ctx = tlsclient_ctx_create(&cfg->tls, cause)) == NULL ||
+	    (c->ssl = tlsclient_connect(c->ctx, c->fd, &cfg->tls, deadline, cause)) == NULL)
 		return -1;
-	ERR_clear_error();
-	if ((c->ssl = SSL_new(c->ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
-		return netio_fail(cause, "cannot create a TLS session");
-	if (turnconn_tls_names(c, cfg, cause) == -1)
-		return -1;
-	while ((rc = SSL_connect(c->ssl)) != 1) {
-		if (turnconn_tls_wait(c, rc, deadline, "TLS handshake", cause) == -1)
-			return -1;
-	}
 	return 0;
 }
 
@@ -159,10 +63,7 @@ turnconn_close(struct turnconn *c)
 {
 	if (c == NULL)
 		return;
-	if (c->ssl != NULL) {
-		SSL_shutdown(c->ssl); /* best effort close_notify; never waits */
-		SSL_free(c->ssl);
-	}
+	tlsclient_close(c->ssl);
 	SSL_CTX_free(c->ctx);
 	if (c->fd != -1)
 		close(c->fd);
@@ -187,10 +88,6 @@ turnconn_local(const struct turnconn *c, struct sockaddr_storage *out)
 int
 turnconn_send(struct turnconn *c, const void *p, size_t len, uint64_t deadline, char **cause)
 {
-	const uint8_t *q = p;
-	size_t done = 0;
-	int rc;
-
 	if (c->transport == PROBE_UDP) {
 		if (send(c->fd, p, len, 0) == -1 && errno != EAGAIN && errno != ENOBUFS)
 			return netio_fail(cause, "send: %s", strerror(errno));
@@ -198,14 +95,7 @@ turnconn_send(struct turnconn *c, const void *p, size_t len, uint64_t deadline, 
 	}
 	if (c->ssl == NULL)
 		return netio_send_all(c->fd, p, len, deadline, cause);
-	while (done < len) {
-		ERR_clear_error();
-		if ((rc = SSL_write(c->ssl, q + done, (int)(len - done))) > 0)
-			done += (size_t)rc;
-		else if (turnconn_tls_wait(c, rc, deadline, "TLS write", cause) == -1)
-			return -1;
-	}
-	return 0;
+	return tlsclient_write(c->ssl, c->fd, p, len, deadline, cause);
 }
 
 /* UDP: one datagram, 1 / 0 on deadline / -1. */
@@ -237,32 +127,10 @@ static int
 turnconn_fill(struct turnconn *c, uint64_t deadline, char **cause)
 {
 	size_t room = sizeof(c->rbuf) - c->rlen;
-	ssize_t n;
-	int rc;
 
-	for (;;) {
-		if (c->ssl != NULL) {
-			ERR_clear_error();
-			if ((rc = SSL_read(c->ssl, c->rbuf + c->rlen, (int)room)) > 0)
-				return rc;
-			if (SSL_get_error(c->ssl, rc) != SSL_ERROR_WANT_READ) {
-				if (turnconn_tls_wait(c, rc, deadline, "TLS read", cause) == -1)
-					return -1;
-				continue;
-			}
-			if ((rc = netio_wait(c->fd, POLLIN, deadline)) <= 0)
-				return rc == 0 ? 0 : netio_fail(cause, "poll: %s", strerror(errno));
-			continue;
-		}
-		if ((n = recv(c->fd, c->rbuf + c->rlen, room, 0)) > 0)
-			return (int)n;
-		if (n == 0)
-			return netio_fail(cause, "server closed the connection");
-		if (errno != EAGAIN && errno != EINTR)
-			return netio_fail(cause, "recv: %s", strerror(errno));
-		if ((rc = netio_wait(c->fd, POLLIN, deadline)) <= 0)
-			return rc == 0 ? 0 : netio_fail(cause, "poll: %s", strerror(errno));
-	}
+	if (c->ssl != NULL)
+		return tlsclient_read(c->ssl, c->fd, c->rbuf + c->rlen, room, deadline, cause);
+	return netio_recv(c->fd, c->rbuf + c->rlen, room, deadline, cause);
 }
 
 static int

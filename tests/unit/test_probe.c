@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "turnpike/addr.h"
+#include "turnpike/netio.h"
 #include "turnpike/probe.h"
 #include "turnpike/stun.h"
 #include "turnpike/stun_build.h"
@@ -104,11 +105,29 @@ test_names(void)
 	CHECK(strcmp(probe_transport_name(PROBE_TCP), "tcp") == 0);
 }
 
+static void
+test_parse_number(void)
+{
+	unsigned long v = 0;
+
+	CHECK(netio_parse_number("42", 1, 100, &v) == 0 && v == 42);
+	CHECK(netio_parse_number("0", 0, 0, &v) == 0 && v == 0);
+	CHECKM(netio_parse_number("101", 1, 100, &v) == -1, "above max refused");
+	CHECKM(netio_parse_number("0", 1, 100, &v) == -1, "below min refused");
+	CHECKM(netio_parse_number("-1", 0, 100, &v) == -1, "sign refused");
+	CHECKM(netio_parse_number(" 1", 0, 100, &v) == -1, "leading space refused");
+	CHECKM(netio_parse_number("1x", 0, 100, &v) == -1, "trailing text refused");
+	CHECK(netio_parse_number("", 0, 100, &v) == -1);
+	CHECKM(netio_parse_number("99999999999999999999999", 0, (unsigned long)-1, &v) == -1,
+	    "overflow refused");
+}
+
 int
 main(void)
 {
 	test_success();
 	test_refused();
 	test_names();
+	test_parse_number();
 	return unit_done();
 }

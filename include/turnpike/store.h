@@ -74,6 +74,9 @@ int store_user_set(struct store *s, const char *realm, const char *name, const c
 /* Adds or replaces a user by MD5 key: "0x" and 32 hex digits, as turnadmin -k prints. */
 int store_user_set_key(struct store *s, const char *realm, const char *name, const char *key,
     char **cause);
+/* coturn's hmackey for a password: 32 lower-case hex digits (turnadmin -k prints 0x and these). */
+int store_key_md5(const char *realm, const char *name, const char *password, char out[33],
+    char **cause);
 /* Deletes a user; -1 when there is none. */
 int store_user_delete(struct store *s, const char *realm, const char *name, char **cause);
 /* Users of realm (NULL: all), ordered; row: realm, name, value = hex MD5 key. */

@@ -592,6 +592,22 @@ store_user_set(struct store *s, const char *realm, const char *name, const char 
 }
 
 int
+store_key_md5(const char *realm, const char *name, const char *password, char out[33], char **cause)
+{
+	uint8_t md5[INTEGRITY_MD5_KEY_LEN];
+	size_t len;
+
+	if (store_check_user(realm, name, cause) == -1 ||
+	    store_check_name("password", password, STORE_PASSWORD_MAX, cause) == -1)
+		return -1;
+	if (integrity_key_long_term(STUN_PWALG_MD5, name, strlen(name), realm, strlen(realm),
+		password, strlen(password), md5, &len) == -1)
+		return store_fail(cause, "password: refused by OpaqueString preparation");
+	store_hex(out, md5, sizeof md5);
+	return 0;
+}
+
+int
 store_user_set_key(struct store *s, const char *realm, const char *name, const char *key,
     char **cause)
 {

@@ -1,18 +1,25 @@
-/* turnpikectl: the admin tool. A stub until the control socket exists. */
+/*
+ * turnpikectl: the admin tool. Database commands ("user add ...") and coturn's
+ * turnadmin flags work on the credential store; the control socket comes later.
+ */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "turnpike/dbcmd.h"
+#include "turnpike/turnadmin.h"
+
 static void
 ctl_usage(FILE *f)
 {
-	fputs("usage: turnpikectl command [arguments]\n"
+	fputs("usage: turnpikectl [--db PATH] [--json] command [arguments]\n"
 	      "       turnpikectl --help | --version\n"
-	      "\n"
-	      "No commands exist yet: the control socket and the user commands\n"
-	      "come in a later release.\n",
+	      "\n",
 	    f);
+	dbcmd_usage(f);
+	fputc('\n', f);
+	turnadmin_usage(f);
 }
 
 static int
@@ -47,13 +54,13 @@ main(int argc, char **argv)
 
 	if (argc < 2) {
 		ctl_usage(stderr);
-		return 2;
+		return DBCMD_USAGE;
 	}
 	for (i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++) {
 		if (strcmp(argv[1], ctl_commands[i].name) == 0)
 			return ctl_commands[i].run();
 	}
-	fprintf(stderr, "turnpikectl: unknown command '%s'\n", argv[1]);
-	ctl_usage(stderr);
-	return 2;
+	if (turnadmin_is_invocation(argc, argv))
+		return turnadmin_main(argc, argv);
+	return dbcmd_main(argc, argv);
 }

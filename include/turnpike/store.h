@@ -1,0 +1,133 @@
+/*
+ * The credential store: one SQLite file, schema-compatible with coturn's SQLite
+ * user database (turnadmin -b and turnserver --db read and write the same file).
+ * turnpike's additions live in tables of their own (turnpike_*), so coturn still
+ * reads the file; the schema version is PRAGMA user_version and forward
+ * migrations run once, in one transaction, when the file is opened.
+ *
+ * Passwords are never stored: a user has coturn's hmackey (hex MD5 long-term key)
+ * and, when added with a password, the SHA-256 key (RFC 8489 §9.2.2); an admin
+ * has a salted PBKDF2-HMAC-SHA256 hash. Every write is one transaction; a failed
+ * write changes nothing. Functions return 0 or -1 with *cause (free it) set.
+ * A handle is used by one thread at a time.
+ */
+#ifndef TURNPIKE_STORE_H
+#define TURNPIKE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "turnpike/creds.h"
+
+#define STORE_SCHEMA_VERSION 2
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+/* Column sizes of coturn's schema (bytes). */
+#define STORE_REALM_MAX 127
+#define STORE_NAME_MAX 512
+#define STORE_SECRET_MAX 127 /* turn_secret.value as coturn's SQLite backend creates it */
+#define STORE_RANGE_MAX 256
+#define STORE_ORIGIN_MAX 127
+#define STORE_ADMIN_NAME_MAX 32
+#define STORE_PASSWORD_MAX 256
+#define STORE_COMMENT_MAX 256
+
+/* Admin password hashes: "$pbkdf2-sha256$ITER$SALTHEX$HASHHEX". */
+#define STORE_PBKDF2_ITER 210000
+#define STORE_HASH_MAX 128
+
+struct store;
+
+/* One row handed to a list callback; which fields are set is said per function. */
+struct store_row {
+	const char *realm;
+	const char *name;
+	const char *value;
+};
+
+/* List callback: return 0 to go on, -1 to stop (the list call then returns -1). */
+typedef int (*store_row_fn)(void *arg, const struct store_row *row);
+
+/*
+ * Opens (creating when missing: parent directory 0700, file 0600) and migrates the
+ * database at path; WAL mode, busy timeout STORE_BUSY_TIMEOUT_MS.
+ */
+int store_open(const char *path, struct store **out, char **cause);
+void store_close(struct store *s);
+/* How long a statement waits for another connection's lock before failing. */
+void store_set_busy_timeout(struct store *s, int ms);
+/* PRAGMA user_version of the open database. */
+int store_schema_version(struct store *s, int *version, char **cause);
+/* PRAGMA data_version: changes when another connection commits (cache invalidation). */
+int store_data_version(struct store *s, int64_t *version, char **cause);
+
+/*
+ * Text checks of every stored name: at most max bytes, valid UTF-8, no control
+ * characters (C0, DEL, C1) and no NUL within len. what names the field in *cause.
+ */
+int store_check_text(const char *what, const char *s, size_t len, size_t max, char **cause);
+
+/* Adds or replaces (turnadmin -a) a user; realm may be "" (coturn's default). */
+int store_user_set(struct store *s, const char *realm, const char *name, const char *password,
+    char **cause);
+/* Adds or replaces a user by MD5 key: "0x" and 32 hex digits, as turnadmin -k prints. */
+int store_user_set_key(struct store *s, const char *realm, const char *name, const char *key,
+    char **cause);
+/* coturn's hmackey for a password: 32 lower-case hex digits (turnadmin -k prints 0x and these). */
+int store_key_md5(const char *realm, const char *name, const char *password, char out[33],
+    char **cause);
+/* Deletes a user; -1 when there is none. */
+int store_user_delete(struct store *s, const char *realm, const char *name, char **cause);
+/* Users of realm (NULL: all), ordered; row: realm, name, value = hex MD5 key. */
+int store_user_list(struct store *s, const char *realm, store_row_fn fn, void *arg, char **cause);
+/* The keys of a user: CREDS_FOUND, CREDS_UNKNOWN, or CREDS_UNAVAILABLE with *cause. */
+int store_user_lookup(struct store *s, const char *realm, const char *name,
+    struct creds_result *out, char **cause);
+
+/* TURN REST API shared secrets (turn_secret). */
+int store_secret_add(struct store *s, const char *realm, const char *secret, char **cause);
+int store_secret_delete(struct store *s, const char *realm, const char *secret, char **cause);
+/* Deletes every secret of realm (NULL: of all realms); none is not an error. */
+int store_secret_delete_all(struct store *s, const char *realm, char **cause);
+/* row: realm, value = secret. */
+int store_secret_list(struct store *s, const char *realm, store_row_fn fn, void *arg, char **cause);
+
+/* Peer address ranges (allowed_peer_ip when allow, else denied_peer_ip). */
+int store_peer_add(struct store *s, bool allow, const char *realm, const char *range, char **cause);
+int store_peer_remove(struct store *s, bool allow, const char *realm, const char *range,
+    char **cause);
+/* row: realm, name = "allow" or "deny", value = range. */
+int store_peer_list(struct store *s, const char *realm, store_row_fn fn, void *arg, char **cause);
+
+/* Origin-to-realm mapping (turn_origin_to_realm); add replaces. */
+int store_origin_add(struct store *s, const char *origin, const char *realm, char **cause);
+int store_origin_delete(struct store *s, const char *origin, char **cause);
+/* row: realm, name = origin. */
+int store_origin_list(struct store *s, const char *realm, store_row_fn fn, void *arg, char **cause);
+
+/* Realm options: "max-bps", "total-quota", "user-quota"; value 0 removes (as turnadmin). */
+int store_realm_set(struct store *s, const char *realm, const char *opt, uint64_t value,
+    char **cause);
+/* Writes the value (0 when unset). */
+int store_realm_get(struct store *s, const char *realm, const char *opt, uint64_t *value,
+    char **cause);
+/* row: realm, name = option, value. */
+int store_realm_list(struct store *s, const char *realm, store_row_fn fn, void *arg, char **cause);
+
+/* Admin users (admin_user); the password is stored as a PBKDF2 hash. */
+int store_admin_set(struct store *s, const char *name, const char *realm, const char *password,
+    char **cause);
+int store_admin_delete(struct store *s, const char *name, char **cause);
+/* row: realm, name. */
+int store_admin_list(struct store *s, store_row_fn fn, void *arg, char **cause);
+/* 0 and *ok when name exists and password matches its hash. */
+int store_admin_verify(struct store *s, const char *name, const char *password, bool *ok,
+    char **cause);
+
+/* Hashes password into out (STORE_HASH_MAX bytes) with a fresh random salt. */
+int store_hash_password(const char *password, char *out, size_t cap, char **cause);
+/* True when password matches a "$pbkdf2-sha256$..." hash. */
+bool store_hash_verify(const char *password, const char *hash);
+
+#endif

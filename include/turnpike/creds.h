@@ -54,6 +54,9 @@ struct creds_static *creds_static_create(const char *realm);
 void creds_static_free(struct creds_static *cs);
 /* "name:password" or "name:0xHEXKEY" (32 hex digits, MD5 key as coturn's turnadmin -k prints). */
 int creds_static_add_user(struct creds_static *cs, const char *spec, char **cause);
+/* Adds or replaces user name with ready keys (as a credential store holds them). */
+int creds_static_add_key(struct creds_static *cs, const char *name, const struct creds_key *k,
+    char **cause);
 /* A static-auth-secret; several may be active at once for rotation. */
 int creds_static_add_secret(struct creds_static *cs, const char *secret, char **cause);
 /*
@@ -61,6 +64,8 @@ int creds_static_add_secret(struct creds_static *cs, const char *secret, char **
  * "expiry" (unix seconds) and the password is base64(HMAC-SHA1(secret, username)).
  */
 void creds_static_set_rest(struct creds_static *cs, bool use_auth_secret, char separator);
+/* True when cs serves realm. */
+bool creds_static_has_realm(const struct creds_static *cs, const char *realm, size_t realmlen);
 /* The struct creds view of cs, valid while cs lives. */
 void creds_static_iface(struct creds_static *cs, struct creds *out);
 

@@ -221,6 +221,15 @@ creds_static_add_user(struct creds_static *cs, const char *spec, char **cause)
 }
 
 int
+creds_static_add_key(struct creds_static *cs, const char *name, const struct creds_key *k,
+    char **cause)
+{
+	if (creds_store_user(cs, name, strlen(name), k) == -1)
+		return creds_fail(cause, "user %s: out of memory", name);
+	return 0;
+}
+
+int
 creds_static_add_secret(struct creds_static *cs, const char *secret, char **cause)
 {
 	struct creds_secret *grown;
@@ -247,6 +256,12 @@ creds_static_set_rest(struct creds_static *cs, bool use_auth_secret, char separa
 {
 	cs->rest = use_auth_secret;
 	cs->sep = separator != '\0' ? separator : ':';
+}
+
+bool
+creds_static_has_realm(const struct creds_static *cs, const char *realm, size_t realmlen)
+{
+	return realmlen == cs->realmlen && memcmp(realm, cs->realm, realmlen) == 0;
 }
 
 void
@@ -371,7 +386,7 @@ creds_static_lookup(void *ctx, const char *user, size_t userlen, const char *rea
 	uint64_t expiry;
 
 	out->nkeys = 0;
-	if (realmlen != cs->realmlen || memcmp(realm, cs->realm, realmlen) != 0)
+	if (!creds_static_has_realm(cs, realm, realmlen))
 		return CREDS_UNKNOWN;
 	if (cs->rest && cs->nsecrets > 0 && creds_rest_expiry(user, userlen, cs->sep, &expiry)) {
 		/* coturn's rule: valid through the expiry second itself. */

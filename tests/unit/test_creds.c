@@ -138,6 +138,31 @@ test_rest(void)
 	creds_static_free(cs);
 }
 
+/* Keys as a store holds them: added as they are, replacing an earlier entry. */
+static void
+test_add_key(void)
+{
+	struct creds_static *cs = creds_static_create(REALM);
+	struct creds_key k = {.has_sha256 = false};
+	struct creds_result r;
+	struct creds c;
+	char *cause = NULL;
+
+	creds_static_iface(cs, &c);
+	CHECK(creds_static_has_realm(cs, REALM, strlen(REALM)));
+	CHECK(!creds_static_has_realm(cs, "other.org", 9));
+	memset(k.md5, 0xab, sizeof k.md5);
+	CHECK(creds_static_add_key(cs, "erin", &k, &cause) == 0);
+	CHECK(lookup(&c, "erin", REALM, 0, &r) == CREDS_FOUND && r.nkeys == 1 &&
+	    !r.keys[0].has_sha256 && r.keys[0].md5[15] == 0xab);
+	k.md5[15] = 0xcd;
+	CHECK(creds_static_add_key(cs, "erin", &k, &cause) == 0);
+	CHECKM(lookup(&c, "erin", REALM, 0, &r) == CREDS_FOUND && r.keys[0].md5[15] == 0xcd,
+	    "a second add replaces the key");
+	CHECK(lookup(&c, "erin", "other.org", 0, &r) == CREDS_UNKNOWN);
+	creds_static_free(cs);
+}
+
 static void
 test_interface(void)
 {
@@ -154,6 +179,7 @@ main(void)
 	test_static_users();
 	test_rest_password();
 	test_rest();
+	test_add_key();
 	test_interface();
 	return unit_done();
 }

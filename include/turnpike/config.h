@@ -75,6 +75,7 @@ struct config {
 	struct config_strings static_auth_secrets;
 	char *rest_api_separator;
 	char *realm;
+	char *userdb;
 	int stale_nonce;
 	char *stateless_nonce_secret;
 

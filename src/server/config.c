@@ -710,7 +710,7 @@ config_validate_auth(struct config *cfg, char **cause)
 	cfg->auth = !cfg->no_auth;
 	if (cfg->no_auth && cfg->users.n > 0)
 		config_warn(cfg, "no-auth: the %zu user accounts are ignored", cfg->users.n);
-	if (cfg->use_auth_secret && cfg->static_auth_secrets.n == 0) {
+	if (cfg->use_auth_secret && cfg->static_auth_secrets.n == 0 && cfg->userdb == NULL) {
 		config_warn(cfg,
 		    "use-auth-secret without static-auth-secret: "
 		    "no TURN REST API credential can be checked");

@@ -320,6 +320,15 @@ const struct option_entry options_table[] = {
 	.arg = "SECRET",
 	.help = "Shared secret of the TURN REST API; repeatable, every one is "
 		"accepted (for rotation). Implies use-auth-secret, as in coturn."},
+    {.name = "userdb",
+	.alias = "db",
+	.short_flag = 'b',
+	.type = OPTION_STRING,
+	.offset = OFF(userdb),
+	.arg = "FILE",
+	.help = "SQLite credential database (coturn's schema; turnpikectl or turnadmin -b "
+		"write it): its users and, with use-auth-secret, its secrets are accepted "
+		"besides those from options. Read live: changes apply within a second."},
     {.name = "rest-api-separator",
 	.short_flag = 'C',
 	.type = OPTION_STRING,
@@ -440,7 +449,6 @@ const struct option_entry options_table[] = {
     /* coturn options accepted with a warning, not implemented yet. */
     UNIMPL_ARG("server-name", NULL, 0, "NAME", "Server name for oAuth."),
     UNIMPL_FLAG("oauth", 0, "oAuth authentication."),
-    UNIMPL_ARG("userdb", "db", 'b', "FILE", "SQLite user database."),
     UNIMPL_ARG("psql-userdb", "sql-userdb", 'e', "CONNINFO", "PostgreSQL user database."),
     UNIMPL_ARG("mysql-userdb", NULL, 'M', "CONNINFO", "MySQL user database."),
     UNIMPL_ARG("mongo-userdb", NULL, 'J', "CONNINFO", "MongoDB user database."),

@@ -36,6 +36,7 @@
 #include "turnpike/server.h"
 #include "turnpike/tls.h"
 #include "turnpike/turn.h"
+#include "turnpike/userdb.h"
 #include "turnpike/worker.h"
 
 #define SERVER_THREADS_MAX 128
@@ -56,6 +57,8 @@ struct server {
 	struct binding_config binding;
 	struct turn_config turn;
 	struct creds_static *cstatic;
+	struct creds copts; /* users and secrets from options */
+	struct userdb *userdb;
 	struct creds creds;
 	struct peerpolicy *policy;
 	struct relayaddr *relays;
@@ -167,7 +170,14 @@ server_init_creds(struct server *s, char **cause)
 			return -1;
 	}
 	creds_static_set_rest(s->cstatic, cfg->use_auth_secret, cfg->rest_api_separator[0]);
-	creds_static_iface(s->cstatic, &s->creds);
+	creds_static_iface(s->cstatic, &s->copts);
+	s->creds = s->copts;
+	if (!cfg->auth || cfg->userdb == NULL)
+		return 0;
+	if (userdb_create(cfg->userdb, &s->copts, cfg->use_auth_secret, cfg->rest_api_separator[0],
+		&s->userdb, cause) != 0)
+		return -1;
+	userdb_iface(s->userdb, &s->creds);
 	return 0;
 }
 
@@ -692,6 +702,7 @@ server_free(struct server *s)
 	portpool_free(s->pool);
 	relayaddr_free(s->relays);
 	peerpolicy_free(s->policy);
+	userdb_free(s->userdb);
 	creds_static_free(s->cstatic);
 	explicit_bzero(s->turn.nonce_key, sizeof s->turn.nonce_key);
 	free(s->udp);

@@ -1,0 +1,415 @@
+/*
+ * userdb: the SQLite store's credentials as an in-memory snapshot, one
+ * creds_static per realm, swapped under a rwlock by one reload thread.
+ *
+ * "A slow lookup delays only the request that needs it": here no request ever
+ * waits on SQLite. Only the reload thread touches the database; a worker's
+ * lookup reads the current snapshot in memory under a read lock that the
+ * reload thread takes for writing only to swap one pointer, never during I/O.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "turnpike/log.h"
+#include "turnpike/store.h"
+#include "turnpike/userdb.h"
+
+#define USERDB_BUSY_MS 100 /* the reload thread's wait for another writer's lock */
+
+/* What the store held at one data_version; ok false: unreadable, fail closed. */
+struct userdb_snap {
+	bool ok;
+	struct creds_static **realms;
+	size_t nrealms;
+	bool rest;
+	char sep;
+};
+
+struct userdb {
+	char *path;
+	const struct creds *opts;
+	bool rest;
+	char sep;
+
+	pthread_rwlock_t lock; /* guards snap: held for a pointer swap or a memory lookup */
+	struct userdb_snap *snap;
+
+	pthread_mutex_t mu; /* guards stop */
+	pthread_cond_t cv;
+	bool stop;
+	pthread_t thread;
+	bool started;
+
+	/* The reload thread's own state. */
+	struct store *store;
+	dev_t dev;
+	ino_t ino;
+	int64_t version;
+	bool failing;
+};
+
+static int userdb_lookup(void *, const char *, size_t, const char *, size_t, uint64_t,
+    struct creds_result *);
+
+static const struct creds_ops userdb_ops = {userdb_lookup};
+
+static void
+userdb_snap_free(struct userdb_snap *sn)
+{
+	size_t i;
+
+	if (sn == NULL)
+		return;
+	for (i = 0; i < sn->nrealms; i++)
+		creds_static_free(sn->realms[i]);
+	free(sn->realms);
+	free(sn);
+}
+
+/* The provider of realm in sn, created on first use. */
+static struct creds_static *
+userdb_snap_realm(struct userdb_snap *sn, const char *realm)
+{
+	struct creds_static **grown, *cs;
+	size_t i;
+
+	for (i = 0; i < sn->nrealms; i++) {
+		if (creds_static_has_realm(sn->realms[i], realm, strlen(realm)))
+			return sn->realms[i];
+	}
+	if ((cs = creds_static_create(realm)) == NULL)
+		return NULL;
+	if ((grown = reallocarray(sn->realms, sn->nrealms + 1, sizeof *grown)) == NULL) {
+		creds_static_free(cs);
+		return NULL;
+	}
+	creds_static_set_rest(cs, sn->rest, sn->sep);
+	sn->realms = grown;
+	sn->realms[sn->nrealms++] = cs;
+	return cs;
+}
+
+static int __attribute__((format(printf, 2, 3))) userdb_fail(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = NULL;
+	va_end(ap);
+	return -1;
+}
+
+struct userdb_load {
+	struct store *store;
+	struct userdb_snap *sn;
+	char **cause;
+};
+
+/* One turnusers_lt row: its keys (MD5, and SHA-256 when turnpike stored one). */
+static int
+userdb_load_user(void *arg, const struct store_row *row)
+{
+	struct userdb_load *l = arg;
+	struct creds_static *cs;
+	struct creds_result r;
+	int rc;
+
+	rc = store_user_lookup(l->store, row->realm, row->name, &r, l->cause);
+	if (rc == CREDS_UNKNOWN) {
+		free(*l->cause);
+		*l->cause = NULL;
+		return 0;
+	}
+	if (rc != CREDS_FOUND)
+		return -1;
+	if ((cs = userdb_snap_realm(l->sn, row->realm)) == NULL)
+		rc = userdb_fail(l->cause, "out of memory");
+	else
+		rc = creds_static_add_key(cs, row->name, &r.keys[0], l->cause);
+	explicit_bzero(&r, sizeof r);
+	return rc;
+}
+
+/* One turn_secret row. */
+static int
+userdb_load_secret(void *arg, const struct store_row *row)
+{
+	struct userdb_load *l = arg;
+	struct creds_static *cs;
+
+	if ((cs = userdb_snap_realm(l->sn, row->realm)) == NULL)
+		return userdb_fail(l->cause, "out of memory");
+	return creds_static_add_secret(cs, row->value, l->cause);
+}
+
+/* A snapshot of every realm's users and secrets; NULL with *cause on failure. */
+static struct userdb_snap *
+userdb_load(struct userdb *u, char **cause)
+{
+	struct userdb_load l = {u->store, NULL, cause};
+
+	*cause = NULL;
+	if ((l.sn = calloc(1, sizeof *l.sn)) == NULL) {
+		userdb_fail(cause, "out of memory");
+		return NULL;
+	}
+	l.sn->ok = true;
+	l.sn->rest = u->rest;
+	l.sn->sep = u->sep;
+	if (store_user_list(u->store, NULL, userdb_load_user, &l, cause) != 0 ||
+	    (u->rest && store_secret_list(u->store, NULL, userdb_load_secret, &l, cause) != 0)) {
+		if (*cause == NULL)
+			userdb_fail(cause, "reading the store failed");
+		userdb_snap_free(l.sn);
+		return NULL;
+	}
+	return l.sn;
+}
+
+/* Publishes sn (never NULL); the old snapshot is freed after the swap. */
+static void
+userdb_swap(struct userdb *u, struct userdb_snap *sn)
+{
+	struct userdb_snap *old;
+
+	pthread_rwlock_wrlock(&u->lock);
+	old = u->snap;
+	u->snap = sn;
+	pthread_rwlock_unlock(&u->lock);
+	userdb_snap_free(old);
+}
+
+/* Replaces the snapshot with an unreadable one: store users fail closed. */
+static void
+userdb_swap_unavailable(struct userdb *u)
+{
+	struct userdb_snap *sn;
+
+	if ((sn = calloc(1, sizeof *sn)) != NULL)
+		userdb_swap(u, sn);
+}
+
+/* Opens the store when it is closed or its file was replaced. */
+static int
+userdb_open(struct userdb *u, char **cause)
+{
+	struct stat sb;
+
+	if (u->store != NULL &&
+	    (stat(u->path, &sb) == -1 || sb.st_dev != u->dev || sb.st_ino != u->ino)) {
+		store_close(u->store);
+		u->store = NULL;
+	}
+	if (u->store != NULL)
+		return 0;
+	if (store_open(u->path, &u->store, cause) != 0) {
+		u->store = NULL;
+		return -1;
+	}
+	store_set_busy_timeout(u->store, USERDB_BUSY_MS);
+	if (stat(u->path, &sb) == 0) {
+		u->dev = sb.st_dev;
+		u->ino = sb.st_ino;
+	}
+	u->version = -1;
+	return 0;
+}
+
+/* Reloads when data_version moved (another connection committed). */
+static int
+userdb_refresh(struct userdb *u, char **cause)
+{
+	struct userdb_snap *sn;
+	int64_t v;
+
+	if (userdb_open(u, cause) != 0 || store_data_version(u->store, &v, cause) != 0)
+		return -1;
+	if (v == u->version)
+		return 0;
+	if ((sn = userdb_load(u, cause)) == NULL)
+		return -1;
+	u->version = v;
+	userdb_swap(u, sn);
+	return 0;
+}
+
+/* One poll; logs once when the store becomes unreadable and once when it recovers. */
+static void
+userdb_poll(struct userdb *u)
+{
+	char *cause = NULL;
+
+	if (userdb_refresh(u, &cause) == 0) {
+		if (u->failing)
+			log_info("userdb %s: readable again", u->path);
+		u->failing = false;
+		return;
+	}
+	if (!u->failing) {
+		log_warnx("userdb %s: %s; its users are refused until it can be read", u->path,
+		    cause != NULL ? cause : "unreadable");
+	}
+	u->failing = true;
+	free(cause);
+	store_close(u->store);
+	u->store = NULL;
+	userdb_swap_unavailable(u);
+}
+
+static void *
+userdb_main(void *arg)
+{
+	struct userdb *u = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&u->mu);
+	while (!u->stop) {
+		pthread_mutex_unlock(&u->mu);
+		userdb_poll(u);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += USERDB_POLL_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_mutex_lock(&u->mu);
+		if (!u->stop)
+			pthread_cond_timedwait(&u->cv, &u->mu, &ts);
+	}
+	pthread_mutex_unlock(&u->mu);
+	return NULL;
+}
+
+/* The reload thread starts with every signal blocked: signals belong to the main loop. */
+static int
+userdb_start(struct userdb *u, char **cause)
+{
+	sigset_t all, old;
+	int error;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	error = pthread_create(&u->thread, NULL, userdb_main, u);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (error != 0)
+		return userdb_fail(cause, "userdb thread: %s", strerror(error));
+	u->started = true;
+	return 0;
+}
+
+int
+userdb_create(const char *path, const struct creds *opts, bool rest, char sep, struct userdb **out,
+    char **cause)
+{
+	struct userdb *u;
+
+	if ((u = calloc(1, sizeof *u)) == NULL)
+		return userdb_fail(cause, "out of memory");
+	pthread_rwlock_init(&u->lock, NULL);
+	pthread_mutex_init(&u->mu, NULL);
+	pthread_cond_init(&u->cv, NULL);
+	if ((u->path = strdup(path)) == NULL || (u->snap = calloc(1, sizeof *u->snap)) == NULL) {
+		userdb_free(u);
+		return userdb_fail(cause, "out of memory");
+	}
+	u->opts = opts;
+	u->rest = rest;
+	u->sep = sep != '\0' ? sep : ':';
+	userdb_poll(u);
+	if (userdb_start(u, cause) != 0) {
+		userdb_free(u);
+		return -1;
+	}
+	*out = u;
+	return 0;
+}
+
+void
+userdb_free(struct userdb *u)
+{
+	if (u == NULL)
+		return;
+	if (u->started) {
+		pthread_mutex_lock(&u->mu);
+		u->stop = true;
+		pthread_cond_signal(&u->cv);
+		pthread_mutex_unlock(&u->mu);
+		pthread_join(u->thread, NULL);
+	}
+	pthread_rwlock_destroy(&u->lock);
+	pthread_mutex_destroy(&u->mu);
+	pthread_cond_destroy(&u->cv);
+	store_close(u->store);
+	userdb_snap_free(u->snap);
+	free(u->path);
+	free(u);
+}
+
+void
+userdb_iface(struct userdb *u, struct creds *out)
+{
+	out->ops = &userdb_ops;
+	out->ctx = u;
+}
+
+/* The store's answer for user in realm, from the current snapshot in memory. */
+static int
+userdb_lookup_snap(struct userdb *u, const char *user, size_t userlen, const char *realm,
+    size_t realmlen, uint64_t now_unix, struct creds_result *out)
+{
+	struct creds c;
+	size_t i;
+	int rc = CREDS_UNKNOWN;
+
+	out->nkeys = 0;
+	pthread_rwlock_rdlock(&u->lock);
+	if (!u->snap->ok)
+		rc = CREDS_UNAVAILABLE;
+	for (i = 0; u->snap->ok && i < u->snap->nrealms; i++) {
+		if (creds_static_has_realm(u->snap->realms[i], realm, realmlen)) {
+			creds_static_iface(u->snap->realms[i], &c);
+			rc = creds_lookup(&c, user, userlen, realm, realmlen, now_unix, out);
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&u->lock);
+	return rc;
+}
+
+/*
+ * Options first: an option user is answered from the options alone. With REST
+ * secrets on, the keys of the option secrets and the store's are offered together.
+ */
+static int
+userdb_lookup(void *ctx, const char *user, size_t userlen, const char *realm, size_t realmlen,
+    uint64_t now_unix, struct creds_result *out)
+{
+	struct userdb *u = ctx;
+	struct creds_result mine;
+	size_t i;
+	int rc_opt, rc_db;
+
+	rc_opt = creds_lookup(u->opts, user, userlen, realm, realmlen, now_unix, out);
+	if (rc_opt == CREDS_FOUND && !u->rest)
+		return CREDS_FOUND;
+	if (rc_opt != CREDS_FOUND)
+		out->nkeys = 0;
+	rc_db = userdb_lookup_snap(u, user, userlen, realm, realmlen, now_unix, &mine);
+	for (i = 0; rc_db == CREDS_FOUND && i < mine.nkeys && out->nkeys < CREDS_MAX_KEYS; i++)
+		out->keys[out->nkeys++] = mine.keys[i];
+	explicit_bzero(&mine, sizeof mine);
+	if (out->nkeys > 0)
+		return CREDS_FOUND;
+	if (rc_opt == CREDS_UNAVAILABLE || rc_db == CREDS_UNAVAILABLE)
+		return CREDS_UNAVAILABLE;
+	return CREDS_UNKNOWN;
+}

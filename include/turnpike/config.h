@@ -91,6 +91,7 @@ struct config {
 	bool debug;
 	bool syslog;
 	char *pidfile;
+	char *control_socket;
 	bool software_attribute;
 
 	/* Not options: filled by config_create. */

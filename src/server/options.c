@@ -406,6 +406,12 @@ const struct option_entry options_table[] = {
 	.offset = OFF(pidfile),
 	.arg = "FILE",
 	.help = "Write the process ID to this file; it is removed at exit."},
+    {.name = "control-socket",
+	.type = OPTION_PATH,
+	.offset = OFF(control_socket),
+	.arg = "PATH",
+	.help = "Listen for turnpikectl on this unix socket (mode 0600, removed at exit); "
+		"none by default."},
     {.name = "software-attribute",
 	.type = OPTION_FLAG,
 	.flags = OPTION_RELOADABLE,

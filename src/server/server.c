@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -25,6 +26,7 @@
 #include "turnpike/addr.h"
 #include "turnpike/binding.h"
 #include "turnpike/config.h"
+#include "turnpike/control.h"
 #include "turnpike/creds.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
@@ -72,6 +74,8 @@ struct server {
 	struct listener **listeners;
 	size_t nlisteners;
 	bool pidfile_written;
+	struct control_source csrc;
+	struct control *control;
 	bool started; /* every worker thread is running */
 };
 
@@ -439,6 +443,22 @@ server_write_pidfile(struct server *s, char **cause)
 	return 0;
 }
 
+static int
+server_init_control(struct server *s, char **cause)
+{
+	struct timespec ts;
+
+	if (s->cfg->control_socket == NULL)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->csrc.start_mono_s = (uint64_t)ts.tv_sec;
+	s->csrc.workers = s->nworkers;
+	s->csrc.listeners = s->nlisteners;
+	s->csrc.udp = s->udp != NULL ? s->cfg->listening_ip.n : 0;
+	s->csrc.allocations = &s->allocations;
+	return control_create(s->base, s->cfg->control_socket, &s->csrc, &s->control, cause);
+}
+
 /* Workers start with every signal blocked: signals belong to the main loop. */
 static int
 server_start_workers(struct server *s, char **cause)
@@ -588,7 +608,8 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 		goto fail;
 	if (server_init_turn(s, cause) != 0 || server_init_udp(s, cause) != 0 ||
 	    server_init_workers(s, cause) != 0 || server_init_listeners(s, cause) != 0 ||
-	    server_write_pidfile(s, cause) != 0 || server_start_workers(s, cause) != 0)
+	    server_write_pidfile(s, cause) != 0 || server_init_control(s, cause) != 0 ||
+	    server_start_workers(s, cause) != 0)
 		goto fail;
 	server_log_startup(s, nofile);
 	*sp = s;
@@ -686,6 +707,7 @@ server_free(struct server *s)
 
 	if (s == NULL)
 		return;
+	control_free(s->control);
 	for (i = 0; i < s->nlisteners; i++)
 		listener_free(s->listeners[i]);
 	free(s->listeners);

@@ -1,0 +1,46 @@
+/*
+ * The control socket: a unix stream socket on the main event loop, created
+ * mode 0600 so its file permissions are its access control.
+ *
+ * Protocol, line-based text, one command per connection:
+ *   client: "turnpike-control 1"       the protocol version
+ *   client: "COMMAND [ARG...]"         words separated by spaces
+ *   server: zero or more answer lines, then "ok" or "error: REASON"
+ * Versioned and append-only: version 1 has "status" and "loglevel LEVEL".
+ * New commands and new answer lines may be added to version 1; changing or
+ * removing one needs version 2, and the server then still speaks version 1.
+ */
+#ifndef TURNPIKE_CONTROL_H
+#define TURNPIKE_CONTROL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONTROL_VERSION 1
+#define CONTROL_HELLO "turnpike-control"
+/* Longest line either side sends. */
+#define CONTROL_LINE_MAX 1024
+
+struct event_base;
+struct control;
+
+/* What "status" reports; the pointed-to values outlive the control socket. */
+struct control_source {
+	uint64_t start_mono_s; /* CLOCK_MONOTONIC seconds at start */
+	size_t workers;
+	size_t listeners;                 /* TCP and TLS listening sockets */
+	size_t udp;                       /* UDP listening addresses */
+	const atomic_size_t *allocations; /* active allocations, every worker */
+};
+
+/*
+ * Unlinks a stale socket at path, binds and listens on base. -1 with *cause
+ * naming the path. src must outlive the control socket.
+ */
+int control_create(struct event_base *base, const char *path, const struct control_source *src,
+    struct control **cp, char **cause);
+/* Closes the listening socket and removes its file (connections end with the loop). */
+void control_free(struct control *c);
+
+#endif

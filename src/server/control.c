@@ -1,0 +1,343 @@
+/*
+ * The control socket (see control.h for the protocol): accepts on the main
+ * loop, reads the version line and one command, answers and closes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "turnpike/control.h"
+#include "turnpike/log.h"
+
+#define CONTROL_ARGS_MAX 8
+/* A client that says nothing for this long is dropped. */
+#define CONTROL_TIMEOUT_S 10
+
+struct control {
+	struct evconnlistener *listener;
+	char *path;
+	const struct control_source *src;
+};
+
+enum control_state {
+	CONTROL_HELLO_WAIT,
+	CONTROL_CMD_WAIT,
+	CONTROL_DONE
+};
+
+struct control_conn {
+	struct control *c;
+	struct bufferevent *bev;
+	enum control_state state;
+};
+
+struct control_cmd {
+	const char *name;
+	int minargs, maxargs; /* after the command word */
+	int (*run)(struct control_conn *cc, int argc, char **argv, char **cause);
+};
+
+static int __attribute__((format(printf, 2, 3))) control_fail(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = NULL;
+	va_end(ap);
+	return -1;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+control_printf(struct control_conn *cc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(bufferevent_get_output(cc->bev), fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t
+control_mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+static int
+control_status(struct control_conn *cc, int argc, char **argv, char **cause)
+{
+	const struct control_source *src = cc->c->src;
+
+	(void)argc, (void)argv, (void)cause;
+	control_printf(cc, "version %s\n", PACKAGE_VERSION);
+	control_printf(cc, "uptime %llu\n",
+	    (unsigned long long)(control_mono_s() - src->start_mono_s));
+	control_printf(cc, "workers %zu\n", src->workers);
+	control_printf(cc, "listeners udp %zu stream %zu\n", src->udp, src->listeners);
+	control_printf(cc, "allocations %zu\n", atomic_load(src->allocations));
+	control_printf(cc, "loglevel %s\n", log_level_name(log_get_level()));
+	return 0;
+}
+
+static int
+control_loglevel(struct control_conn *cc, int argc, char **argv, char **cause)
+{
+	enum log_level level;
+
+	(void)argc;
+	if (log_level_parse(argv[1], &level) != 0)
+		return control_fail(cause, "unknown log level %s", argv[1]);
+	log_set_level(level);
+	log_info("control: log level %s", log_level_name(level));
+	control_printf(cc, "loglevel %s\n", log_level_name(level));
+	return 0;
+}
+
+static const struct control_cmd control_cmds[] = {
+    {"status", 0, 0, control_status},
+    {"loglevel", 1, 1, control_loglevel},
+};
+
+/* Splits line on spaces in place; -1 when there are too many words. */
+static int
+control_split(char *line, char **argv, int *argcp)
+{
+	char *word, *save = NULL;
+	int argc = 0;
+
+	for (word = strtok_r(line, " \t", &save); word != NULL;
+	     word = strtok_r(NULL, " \t", &save)) {
+		if (argc == CONTROL_ARGS_MAX)
+			return -1;
+		argv[argc++] = word;
+	}
+	*argcp = argc;
+	return 0;
+}
+
+static int
+control_dispatch(struct control_conn *cc, char *line, char **cause)
+{
+	char *argv[CONTROL_ARGS_MAX];
+	size_t i;
+	int argc;
+
+	if (control_split(line, argv, &argc) != 0)
+		return control_fail(cause, "too many arguments");
+	if (argc == 0)
+		return control_fail(cause, "no command");
+	for (i = 0; i < sizeof control_cmds / sizeof control_cmds[0]; i++) {
+		const struct control_cmd *cmd = &control_cmds[i];
+
+		if (strcmp(argv[0], cmd->name) != 0)
+			continue;
+		if (argc - 1 < cmd->minargs || argc - 1 > cmd->maxargs)
+			return control_fail(cause, "wrong number of arguments for %s", cmd->name);
+		return cmd->run(cc, argc, argv, cause);
+	}
+	return control_fail(cause, "unknown command %.64s", argv[0]);
+}
+
+static void
+control_conn_free(struct control_conn *cc)
+{
+	bufferevent_free(cc->bev);
+	free(cc);
+}
+
+/* Sends the final line and closes once the answer has been written. */
+static void
+control_finish(struct control_conn *cc, const char *err)
+{
+	if (err != NULL)
+		control_printf(cc, "error: %s\n", err);
+	else
+		control_printf(cc, "ok\n");
+	cc->state = CONTROL_DONE;
+	bufferevent_disable(cc->bev, EV_READ);
+}
+
+static void
+control_line(struct control_conn *cc, char *line)
+{
+	char hello[64], *cause = NULL;
+
+	if (cc->state == CONTROL_HELLO_WAIT) {
+		snprintf(hello, sizeof hello, "%s %d", CONTROL_HELLO, CONTROL_VERSION);
+		if (strcmp(line, hello) != 0) {
+			control_finish(cc,
+			    "unsupported protocol version (this server speaks "
+			    "\"" CONTROL_HELLO " 1\")");
+			return;
+		}
+		cc->state = CONTROL_CMD_WAIT;
+		return;
+	}
+	if (control_dispatch(cc, line, &cause) != 0) {
+		control_finish(cc, cause != NULL ? cause : "out of memory");
+		free(cause);
+		return;
+	}
+	control_finish(cc, NULL);
+}
+
+static void
+control_read(struct bufferevent *bev, void *arg)
+{
+	struct control_conn *cc = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char *line;
+	size_t n;
+
+	while (cc->state != CONTROL_DONE &&
+	    (line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF)) != NULL) {
+		control_line(cc, line);
+		free(line);
+	}
+	if (cc->state != CONTROL_DONE && evbuffer_get_length(in) > CONTROL_LINE_MAX)
+		control_finish(cc, "line too long");
+}
+
+static void
+control_write(struct bufferevent *bev, void *arg)
+{
+	struct control_conn *cc = arg;
+
+	if (cc->state == CONTROL_DONE && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		control_conn_free(cc);
+}
+
+static void
+control_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev, (void)what;
+	control_conn_free(arg);
+}
+
+static void
+control_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
+    void *arg)
+{
+	struct event_base *base = evconnlistener_get_base(l);
+	struct timeval tv = {CONTROL_TIMEOUT_S, 0};
+	struct control_conn *cc;
+
+	(void)sa, (void)len;
+	if ((cc = calloc(1, sizeof *cc)) == NULL) {
+		close(fd);
+		return;
+	}
+	cc->c = arg;
+	cc->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (cc->bev == NULL) {
+		close(fd);
+		free(cc);
+		return;
+	}
+	bufferevent_setcb(cc->bev, control_read, control_write, control_event, cc);
+	bufferevent_set_timeouts(cc->bev, &tv, &tv);
+	bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
+}
+
+/* A socket file left by a daemon that died is removed; anything else is an error. */
+static int
+control_unlink_stale(const char *path, char **cause)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode))
+		return control_fail(cause, "control socket %s exists and is not a socket", path);
+	if (unlink(path) != 0)
+		return control_fail(cause, "cannot remove stale control socket %s: %s", path,
+		    strerror(errno));
+	return 0;
+}
+
+static int
+control_bind(const char *path, int *fdp, char **cause)
+{
+	struct sockaddr_un sun;
+	mode_t old;
+	int fd, rc;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path)
+		return control_fail(cause, "control socket path too long: %s", path);
+	strcpy(sun.sun_path, path);
+	if (control_unlink_stale(path, cause) != 0)
+		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return control_fail(cause, "cannot create control socket: %s", strerror(errno));
+	old = umask(S_IXUSR | S_IRWXG | S_IRWXO); /* 0600: the access control */
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
+	umask(old);
+	if (rc != 0) {
+		rc = errno;
+		close(fd);
+		return control_fail(cause, "cannot bind control socket %s: %s", path, strerror(rc));
+	}
+	evutil_make_socket_nonblocking(fd);
+	evutil_make_socket_closeonexec(fd);
+	*fdp = fd;
+	return 0;
+}
+
+int
+control_create(struct event_base *base, const char *path, const struct control_source *src,
+    struct control **cp, char **cause)
+{
+	struct control *c;
+	int fd;
+
+	*cp = NULL;
+	if (control_bind(path, &fd, cause) != 0)
+		return -1;
+	if ((c = calloc(1, sizeof *c)) == NULL || (c->path = strdup(path)) == NULL) {
+		free(c);
+		close(fd);
+		unlink(path);
+		return control_fail(cause, "out of memory");
+	}
+	c->src = src;
+	c->listener = evconnlistener_new(base, control_accept, c, LEV_OPT_CLOSE_ON_FREE, 16, fd);
+	if (c->listener == NULL) {
+		close(fd);
+		control_free(c);
+		return control_fail(cause, "cannot listen on control socket %s", path);
+	}
+	*cp = c;
+	return 0;
+}
+
+void
+control_free(struct control *c)
+{
+	if (c == NULL)
+		return;
+	if (c->listener != NULL)
+		evconnlistener_free(c->listener);
+	unlink(c->path);
+	free(c->path);
+	free(c);
+}

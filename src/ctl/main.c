@@ -1,12 +1,14 @@
 /*
  * turnpikectl: the admin tool. Database commands ("user add ...") and coturn's
- * turnadmin flags work on the credential store; the control socket comes later.
+ * turnadmin flags work on the credential store; --control-socket PATH talks to
+ * a running turnpiked.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "turnpike/ctlsock.h"
 #include "turnpike/dbcmd.h"
 #include "turnpike/turnadmin.h"
 
@@ -15,9 +17,12 @@ ctl_usage(FILE *f)
 {
 	fputs("usage: turnpikectl [--db PATH] [--json] command [arguments]\n"
 	      "       turnpikectl --help | --version\n"
+	      "       turnpikectl --control-socket PATH command [arguments]\n"
 	      "\n",
 	    f);
 	dbcmd_usage(f);
+	fputc('\n', f);
+	ctlsock_usage(f);
 	fputc('\n', f);
 	turnadmin_usage(f);
 }
@@ -60,6 +65,8 @@ main(int argc, char **argv)
 		if (strcmp(argv[1], ctl_commands[i].name) == 0)
 			return ctl_commands[i].run();
 	}
+	if (ctlsock_is_invocation(argc, argv))
+		return ctlsock_main(argc, argv);
 	if (turnadmin_is_invocation(argc, argv))
 		return turnadmin_main(argc, argv);
 	return dbcmd_main(argc, argv);

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The control socket: created mode 0600 and removed at exit; turnpikectl
+# --control-socket status shows the version and the live allocation count,
+# loglevel changes the level, and bad levels, unknown commands and a wrong
+# protocol version get an error.
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+require_binaries
+
+CTL=${TURNPIKECTL:-$TOP_BUILDDIR/turnpikectl}
+SOCK=$T/ctl.sock
+ctl() { timeout 10 "$CTL" --control-socket "$SOCK" "$@"; }
+RELAY_MIN=$((30000 + (RANDOM % 14000) * 2))
+RELAY_MAX=$((RELAY_MIN + 99))
+
+: >"$SOCK" && rm -f "$SOCK" && python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$SOCK"
+start_turnpiked_or_bail -n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls \
+	--log-file stdout --relay-threads 2 --min-port "$RELAY_MIN" --max-port "$RELAY_MAX" \
+	--realm ctl.test --lt-cred-mech --user "alice:alice-pass" --control-socket "$SOCK"
+
+tap_is "a stale socket file is replaced" "$([ -S "$SOCK" ]; echo $?)"
+mode=$(stat -c %a "$SOCK")
+tap_is "the control socket is mode 0600" "$([ "$mode" = 600 ]; echo $?)" "mode $mode"
+
+tap_run "status succeeds" ctl status
+grep -qx "version $(sed -n 's/^turnpikectl //p' <("$CTL" --version))" "$T/out"
+tap_is "status shows the version" "$?" "$(cat "$T/out")"
+grep -qx "allocations 0" "$T/out"
+tap_is "status shows no allocation at first" "$?" "$(cat "$T/out")"
+grep -qx "workers 2" "$T/out"
+tap_is "status shows the worker count" "$?" "$(cat "$T/out")"
+
+bench turn --timeout 3000 --user alice --password alice-pass --refresh-after 3000 \
+	"127.0.0.1:$PORT" >"$T/bench" 2>&1 &
+BENCH=$!
+n=
+for _ in $(seq 1 20); do
+	n=$(ctl status | sed -n 's/^allocations //p')
+	[ "$n" = 1 ] && break
+	sleep 0.1
+done
+tap_is "status counts a live allocation" "$([ "$n" = 1 ]; echo $?)" "allocations $n"
+wait "$BENCH"
+n=$(ctl status | sed -n 's/^allocations //p')
+tap_is "... and not after the client released it" "$([ "$n" = 0 ]; echo $?)" \
+	"allocations $n" "$(cat "$T/bench")"
+
+tap_run "loglevel debug succeeds" ctl loglevel debug
+ctl status | grep -qx "loglevel debug"
+tap_is "status shows the new log level" "$?"
+tap_run_fails "a bad log level fails" ctl loglevel loud
+grep -q "unknown log level" "$T/out"
+tap_is "... naming the level" "$?" "$(cat "$T/out")"
+tap_run_fails "an unknown command fails in turnpikectl" ctl frobnicate
+
+reply=$(printf 'turnpike-control 1\nfrobnicate\n' | timeout 5 python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read())
+print(s.makefile().read(), end="")' "$SOCK")
+tap_is "the daemon answers an unknown command with an error" \
+	"$([ "$reply" = "error: unknown command frobnicate" ]; echo $?)" "$reply"
+reply=$(printf 'turnpike-control 99\nstatus\n' | timeout 5 python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read())
+print(s.makefile().read(), end="")' "$SOCK")
+tap_is "a protocol version mismatch gets an error" \
+	"$(case $reply in "error: unsupported protocol version"*) echo 0 ;; *) echo 1 ;; esac)" \
+	"$reply"
+
+stop_turnpiked
+tap_is "the socket is removed at exit" "$([ ! -e "$SOCK" ]; echo $?)"
+tap_run_fails "turnpikectl fails without a daemon" ctl status
+
+tap_done

@@ -50,7 +50,11 @@ struct turn_allocation {
 	bool live[ALLOCATION_MAX_RELAYS];
 	size_t nrelays; /* live slots */
 	uint64_t expires_ms;
-	uint64_t token; /* RESERVATION-TOKEN answered, 0 for none */
+	uint64_t id;                                 /* per core, from 1, never reused */
+	uint64_t created_ms;                         /* monotonic */
+	uint64_t to_peer_packets, to_peer_bytes;     /* client to peers */
+	uint64_t to_client_packets, to_client_bytes; /* peers to client */
+	uint64_t token;                              /* RESERVATION-TOKEN answered, 0 for none */
 	int addr_error; /* ADDRESS-ERROR-CODE (IPv6) answered, 0 for none */
 	struct allocation_permission *perms;
 	size_t nperms, capperms;

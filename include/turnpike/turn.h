@@ -154,4 +154,27 @@ void turn_expire(struct turn *t, const struct turn_now *now);
 
 void turn_stats(const struct turn *t, struct turn_stats *out);
 
+/* A read-only copy of one allocation, for the control socket. */
+struct turn_session {
+	uint64_t id;      /* unique in this core */
+	const char *user; /* "" without auth; valid during the callback only */
+	struct turn_5tuple tuple;
+	struct sockaddr_storage relayed; /* the first relay's advertised address */
+	uint64_t age_s;
+	uint64_t remaining_s;
+	uint64_t to_peer_packets, to_peer_bytes;
+	uint64_t to_client_packets, to_client_bytes;
+	size_t peers; /* permissions installed */
+};
+
+/* Calls fn with a snapshot of each live allocation. */
+void turn_foreach_session(struct turn *t, const struct turn_now *now,
+    void (*fn)(void *arg, const struct turn_session *s), void *arg);
+/*
+ * Deletes the allocation with id (when id != 0) or every allocation of user
+ * (when user != NULL), closing its relays; returns how many. A Refresh from
+ * its client then gets 437 (RFC 8656 §7.3).
+ */
+size_t turn_kill(struct turn *t, uint64_t id, const char *user);
+
 #endif

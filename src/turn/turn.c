@@ -45,6 +45,7 @@ struct turn {
 	struct turn_stats stats;
 	uint8_t tid_prefix[8]; /* random; a counter follows in indications */
 	uint32_t tid_counter;
+	uint64_t next_alloc_id;
 	uint8_t scratch[TURN_SCRATCH]; /* outgoing Data indications and ChannelData */
 };
 
@@ -452,6 +453,8 @@ turn_allocate(struct turn_req *r, struct turn_answer *ans)
 	}
 	memcpy(a->tid, r->m->tid, STUN_TID_LEN);
 	a->conn = r->conn;
+	a->id = ++r->t->next_alloc_id;
+	a->created_ms = r->now->mono_ms;
 	a->expires_ms = r->now->mono_ms + turn_ms(ar.lifetime);
 	if ((ans->error = turn_open_relays(r, a, &ar)) != 0) {
 		turn_delete(r->t, a);
@@ -712,6 +715,8 @@ turn_to_peer(struct turn *t, struct turn_allocation *a, const struct sockaddr *p
 	}
 	t->stats.client_to_peer_packets++;
 	t->stats.client_to_peer_bytes += len;
+	a->to_peer_packets++;
+	a->to_peer_bytes += len;
 }
 
 /* RFC 8656 §10.2: a Send indication is relayed or silently dropped. */
@@ -838,6 +843,8 @@ turn_handle_peer_data(struct turn *t, struct turn_allocation *alloc, const struc
 	}
 	t->stats.peer_to_client_packets++;
 	t->stats.peer_to_client_bytes += len;
+	alloc->to_client_packets++;
+	alloc->to_client_bytes += len;
 }
 
 void
@@ -878,4 +885,72 @@ turn_stats(const struct turn *t, struct turn_stats *out)
 {
 	*out = t->stats;
 	out->allocations_active = allocation_table_count(t->allocs);
+}
+
+struct turn_walk {
+	struct turn *t;
+	const struct turn_now *now;
+	void (*fn)(void *, const struct turn_session *);
+	void *arg;
+	uint64_t id;
+	const char *user;
+	size_t n;
+};
+
+static void
+turn_session_cb(void *arg, struct turn_allocation *a)
+{
+	struct turn_walk *w = arg;
+	const struct turn_relay *rel = NULL;
+	struct turn_session s;
+	size_t i;
+
+	if (a->expires_ms <= w->now->mono_ms)
+		return;
+	for (i = 0; i < ALLOCATION_MAX_RELAYS && rel == NULL; i++)
+		rel = a->live[i] ? &a->relays[i] : NULL;
+	memset(&s, 0, sizeof s);
+	s.id = a->id;
+	s.user = a->user != NULL ? a->user : "";
+	s.tuple = a->tuple;
+	if (rel != NULL)
+		s.relayed = rel->relayed;
+	s.age_s = (w->now->mono_ms - a->created_ms) / 1000;
+	s.remaining_s = (a->expires_ms - w->now->mono_ms) / 1000;
+	s.to_peer_packets = a->to_peer_packets;
+	s.to_peer_bytes = a->to_peer_bytes;
+	s.to_client_packets = a->to_client_packets;
+	s.to_client_bytes = a->to_client_bytes;
+	s.peers = a->nperms;
+	w->fn(w->arg, &s);
+}
+
+void
+turn_foreach_session(struct turn *t, const struct turn_now *now,
+    void (*fn)(void *arg, const struct turn_session *s), void *arg)
+{
+	struct turn_walk w = {.t = t, .now = now, .fn = fn, .arg = arg};
+
+	allocation_table_walk(t->allocs, turn_session_cb, &w);
+}
+
+static void
+turn_kill_cb(void *arg, struct turn_allocation *a)
+{
+	struct turn_walk *w = arg;
+
+	if ((w->id != 0 && a->id == w->id) ||
+	    (w->user != NULL && allocation_is_user(a, w->user, strlen(w->user)))) {
+		turn_delete(w->t, a);
+		w->n++;
+	}
+}
+
+size_t
+turn_kill(struct turn *t, uint64_t id, const char *user)
+{
+	struct turn_walk w = {.t = t, .id = id, .user = user};
+
+	allocation_table_walk(t->allocs, turn_kill_cb, &w);
+	return w.n;
 }

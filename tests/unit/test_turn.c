@@ -528,6 +528,36 @@ test_refresh_delete(void)
 }
 
 static void
+session_count(void *arg, const struct turn_session *s)
+{
+	struct turn_session *seen = arg;
+
+	if (strcmp(s->user, "alice") == 0 && s->remaining_s > 0 && s->relayed.ss_family != 0)
+		seen[seen[0].id == 0 ? 0 : 1] = *s;
+}
+
+static void
+test_sessions_kill(void)
+{
+	struct turn_session seen[2];
+
+	restart();
+	memset(seen, 0, sizeof seen);
+	CHECK(allocate(&c1) == 0 && allocate(&c2) == 0);
+	turn_foreach_session(turn, &now, session_count, seen);
+	CHECKM(seen[0].id != 0 && seen[1].id != 0 && seen[0].id != seen[1].id,
+	    "turn_foreach_session: both allocations, distinct ids");
+	CHECKM(turn_kill(turn, seen[0].id, NULL) == 1 && io.closes == 1 &&
+		stats().allocations_active == 1,
+	    "turn_kill by id deletes one allocation and closes its relay");
+	CHECK(turn_kill(turn, seen[0].id, NULL) == 0 && turn_kill(turn, 0, "bob") == 0);
+	CHECKM(turn_kill(turn, 0, "alice") == 1 && stats().allocations_active == 0,
+	    "turn_kill by user deletes the rest");
+	CHECKM(refresh(&c1, 600) == 437 && refresh(&c2, 600) == 437,
+	    "a killed allocation's Refresh gets 437");
+}
+
+static void
 test_allocate_errors(void)
 {
 	static const uint8_t token[8] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -1092,6 +1122,7 @@ main(void)
 	test_retransmit_after_cache();
 	test_lifetimes();
 	test_refresh_delete();
+	test_sessions_kill();
 	test_allocate_errors();
 	test_allocate_options();
 	test_dual();

@@ -21,9 +21,17 @@ struct creds;
 struct portpool;
 struct relay_stats;
 struct relayaddr;
+struct turn;
 struct turn_config;
+struct turn_now;
 struct turn_stats;
 struct worker;
+
+/* Work another thread asks of a worker: run is called on the worker's thread. */
+struct worker_job {
+	struct worker_job *next;
+	void (*run)(struct worker_job *job, struct turn *t, const struct turn_now *now);
+};
 
 /* What every worker reads and nobody changes while they run. */
 struct worker_setup {
@@ -55,6 +63,8 @@ int worker_create(int id, const struct worker_setup *setup, struct worker **wp, 
 int worker_start(struct worker *w, char **cause);
 /* From any thread: hands over an accepted socket; -1 (caller closes) on failure. */
 int worker_pass(struct worker *w, int fd, const struct sockaddr *peer, bool tls);
+/* From any thread: queues job for the worker's thread (never run after worker_stop). */
+void worker_post(struct worker *w, struct worker_job *job);
 /* From any thread: asks the loop to end. */
 void worker_stop(struct worker *w);
 /* Waits for a started thread to end (after worker_stop); then stats are final. */

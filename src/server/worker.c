@@ -98,6 +98,7 @@ struct worker {
 	pthread_mutex_t lock;
 	struct worker_item *head;
 	struct worker_item *tail;
+	struct worker_job *jobs; /* in reverse order of posting */
 	bool stop;
 	int notify[2];
 	struct event *notify_ev;
@@ -544,12 +545,26 @@ worker_conn_open(struct worker *w, const struct worker_item *it)
 	worker_conn_log(c, "open");
 }
 
-/* The notify pipe fired: take the whole queue, open its connections. */
+static void
+worker_run_jobs(struct worker *w, struct worker_job *job)
+{
+	struct worker_job *next;
+	struct turn_now now;
+
+	relay_now(&now);
+	for (; job != NULL; job = next) {
+		next = job->next; /* run may hand job back to its owner */
+		job->run(job, w->turn, &now);
+	}
+}
+
+/* The notify pipe fired: take the whole queue, open its connections, run its jobs. */
 static void
 worker_notify_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	struct worker_item *it, *next;
+	struct worker_job *jobs;
 	char drain[64];
 	bool stop;
 
@@ -558,8 +573,12 @@ worker_notify_read(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&w->lock);
 	it = w->head;
 	w->head = w->tail = NULL;
+	jobs = w->jobs;
+	w->jobs = NULL;
 	stop = w->stop;
 	pthread_mutex_unlock(&w->lock);
+	if (!stop)
+		worker_run_jobs(w, jobs);
 	for (; it != NULL; it = next) {
 		next = it->next;
 		worker_conn_open(w, it);
@@ -596,6 +615,16 @@ worker_pass(struct worker *w, int fd, const struct sockaddr *peer, bool tls)
 	pthread_mutex_unlock(&w->lock);
 	worker_notify(w);
 	return 0;
+}
+
+void
+worker_post(struct worker *w, struct worker_job *job)
+{
+	pthread_mutex_lock(&w->lock);
+	job->next = w->jobs;
+	w->jobs = job;
+	pthread_mutex_unlock(&w->lock);
+	worker_notify(w);
 }
 
 void

@@ -6,7 +6,9 @@
  *   client: "turnpike-control 1"       the protocol version
  *   client: "COMMAND [ARG...]"         words separated by spaces
  *   server: zero or more answer lines, then "ok" or "error: REASON"
- * Versioned and append-only: version 1 has "status" and "loglevel LEVEL".
+ * Versioned and append-only: version 1 has "status", "loglevel LEVEL",
+ * "sessions [--user U]" (a "session ID key value ..." line each),
+ * "kill SESSION" and "kill --user U" ("killed N").
  * New commands and new answer lines may be added to version 1; changing or
  * removing one needs version 2, and the server then still speaks version 1.
  */
@@ -24,6 +26,7 @@
 
 struct event_base;
 struct control;
+struct worker;
 
 /* What "status" reports; the pointed-to values outlive the control socket. */
 struct control_source {
@@ -32,6 +35,8 @@ struct control_source {
 	size_t listeners;                 /* TCP and TLS listening sockets */
 	size_t udp;                       /* UDP listening addresses */
 	const atomic_size_t *allocations; /* active allocations, every worker */
+	struct worker *const *worker;     /* asked through worker_post */
+	const char *realm;
 };
 
 /*

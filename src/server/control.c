@@ -5,7 +5,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +23,11 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "turnpike/addr.h"
 #include "turnpike/control.h"
 #include "turnpike/log.h"
+#include "turnpike/turn.h"
+#include "turnpike/worker.h"
 
 #define CONTROL_ARGS_MAX 8
 /* A client that says nothing for this long is dropped. */
@@ -31,19 +37,50 @@ struct control {
 	struct evconnlistener *listener;
 	char *path;
 	const struct control_source *src;
+	int reply[2]; /* workers write finished jobs' pointers here */
+	struct event *reply_ev;
 };
 
 enum control_state {
 	CONTROL_HELLO_WAIT,
 	CONTROL_CMD_WAIT,
+	CONTROL_WORKERS_WAIT,
 	CONTROL_DONE
 };
+
+struct control_req;
 
 struct control_conn {
 	struct control *c;
 	struct bufferevent *bev;
 	enum control_state state;
+	struct control_req *req; /* while the workers answer */
 };
+
+/* One worker's part of a sessions or kill command. */
+struct control_job {
+	struct worker_job job; /* first: the worker hands back this pointer */
+	struct control_req *req;
+	int worker;
+	FILE *f;   /* on the worker's thread: open_memstream into out */
+	char *out; /* answer lines */
+	size_t outlen;
+	size_t killed;
+};
+
+/* A command every worker answers; freed when the last one has. */
+struct control_req {
+	struct control *c;
+	struct control_conn *cc; /* NULL once the client has gone */
+	bool kill;
+	uint64_t id; /* kill SESSION: the core's id, only on worker */
+	int worker;  /* kill SESSION: -1 for every worker */
+	char *user;  /* --user, or NULL */
+	size_t pending;
+	struct control_job *jobs;
+};
+
+#define CONTROL_PENDING 1
 
 struct control_cmd {
 	const char *name;
@@ -111,9 +148,201 @@ control_loglevel(struct control_conn *cc, int argc, char **argv, char **cause)
 	return 0;
 }
 
+static const char *const control_transports[] = {"udp", "tcp", "tls"};
+
+/* On the worker's thread: a line per session. */
+static void
+control_session_line(void *arg, const struct turn_session *s)
+{
+	struct control_job *j = arg;
+	const struct control_req *req = j->req;
+	char cl[ADDR_STRLEN], sv[ADDR_STRLEN], rl[ADDR_STRLEN];
+
+	if (req->user != NULL && strcmp(s->user, req->user) != 0)
+		return;
+	fprintf(j->f,
+	    "session %d-%" PRIu64 " user %s realm %s transport %s client %s server %s relayed %s"
+	    " age %" PRIu64 " remaining %" PRIu64 " to-peer-packets %" PRIu64
+	    " to-peer-bytes %" PRIu64 " to-client-packets %" PRIu64 " to-client-bytes %" PRIu64
+	    " peers %zu\n",
+	    j->worker, s->id, s->user[0] != '\0' ? s->user : "-", req->c->src->realm,
+	    control_transports[s->tuple.transport % 3],
+	    addr_fmt((const struct sockaddr *)&s->tuple.client, true, cl, sizeof cl),
+	    addr_fmt((const struct sockaddr *)&s->tuple.server, true, sv, sizeof sv),
+	    addr_fmt((const struct sockaddr *)&s->relayed, true, rl, sizeof rl), s->age_s,
+	    s->remaining_s, s->to_peer_packets, s->to_peer_bytes, s->to_client_packets,
+	    s->to_client_bytes, s->peers);
+}
+
+/* On the worker's thread; then hands the job back to the main loop. */
+static void
+control_job_run(struct worker_job *wj, struct turn *t, const struct turn_now *now)
+{
+	struct control_job *j = (struct control_job *)wj;
+	const struct control_req *req = j->req;
+	ssize_t n;
+
+	if (req->kill && (req->worker == -1 || req->worker == j->worker))
+		j->killed = turn_kill(t, req->id, req->id != 0 ? NULL : req->user);
+	else if (!req->kill && (j->f = open_memstream(&j->out, &j->outlen)) != NULL) {
+		turn_foreach_session(t, now, control_session_line, j);
+		fclose(j->f);
+	}
+	n = write(req->c->reply[1], &j, sizeof j);
+	if (n != (ssize_t)sizeof j)
+		log_warnx("control: cannot hand a job back to the main loop");
+}
+
+static void
+control_req_free(struct control_req *req)
+{
+	size_t i;
+
+	for (i = 0; req->jobs != NULL && i < req->c->src->workers; i++)
+		free(req->jobs[i].out);
+	free(req->jobs);
+	free(req->user);
+	free(req);
+}
+
+static void control_finish(struct control_conn *, const char *);
+
+/* Every worker has answered: the lines in worker order, then the final line. */
+static void
+control_req_done(struct control_req *req)
+{
+	struct control_conn *cc = req->cc;
+	size_t i, killed = 0;
+
+	if (cc != NULL) {
+		for (i = 0; i < req->c->src->workers; i++) {
+			if (req->jobs[i].out != NULL)
+				evbuffer_add(bufferevent_get_output(cc->bev), req->jobs[i].out,
+				    req->jobs[i].outlen);
+			killed += req->jobs[i].killed;
+		}
+		cc->req = NULL;
+		if (req->kill && killed > 0)
+			log_info("control: killed %zu sessions", killed);
+		if (req->kill && killed == 0)
+			control_finish(cc, "no such session");
+		else {
+			if (req->kill)
+				control_printf(cc, "killed %zu\n", killed);
+			control_finish(cc, NULL);
+		}
+	}
+	control_req_free(req);
+}
+
+static void
+control_reply_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct control_job *j;
+
+	(void)what, (void)arg;
+	while (read(fd, &j, sizeof j) == (ssize_t)sizeof j) {
+		if (--j->req->pending == 0)
+			control_req_done(j->req);
+	}
+}
+
+/* Posts req to every worker; the answer comes in control_req_done. */
+static int
+control_req_post(struct control_conn *cc, struct control_req *req, char **cause)
+{
+	struct control *c = cc->c;
+	size_t i, n = c->src->workers;
+
+	req->c = c;
+	req->cc = cc;
+	if ((req->jobs = calloc(n, sizeof *req->jobs)) == NULL) {
+		control_req_free(req);
+		return control_fail(cause, "out of memory");
+	}
+	req->pending = n;
+	cc->req = req;
+	for (i = 0; i < n; i++) {
+		req->jobs[i].job.run = control_job_run;
+		req->jobs[i].req = req;
+		req->jobs[i].worker = (int)i;
+		worker_post(c->src->worker[i], &req->jobs[i].job);
+	}
+	return CONTROL_PENDING;
+}
+
+static struct control_req *
+control_req_new(const char *user, char **cause)
+{
+	struct control_req *req;
+
+	if ((req = calloc(1, sizeof *req)) == NULL ||
+	    (user != NULL && (req->user = strdup(user)) == NULL)) {
+		free(req);
+		control_fail(cause, "out of memory");
+		return NULL;
+	}
+	req->worker = -1;
+	return req;
+}
+
+static int
+control_sessions(struct control_conn *cc, int argc, char **argv, char **cause)
+{
+	struct control_req *req;
+
+	if (argc == 2 || (argc == 3 && strcmp(argv[1], "--user") != 0))
+		return control_fail(cause, "usage: sessions [--user USER]");
+	if ((req = control_req_new(argc == 3 ? argv[2] : NULL, cause)) == NULL)
+		return -1;
+	return control_req_post(cc, req, cause);
+}
+
+/* "W-N": worker W's allocation N. */
+static int
+control_parse_session(const char *arg, int nworkers, int *worker, uint64_t *id)
+{
+	unsigned long w;
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	w = strtoul(arg, &end, 10);
+	if (end == arg || *end != '-' || w >= (unsigned long)nworkers)
+		return -1;
+	arg = end + 1;
+	n = strtoull(arg, &end, 10);
+	if (end == arg || *end != '\0' || errno != 0 || n == 0)
+		return -1;
+	*worker = (int)w;
+	*id = n;
+	return 0;
+}
+
+static int
+control_kill(struct control_conn *cc, int argc, char **argv, char **cause)
+{
+	struct control_req *req;
+	const char *user = argc == 3 ? argv[2] : NULL;
+
+	if ((argc == 3 && strcmp(argv[1], "--user") != 0) || (argc == 2 && argv[1][0] == '-'))
+		return control_fail(cause, "usage: kill SESSION | kill --user USER");
+	if ((req = control_req_new(user, cause)) == NULL)
+		return -1;
+	req->kill = true;
+	if (user == NULL &&
+	    control_parse_session(argv[1], (int)cc->c->src->workers, &req->worker, &req->id) != 0) {
+		control_req_free(req);
+		return control_fail(cause, "no such session %.64s", argv[1]);
+	}
+	return control_req_post(cc, req, cause);
+}
+
 static const struct control_cmd control_cmds[] = {
     {"status", 0, 0, control_status},
     {"loglevel", 1, 1, control_loglevel},
+    {"sessions", 0, 2, control_sessions},
+    {"kill", 1, 2, control_kill},
 };
 
 /* Splits line on spaces in place; -1 when there are too many words. */
@@ -159,6 +388,8 @@ control_dispatch(struct control_conn *cc, char *line, char **cause)
 static void
 control_conn_free(struct control_conn *cc)
 {
+	if (cc->req != NULL)
+		cc->req->cc = NULL; /* the workers' answers are dropped */
 	bufferevent_free(cc->bev);
 	free(cc);
 }
@@ -191,12 +422,19 @@ control_line(struct control_conn *cc, char *line)
 		cc->state = CONTROL_CMD_WAIT;
 		return;
 	}
-	if (control_dispatch(cc, line, &cause) != 0) {
+	switch (control_dispatch(cc, line, &cause)) {
+	case 0:
+		control_finish(cc, NULL);
+		break;
+	case CONTROL_PENDING:
+		cc->state = CONTROL_WORKERS_WAIT;
+		bufferevent_disable(cc->bev, EV_READ);
+		break;
+	default:
 		control_finish(cc, cause != NULL ? cause : "out of memory");
 		free(cause);
-		return;
+		break;
 	}
-	control_finish(cc, NULL);
 }
 
 static void
@@ -212,7 +450,7 @@ control_read(struct bufferevent *bev, void *arg)
 		control_line(cc, line);
 		free(line);
 	}
-	if (cc->state != CONTROL_DONE && evbuffer_get_length(in) > CONTROL_LINE_MAX)
+	if (cc->state < CONTROL_WORKERS_WAIT && evbuffer_get_length(in) > CONTROL_LINE_MAX)
 		control_finish(cc, "line too long");
 }
 
@@ -320,6 +558,15 @@ control_create(struct event_base *base, const char *path, const struct control_s
 		return control_fail(cause, "out of memory");
 	}
 	c->src = src;
+	c->reply[0] = c->reply[1] = -1;
+	if (pipe2(c->reply, O_CLOEXEC) != 0 || evutil_make_socket_nonblocking(c->reply[0]) != 0 ||
+	    (c->reply_ev = event_new(base, c->reply[0], EV_READ | EV_PERSIST, control_reply_read,
+		 c)) == NULL ||
+	    event_add(c->reply_ev, NULL) != 0) {
+		close(fd);
+		control_free(c);
+		return control_fail(cause, "cannot create the control reply pipe");
+	}
 	c->listener = evconnlistener_new(base, control_accept, c, LEV_OPT_CLOSE_ON_FREE, 16, fd);
 	if (c->listener == NULL) {
 		close(fd);
@@ -337,6 +584,12 @@ control_free(struct control *c)
 		return;
 	if (c->listener != NULL)
 		evconnlistener_free(c->listener);
+	if (c->reply_ev != NULL)
+		event_free(c->reply_ev);
+	if (c->reply[0] != -1)
+		close(c->reply[0]);
+	if (c->reply[1] != -1)
+		close(c->reply[1]);
 	unlink(c->path);
 	free(c->path);
 	free(c);

@@ -456,6 +456,8 @@ server_init_control(struct server *s, char **cause)
 	s->csrc.listeners = s->nlisteners;
 	s->csrc.udp = s->udp != NULL ? s->cfg->listening_ip.n : 0;
 	s->csrc.allocations = &s->allocations;
+	s->csrc.worker = s->workers;
+	s->csrc.realm = s->cfg->realm != NULL ? s->cfg->realm : "-";
 	return control_create(s->base, s->cfg->control_socket, &s->csrc, &s->control, cause);
 }
 
@@ -707,11 +709,11 @@ server_free(struct server *s)
 
 	if (s == NULL)
 		return;
-	control_free(s->control);
 	for (i = 0; i < s->nlisteners; i++)
 		listener_free(s->listeners[i]);
 	free(s->listeners);
 	server_stop_workers(s);
+	control_free(s->control); /* after the workers: they may still answer it */
 	tls_ctx_free(s->ssl_ctx);
 	for (i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++) {
 		if (s->signals[i] != NULL)

@@ -26,6 +26,8 @@ static const struct {
 } ctlsock_cmds[] = {
     {"status", 0, 0},
     {"loglevel", 1, 1},
+    {"sessions", 0, 2},
+    {"kill", 1, 2},
 };
 
 bool
@@ -39,7 +41,9 @@ ctlsock_usage(FILE *f)
 {
 	fputs("control commands (a running turnpiked with control-socket set):\n"
 	      "  turnpikectl --control-socket PATH status\n"
-	      "  turnpikectl --control-socket PATH loglevel LEVEL\n",
+	      "  turnpikectl --control-socket PATH loglevel LEVEL\n"
+	      "  turnpikectl --control-socket PATH sessions [--user USER] [--json]\n"
+	      "  turnpikectl --control-socket PATH kill SESSION | kill --user USER\n",
 	    f);
 }
 
@@ -94,20 +98,68 @@ ctlsock_send(FILE *f, int argc, char **argv)
 	return fflush(f) == 0 ? 0 : -1;
 }
 
+static void
+ctlsock_json_string(const char *s)
+{
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+/* "session ID key value ..." as a JSON object; numbers stay numbers. */
+static void
+ctlsock_json_line(char *line, bool first)
+{
+	char *key, *val, *save = NULL;
+
+	line[strcspn(line, "\n")] = '\0';
+	printf("%s\n  {", first ? "" : ",");
+	key = strtok_r(line, " ", &save);
+	while (key != NULL && (val = strtok_r(NULL, " ", &save)) != NULL) {
+		ctlsock_json_string(strcmp(key, "session") == 0 ? "id" : key);
+		putchar(':');
+		if (strspn(val, "0123456789") == strlen(val) && strcmp(key, "session") != 0)
+			fputs(val, stdout);
+		else
+			ctlsock_json_string(val);
+		key = strtok_r(NULL, " ", &save);
+		if (key != NULL)
+			fputs(", ", stdout);
+	}
+	putchar('}');
+}
+
 /* Prints answer lines; the final "ok" or "error: ..." decides the status. */
 static int
-ctlsock_answer(FILE *f)
+ctlsock_answer(FILE *f, bool json)
 {
 	char line[CONTROL_LINE_MAX + 2];
+	bool first = true;
 
+	if (json)
+		putchar('[');
 	while (fgets(line, sizeof line, f) != NULL) {
-		if (strcmp(line, "ok\n") == 0)
+		if (strcmp(line, "ok\n") == 0) {
+			if (json)
+				puts(first ? "]" : "\n]");
 			return CTLSOCK_OK;
+		}
 		if (strncmp(line, "error: ", 7) == 0) {
 			fprintf(stderr, "turnpikectl: %s", line + 7);
 			return CTLSOCK_ERROR;
 		}
-		fputs(line, stdout);
+		if (json)
+			ctlsock_json_line(line, first);
+		else
+			fputs(line, stdout);
+		first = false;
 	}
 	fputs("turnpikectl: the daemon closed the connection without an answer\n", stderr);
 	return CTLSOCK_ERROR;
@@ -116,9 +168,15 @@ ctlsock_answer(FILE *f)
 int
 ctlsock_main(int argc, char **argv)
 {
+	bool json = false;
 	FILE *f;
 	int fd, rc;
 
+	/* --json, last: sessions as a JSON array */
+	if (argc > 4 && strcmp(argv[argc - 1], "--json") == 0 && strcmp(argv[3], "sessions") == 0) {
+		json = true;
+		argc--;
+	}
 	if (argc < 4 || ctlsock_check(argc - 3, argv + 3) != 0) {
 		ctlsock_usage(stderr);
 		return CTLSOCK_USAGE;
@@ -134,7 +192,7 @@ ctlsock_main(int argc, char **argv)
 		fclose(f);
 		return CTLSOCK_ERROR;
 	}
-	rc = ctlsock_answer(f);
+	rc = ctlsock_answer(f, json);
 	fclose(f);
 	return rc;
 }

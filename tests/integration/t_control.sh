@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The control socket: created mode 0600 and removed at exit; turnpikectl
 # --control-socket status shows the version and the live allocation count,
+# sessions lists an allocation, kill ends it (the client's Refresh gets 437),
 # loglevel changes the level, and bad levels, unknown commands and a wrong
 # protocol version get an error.
 # shellcheck source-path=SCRIPTDIR
@@ -32,20 +33,53 @@ tap_is "status shows no allocation at first" "$?" "$(cat "$T/out")"
 grep -qx "workers 2" "$T/out"
 tap_is "status shows the worker count" "$?" "$(cat "$T/out")"
 
-bench turn --timeout 3000 --user alice --password alice-pass --refresh-after 3000 \
-	"127.0.0.1:$PORT" >"$T/bench" 2>&1 &
-BENCH=$!
-n=
-for _ in $(seq 1 20); do
-	n=$(ctl status | sed -n 's/^allocations //p')
-	[ "$n" = 1 ] && break
-	sleep 0.1
-done
-tap_is "status counts a live allocation" "$([ "$n" = 1 ]; echo $?)" "allocations $n"
+# long_alloc NAME: an allocation of alice that refreshes after 3 s, output in $T/NAME.
+long_alloc() {
+	bench turn --timeout 3000 --user alice --password alice-pass --refresh-after 3000 \
+		"127.0.0.1:$PORT" >"$T/$1" 2>&1 &
+	BENCH=$!
+}
+
+# wait_allocations N: status shows N allocations within 2 s; sets $n.
+wait_allocations() {
+	for _ in $(seq 1 20); do
+		n=$(ctl status | sed -n 's/^allocations //p')
+		[ "$n" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+long_alloc bench1
+wait_allocations 1
+tap_is "status counts a live allocation" "$?" "allocations $n"
+tap_run "sessions succeeds" ctl sessions
+grep -Eq "^session [0-9]+-[0-9]+ user alice realm ctl.test transport udp client 127.0.0.1:[0-9]+ .*relayed 127.0.0.1:[0-9]+ " "$T/out"
+tap_is "sessions lists it with its user and relayed address" "$?" "$(cat "$T/out")"
+SID=$(awk '{print $2}' "$T/out")
+ctl sessions --user bob >"$T/out" 2>&1
+tap_is "sessions --user bob lists none" "$([ ! -s "$T/out" ]; echo $?)" "$(cat "$T/out")"
+ctl sessions --user alice --json | python3 -c 'import json, sys
+s = json.load(sys.stdin); assert len(s) == 1 and s[0]["user"] == "alice", s
+assert s[0]["id"] == sys.argv[1] and isinstance(s[0]["remaining"], int), s' "$SID"
+tap_is "sessions --json is a JSON array of sessions" "$?"
+tap_run "kill SESSION succeeds" ctl kill "$SID"
+grep -qx "killed 1" "$T/out"
+tap_is "... and says so" "$?" "$(cat "$T/out")"
 wait "$BENCH"
-n=$(ctl status | sed -n 's/^allocations //p')
-tap_is "... and not after the client released it" "$([ "$n" = 0 ]; echo $?)" \
-	"allocations $n" "$(cat "$T/bench")"
+grep -q "refresh error 437" "$T/bench1"
+tap_is "the killed client's next Refresh gets 437" "$?" "$(cat "$T/bench1")"
+wait_allocations 0
+tap_is "status counts no allocation after the kill" "$?" "allocations $n"
+tap_run_fails "kill of an unknown session fails" ctl kill "$SID"
+
+long_alloc bench2
+wait_allocations 1
+tap_run "kill --user alice succeeds" ctl kill --user alice
+wait "$BENCH"
+grep -q "refresh error 437" "$T/bench2"
+tap_is "... and the user's client gets 437" "$?" "$(cat "$T/bench2")"
+tap_run_fails "kill --user with no session fails" ctl kill --user alice
 
 tap_run "loglevel debug succeeds" ctl loglevel debug
 ctl status | grep -qx "loglevel debug"

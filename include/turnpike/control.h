@@ -6,7 +6,8 @@
  *   client: "turnpike-control 1"       the protocol version
  *   client: "COMMAND [ARG...]"         words separated by spaces
  *   server: zero or more answer lines, then "ok" or "error: REASON"
- * Versioned and append-only: version 1 has "status", "loglevel LEVEL",
+ * Versioned and append-only: version 1 has "status" (what the main loop
+ * knows, then totals the workers report), "loglevel LEVEL",
  * "sessions [--user U]" (a "session ID key value ..." line each),
  * "kill SESSION" and "kill --user U" ("killed N").
  * New commands and new answer lines may be added to version 1; changing or

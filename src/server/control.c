@@ -66,6 +66,8 @@ struct control_job {
 	char *out; /* answer lines */
 	size_t outlen;
 	size_t killed;
+	struct turn_stats ts;
+	size_t transport[3]; /* live allocations by enum turn_transport */
 };
 
 /* A command every worker answers; freed when the last one has. */
@@ -73,6 +75,7 @@ struct control_req {
 	struct control *c;
 	struct control_conn *cc; /* NULL once the client has gone */
 	bool kill;
+	bool status;
 	uint64_t id; /* kill SESSION: the core's id, only on worker */
 	int worker;  /* kill SESSION: -1 for every worker */
 	char *user;  /* --user, or NULL */
@@ -118,12 +121,12 @@ control_mono_s(void)
 	return (uint64_t)ts.tv_sec;
 }
 
-static int
-control_status(struct control_conn *cc, int argc, char **argv, char **cause)
+/* What the main loop knows; the workers add their lines (control_status_done). */
+static void
+control_status_main(struct control_conn *cc)
 {
 	const struct control_source *src = cc->c->src;
 
-	(void)argc, (void)argv, (void)cause;
 	control_printf(cc, "version %s\n", PACKAGE_VERSION);
 	control_printf(cc, "uptime %llu\n",
 	    (unsigned long long)(control_mono_s() - src->start_mono_s));
@@ -131,7 +134,6 @@ control_status(struct control_conn *cc, int argc, char **argv, char **cause)
 	control_printf(cc, "listeners udp %zu stream %zu\n", src->udp, src->listeners);
 	control_printf(cc, "allocations %zu\n", atomic_load(src->allocations));
 	control_printf(cc, "loglevel %s\n", log_level_name(log_get_level()));
-	return 0;
 }
 
 static int
@@ -174,6 +176,14 @@ control_session_line(void *arg, const struct turn_session *s)
 	    s->to_client_bytes, s->peers);
 }
 
+static void
+control_session_count(void *arg, const struct turn_session *s)
+{
+	struct control_job *j = arg;
+
+	j->transport[s->tuple.transport % 3]++;
+}
+
 /* On the worker's thread; then hands the job back to the main loop. */
 static void
 control_job_run(struct worker_job *wj, struct turn *t, const struct turn_now *now)
@@ -182,7 +192,10 @@ control_job_run(struct worker_job *wj, struct turn *t, const struct turn_now *no
 	const struct control_req *req = j->req;
 	ssize_t n;
 
-	if (req->kill && (req->worker == -1 || req->worker == j->worker))
+	if (req->status) {
+		turn_stats(t, &j->ts);
+		turn_foreach_session(t, now, control_session_count, j);
+	} else if (req->kill && (req->worker == -1 || req->worker == j->worker))
 		j->killed = turn_kill(t, req->id, req->id != 0 ? NULL : req->user);
 	else if (!req->kill && (j->f = open_memstream(&j->out, &j->outlen)) != NULL) {
 		turn_foreach_session(t, now, control_session_line, j);
@@ -207,6 +220,34 @@ control_req_free(struct control_req *req)
 
 static void control_finish(struct control_conn *, const char *);
 
+/* Totals over the workers' answers to status. */
+static void
+control_status_done(struct control_conn *cc, const struct control_req *req)
+{
+	struct turn_stats t = {0};
+	size_t i, k, tr[3] = {0};
+
+	for (i = 0; i < req->c->src->workers; i++) {
+		const struct control_job *j = &req->jobs[i];
+
+		for (k = 0; k < 3; k++)
+			tr[k] += j->transport[k];
+		t.allocations_created += j->ts.allocations_created;
+		t.auth_failures += j->ts.auth_failures;
+		t.client_to_peer_packets += j->ts.client_to_peer_packets;
+		t.client_to_peer_bytes += j->ts.client_to_peer_bytes;
+		t.peer_to_client_packets += j->ts.peer_to_client_packets;
+		t.peer_to_client_bytes += j->ts.peer_to_client_bytes;
+	}
+	control_printf(cc, "sessions udp %zu tcp %zu tls %zu\n", tr[0], tr[1], tr[2]);
+	control_printf(cc, "allocations-created %" PRIu64 "\n", t.allocations_created);
+	control_printf(cc, "auth-failures %" PRIu64 "\n", t.auth_failures);
+	control_printf(cc, "to-peer packets %" PRIu64 " bytes %" PRIu64 "\n",
+	    t.client_to_peer_packets, t.client_to_peer_bytes);
+	control_printf(cc, "to-client packets %" PRIu64 " bytes %" PRIu64 "\n",
+	    t.peer_to_client_packets, t.peer_to_client_bytes);
+}
+
 /* Every worker has answered: the lines in worker order, then the final line. */
 static void
 control_req_done(struct control_req *req)
@@ -222,6 +263,8 @@ control_req_done(struct control_req *req)
 			killed += req->jobs[i].killed;
 		}
 		cc->req = NULL;
+		if (req->status)
+			control_status_done(cc, req);
 		if (req->kill && killed > 0)
 			log_info("control: killed %zu sessions", killed);
 		if (req->kill && killed == 0)
@@ -284,6 +327,19 @@ control_req_new(const char *user, char **cause)
 	}
 	req->worker = -1;
 	return req;
+}
+
+static int
+control_status(struct control_conn *cc, int argc, char **argv, char **cause)
+{
+	struct control_req *req;
+
+	(void)argc, (void)argv;
+	control_status_main(cc);
+	if ((req = control_req_new(NULL, cause)) == NULL)
+		return -1;
+	req->status = true;
+	return control_req_post(cc, req, cause);
 }
 
 static int

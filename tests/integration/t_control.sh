@@ -53,6 +53,11 @@ wait_allocations() {
 long_alloc bench1
 wait_allocations 1
 tap_is "status counts a live allocation" "$?" "allocations $n"
+ctl status >"$T/out" 2>&1
+grep -qx "sessions udp 1 tcp 0 tls 0" "$T/out" && grep -qx "allocations-created 1" "$T/out" &&
+	grep -Eq "^to-peer packets [0-9]+ bytes [0-9]+$" "$T/out"
+tap_is "status gathers sessions by transport and counters from the workers" "$?" \
+	"$(cat "$T/out")"
 tap_run "sessions succeeds" ctl sessions
 grep -Eq "^session [0-9]+-[0-9]+ user alice realm ctl.test transport udp client 127.0.0.1:[0-9]+ .*relayed 127.0.0.1:[0-9]+ " "$T/out"
 tap_is "sessions lists it with its user and relayed address" "$?" "$(cat "$T/out")"

@@ -17,6 +17,7 @@
 
 #include "turnpike/integrity.h"
 #include "turnpike/random.h"
+#include "turnpike/hex.h"
 #include "turnpike/store.h"
 #include "turnpike/stun.h"
 
@@ -242,48 +243,6 @@ store_check_realm(const char *realm, char **cause)
 	if (realm == NULL)
 		return store_fail(cause, "realm: missing");
 	return store_check_text("realm", realm, strlen(realm), STORE_REALM_MAX, cause);
-}
-
-static void
-store_hex(char *out, const uint8_t *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-}
-
-static int
-store_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Exactly 2n hex digits into n bytes. */
-static int
-store_unhex(const char *hex, uint8_t *out, size_t n)
-{
-	size_t i;
-	int hi, lo;
-
-	if (strlen(hex) != 2 * n)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if ((hi = store_hexval(hex[2 * i])) < 0 || (lo = store_hexval(hex[2 * i + 1])) < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
 }
 
 /* Creates the missing directories of path's parent, mode 0700. */
@@ -578,8 +537,8 @@ store_user_set(struct store *s, const char *realm, const char *name, const char 
 	    integrity_key_long_term(STUN_PWALG_SHA256, name, strlen(name), realm, strlen(realm),
 		password, strlen(password), sha, &len) == -1)
 		return store_fail(cause, "password: refused by OpaqueString preparation");
-	store_hex(md5hex, md5, sizeof md5);
-	store_hex(shahex, sha, sizeof sha);
+	hex_encode(md5hex, md5, sizeof md5);
+	hex_encode(shahex, sha, sizeof sha);
 	const struct store_op ops[] = {
 	    {ST_USER_PUT, {realm, name, md5hex}, NULL},
 	    {ST_USER_SHA_PUT, {realm, name, md5hex, shahex}, NULL},
@@ -603,7 +562,7 @@ store_key_md5(const char *realm, const char *name, const char *password, char ou
 	if (integrity_key_long_term(STUN_PWALG_MD5, name, strlen(name), realm, strlen(realm),
 		password, strlen(password), md5, &len) == -1)
 		return store_fail(cause, "password: refused by OpaqueString preparation");
-	store_hex(out, md5, sizeof md5);
+	hex_encode(out, md5, sizeof md5);
 	return 0;
 }
 
@@ -617,9 +576,9 @@ store_user_set_key(struct store *s, const char *realm, const char *name, const c
 	if (store_check_user(realm, name, cause) == -1)
 		return -1;
 	if (key == NULL || (strncmp(key, "0x", 2) != 0 && strncmp(key, "0X", 2) != 0) ||
-	    store_unhex(key + 2, md5, sizeof md5) == -1)
+	    hex_decode(key + 2, md5, sizeof md5) == -1)
 		return store_fail(cause, "key: expected 0x and %zu hex digits", 2 * sizeof md5);
-	store_hex(md5hex, md5, sizeof md5);
+	hex_encode(md5hex, md5, sizeof md5);
 	const struct store_op ops[] = {
 	    {ST_USER_PUT, {realm, name, md5hex}, NULL},
 	    {ST_USER_SHA_DEL, {realm, name}, NULL},
@@ -659,10 +618,10 @@ store_user_key(sqlite3_stmt *st, struct creds_key *k, char **cause)
 	const char *md5 = store_col(st, 0), *sha = store_col(st, 1);
 
 	memset(k, 0, sizeof *k);
-	if (md5 == NULL || store_unhex(md5, k->md5, sizeof k->md5) == -1)
+	if (md5 == NULL || hex_decode(md5, k->md5, sizeof k->md5) == -1)
 		return store_fail(cause, "stored hmackey is not a %zu-digit hex MD5 key",
 		    2 * sizeof k->md5);
-	k->has_sha256 = sha != NULL && store_unhex(sha, k->sha256, sizeof k->sha256) == 0;
+	k->has_sha256 = sha != NULL && hex_decode(sha, k->sha256, sizeof k->sha256) == 0;
 	return 0;
 }
 
@@ -875,8 +834,8 @@ store_hash_password(const char *password, char *out, size_t cap, char **cause)
 		return store_fail(cause, "password hash: no randomness");
 	if (store_pbkdf2(password, salt, STORE_PBKDF2_ITER, hash) == -1)
 		return store_fail(cause, "password hash: PBKDF2 failed");
-	store_hex(salthex, salt, sizeof salt);
-	store_hex(hashhex, hash, sizeof hash);
+	hex_encode(salthex, salt, sizeof salt);
+	hex_encode(hashhex, hash, sizeof hash);
 	n = snprintf(out, cap, STORE_HASH_PREFIX "%lu$%s$%s", (unsigned long)STORE_PBKDF2_ITER,
 	    salthex, hashhex);
 	if (n < 0 || (size_t)n >= cap)
@@ -905,8 +864,8 @@ store_hash_verify(const char *password, const char *hash)
 		return false;
 	memcpy(salthex, p, sizeof salthex - 1);
 	salthex[sizeof salthex - 1] = '\0';
-	if (store_unhex(salthex, salt, sizeof salt) == -1 ||
-	    store_unhex(p + sizeof salthex, want, sizeof want) == -1 ||
+	if (hex_decode(salthex, salt, sizeof salt) == -1 ||
+	    hex_decode(p + sizeof salthex, want, sizeof want) == -1 ||
 	    store_pbkdf2(password, salt, iter, got) == -1)
 		return false;
 	return integrity_equal(want, got, sizeof got);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "turnpike/creds.h"
+#include "turnpike/hex.h"
 #include "turnpike/integrity.h"
 #include "turnpike/stun.h"
 
@@ -109,36 +110,6 @@ static int __attribute__((format(printf, 2, 3))) creds_fail(char **cause, const 
 	return -1;
 }
 
-static int
-creds_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* coturn's "0x" + 32 hex digits: the MD5 long-term key itself. */
-static int
-creds_parse_hex_key(const char *s, uint8_t key[16])
-{
-	size_t i;
-	int hi, lo;
-
-	if (strlen(s) != CREDS_HEX_KEY_LEN)
-		return -1;
-	for (i = 0; i < 16; i++) {
-		if ((hi = creds_hex_digit(s[2 * i])) == -1 ||
-		    (lo = creds_hex_digit(s[2 * i + 1])) == -1)
-			return -1;
-		key[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 /* MD5 and SHA-256 keys of user:realm:password (RFC 8489 §9.2.2). */
 static int
 creds_derive(const char *user, size_t userlen, const char *realm, size_t realmlen, const char *pass,
@@ -206,7 +177,7 @@ creds_static_add_user(struct creds_static *cs, const char *spec, char **cause)
 	pass = colon + 1;
 	memset(&k, 0, sizeof k);
 	if (strncmp(pass, "0x", 2) == 0) {
-		if (creds_parse_hex_key(pass + 2, k.md5) == -1)
+		if (hex_decode(pass + 2, k.md5, sizeof k.md5) == -1)
 			return creds_fail(cause, "user %.*s: a 0x key must have %d hex digits",
 			    (int)namelen, spec, CREDS_HEX_KEY_LEN);
 	} else if (creds_derive(spec, namelen, cs->realm, cs->realmlen, pass, strlen(pass), &k) ==

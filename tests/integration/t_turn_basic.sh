@@ -6,6 +6,8 @@
 # The daemon logs each relay with its address and counters.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/integration/turnlib.sh
+. "$(dirname "$0")/turnlib.sh"
 
 require_binaries
 UCLIENT=$(command -v turnutils_uclient)
@@ -31,35 +33,13 @@ for _ in $(seq 1 100); do
 	sleep 0.05
 done
 
-# uclient_ok FILE EXPECTED: the total line "tot_send_msgs=S, tot_recv_msgs=R"
-# has S = R = EXPECTED and "Total lost packets" is 0; prints what differs.
-uclient_ok() {
-	awk -v want="$2" '
-		/start_mclient: tot_send_msgs=/ {
-			s = $0; sub(/.*tot_send_msgs=/, "", s); sub(/,.*/, "", s)
-			r = $0; sub(/.*tot_recv_msgs=/, "", r); sub(/[^0-9].*/, "", r)
-			sent = s + 0; recv = r + 0; seen = 1
-		}
-		/Total lost packets / {
-			l = $0; sub(/.*Total lost packets /, "", l); sub(/ .*/, "", l)
-			lost = l + 0; seenlost = 1
-		}
-		END {
-			if (!seen || !seenlost) { print "no summary from uclient"; exit 1 }
-			if (sent != want || recv != want || lost != 0) {
-				print "sent " sent ", received " recv ", lost " lost "; expected " want
-				exit 1
-			}
-		}' "$1"
-}
-
 # run_uclient DESC FLAGS...: 2 clients, 20 messages of 120 bytes each (40 in all).
 run_uclient() {
 	local desc=$1 why
 	shift
 	timeout 60 "$UCLIENT" "$@" -u alice -w wonderland -e 127.0.0.1 -r "$PEER_PORT" \
 		-n 20 -m 2 -l 120 -p "$PORT" 127.0.0.1 >"$T/uclient.out" 2>&1
-	if why=$(uclient_ok "$T/uclient.out" 40); then
+	if why=$(uclient_summary "$T/uclient.out" 40); then
 		tap_ok "$desc: 40 messages relayed and echoed, none lost"
 		tap_diag "$(grep -E 'tot_send_msgs=|Total lost' "$T/uclient.out" | tail -n 2)"
 	else

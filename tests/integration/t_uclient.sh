@@ -32,31 +32,6 @@ PEER_PID=$!
 track_pid "$PEER_PID"
 wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
 
-# uclient_summary FILE EXPECTED: the last "tot_send_msgs=S, tot_recv_msgs=R"
-# line (the total over all clients) has S = EXPECTED and R = S, and "Total lost
-# packets" is 0. Prints what is wrong.
-uclient_summary() {
-	awk -v want="$2" '
-		/start_mclient: tot_send_msgs=/ {
-			s = $0; sub(/.*tot_send_msgs=/, "", s); sub(/,.*/, "", s)
-			r = $0; sub(/.*tot_recv_msgs=/, "", r); sub(/[^0-9].*/, "", r)
-			sent = s + 0; recv = r + 0; seen = 1
-		}
-		/Total lost packets / {
-			l = $0; sub(/.*Total lost packets /, "", l); sub(/ .*/, "", l)
-			lost = l + 0; seenlost = 1
-		}
-		END {
-			if (!seen) { print "no tot_send_msgs summary"; exit 1 }
-			if (!seenlost) { print "no Total lost packets line"; exit 1 }
-			if (sent != want) { print "sent " sent " messages, expected " want; bad = 1 }
-			if (recv != sent) { print "received " recv " of " sent; bad = 1 }
-			if (lost != 0) { print "lost " lost; bad = 1 }
-			if (!bad) print "sent " sent " received " recv " lost 0"
-			exit bad
-		}' "$1"
-}
-
 # uclient_start NAME PORT UCLIENT-FLAGS...: one uclient run in the background,
 # output in $T/uc.NAME. The runs of one group go at once (each mostly waits).
 uclient_start() {

@@ -93,6 +93,7 @@ struct config {
 	char *pidfile;
 	char *control_socket;
 	bool software_attribute;
+	int drain_timeout;
 
 	/* Not options: filled by config_create. */
 	char *file;           /* the configuration file read, or NULL */
@@ -119,5 +120,12 @@ int config_create_text(const char *name, const char *text, size_t len, struct co
 void config_free(struct config *cfg);
 /* Checks that value is valid for option o, as the parsers would; -1 with *cause. */
 int config_check_value(const struct option_entry *o, const char *value, char **cause);
+/* Reload: true when option o has the same value in a and b (rows storing nothing: true). */
+bool config_option_equal(const struct option_entry *o, const struct config *a,
+    const struct config *b);
+/* Reload: dst's value of option o becomes a deep copy of src's; -1 out of memory. */
+int config_option_copy(const struct option_entry *o, struct config *dst, const struct config *src);
+/* A deep copy of src without its warnings; -1 out of memory. */
+int config_clone(const struct config *src, struct config **out);
 
 #endif

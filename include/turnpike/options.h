@@ -20,7 +20,7 @@ enum option_type {
 };
 
 /* Row flags. */
-#define OPTION_RELOADABLE 0x1  /* may change without a restart (reload comes later) */
+#define OPTION_RELOADABLE 0x1  /* a reload (SIGHUP) applies a new value */
 #define OPTION_CMDLINE 0x2     /* command line only (-c, -n, -h, ...) */
 #define OPTION_UNIMPL 0x4      /* accepted for coturn configs; warns, ignored */
 #define OPTION_NOOP 0x8        /* accepted silently, ignored (our default already) */

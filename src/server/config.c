@@ -819,3 +819,153 @@ config_check_value(const struct option_entry *o, const char *value, char **cause
 	config_free(cfg);
 	return rc;
 }
+
+static bool
+config_strings_equal(const struct config_strings *a, const struct config_strings *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++) {
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+static bool
+config_text_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+bool
+config_option_equal(const struct option_entry *o, const struct config *a, const struct config *b)
+{
+	const void *fa, *fb;
+	const struct config_addrs *aa, *ab;
+	const struct config_externals *ea, *eb;
+
+	if (o->offset == OPTION_NOWHERE)
+		return true;
+	fa = (const char *)a + o->offset;
+	fb = (const char *)b + o->offset;
+	aa = fa, ab = fb, ea = fa, eb = fb;
+	switch (o->type) {
+	case OPTION_FLAG:
+		return *(const bool *)fa == *(const bool *)fb;
+	case OPTION_INT:
+		return *(const int *)fa == *(const int *)fb;
+	case OPTION_STRING:
+	case OPTION_PATH:
+		return config_text_equal(*(char *const *)fa, *(char *const *)fb);
+	case OPTION_ADDRS:
+		return aa->n == ab->n &&
+		    (aa->n == 0 || memcmp(aa->v, ab->v, aa->n * sizeof *aa->v) == 0);
+	case OPTION_EXTERNAL:
+		return ea->n == eb->n &&
+		    (ea->n == 0 || memcmp(ea->v, eb->v, ea->n * sizeof *ea->v) == 0);
+	case OPTION_STRINGS:
+		return config_strings_equal(fa, fb);
+	}
+	return false;
+}
+
+static int
+config_copy_strings(struct config_strings *dst, const struct config_strings *src)
+{
+	size_t i;
+
+	if (src->n == 0)
+		return 0;
+	if ((dst->v = calloc(src->n, sizeof *dst->v)) == NULL)
+		return -1;
+	for (i = 0; i < src->n; i++) {
+		if ((dst->v[i] = strdup(src->v[i])) == NULL)
+			return -1;
+		dst->n++;
+	}
+	return 0;
+}
+
+/* A deep copy of n elements of sz bytes; 0 elements is NULL. */
+static int
+config_copy_array(void **dst, const void *src, size_t n, size_t sz)
+{
+	*dst = NULL;
+	if (n == 0)
+		return 0;
+	if ((*dst = calloc(n, sz)) == NULL)
+		return -1;
+	memcpy(*dst, src, n * sz);
+	return 0;
+}
+
+int
+config_option_copy(const struct option_entry *o, struct config *dst, const struct config *src)
+{
+	void *fd;
+	const void *fs;
+	const char *text;
+
+	if (o->offset == OPTION_NOWHERE)
+		return 0;
+	fd = config_field(dst, o);
+	fs = (const char *)src + o->offset;
+	if (config_types[o->type].clear != NULL)
+		config_types[o->type].clear(fd);
+	switch (o->type) {
+	case OPTION_FLAG:
+		*(bool *)fd = *(const bool *)fs;
+		return 0;
+	case OPTION_INT:
+		*(int *)fd = *(const int *)fs;
+		return 0;
+	case OPTION_STRING:
+	case OPTION_PATH:
+		text = *(char *const *)fs;
+		return text != NULL && (*(char **)fd = strdup(text)) == NULL ? -1 : 0;
+	case OPTION_ADDRS:
+		((struct config_addrs *)fd)->n = ((const struct config_addrs *)fs)->n;
+		return config_copy_array((void **)&((struct config_addrs *)fd)->v,
+		    ((const struct config_addrs *)fs)->v, ((const struct config_addrs *)fs)->n,
+		    sizeof(struct sockaddr_storage));
+	case OPTION_EXTERNAL:
+		((struct config_externals *)fd)->n = ((const struct config_externals *)fs)->n;
+		return config_copy_array((void **)&((struct config_externals *)fd)->v,
+		    ((const struct config_externals *)fs)->v,
+		    ((const struct config_externals *)fs)->n, sizeof(struct config_external));
+	case OPTION_STRINGS:
+		return config_copy_strings(fd, fs);
+	}
+	return -1;
+}
+
+int
+config_clone(const struct config *src, struct config **out)
+{
+	struct config *cfg;
+	size_t i;
+
+	*out = NULL;
+	if ((cfg = calloc(1, sizeof *cfg)) == NULL)
+		return -1;
+	for (i = 0; i < options_count; i++) {
+		if (config_option_copy(&options_table[i], cfg, src) != 0) {
+			config_free(cfg);
+			return -1;
+		}
+	}
+	cfg->tls = src->tls;
+	cfg->auth = src->auth;
+	cfg->realm_from_host = src->realm_from_host;
+	if (src->file != NULL && (cfg->file = strdup(src->file)) == NULL) {
+		config_free(cfg);
+		return -1;
+	}
+	*out = cfg;
+	return 0;
+}

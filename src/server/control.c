@@ -24,6 +24,7 @@
 #include <event2/listener.h>
 
 #include "turnpike/addr.h"
+#include "turnpike/allocation.h"
 #include "turnpike/control.h"
 #include "turnpike/log.h"
 #include "turnpike/turn.h"
@@ -79,6 +80,7 @@ struct control_req {
 	uint64_t id; /* kill SESSION: the core's id, only on worker */
 	int worker;  /* kill SESSION: -1 for every worker */
 	char *user;  /* --user, or NULL */
+	char *realm; /* the realm when posted: the workers read this copy */
 	size_t pending;
 	struct control_job *jobs;
 };
@@ -152,6 +154,21 @@ control_loglevel(struct control_conn *cc, int argc, char **argv, char **cause)
 
 static const char *const control_transports[] = {"udp", "tcp", "tls"};
 
+/* " peer-addrs A,B" (the permissions' IP addresses) or " peer-addrs -". */
+static void
+control_session_peers(FILE *f, const struct turn_session *s)
+{
+	char a[ADDR_STRLEN];
+	size_t i;
+
+	fputs(" peer-addrs ", f);
+	for (i = 0; i < s->peers; i++) {
+		fprintf(f, "%s%s", i > 0 ? "," : "",
+		    addr_fmt((const struct sockaddr *)&s->perms[i].peer, false, a, sizeof a));
+	}
+	fputs(s->peers == 0 ? "-\n" : "\n", f);
+}
+
 /* On the worker's thread: a line per session. */
 static void
 control_session_line(void *arg, const struct turn_session *s)
@@ -166,14 +183,15 @@ control_session_line(void *arg, const struct turn_session *s)
 	    "session %d-%" PRIu64 " user %s realm %s transport %s client %s server %s relayed %s"
 	    " age %" PRIu64 " remaining %" PRIu64 " to-peer-packets %" PRIu64
 	    " to-peer-bytes %" PRIu64 " to-client-packets %" PRIu64 " to-client-bytes %" PRIu64
-	    " peers %zu\n",
-	    j->worker, s->id, s->user[0] != '\0' ? s->user : "-", req->c->src->realm,
+	    " peers %zu",
+	    j->worker, s->id, s->user[0] != '\0' ? s->user : "-", req->realm,
 	    control_transports[s->tuple.transport % 3],
 	    addr_fmt((const struct sockaddr *)&s->tuple.client, true, cl, sizeof cl),
 	    addr_fmt((const struct sockaddr *)&s->tuple.server, true, sv, sizeof sv),
 	    addr_fmt((const struct sockaddr *)&s->relayed, true, rl, sizeof rl), s->age_s,
 	    s->remaining_s, s->to_peer_packets, s->to_peer_bytes, s->to_client_packets,
 	    s->to_client_bytes, s->peers);
+	control_session_peers(j->f, s);
 }
 
 static void
@@ -215,6 +233,7 @@ control_req_free(struct control_req *req)
 		free(req->jobs[i].out);
 	free(req->jobs);
 	free(req->user);
+	free(req->realm);
 	free(req);
 }
 
@@ -299,7 +318,8 @@ control_req_post(struct control_conn *cc, struct control_req *req, char **cause)
 
 	req->c = c;
 	req->cc = cc;
-	if ((req->jobs = calloc(n, sizeof *req->jobs)) == NULL) {
+	if ((req->realm = strdup(c->src->realm)) == NULL ||
+	    (req->jobs = calloc(n, sizeof *req->jobs)) == NULL) {
 		control_req_free(req);
 		return control_fail(cause, "out of memory");
 	}
@@ -394,11 +414,46 @@ control_kill(struct control_conn *cc, int argc, char **argv, char **cause)
 	return control_req_post(cc, req, cause);
 }
 
+/* "restart NAME ..." when changed options need a restart, then ok or the refusal. */
+static int
+control_reload(struct control_conn *cc, int argc, char **argv, char **cause)
+{
+	const struct control_source *src = cc->c->src;
+	char *restart = NULL, *why = NULL;
+	int rc;
+
+	(void)argc, (void)argv;
+	log_info("control: reload");
+	rc = src->reload(src->arg, &restart, &why);
+	if (rc != 0) {
+		log_warnx("control: reload refused, the running configuration stays: %s",
+		    why != NULL ? why : "out of memory");
+		control_fail(cause, "reload refused: %s", why != NULL ? why : "out of memory");
+	} else if (restart != NULL && restart[0] != '\0')
+		control_printf(cc, "restart %s\n", restart);
+	free(restart);
+	free(why);
+	return rc;
+}
+
+/* "draining allocations N": the server exits once they have ended. */
+static int
+control_drain(struct control_conn *cc, int argc, char **argv, char **cause)
+{
+	const struct control_source *src = cc->c->src;
+
+	(void)argc, (void)argv, (void)cause;
+	control_printf(cc, "draining allocations %zu\n", src->drain(src->arg));
+	return 0;
+}
+
 static const struct control_cmd control_cmds[] = {
     {"status", 0, 0, control_status},
     {"loglevel", 1, 1, control_loglevel},
     {"sessions", 0, 2, control_sessions},
     {"kill", 1, 2, control_kill},
+    {"reload", 0, 0, control_reload},
+    {"drain", 0, 0, control_drain},
 };
 
 /* Splits line on spaces in place; -1 when there are too many words. */

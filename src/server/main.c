@@ -76,7 +76,7 @@ main_open_log(const struct config *cfg)
 }
 
 static int
-main_serve(const struct config *cfg)
+main_serve(const struct config *cfg, int argc, char **argv)
 {
 	struct server *srv;
 	char *cause = NULL;
@@ -90,6 +90,7 @@ main_serve(const struct config *cfg)
 		log_close();
 		return 1;
 	}
+	server_set_args(srv, argc, (const char *const *)argv);
 	rc = server_run(srv);
 	server_free(srv);
 	log_info("turnpiked stopped");
@@ -112,7 +113,7 @@ main(int argc, char **argv)
 	if (cfg->help || cfg->version || cfg->dump_options != NULL)
 		rc = main_action(cfg);
 	else
-		rc = main_serve(cfg);
+		rc = main_serve(cfg, argc, argv);
 	config_free(cfg);
 	libevent_global_shutdown();
 	return rc;

@@ -447,15 +447,18 @@ server_drain(struct server *s, const char *who)
 {
 	int timeout = s->gen->cfg->drain_timeout;
 	size_t i, n = atomic_load(&s->allocations);
+	char until[64] = "";
 
 	if (atomic_load(&s->draining))
 		return n;
 	atomic_store(&s->draining, true);
-	if (timeout > 0)
+	if (timeout > 0) {
 		s->drain_deadline_ms = server_mono_ms() + (uint64_t)timeout * 1000;
+		snprintf(until, sizeof until, " or in %d s (drain-timeout)", timeout);
+	}
 	log_info("%s: draining: new allocations refused (508), %zu left; exiting when the last "
-		 "ends%s%d%s",
-	    who, n, timeout > 0 ? " or in " : "", timeout, timeout > 0 ? " s" : "");
+		 "ends%s",
+	    who, n, until);
 	for (i = 0; i < s->nworkers; i++) {
 		s->drain_sw[i].drain = true;
 		s->drain_sw[i].done = server_drain_done;

@@ -43,6 +43,7 @@ wait_allocations() {
 	done
 	return 1
 }
+# shellcheck disable=SC2317 # called through wait_until
 draining_logged() { grep -q "draining: new allocations refused" "$TURNPIKED_LOG"; }
 
 # check_drain HOW: one allocation refreshing after 3 s holds the drain open.

@@ -3,12 +3,14 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "turnpike/config.h"
+#include "turnpike/options.h"
 #include "unit.h"
 
 static char tmpdir[] = "/tmp/test_config.XXXXXX";
@@ -415,6 +417,66 @@ test_text(void)
 	config_free(cfg);
 }
 
+/* Every file option of a and b the same; names the first that differs in *which. */
+static bool
+all_equal(const struct config *a, const struct config *b, const char **which)
+{
+	size_t i;
+
+	for (i = 0; i < options_count; i++) {
+		if (!(options_table[i].flags & OPTION_CMDLINE) &&
+		    !config_option_equal(&options_table[i], a, b)) {
+			*which = options_table[i].name;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Reload's tools: compare options between configurations, copy one, clone all. */
+static void
+test_compare_copy_clone(void)
+{
+	static const char *const args[] = {"--min-port", "40000", NULL};
+	struct config *a, *b, *c = NULL;
+	const char *which = "";
+	char *cause;
+
+	a = load("user=alice:pw\nrealm=r\nlistening-ip=127.0.0.1\nallowed-peer-ip=10.0.0.0/8\n"
+		 "cert=/x.pem\npkey=/x.key\nexternal-ip=192.0.2.1/10.0.0.1\n",
+	    args, &cause);
+	b = load("user=alice:pw\nuser=bob:pw\nrealm=r\nlistening-ip=127.0.0.2\n"
+		 "allowed-peer-ip=10.0.0.0/8\ncert=/x.pem\npkey=/x.key\n"
+		 "external-ip=192.0.2.1/10.0.0.1\n",
+	    args, &cause);
+	CHECK(a != NULL && b != NULL);
+	if (a == NULL || b == NULL)
+		goto done;
+	CHECKM(!config_option_equal(options_find("user"), a, b) &&
+		!config_option_equal(options_find("listening-ip"), a, b) &&
+		config_option_equal(options_find("realm"), a, b) &&
+		config_option_equal(options_find("allowed-peer-ip"), a, b) &&
+		config_option_equal(options_find("external-ip"), a, b) &&
+		config_option_equal(options_find("min-port"), a, b),
+	    "config_option_equal: strings, addresses, ints by value");
+	CHECK(config_option_copy(options_find("user"), b, a) == 0 &&
+	    config_option_copy(options_find("listening-ip"), b, a) == 0);
+	CHECKM(b->users.n == 1 && strcmp(b->users.v[0], "alice:pw") == 0 &&
+		is_ip(&b->listening_ip.v[0], "127.0.0.1") && all_equal(a, b, &which),
+	    "config_option_copy: b takes a's values");
+	CHECK(config_clone(a, &c) == 0);
+	CHECKM(c != NULL && all_equal(a, c, &which) && c->tls == a->tls && c->auth == a->auth &&
+		strcmp(c->file, a->file) == 0 && c->users.v[0] != a->users.v[0],
+	    "config_clone: every option equal, deep copies");
+	if (!all_equal(a, b, &which) || c == NULL || !all_equal(a, c, &which))
+		printf("# differs: %s\n", which);
+done:
+	free(cause);
+	config_free(a);
+	config_free(b);
+	config_free(c);
+}
+
 /* The shipped sample configuration is valid as it stands. */
 static void
 test_sample(void)
@@ -448,6 +510,7 @@ main(void)
 	test_checked_values();
 	test_files();
 	test_text();
+	test_compare_copy_clone();
 	test_sample();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)

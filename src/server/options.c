@@ -579,12 +579,14 @@ options_has_arg(const struct option_entry *o)
 	return o->type != OPTION_FLAG;
 }
 
-/* A note appended to the help of rows that do nothing yet. */
+/* A note appended to the help of rows that do nothing yet or that a reload applies. */
 static const char *
 options_note(const struct option_entry *o)
 {
 	if (o->flags & OPTION_UNIMPL)
 		return " Not implemented yet: accepted and ignored with a warning.";
+	if (o->flags & OPTION_RELOADABLE)
+		return " A reload (SIGHUP) applies a change.";
 	return "";
 }
 

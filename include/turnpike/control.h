@@ -56,4 +56,17 @@ int control_create(struct event_base *base, const char *path, const struct contr
 /* Closes the listening socket and removes its file (connections end with the loop). */
 void control_free(struct control *c);
 
+/* For the commands (controlcmd.h): one client's connection. */
+struct control_conn;
+struct controlcmd_req;
+
+/* Answer lines to the client. */
+void control_conn_printf(struct control_conn *cc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void control_conn_write(struct control_conn *cc, const void *data, size_t len);
+/* The command waits for req (the workers); a client that goes detaches it. */
+void control_conn_wait(struct control_conn *cc, struct controlcmd_req *req);
+/* The final line, "ok" (err NULL) or "error: err"; closes once written. */
+void control_conn_finish(struct control_conn *cc, const char *err);
+
 #endif

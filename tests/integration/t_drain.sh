@@ -4,7 +4,7 @@
 # through the relay to turnutils_peer); Binding requests are still answered;
 # once that allocation is deleted the daemon exits with status 0 and removes
 # its pidfile. With drain-timeout the daemon exits at the timeout even though
-# an allocation is still live.
+# an allocation is still live; without allocations it exits at once.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/integration/turnlib.sh
@@ -106,5 +106,15 @@ proc_alive "$HELD"
 tap_is "  ... while the client still waited to refresh" "$?"
 kill "$HELD" 2>/dev/null
 wait_exit "$HELD" 5
+
+# Nothing to wait for: turnpikectl still gets its answer, then the daemon exits.
+start
+ctl drain >"$T/drain.idle" 2>&1
+tap_is "turnpikectl drain without allocations answers 'draining allocations 0'" \
+	"$(grep -qx "draining allocations 0" "$T/drain.idle"; echo $?)" "$(cat "$T/drain.idle")"
+wait_exit "$TURNPIKED_PID" 10
+TURNPIKED_PID=
+tap_is "  ... and the daemon exits with status 0" "$([ "$TP_EXIT_STATUS" = 0 ]; echo $?)" \
+	"status $TP_EXIT_STATUS"
 
 tap_done

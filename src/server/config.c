@@ -600,6 +600,24 @@ config_unquote(char *v)
 }
 
 /*
+ * "12 # a comment" after a number: coturn reads the number (atoi) and so does
+ * this parser, with a warning; elsewhere '#' is data.
+ */
+static void
+config_strip_number_comment(struct config_parser *p, const struct option_entry *o, char *value,
+    const char *where)
+{
+	char *sp;
+
+	if (o->type != OPTION_INT || value == NULL || (sp = strpbrk(value, " \t")) == NULL ||
+	    sp[strspn(sp, " \t")] != '#')
+		return;
+	config_warn(p->cfg, "%s: %s: the text after the number is ignored: %s", where, o->name,
+	    sp + strspn(sp, " \t"));
+	*sp = '\0';
+}
+
+/*
  * One line of a coturn-style file: "name", "name=value", "name = value",
  * "name value", "name\tvalue", "--name ..." (the name ends at the first
  * space, tab or '=', the value starts after all of them); '#' starts a
@@ -630,6 +648,7 @@ config_parse_line(struct config_parser *p, char *line, char **cause)
 		config_warn(p->cfg, "%s: unknown option '%s'; ignored", where, name);
 		return 0;
 	}
+	config_strip_number_comment(p, o, value, where);
 	return config_apply(p, o, value, cause);
 }
 

@@ -47,7 +47,7 @@ check_one() {
 	*) shown=$name ;;
 	esac
 	if [ "$rc" -eq 0 ] && ! grep -qi 'unknown option' "$T/one.err" &&
-		{ [ "$name" = version ] || grep -q "^$shown[ =]" "$T/one.out" ||
+		{ [ "$name" = version ] || grep -q "^${shown}[ =]" "$T/one.out" ||
 			grep -q "^$shown  #" "$T/one.out" ||
 			grep -q "$shown is only valid on the command line" "$T/one.err"; }; then
 		tap_ok "$where: $name"

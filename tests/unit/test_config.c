@@ -295,7 +295,8 @@ test_coturn_syntax(void)
 		   "syslog=2\n"
 		   "software-attribute=Off\n"
 		   "pidfile=/tmp/x.pid;\n"
-		   "\t# tab-indented comment\n",
+		   "\t# tab-indented comment\n"
+		   "user-quota=12 # 4 streams per call\n",
 	    NULL, &cause);
 	CHECK(cfg != NULL);
 	if (cfg == NULL) {
@@ -313,7 +314,16 @@ test_coturn_syntax(void)
 	CHECKM(strcmp(cfg->pidfile, "/tmp/x.pid;") == 0 &&
 		has_warning(cfg, ":10: the line ends with a semicolon"),
 	    "a trailing semicolon warns as in coturn");
+	CHECKM(cfg->user_quota == 12 &&
+		has_warning(cfg,
+		    ":12: user-quota: the text after the number is ignored: "
+		    "# 4 streams per call"),
+	    "a comment after a number is ignored with a warning, as coturn's atoi does");
 	config_free(cfg);
+	cfg = load("user-quota=12 apples\n", NULL, &cause);
+	CHECKM(cfg == NULL && strstr(cause, ":1: user-quota: '12 apples' is not a number") != NULL,
+	    "other text after a number is an error");
+	free(cause);
 	cfg = load("no-udp=maybe\n", NULL, &cause);
 	CHECKM(cfg == NULL && strstr(cause, ":1: no-udp: 'maybe' is not a yes or no value") != NULL,
 	    "a flag value coturn refuses is an error with file:line");

@@ -69,6 +69,16 @@ done <"$LIST"
 [ "$n" -ge 120 ]
 tap_is "the list holds all of coturn's options ($n)" "$?"
 
+# coturn's short flags, as coturn takes them (-X VALUE, no '=').
+timeout 10 "$TURNPIKED" --check-config -n -p 4000 -L 127.0.0.1 -E 127.0.0.1 -X 192.0.2.1 \
+	-m 2 -r short.example -u alice:pw -q 3 -Q 9 -C / -l stderr -a -v -f -s 1000 -B 10000 \
+	-d lo -i lo -K -A ipv4 >"$T/short.out" 2>"$T/short.err"
+rc=$?
+want='^listening-port = 4000 |^listening-ip = 127\.0\.0\.1 |^relay-ip = 127\.0\.0\.1 |^external-ip = 192\.0\.2\.1 |^relay-threads = 2 |^realm = short\.example |^user = alice:\*+ |^user-quota = 3 |^total-quota = 9 |^rest-api-separator = / |^lt-cred-mech = on |^verbose = on '
+[ "$rc" -eq 0 ] && [ "$(grep -cE "$want" "$T/short.out")" -eq 12 ]
+tap_is "coturn's short flags set their options (-p -L -E -X -m -r -u -q -Q -C -l -a -v -f -s -B -d -i -K -A)" \
+	"$?" "exit status $rc" "$(cat "$T/short.err")" "$(grep -E "$want" "$T/short.out")"
+
 # The other direction: every coturn name turnpiked knows is on the list, so the
 # list cannot silently lose one.
 "$TURNPIKED" --dump-options=names >"$T/names"

@@ -247,6 +247,21 @@ test_lookup(void)
 	    {'l', "log-file"},
 	    {'m', "relay-threads"},
 	    {'h', "help"},
+	    /* The rest of coturn's "c:d:p:L:E:X:i:m:l:r:u:b:B:e:M:J:N:O:q:Q:s:C:K:A:vVofhznaS". */
+	    {'d', "listening-device"},
+	    {'i', "relay-device"},
+	    {'b', "userdb"},
+	    {'B', "bps-capacity"},
+	    {'e', "psql-userdb"},
+	    {'M', "mysql-userdb"},
+	    {'J', "mongo-userdb"},
+	    {'N', "redis-userdb"},
+	    {'O', "redis-statsdb"},
+	    {'s', "max-bps"},
+	    {'K', "keep-address-family"},
+	    {'A', "allocation-default-address-family"},
+	    {'o', "daemon"},
+	    {'S', "stun-only"},
 	};
 	const struct option_entry *o;
 	size_t i;

@@ -154,4 +154,28 @@ check_guide bigbluebutton \
 	'^log-file = /var/log/turnserver/turnserver\.log  # '
 run_guide bigbluebutton tls
 
+# ---- coturn's own example, every option uncommented ----
+# The coturn package's examples/etc/turnserver.conf documents every option with
+# a commented-out example line. With all of them uncommented (but no-auth, no-udp
+# and no-tcp, which contradict lt-cred-mech and the other listeners: coturn
+# refuses those too) the file loads, each option accepted or warned about.
+EXAMPLE=/usr/share/doc/coturn/examples/etc/turnserver.conf
+if [ -r "$EXAMPLE" ]; then
+	sed -E -e 's/^#([A-Za-z])/\1/' -e 's/^(no-auth|no-udp|no-tcp)$/#\1/' "$EXAMPLE" \
+		>"$T/example.conf"
+	n=$(grep -cE '^[A-Za-z]' "$T/example.conf")
+	timeout 10 "$TURNPIKED" --check-config -c "$T/example.conf" >"$T/example.out" \
+		2>"$T/example.err"
+	rc=$?
+	[ "$rc" -eq 0 ] && [ "$n" -ge 100 ]
+	tap_is "coturn's example turnserver.conf with its $n option lines uncommented loads" "$?" \
+		"exit status $rc" "$(grep -v warning "$T/example.err")"
+	# Only prose lines that the blunt uncommenting turned into options are unknown.
+	unknown=$(grep "unknown option" "$T/example.err" | grep -vE "unknown option '(OR:|Local)'")
+	[ -z "$unknown" ]
+	tap_is "  ... and every option name in it is known" "$?" "$unknown"
+else
+	tap_skip "coturn's example turnserver.conf" "$EXAMPLE not installed (apt-get install coturn)"
+fi
+
 tap_done

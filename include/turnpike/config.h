@@ -130,7 +130,8 @@ struct config {
  * ("file:line: option: reason") on an error.
  */
 int config_create(int argc, const char *const *argv, struct config **cfgp, char **cause);
-/* Builds a configuration from file text alone (tests, fuzzing); name is for messages. */
+/* Builds a configuration from file text alone (tests, fuzzing); name is for messages
+ * and becomes config->file. */
 int config_create_text(const char *name, const char *text, size_t len, struct config **cfgp,
     char **cause);
 void config_free(struct config *cfg);

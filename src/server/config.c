@@ -887,6 +887,10 @@ config_create_text(const char *name, const char *text, size_t len, struct config
 	*cfgp = NULL;
 	if (config_start(&p, cause) != 0)
 		return -1;
+	if ((p.cfg->file = strdup(name)) == NULL) {
+		config_free(p.cfg);
+		return config_fail(cause, "out of memory");
+	}
 	if (config_parse_text(&p, name, text, len, cause) != 0 ||
 	    config_validate(p.cfg, cause) != 0) {
 		config_free(p.cfg);

@@ -372,6 +372,8 @@ config_note_origin(struct config_parser *p, const struct option_entry *o, const 
 	struct config_origin *org = &p->cfg->origins[config_row(o)];
 	char *copy = NULL;
 
+	if (org->source == CONFIG_SOURCE_CMDLINE && p->source != CONFIG_SOURCE_CMDLINE)
+		return 0; /* the command line overrides the file */
 	if (o->offset == OPTION_NOWHERE && (copy = strdup(value != NULL ? value : "")) == NULL)
 		return config_fail(cause, "out of memory");
 	if (org->ignored_value != NULL) {

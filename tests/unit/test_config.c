@@ -335,6 +335,7 @@ static void
 test_origins(void)
 {
 	static const char *const args[] = {"--realm", "cmd.example", "--no-loopback-peers", NULL};
+	static const char *const over[] = {"--server-name=from-cmdline", NULL};
 	const struct config_origin *org;
 	struct config *cfg;
 	char *cause;
@@ -364,6 +365,13 @@ test_origins(void)
 	    "allow-loopback-peers");
 	CHECK(has_warning(cfg, "command line: no-loopback-peers is deprecated"));
 	CHECK(config_origin_of(cfg, options_find("sha256"))->ignored_value == NULL);
+	config_free(cfg);
+
+	cfg = load("server-name=from-file\n", over, &cause);
+	org = cfg != NULL ? config_origin_of(cfg, options_find("server-name")) : NULL;
+	CHECKM(org != NULL && org->source == CONFIG_SOURCE_CMDLINE &&
+		strcmp(org->ignored_value, "from-cmdline") == 0,
+	    "an ignored option on the command line is not replaced by the file's");
 	config_free(cfg);
 }
 

@@ -25,6 +25,7 @@ enum option_type {
 #define OPTION_UNIMPL 0x4      /* accepted for coturn configs; warns, ignored */
 #define OPTION_NOOP 0x8        /* accepted silently, ignored (our default already) */
 #define OPTION_DEPRECATED 0x10 /* accepted for coturn configs; warns that it is deprecated */
+#define OPTION_SECRET 0x20     /* the value is a secret: --check-config masks it */
 
 /* The table never has more rows than this (parsers keep per-row state). */
 #define OPTIONS_MAX 256
@@ -48,6 +49,8 @@ struct option_entry {
 	const char *help; /* one sentence */
 	/* Extra syntax check of one value: -1 with err filled (names no option). */
 	int (*check)(const char *value, char *err, size_t errlen);
+	/* Deprecated rows: the option applied instead, "NAME" (with the value given) or "NAME=VALUE". */
+	const char *maps_to;
 };
 
 extern const struct option_entry options_table[];

@@ -8,9 +8,11 @@
 #include <event2/event.h>
 
 #include "turnpike/config.h"
+#include "turnpike/confshow.h"
 #include "turnpike/log.h"
 #include "turnpike/options.h"
 #include "turnpike/server.h"
+#include "turnpike/tls.h"
 
 /* -h, --version, --dump-options: print and exit. */
 static int
@@ -30,6 +32,33 @@ main_action(const struct config *cfg)
 		    cfg->dump_options);
 		return 1;
 	}
+	return 0;
+}
+
+/*
+ * --check-config: the configuration parsed and validated; the certificate and
+ * key load too. Warnings go to stderr, the effective configuration to stdout.
+ */
+static int
+main_check(const struct config *cfg)
+{
+	SSL_CTX *ctx;
+	char *cause = NULL;
+	size_t i;
+
+	for (i = 0; i < cfg->nwarnings; i++)
+		fprintf(stderr, "turnpiked: warning: %s\n", cfg->warnings[i]);
+	if (cfg->tls) {
+		if (tls_ctx_create(cfg->cert, cfg->pkey, cfg->cipher_list, &ctx, &cause) != 0) {
+			fprintf(stderr, "turnpiked: %s\n", cause != NULL ? cause : "out of memory");
+			free(cause);
+			return 1;
+		}
+		tls_ctx_free(ctx);
+	}
+	confshow_print(stdout, cfg);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return 1;
 	return 0;
 }
 
@@ -112,6 +141,8 @@ main(int argc, char **argv)
 	}
 	if (cfg->help || cfg->version || cfg->dump_options != NULL)
 		rc = main_action(cfg);
+	else if (cfg->check_config)
+		rc = main_check(cfg);
 	else
 		rc = main_serve(cfg, argc, argv);
 	config_free(cfg);

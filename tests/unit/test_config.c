@@ -266,13 +266,114 @@ test_warnings(void)
 	    "not implemented option warns");
 	CHECKM(!has_warning(cfg, ":4:"), "... once");
 	CHECK(has_warning(cfg, ":5: oauth is not implemented"));
-	CHECKM(!has_warning(cfg, ":6:") && !has_warning(cfg, ":7:") && !has_warning(cfg, ":8:"),
-	    "no-op options are silent");
+	CHECKM(has_warning(cfg,
+		   ":6: no-software-attribute is deprecated; replaced by "
+		   "software-attribute=no") &&
+		has_warning(cfg, ":7: prod is deprecated; replaced by software-attribute=no"),
+	    "renamed coturn options warn and name their replacement");
+	CHECKM(!has_warning(cfg, ":8:"), "no-op options are silent");
 	CHECK(has_warning(cfg, ":9: help is only valid on the command line"));
 	CHECK(!cfg->help);
 	CHECKM(has_warning(cfg, ":10: no-loopback-peers is deprecated"), "deprecated option warns");
 	CHECKM(!has_warning(cfg, ":11:") && !has_warning(cfg, ":12:"),
 	    "no-multicast-peers and fingerprint are silent");
+	config_free(cfg);
+}
+
+/* coturn's separators, quotes, flag values and semicolon warning. */
+static void
+test_coturn_syntax(void)
+{
+	struct config *cfg;
+	char *cause;
+
+	cfg = load("listening-port==4000\n"
+		   "tls-listening-port = \t 4001\n"
+		   "realm=\"unterminated.example\n"
+		   "cipher-list=\"HIGH\"  \n"
+		   "no-udp=F\n"
+		   "no-tcp=n\n"
+		   "verbose=T\n"
+		   "syslog=2\n"
+		   "software-attribute=Off\n"
+		   "pidfile=/tmp/x.pid;\n"
+		   "\t# tab-indented comment\n"
+		   "user-quota=12 # 4 streams per call\n",
+	    NULL, &cause);
+	CHECK(cfg != NULL);
+	if (cfg == NULL) {
+		printf("# %s\n", cause);
+		free(cause);
+		return;
+	}
+	CHECKM(cfg->listening_port == 4000 && cfg->tls_listening_port == 4001,
+	    "a run of spaces, tabs and '=' separates name and value");
+	CHECKM(strcmp(cfg->realm, "unterminated.example") == 0, "a lone opening quote is stripped");
+	CHECKM(strcmp(cfg->cipher_list, "HIGH") == 0, "quotes then trailing blanks stripped");
+	CHECKM(!cfg->no_udp && !cfg->no_tcp && cfg->verbose && cfg->syslog &&
+		!cfg->software_attribute,
+	    "coturn's flag values: F, n, T, a digit, Off");
+	CHECKM(strcmp(cfg->pidfile, "/tmp/x.pid;") == 0 &&
+		has_warning(cfg, ":10: the line ends with a semicolon"),
+	    "a trailing semicolon warns as in coturn");
+	CHECKM(cfg->user_quota == 12 &&
+		has_warning(cfg,
+		    ":12: user-quota: the text after the number is ignored: "
+		    "# 4 streams per call"),
+	    "a comment after a number is ignored with a warning, as coturn's atoi does");
+	config_free(cfg);
+	cfg = load("user-quota=12 apples\n", NULL, &cause);
+	CHECKM(cfg == NULL && strstr(cause, ":1: user-quota: '12 apples' is not a number") != NULL,
+	    "other text after a number is an error");
+	free(cause);
+	cfg = load("no-udp=maybe\n", NULL, &cause);
+	CHECKM(cfg == NULL && strstr(cause, ":1: no-udp: 'maybe' is not a yes or no value") != NULL,
+	    "a flag value coturn refuses is an error with file:line");
+	free(cause);
+}
+
+/* Where each value came from, for --check-config. */
+static void
+test_origins(void)
+{
+	static const char *const args[] = {"--realm", "cmd.example", "--no-loopback-peers", NULL};
+	static const char *const over[] = {"--server-name=from-cmdline", NULL};
+	const struct config_origin *org;
+	struct config *cfg;
+	char *cause;
+
+	cfg = load("listening-port=4000\n\nrealm=file.example\ncli-password=pw\n"
+		   "user=a:b\nuser=c:d\nallow-loopback-peers\n",
+	    args, &cause);
+	CHECK(cfg != NULL);
+	if (cfg == NULL)
+		return;
+	org = config_origin_of(cfg, options_find("listening-port"));
+	CHECKM(org->source == CONFIG_SOURCE_FILE && org->line == 1, "file value: line 1");
+	org = config_origin_of(cfg, options_find("realm"));
+	CHECKM(org->source == CONFIG_SOURCE_CMDLINE, "command line value");
+	org = config_origin_of(cfg, options_find("min-port"));
+	CHECKM(org->source == CONFIG_SOURCE_DEFAULT, "default value");
+	org = config_origin_of(cfg, options_find("user"));
+	CHECKM(org->source == CONFIG_SOURCE_FILE && org->line == 6, "a list: its last line");
+	org = config_origin_of(cfg, options_find("cli-password"));
+	CHECKM(org->source == CONFIG_SOURCE_FILE && org->line == 4 && org->ignored_value != NULL &&
+		strcmp(org->ignored_value, "pw") == 0,
+	    "an ignored option keeps its value and line");
+	CHECKM(!cfg->allow_loopback_peers &&
+		config_origin_of(cfg, options_find("allow-loopback-peers"))->source ==
+		    CONFIG_SOURCE_CMDLINE,
+	    "deprecated no-loopback-peers on the command line overrides the file's "
+	    "allow-loopback-peers");
+	CHECK(has_warning(cfg, "command line: no-loopback-peers is deprecated"));
+	CHECK(config_origin_of(cfg, options_find("sha256"))->ignored_value == NULL);
+	config_free(cfg);
+
+	cfg = load("server-name=from-file\n", over, &cause);
+	org = cfg != NULL ? config_origin_of(cfg, options_find("server-name")) : NULL;
+	CHECKM(org != NULL && org->source == CONFIG_SOURCE_CMDLINE &&
+		strcmp(org->ignored_value, "from-cmdline") == 0,
+	    "an ignored option on the command line is not replaced by the file's");
 	config_free(cfg);
 }
 
@@ -506,6 +607,8 @@ main(void)
 	test_cmdline();
 	test_errors();
 	test_warnings();
+	test_coturn_syntax();
+	test_origins();
 	test_auth();
 	test_checked_values();
 	test_files();

@@ -23,7 +23,7 @@ RUN apt-get update \
 	&& DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 		libevent-2.1-7 libevent-pthreads-2.1-7 libevent-openssl-2.1-7 \
 		libssl3 libsqlite3-0 \
-	&& rm -rf /var/lib/apt/lists/* \
+	&& apt-get clean && rm -rf /var/lib/apt/lists/* \
 	&& groupadd --system --gid 10000 turnpike \
 	&& useradd --system --uid 10000 --gid turnpike --home-dir /var/lib/turnpike \
 		--no-create-home --shell /usr/sbin/nologin turnpike \

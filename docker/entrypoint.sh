@@ -15,9 +15,6 @@ RUN_DIR=${TURNPIKE_RUN_DIR:-/run/turnpike}
 CONFIG=${TURNPIKE_CONFIG:-/etc/turnpike/turnpike.conf}
 DB=${TURNPIKE_DB:-/var/lib/turnpike/turnpike.db}
 GENERATED=$RUN_DIR/turnpiked.conf
-TURNPIKED=${TURNPIKED:-turnpiked}
-TURNPIKECTL=${TURNPIKECTL:-turnpikectl}
-TURNPIKE_BENCH=${TURNPIKE_BENCH:-turnpike-bench}
 
 note() { printf 'turnpike-entrypoint: %s\n' "$*" >&2; }
 die() {
@@ -75,7 +72,7 @@ conf_lines() {
 
 # detect_external_ip HOST:PORT: the reflexive address a STUN server sees.
 detect_external_ip() {
-	_out=$("$TURNPIKE_BENCH" probe --timeout 1000 --max-sends 3 --count 1 "$1" 2>&1) ||
+	_out=$(turnpike-bench probe --timeout 1000 --max-sends 3 --count 1 "$1" 2>&1) ||
 		die "cannot detect the external IP with the STUN server $1: $_out"
 	_ip=$(printf '%s\n' "$_out" | sed -n 's/^mapped-address \[*\([^]]*\)\]*:[0-9]*$/\1/p' |
 		head -n 1)
@@ -146,7 +143,7 @@ health_port() {
 
 umask 077
 mkdir -p "$RUN_DIR" || die "cannot create $RUN_DIR"
-: >"$GENERATED" || die "cannot write $GENERATED"
+printf "" >"$GENERATED" || die "cannot write $GENERATED (mount a writable $RUN_DIR)"
 defaults
 if [ -f "$CONFIG" ]; then
 	note "using $CONFIG"
@@ -160,8 +157,8 @@ printf '127.0.0.1:%s\n' "$(health_port "$@")" >"$RUN_DIR/health-target"
 
 # Creates the database (directory 0700, file 0600) so that the daemon and
 # `turnpikectl` in `docker exec` share it from the start.
-if ! "$TURNPIKECTL" --db "$DB" user list >/dev/null 2>&1; then
+if ! turnpikectl --db "$DB" user list >/dev/null 2>&1; then
 	note "warning: cannot open the database $DB (is the volume writable by uid $(id -u)?)"
 fi
 
-exec "$TURNPIKED" -c "$GENERATED" "$@"
+exec turnpiked -c "$GENERATED" "$@"

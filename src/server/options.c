@@ -239,7 +239,8 @@ const struct option_entry options_table[] = {
 	.offset = OFF(user_quota),
 	.arg = "N",
 	.help = "Concurrent allocations one user name may hold (486 beyond), counted "
-		"per worker thread; 0 means unlimited."},
+		"across all worker threads; 0 means unlimited. A realm's user-quota in the "
+		"store overrides it."},
     {.name = "total-quota",
 	.short_flag = 'Q',
 	.type = OPTION_INT,
@@ -249,7 +250,56 @@ const struct option_entry options_table[] = {
 	.offset = OFF(total_quota),
 	.arg = "N",
 	.help = "Concurrent allocations on the whole server (486 beyond); 0 means "
-		"unlimited."},
+		"unlimited. A realm's total-quota in the store overrides it."},
+    {.name = "max-bps",
+	.short_flag = 's',
+	.type = OPTION_INT,
+	.def = "0",
+	.min = 0,
+	.max = 1000000000,
+	.offset = OFF(max_bps),
+	.arg = "BYTES",
+	.help = "Bytes per second relayed for one session, limited in each direction "
+		"separately with a burst of one second; excess packets are dropped. 0 means "
+		"unlimited. A realm's max-bps in the store overrides it for new sessions."},
+    {.name = "bps-capacity",
+	.short_flag = 'B',
+	.type = OPTION_INT,
+	.def = "0",
+	.min = 0,
+	.max = 1000000000,
+	.offset = OFF(bps_capacity),
+	.arg = "BYTES",
+	.help = "Bytes per second relayed by the whole server, both directions together; "
+		"each worker thread gets an equal share. 0 means unlimited."},
+    {.name = "max-permissions",
+	.type = OPTION_INT,
+	.def = "1024",
+	.min = 0,
+	.max = 1000000,
+	.offset = OFF(max_permissions),
+	.arg = "N",
+	.help = "Permissions (peer addresses) one allocation may hold; CreatePermission "
+		"past it gets 508 (RFC 8656 section 9). 0 means unlimited."},
+    {.name = "max-channels",
+	.type = OPTION_INT,
+	.def = "4096",
+	.min = 0,
+	.max = 16384,
+	.offset = OFF(max_channels),
+	.arg = "N",
+	.help = "Channels one allocation may bind; ChannelBind past it gets 508 "
+		"(RFC 8656 section 12). 0 means only the channel number space bounds them."},
+    {.name = "unauth-rate-limit",
+	.type = OPTION_INT,
+	.def = "20",
+	.min = 0,
+	.max = 1000000,
+	.offset = OFF(unauth_rate_limit),
+	.arg = "N",
+	.help = "401 answers per second to one UDP source address on one worker thread "
+		"(burst of the same size); requests past it are dropped unanswered, so the "
+		"server is a poor reflector. 0 turns the limit off."},
 
     /* Peers. */
     {.name = "allowed-peer-ip",
@@ -473,8 +523,6 @@ const struct option_entry options_table[] = {
     UNIMPL_FLAG("udp-self-balance", 0, "Balance UDP over auxiliary servers."),
     UNIMPL_ARG("alternate-server", NULL, 0, "IP:PORT", "ALTERNATE-SERVER redirection."),
     UNIMPL_ARG("tls-alternate-server", NULL, 0, "IP:PORT", "ALTERNATE-SERVER redirection for TLS."),
-    UNIMPL_ARG("max-bps", NULL, 's', "N", "Bandwidth per session."),
-    UNIMPL_ARG("bps-capacity", NULL, 'B', "N", "Bandwidth in total."),
     UNIMPL_FLAG("check-origin-consistency", 0, "ORIGIN consistency check."),
     UNIMPL_FLAG("no-udp-relay", 0, "No UDP relay endpoints."),
     UNIMPL_FLAG("no-tcp-relay", 0, "No TCP relay endpoints."),

@@ -28,6 +28,7 @@
 #include "turnpike/config.h"
 #include "turnpike/control.h"
 #include "turnpike/creds.h"
+#include "turnpike/limits.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
 #include "turnpike/peerpolicy.h"
@@ -46,8 +47,6 @@
 #define SERVER_DEFAULT_LIFETIME 600
 /* stale-nonce=0 (coturn: unlimited) becomes the longest value accepted. */
 #define SERVER_STALE_NONCE_MAX 604800
-/* Permissions per allocation (each one a peer address; ICE needs a few dozen). */
-#define SERVER_MAX_PERMISSIONS 1024
 /* Descriptors kept for listeners, logs and connections when estimating capacity. */
 #define SERVER_FD_SPARE 64
 
@@ -63,6 +62,7 @@ struct server {
 	struct userdb *userdb;
 	struct creds creds;
 	struct peerpolicy *policy;
+	struct limits *limits;
 	struct relayaddr *relays;
 	struct portpool *pool;
 	atomic_size_t allocations;
@@ -293,6 +293,23 @@ server_nonce_key(struct server *s, char **cause)
 	return 0;
 }
 
+/* Quotas and max-bps across workers; the store's realm options and peer ranges over them. */
+static int
+server_init_limits(struct server *s, char **cause)
+{
+	const struct config *cfg = s->cfg;
+	struct limits_values v = {(uint64_t)cfg->user_quota, (uint64_t)cfg->total_quota,
+	    (uint64_t)cfg->max_bps};
+
+	if ((s->limits = limits_create(&v, s->policy, cfg->realm)) == NULL)
+		return server_fail(cause, "out of memory");
+	s->turn.peer_check = limits_peer_check;
+	s->turn.peer_ctx = s->limits;
+	if (s->userdb != NULL)
+		userdb_set_hook(s->userdb, limits_apply_store, s->limits);
+	return 0;
+}
+
 /* What every worker's TURN core shares. */
 static int
 server_init_turn(struct server *s, char **cause)
@@ -317,13 +334,15 @@ server_init_turn(struct server *s, char **cause)
 	t->channel_lifetime = (uint32_t)cfg->channel_lifetime;
 	t->stale_nonce =
 	    cfg->stale_nonce == 0 ? SERVER_STALE_NONCE_MAX : (uint32_t)cfg->stale_nonce;
-	t->max_permissions = SERVER_MAX_PERMISSIONS;
-	t->max_channels = 0; /* the channel number space bounds them: 4096 */
+	t->max_permissions = (size_t)cfg->max_permissions;
+	t->max_channels = (size_t)cfg->max_channels;
 	t->policy = s->policy;
+	if (server_init_limits(s, cause) != 0)
+		return -1;
 	/* RFC 8489 §9.2: offer SHA-256 in the nonce cookie; RFC 5389 clients keep MD5. */
 	t->sha256 = true;
-	t->user_quota = (uint32_t)cfg->user_quota;
-	t->total_quota = 0; /* process-wide, counted by relay.c */
+	t->user_quota = 0;  /* process-wide, counted by limits.c */
+	t->total_quota = 0; /* idem */
 	return 0;
 }
 
@@ -369,6 +388,12 @@ server_init_workers(struct server *s, char **cause)
 	s->setup.relays = s->relays;
 	s->setup.allocations = &s->allocations;
 	s->setup.total_quota = (size_t)s->cfg->total_quota;
+	s->setup.limits = s->limits;
+	/* bps-capacity: an equal share per worker, so the data path shares nothing. */
+	s->setup.bps_capacity = (uint64_t)s->cfg->bps_capacity / n;
+	if (s->cfg->bps_capacity > 0 && s->setup.bps_capacity == 0)
+		s->setup.bps_capacity = 1;
+	s->setup.unauth_rate_limit = (uint64_t)s->cfg->unauth_rate_limit;
 	s->setup.ssl_ctx = s->ssl_ctx;
 	s->setup.verbose = s->cfg->verbose || s->cfg->debug;
 	if ((s->workers = calloc(n, sizeof *s->workers)) == NULL)
@@ -552,7 +577,7 @@ server_log_policy(const struct server *s)
 	    cfg->allow_loopback_peers ? " (loopback allowed)" : "", cfg->allowed_peer_ip.n,
 	    cfg->denied_peer_ip.n);
 	log_info("lifetimes: allocation %u s (at most %u), permission %u s, channel %u s, nonce "
-		 "%u s; quotas: %d per user (per worker thread), %d in total (0: none)",
+		 "%u s; quotas: %d per user, %d in total (0: none)",
 	    s->turn.default_lifetime, s->turn.max_lifetime, s->turn.permission_lifetime,
 	    s->turn.channel_lifetime, s->turn.stale_nonce, cfg->user_quota, cfg->total_quota);
 }
@@ -725,6 +750,9 @@ server_free(struct server *s)
 		unlink(s->cfg->pidfile);
 	portpool_free(s->pool);
 	relayaddr_free(s->relays);
+	userdb_free(s->userdb); /* its hook uses the limits and the policy */
+	s->userdb = NULL;
+	limits_free(s->limits);
 	peerpolicy_free(s->policy);
 	userdb_free(s->userdb);
 	creds_static_free(s->cstatic);

@@ -659,10 +659,16 @@ server_log_turn_stats(const struct server *s)
 {
 	struct turn_stats ts, t = {0};
 	struct relay_stats rs, r = {0};
+	struct worker_stats ws;
+	uint64_t unauth = 0;
 	size_t i;
 
 	for (i = 0; i < s->nworkers; i++) {
+		worker_stats(s->workers[i], &ws);
+		unauth += ws.unauth_dropped;
 		worker_turn_stats(s->workers[i], &ts, &rs);
+		r.bps_dropped_packets += rs.bps_dropped_packets;
+		r.bps_dropped_bytes += rs.bps_dropped_bytes;
 		t.allocations_created += ts.allocations_created;
 		t.auth_failures += ts.auth_failures;
 		t.peer_refused += ts.peer_refused;
@@ -681,6 +687,10 @@ server_log_turn_stats(const struct server *s)
 	    (unsigned long long)t.client_to_peer_packets, (unsigned long long)r.send_errors,
 	    (unsigned long long)t.peer_to_client_packets, (unsigned long long)r.client_dropped,
 	    (unsigned long long)r.peer_dropped);
+	log_info("limits: %llu packets dropped over bandwidth limits (%llu bytes), %llu 401 "
+		 "answers not sent over unauth-rate-limit",
+	    (unsigned long long)r.bps_dropped_packets, (unsigned long long)r.bps_dropped_bytes,
+	    (unsigned long long)unauth);
 }
 
 /* A line per worker and one of totals, once they have stopped. */

@@ -292,7 +292,7 @@ const struct option_entry options_table[] = {
 		"(RFC 8656 section 12). 0 means only the channel number space bounds them."},
     {.name = "unauth-rate-limit",
 	.type = OPTION_INT,
-	.def = "20",
+	.def = "50",
 	.min = 0,
 	.max = 1000000,
 	.offset = OFF(unauth_rate_limit),

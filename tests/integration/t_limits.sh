@@ -31,6 +31,7 @@ perm() {
 }
 
 # perm_is PEER WANT: the answer for PEER becomes WANT (tried for 6 s).
+# shellcheck disable=SC2317 # called through wait_until
 perm_is() {
 	[ "$(perm "$1")" = "$2" ]
 }

@@ -220,10 +220,14 @@ bool
 limits_peer_check(void *ctx, const struct sockaddr *peer, const char **reason)
 {
 	struct limits *l = ctx;
+	const struct peerpolicy *pp;
 	bool ok;
 
 	pthread_rwlock_rdlock(&l->lock);
-	ok = peerpolicy_check(l->store_policy != NULL ? l->store_policy : l->policy, peer, reason);
+	pp = l->store_policy != NULL ? l->store_policy : l->policy;
+	ok = pp != NULL && peerpolicy_check(pp, peer, reason);
+	if (pp == NULL)
+		*reason = "no peer policy";
 	pthread_rwlock_unlock(&l->lock);
 	return ok;
 }
@@ -261,7 +265,8 @@ limits_store_policy(const struct limits *l, const char *realm, const struct user
 	int rc;
 
 	*nallow = *ndeny = 0;
-	if ((pp = peerpolicy_dup(l->policy)) == NULL)
+	pp = l->policy != NULL ? peerpolicy_dup(l->policy) : peerpolicy_create();
+	if (pp == NULL)
 		return NULL;
 	for (i = 0; i < rows->npeers; i++) {
 		r = &rows->peers[i];

@@ -33,6 +33,11 @@ struct limits {
 	const struct peerpolicy *policy;
 	struct peerpolicy *store_policy;
 	const char *realm; /* the server realm, for the store's rows */
+
+	/* What limits_apply_store logged last (the reload thread's own). */
+	bool logged;
+	struct limits_values logged_v;
+	size_t logged_allow, logged_deny;
 };
 
 struct limits *
@@ -310,6 +315,13 @@ limits_apply_store(void *arg, const struct userdb_rows *rows)
 		log_warnx("store: out of memory: the store's peer ranges are not applied");
 	limits_set_store(l, &over, pp);
 	limits_current(l, &now);
+	if (l->logged && memcmp(&now, &l->logged_v, sizeof now) == 0 && nallow == l->logged_allow &&
+	    ndeny == l->logged_deny)
+		return; /* a change of users or secrets only */
+	l->logged = true;
+	l->logged_v = now;
+	l->logged_allow = nallow;
+	l->logged_deny = ndeny;
 	log_info("store: realm \"%s\": user-quota %llu, total-quota %llu, max-bps %llu (0: none); "
 		 "%zu allowed and %zu denied peer ranges from the store",
 	    l->realm, (unsigned long long)now.user_quota, (unsigned long long)now.total_quota,

@@ -325,6 +325,13 @@ relay_quota_put(struct relay *rl, struct limits_user *h)
 		limits_release(rl->setup.limits, h);
 }
 
+/* A second of a rate, but never less than one datagram (or a tiny rate passes nothing). */
+static uint64_t
+relay_burst(uint64_t rate)
+{
+	return rate > RELAY_DGRAM_MAX ? rate : RELAY_DGRAM_MAX;
+}
+
 static int
 relay_open(void *ctx, const struct turn_relay_req *req, struct turn_relay *out, uint64_t *token_out)
 {
@@ -355,8 +362,8 @@ relay_open(void *ctx, const struct turn_relay_req *req, struct turn_relay *out, 
 	s->quota = h;
 	/* coturn's max-bps: bytes per second each way, with a burst of about a second. */
 	relay_now(&now);
-	tbucket_init(&s->bps_in, bps, bps, now.mono_ms);
-	tbucket_init(&s->bps_out, bps, bps, now.mono_ms);
+	tbucket_init(&s->bps_in, bps, relay_burst(bps), now.mono_ms);
+	tbucket_init(&s->bps_out, bps, relay_burst(bps), now.mono_ms);
 	rl->last_counted = req->alloc;
 	rl->last_bps = bps;
 	return 0;
@@ -563,7 +570,8 @@ relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause)
 	}
 	rl->setup = *setup;
 	relay_now(&now);
-	tbucket_init(&rl->capacity, setup->bps_capacity, setup->bps_capacity, now.mono_ms);
+	tbucket_init(&rl->capacity, setup->bps_capacity, relay_burst(setup->bps_capacity),
+	    now.mono_ms);
 	LIST_INIT(&rl->socks);
 	*rlp = rl;
 	return 0;

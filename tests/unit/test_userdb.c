@@ -117,7 +117,7 @@ test_load_and_reload(struct userdb *u)
 static void
 test_corrupt_and_recover(struct userdb *u)
 {
-	char good[300], cmd[700];
+	char good[300], cmd[1024];
 	FILE *f;
 	int i;
 

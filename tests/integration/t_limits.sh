@@ -92,6 +92,7 @@ while time.monotonic() < deadline:
 print("answers %d in %.3f s" % (answers, sent_for))
 PY
 )
+tap_diag "flood from one source, unauth-rate-limit $RATE: $flood"
 n=$(echo "$flood" | awk '{ print $2 }')
 secs=$(echo "$flood" | awk '{ print $4 }')
 max=$(awk -v r="$RATE" -v s="$secs" 'BEGIN { printf "%d", r + r * s + 1 }')

@@ -3,7 +3,8 @@
 # (within 20 %, measured after the one-second burst), for the configured value
 # and for a realm's max-bps set with turnpikectl while the server runs. The flow
 # is paced at twice the limit, far below what the machine can relay, and runs
-# for several seconds so a loaded machine does not decide the result.
+# for several seconds so a loaded machine does not decide the result. Then
+# bps-capacity: a worker's share bounds a session's two directions together.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/turnlib.sh"
@@ -56,5 +57,19 @@ stop_turnpiked
 tap_is "turnpiked stops cleanly" "$?" "status $TURNPIKED_STATUS"
 n=$(grep -oE '[0-9]+ packets dropped over bandwidth limits' "$TURNPIKED_LOG" | cut -d' ' -f1)
 [ "${n:-0}" -gt 0 ]
-tap_is "the drops are counted" "$?" "$(grep 'TURN:' "$TURNPIKED_LOG")"
+tap_is "the drops are counted" "$?" "$(grep 'limits:' "$TURNPIKED_LOG")"
+
+# ---- bps-capacity: each of the 2 workers gets half, for both directions together ----
+start_turnpiked_or_bail -n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls \
+	--log-file stdout --relay-threads 2 --realm "$REALM" --lt-cred-mech \
+	--user alice:alice-pw --allow-loopback-peers --bps-capacity 160000
+out=$(timeout 60 python3 "$FLOW" 127.0.0.1 "$PORT" alice alice-pw "$REALM" 80000 \
+	"$SECONDS_FLOW" 2>&1)
+sum=$(echo "$out" | awk '$1 == "up" { print $2 + $4 }')
+tap_diag "bps-capacity 160000 over 2 workers: $out"
+[ -n "$sum" ] && within "$sum" 80000
+tap_is "bps-capacity 160000, 2 workers: one session gets 80000 B/s both ways together (+-20 %)" \
+	"$?" "$out"
+stop_turnpiked
+tap_is "turnpiked stops cleanly" "$?" "status $TURNPIKED_STATUS"
 tap_done

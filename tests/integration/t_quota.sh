@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Allocation quotas (RFC 8656 §7.2, 486 Allocation Quota Reached): user-quota
 # counts a user's allocations across worker threads, total-quota the server's;
-# units come back when an allocation ends (deallocation or connection close);
+# units come back when an allocation ends (deallocation, connection close,
+# turnpikectl kill, expiry);
 # a realm's user-quota set with turnpikectl while the server runs takes effect
 # within a few seconds. TCP clients are used because the server hands TCP
 # connections to its two workers in turn: consecutive clients land on
@@ -75,7 +76,7 @@ done
 start_turnpiked_or_bail -n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls \
 	--log-file stdout -v --relay-threads 2 --min-port "$RELAY_MIN" --max-port "$RELAY_MAX" \
 	--realm "$REALM" --lt-cred-mech --userdb "$DB" "${USERS[@]}" \
-	--user-quota 1 --total-quota 3
+	--user-quota 1 --total-quota 3 --control-socket "$T/ctl.sock"
 
 # ---- user-quota across workers ----
 hold u1 6000
@@ -125,6 +126,30 @@ tap_is "... and a third gets 486" "$([ "$got" = 486 ]; echo $?)" "$got"
 ctl realm set "$REALM" --user-quota 0
 wait_until 5 quota_lines_at_least "user-quota 1," 2 # the first one at start
 tap_is "removing the realm option restores the configured user-quota" "$?"
+wait_until 10 all_closed u1 # the holds above end
+hold u1 60000
+got=$(alloc --user u1 --password pw-u1)
+tap_is "u1 holds one again: a second gets 486" "$([ "$got" = 486 ]; echo $?)" "$got"
+timeout 10 "$CTL" --control-socket "$T/ctl.sock" kill --user u1 >"$T/kill.out" 2>&1
+tap_is "turnpikectl kill --user u1" "$?" "$(cat "$T/kill.out")"
+got=$(alloc --user u1 --password pw-u1)
+tap_is "after the kill u1 allocates again (unit given back)" "$([ "$got" = ok ]; echo $?)" "$got"
+kill -KILL "$HELD" 2>/dev/null
+stop_turnpiked
+tap_is "turnpiked stops cleanly" "$?" "status $TURNPIKED_STATUS"
+
+# ---- expiry gives the unit back (allocations live 2 s here) ----
+start_turnpiked_or_bail -n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls \
+	--log-file stdout --relay-threads 2 --min-port "$RELAY_MIN" --max-port "$RELAY_MAX" \
+	--realm "$REALM" --lt-cred-mech "${USERS[@]}" --user-quota 1 --max-allocate-lifetime 2
+hold u1 15000
+got=$(alloc --user u1 --password pw-u1)
+tap_is "u1 holds one (lifetime 2 s): a second gets 486" "$([ "$got" = 486 ]; echo $?)" "$got"
+wait_until 6 all_closed u1
+tap_is "the held allocation expires while its client waits" "$?"
+got=$(alloc --user u1 --password pw-u1)
+tap_is "after the expiry u1 allocates again" "$([ "$got" = ok ]; echo $?)" "$got"
+kill -KILL "$HELD" 2>/dev/null
 stop_turnpiked
 tap_is "turnpiked stops cleanly" "$?" "status $TURNPIKED_STATUS"
 tap_done

@@ -786,6 +786,14 @@ test_permission_all_or_none(void)
 	CHECKM(permit(&c1, "198.18.0.3") == 508, "max_permissions reached: 508");
 	CHECK(permit(&c1, "198.18.0.2:99") == 0);
 	cfg.max_permissions = 0;
+	cfg.max_channels = 2;
+	restart();
+	CHECK(allocate(&c1) == 0);
+	CHECK(bind_channel(&c1, 0x4000, "198.18.0.1:1") == 0);
+	CHECK(bind_channel(&c1, 0x4001, "198.18.0.2:1") == 0);
+	CHECKM(bind_channel(&c1, 0x4002, "198.18.0.3:1") == 508, "max_channels reached: 508");
+	CHECKM(bind_channel(&c1, 0x4001, "198.18.0.2:1") == 0, "refreshing a bound channel fits");
+	cfg.max_channels = 0;
 }
 
 static void

@@ -76,6 +76,11 @@ struct config {
 	int permission_lifetime;
 	int user_quota;
 	int total_quota;
+	int max_bps;
+	int bps_capacity;
+	int max_permissions;
+	int max_channels;
+	int unauth_rate_limit;
 
 	/* Peers. */
 	struct config_strings allowed_peer_ip;

@@ -59,6 +59,8 @@ int creds_static_add_key(struct creds_static *cs, const char *name, const struct
     char **cause);
 /* A static-auth-secret; several may be active at once for rotation. */
 int creds_static_add_secret(struct creds_static *cs, const char *secret, char **cause);
+/* How many secrets cs holds (at most CREDS_MAX_KEYS). */
+size_t creds_static_secret_count(const struct creds_static *cs);
 /*
  * use-auth-secret: usernames are "expiry<sep>user", "user<sep>expiry" or a bare
  * "expiry" (unix seconds) and the password is base64(HMAC-SHA1(secret, username)).

@@ -22,6 +22,7 @@
 #include "turnpike/worker.h"
 
 struct config;
+struct limits;
 struct peerpolicy;
 struct relayaddr;
 
@@ -32,6 +33,8 @@ struct gen_fixed {
 	struct portpool *pool;
 	struct userdb *userdb; /* NULL without userdb */
 	atomic_size_t *allocations;
+	struct limits *limits; /* quotas and max-bps across workers; NULL in unit tests */
+	size_t nworkers;       /* bps-capacity is shared out equally */
 	const struct sockaddr_storage *udp;
 	size_t nudp;
 };

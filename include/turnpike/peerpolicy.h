@@ -28,6 +28,8 @@ struct peerpolicy;
 
 struct peerpolicy *peerpolicy_create(void);
 void peerpolicy_free(struct peerpolicy *pp);
+/* A deep copy (to add ranges to a copy of the configured policy); NULL without memory. */
+struct peerpolicy *peerpolicy_dup(const struct peerpolicy *pp);
 /* allowed-peer-ip and denied-peer-ip; -1 with *cause naming the bad range. */
 int peerpolicy_allow(struct peerpolicy *pp, const char *range, char **cause);
 int peerpolicy_deny(struct peerpolicy *pp, const char *range, char **cause);

@@ -21,6 +21,7 @@
 
 struct bufferevent;
 struct event_base;
+struct limits;
 struct portpool;
 struct relayaddr;
 struct relay;
@@ -49,7 +50,9 @@ struct relay_setup {
 	const struct relay_client_sock *udp;
 	size_t nudp;
 	atomic_size_t *allocations; /* process-wide count of allocations */
-	size_t total_quota;         /* 0: none; otherwise 486 beyond it */
+	size_t total_quota;         /* 0: none; otherwise 486 beyond it (without limits) */
+	struct limits *limits;      /* shared quotas and max-bps; NULL: total_quota only */
+	uint64_t bps_capacity;      /* this worker's bytes per second, 0: unlimited */
 	size_t conn_output_max;     /* data to a stream client is dropped past this */
 };
 
@@ -57,11 +60,13 @@ struct relay_setup {
 struct relay_stats {
 	uint64_t opened;
 	uint64_t active;
-	uint64_t open_failures;  /* 440, 486 and 508 answered */
-	uint64_t peer_in;        /* datagrams from peers */
-	uint64_t peer_dropped;   /* too large for the buffer */
-	uint64_t send_errors;    /* to peers: EAGAIN, unreachable, refused... */
-	uint64_t client_dropped; /* to clients: full socket or stream buffer */
+	uint64_t open_failures;       /* 440, 486 and 508 answered */
+	uint64_t peer_in;             /* datagrams from peers */
+	uint64_t peer_dropped;        /* too large for the buffer */
+	uint64_t send_errors;         /* to peers: EAGAIN, unreachable, refused... */
+	uint64_t client_dropped;      /* to clients: full socket or stream buffer */
+	uint64_t bps_dropped_packets; /* over max-bps or bps-capacity, both directions */
+	uint64_t bps_dropped_bytes;
 };
 
 int relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause);

@@ -47,6 +47,9 @@ struct turn_config {
 	bool sha256;                  /* offer PASSWORD-ALGORITHMS with SHA-256 (RFC 8489) */
 	/* NULL: the secure defaults of peerpolicy_create(). */
 	const struct peerpolicy *policy;
+	/* When set, asked instead of policy (the daemon swaps policies the store changes). */
+	bool (*peer_check)(void *ctx, const struct sockaddr *peer, const char **reason);
+	void *peer_ctx;
 	uint32_t user_quota;  /* allocations per user in this core, 0: no limit (486) */
 	uint32_t total_quota; /* allocations in this core, 0: no limit (486) */
 };

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "turnpike/creds.h"
+#include "turnpike/store.h"
 
 #define USERDB_POLL_MS 200
 
@@ -26,6 +27,26 @@ int userdb_create(const char *path, const struct creds *opts, bool rest, char se
     struct userdb **out, char **cause);
 /* Stops the thread and frees everything; NULL is a no-op. */
 void userdb_free(struct userdb *u);
+/*
+ * What the store holds besides credentials, as the reload thread last read it:
+ * turn_realm_option rows (realm, name = option, value) and peer ranges
+ * (realm, name = "allow" or "deny", value = range). Valid during the call.
+ */
+struct userdb_rows {
+	const struct store_row *opts;
+	size_t nopts;
+	const struct store_row *peers;
+	size_t npeers;
+};
+
+typedef void (*userdb_hook_fn)(void *arg, const struct userdb_rows *rows);
+
+/*
+ * Calls fn(arg, rows) on the reload thread after each load of a changed store,
+ * and once soon after this call. While the store cannot be read fn is not
+ * called (what it last gave stays in force). fn must be quick and thread-safe.
+ */
+void userdb_set_hook(struct userdb *u, userdb_hook_fn fn, void *arg);
 /* The struct creds view of u, valid while u lives; safe from any thread. */
 void userdb_iface(struct userdb *u, struct creds *out);
 

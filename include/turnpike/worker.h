@@ -18,6 +18,7 @@
 
 struct binding_config;
 struct creds;
+struct limits;
 struct portpool;
 struct relay_stats;
 struct relayaddr;
@@ -45,6 +46,9 @@ struct worker_setup {
 	const struct relayaddr *relays; /* the pool's addresses */
 	atomic_size_t *allocations;     /* shared count for total-quota */
 	size_t total_quota;
+	struct limits *limits;              /* shared quotas, max-bps and the store's peer ranges */
+	uint64_t bps_capacity;              /* bytes per second for each worker, 0: unlimited */
+	uint64_t unauth_rate_limit;         /* 401s per second per UDP source, 0: off */
 	SSL_CTX *ssl_ctx;                   /* NULL without TLS */
 	const struct sockaddr_storage *udp; /* UDP addresses, ports set */
 	size_t nudp;
@@ -71,9 +75,10 @@ struct worker_switch {
 struct worker_stats {
 	uint64_t udp_in;
 	uint64_t udp_out;
-	uint64_t udp_dropped;   /* not STUN or ChannelData, truncated, or not sent */
-	uint64_t conns;         /* TCP and TLS connections served */
-	uint64_t conns_dropped; /* closed for garbage, size, timeout or errors */
+	uint64_t udp_dropped;    /* not STUN or ChannelData, truncated, or not sent */
+	uint64_t conns;          /* TCP and TLS connections served */
+	uint64_t conns_dropped;  /* closed for garbage, size, timeout or errors */
+	uint64_t unauth_dropped; /* 401s not sent: over unauth-rate-limit for the source */
 };
 
 /* Creates the base, binds the UDP sockets; -1 with *cause naming the address. */

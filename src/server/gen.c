@@ -19,6 +19,7 @@
 #include "turnpike/addr.h"
 #include "turnpike/config.h"
 #include "turnpike/gen.h"
+#include "turnpike/limits.h"
 #include "turnpike/peerpolicy.h"
 #include "turnpike/random.h"
 #include "turnpike/relayaddr.h"
@@ -28,8 +29,6 @@
 #define GEN_DEFAULT_LIFETIME 600
 /* stale-nonce=0 (coturn: unlimited) becomes the longest value accepted. */
 #define GEN_STALE_NONCE_MAX 604800
-/* Permissions per allocation (each one a peer address; ICE needs a few dozen). */
-#define GEN_MAX_PERMISSIONS 1024
 
 static int __attribute__((format(printf, 2, 3))) gen_fail(char **cause, const char *fmt, ...)
 {
@@ -185,7 +184,7 @@ gen_nonce_key(struct gen *g, const struct gen *prev, char **cause)
 
 /* What every worker's TURN core reads. */
 static void
-gen_init_turn(struct gen *g)
+gen_init_turn(struct gen *g, const struct gen_fixed *fx)
 {
 	const struct config *cfg = g->cfg;
 	struct turn_config *t = &g->turn;
@@ -199,13 +198,19 @@ gen_init_turn(struct gen *g)
 	t->permission_lifetime = (uint32_t)cfg->permission_lifetime;
 	t->channel_lifetime = (uint32_t)cfg->channel_lifetime;
 	t->stale_nonce = cfg->stale_nonce == 0 ? GEN_STALE_NONCE_MAX : (uint32_t)cfg->stale_nonce;
-	t->max_permissions = GEN_MAX_PERMISSIONS;
-	t->max_channels = 0; /* the channel number space bounds them: 4096 */
+	t->max_permissions = (size_t)cfg->max_permissions;
+	t->max_channels = (size_t)cfg->max_channels;
 	t->policy = g->policy;
+	if (fx->limits != NULL) {
+		/* The store's peer ranges over this policy (limits_set_config). */
+		t->peer_check = limits_peer_check;
+		t->peer_ctx = fx->limits;
+	}
 	/* RFC 8489 §9.2: offer SHA-256 in the nonce cookie; RFC 5389 clients keep MD5. */
 	t->sha256 = true;
-	t->user_quota = (uint32_t)cfg->user_quota;
-	t->total_quota = 0; /* process-wide, counted by relay.c */
+	/* Quotas are process-wide, counted by limits.c; the core counts none without it. */
+	t->user_quota = fx->limits != NULL ? 0 : (uint32_t)cfg->user_quota;
+	t->total_quota = 0;
 }
 
 static void
@@ -220,6 +225,12 @@ gen_init_setup(struct gen *g, const struct gen_fixed *fx)
 	ws->relays = fx->relays;
 	ws->allocations = fx->allocations;
 	ws->total_quota = (size_t)g->cfg->total_quota;
+	ws->limits = fx->limits;
+	/* bps-capacity: an equal share per worker, so the data path shares nothing. */
+	ws->bps_capacity = (uint64_t)g->cfg->bps_capacity / (fx->nworkers > 0 ? fx->nworkers : 1);
+	if (g->cfg->bps_capacity > 0 && ws->bps_capacity == 0)
+		ws->bps_capacity = 1;
+	ws->unauth_rate_limit = (uint64_t)g->cfg->unauth_rate_limit;
 	ws->ssl_ctx = g->ssl_ctx;
 	ws->udp = fx->udp;
 	ws->nudp = fx->nudp;
@@ -250,7 +261,7 @@ gen_create(struct config *cfg, const struct gen_fixed *fx, const struct gen *pre
 	if (gen_init_creds(g, fx, cause) != 0 || gen_nonce_key(g, prev, cause) != 0 ||
 	    gen_init_policy(g, fx, cause) != 0)
 		goto fail;
-	gen_init_turn(g);
+	gen_init_turn(g, fx);
 	gen_init_setup(g, fx);
 	*gp = g;
 	return 0;

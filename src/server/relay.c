@@ -23,10 +23,13 @@
 #include <event2/event.h>
 
 #include "turnpike/addr.h"
+#include "turnpike/allocation.h"
+#include "turnpike/limits.h"
 #include "turnpike/log.h"
 #include "turnpike/portpool.h"
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
+#include "turnpike/tbucket.h"
 #include "turnpike/udpio.h"
 
 /* Peer datagrams larger than this are dropped (media stays far below). */
@@ -46,9 +49,11 @@ struct relay_sock {
 	struct event *ev;
 	size_t addr; /* pool address index */
 	uint16_t port;
-	bool counted;                  /* holds one unit of the process-wide allocation count */
-	struct sockaddr_storage local; /* bound address and port */
-	struct turn_relay *tr;         /* lives in the core's allocation */
+	bool counted;                   /* holds one unit of the process-wide allocation count */
+	struct limits_user *quota;      /* idem, of its user's count (when counted) */
+	struct tbucket bps_in, bps_out; /* max-bps: from peers, to peers */
+	struct sockaddr_storage local;  /* bound address and port */
+	struct turn_relay *tr;          /* lives in the core's allocation */
 	struct turn_allocation *alloc;
 	struct relay_conn *conn;
 	struct sockaddr_storage client;
@@ -68,6 +73,8 @@ struct relay {
 	struct udpio_rx *rx;
 	struct relay_conn *cur_conn;          /* between relay_begin and relay_end */
 	struct turn_allocation *last_counted; /* idem: the allocation counted last */
+	uint64_t last_bps;                    /* idem: its max-bps */
+	struct tbucket capacity;              /* this worker's share of bps-capacity */
 	char user[RELAY_USER_MAX + 1];        /* idem: the user name looked up */
 	uint64_t next_id;
 	size_t rotate;
@@ -281,20 +288,48 @@ relay_open_claim(struct relay *rl, const struct turn_relay_req *req, struct turn
 	return 0;
 }
 
-/* total-quota across workers: the first relay of an allocation takes one unit. */
-static bool
-relay_quota_take(struct relay *rl, const struct turn_relay_req *req)
+/*
+ * Quotas across workers: the first relay of an allocation takes one unit of
+ * the total and of its user's count; 0 or 486. *bps is the session's max-bps.
+ */
+static int
+relay_quota_take(struct relay *rl, const struct turn_relay_req *req, struct limits_user **h,
+    uint64_t *bps)
 {
-	size_t n;
+	const char *user = req->alloc != NULL ? req->alloc->user : NULL;
+	size_t n, userlen = user != NULL ? req->alloc->userlen : 0;
+	int rc;
 
-	if (req->alloc == rl->last_counted && req->alloc != NULL)
-		return true; /* the second address family of the same allocation */
-	n = atomic_fetch_add(rl->setup.allocations, 1);
-	if (rl->setup.total_quota > 0 && n >= rl->setup.total_quota) {
-		atomic_fetch_sub(rl->setup.allocations, 1);
-		return false;
+	*h = NULL;
+	*bps = 0;
+	if (req->alloc == rl->last_counted && req->alloc != NULL) {
+		*bps = rl->last_bps;
+		return 0; /* the second address family of the same allocation */
 	}
-	return true;
+	n = atomic_fetch_add(rl->setup.allocations, 1);
+	if (rl->setup.limits != NULL)
+		rc = limits_take(rl->setup.limits, n, user, userlen, h, bps);
+	else
+		rc = rl->setup.total_quota > 0 && n >= rl->setup.total_quota ? 486 : 0;
+	if (rc != 0)
+		atomic_fetch_sub(rl->setup.allocations, 1);
+	return rc;
+}
+
+/* Gives back what relay_quota_take took for a first relay. */
+static void
+relay_quota_put(struct relay *rl, struct limits_user *h)
+{
+	atomic_fetch_sub(rl->setup.allocations, 1);
+	if (rl->setup.limits != NULL)
+		limits_release(rl->setup.limits, h);
+}
+
+/* A second of a rate, but never less than one datagram (or a tiny rate passes nothing). */
+static uint64_t
+relay_burst(uint64_t rate)
+{
+	return rate > RELAY_DGRAM_MAX ? rate : RELAY_DGRAM_MAX;
 }
 
 static int
@@ -302,11 +337,15 @@ relay_open(void *ctx, const struct turn_relay_req *req, struct turn_relay *out, 
 {
 	struct relay *rl = ctx;
 	bool first = req->alloc != rl->last_counted || req->alloc == NULL;
+	struct limits_user *h;
+	struct relay_sock *s;
+	struct turn_now now;
+	uint64_t bps;
 	int rc;
 
-	if (!relay_quota_take(rl, req)) {
+	if ((rc = relay_quota_take(rl, req, &h, &bps)) != 0) {
 		rl->stats.open_failures++;
-		return 486;
+		return rc;
 	}
 	if (req->token != 0)
 		rc = relay_open_claim(rl, req, out);
@@ -315,11 +354,18 @@ relay_open(void *ctx, const struct turn_relay_req *req, struct turn_relay *out, 
 	if (rc != 0) {
 		rl->stats.open_failures++;
 		if (first)
-			atomic_fetch_sub(rl->setup.allocations, 1);
+			relay_quota_put(rl, h);
 		return rc;
 	}
-	((struct relay_sock *)out->handle)->counted = first;
+	s = out->handle;
+	s->counted = first;
+	s->quota = h;
+	/* coturn's max-bps: bytes per second each way, with a burst of about a second. */
+	relay_now(&now);
+	tbucket_init(&s->bps_in, bps, relay_burst(bps), now.mono_ms);
+	tbucket_init(&s->bps_out, bps, relay_burst(bps), now.mono_ms);
 	rl->last_counted = req->alloc;
+	rl->last_bps = bps;
 	return 0;
 }
 
@@ -355,7 +401,7 @@ relay_sock_close(struct relay *rl, struct relay_sock *s)
 	close(s->fd);
 	portpool_put(rl->setup.pool, s->addr, s->port);
 	if (s->counted)
-		atomic_fetch_sub(rl->setup.allocations, 1);
+		relay_quota_put(rl, s->quota);
 	if (s->conn != NULL)
 		s->conn->allocs--;
 	if (rl->last_counted == s->alloc)
@@ -379,13 +425,30 @@ relay_close(void *ctx, struct turn_relay *r)
 	relay_sock_close(ctx, s);
 }
 
+/* Whether len bytes fit the session's and the worker's buckets; drops are counted. */
+static bool
+relay_bps_pass(struct relay *rl, struct tbucket *session, size_t len, uint64_t now_ms)
+{
+	if (tbucket_take(session, len, now_ms) && tbucket_take(&rl->capacity, len, now_ms))
+		return true;
+	rl->stats.bps_dropped_packets++;
+	rl->stats.bps_dropped_bytes += len;
+	return false;
+}
+
 static int
 relay_send(void *ctx, const struct turn_relay *r, const struct sockaddr *peer, const void *data,
     size_t len)
 {
 	struct relay *rl = ctx;
 	struct relay_sock *s = r->handle;
+	struct turn_now now;
 
+	if (s != NULL && (s->bps_out.rate != 0 || rl->capacity.rate != 0)) {
+		relay_now(&now);
+		if (!relay_bps_pass(rl, &s->bps_out, len, now.mono_ms))
+			return 0; /* dropped by a bandwidth limit, counted there */
+	}
 	/* EAGAIN, EMSGSIZE (DF), ENETUNREACH, EHOSTUNREACH, ECONNREFUSED...: a lost packet. */
 	if (s == NULL || sendto(s->fd, data, len, MSG_DONTWAIT, peer, addr_len(peer)) < 0) {
 		rl->stats.send_errors++;
@@ -460,6 +523,8 @@ relay_read_batch(struct relay_sock *s, const struct turn_now *now, int *count)
 			rl->stats.peer_dropped++;
 			continue;
 		}
+		if (!relay_bps_pass(rl, &s->bps_in, len, now->mono_ms))
+			continue;
 		s->in_pkts++;
 		s->in_bytes += len;
 		turn_handle_peer_data(rl->turn, s->alloc, s->tr, udpio_src(rl->rx, i), data, len,
@@ -492,6 +557,7 @@ int
 relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause)
 {
 	struct relay *rl;
+	struct turn_now now;
 
 	*rlp = NULL;
 	if ((rl = calloc(1, sizeof *rl)) == NULL ||
@@ -503,6 +569,9 @@ relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause)
 		return -1;
 	}
 	rl->setup = *setup;
+	relay_now(&now);
+	tbucket_init(&rl->capacity, setup->bps_capacity, relay_burst(setup->bps_capacity),
+	    now.mono_ms);
 	LIST_INIT(&rl->socks);
 	*rlp = rl;
 	return 0;

@@ -26,6 +26,7 @@
 #include "turnpike/control.h"
 #include "turnpike/creds.h"
 #include "turnpike/gen.h"
+#include "turnpike/limits.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
 #include "turnpike/portpool.h"
@@ -49,6 +50,7 @@ struct server {
 	struct event *tick; /* once a second: old generations, drain */
 	struct userdb *userdb;
 	struct creds no_creds; /* the userdb's own options view, unused: see gen.c */
+	struct limits *limits; /* quotas and max-bps across workers, the store's realm options */
 	struct relayaddr *relays;
 	struct portpool *pool;
 	atomic_size_t allocations;
@@ -199,17 +201,45 @@ server_init_turn(struct server *s, char **cause)
 	return 0;
 }
 
+/*
+ * The current generation's quotas, max-bps, realm and peer policy to the
+ * limits; the store's realm options and peer ranges are applied over them
+ * again by the userdb's thread soon after.
+ */
+static int
+server_limits_update(struct server *s)
+{
+	const struct config *cfg = s->gen->cfg;
+	struct limits_values v = {(uint64_t)cfg->user_quota, (uint64_t)cfg->total_quota,
+	    (uint64_t)cfg->max_bps};
+
+	if (limits_set_config(s->limits, &v, s->gen->policy, cfg->realm) != 0)
+		return -1;
+	if (s->userdb != NULL)
+		userdb_set_hook(s->userdb, limits_apply_store, s->limits);
+	return 0;
+}
+
+static size_t server_thread_count(const struct config *cfg);
+
 /* The first generation, from a copy of the configuration the server started with. */
 static int
 server_init_gen(struct server *s, char **cause)
 {
+	struct limits_values none = {0, 0, 0};
 	struct config *cfg;
 
+	if ((s->limits = limits_create(&none, NULL, s->cfg->realm)) == NULL)
+		return server_fail(cause, "out of memory");
+	s->fixed.limits = s->limits;
+	s->fixed.nworkers = server_thread_count(s->cfg);
 	if (config_clone(s->cfg, &cfg) != 0)
 		return server_fail(cause, "out of memory");
 	if (gen_create(cfg, &s->fixed, NULL, &s->gen, cause) != 0)
 		return -1;
 	s->gens = s->gen;
+	if (server_limits_update(s) != 0)
+		return server_fail(cause, "out of memory");
 	return 0;
 }
 
@@ -399,6 +429,8 @@ server_reload(struct server *s, bool certs_only, char **restart, char **cause)
 		log_warnx("%s", cfg->warnings[i]);
 	if (gen_create(cfg, &s->fixed, s->gen, &g, cause) != 0 || server_switch(s, g, cause) != 0)
 		return -1;
+	if (server_limits_update(s) != 0)
+		log_warnx("reload: out of memory: quotas and max-bps keep their previous values");
 	if (certs_only) {
 		log_info("certificates reloaded%s", g->cfg->tls ? "" : " (none: TLS is off)");
 		return 0;
@@ -608,7 +640,7 @@ server_log_policy(const struct server *s)
 	    cfg->allow_loopback_peers ? " (loopback allowed)" : "", cfg->allowed_peer_ip.n,
 	    cfg->denied_peer_ip.n);
 	log_info("lifetimes: allocation %u s (at most %u), permission %u s, channel %u s, nonce "
-		 "%u s; quotas: %d per user (per worker thread), %d in total (0: none)",
+		 "%u s; quotas: %d per user, %d in total (0: none)",
 	    t->default_lifetime, t->max_lifetime, t->permission_lifetime, t->channel_lifetime,
 	    t->stale_nonce, cfg->user_quota, cfg->total_quota);
 }
@@ -686,10 +718,16 @@ server_log_turn_stats(const struct server *s)
 {
 	struct turn_stats ts, t = {0};
 	struct relay_stats rs, r = {0};
+	struct worker_stats ws;
+	uint64_t unauth = 0;
 	size_t i;
 
 	for (i = 0; i < s->nworkers; i++) {
+		worker_stats(s->workers[i], &ws);
+		unauth += ws.unauth_dropped;
 		worker_turn_stats(s->workers[i], &ts, &rs);
+		r.bps_dropped_packets += rs.bps_dropped_packets;
+		r.bps_dropped_bytes += rs.bps_dropped_bytes;
 		t.allocations_created += ts.allocations_created;
 		t.auth_failures += ts.auth_failures;
 		t.peer_refused += ts.peer_refused;
@@ -708,6 +746,10 @@ server_log_turn_stats(const struct server *s)
 	    (unsigned long long)t.client_to_peer_packets, (unsigned long long)r.send_errors,
 	    (unsigned long long)t.peer_to_client_packets, (unsigned long long)r.client_dropped,
 	    (unsigned long long)r.peer_dropped);
+	log_info("limits: %llu packets dropped over bandwidth limits (%llu bytes), %llu 401 "
+		 "answers not sent over unauth-rate-limit",
+	    (unsigned long long)r.bps_dropped_packets, (unsigned long long)r.bps_dropped_bytes,
+	    (unsigned long long)unauth);
 }
 
 /* A line per worker and one of totals, once they have stopped. */
@@ -777,6 +819,9 @@ server_free(struct server *s)
 		event_base_free(s->base);
 	if (s->pidfile_written)
 		unlink(s->cfg->pidfile);
+	userdb_free(s->userdb); /* first: its hook reads the limits and a generation's policy */
+	s->userdb = NULL;
+	limits_free(s->limits);
 	while ((g = s->gens) != NULL) {
 		s->gens = g->next;
 		gen_free(g); /* the workers are gone */
@@ -784,7 +829,6 @@ server_free(struct server *s)
 	free(s->drain_sw);
 	portpool_free(s->pool);
 	relayaddr_free(s->relays);
-	userdb_free(s->userdb);
 	free(s->udp);
 	free(s);
 }

@@ -50,8 +50,13 @@ struct userdb {
 	pthread_t thread;
 	bool started;
 
+	userdb_hook_fn hook; /* guarded by mu */
+	void *hook_arg;
+	bool hook_new; /* set: the next poll reloads and calls it */
+
 	/* The reload thread's own state. */
 	struct store *store;
+	bool secrets_warned;
 	dev_t dev;
 	ino_t ino;
 	int64_t version;
@@ -110,7 +115,15 @@ static int __attribute__((format(printf, 2, 3))) userdb_fail(char **cause, const
 	return -1;
 }
 
+/* Copies of the rows the hook gets: realm options and peer ranges. */
+struct userdb_extra {
+	struct store_row *v;
+	char **owned; /* the strings of v, three per row */
+	size_t n;
+};
+
 struct userdb_load {
+	struct userdb *u;
 	struct store *store;
 	struct userdb_snap *sn;
 	char **cause;
@@ -150,14 +163,60 @@ userdb_load_secret(void *arg, const struct store_row *row)
 
 	if ((cs = userdb_snap_realm(l->sn, row->realm)) == NULL)
 		return userdb_fail(l->cause, "out of memory");
+	if (creds_static_secret_count(cs) == CREDS_MAX_KEYS) {
+		/* A key per secret is tried on each request: keep the first ones, serve on. */
+		if (!l->u->secrets_warned)
+			log_warnx("userdb %s: realm \"%s\" has more than %d secrets; the others "
+				  "are ignored",
+			    l->u->path, row->realm, CREDS_MAX_KEYS);
+		l->u->secrets_warned = true;
+		return 0;
+	}
 	return creds_static_add_secret(cs, row->value, l->cause);
+}
+
+static void
+userdb_extra_free(struct userdb_extra *x)
+{
+	size_t i;
+
+	for (i = 0; i < 3 * x->n; i++)
+		free(x->owned[i]);
+	free(x->owned);
+	free(x->v);
+	x->v = NULL;
+	x->owned = NULL;
+	x->n = 0;
+}
+
+/* A row of turn_realm_option or of the peer lists, copied for the hook. */
+static int
+userdb_extra_add(void *arg, const struct store_row *row)
+{
+	struct userdb_extra *x = arg;
+	struct store_row *grown;
+	char **owned, **o;
+
+	if ((owned = reallocarray(x->owned, 3 * (x->n + 1), sizeof *owned)) == NULL)
+		return -1;
+	x->owned = owned;
+	if ((grown = reallocarray(x->v, x->n + 1, sizeof *grown)) == NULL)
+		return -1;
+	x->v = grown;
+	o = &x->owned[3 * x->n];
+	o[0] = strdup(row->realm != NULL ? row->realm : "");
+	o[1] = strdup(row->name != NULL ? row->name : "");
+	o[2] = strdup(row->value != NULL ? row->value : "");
+	x->v[x->n] = (struct store_row){o[0], o[1], o[2]};
+	x->n++;
+	return o[0] == NULL || o[1] == NULL || o[2] == NULL ? -1 : 0;
 }
 
 /* A snapshot of every realm's users and secrets; NULL with *cause on failure. */
 static struct userdb_snap *
 userdb_load(struct userdb *u, char **cause)
 {
-	struct userdb_load l = {u->store, NULL, cause};
+	struct userdb_load l = {u, u->store, NULL, cause};
 
 	*cause = NULL;
 	if ((l.sn = calloc(1, sizeof *l.sn)) == NULL) {
@@ -226,21 +285,58 @@ userdb_open(struct userdb *u, char **cause)
 	return 0;
 }
 
-/* Reloads when data_version moved (another connection committed). */
+/* Realm options and peer ranges for the hook; -1 with *cause. */
+static int
+userdb_load_extra(struct userdb *u, struct userdb_extra *opts, struct userdb_extra *peers,
+    char **cause)
+{
+	if (store_realm_list(u->store, NULL, userdb_extra_add, opts, cause) != 0 ||
+	    store_peer_list(u->store, NULL, userdb_extra_add, peers, cause) != 0) {
+		if (*cause == NULL)
+			userdb_fail(cause, "reading realm options or peer lists failed");
+		userdb_extra_free(opts);
+		userdb_extra_free(peers);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reloads when data_version moved (another connection committed) or a hook was set. */
 static int
 userdb_refresh(struct userdb *u, char **cause)
 {
+	struct userdb_extra opts = {NULL, NULL, 0}, peers = {NULL, NULL, 0};
+	struct userdb_rows rows;
 	struct userdb_snap *sn;
+	userdb_hook_fn hook;
+	void *hook_arg;
 	int64_t v;
 
+	pthread_mutex_lock(&u->mu);
+	hook = u->hook;
+	hook_arg = u->hook_arg;
+	if (u->hook_new)
+		u->version = -1;
+	u->hook_new = false;
+	pthread_mutex_unlock(&u->mu);
 	if (userdb_open(u, cause) != 0 || store_data_version(u->store, &v, cause) != 0)
 		return -1;
 	if (v == u->version)
 		return 0;
 	if ((sn = userdb_load(u, cause)) == NULL)
 		return -1;
+	if (hook != NULL && userdb_load_extra(u, &opts, &peers, cause) != 0) {
+		userdb_snap_free(sn);
+		return -1;
+	}
 	u->version = v;
 	userdb_swap(u, sn);
+	if (hook != NULL) {
+		rows = (struct userdb_rows){opts.v, opts.n, peers.v, peers.n};
+		hook(hook_arg, &rows);
+	}
+	userdb_extra_free(&opts);
+	userdb_extra_free(&peers);
 	return 0;
 }
 
@@ -352,6 +448,17 @@ userdb_free(struct userdb *u)
 	userdb_snap_free(u->snap);
 	free(u->path);
 	free(u);
+}
+
+void
+userdb_set_hook(struct userdb *u, userdb_hook_fn fn, void *arg)
+{
+	pthread_mutex_lock(&u->mu);
+	u->hook = fn;
+	u->hook_arg = arg;
+	u->hook_new = true;
+	pthread_cond_signal(&u->cv);
+	pthread_mutex_unlock(&u->mu);
 }
 
 void

@@ -37,6 +37,7 @@
 #include "turnpike/portpool.h"
 #include "turnpike/relay.h"
 #include "turnpike/stun.h"
+#include "turnpike/tbucket.h"
 #include "turnpike/turn.h"
 #include "turnpike/udpio.h"
 #include "turnpike/worker.h"
@@ -49,6 +50,8 @@
 #define WORKER_CONN_OUTPUT_MAX (256 * 1024)
 /* Relayed data beyond this much unsent output is dropped, leaving room for answers. */
 #define WORKER_CONN_RELAY_MAX (192 * 1024)
+/* Sources tracked for unauth-rate-limit: bounded memory, least recently used evicted. */
+#define WORKER_UNAUTH_SLOTS 4096
 #define WORKER_IDLE_SECONDS 60
 #define WORKER_HANDSHAKE_SECONDS 10
 
@@ -111,8 +114,9 @@ struct worker {
 	struct udpio_rx *rx;
 	struct turn *turn;
 	struct relay *relay;
-	struct creds creds; /* the server's, seen through relay.c */
-	struct event *tick; /* once a second: expiry */
+	struct creds creds;     /* the server's, seen through relay.c */
+	struct event *tick;     /* once a second: expiry */
+	struct iplimit *unauth; /* 401s per UDP source; NULL: no limit */
 	uint8_t tx[TURN_RESPONSE_MAX];
 	struct worker_stats stats;
 };
@@ -145,6 +149,36 @@ worker_decode(struct worker *w, struct stun_msg *m, const uint8_t *p, size_t len
 	return WORKER_MSG_CORE;
 }
 
+/* Whether an answer the core built is a 401 (RFC 8489 §9.2: the challenge). */
+static bool
+worker_is_401(const uint8_t *p, size_t len)
+{
+	const struct stun_attr *a;
+	const uint8_t *v;
+	struct stun_msg m;
+	const char *errstr;
+
+	if (len < 2 || (p[0] & 0x01) == 0 || (p[1] & 0x10) == 0)
+		return false; /* not an error response: no decoding on the common path */
+	if (stun_decode(&m, p, len, &errstr) != STUN_DECODE_OK || m.cls != STUN_ERROR ||
+	    (a = stun_find(&m, STUN_ATTR_ERROR_CODE)) == NULL || a->len < 4)
+		return false;
+	v = stun_attr_value(&m, a);
+	return (v[2] & 0x07) == 4 && v[3] == 1;
+}
+
+/* unauth-rate-limit: false when a 401 to this source is one too many this second. */
+static bool
+worker_unauth_ok(struct worker *w, const struct sockaddr *src, const struct turn_now *now)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)src;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)src;
+
+	if (src->sa_family == AF_INET)
+		return iplimit_take(w->unauth, &sin->sin_addr, 4, now->mono_ms);
+	return iplimit_take(w->unauth, &sin6->sin6_addr, 16, now->mono_ms);
+}
+
 /* A STUN message from a UDP client: the answer leaves from the address it reached. */
 static void
 worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t *p, size_t len,
@@ -160,6 +194,11 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 		relay_begin(w->relay, NULL);
 		turn_handle_message(w->turn, t, NULL, &m, now, w->tx, sizeof w->tx, &outlen);
 		relay_end(w->relay);
+		if (outlen > 0 && w->unauth != NULL && worker_is_401(w->tx, outlen) &&
+		    !worker_unauth_ok(w, (const struct sockaddr *)&t->client, now)) {
+			w->stats.unauth_dropped++;
+			return; /* silence: no reflection beyond the limit */
+		}
 	}
 	if (outlen == 0) {
 		if (what != WORKER_MSG_CORE)
@@ -791,12 +830,18 @@ worker_open_turn(struct worker *w, char **cause)
 	    .nudp = w->nudp,
 	    .allocations = w->setup->allocations,
 	    .total_quota = w->setup->total_quota,
+	    .limits = w->setup->limits,
+	    .bps_capacity = w->setup->bps_capacity,
 	    .conn_output_max = WORKER_CONN_RELAY_MAX,
 	};
 	struct turn_io io;
 
 	if (relay_create(&rs, &w->relay, cause) != 0)
 		return -1;
+	if (w->setup->unauth_rate_limit > 0 &&
+	    (w->unauth = iplimit_create(WORKER_UNAUTH_SLOTS, w->setup->unauth_rate_limit,
+		 w->setup->unauth_rate_limit)) == NULL)
+		return worker_fail(cause, w->id, "allocate the unauth-rate-limit table");
 	relay_io(w->relay, &io);
 	relay_creds(w->relay, &w->creds);
 	if ((w->turn = turn_create(w->setup->turn, &w->creds, &io)) == NULL)
@@ -854,6 +899,7 @@ worker_free(struct worker *w)
 	worker_join(w);
 	turn_free(w->turn); /* closes the relays left through relay.c */
 	relay_free(w->relay);
+	iplimit_free(w->unauth);
 	if (w->tick != NULL)
 		event_free(w->tick);
 	for (i = 0; i < w->nudp; i++) {

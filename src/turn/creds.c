@@ -229,6 +229,12 @@ creds_static_set_rest(struct creds_static *cs, bool use_auth_secret, char separa
 	cs->sep = separator != '\0' ? separator : ':';
 }
 
+size_t
+creds_static_secret_count(const struct creds_static *cs)
+{
+	return cs->nsecrets;
+}
+
 bool
 creds_static_has_realm(const struct creds_static *cs, const char *realm, size_t realmlen)
 {

@@ -201,6 +201,39 @@ peerpolicy_free(struct peerpolicy *pp)
 	free(pp);
 }
 
+/* A copy of n elements of size sz; NULL only when out of memory (n == 0 gives NULL, ok). */
+static int
+peerpolicy_copy(void **dst, const void *src, size_t n, size_t sz)
+{
+	*dst = NULL;
+	if (n == 0)
+		return 0;
+	if ((*dst = reallocarray(NULL, n, sz)) == NULL)
+		return -1;
+	memcpy(*dst, src, n * sz);
+	return 0;
+}
+
+struct peerpolicy *
+peerpolicy_dup(const struct peerpolicy *pp)
+{
+	struct peerpolicy *c;
+
+	if ((c = malloc(sizeof *c)) == NULL)
+		return NULL;
+	*c = *pp;
+	c->allow = NULL;
+	c->deny = NULL;
+	c->own = NULL;
+	if (peerpolicy_copy((void **)&c->allow, pp->allow, pp->nallow, sizeof *pp->allow) != 0 ||
+	    peerpolicy_copy((void **)&c->deny, pp->deny, pp->ndeny, sizeof *pp->deny) != 0 ||
+	    peerpolicy_copy((void **)&c->own, pp->own, pp->nown, sizeof *pp->own) != 0) {
+		peerpolicy_free(c);
+		return NULL;
+	}
+	return c;
+}
+
 /* Parses range and appends it to *list; -1 with *cause naming the text. */
 static int
 peerpolicy_add_range(struct peerpolicy_range **list, size_t *n, const char *range, char **cause)

@@ -526,7 +526,10 @@ turn_check_peer(struct turn_req *r, const struct sockaddr_storage *peer)
 
 	if (allocation_relay(r->alloc, peer->ss_family) == NULL)
 		return 443;
-	if (!peerpolicy_check(r->t->policy, (const struct sockaddr *)peer, &reason)) {
+	if (r->t->cfg->peer_check != NULL
+		? !r->t->cfg->peer_check(r->t->cfg->peer_ctx, (const struct sockaddr *)peer,
+		      &reason)
+		: !peerpolicy_check(r->t->policy, (const struct sockaddr *)peer, &reason)) {
 		r->t->stats.peer_refused++;
 		return 403;
 	}

@@ -194,6 +194,36 @@ test_own(void)
 	peerpolicy_free(pp);
 }
 
+/* A copy keeps every rule and takes more ranges without touching the original. */
+static void
+test_dup(void)
+{
+	struct peerpolicy *pp = peerpolicy_create(), *c;
+	char *cause = NULL;
+
+	CHECK(peerpolicy_allow(pp, "10.0.0.0/24", &cause) == 0);
+	CHECK(peerpolicy_deny(pp, "8.8.8.0/24", &cause) == 0);
+	CHECK(peerpolicy_add_own(pp, sa("203.0.113.5", 3478)) == 0);
+	peerpolicy_set_relay_ports(pp, 49152, 65535);
+	c = peerpolicy_dup(pp);
+	CHECK(c != NULL);
+	CHECKM(allowed(c, "10.0.0.7", 1) && !allowed(c, "8.8.8.8", 1), "copy keeps ranges");
+	CHECKM(!allowed(c, "203.0.113.5", 22) && allowed(c, "203.0.113.5", 50000),
+	    "copy keeps own addresses and relay ports");
+	CHECKM(!allowed(c, "127.0.0.1", 1), "copy keeps the defaults");
+	CHECK(peerpolicy_deny(c, "1.1.1.1", &cause) == 0);
+	CHECK(peerpolicy_allow(c, "192.168.1.0/24", &cause) == 0);
+	CHECKM(!allowed(c, "1.1.1.1", 1) && allowed(pp, "1.1.1.1", 1),
+	    "deny added to the copy only");
+	CHECKM(allowed(c, "192.168.1.9", 1) && !allowed(pp, "192.168.1.9", 1),
+	    "allow added to the copy only");
+	peerpolicy_free(c);
+	c = peerpolicy_dup(pp);
+	peerpolicy_free(pp);
+	CHECKM(allowed(c, "10.0.0.7", 1), "copy outlives the original");
+	peerpolicy_free(c);
+}
+
 int
 main(void)
 {
@@ -203,5 +233,6 @@ main(void)
 	test_loopback();
 	test_precedence();
 	test_own();
+	test_dup();
 	return unit_done();
 }

@@ -786,6 +786,14 @@ test_permission_all_or_none(void)
 	CHECKM(permit(&c1, "198.18.0.3") == 508, "max_permissions reached: 508");
 	CHECK(permit(&c1, "198.18.0.2:99") == 0);
 	cfg.max_permissions = 0;
+	cfg.max_channels = 2;
+	restart();
+	CHECK(allocate(&c1) == 0);
+	CHECK(bind_channel(&c1, 0x4000, "198.18.0.1:1") == 0);
+	CHECK(bind_channel(&c1, 0x4001, "198.18.0.2:1") == 0);
+	CHECKM(bind_channel(&c1, 0x4002, "198.18.0.3:1") == 508, "max_channels reached: 508");
+	CHECKM(bind_channel(&c1, 0x4001, "198.18.0.2:1") == 0, "refreshing a bound channel fits");
+	cfg.max_channels = 0;
 }
 
 static void
@@ -1069,6 +1077,52 @@ test_noauth_and_policy(void)
 	restart();
 }
 
+/* turn_config.peer_check, when set, decides instead of the policy (the daemon's live ranges). */
+static int peer_check_calls;
+
+static bool
+deny_5000(void *ctx, const struct sockaddr *peer, const char **reason)
+{
+	(void)ctx;
+	peer_check_calls++;
+	*reason = "test";
+	return addr_port(peer) != 5000;
+}
+
+static int
+permission_to(const char *peer)
+{
+	struct sockaddr_storage p = sa(peer);
+
+	begin(STUN_CREATE_PERMISSION, STUN_REQUEST);
+	stun_build_xor_addr(&bld, STUN_ATTR_XOR_PEER_ADDRESS, SA(p));
+	finish_as(NULL, NULL, &c1, false);
+	feed(&c1, NULL);
+	return answer();
+}
+
+static void
+test_peer_check_hook(void)
+{
+	cfg.auth = false;
+	cfg.peer_check = deny_5000;
+	restart();
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as(NULL, NULL, &c1, false);
+	feed(&c1, NULL);
+	CHECK(answer() == 0);
+	CHECKM(permission_to("127.0.0.1:5001") == 0,
+	    "peer_check allows: loopback no longer refused");
+	CHECKM(permission_to("198.51.100.1:5000") == 403, "peer_check refuses: 403");
+	CHECKM(peer_check_calls == 2, "peer_check asked once per peer");
+	cfg.auth = true;
+	cfg.peer_check = NULL;
+	turn_free(turn);
+	turn = NULL;
+	restart();
+}
+
 /* Two clients of one server reach each other's relays; other ports of the server stay shut. */
 static void
 test_own_address(void)
@@ -1160,6 +1214,7 @@ main(void)
 	test_quota();
 	test_drain_and_reconfigure();
 	test_noauth_and_policy();
+	test_peer_check_hook();
 	test_own_address();
 	test_free();
 	creds_static_free(cs);

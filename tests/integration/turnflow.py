@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""A paced UDP flow through a TURN relay, both ways, measured at the receivers.
+
+turnflow.py HOST PORT USER PASSWORD REALM RATE SECONDS
+Allocates with long-term credentials (RFC 8656, MD5 key), binds a channel to a
+local peer socket on 127.0.0.1, then for SECONDS sends RATE bytes per second of
+1000-byte ChannelData to the peer and the same from the peer to the relayed
+address. Prints "up BPS down BPS": the bytes per second received by the peer and
+by the client between 2 s after the start and the end (the first seconds hold
+the limiter's burst). Every wait is bounded; loopback only.
+"""
+import hashlib
+import hmac
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+MAGIC = 0x2112A442
+PAYLOAD = 1000
+CHANNEL = 0x4001
+SKIP = 2.0
+
+
+def attr(kind, value):
+    return struct.pack("!HH", kind, len(value)) + value + b"\0" * ((4 - len(value) % 4) % 4)
+
+
+def message(mtype, attrs, key=None):
+    tid = os.urandom(12)
+    body = b"".join(attrs)
+    if key is not None:
+        head = struct.pack("!HHI", mtype, len(body) + 24, MAGIC) + tid
+        body += attr(0x0008, hmac.new(key, head + body, hashlib.sha1).digest())
+    return struct.pack("!HHI", mtype, len(body), MAGIC) + tid + body, tid
+
+
+def parse(data):
+    mtype, length = struct.unpack("!HH", data[:4])
+    attrs, i = {}, 20
+    while i + 4 <= 20 + length:
+        kind, alen = struct.unpack("!HH", data[i:i + 4])
+        attrs.setdefault(kind, data[i + 4:i + 4 + alen])
+        i += 4 + alen + (4 - alen % 4) % 4
+    return mtype, data[8:20], attrs
+
+
+def xor_addr(ip, port):
+    a = struct.unpack("!I", socket.inet_aton(ip))[0] ^ MAGIC
+    return struct.pack("!BBHI", 0, 1, port ^ (MAGIC >> 16), a)
+
+
+def unxor_addr(v):
+    port = struct.unpack("!H", v[2:4])[0] ^ (MAGIC >> 16)
+    a = struct.unpack("!I", v[4:8])[0] ^ MAGIC
+    return socket.inet_ntoa(struct.pack("!I", a)), port
+
+
+def transact(sock, server, mtype, attrs, key=None):
+    data, tid = message(mtype, attrs, key)
+    for _ in range(5):
+        sock.sendto(data, server)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            if not select.select([sock], [], [], 0.2)[0]:
+                continue
+            got = sock.recv(65536)
+            if len(got) >= 20 and got[0] < 0x40:
+                rtype, rtid, rattrs = parse(got)
+                if rtid == tid:
+                    return rtype, rattrs
+    sys.exit("turnflow: no answer to request 0x%04x" % mtype)
+
+
+def setup(server, user, password, realm):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    req = [attr(0x0019, b"\x11\0\0\0")]
+    rtype, a = transact(sock, server, 0x0003, req)
+    if rtype != 0x0113 or 0x0015 not in a:
+        sys.exit("turnflow: expected a 401 with a NONCE, got 0x%04x" % rtype)
+    key = hashlib.md5(("%s:%s:%s" % (user, realm, password)).encode()).digest()
+    cred = [attr(0x0006, user.encode()), attr(0x0014, realm.encode()), attr(0x0015, a[0x0015])]
+    rtype, a = transact(sock, server, 0x0003, req + cred, key)
+    if rtype != 0x0103:
+        sys.exit("turnflow: allocate failed: 0x%04x %r" % (rtype, a.get(0x0009)))
+    relayed = unxor_addr(a[0x0016])
+    return sock, key, cred, relayed
+
+
+def main():
+    host, port, user, password, realm = sys.argv[1:6]
+    rate, seconds = int(sys.argv[6]), float(sys.argv[7])
+    server = (host, int(port))
+    sock, key, cred, relayed = setup(server, user, password, realm)
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    bind = [attr(0x000C, struct.pack("!HH", CHANNEL, 0)), attr(0x0012, xor_addr(*peer.getsockname()))]
+    rtype, a = transact(sock, server, 0x0009, bind + cred, key)
+    if rtype != 0x0109:
+        sys.exit("turnflow: channel bind failed: 0x%04x %r" % (rtype, a.get(0x0009)))
+    sock.setblocking(False)
+    peer.setblocking(False)
+    up_frame = struct.pack("!HH", CHANNEL, PAYLOAD) + b"u" * PAYLOAD
+    down = b"d" * PAYLOAD
+    start = time.monotonic()
+    sent, up, dn = 0, 0, 0
+    while True:
+        now = time.monotonic() - start
+        if now >= seconds:
+            break
+        while sent * PAYLOAD < rate * now:
+            sent += 1
+            for s, data, to in ((sock, up_frame, server), (peer, down, relayed)):
+                try:
+                    s.sendto(data, to)
+                except (BlockingIOError, ConnectionRefusedError):
+                    pass
+        for s in select.select([sock, peer], [], [], 0.005)[0]:
+            for _ in range(256):
+                try:
+                    got = s.recv(65536)
+                except (BlockingIOError, ConnectionRefusedError):
+                    break
+                if time.monotonic() - start < SKIP:
+                    continue
+                if s is peer:
+                    up += len(got)
+                elif len(got) >= 4 and got[0] & 0xC0 == 0x40:
+                    dn += len(got) - 4
+    window = seconds - SKIP
+    print("up %d down %d sent %d" % (up / window, dn / window, sent * PAYLOAD / seconds))
+
+
+if __name__ == "__main__":
+    main()

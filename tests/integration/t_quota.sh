@@ -138,6 +138,33 @@ kill -KILL "$HELD" 2>/dev/null
 stop_turnpiked
 tap_is "turnpiked stops cleanly" "$?" "status $TURNPIKED_STATUS"
 
+# ---- a reload changes user-quota; the store's realm option still wins over it ----
+printf 'user-quota=1\n' >"$T/quota.conf"
+start_turnpiked_or_bail -c "$T/quota.conf" --listening-ip 127.0.0.1 --listening-port @PORT@ \
+	--no-tls --log-file stdout --relay-threads 2 --min-port "$RELAY_MIN" --max-port "$RELAY_MAX" \
+	--realm "$REALM" --lt-cred-mech --userdb "$DB" "${USERS[@]}"
+hold u1 60000
+got=$(alloc --user u1 --password pw-u1)
+tap_is "user-quota=1 from the file: a second allocation of u1 gets 486" \
+	"$([ "$got" = 486 ]; echo $?)" "$got"
+printf 'user-quota=2\n' >"$T/quota.conf"
+kill -HUP "$TURNPIKED_PID"
+wait_until 5 grep -q "configuration reloaded" "$TURNPIKED_LOG"
+tap_is "SIGHUP reloads the file" "$?"
+got=$(alloc --user u1 --password pw-u1)
+tap_is "after the reload (user-quota=2) u1 gets a second allocation" \
+	"$([ "$got" = ok ]; echo $?)" "$got"
+ctl realm set "$REALM" --user-quota 1
+wait_until 5 quota_lines_at_least "user-quota 1," 2 # the first one at start
+tap_is "the store's user-quota 1 is applied after the reload" "$?"
+got=$(alloc --user u1 --password pw-u1)
+tap_is "the store's user-quota 1 applies over the reloaded value: 486" \
+	"$([ "$got" = 486 ]; echo $?)" "$got"
+ctl realm set "$REALM" --user-quota 0
+kill -KILL "$HELD" 2>/dev/null
+stop_turnpiked
+tap_is "turnpiked stops cleanly" "$?" "status $TURNPIKED_STATUS"
+
 # ---- expiry gives the unit back (allocations live 2 s here) ----
 start_turnpiked_or_bail -n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls \
 	--log-file stdout --relay-threads 2 --min-port "$RELAY_MIN" --max-port "$RELAY_MAX" \

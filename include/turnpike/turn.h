@@ -100,6 +100,12 @@ struct turn_stats {
 	uint64_t allocations_created;
 	uint64_t allocations_active;
 	uint64_t auth_failures;       /* 401 answers to requests carrying credentials */
+	uint64_t auth_failures_400;   /* credentials incomplete, or a bid-down (RFC 8489 §9.2) */
+	uint64_t auth_failures_438;   /* stale or foreign nonce */
+	uint64_t auth_failures_441;   /* another user's allocation (RFC 8656 §5) */
+	uint64_t binding_requests;    /* Binding requests the core judged */
+	uint64_t binding_responses;   /* success responses to them */
+	uint64_t binding_errors;      /* error responses to them */
 	uint64_t peer_refused;        /* 403s and drops by the peer policy */
 	uint64_t no_permission_drops; /* data without a valid permission or channel */
 	uint64_t data_drops;          /* other data dropped: no allocation, malformed, too big */

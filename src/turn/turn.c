@@ -631,6 +631,10 @@ turn_authenticate(struct turn_req *r, struct turn_answer *ans)
 	ans->challenge = r->auth.challenge;
 	if (ans->error == 401 && r->auth.credentials)
 		t->stats.auth_failures++;
+	else if (ans->error == 400 && r->auth.credentials)
+		t->stats.auth_failures_400++;
+	else if (ans->error == 438)
+		t->stats.auth_failures_438++;
 	return false;
 }
 
@@ -647,6 +651,7 @@ turn_dispatch(struct turn_req *r, const struct turn_method *meth, struct turn_an
 	r->alloc = turn_find(r->t, r->tuple, r->now->mono_ms);
 	if (r->alloc != NULL && !allocation_is_user(r->alloc, r->auth.user, r->auth.userlen)) {
 		ans->error = 441; /* another user's allocation: left untouched */
+		r->t->stats.auth_failures_441++;
 		return;
 	}
 	if (meth->needs_alloc && r->alloc == NULL) {
@@ -742,9 +747,18 @@ static int
 turn_binding(struct turn *t, const struct turn_5tuple *tuple, const struct stun_msg *m,
     uint8_t *out, size_t cap, size_t *outlen)
 {
+	t->stats.binding_requests++;
 	if (binding_process(&t->binding, m->raw, m->len, (const struct sockaddr *)&tuple->client,
-		out, cap, outlen) != BINDING_REPLY)
+		out, cap, outlen) != BINDING_REPLY ||
+	    *outlen < 2) {
 		*outlen = 0;
+		return 0;
+	}
+	/* RFC 8489 §5: class bits C1 (0x0100) and C0 (0x0010); both set is an error. */
+	if ((out[1] & 0x10) != 0)
+		t->stats.binding_errors++;
+	else
+		t->stats.binding_responses++;
 	return 0;
 }
 

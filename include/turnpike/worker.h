@@ -16,6 +16,8 @@
 
 #include <openssl/ssl.h>
 
+#include "turnpike/metrics.h"
+
 struct binding_config;
 struct creds;
 struct portpool;
@@ -48,13 +50,15 @@ struct worker_setup {
 	bool verbose; /* a log line per connection */
 };
 
-/* Counters, read after the worker has stopped. */
+/* Counters, read after the worker has stopped or on its thread (a worker_job). */
 struct worker_stats {
 	uint64_t udp_in;
 	uint64_t udp_out;
 	uint64_t udp_dropped;   /* not STUN or ChannelData, truncated, or not sent */
 	uint64_t conns;         /* TCP and TLS connections served */
 	uint64_t conns_dropped; /* closed for garbage, size, timeout or errors */
+	uint64_t tls_handshake_failures;
+	struct metrics_histogram allocate_latency; /* Allocate received to success sent */
 };
 
 /* Creates the base, binds the UDP sockets; -1 with *cause naming the address. */

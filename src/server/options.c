@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "turnpike/addr.h"
 #include "turnpike/config.h"
 #include "turnpike/options.h"
 #include "turnpike/peerpolicy.h"
@@ -70,6 +71,20 @@ options_check_char(const char *value, char *err, size_t errlen)
 {
 	if (strlen(value) != 1 || !isgraph((unsigned char)value[0])) {
 		snprintf(err, errlen, "'%s' is not one printable character", value);
+		return -1;
+	}
+	return 0;
+}
+
+/* prometheus-address: one IP address, no port. */
+static int
+options_check_ip(const char *value, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	const char *errstr;
+
+	if (addr_parse_ip(value, &ss, &errstr) != 0) {
+		snprintf(err, errlen, "'%s' is not an IP address: %s", value, errstr);
 		return -1;
 	}
 	return 0;
@@ -412,6 +427,34 @@ const struct option_entry options_table[] = {
 	.arg = "PATH",
 	.help = "Listen for turnpikectl on this unix socket (mode 0600, removed at exit); "
 		"none by default."},
+    {.name = "prometheus",
+	.type = OPTION_FLAG,
+	.offset = OFF(prometheus),
+	.help = "Serve Prometheus metrics on http://prometheus-address:prometheus-port/metrics, "
+		"with /healthz and /readyz."},
+    {.name = "prometheus-port",
+	.type = OPTION_INT,
+	.def = "9641",
+	.min = 1,
+	.max = 65535,
+	.offset = OFF(prometheus_port),
+	.arg = "PORT",
+	.help = "TCP port of the metrics and health endpoint (coturn's default)."},
+    {.name = "prometheus-address",
+	.type = OPTION_STRING,
+	.def = "127.0.0.1",
+	.offset = OFF(prometheus_address),
+	.arg = "IP",
+	.check = options_check_ip,
+	.help = "Address of the metrics and health endpoint. Loopback by default, unlike "
+		"coturn, which listens on every address: set 0.0.0.0 or :: to let a "
+		"Prometheus server on another host scrape it (anyone who reaches the port "
+		"can read the metrics)."},
+    {.name = "prometheus-username-labels",
+	.type = OPTION_FLAG,
+	.offset = OFF(prometheus_username_labels),
+	.help = "Also report live allocations and traffic per user (a user label per "
+		"user name: only for a bounded number of users)."},
     {.name = "software-attribute",
 	.type = OPTION_FLAG,
 	.flags = OPTION_RELOADABLE,
@@ -516,8 +559,6 @@ const struct option_entry options_table[] = {
     UNIMPL_FLAG("no-auth-pings", 0, "No database health checks."),
     UNIMPL_FLAG("no-dynamic-ip-list", 0, "No peer lists from the database."),
     UNIMPL_FLAG("no-dynamic-realms", 0, "No realms from the database."),
-    UNIMPL_FLAG("prometheus", 0, "Prometheus metrics."),
-    UNIMPL_ARG("prometheus-port", NULL, 0, "PORT", "Prometheus metrics port."),
     UNIMPL_ARG("ne", NULL, 0, "1|2|3", "coturn network engine."),
 };
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -75,6 +76,7 @@ struct worker_conn {
 	bool tls;
 	bool stun_seen;      /* a STUN message came: ChannelData may follow */
 	bool detached;       /* the core forgot it (allocation deleted) */
+	bool handshaken;     /* TLS: the handshake completed */
 	const char *closing; /* why, once reading stopped to flush the answers */
 	bool fault;
 	LIST_ENTRY(worker_conn) entry;
@@ -114,6 +116,7 @@ struct worker {
 	struct creds creds; /* the server's, seen through relay.c */
 	struct event *tick; /* once a second: expiry */
 	uint8_t tx[TURN_RESPONSE_MAX];
+	uint64_t rx_us; /* when the input being handled was read, monotonic */
 	struct worker_stats stats;
 };
 
@@ -145,6 +148,25 @@ worker_decode(struct worker *w, struct stun_msg *m, const uint8_t *p, size_t len
 	return WORKER_MSG_CORE;
 }
 
+static uint64_t
+worker_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* An Allocate answered with success (RFC 8489 §5: class bits C1 set, C0 clear): its latency. */
+static void
+worker_allocate_done(struct worker *w, const struct stun_msg *m, const uint8_t *out, size_t len)
+{
+	if (m->method != STUN_ALLOCATE || m->cls != STUN_REQUEST || len < 2 ||
+	    (out[0] & 0x01) == 0 || (out[1] & 0x10) != 0)
+		return;
+	metrics_histogram_observe(&w->stats.allocate_latency, worker_now_us() - w->rx_us);
+}
+
 /* A STUN message from a UDP client: the answer leaves from the address it reached. */
 static void
 worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t *p, size_t len,
@@ -171,8 +193,11 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 							       : NULL,
 		(const struct sockaddr *)&t->client, w->tx, outlen) != 0)
 		w->stats.udp_dropped++; /* full socket buffer: like a lost packet */
-	else
+	else {
 		w->stats.udp_out++;
+		if (what == WORKER_MSG_CORE)
+			worker_allocate_done(w, &m, w->tx, outlen);
+	}
 }
 
 static void
@@ -224,6 +249,7 @@ worker_udp_read(evutil_socket_t fd, short what, void *arg)
 	int i, n, round;
 
 	relay_now(&now);
+	u->w->rx_us = worker_now_us();
 	for (round = 0; round < WORKER_BATCHES; round++) {
 		if ((n = udpio_recv(u->w->rx, fd, (const struct sockaddr *)&u->addr)) == 0)
 			break;
@@ -264,12 +290,14 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 	struct stun_msg m;
 	size_t outlen;
 	int rc = 0;
+	bool core = false;
 
 	switch (worker_decode(w, &m, p, len, (const struct sockaddr *)&c->tuple.client, &outlen)) {
 	case WORKER_MSG_NOT_STUN:
 		worker_conn_finish(c, "not a STUN message", true);
 		return -1;
 	case WORKER_MSG_CORE:
+		core = true;
 		c->stun_seen = true;
 		relay_begin(w->relay, &c->rc);
 		rc = turn_handle_message(w->turn, &c->tuple, &c->rc, &m, now, w->tx, sizeof w->tx,
@@ -283,6 +311,8 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 		worker_conn_close(c, "out of memory", true);
 		return -1;
 	}
+	if (core && outlen > 0 && rc == 0)
+		worker_allocate_done(w, &m, w->tx, outlen);
 	if (rc != 0) {
 		worker_conn_finish(c, "ended by the TURN core", true);
 		return -1;
@@ -363,6 +393,7 @@ worker_conn_read(struct bufferevent *bev, void *arg)
 	int rc;
 
 	relay_now(&now);
+	c->w->rx_us = worker_now_us();
 	while ((len = evbuffer_get_length(in)) > 0) {
 		if ((rc = worker_conn_frame(c, in, len, &now)) < 0)
 			return;
@@ -418,8 +449,13 @@ worker_conn_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		worker_conn_log(c, "TLS handshake done (%s)",
 		    SSL_get_version(bufferevent_openssl_get_ssl(bev)));
+		c->handshaken = true;
 		worker_conn_set_timeout(c, WORKER_IDLE_SECONDS);
 		return;
+	}
+	if (c->tls && !c->handshaken) {
+		c->handshaken = true; /* counted once: EOF, error or timeout before it completed */
+		c->w->stats.tls_handshake_failures++;
 	}
 	if (c->closing != NULL) {
 		worker_conn_close(c, c->closing, c->fault); /* the flush failed */

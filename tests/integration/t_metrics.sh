@@ -6,7 +6,9 @@
 # turnpike-bench allocation lives and 0 once it is deallocated; traffic
 # counters grow between two scrapes while a turnutils_uclient session runs. The per-user series appear only
 # with prometheus-username-labels, and /readyz is 503 with the relay ports
-# nearly exhausted.
+# nearly exhausted. A stalled HTTP client is dropped without holding up
+# others, a huge header is refused, and garbage on the TLS port counts as a
+# TLS handshake failure.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/turnlib.sh"
@@ -186,10 +188,47 @@ turn_stop_check
 # allocation holds it (0% free), 200 once it is back.
 pick_port
 MPORT=$PICKED
+make_cert
 start_turn_server_or_bail -n --listening-port @PORT@ --min-port @RELAY_MIN@ \
 	--max-port @RELAY_MIN@ --lt-cred-mech --user "$TURN_USER:$TURN_PASS" \
-	--realm 'q"t' --log-file stdout --listening-ip 127.0.0.1 --no-tls --relay-threads 1 \
+	--realm 'q"t' --log-file stdout --listening-ip 127.0.0.1 --relay-threads 1 \
+	--tls-listening-port @TLS_PORT@ --cert "$CERT" --pkey "$KEY" \
 	--prometheus --prometheus-port "$MPORT" --prometheus-username-labels
+
+# A client that sends half a request and waits: it must not hold up others,
+# and the server drops it (evhttp's 10 s timeout; 25 s allowed here).
+timeout 40 python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+t = time.monotonic()
+try:
+    data = s.recv(4096)
+    print("closed" if data == b"" else "answered", file=open(sys.argv[2], "w"))
+except socket.timeout:
+    print("still open", file=open(sys.argv[2], "w"))' "$MPORT" "$T/slow" &
+SLOW=$!
+track_pid "$SLOW"
+big=$(timeout 15 python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n")
+try:
+    print(s.recv(64).split(b"\r\n")[0].decode() or "closed")
+except (ConnectionResetError, socket.timeout) as e:
+    print(type(e).__name__)' "$MPORT")
+echo "# the 64 KiB header got: $big"
+http /healthz
+tap_is "a 64 KiB header is refused, /healthz still answers during a stalled request" \
+	"$(case $big in "HTTP/1.1 200"*) echo 1 ;; *) [ "$CODE" = 200 ]; echo $? ;; esac)" \
+	"big header: $big; /healthz $CODE"
+timeout 5 python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
+s.sendall(b"this is not a TLS ClientHello\r\n" * 8)
+try:
+    s.recv(100)
+except OSError:
+    pass' "$TLS_PORT"
+wait_value turnpike_tls_handshake_failures_total 1
+tap_is "garbage on the TLS port counts a TLS handshake failure" "$?" "value $GOT"
 bench turn --timeout 3000 --user "$TURN_USER" --password "$TURN_PASS" --refresh-after 3000 \
 	"127.0.0.1:$PORT" >"$T/bench" 2>&1 &
 BENCH=$!
@@ -204,6 +243,9 @@ wait "$BENCH"
 http /readyz
 tap_is "... and 200 again once the port is back" "$([ "$CODE" = 200 ]; echo $?)" \
 	"status $CODE: $(cat "$T/body")"
+wait_exit "$SLOW" 40
+tap_is "the stalled HTTP client is dropped" "$(grep -qx closed "$T/slow"; echo $?)" \
+	"$(cat "$T/slow" 2>/dev/null)"
 turn_stop_check
 
 tap_done

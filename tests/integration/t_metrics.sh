@@ -23,6 +23,11 @@ fi
 PROMTEXT=$TOP_SRCDIR/tests/integration/promtext.py
 prom() { timeout 15 python3 "$PROMTEXT" "$@"; }
 
+# shellcheck disable=SC2317 # called through wait_until
+tcp_listening() {
+	[ -n "$(ss -Hlnt "sport = :$1" 2>/dev/null)" ]
+}
+
 # http PATH: GET into $T/body; sets CODE.
 http() {
 	CODE=$(prom get "http://127.0.0.1:$MPORT$1" "$T/body")
@@ -64,6 +69,33 @@ for f in bad1 bad2 bad3 bad4; do
 	fi
 done
 tap_is "the format checker refuses duplicate series, non-cumulative buckets, bad escapes, split families" "$rc"
+
+# Startup errors name the option or the address.
+timeout 10 "$TURNPIKED" -n --listening-ip 127.0.0.1 --prometheus \
+	--prometheus-address metrics.example >"$T/bad-addr.log" 2>&1
+rc=$?
+tap_is "a prometheus-address that is not an IP address stops the daemon" \
+	"$([ "$rc" = 1 ] && grep -q "prometheus-address" "$T/bad-addr.log"; echo $?)" \
+	"status $rc: $(cat "$T/bad-addr.log")"
+
+pick_port
+MPORT=$PICKED
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+time.sleep(30)' "$MPORT" &
+HOLD=$!
+track_pid "$HOLD"
+wait_until 10 tcp_listening "$MPORT"
+pick_port
+timeout 10 "$TURNPIKED" -n --listening-ip 127.0.0.1 --listening-port "$PICKED" --no-tls \
+	--prometheus --prometheus-port "$MPORT" >"$T/busy.log" 2>&1
+rc=$?
+kill "$HOLD"
+wait "$HOLD" 2>/dev/null
+forget_pid "$HOLD"
+tap_is "a metrics port in use stops the daemon, naming the address" \
+	"$([ "$rc" = 1 ] && grep -q "metrics HTTP 127.0.0.1:$MPORT" "$T/busy.log"; echo $?)" \
+	"status $rc: $(cat "$T/busy.log")"
 
 pick_port
 MPORT=$PICKED

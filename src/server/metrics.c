@@ -18,8 +18,8 @@
 const uint64_t metrics_latency_bounds_us[METRICS_LATENCY_BUCKETS] = {100, 250, 500, 1000, 2500,
     5000, 10000, 25000, 50000, 100000, 250000, 1000000};
 
-/* coturn's socket type names, by enum turn_transport. */
-static const char *const metrics_transport_names[METRICS_TRANSPORTS] = {"UDP", "TCP", "TLS"};
+/* coturn's socket type names (socket_type_name), by enum turn_transport. */
+static const char *const metrics_transport_names[METRICS_TRANSPORTS] = {"UDP", "TCP", "TLS/TCP"};
 
 void
 metrics_histogram_observe(struct metrics_histogram *h, uint64_t us)

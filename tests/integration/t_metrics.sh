@@ -288,6 +288,13 @@ wait "$BENCH"
 http /readyz
 tap_is "... and 200 again once the port is back" "$([ "$CODE" = 200 ]; echo $?)" \
 	"status $CODE: $(cat "$T/body")"
+bench turn --transport tls --insecure --timeout 3000 --user "$TURN_USER" \
+	--password "$TURN_PASS" --refresh-after 3000 "127.0.0.1:$TLS_PORT" >"$T/bench.tls" 2>&1 &
+BENCH=$!
+wait_value 'turn_total_allocations{type="TLS/TCP"}' 1
+tap_is "a TLS allocation counts as turn_total_allocations{type=\"TLS/TCP\"} (coturn's label)" \
+	"$?" "value $GOT; $(cat "$T/bench.tls")"
+wait "$BENCH"
 wait_exit "$SLOW" 40
 tap_is "the stalled HTTP client is dropped" "$(grep -qx closed "$T/slow"; echo $?)" \
 	"$(cat "$T/slow" 2>/dev/null)"

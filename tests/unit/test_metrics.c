@@ -129,7 +129,7 @@ test_render(void)
 	CHECK(strstr(text, "# TYPE turn_total_allocations gauge\n") != NULL);
 	CHECK(sample(text, "turn_total_allocations{type=\"UDP\"}") == 3);
 	CHECK(sample(text, "turn_total_allocations{type=\"TCP\"}") == 0);
-	CHECK(sample(text, "turn_total_allocations{type=\"TLS\"}") == 1);
+	CHECK(sample(text, "turn_total_allocations{type=\"TLS/TCP\"}") == 1);
 	CHECKM(sample(text, "turn_traffic_rcvp{realm=\"ex\\\"ample\"}") == 10,
 	    "realm label escaped");
 	CHECK(sample(text, "turn_traffic_peer_sentb{realm=\"ex\\\"ample\"}") == 1000);

@@ -260,7 +260,7 @@ try:
 except OSError:
     pass' "$TLS_PORT"
 # 200 scrapes whose clients go away (half of them with a reset) before the
-# workers have answered: the daemon keeps serving (and exits cleanly below,
+# workers have answered, then malformed requests: the daemon keeps serving (and exits cleanly below,
 # where a use after free or a leak would show under the sanitizers).
 timeout 60 python3 -c 'import socket, struct, sys
 for i in range(200):
@@ -268,10 +268,20 @@ for i in range(200):
     if i % 2:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.close()
+for junk in (b"\x00\xff\x16\x03 garbage\r\n\r\n", b"GET\r\n\r\n", b"GET /metrics HTTP/9.9\r\n\r\n",
+             b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n\r\n", b"GET /%zz HTTP/1.1\r\n\r\n",
+             b"POST /metrics HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + b"x" * 4096):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    try:
+        s.sendall(junk)
+        s.recv(100)
+    except OSError:
+        pass
     s.close()' "$MPORT"
 scrape gone
-tap_is "scrapes abandoned by their clients leave the endpoint working" "$?" \
-	"status $CODE: $(cat "$T/gone.check")"
+tap_is "scrapes abandoned by their clients and garbage requests leave the endpoint working" \
+	"$?" "status $CODE: $(cat "$T/gone.check")"
 wait_value turnpike_tls_handshake_failures_total 1
 tap_is "garbage on the TLS port counts a TLS handshake failure" "$?" "value $GOT"
 bench turn --timeout 3000 --user "$TURN_USER" --password "$TURN_PASS" --refresh-after 3000 \

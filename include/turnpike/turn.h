@@ -173,6 +173,12 @@ struct turn_session {
 	size_t peers; /* permissions installed */
 };
 
+/*
+ * fn (NULL: none) is called with the final counters of every allocation as it
+ * is deleted, whatever the reason (age_s, remaining_s and relayed are 0).
+ */
+void turn_set_session_end(struct turn *t, void (*fn)(void *arg, const struct turn_session *s),
+    void *arg);
 /* Calls fn with a snapshot of each live allocation. */
 void turn_foreach_session(struct turn *t, const struct turn_now *now,
     void (*fn)(void *arg, const struct turn_session *s), void *arg);

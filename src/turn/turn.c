@@ -47,6 +47,8 @@ struct turn {
 	uint32_t tid_counter;
 	uint64_t next_alloc_id;
 	uint8_t scratch[TURN_SCRATCH]; /* outgoing Data indications and ChannelData */
+	void (*session_end)(void *, const struct turn_session *);
+	void *session_end_arg;
 };
 
 /* One request being answered. */
@@ -134,12 +136,32 @@ turn_create(const struct turn_config *cfg, const struct creds *creds, const stru
 	return t;
 }
 
+/* The final counters of a, for turn_set_session_end's hook. */
+static void
+turn_session_end(struct turn *t, const struct turn_allocation *a)
+{
+	struct turn_session s;
+
+	memset(&s, 0, sizeof s);
+	s.id = a->id;
+	s.user = a->user != NULL ? a->user : "";
+	s.tuple = a->tuple;
+	s.to_peer_packets = a->to_peer_packets;
+	s.to_peer_bytes = a->to_peer_bytes;
+	s.to_client_packets = a->to_client_packets;
+	s.to_client_bytes = a->to_client_bytes;
+	s.peers = a->nperms;
+	t->session_end(t->session_end_arg, &s);
+}
+
 /* Closes a's relays through the I/O layer and forgets a. */
 static void
 turn_delete(struct turn *t, struct turn_allocation *a)
 {
 	size_t i;
 
+	if (t->session_end != NULL)
+		turn_session_end(t, a);
 	for (i = 0; i < ALLOCATION_MAX_RELAYS; i++) {
 		if (a->live[i])
 			t->io.relay_close(t->io.ctx, &a->relays[i]);
@@ -937,6 +959,13 @@ turn_session_cb(void *arg, struct turn_allocation *a)
 	s.to_client_bytes = a->to_client_bytes;
 	s.peers = a->nperms;
 	w->fn(w->arg, &s);
+}
+
+void
+turn_set_session_end(struct turn *t, void (*fn)(void *arg, const struct turn_session *s), void *arg)
+{
+	t->session_end = fn;
+	t->session_end_arg = arg;
 }
 
 void

@@ -21,8 +21,6 @@
 
 /* /readyz fails below this share of free relay ports. */
 #define HTTPD_READY_FREE_PCT 5
-/* Users in the per-user series (prometheus-username-labels); the rest are counted. */
-#define HTTPD_USERS_MAX 1000
 
 struct event_base;
 struct httpd;

@@ -43,13 +43,28 @@ struct metrics_worker {
 	uint64_t allocations[METRICS_TRANSPORTS]; /* live, by transport */
 };
 
-/* Live allocations and traffic of one user (prometheus-username-labels). */
+/* Users in the per-user series (prometheus-username-labels); the rest are counted. */
+#define METRICS_USERS_MAX 1000
+
+/* One user's live allocations and relayed traffic (prometheus-username-labels). */
 struct metrics_user {
 	char *name;
 	uint64_t allocations;
 	uint64_t to_peer_packets, to_peer_bytes;
 	uint64_t to_client_packets, to_client_bytes;
 };
+
+/* A worker's per-user traffic totals of ended allocations. */
+struct metrics_usertab {
+	struct metrics_user *v;
+	size_t n, cap;
+	uint64_t dropped; /* ended sessions of users past METRICS_USERS_MAX */
+};
+
+/* Adds an ended session's traffic (allocations unused) to user's totals; -1 out of memory. */
+int metrics_usertab_add(struct metrics_usertab *tab, const char *user,
+    const struct metrics_user *traffic);
+void metrics_usertab_free(struct metrics_usertab *tab);
 
 struct metrics_snapshot {
 	const char *realm;
@@ -58,7 +73,8 @@ struct metrics_snapshot {
 	uint64_t ports_used, ports_total;
 	bool ready;
 	bool draining;
-	struct metrics_user *user; /* NULL without username labels */
+	/* NULL without username labels; else live and ended traffic per user. */
+	struct metrics_user *user;
 	size_t nusers;
 	size_t users_dropped; /* beyond the cap: counted in no user series */
 };

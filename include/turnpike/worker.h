@@ -48,6 +48,9 @@ struct worker_setup {
 	const struct sockaddr_storage *udp; /* UDP addresses, ports set */
 	size_t nudp;
 	bool verbose; /* a log line per connection */
+
+	/* Keep per-user totals of ended allocations (metrics). */
+	bool user_stats;
 };
 
 /* Counters, read after the worker has stopped or on its thread (a worker_job). */
@@ -76,6 +79,8 @@ void worker_join(struct worker *w);
 void worker_stats(const struct worker *w, struct worker_stats *st);
 /* The TURN core's and the relay sockets' counters, likewise. */
 void worker_turn_stats(const struct worker *w, struct turn_stats *ts, struct relay_stats *rs);
+/* On the worker's thread (a worker_job): per-user totals of ended allocations. */
+const struct metrics_usertab *worker_ended_users(const struct worker *w);
 /* Stops and joins a running thread, closes every socket, frees everything. */
 void worker_free(struct worker *w);
 

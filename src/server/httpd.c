@@ -142,39 +142,68 @@ httpd_readyz(struct httpd *h, struct evhttp_request *req)
 		httpd_reply(req, HTTP_SERVUNAVAIL, "Service Unavailable", why);
 }
 
-/* On the worker's thread: one session for the per-user series. */
-static void
-httpd_job_session(void *arg, const struct turn_session *s)
+/* On the worker's thread: room for one more user entry, NULL when full. */
+static struct metrics_user *
+httpd_job_user(struct httpd_job *j, const char *name)
 {
-	struct httpd_job *j = arg;
 	struct metrics_user *u, *nv;
 	size_t cap;
 
-	j->m.allocations[s->tuple.transport % METRICS_TRANSPORTS]++;
-	if (!j->scrape->h->src->username_labels)
-		return;
 	if (j->nusers == j->capusers) {
 		cap = j->capusers == 0 ? 16 : j->capusers * 2;
 		if (j->nusers >= HTTPD_SESSIONS_MAX ||
 		    (nv = reallocarray(j->users, cap, sizeof *nv)) == NULL) {
 			j->lost++;
-			return;
+			return NULL;
 		}
 		j->users = nv;
 		j->capusers = cap;
 	}
 	u = &j->users[j->nusers];
 	memset(u, 0, sizeof *u);
-	if ((u->name = strdup(s->user)) == NULL) {
+	if ((u->name = strdup(name)) == NULL) {
 		j->lost++;
-		return;
+		return NULL;
 	}
+	j->nusers++;
+	return u;
+}
+
+/* On the worker's thread: the per-user totals of ended allocations. */
+static void
+httpd_job_ended(struct httpd_job *j)
+{
+	const struct metrics_usertab *ended = worker_ended_users(j->w);
+	struct metrics_user *u;
+	char *name;
+	size_t i;
+
+	j->lost += ended->dropped;
+	for (i = 0; i < ended->n; i++) {
+		if ((u = httpd_job_user(j, ended->v[i].name)) == NULL)
+			continue;
+		name = u->name;
+		*u = ended->v[i];
+		u->name = name;
+		u->allocations = 0;
+	}
+}
+
+/* On the worker's thread: one live allocation. */
+static void
+httpd_job_session(void *arg, const struct turn_session *s)
+{
+	struct httpd_job *j = arg;
+	struct metrics_user *u;
+
+	j->m.allocations[s->tuple.transport % METRICS_TRANSPORTS]++;
+	if (!j->scrape->h->src->username_labels || (u = httpd_job_user(j, s->user)) == NULL)
+		return;
 	u->allocations = 1;
 	u->to_peer_packets = s->to_peer_packets;
 	u->to_peer_bytes = s->to_peer_bytes;
 	u->to_client_packets = s->to_client_packets;
 	u->to_client_bytes = s->to_client_bytes;
-	j->nusers++;
 }
 
 /* On the worker's thread; then hands the job back to the main loop. */
@@ -193,6 +222,10 @@ httpd_job_run(struct worker_job *wj, struct turn *t, const struct turn_now *now)
 	j->m.conns_dropped = ws.conns_dropped;
 	j->m.tls_handshake_failures = ws.tls_handshake_failures;
 	j->m.allocate_latency = ws.allocate_latency;
+	if (j->scrape->h->src->username_labels) {
+		turn_expire(t, now); /* an expired allocation counts as ended, not live */
+		httpd_job_ended(j);
+	}
 	turn_foreach_session(t, now, httpd_job_session, j);
 	if (write(j->scrape->h->reply[1], &j, sizeof j) != (ssize_t)sizeof j)
 		log_warnx("metrics: cannot hand a job back to the main loop");
@@ -233,8 +266,8 @@ httpd_users(struct httpd_scrape *sc, struct metrics_snapshot *snap)
 		lost += j->lost;
 		j->nusers = 0;
 	}
-	snap->nusers =
-	    metrics_users_collapse(snap->user, snap->nusers, HTTPD_USERS_MAX, &snap->users_dropped);
+	snap->nusers = metrics_users_collapse(snap->user, snap->nusers, METRICS_USERS_MAX,
+	    &snap->users_dropped);
 	snap->users_dropped += lost;
 	return 0;
 }

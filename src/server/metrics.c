@@ -165,6 +165,36 @@ metrics_traffic_value(const struct turn_stats *t, int which)
 	}
 }
 
+static uint64_t
+metrics_user_traffic(const struct metrics_user *u, int which)
+{
+	switch (which) {
+	case 0:
+		return u->to_peer_packets;
+	case 1:
+		return u->to_peer_bytes;
+	case 2:
+		return u->to_client_packets;
+	default:
+		return u->to_client_bytes;
+	}
+}
+
+/* turn_traffic_X{realm,user}: coturn's labels with prometheus-username-labels. */
+static void
+metrics_traffic_users(FILE *f, const char *name, const struct metrics_snapshot *snap, int which)
+{
+	size_t i;
+
+	for (i = 0; i < snap->nusers; i++) {
+		fprintf(f, "%s{realm=\"", name);
+		metrics_escape(f, snap->realm);
+		fputs("\",user=\"", f);
+		metrics_escape(f, snap->user[i].name);
+		fprintf(f, "\"} %" PRIu64 "\n", metrics_user_traffic(&snap->user[i], which));
+	}
+}
+
 static void
 metrics_traffic_all(FILE *f, const struct metrics_snapshot *snap, const struct metrics_sum *s)
 {
@@ -178,7 +208,10 @@ metrics_traffic_all(FILE *f, const struct metrics_snapshot *snap, const struct m
 		snprintf(name, sizeof name, "turn_traffic_%s", m->suffix);
 		snprintf(help, sizeof help, "%s, live sessions included", m->help);
 		metrics_head(f, name, "counter", help);
-		metrics_realm(f, name, snap->realm, v);
+		if (snap->user != NULL)
+			metrics_traffic_users(f, name, snap, m->which);
+		else
+			metrics_realm(f, name, snap->realm, v);
 		snprintf(name, sizeof name, "turn_total_traffic_%s", m->suffix);
 		snprintf(help, sizeof help, "%s, all realms, live sessions included", m->help);
 		metrics_one(f, name, "counter", help, v);
@@ -317,45 +350,21 @@ metrics_workers_all(FILE *f, const struct metrics_snapshot *snap)
 }
 
 static void
-metrics_user_sample(FILE *f, const char *name, const struct metrics_snapshot *snap,
-    const struct metrics_user *u, const char *direction, uint64_t v)
-{
-	fprintf(f, "%s{realm=\"", name);
-	metrics_escape(f, snap->realm);
-	fputs("\",user=\"", f);
-	metrics_escape(f, u->name);
-	if (direction != NULL)
-		fprintf(f, "\",direction=\"%s", direction);
-	fprintf(f, "\"} %" PRIu64 "\n", v);
-}
-
-static void
 metrics_users(FILE *f, const struct metrics_snapshot *snap)
 {
 	size_t i;
 
 	metrics_head(f, "turnpike_user_allocations", "gauge", "Live allocations per user");
-	for (i = 0; i < snap->nusers; i++)
-		metrics_user_sample(f, "turnpike_user_allocations", snap, &snap->user[i], NULL,
-		    snap->user[i].allocations);
-	metrics_head(f, "turnpike_user_traffic_packets", "gauge",
-	    "Packets relayed by the user's live allocations");
 	for (i = 0; i < snap->nusers; i++) {
-		metrics_user_sample(f, "turnpike_user_traffic_packets", snap, &snap->user[i],
-		    "to_peer", snap->user[i].to_peer_packets);
-		metrics_user_sample(f, "turnpike_user_traffic_packets", snap, &snap->user[i],
-		    "to_client", snap->user[i].to_client_packets);
-	}
-	metrics_head(f, "turnpike_user_traffic_bytes", "gauge",
-	    "Payload bytes relayed by the user's live allocations");
-	for (i = 0; i < snap->nusers; i++) {
-		metrics_user_sample(f, "turnpike_user_traffic_bytes", snap, &snap->user[i],
-		    "to_peer", snap->user[i].to_peer_bytes);
-		metrics_user_sample(f, "turnpike_user_traffic_bytes", snap, &snap->user[i],
-		    "to_client", snap->user[i].to_client_bytes);
+		fputs("turnpike_user_allocations{realm=\"", f);
+		metrics_escape(f, snap->realm);
+		fputs("\",user=\"", f);
+		metrics_escape(f, snap->user[i].name);
+		fprintf(f, "\"} %" PRIu64 "\n", snap->user[i].allocations);
 	}
 	metrics_one(f, "turnpike_user_series_dropped", "gauge",
-	    "Users with live allocations left out of the per-user series (cap reached)",
+	    "Users left out of the per-user series (more than 1000), and ended sessions of "
+	    "users past that cap",
 	    snap->users_dropped);
 }
 
@@ -409,4 +418,49 @@ metrics_users_collapse(struct metrics_user *v, size_t n, size_t cap, size_t *dro
 		(*dropped)++;
 	}
 	return out < cap ? out : cap;
+}
+
+int
+metrics_usertab_add(struct metrics_usertab *tab, const char *user,
+    const struct metrics_user *traffic)
+{
+	struct metrics_user *u = NULL, *nv;
+	size_t i, cap;
+
+	for (i = 0; i < tab->n && u == NULL; i++)
+		u = strcmp(tab->v[i].name, user) == 0 ? &tab->v[i] : NULL;
+	if (u == NULL && tab->n == METRICS_USERS_MAX) {
+		tab->dropped++;
+		return 0;
+	}
+	if (u == NULL && tab->n == tab->cap) {
+		cap = tab->cap == 0 ? 16 : tab->cap * 2;
+		if ((nv = reallocarray(tab->v, cap, sizeof *nv)) == NULL)
+			return -1;
+		tab->v = nv;
+		tab->cap = cap;
+	}
+	if (u == NULL) {
+		u = &tab->v[tab->n];
+		memset(u, 0, sizeof *u);
+		if ((u->name = strdup(user)) == NULL)
+			return -1;
+		tab->n++;
+	}
+	u->to_peer_packets += traffic->to_peer_packets;
+	u->to_peer_bytes += traffic->to_peer_bytes;
+	u->to_client_packets += traffic->to_client_packets;
+	u->to_client_bytes += traffic->to_client_bytes;
+	return 0;
+}
+
+void
+metrics_usertab_free(struct metrics_usertab *tab)
+{
+	size_t i;
+
+	for (i = 0; i < tab->n; i++)
+		free(tab->v[i].name);
+	free(tab->v);
+	memset(tab, 0, sizeof *tab);
 }

@@ -453,8 +453,8 @@ const struct option_entry options_table[] = {
     {.name = "prometheus-username-labels",
 	.type = OPTION_FLAG,
 	.offset = OFF(prometheus_username_labels),
-	.help = "Also report live allocations and traffic per user (a user label per "
-		"user name: only for a bounded number of users)."},
+	.help = "Add a user label to the turn_traffic_* metrics and report live "
+		"allocations per user (at most 1000 users)."},
     {.name = "software-attribute",
 	.type = OPTION_FLAG,
 	.flags = OPTION_RELOADABLE,

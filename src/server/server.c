@@ -377,6 +377,7 @@ server_init_workers(struct server *s, char **cause)
 	s->setup.total_quota = (size_t)s->cfg->total_quota;
 	s->setup.ssl_ctx = s->ssl_ctx;
 	s->setup.verbose = s->cfg->verbose || s->cfg->debug;
+	s->setup.user_stats = s->cfg->prometheus && s->cfg->prometheus_username_labels;
 	if ((s->workers = calloc(n, sizeof *s->workers)) == NULL)
 		return server_fail(cause, "out of memory");
 	for (i = 0; i < n; i++) {

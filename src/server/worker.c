@@ -118,6 +118,7 @@ struct worker {
 	uint8_t tx[TURN_RESPONSE_MAX];
 	uint64_t rx_us; /* when the input being handled was read, monotonic */
 	struct worker_stats stats;
+	struct metrics_usertab ended; /* with setup->user_stats */
 };
 
 static void worker_conn_close(struct worker_conn *, const char *, bool);
@@ -780,6 +781,28 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	portpool_expire(w->setup->pool, now.mono_ms);
 }
 
+/* An allocation ended: its traffic goes to its user's totals. */
+static void
+worker_session_end(void *arg, const struct turn_session *s)
+{
+	struct worker *w = arg;
+	struct metrics_user traffic = {
+	    .to_peer_packets = s->to_peer_packets,
+	    .to_peer_bytes = s->to_peer_bytes,
+	    .to_client_packets = s->to_client_packets,
+	    .to_client_bytes = s->to_client_bytes,
+	};
+
+	if (metrics_usertab_add(&w->ended, s->user, &traffic) != 0)
+		w->ended.dropped++; /* out of memory: counted, never fatal */
+}
+
+const struct metrics_usertab *
+worker_ended_users(const struct worker *w)
+{
+	return &w->ended;
+}
+
 /* The TURN core with its relay sockets, and the timer that expires its state. */
 static int
 worker_open_turn(struct worker *w, char **cause)
@@ -806,6 +829,8 @@ worker_open_turn(struct worker *w, char **cause)
 	if ((w->turn = turn_create(w->setup->turn, &w->creds, &io)) == NULL)
 		return worker_fail(cause, w->id, "create the TURN core");
 	relay_set_turn(w->relay, w->turn);
+	if (w->setup->user_stats)
+		turn_set_session_end(w->turn, worker_session_end, w);
 	w->tick = event_new(w->base, -1, EV_PERSIST, worker_tick, w);
 	if (w->tick == NULL || event_add(w->tick, &second) != 0)
 		return worker_fail(cause, w->id, "start the expiry timer");
@@ -858,6 +883,7 @@ worker_free(struct worker *w)
 	worker_join(w);
 	turn_free(w->turn); /* closes the relays left through relay.c */
 	relay_free(w->relay);
+	metrics_usertab_free(&w->ended);
 	if (w->tick != NULL)
 		event_free(w->tick);
 	for (i = 0; i < w->nudp; i++) {

@@ -6,7 +6,8 @@
 # turnpike-bench allocation lives and 0 once it is deallocated; traffic
 # counters grow between two scrapes while a turnutils_uclient session runs. The per-user series appear only
 # with prometheus-username-labels, and /readyz is 503 with the relay ports
-# nearly exhausted. A stalled HTTP client is dropped without holding up
+# nearly exhausted; with it, turn_traffic_*{realm,user} keep a user's traffic
+# after the session ends. A stalled HTTP client is dropped without holding up
 # others, a huge header is refused, and garbage on the TLS port counts as a
 # TLS handshake failure.
 # shellcheck source-path=SCRIPTDIR
@@ -225,7 +226,7 @@ start_turn_server_or_bail -n --listening-port @PORT@ --min-port @RELAY_MIN@ \
 	--max-port @RELAY_MIN@ --lt-cred-mech --user "$TURN_USER:$TURN_PASS" \
 	--realm 'q"t' --log-file stdout --listening-ip 127.0.0.1 --relay-threads 1 \
 	--tls-listening-port @TLS_PORT@ --cert "$CERT" --pkey "$KEY" \
-	--prometheus --prometheus-port "$MPORT" --prometheus-username-labels
+	--prometheus --prometheus-port "$MPORT" --prometheus-username-labels --allow-loopback-peers
 
 # A client that sends half a request and waits: it must not hold up others,
 # and the server drops it (evhttp's 10 s timeout; 25 s allowed here).
@@ -305,6 +306,15 @@ wait_value 'turn_total_allocations{type="TLS/TCP"}' 1
 tap_is "a TLS allocation counts as turn_total_allocations{type=\"TLS/TCP\"} (coturn's label)" \
 	"$?" "value $GOT; $(cat "$T/bench.tls")"
 wait "$BENCH"
+bench turn --user "$TURN_USER" --password "$TURN_PASS" --send "127.0.0.1:$PEER_PORT" --count 5 \
+	"127.0.0.1:$PORT" >"$T/bench.send" 2>&1
+grep -q '^deallocate ok$' "$T/bench.send" &&
+	wait_value 'turn_traffic_rcvp{realm="q\"t",user="alice"}' 5 &&
+	[ "$(val wait 'turn_traffic_peer_rcvb{realm="q\"t",user="alice"}')" -gt 0 ] &&
+	[ "$(val wait 'turnpike_user_allocations{realm="q\"t",user="alice"}')" = 0 ] &&
+	! grep -q '^turn_traffic_rcvp{realm="q\\"t"}' "$T/wait.prom"
+tap_is "turn_traffic_*{realm,user} keep an ended session's traffic (coturn's labels)" "$?" \
+	"$(cat "$T/bench.send")" "$(grep -E '^(turn_traffic|turnpike_user)' "$T/wait.prom")"
 wait_exit "$SLOW" 40
 tap_is "the stalled HTTP client is dropped" "$(grep -qx closed "$T/slow"; echo $?)" \
 	"$(cat "$T/slow" 2>/dev/null)"

@@ -158,16 +158,20 @@ test_render(void)
 
 	users[0].name = bob;
 	users[0].allocations = 2;
+	users[0].to_peer_packets = 4;
 	users[0].to_peer_bytes = 9;
 	snap.user = users;
 	snap.nusers = 1;
 	text = render(&snap);
 	CHECK(text != NULL &&
 	    sample(text, "turnpike_user_allocations{realm=\"ex\\\"ample\",user=\"bob\\n\"}") == 2);
-	CHECK(text != NULL &&
-	    sample(text,
-		"turnpike_user_traffic_bytes{realm=\"ex\\\"ample\",user=\"bob\\n\","
-		"direction=\"to_peer\"}") == 9);
+	CHECKM(text != NULL &&
+		sample(text, "turn_traffic_rcvb{realm=\"ex\\\"ample\",user=\"bob\\n\"}") == 9 &&
+		sample(text, "turn_traffic_peer_sentp{realm=\"ex\\\"ample\",user=\"bob\\n\"}") == 4,
+	    "username labels: coturn's turn_traffic_* per realm and user");
+	CHECKM(text != NULL && sample(text, "turn_traffic_rcvb{realm=\"ex\\\"ample\"}") == -1 &&
+		sample(text, "turn_total_traffic_peer_sentb") == 1000,
+	    "... instead of per realm; the totals stay");
 	free(text);
 }
 
@@ -196,6 +200,32 @@ test_collapse(void)
 	CHECK(metrics_users_collapse(v, 0, 2, &dropped) == 0 && dropped == 0);
 }
 
+static void
+test_usertab(void)
+{
+	struct metrics_usertab tab;
+	struct metrics_user t = {.to_peer_packets = 1, .to_client_bytes = 10};
+	char name[32];
+	size_t i;
+	int rc = 0;
+
+	memset(&tab, 0, sizeof tab);
+	CHECK(metrics_usertab_add(&tab, "alice", &t) == 0 &&
+	    metrics_usertab_add(&tab, "bob", &t) == 0);
+	CHECK(metrics_usertab_add(&tab, "alice", &t) == 0);
+	CHECKM(tab.n == 2 && strcmp(tab.v[0].name, "alice") == 0 && tab.v[0].to_peer_packets == 2 &&
+		tab.v[0].to_client_bytes == 20 && tab.v[1].to_peer_packets == 1,
+	    "ended sessions add up per user");
+	for (i = 0; i < METRICS_USERS_MAX + 5; i++) {
+		snprintf(name, sizeof name, "u%zu", i);
+		rc |= metrics_usertab_add(&tab, name, &t);
+	}
+	CHECKM(rc == 0 && tab.n == METRICS_USERS_MAX && tab.dropped == 7,
+	    "at most METRICS_USERS_MAX users; later ones are counted as dropped");
+	metrics_usertab_free(&tab);
+	CHECK(tab.n == 0 && tab.v == NULL);
+}
+
 int
 main(void)
 {
@@ -203,5 +233,6 @@ main(void)
 	test_histogram();
 	test_render();
 	test_collapse();
+	test_usertab();
 	return unit_done();
 }

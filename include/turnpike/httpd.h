@@ -31,7 +31,9 @@ struct worker;
 struct httpd_source {
 	struct worker *const *worker;
 	size_t nworkers;
-	const char *realm;
+	/* The realm label, asked at each scrape (a reload may change it); arg is realm_arg. */
+	const char *(*realm)(void *arg);
+	void *realm_arg;
 	struct portpool *pool;
 	size_t naddrs;         /* relay addresses in the pool */
 	size_t ports_per_addr; /* max-port - min-port + 1 */

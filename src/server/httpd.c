@@ -282,7 +282,9 @@ httpd_render(struct httpd_scrape *sc, char **text, size_t *len)
 	int rc = -1;
 
 	memset(&snap, 0, sizeof snap);
-	snap.realm = src->realm;
+	snap.realm = src->realm(src->realm_arg);
+	if (snap.realm == NULL)
+		snap.realm = "";
 	snap.nworkers = src->nworkers;
 	if ((snap.worker = calloc(src->nworkers, sizeof *snap.worker)) == NULL)
 		return -1;

@@ -468,6 +468,15 @@ server_init_control(struct server *s, char **cause)
 	return control_create(s->base, s->cfg->control_socket, &s->csrc, &s->control, cause);
 }
 
+/* The realm label of the metrics. */
+static const char *
+server_realm(void *arg)
+{
+	const struct server *s = arg;
+
+	return s->cfg->realm;
+}
+
 /* prometheus: the metrics and health endpoint on the main loop. */
 static int
 server_init_httpd(struct server *s, char **cause)
@@ -484,7 +493,8 @@ server_init_httpd(struct server *s, char **cause)
 	addr_set_port((struct sockaddr *)&ss, (uint16_t)cfg->prometheus_port);
 	s->hsrc.worker = s->workers;
 	s->hsrc.nworkers = s->nworkers;
-	s->hsrc.realm = cfg->realm != NULL ? cfg->realm : "";
+	s->hsrc.realm = server_realm;
+	s->hsrc.realm_arg = s;
 	s->hsrc.pool = s->pool;
 	s->hsrc.naddrs = s->relays->n;
 	s->hsrc.ports_per_addr = (size_t)(cfg->max_port - cfg->min_port + 1);

@@ -112,6 +112,10 @@ struct config {
 	bool syslog;
 	char *pidfile;
 	char *control_socket;
+	bool prometheus;
+	int prometheus_port;
+	char *prometheus_address;
+	bool prometheus_username_labels;
 	bool software_attribute;
 	int drain_timeout;
 

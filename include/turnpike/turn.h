@@ -103,6 +103,12 @@ struct turn_stats {
 	uint64_t allocations_created;
 	uint64_t allocations_active;
 	uint64_t auth_failures;       /* 401 answers to requests carrying credentials */
+	uint64_t auth_failures_400;   /* credentials incomplete, or a bid-down (RFC 8489 §9.2) */
+	uint64_t auth_failures_438;   /* stale or foreign nonce */
+	uint64_t auth_failures_441;   /* another user's allocation (RFC 8656 §5) */
+	uint64_t binding_requests;    /* Binding requests the core judged */
+	uint64_t binding_responses;   /* success responses to them */
+	uint64_t binding_errors;      /* error responses to them */
 	uint64_t peer_refused;        /* 403s and drops by the peer policy */
 	uint64_t no_permission_drops; /* data without a valid permission or channel */
 	uint64_t data_drops;          /* other data dropped: no allocation, malformed, too big */
@@ -181,6 +187,12 @@ struct turn_session {
 	const struct allocation_permission *perms;
 };
 
+/*
+ * fn (NULL: none) is called with the final counters of every allocation as it
+ * is deleted, whatever the reason (age_s, remaining_s and relayed are 0).
+ */
+void turn_set_session_end(struct turn *t, void (*fn)(void *arg, const struct turn_session *s),
+    void *arg);
 /* Calls fn with a snapshot of each live allocation. */
 void turn_foreach_session(struct turn *t, const struct turn_now *now,
     void (*fn)(void *arg, const struct turn_session *s), void *arg);

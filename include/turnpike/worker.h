@@ -16,6 +16,8 @@
 
 #include <openssl/ssl.h>
 
+#include "turnpike/metrics.h"
+
 struct binding_config;
 struct creds;
 struct limits;
@@ -54,6 +56,9 @@ struct worker_setup {
 	size_t nudp;
 	bool verbose;             /* a log line per connection */
 	unsigned long generation; /* a switch to an older setup is ignored */
+
+	/* Keep per-user totals of ended allocations (metrics). */
+	bool user_stats;
 };
 
 /*
@@ -71,7 +76,7 @@ struct worker_switch {
 	void *arg; /* the caller's */
 };
 
-/* Counters, read after the worker has stopped. */
+/* Counters, read after the worker has stopped or on its thread (a worker_job). */
 struct worker_stats {
 	uint64_t udp_in;
 	uint64_t udp_out;
@@ -79,6 +84,8 @@ struct worker_stats {
 	uint64_t conns;          /* TCP and TLS connections served */
 	uint64_t conns_dropped;  /* closed for garbage, size, timeout or errors */
 	uint64_t unauth_dropped; /* 401s not sent: over unauth-rate-limit for the source */
+	uint64_t tls_handshake_failures;
+	struct metrics_histogram allocate_latency; /* Allocate received to success sent */
 };
 
 /* Creates the base, binds the UDP sockets; -1 with *cause naming the address. */
@@ -98,6 +105,8 @@ void worker_join(struct worker *w);
 void worker_stats(const struct worker *w, struct worker_stats *st);
 /* The TURN core's and the relay sockets' counters, likewise. */
 void worker_turn_stats(const struct worker *w, struct turn_stats *ts, struct relay_stats *rs);
+/* On the worker's thread (a worker_job): per-user totals of ended allocations. */
+const struct metrics_usertab *worker_ended_users(const struct worker *w);
 /* Stops and joins a running thread, closes every socket, frees everything. */
 void worker_free(struct worker *w);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "turnpike/addr.h"
 #include "turnpike/config.h"
 #include "turnpike/options.h"
 #include "turnpike/peerpolicy.h"
@@ -83,6 +84,20 @@ options_check_char(const char *value, char *err, size_t errlen)
 {
 	if (strlen(value) != 1 || !isgraph((unsigned char)value[0])) {
 		snprintf(err, errlen, "'%s' is not one printable character", value);
+		return -1;
+	}
+	return 0;
+}
+
+/* prometheus-address: one IP address, no port. */
+static int
+options_check_ip(const char *value, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	const char *errstr;
+
+	if (addr_parse_ip(value, &ss, &errstr) != 0) {
+		snprintf(err, errlen, "'%s' is not an IP address: %s", value, errstr);
 		return -1;
 	}
 	return 0;
@@ -511,6 +526,34 @@ const struct option_entry options_table[] = {
 	.help = "How long a drain (SIGUSR1 or turnpikectl drain) waits for the last "
 		"allocation to end before the server exits anyway; 0 means until the last "
 		"one ends."},
+    {.name = "prometheus",
+	.type = OPTION_FLAG,
+	.offset = OFF(prometheus),
+	.help = "Serve Prometheus metrics on http://prometheus-address:prometheus-port/metrics, "
+		"with /healthz and /readyz."},
+    {.name = "prometheus-port",
+	.type = OPTION_INT,
+	.def = "9641",
+	.min = 1,
+	.max = 65535,
+	.offset = OFF(prometheus_port),
+	.arg = "PORT",
+	.help = "TCP port of the metrics and health endpoint (coturn's default)."},
+    {.name = "prometheus-address",
+	.type = OPTION_STRING,
+	.def = "127.0.0.1",
+	.offset = OFF(prometheus_address),
+	.arg = "IP",
+	.check = options_check_ip,
+	.help = "Address of the metrics and health endpoint. Loopback by default, unlike "
+		"coturn, which listens on every address: set 0.0.0.0 or :: to let a "
+		"Prometheus server on another host scrape it (anyone who reaches the port "
+		"can read the metrics)."},
+    {.name = "prometheus-username-labels",
+	.type = OPTION_FLAG,
+	.offset = OFF(prometheus_username_labels),
+	.help = "Add a user label to the turn_traffic_* metrics and report live "
+		"allocations per user (at most 1000 users)."},
     {.name = "software-attribute",
 	.type = OPTION_FLAG,
 	.flags = OPTION_RELOADABLE,
@@ -624,15 +667,11 @@ const struct option_entry options_table[] = {
     UNIMPL_FLAG("no-auth-pings", 0, "No database health checks."),
     UNIMPL_FLAG("no-dynamic-ip-list", 0, "No peer lists from the database."),
     UNIMPL_FLAG("no-dynamic-realms", 0, "No realms from the database."),
-    UNIMPL_FLAG("prometheus", 0, "Prometheus metrics."),
-    UNIMPL_ARG("prometheus-port", NULL, 0, "PORT", "Prometheus metrics port."),
     UNIMPL_ARG("ne", NULL, 0, "1|2|3", "coturn network engine."),
 
     /* coturn 4.6 and later options not listed above (tests/data/coturn_options.txt). */
     UNIMPL_FLAG("respond-http-unsupported", 0, "Answer HTTP on the TURN ports with 400."),
     UNIMPL_FLAG("raw-public-keys", 0, "TLS raw public keys (RFC 7250)."),
-    UNIMPL_ARG("prometheus-address", NULL, 0, "IP", "Prometheus metrics address."),
-    UNIMPL_FLAG("prometheus-username-labels", 0, "User names as Prometheus labels."),
 
     /* Options older coturn versions had and later removed. */
     {.name = "secret-ts-exp-time",

@@ -27,6 +27,7 @@
 #include "turnpike/creds.h"
 #include "turnpike/gen.h"
 #include "turnpike/limits.h"
+#include "turnpike/httpd.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
 #include "turnpike/portpool.h"
@@ -70,6 +71,10 @@ struct server {
 	struct control_source csrc;
 	struct control *control;
 	bool started; /* every worker thread is running */
+
+	/* The metrics endpoint; while draining is set /readyz answers 503. */
+	struct httpd_source hsrc;
+	struct httpd *httpd;
 };
 
 static int __attribute__((format(printf, 2, 3))) server_fail(char **cause, const char *fmt, ...)
@@ -548,6 +553,41 @@ server_init_control(struct server *s, char **cause)
 	return control_create(s->base, s->cfg->control_socket, &s->csrc, &s->control, cause);
 }
 
+/* The realm label of the metrics. */
+static const char *
+server_realm(void *arg)
+{
+	const struct server *s = arg;
+
+	return s->gen->cfg->realm; /* the current one: a reload may change it */
+}
+
+/* prometheus: the metrics and health endpoint on the main loop. */
+static int
+server_init_httpd(struct server *s, char **cause)
+{
+	const struct config *cfg = s->cfg;
+	struct sockaddr_storage ss;
+	const char *errstr;
+
+	if (!cfg->prometheus)
+		return 0;
+	if (addr_parse_ip(cfg->prometheus_address, &ss, &errstr) != 0)
+		return server_fail(cause, "prometheus-address %s: %s", cfg->prometheus_address,
+		    errstr);
+	addr_set_port((struct sockaddr *)&ss, (uint16_t)cfg->prometheus_port);
+	s->hsrc.worker = s->workers;
+	s->hsrc.nworkers = s->nworkers;
+	s->hsrc.realm = server_realm;
+	s->hsrc.realm_arg = s;
+	s->hsrc.pool = s->pool;
+	s->hsrc.naddrs = s->relays->n;
+	s->hsrc.ports_per_addr = (size_t)(cfg->max_port - cfg->min_port + 1);
+	s->hsrc.draining = &s->draining;
+	s->hsrc.username_labels = cfg->prometheus_username_labels;
+	return httpd_create(s->base, (const struct sockaddr *)&ss, &s->hsrc, &s->httpd, cause);
+}
+
 /* Workers start with every signal blocked: signals belong to the main loop. */
 static int
 server_start_workers(struct server *s, char **cause)
@@ -671,6 +711,11 @@ server_log_startup(const struct server *s, rlim_t nofile)
 		server_log_transport(s, "TLS", cfg->tls_listening_port);
 	log_info("%zu worker threads; SOFTWARE attribute %s", s->nworkers,
 	    s->gen->binding.software != NULL ? "on" : "off");
+	if (cfg->prometheus)
+		log_info("metrics on http://%s%s%s:%d/metrics, /healthz, /readyz",
+		    strchr(cfg->prometheus_address, ':') != NULL ? "[" : "",
+		    cfg->prometheus_address,
+		    strchr(cfg->prometheus_address, ':') != NULL ? "]" : "", cfg->prometheus_port);
 	server_log_auth(s);
 	server_log_relays(s);
 	server_log_policy(s);
@@ -695,7 +740,8 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 	if (server_init_turn(s, cause) != 0 || server_init_udp(s, cause) != 0 ||
 	    server_init_gen(s, cause) != 0 || server_init_workers(s, cause) != 0 ||
 	    server_init_listeners(s, cause) != 0 || server_write_pidfile(s, cause) != 0 ||
-	    server_init_control(s, cause) != 0 || server_start_workers(s, cause) != 0)
+	    server_init_control(s, cause) != 0 || server_init_httpd(s, cause) != 0 ||
+	    server_start_workers(s, cause) != 0)
 		goto fail;
 	server_log_startup(s, nofile);
 	*sp = s;
@@ -809,6 +855,7 @@ server_free(struct server *s)
 	free(s->listeners);
 	server_stop_workers(s);
 	control_free(s->control); /* after the workers: they may still answer it */
+	httpd_free(s->httpd);     /* likewise */
 	for (i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++) {
 		if (s->signals[i] != NULL)
 			event_free(s->signals[i]);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -78,6 +79,7 @@ struct worker_conn {
 	bool tls;
 	bool stun_seen;      /* a STUN message came: ChannelData may follow */
 	bool detached;       /* the core forgot it (allocation deleted) */
+	bool handshaken;     /* TLS: the handshake completed */
 	const char *closing; /* why, once reading stopped to flush the answers */
 	bool fault;
 	LIST_ENTRY(worker_conn) entry;
@@ -118,7 +120,9 @@ struct worker {
 	struct event *tick;     /* once a second: expiry */
 	struct iplimit *unauth; /* 401s per UDP source; NULL: no limit */
 	uint8_t tx[TURN_RESPONSE_MAX];
+	uint64_t rx_us; /* when the input being handled was read, monotonic */
 	struct worker_stats stats;
+	struct metrics_usertab ended; /* with setup->user_stats */
 };
 
 static void worker_conn_close(struct worker_conn *, const char *, bool);
@@ -179,6 +183,25 @@ worker_unauth_ok(struct worker *w, const struct sockaddr *src, const struct turn
 	return iplimit_take(w->unauth, &sin6->sin6_addr, 16, now->mono_ms);
 }
 
+static uint64_t
+worker_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* An Allocate answered with success (RFC 8489 §5: class bits C1 set, C0 clear): its latency. */
+static void
+worker_allocate_done(struct worker *w, const struct stun_msg *m, const uint8_t *out, size_t len)
+{
+	if (m->method != STUN_ALLOCATE || m->cls != STUN_REQUEST || len < 2 ||
+	    (out[0] & 0x01) == 0 || (out[1] & 0x10) != 0)
+		return;
+	metrics_histogram_observe(&w->stats.allocate_latency, worker_now_us() - w->rx_us);
+}
+
 /* A STUN message from a UDP client: the answer leaves from the address it reached. */
 static void
 worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t *p, size_t len,
@@ -210,8 +233,11 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 							       : NULL,
 		(const struct sockaddr *)&t->client, w->tx, outlen) != 0)
 		w->stats.udp_dropped++; /* full socket buffer: like a lost packet */
-	else
+	else {
 		w->stats.udp_out++;
+		if (what == WORKER_MSG_CORE)
+			worker_allocate_done(w, &m, w->tx, outlen);
+	}
 }
 
 static void
@@ -263,6 +289,7 @@ worker_udp_read(evutil_socket_t fd, short what, void *arg)
 	int i, n, round;
 
 	relay_now(&now);
+	u->w->rx_us = worker_now_us();
 	for (round = 0; round < WORKER_BATCHES; round++) {
 		if ((n = udpio_recv(u->w->rx, fd, (const struct sockaddr *)&u->addr)) == 0)
 			break;
@@ -303,12 +330,14 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 	struct stun_msg m;
 	size_t outlen;
 	int rc = 0;
+	bool core = false;
 
 	switch (worker_decode(w, &m, p, len, (const struct sockaddr *)&c->tuple.client, &outlen)) {
 	case WORKER_MSG_NOT_STUN:
 		worker_conn_finish(c, "not a STUN message", true);
 		return -1;
 	case WORKER_MSG_CORE:
+		core = true;
 		c->stun_seen = true;
 		relay_begin(w->relay, &c->rc);
 		rc = turn_handle_message(w->turn, &c->tuple, &c->rc, &m, now, w->tx, sizeof w->tx,
@@ -322,6 +351,8 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 		worker_conn_close(c, "out of memory", true);
 		return -1;
 	}
+	if (core && outlen > 0 && rc == 0)
+		worker_allocate_done(w, &m, w->tx, outlen);
 	if (rc != 0) {
 		worker_conn_finish(c, "ended by the TURN core", true);
 		return -1;
@@ -402,6 +433,7 @@ worker_conn_read(struct bufferevent *bev, void *arg)
 	int rc;
 
 	relay_now(&now);
+	c->w->rx_us = worker_now_us();
 	while ((len = evbuffer_get_length(in)) > 0) {
 		if ((rc = worker_conn_frame(c, in, len, &now)) < 0)
 			return;
@@ -457,8 +489,13 @@ worker_conn_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		worker_conn_log(c, "TLS handshake done (%s)",
 		    SSL_get_version(bufferevent_openssl_get_ssl(bev)));
+		c->handshaken = true;
 		worker_conn_set_timeout(c, WORKER_IDLE_SECONDS);
 		return;
+	}
+	if (c->tls && !c->handshaken) {
+		c->handshaken = true; /* counted once: EOF, error or timeout before it completed */
+		c->w->stats.tls_handshake_failures++;
 	}
 	if (c->closing != NULL) {
 		worker_conn_close(c, c->closing, c->fault); /* the flush failed */
@@ -815,6 +852,28 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	portpool_expire(w->setup->pool, now.mono_ms);
 }
 
+/* An allocation ended: its traffic goes to its user's totals. */
+static void
+worker_session_end(void *arg, const struct turn_session *s)
+{
+	struct worker *w = arg;
+	struct metrics_user traffic = {
+	    .to_peer_packets = s->to_peer_packets,
+	    .to_peer_bytes = s->to_peer_bytes,
+	    .to_client_packets = s->to_client_packets,
+	    .to_client_bytes = s->to_client_bytes,
+	};
+
+	if (metrics_usertab_add(&w->ended, s->user, &traffic) != 0)
+		w->ended.dropped++; /* out of memory: counted, never fatal */
+}
+
+const struct metrics_usertab *
+worker_ended_users(const struct worker *w)
+{
+	return &w->ended;
+}
+
 /* The TURN core with its relay sockets, and the timer that expires its state. */
 static int
 worker_open_turn(struct worker *w, char **cause)
@@ -847,6 +906,8 @@ worker_open_turn(struct worker *w, char **cause)
 	if ((w->turn = turn_create(w->setup->turn, &w->creds, &io)) == NULL)
 		return worker_fail(cause, w->id, "create the TURN core");
 	relay_set_turn(w->relay, w->turn);
+	if (w->setup->user_stats)
+		turn_set_session_end(w->turn, worker_session_end, w);
 	w->tick = event_new(w->base, -1, EV_PERSIST, worker_tick, w);
 	if (w->tick == NULL || event_add(w->tick, &second) != 0)
 		return worker_fail(cause, w->id, "start the expiry timer");
@@ -900,6 +961,7 @@ worker_free(struct worker *w)
 	turn_free(w->turn); /* closes the relays left through relay.c */
 	relay_free(w->relay);
 	iplimit_free(w->unauth);
+	metrics_usertab_free(&w->ended);
 	if (w->tick != NULL)
 		event_free(w->tick);
 	for (i = 0; i < w->nudp; i++) {

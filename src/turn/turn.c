@@ -48,6 +48,8 @@ struct turn {
 	uint64_t next_alloc_id;
 	bool draining;                 /* new allocations refused with 508 */
 	uint8_t scratch[TURN_SCRATCH]; /* outgoing Data indications and ChannelData */
+	void (*session_end)(void *, const struct turn_session *);
+	void *session_end_arg;
 };
 
 /* One request being answered. */
@@ -135,12 +137,32 @@ turn_create(const struct turn_config *cfg, const struct creds *creds, const stru
 	return t;
 }
 
+/* The final counters of a, for turn_set_session_end's hook. */
+static void
+turn_session_end(struct turn *t, const struct turn_allocation *a)
+{
+	struct turn_session s;
+
+	memset(&s, 0, sizeof s);
+	s.id = a->id;
+	s.user = a->user != NULL ? a->user : "";
+	s.tuple = a->tuple;
+	s.to_peer_packets = a->to_peer_packets;
+	s.to_peer_bytes = a->to_peer_bytes;
+	s.to_client_packets = a->to_client_packets;
+	s.to_client_bytes = a->to_client_bytes;
+	s.peers = a->nperms;
+	t->session_end(t->session_end_arg, &s);
+}
+
 /* Closes a's relays through the I/O layer and forgets a. */
 static void
 turn_delete(struct turn *t, struct turn_allocation *a)
 {
 	size_t i;
 
+	if (t->session_end != NULL)
+		turn_session_end(t, a);
 	for (i = 0; i < ALLOCATION_MAX_RELAYS; i++) {
 		if (a->live[i])
 			t->io.relay_close(t->io.ctx, &a->relays[i]);
@@ -658,6 +680,10 @@ turn_authenticate(struct turn_req *r, struct turn_answer *ans)
 	ans->challenge = r->auth.challenge;
 	if (ans->error == 401 && r->auth.credentials)
 		t->stats.auth_failures++;
+	else if (ans->error == 400 && r->auth.credentials)
+		t->stats.auth_failures_400++;
+	else if (ans->error == 438)
+		t->stats.auth_failures_438++;
 	return false;
 }
 
@@ -674,6 +700,7 @@ turn_dispatch(struct turn_req *r, const struct turn_method *meth, struct turn_an
 	r->alloc = turn_find(r->t, r->tuple, r->now->mono_ms);
 	if (r->alloc != NULL && !allocation_is_user(r->alloc, r->auth.user, r->auth.userlen)) {
 		ans->error = 441; /* another user's allocation: left untouched */
+		r->t->stats.auth_failures_441++;
 		return;
 	}
 	if (meth->needs_alloc && r->alloc == NULL) {
@@ -769,9 +796,18 @@ static int
 turn_binding(struct turn *t, const struct turn_5tuple *tuple, const struct stun_msg *m,
     uint8_t *out, size_t cap, size_t *outlen)
 {
+	t->stats.binding_requests++;
 	if (binding_process(&t->binding, m->raw, m->len, (const struct sockaddr *)&tuple->client,
-		out, cap, outlen) != BINDING_REPLY)
+		out, cap, outlen) != BINDING_REPLY ||
+	    *outlen < 2) {
 		*outlen = 0;
+		return 0;
+	}
+	/* RFC 8489 §5: class bits C1 (0x0100) and C0 (0x0010); both set is an error. */
+	if ((out[1] & 0x10) != 0)
+		t->stats.binding_errors++;
+	else
+		t->stats.binding_responses++;
 	return 0;
 }
 
@@ -951,6 +987,13 @@ turn_session_cb(void *arg, struct turn_allocation *a)
 	s.peers = a->nperms;
 	s.perms = a->perms;
 	w->fn(w->arg, &s);
+}
+
+void
+turn_set_session_end(struct turn *t, void (*fn)(void *arg, const struct turn_session *s), void *arg)
+{
+	t->session_end = fn;
+	t->session_end_arg = arg;
 }
 
 void

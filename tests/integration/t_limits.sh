@@ -38,9 +38,12 @@ perm_is() {
 
 "$CTL" --db "$DB" user add seed --realm "$REALM" --password seed-pw >/dev/null 2>&1 ||
 	bail_out "turnpikectl could not create $DB"
+pick_port
+MPORT=$PICKED
 start_turnpiked_or_bail -n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls \
 	--log-file stdout --relay-threads 2 --realm "$REALM" --lt-cred-mech --userdb "$DB" \
-	--user alice:alice-pw --max-permissions 3 --unauth-rate-limit "$RATE"
+	--user alice:alice-pw --max-permissions 3 --unauth-rate-limit "$RATE" \
+	--prometheus --prometheus-address 127.0.0.1 --prometheus-port "$MPORT"
 
 # ---- peer ranges from the store ----
 got=$(perm 198.51.100.7)
@@ -98,6 +101,14 @@ secs=$(echo "$flood" | awk '{ print $4 }')
 max=$(awk -v r="$RATE" -v s="$secs" 'BEGIN { printf "%d", r + r * s + 1 }')
 [ -n "$n" ] && [ "$n" -ge 1 ] && [ "$n" -le "$max" ]
 tap_is "200 unauthenticated Allocates from one source get at most $max 401s" "$?" "$flood"
+dropped=$(timeout 10 python3 -c 'import sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+print(sum(int(float(l.split()[-1])) for l in text.splitlines()
+          if l.startswith("turnpike_worker_unauth_dropped_total{")))' \
+	"http://127.0.0.1:$MPORT/metrics" 2>&1)
+[ -n "$dropped" ] && [ "$dropped" -ge $((200 - max)) ] 2>/dev/null
+tap_is "/metrics counts the 401s not sent (turnpike_worker_unauth_dropped_total)" "$?" \
+	"$dropped"
 sleep 1.2
 out=$(bench turn --timeout 3000 --user alice --password alice-pw "127.0.0.1:$PORT" 2>&1)
 tap_is "a normal client from the same address still allocates (its one 401 passes)" "$?" "$out"

@@ -557,6 +557,48 @@ test_sessions_kill(void)
 	    "a killed allocation's Refresh gets 437");
 }
 
+struct ended {
+	struct turn_session last;
+	char user[32]; /* last.user is valid during the callback only */
+	int calls;
+};
+
+static void
+session_ended(void *arg, const struct turn_session *s)
+{
+	struct ended *e = arg;
+
+	e->last = *s;
+	snprintf(e->user, sizeof e->user, "%s", s->user);
+	e->calls++;
+}
+
+static void
+test_session_end_and_binding_stats(void)
+{
+	struct ended e;
+
+	restart();
+	memset(&e, 0, sizeof e);
+	turn_set_session_end(turn, session_ended, &e);
+	CHECK(allocate(&c1) == 0 && permit(&c1, "203.0.113.9") == 0);
+	send_ind(&c1, "203.0.113.9:7000", "hello");
+	CHECKM(e.calls == 0, "no session end while the allocation lives");
+	CHECK(refresh(&c1, 0) == 0);
+	CHECKM(e.calls == 1 && strcmp(e.user, "alice") == 0 && e.last.to_peer_packets == 1 &&
+		e.last.to_peer_bytes == 5,
+	    "the session-end hook gets the deleted allocation's final counters");
+	CHECKM(allocate(&c2) == 0 && turn_kill(turn, 0, "alice") == 1 && e.calls == 2,
+	    "a killed allocation ends too");
+	begin(STUN_BINDING, STUN_REQUEST);
+	finish_as(NULL, NULL, &c1, true);
+	feed(&c1, NULL);
+	CHECKM(stats().binding_requests == 1 && stats().binding_responses == 1 &&
+		stats().binding_errors == 0,
+	    "Binding requests and responses are counted");
+	turn_set_session_end(turn, NULL, NULL);
+}
+
 static void
 test_allocate_errors(void)
 {
@@ -1201,6 +1243,7 @@ main(void)
 	test_lifetimes();
 	test_refresh_delete();
 	test_sessions_kill();
+	test_session_end_and_binding_stats();
 	test_allocate_errors();
 	test_allocate_options();
 	test_dual();

@@ -1,0 +1,94 @@
+/*
+ * Prometheus metrics: a snapshot of the counters the workers and the main
+ * loop report, and its rendering in the text exposition format 0.0.4
+ * (# HELP, # TYPE, escaped label values, cumulative histogram buckets).
+ * Pure: no sockets, no event loop, no locks; the HTTP side is httpd.c.
+ */
+#ifndef TURNPIKE_METRICS_H
+#define TURNPIKE_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "turnpike/relay.h"
+#include "turnpike/turn.h"
+
+/* Allocate latency bucket upper bounds in microseconds; +Inf follows them. */
+#define METRICS_LATENCY_BUCKETS 12
+extern const uint64_t metrics_latency_bounds_us[METRICS_LATENCY_BUCKETS];
+
+/* Observations per bucket (not cumulative: the renderer sums them), the last one +Inf. */
+struct metrics_histogram {
+	uint64_t bucket[METRICS_LATENCY_BUCKETS + 1];
+	uint64_t count;
+	uint64_t sum_us;
+};
+
+void metrics_histogram_observe(struct metrics_histogram *h, uint64_t us);
+void metrics_histogram_add(struct metrics_histogram *dst, const struct metrics_histogram *src);
+
+/* Transports of turn_total_allocations{type=...}, indexed by enum turn_transport. */
+#define METRICS_TRANSPORTS 3
+
+/* One worker's counters, read on its own thread. */
+struct metrics_worker {
+	uint64_t udp_in, udp_out, udp_dropped;
+	uint64_t conns, conns_dropped;
+	uint64_t tls_handshake_failures;
+	uint64_t unauth_dropped; /* 401s not sent over unauth-rate-limit */
+	struct turn_stats turn;
+	struct relay_stats relay;
+	struct metrics_histogram allocate_latency;
+	uint64_t allocations[METRICS_TRANSPORTS]; /* live, by transport */
+};
+
+/* Users in the per-user series (prometheus-username-labels); the rest are counted. */
+#define METRICS_USERS_MAX 1000
+
+/* One user's live allocations and relayed traffic (prometheus-username-labels). */
+struct metrics_user {
+	char *name;
+	uint64_t allocations;
+	uint64_t to_peer_packets, to_peer_bytes;
+	uint64_t to_client_packets, to_client_bytes;
+};
+
+/* A worker's per-user traffic totals of ended allocations. */
+struct metrics_usertab {
+	struct metrics_user *v;
+	size_t n, cap;
+	uint64_t dropped; /* ended sessions of users past METRICS_USERS_MAX */
+};
+
+/* Adds an ended session's traffic (allocations unused) to user's totals; -1 out of memory. */
+int metrics_usertab_add(struct metrics_usertab *tab, const char *user,
+    const struct metrics_user *traffic);
+void metrics_usertab_free(struct metrics_usertab *tab);
+
+struct metrics_snapshot {
+	const char *realm;
+	struct metrics_worker *worker;
+	size_t nworkers;
+	uint64_t ports_used, ports_total;
+	bool ready;
+	bool draining;
+	/* NULL without username labels; else live and ended traffic per user. */
+	struct metrics_user *user;
+	size_t nusers;
+	size_t users_dropped; /* beyond the cap: counted in no user series */
+};
+
+/*
+ * Sorts v (one entry per live allocation, names from malloc) by name and sums
+ * the entries of each user; keeps the first cap users, frees the names of the
+ * rest and counts them in *dropped. Returns how many entries remain.
+ */
+size_t metrics_users_collapse(struct metrics_user *v, size_t n, size_t cap, size_t *dropped);
+/* Writes a label value escaped as the format asks: \\, \" and \n. */
+void metrics_escape(FILE *f, const char *value);
+/* The whole exposition; -1 when writing to f failed. */
+int metrics_render(FILE *f, const struct metrics_snapshot *snap);
+
+#endif

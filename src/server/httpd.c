@@ -1,0 +1,486 @@
+/*
+ * The metrics and health endpoint (see httpd.h): evhttp on the main loop.
+ * A scrape posts a job to every worker; each fills its part of the snapshot
+ * on its own thread and writes the job's pointer to a pipe the main loop
+ * reads; the last one renders and answers.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "turnpike/httpd.h"
+#include "turnpike/listener.h"
+#include "turnpike/log.h"
+#include "turnpike/metrics.h"
+#include "turnpike/portpool.h"
+#include "turnpike/turn.h"
+#include "turnpike/worker.h"
+
+/* A client that sends nothing, or does not read, for this long is dropped. */
+#define HTTPD_TIMEOUT_S 10
+#define HTTPD_HEADERS_MAX 8192
+#define HTTPD_BODY_MAX 1024
+#define HTTPD_BACKLOG 64
+/* Scrapes waiting for the workers at once; more are answered 503. */
+#define HTTPD_SCRAPES_MAX 16
+/* Sessions one worker reports per scrape for the per-user series. */
+#define HTTPD_SESSIONS_MAX 100000
+
+struct httpd_scrape;
+
+/* One worker's part of a scrape. */
+struct httpd_job {
+	struct worker_job job; /* first: the worker hands back this pointer */
+	struct httpd_scrape *scrape;
+	struct worker *w;
+	struct metrics_worker m;
+	struct metrics_user *users; /* one per live allocation, with username labels */
+	size_t nusers, capusers, lost;
+};
+
+struct httpd_scrape {
+	struct httpd *h;
+	struct evhttp_request *req;
+	size_t pending;
+	struct httpd_job *jobs;
+	LIST_ENTRY(httpd_scrape) entry;
+};
+
+struct httpd {
+	struct evhttp *http;
+	const struct httpd_source *src;
+	int reply[2];
+	struct event *reply_ev;
+	LIST_HEAD(, httpd_scrape) scrapes;
+	size_t nscrapes;
+};
+
+struct httpd_route {
+	const char *path;
+	void (*serve)(struct httpd *h, struct evhttp_request *req);
+};
+
+static int __attribute__((format(printf, 2, 3))) httpd_fail(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = NULL;
+	va_end(ap);
+	return -1;
+}
+
+static void
+httpd_reply(struct evhttp_request *req, int code, const char *reason, const char *body)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	    "text/plain; charset=utf-8");
+	if (b != NULL)
+		evbuffer_add_printf(b, "%s\n", body);
+	evhttp_send_reply(req, code, reason, b);
+	if (b != NULL)
+		evbuffer_free(b);
+}
+
+static void
+httpd_ports(const struct httpd *h, uint64_t *used, uint64_t *total)
+{
+	size_t i;
+
+	*used = 0;
+	for (i = 0; i < h->src->naddrs; i++)
+		*used += portpool_used(h->src->pool, i);
+	*total = (uint64_t)h->src->naddrs * h->src->ports_per_addr;
+}
+
+/* NULL when ready, else why not. */
+static const char *
+httpd_not_ready(const struct httpd *h)
+{
+	uint64_t used, total;
+
+	if (atomic_load(h->src->draining))
+		return "draining";
+	httpd_ports(h, &used, &total);
+	if (total == 0)
+		return "no relay address";
+	if ((total - (used < total ? used : total)) * 100 < total * HTTPD_READY_FREE_PCT)
+		return "relay ports nearly exhausted";
+	return NULL;
+}
+
+static void
+httpd_healthz(struct httpd *h, struct evhttp_request *req)
+{
+	(void)h;
+	httpd_reply(req, HTTP_OK, "OK", "ok");
+}
+
+static void
+httpd_readyz(struct httpd *h, struct evhttp_request *req)
+{
+	const char *why = httpd_not_ready(h);
+
+	if (why == NULL)
+		httpd_reply(req, HTTP_OK, "OK", "ready");
+	else
+		httpd_reply(req, HTTP_SERVUNAVAIL, "Service Unavailable", why);
+}
+
+/* On the worker's thread: room for one more user entry, NULL when full. */
+static struct metrics_user *
+httpd_job_user(struct httpd_job *j, const char *name)
+{
+	struct metrics_user *u, *nv;
+	size_t cap;
+
+	if (j->nusers == j->capusers) {
+		cap = j->capusers == 0 ? 16 : j->capusers * 2;
+		if (j->nusers >= HTTPD_SESSIONS_MAX ||
+		    (nv = reallocarray(j->users, cap, sizeof *nv)) == NULL) {
+			j->lost++;
+			return NULL;
+		}
+		j->users = nv;
+		j->capusers = cap;
+	}
+	u = &j->users[j->nusers];
+	memset(u, 0, sizeof *u);
+	if ((u->name = strdup(name)) == NULL) {
+		j->lost++;
+		return NULL;
+	}
+	j->nusers++;
+	return u;
+}
+
+/* On the worker's thread: the per-user totals of ended allocations. */
+static void
+httpd_job_ended(struct httpd_job *j)
+{
+	const struct metrics_usertab *ended = worker_ended_users(j->w);
+	struct metrics_user *u;
+	char *name;
+	size_t i;
+
+	j->lost += ended->dropped;
+	for (i = 0; i < ended->n; i++) {
+		if ((u = httpd_job_user(j, ended->v[i].name)) == NULL)
+			continue;
+		name = u->name;
+		*u = ended->v[i];
+		u->name = name;
+		u->allocations = 0;
+	}
+}
+
+/* On the worker's thread: one live allocation. */
+static void
+httpd_job_session(void *arg, const struct turn_session *s)
+{
+	struct httpd_job *j = arg;
+	struct metrics_user *u;
+
+	j->m.allocations[s->tuple.transport % METRICS_TRANSPORTS]++;
+	if (!j->scrape->h->src->username_labels || (u = httpd_job_user(j, s->user)) == NULL)
+		return;
+	u->allocations = 1;
+	u->to_peer_packets = s->to_peer_packets;
+	u->to_peer_bytes = s->to_peer_bytes;
+	u->to_client_packets = s->to_client_packets;
+	u->to_client_bytes = s->to_client_bytes;
+}
+
+/* On the worker's thread; then hands the job back to the main loop. */
+static void
+httpd_job_run(struct worker_job *wj, struct turn *t, const struct turn_now *now)
+{
+	struct httpd_job *j = (struct httpd_job *)wj;
+	struct worker_stats ws;
+
+	worker_stats(j->w, &ws);
+	worker_turn_stats(j->w, &j->m.turn, &j->m.relay);
+	j->m.udp_in = ws.udp_in;
+	j->m.udp_out = ws.udp_out;
+	j->m.udp_dropped = ws.udp_dropped;
+	j->m.conns = ws.conns;
+	j->m.conns_dropped = ws.conns_dropped;
+	j->m.tls_handshake_failures = ws.tls_handshake_failures;
+	j->m.unauth_dropped = ws.unauth_dropped;
+	j->m.allocate_latency = ws.allocate_latency;
+	if (j->scrape->h->src->username_labels) {
+		turn_expire(t, now); /* an expired allocation counts as ended, not live */
+		httpd_job_ended(j);
+	}
+	turn_foreach_session(t, now, httpd_job_session, j);
+	if (write(j->scrape->h->reply[1], &j, sizeof j) != (ssize_t)sizeof j)
+		log_warnx("metrics: cannot hand a job back to the main loop");
+}
+
+static void
+httpd_scrape_free(struct httpd_scrape *sc)
+{
+	size_t i, k;
+
+	for (i = 0; i < sc->h->src->nworkers; i++) {
+		for (k = 0; k < sc->jobs[i].nusers; k++)
+			free(sc->jobs[i].users[k].name);
+		free(sc->jobs[i].users);
+	}
+	LIST_REMOVE(sc, entry);
+	sc->h->nscrapes--;
+	free(sc->jobs);
+	free(sc);
+}
+
+/* Every worker's users in one array, summed per user; the jobs keep no names. */
+static int
+httpd_users(struct httpd_scrape *sc, struct metrics_snapshot *snap)
+{
+	size_t i, n = 0, lost = 0;
+	struct httpd_job *j;
+
+	for (i = 0; i < sc->h->src->nworkers; i++)
+		n += sc->jobs[i].nusers;
+	if ((snap->user = calloc(n + 1, sizeof *snap->user)) == NULL)
+		return -1;
+	for (i = 0; i < sc->h->src->nworkers; i++) {
+		j = &sc->jobs[i];
+		if (j->nusers > 0)
+			memcpy(snap->user + snap->nusers, j->users, j->nusers * sizeof *j->users);
+		snap->nusers += j->nusers;
+		lost += j->lost;
+		j->nusers = 0;
+	}
+	snap->nusers = metrics_users_collapse(snap->user, snap->nusers, METRICS_USERS_MAX,
+	    &snap->users_dropped);
+	snap->users_dropped += lost;
+	return 0;
+}
+
+static int
+httpd_render(struct httpd_scrape *sc, char **text, size_t *len)
+{
+	const struct httpd_source *src = sc->h->src;
+	struct metrics_snapshot snap;
+	size_t i;
+	FILE *f;
+	int rc = -1;
+
+	memset(&snap, 0, sizeof snap);
+	snap.realm = src->realm(src->realm_arg);
+	if (snap.realm == NULL)
+		snap.realm = "";
+	snap.nworkers = src->nworkers;
+	if ((snap.worker = calloc(src->nworkers, sizeof *snap.worker)) == NULL)
+		return -1;
+	for (i = 0; i < src->nworkers; i++)
+		snap.worker[i] = sc->jobs[i].m;
+	httpd_ports(sc->h, &snap.ports_used, &snap.ports_total);
+	snap.draining = atomic_load(src->draining);
+	snap.ready = httpd_not_ready(sc->h) == NULL;
+	if ((!src->username_labels || httpd_users(sc, &snap) == 0) &&
+	    (f = open_memstream(text, len)) != NULL) {
+		rc = metrics_render(f, &snap);
+		if (fclose(f) != 0)
+			rc = -1;
+	}
+	for (i = 0; i < snap.nusers; i++)
+		free(snap.user[i].name);
+	free(snap.user);
+	free(snap.worker);
+	return rc;
+}
+
+/* Every worker has answered: the exposition goes out. */
+static void
+httpd_scrape_done(struct httpd_scrape *sc)
+{
+	struct evbuffer *b;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (httpd_render(sc, &text, &len) != 0 || (b = evbuffer_new()) == NULL) {
+		httpd_reply(sc->req, HTTP_INTERNAL, "Internal Server Error", "out of memory");
+	} else {
+		evbuffer_add(b, text, len);
+		evhttp_add_header(evhttp_request_get_output_headers(sc->req), "Content-Type",
+		    "text/plain; version=0.0.4; charset=utf-8");
+		evhttp_send_reply(sc->req, HTTP_OK, "OK", b);
+		evbuffer_free(b);
+	}
+	free(text);
+	httpd_scrape_free(sc);
+}
+
+static void
+httpd_reply_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd_job *j;
+
+	(void)what, (void)arg;
+	while (read(fd, &j, sizeof j) == (ssize_t)sizeof j) {
+		if (--j->scrape->pending == 0)
+			httpd_scrape_done(j->scrape);
+	}
+}
+
+/*
+ * Asks every worker for its counters. Should the client go away meanwhile,
+ * evhttp keeps the request until it is answered, and then frees it.
+ */
+static void
+httpd_metrics(struct httpd *h, struct evhttp_request *req)
+{
+	struct httpd_scrape *sc;
+	size_t i, n = h->src->nworkers;
+
+	if (h->nscrapes >= HTTPD_SCRAPES_MAX) {
+		httpd_reply(req, HTTP_SERVUNAVAIL, "Service Unavailable", "too many scrapes");
+		return;
+	}
+	if ((sc = calloc(1, sizeof *sc)) == NULL ||
+	    (sc->jobs = calloc(n, sizeof *sc->jobs)) == NULL) {
+		free(sc);
+		httpd_reply(req, HTTP_INTERNAL, "Internal Server Error", "out of memory");
+		return;
+	}
+	sc->h = h;
+	sc->req = req;
+	sc->pending = n;
+	LIST_INSERT_HEAD(&h->scrapes, sc, entry);
+	h->nscrapes++;
+	for (i = 0; i < n; i++) {
+		sc->jobs[i].job.run = httpd_job_run;
+		sc->jobs[i].scrape = sc;
+		sc->jobs[i].w = h->src->worker[i];
+		worker_post(h->src->worker[i], &sc->jobs[i].job);
+	}
+}
+
+static const struct httpd_route httpd_routes[] = {
+    {"/metrics", httpd_metrics},
+    {"/healthz", httpd_healthz},
+    {"/readyz", httpd_readyz},
+};
+
+static void
+httpd_request(struct evhttp_request *req, void *arg)
+{
+	struct httpd *h = arg;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	size_t i;
+
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+		httpd_reply(req, HTTP_BADMETHOD, "Method Not Allowed", "method not allowed");
+		return;
+	}
+	for (i = 0; path != NULL && i < sizeof httpd_routes / sizeof httpd_routes[0]; i++) {
+		if (strcmp(path, httpd_routes[i].path) == 0) {
+			httpd_routes[i].serve(h, req);
+			return;
+		}
+	}
+	httpd_reply(req, HTTP_NOTFOUND, "Not Found", "not found");
+}
+
+static int
+httpd_listen(struct httpd *h, const struct sockaddr *addr, char **cause)
+{
+	int fd;
+
+	if ((fd = listener_socket(addr, SOCK_STREAM, false, "metrics HTTP", cause)) == -1)
+		return -1;
+	if (listen(fd, HTTPD_BACKLOG) != 0) {
+		close(fd);
+		return httpd_fail(cause, "cannot listen for metrics HTTP: %s", strerror(errno));
+	}
+	if (evhttp_accept_socket_with_handle(h->http, fd) == NULL) {
+		close(fd);
+		return httpd_fail(cause, "cannot serve metrics HTTP");
+	}
+	return 0;
+}
+
+static int
+httpd_init(struct httpd *h, struct event_base *base, const struct sockaddr *addr, char **cause)
+{
+	if (pipe2(h->reply, O_CLOEXEC) != 0 || evutil_make_socket_nonblocking(h->reply[0]) != 0 ||
+	    (h->reply_ev = event_new(base, h->reply[0], EV_READ | EV_PERSIST, httpd_reply_read,
+		 h)) == NULL ||
+	    event_add(h->reply_ev, NULL) != 0)
+		return httpd_fail(cause, "cannot create the metrics reply pipe");
+	if ((h->http = evhttp_new(base)) == NULL)
+		return httpd_fail(cause, "cannot create the metrics HTTP server");
+	evhttp_set_timeout(h->http, HTTPD_TIMEOUT_S);
+	evhttp_set_max_headers_size(h->http, HTTPD_HEADERS_MAX);
+	evhttp_set_max_body_size(h->http, HTTPD_BODY_MAX);
+	/* Every method evhttp knows reaches httpd_request, which answers 405 to most. */
+	evhttp_set_allowed_methods(h->http,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+		EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+		EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(h->http, httpd_request, h);
+	return httpd_listen(h, addr, cause);
+}
+
+int
+httpd_create(struct event_base *base, const struct sockaddr *addr, const struct httpd_source *src,
+    struct httpd **hp, char **cause)
+{
+	struct httpd *h;
+
+	*hp = NULL;
+	if ((h = calloc(1, sizeof *h)) == NULL)
+		return httpd_fail(cause, "out of memory");
+	h->src = src;
+	h->reply[0] = h->reply[1] = -1;
+	LIST_INIT(&h->scrapes);
+	if (httpd_init(h, base, addr, cause) != 0) {
+		httpd_free(h);
+		return -1;
+	}
+	*hp = h;
+	return 0;
+}
+
+void
+httpd_free(struct httpd *h)
+{
+	struct httpd_scrape *sc;
+	size_t i;
+
+	if (h == NULL)
+		return;
+	while ((sc = LIST_FIRST(&h->scrapes)) != NULL) {
+		httpd_reply(sc->req, HTTP_SERVUNAVAIL, "Service Unavailable", "stopping");
+		httpd_scrape_free(sc);
+	}
+	if (h->http != NULL)
+		evhttp_free(h->http);
+	if (h->reply_ev != NULL)
+		event_free(h->reply_ev);
+	for (i = 0; i < 2; i++) {
+		if (h->reply[i] != -1)
+			close(h->reply[i]);
+	}
+	free(h);
+}

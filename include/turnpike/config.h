@@ -93,6 +93,13 @@ struct config {
 	char *pidfile;
 	char *control_socket;
 	bool software_attribute;
+	char *log_min_level;
+	char *log_format;
+	char *syslog_facility;
+	bool new_log_timestamp;
+	char *new_log_timestamp_format;
+	char *proc_user;
+	char *proc_group;
 
 	/* Not options: filled by config_create. */
 	char *file;           /* the configuration file read, or NULL */

@@ -54,17 +54,36 @@ main_error(const struct config *cfg, const char *cause)
 		fprintf(stderr, "turnpiked: %s\n", cause);
 }
 
+/* Format, facility, time stamps and level; the option table checked every value. */
+static void
+main_log_settings(const struct config *cfg)
+{
+	enum log_level level = cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
+	enum log_format format = LOG_FORMAT_TEXT;
+	int facility;
+
+	if (cfg->log_format != NULL && log_format_parse(cfg->log_format, &format) == 0)
+		log_set_format(format);
+	if (cfg->syslog_facility != NULL &&
+	    log_facility_parse(cfg->syslog_facility, &facility) == 0)
+		log_set_facility(facility);
+	log_set_time_format(cfg->new_log_timestamp ? cfg->new_log_timestamp_format : NULL);
+	if (cfg->log_min_level != NULL)
+		(void)log_level_parse(cfg->log_min_level, &level);
+	log_set_level(level);
+}
+
 static int
 main_open_log(const struct config *cfg)
 {
 	const char *target = main_log_target(cfg), *cause;
 	size_t i;
 
+	main_log_settings(cfg);
 	if (log_open("turnpiked", target, &cause) != 0) {
 		fprintf(stderr, "turnpiked: cannot open log file %s: %s\n", target, cause);
 		return -1;
 	}
-	log_set_level(cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	log_info("turnpiked %s starting", PACKAGE_VERSION);
 	if (cfg->file != NULL)
 		log_info("configuration file %s", cfg->file);

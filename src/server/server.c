@@ -32,9 +32,11 @@
 #include "turnpike/log.h"
 #include "turnpike/peerpolicy.h"
 #include "turnpike/portpool.h"
+#include "turnpike/privdrop.h"
 #include "turnpike/random.h"
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
+#include "turnpike/sdnotify.h"
 #include "turnpike/server.h"
 #include "turnpike/tls.h"
 #include "turnpike/turn.h"
@@ -76,7 +78,9 @@ struct server {
 	bool pidfile_written;
 	struct control_source csrc;
 	struct control *control;
-	bool started; /* every worker thread is running */
+	bool started;           /* every worker thread is running */
+	struct privdrop priv;   /* proc-user, proc-group */
+	struct event *watchdog; /* WATCHDOG=1 for systemd, when it asks */
 };
 
 static int __attribute__((format(printf, 2, 3))) server_fail(char **cause, const char *fmt, ...)
@@ -97,12 +101,15 @@ server_signal(evutil_socket_t sig, short what, void *arg)
 	const char *cause;
 
 	if (sig == SIGHUP) {
+		sdnotify_reloading();
 		if (log_reopen(&cause) != 0)
 			log_warnx("SIGHUP: cannot reopen log file: %s", cause);
 		else
 			log_info("SIGHUP: log file reopened");
+		sdnotify_ready("serving; SIGHUP handled");
 		return;
 	}
+	sdnotify_stopping();
 	log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	event_base_loopbreak(s->base);
 }
@@ -461,6 +468,60 @@ server_init_control(struct server *s, char **cause)
 	return control_create(s->base, s->cfg->control_socket, &s->csrc, &s->control, cause);
 }
 
+/*
+ * proc-user/proc-group, once every listener and file is open. The userdb (its
+ * -wal and -shm follow the database's owner) and the control socket are handed
+ * to the user first, so that it can still read the store and remove the socket.
+ */
+static int
+server_drop_privileges(struct server *s, char **cause)
+{
+	const struct config *cfg = s->cfg;
+	char path[4096];
+	size_t i;
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+
+	if (!s->priv.active)
+		return 0;
+	for (i = 0; cfg->userdb != NULL && i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		snprintf(path, sizeof path, "%s%s", cfg->userdb, suffixes[i]);
+		if (privdrop_chown(&s->priv, path, cause) != 0)
+			return -1;
+	}
+	if (privdrop_chown(&s->priv, cfg->control_socket, cause) != 0 ||
+	    privdrop_apply(&s->priv, cause) != 0)
+		return -1;
+	log_info("running as user %lu, group %lu%s%s", (unsigned long)getuid(),
+	    (unsigned long)getgid(), s->priv.has_user ? ", " : "", s->priv.user);
+	return 0;
+}
+
+/* WATCHDOG=1 at half the interval systemd set in WATCHDOG_USEC. */
+static void
+server_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	sdnotify_watchdog();
+}
+
+static int
+server_init_watchdog(struct server *s, char **cause)
+{
+	uint64_t usec = sdnotify_watchdog_usec() / 2;
+	struct timeval tv;
+
+	if (usec == 0)
+		return 0;
+	tv.tv_sec = (time_t)(usec / 1000000);
+	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	s->watchdog = event_new(s->base, -1, EV_PERSIST, server_watchdog, s);
+	if (s->watchdog == NULL || event_add(s->watchdog, &tv) != 0)
+		return server_fail(cause, "cannot start the systemd watchdog timer");
+	return 0;
+}
+
 /* Workers start with every signal blocked: signals belong to the main loop. */
 static int
 server_start_workers(struct server *s, char **cause)
@@ -600,6 +661,10 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 		return server_fail(cause, "out of memory");
 	s->cfg = cfg;
 	atomic_init(&s->allocations, 0);
+	if (privdrop_resolve(cfg->proc_user, cfg->proc_group, &s->priv, cause) != 0) {
+		free(s);
+		return -1;
+	}
 	if (cfg->software_attribute)
 		s->binding.software = PACKAGE_NAME " " PACKAGE_VERSION;
 	nofile = server_raise_nofile();
@@ -611,6 +676,7 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 	if (server_init_turn(s, cause) != 0 || server_init_udp(s, cause) != 0 ||
 	    server_init_workers(s, cause) != 0 || server_init_listeners(s, cause) != 0 ||
 	    server_write_pidfile(s, cause) != 0 || server_init_control(s, cause) != 0 ||
+	    server_drop_privileges(s, cause) != 0 || server_init_watchdog(s, cause) != 0 ||
 	    server_start_workers(s, cause) != 0)
 		goto fail;
 	server_log_startup(s, nofile);
@@ -624,7 +690,12 @@ fail:
 int
 server_run(struct server *s)
 {
+	char status[128];
+
 	log_info("turnpiked ready");
+	snprintf(status, sizeof status, "serving with %zu workers on port %d", s->nworkers,
+	    s->cfg->listening_port);
+	sdnotify_ready(status);
 	return event_base_dispatch(s->base) == -1 ? -1 : 0;
 }
 
@@ -719,10 +790,12 @@ server_free(struct server *s)
 		if (s->signals[i] != NULL)
 			event_free(s->signals[i]);
 	}
+	if (s->watchdog != NULL)
+		event_free(s->watchdog);
 	if (s->base != NULL)
 		event_base_free(s->base);
-	if (s->pidfile_written)
-		unlink(s->cfg->pidfile);
+	if (s->pidfile_written && unlink(s->cfg->pidfile) != 0 && errno != ENOENT)
+		log_warn("cannot remove pidfile %s", s->cfg->pidfile);
 	portpool_free(s->pool);
 	relayaddr_free(s->relays);
 	peerpolicy_free(s->policy);

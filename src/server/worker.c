@@ -51,6 +51,8 @@
 #define WORKER_CONN_RELAY_MAX (192 * 1024)
 #define WORKER_IDLE_SECONDS 60
 #define WORKER_HANDSHAKE_SECONDS 10
+/* At most one authentication failure warning per this many seconds. */
+#define WORKER_AUTH_WARN_S 10
 
 /* One accepted socket on its way to the worker. */
 struct worker_item {
@@ -145,6 +147,33 @@ worker_decode(struct worker *w, struct stun_msg *m, const uint8_t *p, size_t len
 	return WORKER_MSG_CORE;
 }
 
+/* Authentication failures of this worker's core so far. */
+static uint64_t
+worker_auth_failures(const struct worker *w)
+{
+	struct turn_stats st;
+
+	turn_stats(w->turn, &st);
+	return st.auth_failures;
+}
+
+/*
+ * A request with wrong credentials: a warning an operator (or fail2ban) can
+ * act on, at most one per WORKER_AUTH_WARN_S so that a guessing client cannot
+ * flood the log.
+ */
+static void
+worker_warn_auth(const struct worker *w, uint64_t before, const struct sockaddr *client)
+{
+	char addr[ADDR_STRLEN];
+
+	if (worker_auth_failures(w) == before)
+		return;
+	log_warnx_limited("auth-failure", WORKER_AUTH_WARN_S,
+	    "authentication failed (401, wrong user name or password) for client %s",
+	    addr_fmt(client, true, addr, sizeof addr));
+}
+
 /* A STUN message from a UDP client: the answer leaves from the address it reached. */
 static void
 worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t *p, size_t len,
@@ -154,12 +183,15 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 	struct stun_msg m;
 	size_t outlen;
 	enum worker_msg what;
+	uint64_t failures;
 
 	what = worker_decode(w, &m, p, len, (const struct sockaddr *)&t->client, &outlen);
 	if (what == WORKER_MSG_CORE) {
+		failures = worker_auth_failures(w);
 		relay_begin(w->relay, NULL);
 		turn_handle_message(w->turn, t, NULL, &m, now, w->tx, sizeof w->tx, &outlen);
 		relay_end(w->relay);
+		worker_warn_auth(w, failures, (const struct sockaddr *)&t->client);
 	}
 	if (outlen == 0) {
 		if (what != WORKER_MSG_CORE)
@@ -263,6 +295,7 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 	struct worker *w = c->w;
 	struct stun_msg m;
 	size_t outlen;
+	uint64_t failures;
 	int rc = 0;
 
 	switch (worker_decode(w, &m, p, len, (const struct sockaddr *)&c->tuple.client, &outlen)) {
@@ -271,10 +304,12 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 		return -1;
 	case WORKER_MSG_CORE:
 		c->stun_seen = true;
+		failures = worker_auth_failures(w);
 		relay_begin(w->relay, &c->rc);
 		rc = turn_handle_message(w->turn, &c->tuple, &c->rc, &m, now, w->tx, sizeof w->tx,
 		    &outlen);
 		relay_end(w->relay);
+		worker_warn_auth(w, failures, (const struct sockaddr *)&c->tuple.client);
 		break;
 	case WORKER_MSG_ANSWERED:
 		break;

@@ -170,7 +170,7 @@ worker_warn_auth(const struct worker *w, uint64_t before, const struct sockaddr 
 	if (worker_auth_failures(w) == before)
 		return;
 	log_warnx_limited("auth-failure", WORKER_AUTH_WARN_S,
-	    "authentication failed (401, wrong user name or password) for client %s",
+	    "authentication failed (401: unknown user or bad password) for client %s",
 	    addr_fmt(client, true, addr, sizeof addr));
 }
 

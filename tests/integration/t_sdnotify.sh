@@ -47,6 +47,7 @@ PID=$TURNPIKED_PID
 wait_until 10 has "$OUT" "^pid=$PID READY=1\|STATUS=serving with 1 workers on port $PORT\$"
 tap_is "READY=1 with a STATUS once the daemon serves" "$?" "$(cat "$OUT")"
 
+# shellcheck disable=SC2317 # called through wait_until
 three_pings() {
 	[ "$(count_lines "^pid=$PID WATCHDOG=1\$" "$OUT")" -ge 3 ]
 }
@@ -55,6 +56,7 @@ tap_is "WATCHDOG=1 repeats with WATCHDOG_USEC set" "$?" "$(sort "$OUT" | uniq -c
 
 kill -HUP "$PID"
 # RELOADING=1 with a monotonic time stamp, then READY=1 again, in that order.
+# shellcheck disable=SC2317 # called through wait_until
 reload_pair() {
 	awk -v pid="pid=$PID" '
 		$1 == pid && $2 ~ /^RELOADING=1\|MONOTONIC_USEC=[0-9]+$/ { r = NR }
@@ -117,6 +119,7 @@ else
 	[ "$rc" -eq 0 ] && [ ! -s "$T/verify.out" ]
 	tap_is "systemd-analyze verify accepts turnpiked.service without a warning" "$?" \
 		"exit status $rc" "$(cat "$T/verify.out")"
+	# shellcheck disable=SC2016 # $MAINPID is for systemd
 	for key in Type=notify 'ExecReload=/bin/kill -HUP $MAINPID' WatchdogSec= NoNewPrivileges=yes \
 		ProtectSystem=strict 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK' \
 		CapabilityBoundingSet=CAP_NET_BIND_SERVICE; do

@@ -174,6 +174,20 @@ worker_warn_auth(const struct worker *w, uint64_t before, const struct sockaddr 
 	    addr_fmt(client, true, addr, sizeof addr));
 }
 
+/* At debug level, a line per message the core handled: never its attributes. */
+static void
+worker_log_msg(const char *session, const char *transport, const struct stun_msg *m,
+    const struct sockaddr *client, size_t outlen)
+{
+	char addr[ADDR_STRLEN];
+
+	if (!log_level_enabled(LOG_LEVEL_DEBUG))
+		return;
+	log_session(LOG_LEVEL_DEBUG, session, addr_fmt(client, true, addr, sizeof addr),
+	    "%s %s %s, %zu byte answer", transport, stun_method_name(m->method),
+	    m->cls == STUN_REQUEST ? "request" : "indication", outlen);
+}
+
 /* A STUN message from a UDP client: the answer leaves from the address it reached. */
 static void
 worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t *p, size_t len,
@@ -184,6 +198,7 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 	size_t outlen;
 	enum worker_msg what;
 	uint64_t failures;
+	char session[32];
 
 	what = worker_decode(w, &m, p, len, (const struct sockaddr *)&t->client, &outlen);
 	if (what == WORKER_MSG_CORE) {
@@ -192,6 +207,8 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 		turn_handle_message(w->turn, t, NULL, &m, now, w->tx, sizeof w->tx, &outlen);
 		relay_end(w->relay);
 		worker_warn_auth(w, failures, (const struct sockaddr *)&t->client);
+		snprintf(session, sizeof session, "w%d", w->id);
+		worker_log_msg(session, "UDP", &m, (const struct sockaddr *)&t->client, outlen);
 	}
 	if (outlen == 0) {
 		if (what != WORKER_MSG_CORE)
@@ -296,6 +313,7 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 	struct stun_msg m;
 	size_t outlen;
 	uint64_t failures;
+	char session[32];
 	int rc = 0;
 
 	switch (worker_decode(w, &m, p, len, (const struct sockaddr *)&c->tuple.client, &outlen)) {
@@ -310,6 +328,9 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 		    &outlen);
 		relay_end(w->relay);
 		worker_warn_auth(w, failures, (const struct sockaddr *)&c->tuple.client);
+		snprintf(session, sizeof session, "w%d.c%llu", w->id, (unsigned long long)c->id);
+		worker_log_msg(session, c->tls ? "TLS" : "TCP", &m,
+		    (const struct sockaddr *)&c->tuple.client, outlen);
 		break;
 	case WORKER_MSG_ANSWERED:
 		break;

@@ -168,10 +168,11 @@ else
 		grep -qE '^pid=[0-9]+ <156>.*turnpiked\[[0-9]+\]: no-auth: ' "$T/syslog.out"
 	tap_is "syslog-facility LOG_LOCAL3: lines reach syslog with facility local3" "$?" \
 		"$(head -n 4 "$T/syslog.out")" "$(cat "$T/ns.out")"
-	pkill_pid=$(pgrep -P "$NSPID" 2>/dev/null || true)
+	# timeout passes SIGTERM on to the daemon (unshare and the script exec it).
 	kill -TERM "$NSPID" 2>/dev/null
-	[ -z "$pkill_pid" ] || kill -TERM "$pkill_pid" 2>/dev/null
 	wait_exit "$NSPID" 10
+	[ "$TP_EXIT_STATUS" = 0 ]
+	tap_is "the daemon in the namespace exits 0" "$?" "status $TP_EXIT_STATUS"
 fi
 
 tap_done

@@ -274,8 +274,12 @@ log_stamp(char *buf, size_t len)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (logger.time_format[0] != '\0') {
 		localtime_r(&ts.tv_sec, &tm);
+		/* The operator's new-log-timestamp-format: strftime cannot overrun buf. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 		if (strftime(buf, len, logger.time_format, &tm) == 0)
 			buf[0] = '\0';
+#pragma GCC diagnostic pop
 		return;
 	}
 	gmtime_r(&ts.tv_sec, &tm);

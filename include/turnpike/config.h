@@ -35,6 +35,20 @@ struct config_strings {
 	char **v;
 };
 
+/* Where an option's value came from (--check-config prints it). */
+enum config_source {
+	CONFIG_SOURCE_DEFAULT = 0,
+	CONFIG_SOURCE_FILE,
+	CONFIG_SOURCE_CMDLINE,
+};
+
+/* One per option table row. */
+struct config_origin {
+	enum config_source source;
+	unsigned int line;   /* line in config->file, for CONFIG_SOURCE_FILE */
+	char *ignored_value; /* rows that store nothing: the value given, "" for none */
+};
+
 struct config {
 	/* Command line only; a row that forgets its offset collides with config-file. */
 	char *config_file;
@@ -42,6 +56,7 @@ struct config {
 	bool help;
 	bool version;
 	char *dump_options;
+	bool check_config;
 
 	/* Listeners. */
 	int listening_port;
@@ -100,6 +115,7 @@ struct config {
 	char *new_log_timestamp_format;
 	char *proc_user;
 	char *proc_group;
+	int drain_timeout;
 
 	/* Not options: filled by config_create. */
 	char *file;           /* the configuration file read, or NULL */
@@ -108,23 +124,36 @@ struct config {
 	bool realm_from_host; /* realm not given: the host name is used */
 	char **warnings;      /* for the caller to log once logging is set up */
 	size_t nwarnings;
+	struct config_origin *origins; /* options_count entries, indexed like options_table */
 };
 
 /*
  * Builds the configuration from argv (argv[0] is the program name) and the
  * configuration file it selects (-c FILE, none with -n, else the first
- * turnpike.conf or turnserver.conf in ".", SYSCONFDIR, /etc/turnpike, /etc,
- * /etc/turnserver).
+ * turnpike.conf in ".", SYSCONFDIR, /etc/turnpike, /etc, else the first
+ * turnserver.conf in coturn's search path: ./, ./turnserver/, ./coturn/,
+ * ./etc/..., ../etc/..., /etc/..., /usr/local/etc/..., SYSCONFDIR/...).
  * The command line overrides the file. When -h, --version or --dump-options
  * is given, no file is read and nothing is validated. Returns -1 with *cause
  * ("file:line: option: reason") on an error.
  */
 int config_create(int argc, const char *const *argv, struct config **cfgp, char **cause);
-/* Builds a configuration from file text alone (tests, fuzzing); name is for messages. */
+/* Builds a configuration from file text alone (tests, fuzzing); name is for messages
+ * and becomes config->file. */
 int config_create_text(const char *name, const char *text, size_t len, struct config **cfgp,
     char **cause);
 void config_free(struct config *cfg);
+/* Where row o's value came from. */
+const struct config_origin *config_origin_of(const struct config *cfg,
+    const struct option_entry *o);
 /* Checks that value is valid for option o, as the parsers would; -1 with *cause. */
 int config_check_value(const struct option_entry *o, const char *value, char **cause);
+/* Reload: true when option o has the same value in a and b (rows storing nothing: true). */
+bool config_option_equal(const struct option_entry *o, const struct config *a,
+    const struct config *b);
+/* Reload: dst's value of option o becomes a deep copy of src's; -1 out of memory. */
+int config_option_copy(const struct option_entry *o, struct config *dst, const struct config *src);
+/* A deep copy of src without its warnings; -1 out of memory. */
+int config_clone(const struct config *src, struct config **out);
 
 #endif

@@ -9,7 +9,10 @@
  * Versioned and append-only: version 1 has "status" (what the main loop
  * knows, then totals the workers report), "loglevel LEVEL",
  * "sessions [--user U]" (a "session ID key value ..." line each),
- * "kill SESSION" and "kill --user U" ("killed N").
+ * "kill SESSION" and "kill --user U" ("killed N"), "reload" ("restart NAME ..."
+ * when changed options need a restart; "error: reload refused: REASON" when
+ * the configuration is refused) and "drain" ("draining allocations N").
+ * A session line ends with "peer-addrs A,B,..." (its permissions, "-": none).
  * New commands and new answer lines may be added to version 1; changing or
  * removing one needs version 2, and the server then still speaks version 1.
  */
@@ -37,7 +40,11 @@ struct control_source {
 	size_t udp;                       /* UDP listening addresses */
 	const atomic_size_t *allocations; /* active allocations, every worker */
 	struct worker *const *worker;     /* asked through worker_post */
-	const char *realm;
+	const char *realm;                /* main thread only: a reload changes it */
+	/* reload and drain (see server.h), called on the main loop with arg. */
+	int (*reload)(void *arg, char **restart, char **cause);
+	size_t (*drain)(void *arg);
+	void *arg;
 };
 
 /*
@@ -48,5 +55,18 @@ int control_create(struct event_base *base, const char *path, const struct contr
     struct control **cp, char **cause);
 /* Closes the listening socket and removes its file (connections end with the loop). */
 void control_free(struct control *c);
+
+/* For the commands (controlcmd.h): one client's connection. */
+struct control_conn;
+struct controlcmd_req;
+
+/* Answer lines to the client. */
+void control_conn_printf(struct control_conn *cc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void control_conn_write(struct control_conn *cc, const void *data, size_t len);
+/* The command waits for req (the workers); a client that goes detaches it. */
+void control_conn_wait(struct control_conn *cc, struct controlcmd_req *req);
+/* The final line, "ok" (err NULL) or "error: err"; closes once written. */
+void control_conn_finish(struct control_conn *cc, const char *err);
 
 #endif

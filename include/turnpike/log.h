@@ -37,7 +37,7 @@ int log_format_parse(const char *name, enum log_format *out);
 void log_set_format(enum log_format format);
 /* Parses coturn's syslog facility names (LOG_USER, LOG_LOCAL0..7, ...; LOG_ optional). */
 int log_facility_parse(const char *name, int *out);
-/* The facility of the next log_open to syslog; LOG_DAEMON until set. */
+/* The syslog facility (reopens syslog when it is the sink); LOG_DAEMON until set. */
 void log_set_facility(int facility);
 /*
  * strftime format of the time stamp, in local time (coturn's new-log-timestamp-format);

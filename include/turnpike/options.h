@@ -20,11 +20,12 @@ enum option_type {
 };
 
 /* Row flags. */
-#define OPTION_RELOADABLE 0x1  /* may change without a restart (reload comes later) */
+#define OPTION_RELOADABLE 0x1  /* a reload (SIGHUP) applies a new value */
 #define OPTION_CMDLINE 0x2     /* command line only (-c, -n, -h, ...) */
 #define OPTION_UNIMPL 0x4      /* accepted for coturn configs; warns, ignored */
 #define OPTION_NOOP 0x8        /* accepted silently, ignored (our default already) */
 #define OPTION_DEPRECATED 0x10 /* accepted for coturn configs; warns that it is deprecated */
+#define OPTION_SECRET 0x20     /* the value is a secret: --check-config masks it */
 
 /* The table never has more rows than this (parsers keep per-row state). */
 #define OPTIONS_MAX 256
@@ -48,6 +49,8 @@ struct option_entry {
 	const char *help; /* one sentence */
 	/* Extra syntax check of one value: -1 with err filled (names no option). */
 	int (*check)(const char *value, char *err, size_t errlen);
+	/* Deprecated rows: the option applied instead, "NAME" (with the value given) or "NAME=VALUE". */
+	const char *maps_to;
 };
 
 extern const struct option_entry options_table[];

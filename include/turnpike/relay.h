@@ -75,6 +75,8 @@ void relay_io(struct relay *rl, struct turn_io *io);
  * lines (names only: passwords and keys never pass here).
  */
 void relay_creds(struct relay *rl, struct creds *out);
+/* Reload, on the worker's thread: later lookups ask creds; total-quota changes. */
+void relay_set_creds(struct relay *rl, const struct creds *creds, size_t total_quota);
 /*
  * Around each message handed to the core: conn is the stream connection it
  * came on (NULL for UDP); relays the message opens count on that connection.

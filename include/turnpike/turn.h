@@ -116,11 +116,20 @@ struct turn_now {
 
 struct turn;
 struct turn_allocation;
+struct allocation_permission;
 
 struct turn *turn_create(const struct turn_config *cfg, const struct creds *creds,
     const struct turn_io *io);
 /* Closes every allocation's relays through io and frees everything. */
 void turn_free(struct turn *t);
+/*
+ * Reload: later requests read cfg (which must outlive its use); allocations,
+ * permissions and channels already made keep their lifetimes. -1 (and the old
+ * settings stay) when the default peer policy cannot be created.
+ */
+int turn_set_config(struct turn *t, const struct turn_config *cfg);
+/* Drain: Allocate is answered 508 (RFC 8656 §7.2, cannot allocate now); the rest works. */
+void turn_set_draining(struct turn *t, bool draining);
 
 /*
  * A STUN message from the client at tuple t (conn is the I/O layer's connection
@@ -165,6 +174,8 @@ struct turn_session {
 	uint64_t to_peer_packets, to_peer_bytes;
 	uint64_t to_client_packets, to_client_bytes;
 	size_t peers; /* permissions installed */
+	/* Their peer addresses (port 0, see allocation.h); valid during the callback only. */
+	const struct allocation_permission *perms;
 };
 
 /* Calls fn with a snapshot of each live allocation. */

@@ -29,4 +29,15 @@ void userdb_free(struct userdb *u);
 /* The struct creds view of u, valid while u lives; safe from any thread. */
 void userdb_iface(struct userdb *u, struct creds *out);
 
+/*
+ * The store behind other option users and secrets (after a reload): f->u and
+ * f->opts must outlive the view; the store's own use-auth-secret stays.
+ */
+struct userdb_front {
+	struct userdb *u;
+	const struct creds *opts;
+};
+
+void userdb_front_iface(struct userdb_front *f, struct creds *out);
+
 #endif

@@ -33,7 +33,10 @@ struct worker_job {
 	void (*run)(struct worker_job *job, struct turn *t, const struct turn_now *now);
 };
 
-/* What every worker reads and nobody changes while they run. */
+/*
+ * What every worker reads and nobody changes while they run. A reload builds
+ * a new one (same sockets, pool and relays) and switches each worker to it.
+ */
 struct worker_setup {
 	const struct binding_config *binding; /* answers 400 to malformed requests */
 	const struct turn_config *turn;
@@ -45,7 +48,23 @@ struct worker_setup {
 	SSL_CTX *ssl_ctx;                   /* NULL without TLS */
 	const struct sockaddr_storage *udp; /* UDP addresses, ports set */
 	size_t nudp;
-	bool verbose; /* a log line per connection */
+	bool verbose;             /* a log line per connection */
+	unsigned long generation; /* a switch to an older setup is ignored */
+};
+
+/*
+ * A switch asked of a worker (reload or drain). On the worker's thread the
+ * worker reads setup (when not NULL) from its next event on, refuses new
+ * allocations when drain is set, then calls done with the setup it no longer
+ * reads (NULL when it kept its setup). sw is the caller's and must live until done (or the worker's end).
+ */
+struct worker_switch {
+	struct worker_job job; /* worker.c's */
+	struct worker *w;      /* worker.c's */
+	const struct worker_setup *setup;
+	bool drain;
+	void (*done)(struct worker_switch *sw, const struct worker_setup *old);
+	void *arg; /* the caller's */
 };
 
 /* Counters, read after the worker has stopped. */
@@ -65,6 +84,8 @@ int worker_start(struct worker *w, char **cause);
 int worker_pass(struct worker *w, int fd, const struct sockaddr *peer, bool tls);
 /* From any thread: queues job for the worker's thread (never run after worker_stop). */
 void worker_post(struct worker *w, struct worker_job *job);
+/* From any thread: queues a switch (not run after worker_stop). */
+void worker_post_switch(struct worker *w, struct worker_switch *sw);
 /* From any thread: asks the loop to end. */
 void worker_stop(struct worker *w);
 /* Waits for a started thread to end (after worker_stop); then stats are final. */

@@ -242,6 +242,10 @@ void
 log_set_facility(int facility)
 {
 	pthread_mutex_lock(&logger.lock);
+	if (facility != logger.facility && logger.sink == LOG_SINK_SYSLOG) {
+		closelog();
+		openlog(logger.progname, LOG_PID | LOG_NDELAY, facility);
+	}
 	logger.facility = facility;
 	pthread_mutex_unlock(&logger.lock);
 }

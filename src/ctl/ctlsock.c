@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@ static const struct {
     {"loglevel", 1, 1},
     {"sessions", 0, 2},
     {"kill", 1, 2},
+    {"reload", 0, 0},
+    {"drain", 0, 0},
 };
 
 bool
@@ -43,7 +46,9 @@ ctlsock_usage(FILE *f)
 	      "  turnpikectl --control-socket PATH status\n"
 	      "  turnpikectl --control-socket PATH loglevel LEVEL\n"
 	      "  turnpikectl --control-socket PATH sessions [--user USER] [--json]\n"
-	      "  turnpikectl --control-socket PATH kill SESSION | kill --user USER\n",
+	      "  turnpikectl --control-socket PATH kill SESSION | kill --user USER\n"
+	      "  turnpikectl --control-socket PATH reload\n"
+	      "  turnpikectl --control-socket PATH drain\n",
 	    f);
 }
 
@@ -113,7 +118,25 @@ ctlsock_json_string(const char *s)
 	putchar('"');
 }
 
-/* "session ID key value ..." as a JSON object; numbers stay numbers. */
+/* "A,B" (or "-": none) as a JSON array of strings. */
+static void
+ctlsock_json_list(char *val)
+{
+	char *item, *save = NULL;
+	bool first = true;
+
+	putchar('[');
+	if (strcmp(val, "-") == 0)
+		val = (char *)(uintptr_t) "";
+	for (item = strtok_r(val, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
+		fputs(first ? "" : ", ", stdout);
+		ctlsock_json_string(item);
+		first = false;
+	}
+	putchar(']');
+}
+
+/* "session ID key value ..." as a JSON object; numbers stay numbers, peer-addrs a list. */
 static void
 ctlsock_json_line(char *line, bool first)
 {
@@ -125,7 +148,9 @@ ctlsock_json_line(char *line, bool first)
 	while (key != NULL && (val = strtok_r(NULL, " ", &save)) != NULL) {
 		ctlsock_json_string(strcmp(key, "session") == 0 ? "id" : key);
 		putchar(':');
-		if (strspn(val, "0123456789") == strlen(val) && strcmp(key, "session") != 0)
+		if (strcmp(key, "peer-addrs") == 0)
+			ctlsock_json_list(val);
+		else if (strspn(val, "0123456789") == strlen(val) && strcmp(key, "session") != 0)
 			fputs(val, stdout);
 		else
 			ctlsock_json_string(val);

@@ -21,13 +21,6 @@
 /* A configuration file larger than this is refused. */
 #define CONFIG_FILE_MAX (1024 * 1024)
 
-/* Where a value came from; a later source overrides, lists restart. */
-enum config_source {
-	CONFIG_SOURCE_DEFAULT = 0,
-	CONFIG_SOURCE_FILE,
-	CONFIG_SOURCE_CMDLINE,
-};
-
 struct config_parser {
 	struct config *cfg;
 	enum config_source source;
@@ -45,16 +38,33 @@ struct config_type {
 	bool list; /* repeatable: values accumulate */
 };
 
+/* turnpike.conf is looked for first, in these directories. */
 static const char *const config_search_dirs[] = {
     ".",
     SYSCONFDIR,
     "/etc/turnpike",
     "/etc",
-    "/etc/turnserver",
 };
-static const char *const config_search_names[] = {
-    "turnpike.conf",
-    "turnserver.conf",
+/* Then turnserver.conf, where coturn looks for it (src/apps/common/apputils.c). */
+static const char *const config_coturn_dirs[] = {
+    ".",
+    "./turnserver",
+    "./coturn",
+    "./etc",
+    "./etc/turnserver",
+    "./etc/coturn",
+    "../etc",
+    "../etc/turnserver",
+    "../etc/coturn",
+    "/etc",
+    "/etc/turnserver",
+    "/etc/coturn",
+    "/usr/local/etc",
+    "/usr/local/etc/turnserver",
+    "/usr/local/etc/coturn",
+    SYSCONFDIR,
+    SYSCONFDIR "/turnserver",
+    SYSCONFDIR "/coturn",
 };
 
 static int __attribute__((format(printf, 2, 0)))
@@ -101,27 +111,26 @@ config_warn(struct config *cfg, const char *fmt, ...)
 	cfg->warnings = v;
 }
 
+/*
+ * A flag's value as coturn reads it: none means on; a value starting with 0,
+ * n or f is off, with y, t or a digit 1-9 on; "on" and "off" in any case.
+ */
 static int
 config_set_flag(void *field, const struct option_entry *o, const char *value, char *err,
     size_t errlen)
 {
-	static const char *const on[] = {"1", "true", "yes", "on"};
-	static const char *const off[] = {"0", "false", "no", "off"};
 	bool *b = field;
-	size_t i;
 
-	if (value == NULL || *value == '\0') {
+	if (value == NULL || *value == '\0' || strchr("yYtT123456789", *value) != NULL ||
+	    strcasecmp(value, "on") == 0)
 		*b = true;
-		return 0;
+	else if (strchr("0nNfF", *value) != NULL || strcasecmp(value, "off") == 0)
+		*b = false;
+	else {
+		snprintf(err, errlen, "'%s' is not a yes or no value", value);
+		return -1;
 	}
-	for (i = 0; i < sizeof on / sizeof on[0]; i++) {
-		if (strcasecmp(value, on[i]) == 0 || strcasecmp(value, off[i]) == 0) {
-			*b = strcasecmp(value, on[i]) == 0;
-			return 0;
-		}
-	}
-	snprintf(err, errlen, "'%s' is not a yes or no value", value);
-	return -1;
+	return 0;
 }
 
 static int
@@ -355,17 +364,65 @@ config_where(const struct config_parser *p, char *buf, size_t len)
 	return buf;
 }
 
-/* Options that store nothing: warn (not implemented, deprecated) or stay silent (no-op). */
-static void
-config_apply_ignored(struct config_parser *p, const struct option_entry *o, const char *where)
+/* Records where row o got its value (the text too, for rows that store none). */
+static int
+config_note_origin(struct config_parser *p, const struct option_entry *o, const char *value,
+    char **cause)
 {
-	if (!(o->flags & (OPTION_UNIMPL | OPTION_DEPRECATED)) || p->warned[config_row(o)])
-		return;
-	p->warned[config_row(o)] = true;
-	if (o->flags & OPTION_DEPRECATED)
-		config_warn(p->cfg, "%s: %s is deprecated; ignored: %s", where, o->name, o->help);
-	else
-		config_warn(p->cfg, "%s: %s is not implemented yet; ignored", where, o->name);
+	struct config_origin *org = &p->cfg->origins[config_row(o)];
+	char *copy = NULL;
+
+	if (org->source == CONFIG_SOURCE_CMDLINE && p->source != CONFIG_SOURCE_CMDLINE)
+		return 0; /* the command line overrides the file */
+	if (o->offset == OPTION_NOWHERE && (copy = strdup(value != NULL ? value : "")) == NULL)
+		return config_fail(cause, "out of memory");
+	if (org->ignored_value != NULL) {
+		explicit_bzero(org->ignored_value, strlen(org->ignored_value));
+		free(org->ignored_value);
+	}
+	org->ignored_value = copy;
+	org->source = p->source;
+	org->line = p->source == CONFIG_SOURCE_FILE ? p->line : 0;
+	return 0;
+}
+
+static int config_apply(struct config_parser *, const struct option_entry *, const char *, char **);
+
+/*
+ * Options that store nothing: warn once (not implemented, deprecated) or stay
+ * silent (no-op); a deprecated row's replacement is applied in its place.
+ */
+static int
+config_apply_ignored(struct config_parser *p, const struct option_entry *o, const char *value,
+    const char *where, char **cause)
+{
+	const struct option_entry *to = NULL;
+	const char *eq = NULL;
+	char name[128];
+
+	if (config_note_origin(p, o, value, cause) != 0)
+		return -1;
+	if (o->maps_to != NULL) {
+		eq = strchr(o->maps_to, '=');
+		snprintf(name, sizeof name, "%.*s",
+		    (int)(eq != NULL ? (size_t)(eq - o->maps_to) : strlen(o->maps_to)), o->maps_to);
+		to = options_find(name);
+	}
+	if ((o->flags & (OPTION_UNIMPL | OPTION_DEPRECATED)) && !p->warned[config_row(o)]) {
+		p->warned[config_row(o)] = true;
+		if (o->flags & OPTION_UNIMPL)
+			config_warn(p->cfg, "%s: %s is not implemented yet; ignored", where,
+			    o->name);
+		else if (to != NULL)
+			config_warn(p->cfg, "%s: %s is deprecated; replaced by %s: %s", where,
+			    o->name, o->maps_to, o->help);
+		else
+			config_warn(p->cfg, "%s: %s is deprecated; ignored: %s", where, o->name,
+			    o->help);
+	}
+	if (to == NULL)
+		return 0;
+	return config_apply(p, to, eq != NULL ? eq + 1 : value, cause);
 }
 
 /* The option type's parser, after the row's own syntax check. */
@@ -388,10 +445,8 @@ config_apply(struct config_parser *p, const struct option_entry *o, const char *
 	char buf[PATH_MAX + 32], err[512];
 	const char *where = config_where(p, buf, sizeof buf);
 
-	if (o->offset == OPTION_NOWHERE) {
-		config_apply_ignored(p, o, where);
-		return 0;
-	}
+	if (o->offset == OPTION_NOWHERE)
+		return config_apply_ignored(p, o, value, where, cause);
 	if ((value == NULL || *value == '\0') && o->bare != NULL)
 		value = o->bare;
 	if (p->source == CONFIG_SOURCE_FILE && (o->flags & OPTION_CMDLINE)) {
@@ -406,7 +461,7 @@ config_apply(struct config_parser *p, const struct option_entry *o, const char *
 	if (config_set_value(config_field(p->cfg, o), o, value, err, sizeof err) != 0)
 		return config_fail(cause, "%s: %s: %s", where, o->name, err);
 	p->set_by[row] = (uint8_t)p->source;
-	return 0;
+	return config_note_origin(p, o, value, cause);
 }
 
 /* Applies a row's default; list defaults are space-separated values. */
@@ -440,8 +495,12 @@ config_start(struct config_parser *p, char **cause)
 	memset(p, 0, sizeof *p);
 	if (options_count > OPTIONS_MAX)
 		return config_fail(cause, "option table larger than OPTIONS_MAX");
-	if ((p->cfg = calloc(1, sizeof *p->cfg)) == NULL)
+	if ((p->cfg = calloc(1, sizeof *p->cfg)) == NULL ||
+	    (p->cfg->origins = calloc(options_count, sizeof *p->cfg->origins)) == NULL) {
+		free(p->cfg);
+		p->cfg = NULL;
 		return config_fail(cause, "out of memory");
+	}
 	p->source = CONFIG_SOURCE_DEFAULT;
 	for (i = 0; i < options_count; i++) {
 		o = &options_table[i];
@@ -523,22 +582,48 @@ config_rtrim(char *s)
 		s[--n] = '\0';
 }
 
-/* Strips one pair of surrounding double quotes. */
+/*
+ * Strips double quotes as coturn does: a leading one, then a trailing one if
+ * present (so "a b" and "a b are both a b).
+ */
 static char *
 config_unquote(char *v)
 {
-	size_t n = strlen(v);
+	size_t n;
 
-	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+	if (v[0] != '"')
+		return v;
+	v++;
+	config_rtrim(v);
+	n = strlen(v);
+	if (n > 0 && v[n - 1] == '"')
 		v[n - 1] = '\0';
-		v++;
-	}
 	return v;
 }
 
 /*
+ * "12 # a comment" after a number: coturn reads the number (atoi) and so does
+ * this parser, with a warning; elsewhere '#' is data.
+ */
+static void
+config_strip_number_comment(struct config_parser *p, const struct option_entry *o, char *value,
+    const char *where)
+{
+	char *sp;
+
+	if (o->type != OPTION_INT || value == NULL || (sp = strpbrk(value, " \t")) == NULL ||
+	    sp[strspn(sp, " \t")] != '#')
+		return;
+	config_warn(p->cfg, "%s: %s: the text after the number is ignored: %s", where, o->name,
+	    sp + strspn(sp, " \t"));
+	*sp = '\0';
+}
+
+/*
  * One line of a coturn-style file: "name", "name=value", "name = value",
- * "name value", "--name ..."; '#' starts a comment only at the line start.
+ * "name value", "name\tvalue", "--name ..." (the name ends at the first
+ * space, tab or '=', the value starts after all of them); '#' starts a
+ * comment only as the first character after leading white space.
  */
 static int
 config_parse_line(struct config_parser *p, char *line, char **cause)
@@ -550,23 +635,22 @@ config_parse_line(struct config_parser *p, char *line, char **cause)
 	name = line + strspn(line, " \t\f\v");
 	if (*name == '\0' || *name == '#')
 		return 0;
+	config_where(p, where, sizeof where);
+	if (name[strlen(name) - 1] == ';')
+		config_warn(p->cfg, "%s: the line ends with a semicolon (kept in the value)",
+		    where);
 	if (strncmp(name, "--", 2) == 0)
 		name += 2;
 	s = name + strcspn(name, " \t=");
 	if (*s != '\0') {
-		if (*s != '=') {
-			*s++ = '\0';
-			s += strspn(s, " \t");
-		}
-		if (*s == '=')
-			*s++ = '\0';
-		value = config_unquote(s + strspn(s, " \t"));
+		*s++ = '\0';
+		value = config_unquote(s + strspn(s, " \t="));
 	}
 	if ((o = options_find(name)) == NULL) {
-		config_warn(p->cfg, "%s: unknown option '%s'; ignored",
-		    config_where(p, where, sizeof where), name);
+		config_warn(p->cfg, "%s: unknown option '%s'; ignored", where, name);
 		return 0;
 	}
+	config_strip_number_comment(p, o, value, where);
 	return config_apply(p, o, value, cause);
 }
 
@@ -630,22 +714,53 @@ config_read_file(const char *path, char **text, size_t *len, char **cause)
 	return 0;
 }
 
-/* The first turnpike.conf or turnserver.conf found, or NULL. */
+/* The first readable DIR/name for DIR in dirs, or NULL. */
+static char *
+config_search_in(const char *const *dirs, size_t ndirs, const char *name)
+{
+	char path[PATH_MAX];
+	size_t d;
+
+	for (d = 0; d < ndirs; d++) {
+		snprintf(path, sizeof path, "%s/%s", dirs[d], name);
+		if (access(path, R_OK) == 0)
+			return strdup(path);
+	}
+	return NULL;
+}
+
+#define CONFIG_NDIRS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The first turnpike.conf, else the first turnserver.conf where coturn looks; or NULL. */
 static char *
 config_search(void)
 {
-	char path[PATH_MAX];
-	size_t d, n;
+	char *path;
 
-	for (d = 0; d < sizeof config_search_dirs / sizeof config_search_dirs[0]; d++) {
-		for (n = 0; n < sizeof config_search_names / sizeof config_search_names[0]; n++) {
-			snprintf(path, sizeof path, "%s/%s", config_search_dirs[d],
-			    config_search_names[n]);
-			if (access(path, R_OK) == 0)
-				return strdup(path);
-		}
-	}
-	return NULL;
+	path =
+	    config_search_in(config_search_dirs, CONFIG_NDIRS(config_search_dirs), "turnpike.conf");
+	if (path == NULL)
+		path = config_search_in(config_coturn_dirs, CONFIG_NDIRS(config_coturn_dirs),
+		    "turnserver.conf");
+	return path;
+}
+
+/*
+ * -c FILE: as given; a relative name that is not there is looked for in
+ * coturn's directories, as coturn does (also without a leading "etc/").
+ */
+static char *
+config_find_given(const char *file)
+{
+	char *path;
+
+	if (file[0] == '/' || access(file, F_OK) == 0)
+		return strdup(file);
+	path = config_search_in(config_coturn_dirs, CONFIG_NDIRS(config_coturn_dirs), file);
+	if (path == NULL && strncmp(file, "etc/", 4) == 0 && file[4] != '\0')
+		path = config_search_in(config_coturn_dirs, CONFIG_NDIRS(config_coturn_dirs),
+		    file + 4);
+	return path != NULL ? path : strdup(file);
 }
 
 /* Reads the file -c names, or the one found by searching unless -n. */
@@ -665,7 +780,7 @@ config_load_file(struct config_parser *p, char **cause)
 		return 0;
 	}
 	if (cfg->config_file != NULL)
-		cfg->file = strdup(cfg->config_file);
+		cfg->file = config_find_given(cfg->config_file);
 	else
 		cfg->file = config_search();
 	if (cfg->file == NULL)
@@ -774,6 +889,10 @@ config_create_text(const char *name, const char *text, size_t len, struct config
 	*cfgp = NULL;
 	if (config_start(&p, cause) != 0)
 		return -1;
+	if ((p.cfg->file = strdup(name)) == NULL) {
+		config_free(p.cfg);
+		return config_fail(cause, "out of memory");
+	}
 	if (config_parse_text(&p, name, text, len, cause) != 0 ||
 	    config_validate(p.cfg, cause) != 0) {
 		config_free(p.cfg);
@@ -799,8 +918,22 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nwarnings; i++)
 		free(cfg->warnings[i]);
 	free(cfg->warnings);
+	for (i = 0; cfg->origins != NULL && i < options_count; i++) {
+		if (cfg->origins[i].ignored_value != NULL) {
+			explicit_bzero(cfg->origins[i].ignored_value,
+			    strlen(cfg->origins[i].ignored_value));
+			free(cfg->origins[i].ignored_value);
+		}
+	}
+	free(cfg->origins);
 	free(cfg->file);
 	free(cfg);
+}
+
+const struct config_origin *
+config_origin_of(const struct config *cfg, const struct option_entry *o)
+{
+	return &cfg->origins[config_row(o)];
 }
 
 int
@@ -818,4 +951,154 @@ config_check_value(const struct option_entry *o, const char *value, char **cause
 		rc = config_fail(cause, "%s: %s", o->name, err);
 	config_free(cfg);
 	return rc;
+}
+
+static bool
+config_strings_equal(const struct config_strings *a, const struct config_strings *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++) {
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+static bool
+config_text_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+bool
+config_option_equal(const struct option_entry *o, const struct config *a, const struct config *b)
+{
+	const void *fa, *fb;
+	const struct config_addrs *aa, *ab;
+	const struct config_externals *ea, *eb;
+
+	if (o->offset == OPTION_NOWHERE)
+		return true;
+	fa = (const char *)a + o->offset;
+	fb = (const char *)b + o->offset;
+	aa = fa, ab = fb, ea = fa, eb = fb;
+	switch (o->type) {
+	case OPTION_FLAG:
+		return *(const bool *)fa == *(const bool *)fb;
+	case OPTION_INT:
+		return *(const int *)fa == *(const int *)fb;
+	case OPTION_STRING:
+	case OPTION_PATH:
+		return config_text_equal(*(char *const *)fa, *(char *const *)fb);
+	case OPTION_ADDRS:
+		return aa->n == ab->n &&
+		    (aa->n == 0 || memcmp(aa->v, ab->v, aa->n * sizeof *aa->v) == 0);
+	case OPTION_EXTERNAL:
+		return ea->n == eb->n &&
+		    (ea->n == 0 || memcmp(ea->v, eb->v, ea->n * sizeof *ea->v) == 0);
+	case OPTION_STRINGS:
+		return config_strings_equal(fa, fb);
+	}
+	return false;
+}
+
+static int
+config_copy_strings(struct config_strings *dst, const struct config_strings *src)
+{
+	size_t i;
+
+	if (src->n == 0)
+		return 0;
+	if ((dst->v = calloc(src->n, sizeof *dst->v)) == NULL)
+		return -1;
+	for (i = 0; i < src->n; i++) {
+		if ((dst->v[i] = strdup(src->v[i])) == NULL)
+			return -1;
+		dst->n++;
+	}
+	return 0;
+}
+
+/* A deep copy of n elements of sz bytes; 0 elements is NULL. */
+static int
+config_copy_array(void **dst, const void *src, size_t n, size_t sz)
+{
+	*dst = NULL;
+	if (n == 0)
+		return 0;
+	if ((*dst = calloc(n, sz)) == NULL)
+		return -1;
+	memcpy(*dst, src, n * sz);
+	return 0;
+}
+
+int
+config_option_copy(const struct option_entry *o, struct config *dst, const struct config *src)
+{
+	void *fd;
+	const void *fs;
+	const char *text;
+
+	if (o->offset == OPTION_NOWHERE)
+		return 0;
+	fd = config_field(dst, o);
+	fs = (const char *)src + o->offset;
+	if (config_types[o->type].clear != NULL)
+		config_types[o->type].clear(fd);
+	switch (o->type) {
+	case OPTION_FLAG:
+		*(bool *)fd = *(const bool *)fs;
+		return 0;
+	case OPTION_INT:
+		*(int *)fd = *(const int *)fs;
+		return 0;
+	case OPTION_STRING:
+	case OPTION_PATH:
+		text = *(char *const *)fs;
+		return text != NULL && (*(char **)fd = strdup(text)) == NULL ? -1 : 0;
+	case OPTION_ADDRS:
+		((struct config_addrs *)fd)->n = ((const struct config_addrs *)fs)->n;
+		return config_copy_array((void **)&((struct config_addrs *)fd)->v,
+		    ((const struct config_addrs *)fs)->v, ((const struct config_addrs *)fs)->n,
+		    sizeof(struct sockaddr_storage));
+	case OPTION_EXTERNAL:
+		((struct config_externals *)fd)->n = ((const struct config_externals *)fs)->n;
+		return config_copy_array((void **)&((struct config_externals *)fd)->v,
+		    ((const struct config_externals *)fs)->v,
+		    ((const struct config_externals *)fs)->n, sizeof(struct config_external));
+	case OPTION_STRINGS:
+		return config_copy_strings(fd, fs);
+	}
+	return -1;
+}
+
+int
+config_clone(const struct config *src, struct config **out)
+{
+	struct config *cfg;
+	size_t i;
+
+	*out = NULL;
+	if ((cfg = calloc(1, sizeof *cfg)) == NULL)
+		return -1;
+	for (i = 0; i < options_count; i++) {
+		if (config_option_copy(&options_table[i], cfg, src) != 0) {
+			config_free(cfg);
+			return -1;
+		}
+	}
+	cfg->tls = src->tls;
+	cfg->auth = src->auth;
+	cfg->realm_from_host = src->realm_from_host;
+	if (src->file != NULL && (cfg->file = strdup(src->file)) == NULL) {
+		config_free(cfg);
+		return -1;
+	}
+	*out = cfg;
+	return 0;
 }

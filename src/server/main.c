@@ -8,9 +8,11 @@
 #include <event2/event.h>
 
 #include "turnpike/config.h"
+#include "turnpike/confshow.h"
 #include "turnpike/log.h"
 #include "turnpike/options.h"
 #include "turnpike/server.h"
+#include "turnpike/tls.h"
 
 /* -h, --version, --dump-options: print and exit. */
 static int
@@ -30,6 +32,33 @@ main_action(const struct config *cfg)
 		    cfg->dump_options);
 		return 1;
 	}
+	return 0;
+}
+
+/*
+ * --check-config: the configuration parsed and validated; the certificate and
+ * key load too. Warnings go to stderr, the effective configuration to stdout.
+ */
+static int
+main_check(const struct config *cfg)
+{
+	SSL_CTX *ctx;
+	char *cause = NULL;
+	size_t i;
+
+	for (i = 0; i < cfg->nwarnings; i++)
+		fprintf(stderr, "turnpiked: warning: %s\n", cfg->warnings[i]);
+	if (cfg->tls) {
+		if (tls_ctx_create(cfg->cert, cfg->pkey, cfg->cipher_list, &ctx, &cause) != 0) {
+			fprintf(stderr, "turnpiked: %s\n", cause != NULL ? cause : "out of memory");
+			free(cause);
+			return 1;
+		}
+		tls_ctx_free(ctx);
+	}
+	confshow_print(stdout, cfg);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return 1;
 	return 0;
 }
 
@@ -54,32 +83,13 @@ main_error(const struct config *cfg, const char *cause)
 		fprintf(stderr, "turnpiked: %s\n", cause);
 }
 
-/* Format, facility, time stamps and level; the option table checked every value. */
-static void
-main_log_settings(const struct config *cfg)
-{
-	enum log_level level = cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
-	enum log_format format = LOG_FORMAT_TEXT;
-	int facility;
-
-	if (cfg->log_format != NULL && log_format_parse(cfg->log_format, &format) == 0)
-		log_set_format(format);
-	if (cfg->syslog_facility != NULL &&
-	    log_facility_parse(cfg->syslog_facility, &facility) == 0)
-		log_set_facility(facility);
-	log_set_time_format(cfg->new_log_timestamp ? cfg->new_log_timestamp_format : NULL);
-	if (cfg->log_min_level != NULL)
-		(void)log_level_parse(cfg->log_min_level, &level);
-	log_set_level(level);
-}
-
 static int
 main_open_log(const struct config *cfg)
 {
 	const char *target = main_log_target(cfg), *cause;
 	size_t i;
 
-	main_log_settings(cfg);
+	server_log_settings(cfg);
 	if (log_open("turnpiked", target, &cause) != 0) {
 		fprintf(stderr, "turnpiked: cannot open log file %s: %s\n", target, cause);
 		return -1;
@@ -95,7 +105,7 @@ main_open_log(const struct config *cfg)
 }
 
 static int
-main_serve(const struct config *cfg)
+main_serve(const struct config *cfg, int argc, char **argv)
 {
 	struct server *srv;
 	char *cause = NULL;
@@ -109,6 +119,7 @@ main_serve(const struct config *cfg)
 		log_close();
 		return 1;
 	}
+	server_set_args(srv, argc, (const char *const *)argv);
 	rc = server_run(srv);
 	server_free(srv);
 	log_info("turnpiked stopped");
@@ -130,8 +141,10 @@ main(int argc, char **argv)
 	}
 	if (cfg->help || cfg->version || cfg->dump_options != NULL)
 		rc = main_action(cfg);
+	else if (cfg->check_config)
+		rc = main_check(cfg);
 	else
-		rc = main_serve(cfg);
+		rc = main_serve(cfg, argc, argv);
 	config_free(cfg);
 	libevent_global_shutdown();
 	return rc;

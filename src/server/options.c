@@ -28,6 +28,19 @@
 		.name = (n), .alias = (a), .short_flag = (s), .type = OPTION_STRING,               \
 		.flags = OPTION_UNIMPL, .offset = OPTION_NOWHERE, .arg = (arg_), .help = (h)       \
 	}
+/* The same for values that hold a password (masked by --check-config). */
+#define UNIMPL_SECRET(n, a, s, arg_, h)                                                            \
+	{                                                                                          \
+		.name = (n), .alias = (a), .short_flag = (s), .type = OPTION_STRING,               \
+		.flags = OPTION_UNIMPL | OPTION_SECRET, .offset = OPTION_NOWHERE, .arg = (arg_),   \
+		.help = (h)                                                                        \
+	}
+/* coturn options that coturn itself removed or renamed: warn, apply the replacement (if any). */
+#define DEPRECATED_FLAG(n, to, h)                                                                  \
+	{                                                                                          \
+		.name = (n), .type = OPTION_FLAG, .flags = OPTION_DEPRECATED,                      \
+		.offset = OPTION_NOWHERE, .help = (h), .maps_to = (to)                             \
+	}
 
 /* user: "name:password" or "name:0x" and the 32 hex digits of an MD5 key. */
 static int
@@ -161,6 +174,14 @@ const struct option_entry options_table[] = {
 		"exit: names (one option name per line), man (OPTIONS of "
 		"turnpiked.8), man5 (OPTIONS of turnpike.conf.5) or conf (the "
 		"sample turnpike.conf)."},
+    {.name = "check-config",
+	.type = OPTION_FLAG,
+	.flags = OPTION_CMDLINE,
+	.offset = OFF(check_config),
+	.help = "Read and validate the configuration file and command line, load the "
+		"TLS certificate and key, bind nothing; print every option with its "
+		"value and where it came from (default, FILE:LINE or command line), "
+		"secrets masked, and exit 0; or print the error and exit 1."},
 
     /* Listeners. */
     {.name = "listening-port",
@@ -231,7 +252,6 @@ const struct option_entry options_table[] = {
     {.name = "external-ip",
 	.short_flag = 'X',
 	.type = OPTION_EXTERNAL,
-	.flags = OPTION_RELOADABLE,
 	.offset = OFF(external_ip),
 	.arg = "PUBLIC[/PRIVATE]",
 	.help = "Public address of a server behind NAT; repeatable. With /PRIVATE, "
@@ -257,6 +277,7 @@ const struct option_entry options_table[] = {
 		"picked at random in the range for each relay address."},
     {.name = "max-allocate-lifetime",
 	.type = OPTION_INT,
+	.flags = OPTION_RELOADABLE,
 	.def = "3600",
 	.min = 1,
 	.max = 86400,
@@ -266,6 +287,7 @@ const struct option_entry options_table[] = {
 		"lifetime is 600 seconds or this, if lower."},
     {.name = "channel-lifetime",
 	.type = OPTION_INT,
+	.flags = OPTION_RELOADABLE,
 	.def = "600",
 	.min = 1,
 	.max = 86400,
@@ -274,6 +296,7 @@ const struct option_entry options_table[] = {
 	.help = "Lifetime of a channel binding (RFC 8656 says 600: change it for tests only)."},
     {.name = "permission-lifetime",
 	.type = OPTION_INT,
+	.flags = OPTION_RELOADABLE,
 	.def = "300",
 	.min = 1,
 	.max = 86400,
@@ -283,6 +306,7 @@ const struct option_entry options_table[] = {
     {.name = "user-quota",
 	.short_flag = 'q',
 	.type = OPTION_INT,
+	.flags = OPTION_RELOADABLE,
 	.def = "0",
 	.min = 0,
 	.max = 1000000000,
@@ -293,6 +317,7 @@ const struct option_entry options_table[] = {
     {.name = "total-quota",
 	.short_flag = 'Q',
 	.type = OPTION_INT,
+	.flags = OPTION_RELOADABLE,
 	.def = "0",
 	.min = 0,
 	.max = 1000000000,
@@ -304,6 +329,7 @@ const struct option_entry options_table[] = {
     /* Peers. */
     {.name = "allowed-peer-ip",
 	.type = OPTION_STRINGS,
+	.flags = OPTION_RELOADABLE,
 	.offset = OFF(allowed_peer_ip),
 	.arg = "IP[-IP]|CIDR",
 	.check = options_check_range,
@@ -312,6 +338,7 @@ const struct option_entry options_table[] = {
 		"a range A-B or a CIDR block; repeatable. It wins over every refusal."},
     {.name = "denied-peer-ip",
 	.type = OPTION_STRINGS,
+	.flags = OPTION_RELOADABLE,
 	.offset = OFF(denied_peer_ip),
 	.arg = "IP[-IP]|CIDR",
 	.check = options_check_range,
@@ -319,6 +346,7 @@ const struct option_entry options_table[] = {
 		"a range A-B or a CIDR block; repeatable."},
     {.name = "allow-loopback-peers",
 	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
 	.offset = OFF(allow_loopback_peers),
 	.help = "Allow peers on loopback addresses (127.0.0.0/8, ::1), the server's "
 		"own included: for tests, never on a public server."},
@@ -331,13 +359,16 @@ const struct option_entry options_table[] = {
 	.type = OPTION_FLAG,
 	.flags = OPTION_DEPRECATED,
 	.offset = OPTION_NOWHERE,
-	.help = "Deprecated in coturn: accepted with a warning and ignored; loopback "
-		"peers are refused unless allow-loopback-peers is set."},
+	.maps_to = "allow-loopback-peers=no",
+	.help = "Replaced by allow-loopback-peers in coturn 4.5.1: accepted with a "
+		"warning, as allow-loopback-peers=no; loopback peers are refused unless "
+		"allow-loopback-peers is set."},
 
     /* Authentication. */
     {.name = "lt-cred-mech",
 	.short_flag = 'a',
 	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
 	.offset = OFF(lt_cred_mech),
 	.def_text = "on, unless no-auth is set",
 	.help = "Require the long-term credential mechanism (RFC 8489) for TURN: users "
@@ -346,12 +377,14 @@ const struct option_entry options_table[] = {
     {.name = "no-auth",
 	.short_flag = 'z',
 	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
 	.offset = OFF(no_auth),
 	.help = "Relay for anyone, without credentials: an open relay. Cannot be "
 		"combined with lt-cred-mech, use-auth-secret or static-auth-secret."},
     {.name = "user",
 	.short_flag = 'u',
 	.type = OPTION_STRINGS,
+	.flags = OPTION_RELOADABLE | OPTION_SECRET,
 	.offset = OFF(users),
 	.arg = "NAME:PASSWORD",
 	.check = options_check_user,
@@ -360,12 +393,14 @@ const struct option_entry options_table[] = {
 		"MD5(name:realm:password) (coturn's turnadmin -k)."},
     {.name = "use-auth-secret",
 	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
 	.offset = OFF(use_auth_secret),
 	.help = "TURN REST API credentials: the user name is EXPIRY, EXPIRY:NAME or "
 		"NAME:EXPIRY (unix seconds) and the password "
 		"base64(HMAC-SHA1(secret, user name)). Implied by static-auth-secret."},
     {.name = "static-auth-secret",
 	.type = OPTION_STRINGS,
+	.flags = OPTION_RELOADABLE | OPTION_SECRET,
 	.offset = OFF(static_auth_secrets),
 	.arg = "SECRET",
 	.help = "Shared secret of the TURN REST API; repeatable, every one is "
@@ -397,6 +432,7 @@ const struct option_entry options_table[] = {
 	.help = "Realm of the long-term credential mechanism; NAME:0xKEY users depend on it."},
     {.name = "stale-nonce",
 	.type = OPTION_INT,
+	.flags = OPTION_RELOADABLE,
 	.def = "600",
 	.bare = "600",
 	.min = 0,
@@ -409,6 +445,7 @@ const struct option_entry options_table[] = {
 		"the longest value, one week, here."},
     {.name = "stateless-nonce-secret",
 	.type = OPTION_STRING,
+	.flags = OPTION_SECRET,
 	.offset = OFF(stateless_nonce_secret),
 	.arg = "SECRET",
 	.help = "Key of the stateless NONCE (through SHA-256), shared by a fleet of "
@@ -429,14 +466,12 @@ const struct option_entry options_table[] = {
 	.short_flag = 'l',
 	.type = OPTION_PATH,
 	.def = "stderr",
-	.flags = OPTION_RELOADABLE,
 	.offset = OFF(log_file),
 	.arg = "FILE",
 	.help = "Where to log: a file name, stdout (or -), stderr or "
-		"syslog. SIGHUP reopens a file."},
+		"syslog. SIGHUP reopens a file (logrotate); another target needs a restart."},
     {.name = "syslog",
 	.type = OPTION_FLAG,
-	.flags = OPTION_RELOADABLE,
 	.offset = OFF(syslog),
 	.help = "Log to syslog instead of log-file."},
     {.name = "syslog-facility",
@@ -538,18 +573,28 @@ const struct option_entry options_table[] = {
 	.arg = "PATH",
 	.help = "Listen for turnpikectl on this unix socket (mode 0600, removed at exit); "
 		"none by default."},
+    {.name = "drain-timeout",
+	.type = OPTION_INT,
+	.flags = OPTION_RELOADABLE,
+	.def = "0",
+	.min = 0,
+	.max = 604800,
+	.offset = OFF(drain_timeout),
+	.arg = "SECONDS",
+	.help = "How long a drain (SIGUSR1 or turnpikectl drain) waits for the last "
+		"allocation to end before the server exits anyway; 0 means until the last "
+		"one ends."},
     {.name = "software-attribute",
 	.type = OPTION_FLAG,
 	.flags = OPTION_RELOADABLE,
 	.offset = OFF(software_attribute),
 	.help = "Send a SOFTWARE attribute (name and version) in responses."},
-    {.name = "no-software-attribute",
-	.alias = "prod",
-	.type = OPTION_FLAG,
-	.flags = OPTION_NOOP,
-	.offset = OPTION_NOWHERE,
-	.help = "Accepted from coturn configurations and ignored: SOFTWARE is "
-		"off unless software-attribute is set."},
+    DEPRECATED_FLAG("no-software-attribute", "software-attribute=no",
+	"Deprecated in coturn 4.6 for software-attribute: accepted with a warning, as "
+	"software-attribute=no (SOFTWARE is off unless software-attribute is set)."),
+    DEPRECATED_FLAG("prod", "software-attribute=no",
+	"Renamed no-software-attribute in coturn 4.5.1, now software-attribute: "
+	"accepted with a warning, as software-attribute=no."),
     {.name = "no-tlsv1",
 	.type = OPTION_FLAG,
 	.flags = OPTION_NOOP,
@@ -581,11 +626,11 @@ const struct option_entry options_table[] = {
     /* coturn options accepted with a warning, not implemented yet. */
     UNIMPL_ARG("server-name", NULL, 0, "NAME", "Server name for oAuth."),
     UNIMPL_FLAG("oauth", 0, "oAuth authentication."),
-    UNIMPL_ARG("psql-userdb", "sql-userdb", 'e', "CONNINFO", "PostgreSQL user database."),
-    UNIMPL_ARG("mysql-userdb", NULL, 'M', "CONNINFO", "MySQL user database."),
-    UNIMPL_ARG("mongo-userdb", NULL, 'J', "CONNINFO", "MongoDB user database."),
-    UNIMPL_ARG("redis-userdb", NULL, 'N', "CONNINFO", "Redis user database."),
-    UNIMPL_ARG("redis-statsdb", NULL, 'O', "CONNINFO", "Redis statistics database."),
+    UNIMPL_SECRET("psql-userdb", "sql-userdb", 'e', "CONNINFO", "PostgreSQL user database."),
+    UNIMPL_SECRET("mysql-userdb", NULL, 'M', "CONNINFO", "MySQL user database."),
+    UNIMPL_SECRET("mongo-userdb", NULL, 'J', "CONNINFO", "MongoDB user database."),
+    UNIMPL_SECRET("redis-userdb", NULL, 'N', "CONNINFO", "Redis user database."),
+    UNIMPL_SECRET("redis-statsdb", NULL, 'O', "CONNINFO", "Redis statistics database."),
     UNIMPL_ARG("secret-key-file", NULL, 0, "FILE", "Key for encrypted database passwords."),
     UNIMPL_FLAG("stun-only", 'S', "Serve STUN only, no TURN."),
     UNIMPL_FLAG("no-stun", 0, "Serve TURN only, no STUN Binding."),
@@ -605,15 +650,27 @@ const struct option_entry options_table[] = {
     UNIMPL_FLAG("no-udp-relay", 0, "No UDP relay endpoints."),
     UNIMPL_FLAG("no-tcp-relay", 0, "No TCP relay endpoints."),
     UNIMPL_FLAG("no-rfc5780", 0, "No NAT behaviour discovery."),
-    UNIMPL_FLAG("no-stun-backward-compatibility", 0, "No RFC 3489 Binding."),
+    {.name = "no-stun-backward-compatibility",
+	.type = OPTION_FLAG,
+	.flags = OPTION_NOOP,
+	.offset = OPTION_NOWHERE,
+	.help = "Accepted and ignored: RFC 3489 Binding requests (no magic cookie) are "
+		"never answered and MAPPED-ADDRESS is never sent."},
     UNIMPL_FLAG("response-origin-only-with-rfc5780", 0, "RESPONSE-ORIGIN only with RFC 5780."),
     UNIMPL_FLAG("mobility", 0, "ICE mobility (MICE)."),
-    UNIMPL_FLAG("keep-address-family", 'K', "Relay in the client's address family."),
+    {.name = "keep-address-family",
+	.short_flag = 'K',
+	.type = OPTION_FLAG,
+	.flags = OPTION_DEPRECATED,
+	.offset = OPTION_NOWHERE,
+	.maps_to = "allocation-default-address-family=keep",
+	.help = "Deprecated in coturn 4.6 for allocation-default-address-family=keep, "
+		"which it is applied as."},
     UNIMPL_ARG("allocation-default-address-family", NULL, 'A', "ipv4|ipv6|keep",
 	"Default relay address family."),
     UNIMPL_ARG("max-allocate-timeout", NULL, 0, "SECONDS",
 	"Time allowed to complete an allocation."),
-    UNIMPL_ARG("pkey-pwd", NULL, 0, "PASSWORD", "Password of an encrypted private key."),
+    UNIMPL_SECRET("pkey-pwd", NULL, 0, "PASSWORD", "Password of an encrypted private key."),
     UNIMPL_ARG("CA-file", NULL, 0, "FILE", "CA for client certificates."),
     UNIMPL_ARG("ec-curve-name", NULL, 0, "CURVE", "TLS ECDH curve."),
     UNIMPL_FLAG("dh566", 0, "566-bit DH parameters."),
@@ -623,7 +680,7 @@ const struct option_entry options_table[] = {
     UNIMPL_FLAG("log-binding", 0, "Log Binding requests."),
     UNIMPL_ARG("cli-ip", NULL, 0, "IP", "telnet CLI address."),
     UNIMPL_ARG("cli-port", NULL, 0, "PORT", "telnet CLI port."),
-    UNIMPL_ARG("cli-password", NULL, 0, "PASSWORD", "telnet CLI password."),
+    UNIMPL_SECRET("cli-password", NULL, 0, "PASSWORD", "telnet CLI password."),
     UNIMPL_ARG("cli-max-output-sessions", NULL, 0, "N", "telnet CLI output limit."),
     UNIMPL_FLAG("web-admin", 0, "Web administration."),
     UNIMPL_ARG("web-admin-ip", NULL, 0, "IP", "Web administration address."),
@@ -637,6 +694,34 @@ const struct option_entry options_table[] = {
     UNIMPL_FLAG("prometheus", 0, "Prometheus metrics."),
     UNIMPL_ARG("prometheus-port", NULL, 0, "PORT", "Prometheus metrics port."),
     UNIMPL_ARG("ne", NULL, 0, "1|2|3", "coturn network engine."),
+
+    /* coturn 4.6 and later options not listed above (tests/data/coturn_options.txt). */
+    UNIMPL_FLAG("respond-http-unsupported", 0, "Answer HTTP on the TURN ports with 400."),
+    UNIMPL_FLAG("raw-public-keys", 0, "TLS raw public keys (RFC 7250)."),
+    UNIMPL_ARG("prometheus-address", NULL, 0, "IP", "Prometheus metrics address."),
+    UNIMPL_FLAG("prometheus-username-labels", 0, "User names as Prometheus labels."),
+
+    /* Options older coturn versions had and later removed. */
+    {.name = "secret-ts-exp-time",
+	.type = OPTION_STRING,
+	.flags = OPTION_DEPRECATED,
+	.offset = OPTION_NOWHERE,
+	.arg = "SECONDS",
+	.help = "Removed in coturn 2.6 (a TURN REST API user name carries its own expiry "
+		"time): accepted with a warning and ignored."},
+    DEPRECATED_FLAG("no-sslv2", NULL,
+	"Removed from coturn (SSL 2 support was dropped): accepted with a warning and "
+	"ignored; SSL 2 and 3 are never offered."),
+    DEPRECATED_FLAG("no-sslv3", NULL,
+	"Removed from coturn (SSL 3 support was dropped): accepted with a warning and "
+	"ignored; SSL 2 and 3 are never offered."),
+    DEPRECATED_FLAG("sha256", NULL,
+	"Retired in coturn 4.4.5 as non-standard: accepted with a warning and ignored; "
+	"RFC 8489 clients choose SHA-256 keys through PASSWORD-ALGORITHMS."),
+    DEPRECATED_FLAG("sha384", NULL,
+	"Retired in coturn 4.4.5 as non-standard: accepted with a warning and ignored."),
+    DEPRECATED_FLAG("sha512", NULL,
+	"Retired in coturn 4.4.5 as non-standard: accepted with a warning and ignored."),
 };
 
 const size_t options_count = sizeof options_table / sizeof options_table[0];
@@ -675,12 +760,14 @@ options_has_arg(const struct option_entry *o)
 	return o->type != OPTION_FLAG;
 }
 
-/* A note appended to the help of rows that do nothing yet. */
+/* A note appended to the help of rows that do nothing yet or that a reload applies. */
 static const char *
 options_note(const struct option_entry *o)
 {
 	if (o->flags & OPTION_UNIMPL)
 		return " Not implemented yet: accepted and ignored with a warning.";
+	if (o->flags & OPTION_RELOADABLE)
+		return " A reload (SIGHUP) applies a change.";
 	return "";
 }
 

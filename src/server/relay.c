@@ -546,6 +546,13 @@ relay_creds_lookup(void *ctx, const char *user, size_t userlen, const char *real
 static const struct creds_ops relay_creds_ops = {relay_creds_lookup};
 
 void
+relay_set_creds(struct relay *rl, const struct creds *creds, size_t total_quota)
+{
+	rl->setup.creds = creds;
+	rl->setup.total_quota = total_quota;
+}
+
+void
 relay_creds(struct relay *rl, struct creds *out)
 {
 	out->ops = &relay_creds_ops;

@@ -1,14 +1,12 @@
 /*
- * The process context: main event base (listeners, signals), TLS context,
- * what the TURN cores share (settings, credentials, peer policy, relay
- * addresses and the port pool), workers. Built from an immutable
- * configuration; torn down in reverse.
+ * The process context: main event base (listeners, signals), what the TURN
+ * cores share (relay addresses and the port pool; settings, credentials, peer
+ * policy and the TLS context as a generation, gen.h, that a reload replaces),
+ * workers. Built from an immutable configuration; torn down in reverse.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,55 +19,48 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <openssl/evp.h>
 
 #include "turnpike/addr.h"
 #include "turnpike/binding.h"
 #include "turnpike/config.h"
 #include "turnpike/control.h"
 #include "turnpike/creds.h"
+#include "turnpike/gen.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
-#include "turnpike/peerpolicy.h"
 #include "turnpike/portpool.h"
 #include "turnpike/privdrop.h"
-#include "turnpike/random.h"
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
+#include "turnpike/reload.h"
 #include "turnpike/sdnotify.h"
 #include "turnpike/server.h"
-#include "turnpike/tls.h"
 #include "turnpike/turn.h"
 #include "turnpike/userdb.h"
 #include "turnpike/worker.h"
 
 #define SERVER_THREADS_MAX 128
-/* RFC 8656 §6.2: the lifetime of an allocation when the client asks for none. */
-#define SERVER_DEFAULT_LIFETIME 600
-/* stale-nonce=0 (coturn: unlimited) becomes the longest value accepted. */
-#define SERVER_STALE_NONCE_MAX 604800
-/* Permissions per allocation (each one a peer address; ICE needs a few dozen). */
-#define SERVER_MAX_PERMISSIONS 1024
 /* Descriptors kept for listeners, logs and connections when estimating capacity. */
 #define SERVER_FD_SPARE 64
 
 struct server {
-	const struct config *cfg;
+	const struct config *cfg; /* as started: what a reload cannot change */
+	struct reload_args args;  /* the command line, read again by a reload */
 	struct event_base *base;
-	struct event *signals[3];
-	SSL_CTX *ssl_ctx;
-	struct binding_config binding;
-	struct turn_config turn;
-	struct creds_static *cstatic;
-	struct creds copts; /* users and secrets from options */
+	struct event *signals[5];
+	struct event *tick; /* once a second: old generations, drain */
 	struct userdb *userdb;
-	struct creds creds;
-	struct peerpolicy *policy;
+	struct creds no_creds; /* the userdb's own options view, unused: see gen.c */
 	struct relayaddr *relays;
 	struct portpool *pool;
 	atomic_size_t allocations;
-	struct worker_setup setup;
-	struct sockaddr_storage *udp; /* listening addresses with the UDP port */
+	struct gen_fixed fixed;
+	struct gen *gen;  /* the current generation */
+	struct gen *gens; /* every generation not freed yet, current first */
+	atomic_bool draining;
+	uint64_t drain_deadline_ms;     /* 0: wait for the last allocation */
+	struct worker_switch *drain_sw; /* one per worker */
+	struct sockaddr_storage *udp;   /* listening addresses with the UDP port */
 	struct worker **workers;
 	size_t nworkers;
 	size_t next_worker;
@@ -94,6 +85,20 @@ static int __attribute__((format(printf, 2, 3))) server_fail(char **cause, const
 	return -1;
 }
 
+/* SIGHUP and SIGUSR2: a reload that logs its outcome. */
+static void
+server_signal_reload(struct server *s, const char *name, bool certs_only)
+{
+	char *restart = NULL, *cause = NULL;
+
+	if (server_reload(s, certs_only, &restart, &cause) != 0) {
+		log_warnx("%s: reload refused, the running configuration stays: %s", name,
+		    cause != NULL ? cause : "out of memory");
+	}
+	free(restart);
+	free(cause);
+}
+
 static void
 server_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -106,7 +111,16 @@ server_signal(evutil_socket_t sig, short what, void *arg)
 			log_warnx("SIGHUP: cannot reopen log file: %s", cause);
 		else
 			log_info("SIGHUP: log file reopened");
+		server_signal_reload(s, "SIGHUP", false);
 		sdnotify_ready("serving; SIGHUP handled");
+		return;
+	}
+	if (sig == SIGUSR2) {
+		server_signal_reload(s, "SIGUSR2", true);
+		return;
+	}
+	if (sig == SIGUSR1) {
+		server_drain(s, "SIGUSR1");
 		return;
 	}
 	sdnotify_stopping();
@@ -114,10 +128,13 @@ server_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(s->base);
 }
 
+static void server_tick(evutil_socket_t, short, void *);
+
 static int
 server_init_base(struct server *s, char **cause)
 {
-	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
+	struct timeval second = {1, 0};
 	size_t i;
 
 	signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error return */
@@ -128,6 +145,9 @@ server_init_base(struct server *s, char **cause)
 		if (s->signals[i] == NULL || event_add(s->signals[i], NULL) != 0)
 			return server_fail(cause, "cannot watch signal %d", sigs[i]);
 	}
+	s->tick = event_new(s->base, -1, EV_PERSIST, server_tick, s);
+	if (s->tick == NULL || event_add(s->tick, &second) != 0)
+		return server_fail(cause, "cannot start the main timer");
 	return 0;
 }
 
@@ -158,179 +178,45 @@ server_init_udp(struct server *s, char **cause)
 			return -1;
 		close(fd);
 	}
-	s->setup.udp = s->udp;
-	s->setup.nudp = ips->n;
+	s->fixed.udp = s->udp;
+	s->fixed.nudp = ips->n;
 	return 0;
 }
 
-/* Users and REST secrets; passwords become keys here and are not kept. */
-static int
-server_init_creds(struct server *s, char **cause)
-{
-	const struct config *cfg = s->cfg;
-	size_t i;
-
-	if ((s->cstatic = creds_static_create(cfg->realm)) == NULL)
-		return server_fail(cause, "out of memory");
-	for (i = 0; cfg->auth && i < cfg->users.n; i++) {
-		if (creds_static_add_user(s->cstatic, cfg->users.v[i], cause) != 0)
-			return -1;
-	}
-	for (i = 0; cfg->auth && i < cfg->static_auth_secrets.n; i++) {
-		if (creds_static_add_secret(s->cstatic, cfg->static_auth_secrets.v[i], cause) != 0)
-			return -1;
-	}
-	creds_static_set_rest(s->cstatic, cfg->use_auth_secret, cfg->rest_api_separator[0]);
-	creds_static_iface(s->cstatic, &s->copts);
-	s->creds = s->copts;
-	if (!cfg->auth || cfg->userdb == NULL)
-		return 0;
-	if (userdb_create(cfg->userdb, &s->copts, cfg->use_auth_secret, cfg->rest_api_separator[0],
-		&s->userdb, cause) != 0)
-		return -1;
-	userdb_iface(s->userdb, &s->creds);
-	return 0;
-}
-
-static bool
-server_is_loopback(const struct sockaddr *sa)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)sa;
-
-	if (sa->sa_family == AF_INET)
-		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	return sa->sa_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
-}
-
-/*
- * One of the server's own addresses, refused as a peer outside the relay
- * ports. With allow-loopback-peers the loopback ones stay open: a peer on
- * 127.0.0.1 is the point of that option (coturn's behaviour).
- */
-static void
-server_policy_add_own(struct server *s, const struct sockaddr *sa)
-{
-	if (s->cfg->allow_loopback_peers && server_is_loopback(sa))
-		return;
-	peerpolicy_add_own(s->policy, sa);
-}
-
-/* Every address of this host (a wildcard listener may be reached on any). */
-static int
-server_policy_interfaces(struct server *s, char **cause)
-{
-	struct ifaddrs *ifa, *i;
-
-	if (getifaddrs(&ifa) != 0)
-		return server_fail(cause, "cannot list interface addresses: %s", strerror(errno));
-	for (i = ifa; i != NULL; i = i->ifa_next) {
-		if (i->ifa_addr != NULL &&
-		    (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6))
-			server_policy_add_own(s, i->ifa_addr);
-	}
-	freeifaddrs(ifa);
-	return 0;
-}
-
-/* The server's own addresses: listening, relay, external, and interfaces for wildcards. */
-static int
-server_policy_own(struct server *s, char **cause)
-{
-	const struct config *cfg = s->cfg;
-	bool wildcard = false;
-	size_t i;
-
-	for (i = 0; i < cfg->listening_ip.n; i++) {
-		if (addr_is_any((const struct sockaddr *)&cfg->listening_ip.v[i]))
-			wildcard = true;
-		else
-			server_policy_add_own(s, (const struct sockaddr *)&cfg->listening_ip.v[i]);
-	}
-	for (i = 0; i < s->relays->n; i++) {
-		server_policy_add_own(s, (const struct sockaddr *)&s->relays->v[i].local);
-		server_policy_add_own(s, (const struct sockaddr *)&s->relays->v[i].advertised);
-	}
-	for (i = 0; i < cfg->external_ip.n; i++) {
-		server_policy_add_own(s, (const struct sockaddr *)&cfg->external_ip.v[i].public_ip);
-		if (cfg->external_ip.v[i].has_private) {
-			peerpolicy_add_own(s->policy,
-			    (const struct sockaddr *)&cfg->external_ip.v[i].private_ip);
-		}
-	}
-	return wildcard ? server_policy_interfaces(s, cause) : 0;
-}
-
-static int
-server_init_policy(struct server *s, char **cause)
-{
-	const struct config *cfg = s->cfg;
-	size_t i;
-
-	if ((s->policy = peerpolicy_create()) == NULL)
-		return server_fail(cause, "out of memory");
-	for (i = 0; i < cfg->allowed_peer_ip.n; i++) {
-		if (peerpolicy_allow(s->policy, cfg->allowed_peer_ip.v[i], cause) != 0)
-			return -1;
-	}
-	for (i = 0; i < cfg->denied_peer_ip.n; i++) {
-		if (peerpolicy_deny(s->policy, cfg->denied_peer_ip.v[i], cause) != 0)
-			return -1;
-	}
-	peerpolicy_set_allow_loopback(s->policy, cfg->allow_loopback_peers);
-	peerpolicy_set_relay_ports(s->policy, (uint16_t)cfg->min_port, (uint16_t)cfg->max_port);
-	return server_policy_own(s, cause);
-}
-
-/* stateless-nonce-secret through SHA-256, or a random key for this process. */
-static int
-server_nonce_key(struct server *s, char **cause)
-{
-	const char *secret = s->cfg->stateless_nonce_secret;
-	unsigned int n = 0;
-
-	if (secret == NULL) {
-		if (random_bytes(s->turn.nonce_key, sizeof s->turn.nonce_key) != 0)
-			return server_fail(cause, "cannot draw a nonce key: %s", strerror(errno));
-		return 0;
-	}
-	if (EVP_Digest(secret, strlen(secret), s->turn.nonce_key, &n, EVP_sha256(), NULL) != 1 ||
-	    n != sizeof s->turn.nonce_key)
-		return server_fail(cause, "stateless-nonce-secret: SHA-256 failed");
-	return 0;
-}
-
-/* What every worker's TURN core shares. */
+/* What never changes on reload: relay addresses, the port pool, the userdb. */
 static int
 server_init_turn(struct server *s, char **cause)
 {
 	const struct config *cfg = s->cfg;
-	struct turn_config *t = &s->turn;
 
-	if (server_init_creds(s, cause) != 0 || server_nonce_key(s, cause) != 0)
-		return -1;
-	if (relayaddr_create(cfg, &s->relays, cause) != 0 || server_init_policy(s, cause) != 0)
+	if (relayaddr_create(cfg, &s->relays, cause) != 0)
 		return -1;
 	s->pool = portpool_create((uint16_t)cfg->min_port, (uint16_t)cfg->max_port, s->relays->n);
 	if (s->pool == NULL)
 		return server_fail(cause, "out of memory");
-	t->realm = cfg->realm;
-	t->software = s->binding.software;
-	t->auth = cfg->auth;
-	t->max_lifetime = (uint32_t)cfg->max_allocate_lifetime;
-	t->default_lifetime =
-	    t->max_lifetime < SERVER_DEFAULT_LIFETIME ? t->max_lifetime : SERVER_DEFAULT_LIFETIME;
-	t->permission_lifetime = (uint32_t)cfg->permission_lifetime;
-	t->channel_lifetime = (uint32_t)cfg->channel_lifetime;
-	t->stale_nonce =
-	    cfg->stale_nonce == 0 ? SERVER_STALE_NONCE_MAX : (uint32_t)cfg->stale_nonce;
-	t->max_permissions = SERVER_MAX_PERMISSIONS;
-	t->max_channels = 0; /* the channel number space bounds them: 4096 */
-	t->policy = s->policy;
-	/* RFC 8489 §9.2: offer SHA-256 in the nonce cookie; RFC 5389 clients keep MD5. */
-	t->sha256 = true;
-	t->user_quota = (uint32_t)cfg->user_quota;
-	t->total_quota = 0; /* process-wide, counted by relay.c */
+	if (cfg->auth && cfg->userdb != NULL &&
+	    userdb_create(cfg->userdb, &s->no_creds, cfg->use_auth_secret,
+		cfg->rest_api_separator[0], &s->userdb, cause) != 0)
+		return -1;
+	s->fixed.boot = cfg;
+	s->fixed.relays = s->relays;
+	s->fixed.pool = s->pool;
+	s->fixed.userdb = s->userdb;
+	s->fixed.allocations = &s->allocations;
+	return 0;
+}
+
+/* The first generation, from a copy of the configuration the server started with. */
+static int
+server_init_gen(struct server *s, char **cause)
+{
+	struct config *cfg;
+
+	if (config_clone(s->cfg, &cfg) != 0)
+		return server_fail(cause, "out of memory");
+	if (gen_create(cfg, &s->fixed, NULL, &s->gen, cause) != 0)
+		return -1;
+	s->gens = s->gen;
 	return 0;
 }
 
@@ -369,21 +255,14 @@ server_init_workers(struct server *s, char **cause)
 {
 	size_t i, n = server_thread_count(s->cfg);
 
-	s->setup.binding = &s->binding;
-	s->setup.turn = &s->turn;
-	s->setup.creds = &s->creds;
-	s->setup.pool = s->pool;
-	s->setup.relays = s->relays;
-	s->setup.allocations = &s->allocations;
-	s->setup.total_quota = (size_t)s->cfg->total_quota;
-	s->setup.ssl_ctx = s->ssl_ctx;
-	s->setup.verbose = s->cfg->verbose || s->cfg->debug;
-	if ((s->workers = calloc(n, sizeof *s->workers)) == NULL)
+	if ((s->workers = calloc(n, sizeof *s->workers)) == NULL ||
+	    (s->drain_sw = calloc(n, sizeof *s->drain_sw)) == NULL)
 		return server_fail(cause, "out of memory");
 	for (i = 0; i < n; i++) {
-		if (worker_create((int)i, &s->setup, &s->workers[i], cause) != 0)
+		if (worker_create((int)i, &s->gen->setup, &s->workers[i], cause) != 0)
 			return -1;
 		s->nworkers++;
+		atomic_fetch_add(&s->gen->users, 1);
 	}
 	return 0;
 }
@@ -450,6 +329,198 @@ server_write_pidfile(struct server *s, char **cause)
 	return 0;
 }
 
+static void server_log_auth(const struct server *);
+static void server_log_policy(const struct server *);
+
+/* On a worker's thread: it reads sw's setup now (or kept its own). */
+static void
+server_switched(struct worker_switch *sw, const struct worker_setup *old)
+{
+	struct gen *g = sw->arg;
+
+	if (old != NULL) {
+		atomic_fetch_add(&g->users, 1);
+		atomic_fetch_sub(&gen_of(old)->users, 1);
+	}
+	atomic_fetch_sub(&g->pending, 1);
+}
+
+/* Frees the old generations no worker reads any more. */
+static void
+server_sweep(struct server *s)
+{
+	struct gen **gp = &s->gens, *g;
+
+	while ((g = *gp) != NULL) {
+		if (g != s->gen && atomic_load(&g->users) == 0 && atomic_load(&g->pending) == 0) {
+			*gp = g->next;
+			gen_free(g);
+		} else
+			gp = &g->next;
+	}
+}
+
+void
+server_log_settings(const struct config *cfg)
+{
+	enum log_level level = cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
+	enum log_format format = LOG_FORMAT_TEXT;
+	int facility;
+
+	/* The option table checked every value: a parse cannot fail here. */
+	if (cfg->log_format != NULL && log_format_parse(cfg->log_format, &format) == 0)
+		log_set_format(format);
+	if (cfg->syslog_facility != NULL &&
+	    log_facility_parse(cfg->syslog_facility, &facility) == 0)
+		log_set_facility(facility);
+	log_set_time_format(cfg->new_log_timestamp ? cfg->new_log_timestamp_format : NULL);
+	if (cfg->log_min_level != NULL)
+		(void)log_level_parse(cfg->log_min_level, &level);
+	log_set_level(level);
+}
+
+/* g becomes current; each worker switches to it on its thread. */
+static int
+server_switch(struct server *s, struct gen *g, char **cause)
+{
+	size_t i;
+
+	if ((g->sw = calloc(s->nworkers, sizeof *g->sw)) == NULL) {
+		gen_free(g);
+		return server_fail(cause, "out of memory");
+	}
+	atomic_store(&g->pending, (unsigned int)s->nworkers);
+	g->next = s->gens;
+	s->gens = g;
+	s->gen = g;
+	s->csrc.realm = g->cfg->realm != NULL ? g->cfg->realm : "-";
+	for (i = 0; i < s->nworkers; i++) {
+		g->sw[i].setup = &g->setup;
+		g->sw[i].done = server_switched;
+		g->sw[i].arg = g;
+		worker_post_switch(s->workers[i], &g->sw[i]);
+	}
+	server_log_settings(g->cfg);
+	server_sweep(s);
+	return 0;
+}
+
+int
+server_reload(struct server *s, bool certs_only, char **restart, char **cause)
+{
+	struct config *cfg = NULL;
+	struct gen *g;
+	size_t i;
+
+	*restart = NULL;
+	*cause = NULL;
+	if (certs_only) {
+		if (config_clone(s->gen->cfg, &cfg) != 0 || (*restart = strdup("")) == NULL) {
+			config_free(cfg);
+			return server_fail(cause, "out of memory");
+		}
+	} else if (reload_config(s->gen->cfg, &s->args, &cfg, restart, cause) != 0)
+		return -1;
+	for (i = 0; i < cfg->nwarnings; i++)
+		log_warnx("%s", cfg->warnings[i]);
+	if (gen_create(cfg, &s->fixed, s->gen, &g, cause) != 0 || server_switch(s, g, cause) != 0)
+		return -1;
+	if (certs_only) {
+		log_info("certificates reloaded%s", g->cfg->tls ? "" : " (none: TLS is off)");
+		return 0;
+	}
+	log_info("configuration reloaded%s%s", g->cfg->file != NULL ? " from " : "",
+	    g->cfg->file != NULL ? g->cfg->file : "");
+	server_log_auth(s);
+	server_log_policy(s);
+	return 0;
+}
+
+static uint64_t
+server_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* While draining: exit once the last allocation has ended, or at drain-timeout. */
+static void
+server_drain_check(struct server *s)
+{
+	size_t n = atomic_load(&s->allocations);
+
+	if (n == 0) {
+		log_info("drain: no allocation left, exiting");
+		event_base_loopbreak(s->base);
+	} else if (s->drain_deadline_ms != 0 && server_mono_ms() >= s->drain_deadline_ms) {
+		log_info("drain: drain-timeout reached with %zu allocations left, exiting", n);
+		event_base_loopbreak(s->base);
+	}
+}
+
+static void
+server_drain_done(struct worker_switch *sw, const struct worker_setup *old)
+{
+	(void)sw, (void)old;
+}
+
+size_t
+server_drain(struct server *s, const char *who)
+{
+	int timeout = s->gen->cfg->drain_timeout;
+	size_t i, n = atomic_load(&s->allocations);
+	char until[64] = "";
+
+	if (atomic_load(&s->draining))
+		return n;
+	atomic_store(&s->draining, true);
+	if (timeout > 0) {
+		s->drain_deadline_ms = server_mono_ms() + (uint64_t)timeout * 1000;
+		snprintf(until, sizeof until, " or in %d s (drain-timeout)", timeout);
+	}
+	log_info("%s: draining: new allocations refused (508), %zu left; exiting when the last "
+		 "ends%s",
+	    who, n, until);
+	for (i = 0; i < s->nworkers; i++) {
+		s->drain_sw[i].drain = true;
+		s->drain_sw[i].done = server_drain_done;
+		worker_post_switch(s->workers[i], &s->drain_sw[i]);
+	}
+	return n; /* the tick checks: a control client gets its answer first */
+}
+
+static void
+server_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)fd, (void)what;
+	server_sweep(s);
+	if (atomic_load(&s->draining))
+		server_drain_check(s);
+}
+
+static int
+server_control_reload(void *arg, char **restart, char **cause)
+{
+	return server_reload(arg, false, restart, cause);
+}
+
+static size_t
+server_control_drain(void *arg)
+{
+	return server_drain(arg, "control");
+}
+
+void
+server_set_args(struct server *s, int argc, const char *const *argv)
+{
+	s->args.argc = argc;
+	s->args.argv = argv;
+}
+
 static int
 server_init_control(struct server *s, char **cause)
 {
@@ -465,6 +536,9 @@ server_init_control(struct server *s, char **cause)
 	s->csrc.allocations = &s->allocations;
 	s->csrc.worker = s->workers;
 	s->csrc.realm = s->cfg->realm != NULL ? s->cfg->realm : "-";
+	s->csrc.reload = server_control_reload;
+	s->csrc.drain = server_control_drain;
+	s->csrc.arg = s;
 	return control_create(s->base, s->cfg->control_socket, &s->csrc, &s->control, cause);
 }
 
@@ -561,7 +635,7 @@ server_log_transport(const struct server *s, const char *name, int port)
 static void
 server_log_auth(const struct server *s)
 {
-	const struct config *cfg = s->cfg;
+	const struct config *cfg = s->gen->cfg;
 
 	if (!cfg->auth) {
 		log_warnx("no-auth: TURN without credentials, anyone can relay through this "
@@ -606,7 +680,8 @@ server_log_relays(const struct server *s)
 static void
 server_log_policy(const struct server *s)
 {
-	const struct config *cfg = s->cfg;
+	const struct config *cfg = s->gen->cfg;
+	const struct turn_config *t = &s->gen->turn;
 
 	log_info("peers: private, loopback, link-local, multicast, reserved and own "
 		 "addresses refused%s; %zu allowed-peer-ip, %zu denied-peer-ip ranges",
@@ -614,8 +689,8 @@ server_log_policy(const struct server *s)
 	    cfg->denied_peer_ip.n);
 	log_info("lifetimes: allocation %u s (at most %u), permission %u s, channel %u s, nonce "
 		 "%u s; quotas: %d per user (per worker thread), %d in total (0: none)",
-	    s->turn.default_lifetime, s->turn.max_lifetime, s->turn.permission_lifetime,
-	    s->turn.channel_lifetime, s->turn.stale_nonce, cfg->user_quota, cfg->total_quota);
+	    t->default_lifetime, t->max_lifetime, t->permission_lifetime, t->channel_lifetime,
+	    t->stale_nonce, cfg->user_quota, cfg->total_quota);
 }
 
 /* Each relay holds a descriptor: the limit bounds the allocations, as do the ports. */
@@ -643,7 +718,7 @@ server_log_startup(const struct server *s, rlim_t nofile)
 	if (cfg->tls)
 		server_log_transport(s, "TLS", cfg->tls_listening_port);
 	log_info("%zu worker threads; SOFTWARE attribute %s", s->nworkers,
-	    s->binding.software != NULL ? "on" : "off");
+	    s->gen->binding.software != NULL ? "on" : "off");
 	server_log_auth(s);
 	server_log_relays(s);
 	server_log_policy(s);
@@ -661,23 +736,19 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 		return server_fail(cause, "out of memory");
 	s->cfg = cfg;
 	atomic_init(&s->allocations, 0);
+	atomic_init(&s->draining, false);
 	if (privdrop_resolve(cfg->proc_user, cfg->proc_group, &s->priv, cause) != 0) {
 		free(s);
 		return -1;
 	}
-	if (cfg->software_attribute)
-		s->binding.software = PACKAGE_NAME " " PACKAGE_VERSION;
 	nofile = server_raise_nofile();
 	if (server_init_base(s, cause) != 0)
 		goto fail;
-	if (cfg->tls &&
-	    tls_ctx_create(cfg->cert, cfg->pkey, cfg->cipher_list, &s->ssl_ctx, cause) != 0)
-		goto fail;
 	if (server_init_turn(s, cause) != 0 || server_init_udp(s, cause) != 0 ||
-	    server_init_workers(s, cause) != 0 || server_init_listeners(s, cause) != 0 ||
-	    server_write_pidfile(s, cause) != 0 || server_init_control(s, cause) != 0 ||
-	    server_drop_privileges(s, cause) != 0 || server_init_watchdog(s, cause) != 0 ||
-	    server_start_workers(s, cause) != 0)
+	    server_init_gen(s, cause) != 0 || server_init_workers(s, cause) != 0 ||
+	    server_init_listeners(s, cause) != 0 || server_write_pidfile(s, cause) != 0 ||
+	    server_init_control(s, cause) != 0 || server_drop_privileges(s, cause) != 0 ||
+	    server_init_watchdog(s, cause) != 0 || server_start_workers(s, cause) != 0)
 		goto fail;
 	server_log_startup(s, nofile);
 	*sp = s;
@@ -776,6 +847,7 @@ server_stop_workers(struct server *s)
 void
 server_free(struct server *s)
 {
+	struct gen *g;
 	size_t i;
 
 	if (s == NULL)
@@ -785,23 +857,26 @@ server_free(struct server *s)
 	free(s->listeners);
 	server_stop_workers(s);
 	control_free(s->control); /* after the workers: they may still answer it */
-	tls_ctx_free(s->ssl_ctx);
 	for (i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++) {
 		if (s->signals[i] != NULL)
 			event_free(s->signals[i]);
 	}
 	if (s->watchdog != NULL)
 		event_free(s->watchdog);
+	if (s->tick != NULL)
+		event_free(s->tick);
 	if (s->base != NULL)
 		event_base_free(s->base);
 	if (s->pidfile_written && unlink(s->cfg->pidfile) != 0 && errno != ENOENT)
 		log_warn("cannot remove pidfile %s", s->cfg->pidfile);
+	while ((g = s->gens) != NULL) {
+		s->gens = g->next;
+		gen_free(g); /* the workers are gone */
+	}
+	free(s->drain_sw);
 	portpool_free(s->pool);
 	relayaddr_free(s->relays);
-	peerpolicy_free(s->policy);
 	userdb_free(s->userdb);
-	creds_static_free(s->cstatic);
-	explicit_bzero(s->turn.nonce_key, sizeof s->turn.nonce_key);
 	free(s->udp);
 	free(s);
 }

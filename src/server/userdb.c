@@ -390,15 +390,14 @@ userdb_lookup_snap(struct userdb *u, const char *user, size_t userlen, const cha
  * secrets on, the keys of the option secrets and the store's are offered together.
  */
 static int
-userdb_lookup(void *ctx, const char *user, size_t userlen, const char *realm, size_t realmlen,
-    uint64_t now_unix, struct creds_result *out)
+userdb_lookup_with(struct userdb *u, const struct creds *opts, const char *user, size_t userlen,
+    const char *realm, size_t realmlen, uint64_t now_unix, struct creds_result *out)
 {
-	struct userdb *u = ctx;
 	struct creds_result mine;
 	size_t i;
 	int rc_opt, rc_db;
 
-	rc_opt = creds_lookup(u->opts, user, userlen, realm, realmlen, now_unix, out);
+	rc_opt = creds_lookup(opts, user, userlen, realm, realmlen, now_unix, out);
 	if (rc_opt == CREDS_FOUND && !u->rest)
 		return CREDS_FOUND;
 	if (rc_opt != CREDS_FOUND)
@@ -412,4 +411,31 @@ userdb_lookup(void *ctx, const char *user, size_t userlen, const char *realm, si
 	if (rc_opt == CREDS_UNAVAILABLE || rc_db == CREDS_UNAVAILABLE)
 		return CREDS_UNAVAILABLE;
 	return CREDS_UNKNOWN;
+}
+
+static int
+userdb_lookup(void *ctx, const char *user, size_t userlen, const char *realm, size_t realmlen,
+    uint64_t now_unix, struct creds_result *out)
+{
+	struct userdb *u = ctx;
+
+	return userdb_lookup_with(u, u->opts, user, userlen, realm, realmlen, now_unix, out);
+}
+
+static int
+userdb_front_lookup(void *ctx, const char *user, size_t userlen, const char *realm, size_t realmlen,
+    uint64_t now_unix, struct creds_result *out)
+{
+	struct userdb_front *f = ctx;
+
+	return userdb_lookup_with(f->u, f->opts, user, userlen, realm, realmlen, now_unix, out);
+}
+
+static const struct creds_ops userdb_front_ops = {userdb_front_lookup};
+
+void
+userdb_front_iface(struct userdb_front *f, struct creds *out)
+{
+	out->ops = &userdb_front_ops;
+	out->ctx = f;
 }

@@ -683,6 +683,38 @@ worker_post(struct worker *w, struct worker_job *job)
 	worker_notify(w);
 }
 
+/* On the worker's thread: new connections, requests and lookups use the new setup. */
+static void
+worker_switch_run(struct worker_job *job, struct turn *t, const struct turn_now *now)
+{
+	struct worker_switch *sw = (struct worker_switch *)job;
+	struct worker *w = sw->w;
+	const struct worker_setup *old = NULL;
+
+	(void)now;
+	if (sw->setup != NULL && sw->setup->generation > w->setup->generation) {
+		if (turn_set_config(t, sw->setup->turn) != 0) {
+			log_warnx("worker %d: reload: out of memory; the old settings stay", w->id);
+			sw->done(sw, NULL);
+			return;
+		}
+		relay_set_creds(w->relay, sw->setup->creds, sw->setup->total_quota);
+		old = w->setup;
+		w->setup = sw->setup;
+	}
+	if (sw->drain)
+		turn_set_draining(t, true);
+	sw->done(sw, old);
+}
+
+void
+worker_post_switch(struct worker *w, struct worker_switch *sw)
+{
+	sw->w = w;
+	sw->job.run = worker_switch_run;
+	worker_post(w, &sw->job);
+}
+
 void
 worker_stop(struct worker *w)
 {

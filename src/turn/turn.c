@@ -46,6 +46,7 @@ struct turn {
 	uint8_t tid_prefix[8]; /* random; a counter follows in indications */
 	uint32_t tid_counter;
 	uint64_t next_alloc_id;
+	bool draining;                 /* new allocations refused with 508 */
 	uint8_t scratch[TURN_SCRATCH]; /* outgoing Data indications and ChannelData */
 };
 
@@ -164,6 +165,24 @@ turn_free(struct turn *t)
 	txcache_free(t->txcache);
 	peerpolicy_free(t->own_policy);
 	free(t);
+}
+
+int
+turn_set_config(struct turn *t, const struct turn_config *cfg)
+{
+	if (cfg->policy == NULL && t->own_policy == NULL &&
+	    (t->own_policy = peerpolicy_create()) == NULL)
+		return -1;
+	t->cfg = cfg;
+	t->binding.software = cfg->software;
+	t->policy = cfg->policy != NULL ? cfg->policy : t->own_policy;
+	return 0;
+}
+
+void
+turn_set_draining(struct turn *t, bool draining)
+{
+	t->draining = draining;
 }
 
 /* The 5-tuple's allocation if it has not expired; an expired one is deleted now. */
@@ -351,12 +370,17 @@ turn_allocate_parse(const struct turn_req *r, struct turn_alloc_req *ar)
 	return 0;
 }
 
-/* RFC 8656 §7.2: 486 beyond the per-user or total allocation quota of this core. */
+/*
+ * RFC 8656 §7.2: 486 beyond the per-user or total allocation quota of this
+ * core; 508 (Insufficient Capacity: cannot allocate now) while draining.
+ */
 static int
 turn_quota(const struct turn_req *r)
 {
 	const struct turn_config *cfg = r->t->cfg;
 
+	if (r->t->draining)
+		return 508;
 	if (cfg->total_quota != 0 && allocation_table_count(r->t->allocs) >= cfg->total_quota)
 		return 486;
 	if (cfg->auth && cfg->user_quota != 0 &&
@@ -922,6 +946,7 @@ turn_session_cb(void *arg, struct turn_allocation *a)
 	s.to_client_packets = a->to_client_packets;
 	s.to_client_bytes = a->to_client_bytes;
 	s.peers = a->nperms;
+	s.perms = a->perms;
 	w->fn(w->arg, &s);
 }
 

@@ -4,9 +4,12 @@
  * validation; nothing leaks either way.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "turnpike/config.h"
+#include "turnpike/confshow.h"
+#include "turnpike/options.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,6 +29,27 @@ fuzz_check(const struct config *cfg)
 		if (cfg->warnings[i] == NULL)
 			abort();
 	}
+	if (cfg->check_config)
+		abort();
+	for (i = 0; i < options_count; i++) {
+		const struct config_origin *org = config_origin_of(cfg, &options_table[i]);
+
+		/* Text alone: every value is a default or from a line of the file. */
+		if (org->source == CONFIG_SOURCE_CMDLINE ||
+		    (org->source == CONFIG_SOURCE_FILE) != (org->line > 0))
+			abort();
+	}
+}
+
+/* The --check-config printer runs over every configuration that loads. */
+static void
+fuzz_print(const struct config *cfg)
+{
+	static FILE *devnull;
+
+	if (devnull == NULL && (devnull = fopen("/dev/null", "w")) == NULL)
+		abort();
+	confshow_print(devnull, cfg);
 }
 
 int
@@ -36,6 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (config_create_text("fuzz.conf", (const char *)data, size, &cfg, &cause) == 0) {
 		fuzz_check(cfg);
+		fuzz_print(cfg);
 		config_free(cfg);
 	} else {
 		if (cause == NULL)

@@ -21,8 +21,8 @@ fi
 if ! command -v shellcheck >/dev/null 2>&1; then
 	tap_skip "shell scripts pass shellcheck" "shellcheck not installed"
 else
-	mapfile -t scripts < <(git ls-files 'scripts/*' 'tests/*.sh' '.ci/run' 2>/dev/null |
-		xargs grep -l '^#!/usr/bin/env bash' 2>/dev/null)
+	mapfile -t scripts < <(git ls-files 'scripts/*' 'tests/*.sh' '.ci/run' 'docker/*.sh' 2>/dev/null |
+		xargs grep -lE '^#!(/usr/bin/env bash|/bin/sh)' 2>/dev/null)
 	if out=$(shellcheck -x "${scripts[@]}" 2>&1); then
 		tap_ok "shell scripts pass shellcheck (${#scripts[@]} files)"
 	else

@@ -3,12 +3,14 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "turnpike/config.h"
+#include "turnpike/options.h"
 #include "unit.h"
 
 static char tmpdir[] = "/tmp/test_config.XXXXXX";
@@ -264,13 +266,114 @@ test_warnings(void)
 	    "not implemented option warns");
 	CHECKM(!has_warning(cfg, ":4:"), "... once");
 	CHECK(has_warning(cfg, ":5: oauth is not implemented"));
-	CHECKM(!has_warning(cfg, ":6:") && !has_warning(cfg, ":7:") && !has_warning(cfg, ":8:"),
-	    "no-op options are silent");
+	CHECKM(has_warning(cfg,
+		   ":6: no-software-attribute is deprecated; replaced by "
+		   "software-attribute=no") &&
+		has_warning(cfg, ":7: prod is deprecated; replaced by software-attribute=no"),
+	    "renamed coturn options warn and name their replacement");
+	CHECKM(!has_warning(cfg, ":8:"), "no-op options are silent");
 	CHECK(has_warning(cfg, ":9: help is only valid on the command line"));
 	CHECK(!cfg->help);
 	CHECKM(has_warning(cfg, ":10: no-loopback-peers is deprecated"), "deprecated option warns");
 	CHECKM(!has_warning(cfg, ":11:") && !has_warning(cfg, ":12:"),
 	    "no-multicast-peers and fingerprint are silent");
+	config_free(cfg);
+}
+
+/* coturn's separators, quotes, flag values and semicolon warning. */
+static void
+test_coturn_syntax(void)
+{
+	struct config *cfg;
+	char *cause;
+
+	cfg = load("listening-port==4000\n"
+		   "tls-listening-port = \t 4001\n"
+		   "realm=\"unterminated.example\n"
+		   "cipher-list=\"HIGH\"  \n"
+		   "no-udp=F\n"
+		   "no-tcp=n\n"
+		   "verbose=T\n"
+		   "syslog=2\n"
+		   "software-attribute=Off\n"
+		   "pidfile=/tmp/x.pid;\n"
+		   "\t# tab-indented comment\n"
+		   "user-quota=12 # 4 streams per call\n",
+	    NULL, &cause);
+	CHECK(cfg != NULL);
+	if (cfg == NULL) {
+		printf("# %s\n", cause);
+		free(cause);
+		return;
+	}
+	CHECKM(cfg->listening_port == 4000 && cfg->tls_listening_port == 4001,
+	    "a run of spaces, tabs and '=' separates name and value");
+	CHECKM(strcmp(cfg->realm, "unterminated.example") == 0, "a lone opening quote is stripped");
+	CHECKM(strcmp(cfg->cipher_list, "HIGH") == 0, "quotes then trailing blanks stripped");
+	CHECKM(!cfg->no_udp && !cfg->no_tcp && cfg->verbose && cfg->syslog &&
+		!cfg->software_attribute,
+	    "coturn's flag values: F, n, T, a digit, Off");
+	CHECKM(strcmp(cfg->pidfile, "/tmp/x.pid;") == 0 &&
+		has_warning(cfg, ":10: the line ends with a semicolon"),
+	    "a trailing semicolon warns as in coturn");
+	CHECKM(cfg->user_quota == 12 &&
+		has_warning(cfg,
+		    ":12: user-quota: the text after the number is ignored: "
+		    "# 4 streams per call"),
+	    "a comment after a number is ignored with a warning, as coturn's atoi does");
+	config_free(cfg);
+	cfg = load("user-quota=12 apples\n", NULL, &cause);
+	CHECKM(cfg == NULL && strstr(cause, ":1: user-quota: '12 apples' is not a number") != NULL,
+	    "other text after a number is an error");
+	free(cause);
+	cfg = load("no-udp=maybe\n", NULL, &cause);
+	CHECKM(cfg == NULL && strstr(cause, ":1: no-udp: 'maybe' is not a yes or no value") != NULL,
+	    "a flag value coturn refuses is an error with file:line");
+	free(cause);
+}
+
+/* Where each value came from, for --check-config. */
+static void
+test_origins(void)
+{
+	static const char *const args[] = {"--realm", "cmd.example", "--no-loopback-peers", NULL};
+	static const char *const over[] = {"--server-name=from-cmdline", NULL};
+	const struct config_origin *org;
+	struct config *cfg;
+	char *cause;
+
+	cfg = load("listening-port=4000\n\nrealm=file.example\ncli-password=pw\n"
+		   "user=a:b\nuser=c:d\nallow-loopback-peers\n",
+	    args, &cause);
+	CHECK(cfg != NULL);
+	if (cfg == NULL)
+		return;
+	org = config_origin_of(cfg, options_find("listening-port"));
+	CHECKM(org->source == CONFIG_SOURCE_FILE && org->line == 1, "file value: line 1");
+	org = config_origin_of(cfg, options_find("realm"));
+	CHECKM(org->source == CONFIG_SOURCE_CMDLINE, "command line value");
+	org = config_origin_of(cfg, options_find("min-port"));
+	CHECKM(org->source == CONFIG_SOURCE_DEFAULT, "default value");
+	org = config_origin_of(cfg, options_find("user"));
+	CHECKM(org->source == CONFIG_SOURCE_FILE && org->line == 6, "a list: its last line");
+	org = config_origin_of(cfg, options_find("cli-password"));
+	CHECKM(org->source == CONFIG_SOURCE_FILE && org->line == 4 && org->ignored_value != NULL &&
+		strcmp(org->ignored_value, "pw") == 0,
+	    "an ignored option keeps its value and line");
+	CHECKM(!cfg->allow_loopback_peers &&
+		config_origin_of(cfg, options_find("allow-loopback-peers"))->source ==
+		    CONFIG_SOURCE_CMDLINE,
+	    "deprecated no-loopback-peers on the command line overrides the file's "
+	    "allow-loopback-peers");
+	CHECK(has_warning(cfg, "command line: no-loopback-peers is deprecated"));
+	CHECK(config_origin_of(cfg, options_find("sha256"))->ignored_value == NULL);
+	config_free(cfg);
+
+	cfg = load("server-name=from-file\n", over, &cause);
+	org = cfg != NULL ? config_origin_of(cfg, options_find("server-name")) : NULL;
+	CHECKM(org != NULL && org->source == CONFIG_SOURCE_CMDLINE &&
+		strcmp(org->ignored_value, "from-cmdline") == 0,
+	    "an ignored option on the command line is not replaced by the file's");
 	config_free(cfg);
 }
 
@@ -415,6 +518,66 @@ test_text(void)
 	config_free(cfg);
 }
 
+/* Every file option of a and b the same; names the first that differs in *which. */
+static bool
+all_equal(const struct config *a, const struct config *b, const char **which)
+{
+	size_t i;
+
+	for (i = 0; i < options_count; i++) {
+		if (!(options_table[i].flags & OPTION_CMDLINE) &&
+		    !config_option_equal(&options_table[i], a, b)) {
+			*which = options_table[i].name;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Reload's tools: compare options between configurations, copy one, clone all. */
+static void
+test_compare_copy_clone(void)
+{
+	static const char *const args[] = {"--min-port", "40000", NULL};
+	struct config *a, *b, *c = NULL;
+	const char *which = "";
+	char *cause;
+
+	a = load("user=alice:pw\nrealm=r\nlistening-ip=127.0.0.1\nallowed-peer-ip=10.0.0.0/8\n"
+		 "cert=/x.pem\npkey=/x.key\nexternal-ip=192.0.2.1/10.0.0.1\n",
+	    args, &cause);
+	b = load("user=alice:pw\nuser=bob:pw\nrealm=r\nlistening-ip=127.0.0.2\n"
+		 "allowed-peer-ip=10.0.0.0/8\ncert=/x.pem\npkey=/x.key\n"
+		 "external-ip=192.0.2.1/10.0.0.1\n",
+	    args, &cause);
+	CHECK(a != NULL && b != NULL);
+	if (a == NULL || b == NULL)
+		goto done;
+	CHECKM(!config_option_equal(options_find("user"), a, b) &&
+		!config_option_equal(options_find("listening-ip"), a, b) &&
+		config_option_equal(options_find("realm"), a, b) &&
+		config_option_equal(options_find("allowed-peer-ip"), a, b) &&
+		config_option_equal(options_find("external-ip"), a, b) &&
+		config_option_equal(options_find("min-port"), a, b),
+	    "config_option_equal: strings, addresses, ints by value");
+	CHECK(config_option_copy(options_find("user"), b, a) == 0 &&
+	    config_option_copy(options_find("listening-ip"), b, a) == 0);
+	CHECKM(b->users.n == 1 && strcmp(b->users.v[0], "alice:pw") == 0 &&
+		is_ip(&b->listening_ip.v[0], "127.0.0.1") && all_equal(a, b, &which),
+	    "config_option_copy: b takes a's values");
+	CHECK(config_clone(a, &c) == 0);
+	CHECKM(c != NULL && all_equal(a, c, &which) && c->tls == a->tls && c->auth == a->auth &&
+		strcmp(c->file, a->file) == 0 && c->users.v[0] != a->users.v[0],
+	    "config_clone: every option equal, deep copies");
+	if (!all_equal(a, b, &which) || c == NULL || !all_equal(a, c, &which))
+		printf("# differs: %s\n", which);
+done:
+	free(cause);
+	config_free(a);
+	config_free(b);
+	config_free(c);
+}
+
 /* The shipped sample configuration is valid as it stands. */
 static void
 test_sample(void)
@@ -444,10 +607,13 @@ main(void)
 	test_cmdline();
 	test_errors();
 	test_warnings();
+	test_coturn_syntax();
+	test_origins();
 	test_auth();
 	test_checked_values();
 	test_files();
 	test_text();
+	test_compare_copy_clone();
 	test_sample();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)

@@ -72,6 +72,29 @@ offsets_sound(void)
 	return 1;
 }
 
+/* A deprecated row's replacement is a row that stores something or warns itself. */
+static int
+replacements_exist(void)
+{
+	const struct option_entry *o, *to;
+	char name[128];
+	size_t i;
+
+	for (i = 0; i < options_count; i++) {
+		o = &options_table[i];
+		if (o->maps_to == NULL)
+			continue;
+		snprintf(name, sizeof name, "%.*s", (int)strcspn(o->maps_to, "="), o->maps_to);
+		to = options_find(name);
+		if (!(o->flags & OPTION_DEPRECATED) || to == NULL || to->maps_to != NULL ||
+		    (to->flags & OPTION_CMDLINE)) {
+			printf("# %s: replacement %s unusable\n", o->name, o->maps_to);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 static int
 help_and_args_present(void)
 {
@@ -224,6 +247,21 @@ test_lookup(void)
 	    {'l', "log-file"},
 	    {'m', "relay-threads"},
 	    {'h', "help"},
+	    /* The rest of coturn's "c:d:p:L:E:X:i:m:l:r:u:b:B:e:M:J:N:O:q:Q:s:C:K:A:vVofhznaS". */
+	    {'d', "listening-device"},
+	    {'i', "relay-device"},
+	    {'b', "userdb"},
+	    {'B', "bps-capacity"},
+	    {'e', "psql-userdb"},
+	    {'M', "mysql-userdb"},
+	    {'J', "mongo-userdb"},
+	    {'N', "redis-userdb"},
+	    {'O', "redis-statsdb"},
+	    {'s', "max-bps"},
+	    {'K', "keep-address-family"},
+	    {'A', "allocation-default-address-family"},
+	    {'o', "daemon"},
+	    {'S', "stun-only"},
 	};
 	const struct option_entry *o;
 	size_t i;
@@ -236,7 +274,14 @@ test_lookup(void)
 	CHECKM(ok, "coturn's short flags");
 	CHECK(options_find("verbose") != options_find("Verbose"));
 	CHECK(options_find("VERBOSE") == NULL);
-	CHECK(options_find("prod") == options_find("no-software-attribute"));
+	CHECK(options_find("prod") != NULL && (options_find("prod")->flags & OPTION_DEPRECATED) &&
+	    strcmp(options_find("prod")->maps_to, "software-attribute=no") == 0);
+	CHECK(options_find("check-config") != NULL &&
+	    (options_find("check-config")->flags & OPTION_CMDLINE));
+	CHECK((options_find("static-auth-secret")->flags & OPTION_SECRET) &&
+	    (options_find("cli-password")->flags & OPTION_SECRET) &&
+	    (options_find("user")->flags & OPTION_SECRET) &&
+	    !(options_find("realm")->flags & OPTION_SECRET));
 	CHECK(options_find("fingerprint") != NULL &&
 	    (options_find("fingerprint")->flags & OPTION_NOOP));
 	CHECK(options_find("oauth") != NULL && (options_find("oauth")->flags & OPTION_UNIMPL));
@@ -251,6 +296,7 @@ main(void)
 	CHECKM(names_unique(), "names and aliases are unique");
 	CHECKM(short_flags_unique(), "short flags are unique");
 	CHECKM(offsets_sound(), "every stored option has its own field");
+	CHECKM(replacements_exist(), "deprecated rows map to usable options");
 	CHECKM(help_and_args_present(), "every row has help, argument name, bounds");
 	CHECKM(defaults_parse(), "defaults parse with their own type");
 	test_lookup();

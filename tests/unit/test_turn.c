@@ -1015,6 +1015,30 @@ test_quota(void)
 	cfg.total_quota = 0;
 }
 
+/* Drain refuses new allocations only; a new config applies to later requests. */
+static void
+test_drain_and_reconfigure(void)
+{
+	struct turn_config next = cfg;
+
+	restart();
+	CHECK(allocate(&c1) == 0);
+	turn_set_draining(turn, true);
+	CHECKM(allocate(&c2) == 508 && mi_ok("alice", "s3cret") && io.nreq == 1,
+	    "draining: a new Allocate gets 508 and opens no relay");
+	CHECKM(refresh(&c1, 900) == 0 && lifetime() == 900 && permit(&c1, "8.8.8.8") == 0 &&
+		bind_channel(&c1, 0x4000, "8.8.8.8:5000") == 0,
+	    "draining: the old allocation refreshes, permits and binds");
+	next.max_lifetime = 1200;
+	CHECK(turn_set_config(turn, &next) == 0);
+	CHECKM(refresh(&c1, 3600) == 0 && lifetime() == 1200,
+	    "after turn_set_config a Refresh is clamped to the new max-allocate-lifetime");
+	CHECKM(stats().allocations_active == 1, "the allocation survives the new config");
+	turn_set_draining(turn, false);
+	CHECK(allocate(&c2) == 0);
+	CHECK(turn_set_config(turn, &cfg) == 0);
+}
+
 static void
 test_noauth_and_policy(void)
 {
@@ -1134,6 +1158,7 @@ main(void)
 	test_stale_nonce();
 	test_sha256();
 	test_quota();
+	test_drain_and_reconfigure();
 	test_noauth_and_policy();
 	test_own_address();
 	test_free();

@@ -1,0 +1,280 @@
+/*
+ * A generation of shared worker state (gen.h): credentials, peer policy, TURN
+ * settings and the TLS context, built from one configuration.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "turnpike/addr.h"
+#include "turnpike/config.h"
+#include "turnpike/gen.h"
+#include "turnpike/peerpolicy.h"
+#include "turnpike/random.h"
+#include "turnpike/relayaddr.h"
+#include "turnpike/tls.h"
+
+/* RFC 8656 §6.2: the lifetime of an allocation when the client asks for none. */
+#define GEN_DEFAULT_LIFETIME 600
+/* stale-nonce=0 (coturn: unlimited) becomes the longest value accepted. */
+#define GEN_STALE_NONCE_MAX 604800
+/* Permissions per allocation (each one a peer address; ICE needs a few dozen). */
+#define GEN_MAX_PERMISSIONS 1024
+
+static int __attribute__((format(printf, 2, 3))) gen_fail(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = NULL;
+	va_end(ap);
+	return -1;
+}
+
+/* Users and REST secrets; passwords become keys here and are not kept. */
+static int
+gen_init_creds(struct gen *g, const struct gen_fixed *fx, char **cause)
+{
+	const struct config *cfg = g->cfg;
+	size_t i;
+
+	if ((g->cstatic = creds_static_create(cfg->realm)) == NULL)
+		return gen_fail(cause, "out of memory");
+	for (i = 0; cfg->auth && i < cfg->users.n; i++) {
+		if (creds_static_add_user(g->cstatic, cfg->users.v[i], cause) != 0)
+			return -1;
+	}
+	for (i = 0; cfg->auth && i < cfg->static_auth_secrets.n; i++) {
+		if (creds_static_add_secret(g->cstatic, cfg->static_auth_secrets.v[i], cause) != 0)
+			return -1;
+	}
+	creds_static_set_rest(g->cstatic, cfg->use_auth_secret, cfg->rest_api_separator[0]);
+	creds_static_iface(g->cstatic, &g->copts);
+	g->creds = g->copts;
+	if (!cfg->auth || fx->userdb == NULL)
+		return 0;
+	g->front.u = fx->userdb;
+	g->front.opts = &g->copts;
+	userdb_front_iface(&g->front, &g->creds);
+	return 0;
+}
+
+static bool
+gen_is_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+	if (sa->sa_family == AF_INET)
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	return sa->sa_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+}
+
+/*
+ * One of the server's own addresses, refused as a peer outside the relay
+ * ports. With allow-loopback-peers the loopback ones stay open: a peer on
+ * 127.0.0.1 is the point of that option (coturn's behaviour).
+ */
+static void
+gen_policy_add_own(struct gen *g, const struct sockaddr *sa)
+{
+	if (g->cfg->allow_loopback_peers && gen_is_loopback(sa))
+		return;
+	peerpolicy_add_own(g->policy, sa);
+}
+
+/* Every address of this host (a wildcard listener may be reached on any). */
+static int
+gen_policy_interfaces(struct gen *g, char **cause)
+{
+	struct ifaddrs *ifa, *i;
+
+	if (getifaddrs(&ifa) != 0)
+		return gen_fail(cause, "cannot list interface addresses: %s", strerror(errno));
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr != NULL &&
+		    (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6))
+			gen_policy_add_own(g, i->ifa_addr);
+	}
+	freeifaddrs(ifa);
+	return 0;
+}
+
+/* The server's own addresses: listening, relay, external, and interfaces for wildcards. */
+static int
+gen_policy_own(struct gen *g, const struct gen_fixed *fx, char **cause)
+{
+	const struct config *boot = fx->boot;
+	bool wildcard = false;
+	size_t i;
+
+	for (i = 0; i < boot->listening_ip.n; i++) {
+		if (addr_is_any((const struct sockaddr *)&boot->listening_ip.v[i]))
+			wildcard = true;
+		else
+			gen_policy_add_own(g, (const struct sockaddr *)&boot->listening_ip.v[i]);
+	}
+	for (i = 0; i < fx->relays->n; i++) {
+		gen_policy_add_own(g, (const struct sockaddr *)&fx->relays->v[i].local);
+		gen_policy_add_own(g, (const struct sockaddr *)&fx->relays->v[i].advertised);
+	}
+	for (i = 0; i < boot->external_ip.n; i++) {
+		gen_policy_add_own(g, (const struct sockaddr *)&boot->external_ip.v[i].public_ip);
+		if (boot->external_ip.v[i].has_private) {
+			peerpolicy_add_own(g->policy,
+			    (const struct sockaddr *)&boot->external_ip.v[i].private_ip);
+		}
+	}
+	return wildcard ? gen_policy_interfaces(g, cause) : 0;
+}
+
+static int
+gen_init_policy(struct gen *g, const struct gen_fixed *fx, char **cause)
+{
+	const struct config *cfg = g->cfg;
+	size_t i;
+
+	if ((g->policy = peerpolicy_create()) == NULL)
+		return gen_fail(cause, "out of memory");
+	for (i = 0; i < cfg->allowed_peer_ip.n; i++) {
+		if (peerpolicy_allow(g->policy, cfg->allowed_peer_ip.v[i], cause) != 0)
+			return -1;
+	}
+	for (i = 0; i < cfg->denied_peer_ip.n; i++) {
+		if (peerpolicy_deny(g->policy, cfg->denied_peer_ip.v[i], cause) != 0)
+			return -1;
+	}
+	peerpolicy_set_allow_loopback(g->policy, cfg->allow_loopback_peers);
+	peerpolicy_set_relay_ports(g->policy, (uint16_t)fx->boot->min_port,
+	    (uint16_t)fx->boot->max_port);
+	return gen_policy_own(g, fx, cause);
+}
+
+/* The previous key, or stateless-nonce-secret through SHA-256, or a random key. */
+static int
+gen_nonce_key(struct gen *g, const struct gen *prev, char **cause)
+{
+	const char *secret = g->cfg->stateless_nonce_secret;
+	unsigned int n = 0;
+
+	if (prev != NULL) {
+		memcpy(g->turn.nonce_key, prev->turn.nonce_key, sizeof g->turn.nonce_key);
+		return 0;
+	}
+	if (secret == NULL) {
+		if (random_bytes(g->turn.nonce_key, sizeof g->turn.nonce_key) != 0)
+			return gen_fail(cause, "cannot draw a nonce key: %s", strerror(errno));
+		return 0;
+	}
+	if (EVP_Digest(secret, strlen(secret), g->turn.nonce_key, &n, EVP_sha256(), NULL) != 1 ||
+	    n != sizeof g->turn.nonce_key)
+		return gen_fail(cause, "stateless-nonce-secret: SHA-256 failed");
+	return 0;
+}
+
+/* What every worker's TURN core reads. */
+static void
+gen_init_turn(struct gen *g)
+{
+	const struct config *cfg = g->cfg;
+	struct turn_config *t = &g->turn;
+
+	t->realm = cfg->realm;
+	t->software = g->binding.software;
+	t->auth = cfg->auth;
+	t->max_lifetime = (uint32_t)cfg->max_allocate_lifetime;
+	t->default_lifetime =
+	    t->max_lifetime < GEN_DEFAULT_LIFETIME ? t->max_lifetime : GEN_DEFAULT_LIFETIME;
+	t->permission_lifetime = (uint32_t)cfg->permission_lifetime;
+	t->channel_lifetime = (uint32_t)cfg->channel_lifetime;
+	t->stale_nonce = cfg->stale_nonce == 0 ? GEN_STALE_NONCE_MAX : (uint32_t)cfg->stale_nonce;
+	t->max_permissions = GEN_MAX_PERMISSIONS;
+	t->max_channels = 0; /* the channel number space bounds them: 4096 */
+	t->policy = g->policy;
+	/* RFC 8489 §9.2: offer SHA-256 in the nonce cookie; RFC 5389 clients keep MD5. */
+	t->sha256 = true;
+	t->user_quota = (uint32_t)cfg->user_quota;
+	t->total_quota = 0; /* process-wide, counted by relay.c */
+}
+
+static void
+gen_init_setup(struct gen *g, const struct gen_fixed *fx)
+{
+	struct worker_setup *ws = &g->setup;
+
+	ws->binding = &g->binding;
+	ws->turn = &g->turn;
+	ws->creds = &g->creds;
+	ws->pool = fx->pool;
+	ws->relays = fx->relays;
+	ws->allocations = fx->allocations;
+	ws->total_quota = (size_t)g->cfg->total_quota;
+	ws->ssl_ctx = g->ssl_ctx;
+	ws->udp = fx->udp;
+	ws->nudp = fx->nudp;
+	ws->verbose = g->cfg->verbose || g->cfg->debug;
+	ws->generation = g->id;
+}
+
+int
+gen_create(struct config *cfg, const struct gen_fixed *fx, const struct gen *prev, struct gen **gp,
+    char **cause)
+{
+	struct gen *g;
+
+	*gp = NULL;
+	if ((g = calloc(1, sizeof *g)) == NULL) {
+		config_free(cfg);
+		return gen_fail(cause, "out of memory");
+	}
+	g->cfg = cfg;
+	g->id = prev != NULL ? prev->id + 1 : 1;
+	atomic_init(&g->users, 0);
+	atomic_init(&g->pending, 0);
+	if (cfg->software_attribute)
+		g->binding.software = PACKAGE_NAME " " PACKAGE_VERSION;
+	if (cfg->tls &&
+	    tls_ctx_create(cfg->cert, cfg->pkey, cfg->cipher_list, &g->ssl_ctx, cause) != 0)
+		goto fail;
+	if (gen_init_creds(g, fx, cause) != 0 || gen_nonce_key(g, prev, cause) != 0 ||
+	    gen_init_policy(g, fx, cause) != 0)
+		goto fail;
+	gen_init_turn(g);
+	gen_init_setup(g, fx);
+	*gp = g;
+	return 0;
+fail:
+	gen_free(g);
+	return -1;
+}
+
+void
+gen_free(struct gen *g)
+{
+	if (g == NULL)
+		return;
+	tls_ctx_free(g->ssl_ctx);
+	peerpolicy_free(g->policy);
+	creds_static_free(g->cstatic);
+	explicit_bzero(g->turn.nonce_key, sizeof g->turn.nonce_key);
+	config_free(g->cfg);
+	free(g->sw);
+	free(g);
+}
+
+struct gen *
+gen_of(const struct worker_setup *setup)
+{
+	return (struct gen *)(void *)((char *)(uintptr_t)setup - offsetof(struct gen, setup));
+}

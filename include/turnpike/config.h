@@ -112,11 +112,19 @@ struct config {
 	bool syslog;
 	char *pidfile;
 	char *control_socket;
+	char *control_socket_group;
 	bool prometheus;
 	int prometheus_port;
 	char *prometheus_address;
 	bool prometheus_username_labels;
 	bool software_attribute;
+	char *log_min_level;
+	char *log_format;
+	char *syslog_facility;
+	bool new_log_timestamp;
+	char *new_log_timestamp_format;
+	char *proc_user;
+	char *proc_group;
 	int drain_timeout;
 
 	/* Not options: filled by config_create. */

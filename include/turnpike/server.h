@@ -41,5 +41,7 @@ int server_reload(struct server *s, bool certs_only, char **restart, char **caus
 size_t server_drain(struct server *s, const char *who);
 /* Stops listeners and workers, removes the pidfile, frees everything. */
 void server_free(struct server *s);
+/* Log format, syslog facility, time stamps and level from cfg (at start and on reload). */
+void server_log_settings(const struct config *cfg);
 
 #endif

@@ -89,11 +89,11 @@ main_open_log(const struct config *cfg)
 	const char *target = main_log_target(cfg), *cause;
 	size_t i;
 
+	server_log_settings(cfg);
 	if (log_open("turnpiked", target, &cause) != 0) {
 		fprintf(stderr, "turnpiked: cannot open log file %s: %s\n", target, cause);
 		return -1;
 	}
-	log_set_level(cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	log_info("turnpiked %s starting", PACKAGE_VERSION);
 	if (cfg->file != NULL)
 		log_info("configuration file %s", cfg->file);

@@ -12,6 +12,7 @@
 
 #include "turnpike/addr.h"
 #include "turnpike/config.h"
+#include "turnpike/log.h"
 #include "turnpike/options.h"
 #include "turnpike/peerpolicy.h"
 
@@ -98,6 +99,55 @@ options_check_ip(const char *value, char *err, size_t errlen)
 
 	if (addr_parse_ip(value, &ss, &errstr) != 0) {
 		snprintf(err, errlen, "'%s' is not an IP address: %s", value, errstr);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+options_check_level(const char *value, char *err, size_t errlen)
+{
+	enum log_level level;
+
+	if (log_level_parse(value, &level) != 0) {
+		snprintf(err, errlen, "'%s' is not error, warning, info or debug", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+options_check_format(const char *value, char *err, size_t errlen)
+{
+	enum log_format format;
+
+	if (log_format_parse(value, &format) != 0) {
+		snprintf(err, errlen, "'%s' is not text or json", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+options_check_facility(const char *value, char *err, size_t errlen)
+{
+	int facility;
+
+	if (log_facility_parse(value, &facility) != 0) {
+		snprintf(err, errlen,
+		    "'%s' is not a syslog facility (LOG_USER, LOG_LOCAL0 to LOG_LOCAL7, ...)",
+		    value);
+		return -1;
+	}
+	return 0;
+}
+
+/* new-log-timestamp-format: a strftime format, with room for its expansion. */
+static int
+options_check_time_format(const char *value, char *err, size_t errlen)
+{
+	if (strlen(value) > 32) {
+		snprintf(err, errlen, "longer than 32 characters");
 		return -1;
 	}
 	return 0;
@@ -492,6 +542,60 @@ const struct option_entry options_table[] = {
 	.type = OPTION_FLAG,
 	.offset = OFF(syslog),
 	.help = "Log to syslog instead of log-file."},
+    {.name = "syslog-facility",
+	.type = OPTION_STRING,
+	.def = "LOG_DAEMON",
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(syslog_facility),
+	.arg = "FACILITY",
+	.check = options_check_facility,
+	.help = "syslog facility, in coturn's syntax: LOG_USER, LOG_DAEMON, LOG_LOCAL0 to "
+		"LOG_LOCAL7, LOG_AUTH, LOG_AUTHPRIV, LOG_MAIL, ... (the LOG_ prefix is "
+		"optional)."},
+    {.name = "log-format",
+	.type = OPTION_STRING,
+	.def = "text",
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(log_format),
+	.arg = "text|json",
+	.check = options_check_format,
+	.help = "text: one line per event, \"TIME turnpiked[PID]: LEVEL: MESSAGE\"; json: one "
+		"JSON object per line with time, level, pid, msg and, for a client's "
+		"session, session and client."},
+    {.name = "log-min-level",
+	.type = OPTION_STRING,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(log_min_level),
+	.def_text = "info, or debug with Verbose",
+	.arg = "LEVEL",
+	.check = options_check_level,
+	.help = "The least severe level logged: error, warning, info or debug. It wins "
+		"over Verbose; turnpikectl loglevel changes it at run time."},
+    {.name = "new-log-timestamp",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(new_log_timestamp),
+	.help = "Time stamps in local time with new-log-timestamp-format instead of "
+		"the default, ISO 8601 in UTC with milliseconds."},
+    {.name = "new-log-timestamp-format",
+	.type = OPTION_STRING,
+	.def = "%FT%T%z",
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(new_log_timestamp_format),
+	.arg = "FORMAT",
+	.check = options_check_time_format,
+	.help = "strftime(3) format of the time stamps when new-log-timestamp is set."},
+    {.name = "simple-log",
+	.type = OPTION_FLAG,
+	.flags = OPTION_NOOP,
+	.offset = OPTION_NOWHERE,
+	.help = "Accepted and ignored: log-file is always used as given, without coturn's "
+		"date in the name and daily rollover; rotate it with logrotate and SIGHUP."},
+    {.name = "no-stdout-log",
+	.type = OPTION_FLAG,
+	.flags = OPTION_NOOP,
+	.offset = OPTION_NOWHERE,
+	.help = "Accepted and ignored: lines go to log-file only, never copied to stdout."},
     {.name = "verbose",
 	.short_flag = 'v',
 	.type = OPTION_FLAG,
@@ -508,13 +612,41 @@ const struct option_entry options_table[] = {
 	.type = OPTION_PATH,
 	.offset = OFF(pidfile),
 	.arg = "FILE",
-	.help = "Write the process ID to this file; it is removed at exit."},
+	.help = "Write the process ID to this file; it is removed at exit (with proc-user, "
+		"only if its directory is writable by that user)."},
+    {.name = "proc-user",
+	.type = OPTION_STRING,
+	.offset = OFF(proc_user),
+	.arg = "USER",
+	.help = "Started as root, run as this user once the listeners, log, pidfile, "
+		"control socket and userdb are open: supplementary groups, group and user "
+		"are switched for good. An unknown user is an error at start."},
+    {.name = "proc-group",
+	.type = OPTION_STRING,
+	.offset = OFF(proc_group),
+	.def_text = "the primary group of proc-user",
+	.arg = "GROUP",
+	.help = "Started as root, run as this group (see proc-user). An unknown group is an "
+		"error at start."},
+    {.name = "daemon",
+	.short_flag = 'o',
+	.type = OPTION_FLAG,
+	.flags = OPTION_NOOP,
+	.offset = OPTION_NOWHERE,
+	.help = "Accepted and ignored: turnpiked never forks; run it under systemd "
+		"(Type=notify, see turnpiked.service) or another supervisor."},
     {.name = "control-socket",
 	.type = OPTION_PATH,
 	.offset = OFF(control_socket),
 	.arg = "PATH",
 	.help = "Listen for turnpikectl on this unix socket (mode 0600, removed at exit); "
 		"none by default."},
+    {.name = "control-socket-group",
+	.type = OPTION_STRING,
+	.offset = OFF(control_socket_group),
+	.arg = "GROUP",
+	.help = "Give the control socket to this group (a name or a number) with mode 0660, "
+		"so its members can run turnpikectl against the server without root."},
     {.name = "drain-timeout",
 	.type = OPTION_INT,
 	.flags = OPTION_RELOADABLE,
@@ -645,15 +777,7 @@ const struct option_entry options_table[] = {
     UNIMPL_FLAG("dh1066", 0, "1066-bit DH parameters."),
     UNIMPL_ARG("dh-file", NULL, 0, "FILE", "DH parameters file."),
     UNIMPL_FLAG("no-tlsv1_2", 0, "Refuse TLS 1.2."),
-    UNIMPL_FLAG("no-stdout-log", 0, "No log copy on stdout."),
-    UNIMPL_FLAG("simple-log", 0, "Log file name without date and PID."),
-    UNIMPL_FLAG("new-log-timestamp", 0, "ISO 8601 log timestamps."),
-    UNIMPL_ARG("new-log-timestamp-format", NULL, 0, "FORMAT", "strftime format of log timestamps."),
-    UNIMPL_ARG("syslog-facility", NULL, 0, "FACILITY", "syslog facility."),
     UNIMPL_FLAG("log-binding", 0, "Log Binding requests."),
-    UNIMPL_FLAG("daemon", 'o', "Detach from the terminal."),
-    UNIMPL_ARG("proc-user", NULL, 0, "USER", "User to run as."),
-    UNIMPL_ARG("proc-group", NULL, 0, "GROUP", "Group to run as."),
     UNIMPL_ARG("cli-ip", NULL, 0, "IP", "telnet CLI address."),
     UNIMPL_ARG("cli-port", NULL, 0, "PORT", "telnet CLI port."),
     UNIMPL_SECRET("cli-password", NULL, 0, "PASSWORD", "telnet CLI password."),

@@ -127,13 +127,15 @@ static void
 relay_log_open(const struct relay_sock *s)
 {
 	static const char *const names[] = {"UDP", "TCP", "TLS"};
-	char local[ADDR_STRLEN], adv[ADDR_STRLEN], client[ADDR_STRLEN];
+	char local[ADDR_STRLEN], adv[ADDR_STRLEN], client[ADDR_STRLEN], session[48];
 
 	addr_fmt((const struct sockaddr *)&s->local, true, local, sizeof local);
 	addr_fmt((const struct sockaddr *)&s->tr->relayed, true, adv, sizeof adv);
 	addr_fmt((const struct sockaddr *)&s->client, true, client, sizeof client);
-	log_info("w%d.r%llu: relay %s%s%s for %s client %s, user \"%s\"", s->rl->setup.worker_id,
-	    (unsigned long long)s->id, local, strcmp(local, adv) != 0 ? " advertised as " : "",
+	snprintf(session, sizeof session, "w%d.r%llu", s->rl->setup.worker_id,
+	    (unsigned long long)s->id);
+	log_session(LOG_LEVEL_INFO, session, client, "relay %s%s%s for %s client %s, user \"%s\"",
+	    local, strcmp(local, adv) != 0 ? " advertised as " : "",
 	    strcmp(local, adv) != 0 ? adv : "",
 	    s->transport <= TURN_TLS ? names[s->transport] : "?", client, s->user);
 }
@@ -380,12 +382,15 @@ static void
 relay_log_close(const struct relay_sock *s)
 {
 	struct turn_now now;
-	char local[ADDR_STRLEN];
+	char local[ADDR_STRLEN], client[ADDR_STRLEN], session[48];
 
 	relay_now(&now);
-	log_info("w%d.r%llu: relay %s of user \"%s\" closed after %llu s: from peers %llu "
-		 "packets %llu bytes, to peers %llu packets %llu bytes",
-	    s->rl->setup.worker_id, (unsigned long long)s->id,
+	snprintf(session, sizeof session, "w%d.r%llu", s->rl->setup.worker_id,
+	    (unsigned long long)s->id);
+	addr_fmt((const struct sockaddr *)&s->client, true, client, sizeof client);
+	log_session(LOG_LEVEL_INFO, session, client,
+	    "relay %s of user \"%s\" closed after %llu s: from peers %llu "
+	    "packets %llu bytes, to peers %llu packets %llu bytes",
 	    addr_fmt((const struct sockaddr *)&s->local, true, local, sizeof local), s->user,
 	    (unsigned long long)((now.mono_ms - s->opened_ms) / 1000),
 	    (unsigned long long)s->in_pkts, (unsigned long long)s->in_bytes,

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,9 +33,11 @@
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
 #include "turnpike/portpool.h"
+#include "turnpike/privdrop.h"
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
 #include "turnpike/reload.h"
+#include "turnpike/sdnotify.h"
 #include "turnpike/server.h"
 #include "turnpike/turn.h"
 #include "turnpike/userdb.h"
@@ -75,6 +79,8 @@ struct server {
 	/* The metrics endpoint; while draining is set /readyz answers 503. */
 	struct httpd_source hsrc;
 	struct httpd *httpd;
+	struct privdrop priv;   /* proc-user, proc-group */
+	struct event *watchdog; /* WATCHDOG=1 for systemd, when it asks */
 };
 
 static int __attribute__((format(printf, 2, 3))) server_fail(char **cause, const char *fmt, ...)
@@ -109,11 +115,13 @@ server_signal(evutil_socket_t sig, short what, void *arg)
 	const char *cause;
 
 	if (sig == SIGHUP) {
+		sdnotify_reloading();
 		if (log_reopen(&cause) != 0)
 			log_warnx("SIGHUP: cannot reopen log file: %s", cause);
 		else
 			log_info("SIGHUP: log file reopened");
 		server_signal_reload(s, "SIGHUP", false);
+		sdnotify_ready("serving; SIGHUP handled");
 		return;
 	}
 	if (sig == SIGUSR2) {
@@ -124,6 +132,7 @@ server_signal(evutil_socket_t sig, short what, void *arg)
 		server_drain(s, "SIGUSR1");
 		return;
 	}
+	sdnotify_stopping();
 	log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	event_base_loopbreak(s->base);
 }
@@ -388,6 +397,25 @@ server_sweep(struct server *s)
 	}
 }
 
+void
+server_log_settings(const struct config *cfg)
+{
+	enum log_level level = cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
+	enum log_format format = LOG_FORMAT_TEXT;
+	int facility;
+
+	/* The option table checked every value: a parse cannot fail here. */
+	if (cfg->log_format != NULL && log_format_parse(cfg->log_format, &format) == 0)
+		log_set_format(format);
+	if (cfg->syslog_facility != NULL &&
+	    log_facility_parse(cfg->syslog_facility, &facility) == 0)
+		log_set_facility(facility);
+	log_set_time_format(cfg->new_log_timestamp ? cfg->new_log_timestamp_format : NULL);
+	if (cfg->log_min_level != NULL)
+		(void)log_level_parse(cfg->log_min_level, &level);
+	log_set_level(level);
+}
+
 /* g becomes current; each worker switches to it on its thread. */
 static int
 server_switch(struct server *s, struct gen *g, char **cause)
@@ -409,7 +437,7 @@ server_switch(struct server *s, struct gen *g, char **cause)
 		g->sw[i].arg = g;
 		worker_post_switch(s->workers[i], &g->sw[i]);
 	}
-	log_set_level(g->cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	server_log_settings(g->cfg);
 	server_sweep(s);
 	return 0;
 }
@@ -494,6 +522,7 @@ server_drain(struct server *s, const char *who)
 	log_info("%s: draining: new allocations refused (508), %zu left; exiting when the last "
 		 "ends%s",
 	    who, n, until);
+	sdnotify_stopping(); /* systemd: shutting down, however long the calls last */
 	for (i = 0; i < s->nworkers; i++) {
 		s->drain_sw[i].drain = true;
 		s->drain_sw[i].done = server_drain_done;
@@ -516,7 +545,12 @@ server_tick(evutil_socket_t fd, short what, void *arg)
 static int
 server_control_reload(void *arg, char **restart, char **cause)
 {
-	return server_reload(arg, false, restart, cause);
+	int rc;
+
+	sdnotify_reloading();
+	rc = server_reload(arg, false, restart, cause);
+	sdnotify_ready("serving; turnpikectl reload handled");
+	return rc;
 }
 
 static size_t
@@ -530,6 +564,33 @@ server_set_args(struct server *s, int argc, const char *const *argv)
 {
 	s->args.argc = argc;
 	s->args.argv = argv;
+}
+
+/* control-socket-group: the socket to that group, mode 0660 (its members may connect). */
+static int
+server_control_group(const struct config *cfg, char **cause)
+{
+	const char *name = cfg->control_socket_group;
+	struct group gr, *res = NULL;
+	char buf[4096], *end;
+	unsigned long n;
+	gid_t gid;
+
+	if (name == NULL)
+		return 0;
+	errno = 0;
+	n = strtoul(name, &end, 10);
+	if (name[0] >= '0' && name[0] <= '9' && *end == '\0' && errno == 0)
+		gid = (gid_t)n;
+	else if (getgrnam_r(name, &gr, buf, sizeof buf, &res) == 0 && res != NULL)
+		gid = gr.gr_gid;
+	else
+		return server_fail(cause, "control-socket-group %s: no such group", name);
+	if (chown(cfg->control_socket, (uid_t)-1, gid) != 0 ||
+	    chmod(cfg->control_socket, 0660) != 0)
+		return server_fail(cause, "control-socket-group %s: cannot give %s to it: %s", name,
+		    cfg->control_socket, strerror(errno));
+	return 0;
 }
 
 static int
@@ -550,7 +611,9 @@ server_init_control(struct server *s, char **cause)
 	s->csrc.reload = server_control_reload;
 	s->csrc.drain = server_control_drain;
 	s->csrc.arg = s;
-	return control_create(s->base, s->cfg->control_socket, &s->csrc, &s->control, cause);
+	if (control_create(s->base, s->cfg->control_socket, &s->csrc, &s->control, cause) != 0)
+		return -1;
+	return server_control_group(s->cfg, cause);
 }
 
 /* The realm label of the metrics. */
@@ -586,6 +649,61 @@ server_init_httpd(struct server *s, char **cause)
 	s->hsrc.draining = &s->draining;
 	s->hsrc.username_labels = cfg->prometheus_username_labels;
 	return httpd_create(s->base, (const struct sockaddr *)&ss, &s->hsrc, &s->httpd, cause);
+}
+
+/*
+ * proc-user/proc-group, once every listener and file is open. The userdb (its
+ * -wal and -shm follow the database's owner) and the control socket are handed
+ * to the user first, so that it can still read the store and remove the socket.
+ */
+static int
+server_drop_privileges(struct server *s, char **cause)
+{
+	const struct config *cfg = s->cfg;
+	char path[4096];
+	size_t i;
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+
+	if (!s->priv.active)
+		return 0;
+	for (i = 0; cfg->userdb != NULL && i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		snprintf(path, sizeof path, "%s%s", cfg->userdb, suffixes[i]);
+		if (privdrop_chown(&s->priv, path, cause) != 0)
+			return -1;
+	}
+	if (privdrop_chown(&s->priv, cfg->control_socket, cause) != 0 ||
+	    (cfg->control_socket != NULL && server_control_group(cfg, cause) != 0) ||
+	    privdrop_apply(&s->priv, cause) != 0)
+		return -1;
+	log_info("running as user %lu, group %lu%s%s", (unsigned long)getuid(),
+	    (unsigned long)getgid(), s->priv.has_user ? ", " : "", s->priv.user);
+	return 0;
+}
+
+/* WATCHDOG=1 at half the interval systemd set in WATCHDOG_USEC. */
+static void
+server_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	sdnotify_watchdog();
+}
+
+static int
+server_init_watchdog(struct server *s, char **cause)
+{
+	uint64_t usec = sdnotify_watchdog_usec() / 2;
+	struct timeval tv;
+
+	if (usec == 0)
+		return 0;
+	tv.tv_sec = (time_t)(usec / 1000000);
+	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	s->watchdog = event_new(s->base, -1, EV_PERSIST, server_watchdog, s);
+	if (s->watchdog == NULL || event_add(s->watchdog, &tv) != 0)
+		return server_fail(cause, "cannot start the systemd watchdog timer");
+	return 0;
 }
 
 /* Workers start with every signal blocked: signals belong to the main loop. */
@@ -734,6 +852,10 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 	s->cfg = cfg;
 	atomic_init(&s->allocations, 0);
 	atomic_init(&s->draining, false);
+	if (privdrop_resolve(cfg->proc_user, cfg->proc_group, &s->priv, cause) != 0) {
+		free(s);
+		return -1;
+	}
 	nofile = server_raise_nofile();
 	if (server_init_base(s, cause) != 0)
 		goto fail;
@@ -741,6 +863,7 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 	    server_init_gen(s, cause) != 0 || server_init_workers(s, cause) != 0 ||
 	    server_init_listeners(s, cause) != 0 || server_write_pidfile(s, cause) != 0 ||
 	    server_init_control(s, cause) != 0 || server_init_httpd(s, cause) != 0 ||
+	    server_drop_privileges(s, cause) != 0 || server_init_watchdog(s, cause) != 0 ||
 	    server_start_workers(s, cause) != 0)
 		goto fail;
 	server_log_startup(s, nofile);
@@ -754,7 +877,12 @@ fail:
 int
 server_run(struct server *s)
 {
+	char status[128];
+
 	log_info("turnpiked ready");
+	snprintf(status, sizeof status, "serving with %zu workers on port %d", s->nworkers,
+	    s->cfg->listening_port);
+	sdnotify_ready(status);
 	return event_base_dispatch(s->base) == -1 ? -1 : 0;
 }
 
@@ -860,12 +988,14 @@ server_free(struct server *s)
 		if (s->signals[i] != NULL)
 			event_free(s->signals[i]);
 	}
+	if (s->watchdog != NULL)
+		event_free(s->watchdog);
 	if (s->tick != NULL)
 		event_free(s->tick);
 	if (s->base != NULL)
 		event_base_free(s->base);
-	if (s->pidfile_written)
-		unlink(s->cfg->pidfile);
+	if (s->pidfile_written && unlink(s->cfg->pidfile) != 0 && errno != ENOENT)
+		log_warn("cannot remove pidfile %s", s->cfg->pidfile);
 	userdb_free(s->userdb); /* first: its hook reads the limits and a generation's policy */
 	s->userdb = NULL;
 	limits_free(s->limits);

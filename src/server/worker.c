@@ -55,6 +55,8 @@
 #define WORKER_UNAUTH_SLOTS 4096
 #define WORKER_IDLE_SECONDS 60
 #define WORKER_HANDSHAKE_SECONDS 10
+/* At most one authentication failure warning per this many seconds. */
+#define WORKER_AUTH_WARN_S 10
 
 /* One accepted socket on its way to the worker. */
 struct worker_item {
@@ -202,6 +204,47 @@ worker_allocate_done(struct worker *w, const struct stun_msg *m, const uint8_t *
 	metrics_histogram_observe(&w->stats.allocate_latency, worker_now_us() - w->rx_us);
 }
 
+/* Authentication failures of this worker's core so far. */
+static uint64_t
+worker_auth_failures(const struct worker *w)
+{
+	struct turn_stats st;
+
+	turn_stats(w->turn, &st);
+	return st.auth_failures;
+}
+
+/*
+ * A request with wrong credentials: a warning an operator (or fail2ban) can
+ * act on, at most one per WORKER_AUTH_WARN_S so that a guessing client cannot
+ * flood the log.
+ */
+static void
+worker_warn_auth(const struct worker *w, uint64_t before, const struct sockaddr *client)
+{
+	char addr[ADDR_STRLEN];
+
+	if (worker_auth_failures(w) == before)
+		return;
+	log_warnx_limited("auth-failure", WORKER_AUTH_WARN_S,
+	    "authentication failed (401: unknown user or bad password) for client %s",
+	    addr_fmt(client, true, addr, sizeof addr));
+}
+
+/* At debug level, a line per message the core handled: never its attributes. */
+static void
+worker_log_msg(const char *session, const char *transport, const struct stun_msg *m,
+    const struct sockaddr *client, size_t outlen)
+{
+	char addr[ADDR_STRLEN];
+
+	if (!log_level_enabled(LOG_LEVEL_DEBUG))
+		return;
+	log_session(LOG_LEVEL_DEBUG, session, addr_fmt(client, true, addr, sizeof addr),
+	    "%s %s %s, %zu byte answer", transport, stun_method_name(m->method),
+	    m->cls == STUN_REQUEST ? "request" : "indication", outlen);
+}
+
 /* A STUN message from a UDP client: the answer leaves from the address it reached. */
 static void
 worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t *p, size_t len,
@@ -211,12 +254,21 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 	struct stun_msg m;
 	size_t outlen;
 	enum worker_msg what;
+	uint64_t failures;
+	char session[32];
 
 	what = worker_decode(w, &m, p, len, (const struct sockaddr *)&t->client, &outlen);
 	if (what == WORKER_MSG_CORE) {
+		failures = worker_auth_failures(w);
 		relay_begin(w->relay, NULL);
 		turn_handle_message(w->turn, t, NULL, &m, now, w->tx, sizeof w->tx, &outlen);
 		relay_end(w->relay);
+		worker_warn_auth(w, failures, (const struct sockaddr *)&t->client);
+		if (log_level_enabled(LOG_LEVEL_DEBUG)) {
+			snprintf(session, sizeof session, "w%d", w->id);
+			worker_log_msg(session, "UDP", &m, (const struct sockaddr *)&t->client,
+			    outlen);
+		}
 		if (outlen > 0 && w->unauth != NULL && worker_is_401(w->tx, outlen) &&
 		    !worker_unauth_ok(w, (const struct sockaddr *)&t->client, now)) {
 			w->stats.unauth_dropped++;
@@ -329,6 +381,8 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 	struct worker *w = c->w;
 	struct stun_msg m;
 	size_t outlen;
+	uint64_t failures;
+	char session[32];
 	int rc = 0;
 	bool core = false;
 
@@ -339,10 +393,18 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 	case WORKER_MSG_CORE:
 		core = true;
 		c->stun_seen = true;
+		failures = worker_auth_failures(w);
 		relay_begin(w->relay, &c->rc);
 		rc = turn_handle_message(w->turn, &c->tuple, &c->rc, &m, now, w->tx, sizeof w->tx,
 		    &outlen);
 		relay_end(w->relay);
+		worker_warn_auth(w, failures, (const struct sockaddr *)&c->tuple.client);
+		if (log_level_enabled(LOG_LEVEL_DEBUG)) {
+			snprintf(session, sizeof session, "w%d.c%llu", w->id,
+			    (unsigned long long)c->id);
+			worker_log_msg(session, c->tls ? "TLS" : "TCP", &m,
+			    (const struct sockaddr *)&c->tuple.client, outlen);
+		}
 		break;
 	case WORKER_MSG_ANSWERED:
 		break;

@@ -110,4 +110,35 @@ stop_turnpiked
 tap_is "the socket is removed at exit" "$([ ! -e "$SOCK" ]; echo $?)"
 tap_run_fails "turnpikectl fails without a daemon" ctl status
 
+# ---- control-socket-group: mode 0660, members of the group connect, others do not ----
+# as_status USER GROUP: a status request over the socket as USER with only GROUP.
+as_status() {
+	timeout 10 setpriv --reuid="$1" --regid="$2" --clear-groups /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"turnpike-control 1\nstatus\n")
+print(s.makefile().read(), end="")' "$GSOCK"
+}
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && getent passwd nobody >/dev/null &&
+	getent group nogroup >/dev/null && getent group daemon >/dev/null; then
+	chmod 0711 "$T" && mkdir -m 0711 "$T/pub"
+	GSOCK=$T/pub/ctl.sock
+	start_turnpiked_or_bail -n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls \
+		--log-file stdout --realm ctl.test --lt-cred-mech --user "alice:alice-pass" \
+		--control-socket "$GSOCK" --control-socket-group nogroup
+	got=$(stat -c '%a %G' "$GSOCK")
+	tap_is "control-socket-group nogroup: mode 660, group nogroup" \
+		"$([ "$got" = "660 nogroup" ]; echo $?)" "$got"
+	as_status nobody nogroup >"$T/out" 2>&1
+	grep -q '^version ' "$T/out"
+	tap_is "a member of the group (nobody:nogroup) gets the status" "$?" "$(cat "$T/out")"
+	as_status nobody daemon >"$T/out" 2>&1
+	! grep -q '^version ' "$T/out" && grep -q 'Permission denied' "$T/out"
+	tap_is "a user outside the group is refused by the file mode" "$?" "$(cat "$T/out")"
+	stop_turnpiked
+	tap_is "turnpiked stops cleanly" "$?" "status $TURNPIKED_STATUS"
+else
+	tap_skip "control-socket-group" "needs root, setpriv, nobody, nogroup and daemon"
+fi
+
 tap_done

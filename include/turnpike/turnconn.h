@@ -29,6 +29,8 @@ struct turnconn;
 struct turnconn *turnconn_open(const struct turnconn_config *cfg, uint64_t deadline, char **cause);
 void turnconn_close(struct turnconn *c);
 bool turnconn_is_stream(const struct turnconn *c);
+/* The socket, for an event loop of the caller's (reads still go through turnconn_recv). */
+int turnconn_fd(const struct turnconn *c);
 /* This end's address. */
 int turnconn_local(const struct turnconn *c, struct sockaddr_storage *out);
 

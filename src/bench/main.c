@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "turnpike/addr.h"
+#include "turnpike/load.h"
 #include "turnpike/netio.h"
 #include "turnpike/probe.h"
 #include "turnpike/random.h"
@@ -33,6 +34,7 @@ static int bench_raw(const struct bench_cmd *, int, char **);
 static int bench_hold(const struct bench_cmd *, int, char **);
 static int bench_spray(const struct bench_cmd *, int, char **);
 static int bench_turn(const struct bench_cmd *, int, char **);
+static int bench_load(const struct bench_cmd *, int, char **);
 
 static const struct bench_cmd bench_cmds[] = {
     {"probe", bench_probe,
@@ -50,6 +52,7 @@ static const struct bench_cmd bench_cmds[] = {
     {"spray", bench_spray, "[--count N] [--seed N] HOST:PORT",
 	"send N malformed datagrams over UDP (reproducible with --seed)"},
     {"turn", bench_turn, TURNCMD_USAGE, TURNCMD_HELP},
+    {"load", bench_load, LOAD_USAGE, LOAD_HELP},
 };
 
 #define BENCH_NCMDS (sizeof(bench_cmds) / sizeof(bench_cmds[0]))
@@ -568,6 +571,13 @@ bench_turn(const struct bench_cmd *cmd, int argc, char **argv)
 {
 	(void)cmd;
 	return turncmd_run(argc, argv);
+}
+
+static int
+bench_load(const struct bench_cmd *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return load_run(argc, argv);
 }
 
 int

@@ -77,6 +77,12 @@ turnconn_is_stream(const struct turnconn *c)
 }
 
 int
+turnconn_fd(const struct turnconn *c)
+{
+	return c->fd;
+}
+
+int
 turnconn_local(const struct turnconn *c, struct sockaddr_storage *out)
 {
 	socklen_t sl = sizeof(*out);

@@ -1,0 +1,27 @@
+/*
+ * turnpike-bench load: a load generator. Creates many allocations (UDP, TCP
+ * or TLS; long-term or TURN REST credentials) with many requests in flight,
+ * binds a channel (or a permission for Send indications) to a built-in echo
+ * peer, drives data at a fixed rate or a ramp and reports allocation rate and
+ * latency, packets offered and delivered each way, loss, round-trip latency
+ * and, given the server's pid, its CPU time per relayed packet and memory per
+ * allocation. Human-readable lines, or one JSON object with --json.
+ */
+#ifndef TURNPIKE_LOAD_H
+#define TURNPIKE_LOAD_H
+
+#define LOAD_USAGE                                                                                 \
+	"--user U (--password P | --secret S) [--transport udp|tcp|tls]\n"                         \
+	"\t[--ca FILE | --insecure] [--allocations N] [--in-flight K] [--procs P]\n"               \
+	"\t[--rate PPS | --ramp] [--ramp-start PPS] [--ramp-factor F] [--payload N]\n"             \
+	"\t[--duration S] [--send-indications] [--peer IP] [--server-pid PID]\n"                   \
+	"\t[--rto MS] [--timeout MS] [--drain MS] [--json] HOST[:PORT]"
+#define LOAD_HELP                                                                                  \
+	"load generator: N allocations, data through an echo peer; allocations/s, "                \
+	"loss, RTT percentiles, server CPU and memory"
+
+/* argv[0] is the command name; returns the exit status (0: no failed allocation, no loss
+ * in a fixed-rate run). */
+int load_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,91 @@
+/* The echo peer of turnpike-bench load: recvmmsg in, sendmmsg back. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "turnpike/addr.h"
+#include "turnpike/loadpeer.h"
+#include "turnpike/netio.h"
+
+#define LOADPEER_BATCH 64
+#define LOADPEER_MAX_BATCHES 32
+#define LOADPEER_DGRAM 2048
+#define LOADPEER_SOCKBUF (8 * 1024 * 1024)
+
+int
+loadpeer_open(struct loadpeer *p, const struct sockaddr *ip, char **cause)
+{
+	socklen_t sl = sizeof(p->addr);
+	int size = LOADPEER_SOCKBUF;
+
+	memset(p, 0, sizeof(*p));
+	if ((p->fd = socket(ip->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		return netio_fail(cause, "echo peer socket: %s", strerror(errno));
+	(void)setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	(void)setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (bind(p->fd, ip, addr_len(ip)) == -1 ||
+	    getsockname(p->fd, (struct sockaddr *)&p->addr, &sl) == -1) {
+		netio_fail(cause, "echo peer bind: %s", strerror(errno));
+		loadpeer_close(p);
+		return -1;
+	}
+	return 0;
+}
+
+void
+loadpeer_close(struct loadpeer *p)
+{
+	if (p->fd != -1)
+		close(p->fd);
+	p->fd = -1;
+}
+
+unsigned int
+loadpeer_pump(struct loadpeer *p)
+{
+	static __thread uint8_t bufs[LOADPEER_BATCH][LOADPEER_DGRAM];
+	struct mmsghdr msgs[LOADPEER_BATCH];
+	struct sockaddr_storage from[LOADPEER_BATCH];
+	struct iovec iov[LOADPEER_BATCH];
+	unsigned int handled = 0, batch, i, done;
+	int n, s;
+
+	for (batch = 0; batch < LOADPEER_MAX_BATCHES; batch++) {
+		memset(msgs, 0, sizeof(msgs));
+		for (i = 0; i < LOADPEER_BATCH; i++) {
+			iov[i].iov_base = bufs[i];
+			iov[i].iov_len = sizeof(bufs[i]);
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_name = &from[i];
+			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		}
+		if ((n = recvmmsg(p->fd, msgs, LOADPEER_BATCH, MSG_DONTWAIT, NULL)) <= 0)
+			break;
+		p->rx += (uint64_t)n;
+		handled += (unsigned int)n;
+		for (i = 0; i < (unsigned int)n; i++)
+			iov[i].iov_len = msgs[i].msg_len;
+		/* The received names and lengths stay in msgs: send them straight back. */
+		for (done = 0; done < (unsigned int)n;) {
+			s = sendmmsg(p->fd, msgs + done, (unsigned int)n - done, MSG_DONTWAIT);
+			if (s <= 0) {
+				if (s == -1 && errno == EINTR)
+					continue;
+				/* Full buffers or an unreachable relay: this echo is lost; go on. */
+				p->tx_fail++;
+				done++;
+				continue;
+			}
+			p->tx += (uint64_t)s;
+			done += (unsigned int)s;
+		}
+		if (n < LOADPEER_BATCH)
+			break;
+	}
+	return handled;
+}

@@ -1,0 +1,89 @@
+/* Histogram percentiles and /proc parsers of turnpike-bench load. */
+#include "config.h"
+
+#include <unistd.h>
+
+#include "turnpike/loadstats.h"
+#include "unit.h"
+
+static struct loadstats_hist h, h2;
+
+/* True when v is within 1/64 of want. */
+static bool
+near(uint64_t v, uint64_t want)
+{
+	uint64_t d = v > want ? v - want : want - v;
+
+	return d * 64 <= want;
+}
+
+int
+main(void)
+{
+	uint64_t v, i;
+
+	loadstats_init(&h);
+	CHECK(loadstats_percentile(&h, 50) == 0);
+	/* Exact below 128. */
+	for (i = 1; i <= 100; i++)
+		loadstats_add(&h, i);
+	CHECK(loadstats_percentile(&h, 50) == 50);
+	CHECK(loadstats_percentile(&h, 99) == 99);
+	CHECK(loadstats_percentile(&h, 100) == 100);
+	CHECK(loadstats_percentile(&h, 0.5) == 1);
+	CHECK(h.count == 100 && h.min == 1 && h.max == 100);
+
+	/* Within 1/64 above, never beyond the maximum. */
+	loadstats_init(&h);
+	for (i = 1; i <= 100000; i++)
+		loadstats_add(&h, i * 10);
+	CHECK(near(loadstats_percentile(&h, 50), 500000));
+	CHECK(near(loadstats_percentile(&h, 99), 990000));
+	CHECK(near(loadstats_percentile(&h, 99.9), 999000));
+	CHECK(loadstats_percentile(&h, 100) <= 1000000 &&
+	    near(loadstats_percentile(&h, 100), 1000000));
+
+	/* A long tail: p50 stays low, p99.9 sees the outliers. */
+	loadstats_init(&h);
+	for (i = 0; i < 9990; i++)
+		loadstats_add(&h, 50);
+	for (i = 0; i < 10; i++)
+		loadstats_add(&h, 7000000);
+	CHECK(loadstats_percentile(&h, 50) == 50);
+	CHECK(loadstats_percentile(&h, 99.9) == 50);
+	CHECK(near(loadstats_percentile(&h, 99.95), 7000000));
+	CHECK(loadstats_percentile(&h, 100) == 7000000);
+
+	/* Huge values do not overflow the buckets. */
+	loadstats_init(&h);
+	loadstats_add(&h, UINT64_MAX);
+	CHECK(loadstats_percentile(&h, 50) == UINT64_MAX);
+
+	/* Merging two halves equals adding all. */
+	loadstats_init(&h);
+	loadstats_init(&h2);
+	for (i = 1; i <= 1000; i++)
+		loadstats_add(i % 2 ? &h : &h2, i * 3);
+	loadstats_merge(&h, &h2);
+	CHECK(h.count == 1000 && h.min == 3 && h.max == 3000);
+	CHECK(near(loadstats_percentile(&h, 50), 1500));
+
+	/* /proc/PID/stat: a command name with spaces and parentheses. */
+	CHECK(loadstats_parse_stat("42 (a) b (c) S 1 42 42 0 -1 4194560 10 0 0 0 17 5 0 0 20 0 1 0",
+		  &v) == 0 &&
+	    v == 22);
+	CHECK(loadstats_parse_stat("42 (x) S 1 2 3", &v) == -1);
+	CHECK(loadstats_parse_stat("no parenthesis", &v) == -1);
+	CHECK(loadstats_parse_rss("Name:\tx\nVmRSS:\t    5120 kB\n", &v) == 0 && v == 5120);
+	CHECK(loadstats_parse_rss("Name:\tx\nVmHWM:\t 5 kB\n", &v) == -1);
+	CHECK(loadstats_parse_rss("VmRSS:\t 5 MB\n", &v) == -1);
+
+	CHECK(loadstats_parse_schedstat("156827248 172067016 6789\n", &v) == 0 && v == 156827248);
+	CHECK(loadstats_parse_schedstat("x 1 2\n", &v) == -1);
+
+	/* Our own process through /proc. */
+	CHECK(loadstats_proc_cpu_us(getpid(), &v, NULL) == 0);
+	CHECK(loadstats_proc_rss_kib(getpid(), &v, NULL) == 0 && v > 0);
+	CHECK(loadstats_proc_rss_kib(0x7ffffff, &v, NULL) == -1);
+	return unit_done();
+}

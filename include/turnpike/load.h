@@ -13,8 +13,8 @@
 #define LOAD_USAGE                                                                                 \
 	"--user U (--password P | --secret S) [--transport udp|tcp|tls]\n"                         \
 	"\t[--ca FILE | --insecure] [--allocations N] [--in-flight K] [--procs P]\n"               \
-	"\t[--rate PPS | --ramp] [--ramp-start PPS] [--ramp-factor F] [--payload N]\n"             \
-	"\t[--duration S] [--send-indications] [--peer IP] [--server-pid PID]\n"                   \
+	"\t[--rate PPS | --ramp] [--ramp-start PPS] [--ramp-factor F] [--ramp-max PPS]\n"          \
+	"\t[--payload N] [--duration S] [--send-indications] [--peer IP] [--server-pid PID]\n"     \
 	"\t[--rto MS] [--timeout MS] [--drain MS] [--json] HOST[:PORT]"
 #define LOAD_HELP                                                                                  \
 	"load generator: N allocations, data through an echo peer; allocations/s, "                \

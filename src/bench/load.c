@@ -71,7 +71,7 @@ struct load_opts {
 	char rest_user[TURNCLIENT_USER_MAX + 1];
 	char rest_pass[TURNCLIENT_REST_PASS_LEN];
 	unsigned long allocs, in_flight, procs, rate, payload, duration_s, rto_ms, timeout_ms;
-	unsigned long drain_ms, ramp_start;
+	unsigned long drain_ms, ramp_start, ramp_max;
 	double ramp_factor;
 	bool ramp, send_ind, json;
 	long server_pid; /* 0: none */
@@ -124,8 +124,8 @@ struct load_engine {
 	struct load_result *res;
 	size_t active;
 	uint32_t step;
-	int up, down; /* pipes to the parent, -1 when alone */
-	struct load_server *srv;
+	size_t *ready; /* indexes of the allocations ready for data */
+	size_t nready;
 	uint8_t buf[STUN_HEADER_LEN + 65536];
 };
 
@@ -143,6 +143,7 @@ enum {
 	OPT_RAMP,
 	OPT_RAMP_START,
 	OPT_RAMP_FACTOR,
+	OPT_RAMP_MAX,
 	OPT_PAYLOAD,
 	OPT_DURATION,
 	OPT_SEND_IND,
@@ -169,6 +170,7 @@ static const struct option load_longopts[] = {
     {"ramp", no_argument, NULL, OPT_RAMP},
     {"ramp-start", required_argument, NULL, OPT_RAMP_START},
     {"ramp-factor", required_argument, NULL, OPT_RAMP_FACTOR},
+    {"ramp-max", required_argument, NULL, OPT_RAMP_MAX},
     {"payload", required_argument, NULL, OPT_PAYLOAD},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"send-indications", no_argument, NULL, OPT_SEND_IND},
@@ -248,6 +250,8 @@ load_opt(struct load_opts *o, int ch, const char *arg)
 		return 0;
 	case OPT_RAMP_START:
 		return netio_parse_number(arg, 1, LOAD_MAX_RATE, &o->ramp_start);
+	case OPT_RAMP_MAX:
+		return netio_parse_number(arg, 1, LOAD_MAX_RATE, &o->ramp_max);
 	case OPT_RAMP_FACTOR:
 		errno = 0;
 		o->ramp_factor = strtod(arg, &end);
@@ -299,8 +303,6 @@ load_parse(struct load_opts *o, int argc, char **argv)
 		return load_usage("--ca and --insecure exclude each other", NULL);
 	if (o->user == NULL || (o->password == NULL) == (o->secret == NULL))
 		return load_usage("give --user and one of --password or --secret", NULL);
-	if (o->ramp && o->procs > 1)
-		return load_usage("--ramp runs in one process: drop --procs", NULL);
 	if (o->procs > o->allocs)
 		return load_usage("more --procs than --allocations", NULL);
 	if (o->peer_ip.ss_family == AF_INET6)
@@ -774,151 +776,6 @@ load_data(struct load_engine *e, const size_t *ready, size_t nready, uint64_t ra
 	e->res->data_us += load_now_us() - t0;
 }
 
-/* Tells the parent a phase is done and waits for its go; measures when alone. */
-static void
-load_sync(struct load_engine *e, int stage)
-{
-	char c = (char)stage;
-	char *cause = NULL;
-	pid_t pid = (pid_t)e->o->server_pid;
-	int rc = 0;
-
-	if (e->up != -1) {
-		if (write(e->up, &c, 1) != 1 || read(e->down, &c, 1) != 1)
-			_exit(LOAD_EXIT_FAIL);
-		return;
-	}
-	if (e->srv == NULL || e->o->server_pid == 0)
-		return;
-	if (stage == 1)
-		rc = loadstats_proc_rss_kib(pid, &e->srv->rss_after, &cause) == -1 ||
-		    loadstats_proc_cpu_us(pid, &e->srv->cpu_start, &cause) == -1;
-	else
-		rc = loadstats_proc_cpu_us(pid, &e->srv->cpu_end, &cause);
-	if (rc != 0 && e->srv->error[0] == '\0')
-		snprintf(e->srv->error, sizeof(e->srv->error), "%s", cause != NULL ? cause : "?");
-	free(cause);
-}
-
-static void
-load_ramp(struct load_engine *e, const size_t *ready, size_t nready)
-{
-	struct load_result *r = e->res;
-	double rate = (double)e->o->ramp_start, loss;
-	uint64_t tx, rx;
-
-	for (r->ramp_steps = 0; r->ramp_steps < LOAD_MAX_STEPS && rate <= LOAD_MAX_RATE;
-	     r->ramp_steps++) {
-		e->step++;
-		tx = r->client_tx;
-		rx = r->client_rx;
-		load_data(e, ready, nready, (uint64_t)rate, (uint64_t)e->o->duration_s * 1000000u);
-		tx = r->client_tx - tx;
-		rx = r->client_rx - rx;
-		loss = tx == 0 ? 1.0 : 1.0 - (double)rx / (double)tx;
-		r->ramp_rate[r->ramp_steps] = (uint64_t)rate;
-		r->ramp_loss[r->ramp_steps] = loss;
-		if (!(loss < 0.001)) {
-			r->ramp_steps++;
-			break;
-		}
-		r->ramp_best = (uint64_t)rate;
-		rate *= e->o->ramp_factor;
-	}
-}
-
-/* One process's whole run: allocate, set up, data, deallocate. */
-static void
-load_engine_run(struct load_engine *e)
-{
-	const struct load_opts *o = e->o;
-	struct epoll_event ev;
-	uint64_t t0;
-	size_t *ready, nready = 0, i;
-	char *cause = NULL;
-
-	for (i = 0; i < e->n; i++)
-		e->allocs[i].fd = -1;
-	if ((e->ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
-	    loadpeer_open(&e->peer, (const struct sockaddr *)&o->peer_ip, &cause) == -1) {
-		snprintf(e->res->error, sizeof(e->res->error), "%s",
-		    cause != NULL ? cause : strerror(errno));
-		free(cause);
-		e->res->allocs_failed = e->n;
-		load_sync(e, 1);
-		load_sync(e, 2);
-		return;
-	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.u32 = LOAD_PEER_TAG;
-	(void)epoll_ctl(e->ep, EPOLL_CTL_ADD, e->peer.fd, &ev);
-
-	t0 = load_now_us();
-	load_phase(e, LOAD_NEW, LOAD_ALLOC, netio_now_ms() + o->timeout_ms);
-	e->res->alloc_us = load_now_us() - t0;
-	load_phase(e, LOAD_ALLOCATED, LOAD_PERM, netio_now_ms() + o->timeout_ms);
-	load_sync(e, 1);
-
-	if ((ready = calloc(e->n + 1, sizeof(*ready))) != NULL) {
-		for (i = 0; i < e->n; i++)
-			if (e->allocs[i].state == LOAD_READY)
-				ready[nready++] = i;
-		if (nready > 0 && o->ramp)
-			load_ramp(e, ready, nready);
-		else if (nready > 0 && o->rate > 0) {
-			e->step = 1;
-			load_data(e, ready, nready, o->rate, (uint64_t)o->duration_s * 1000000u);
-		}
-		free(ready);
-	}
-	e->res->peer_rx = e->peer.rx;
-	e->res->peer_tx = e->peer.tx;
-	load_sync(e, 2);
-
-	for (i = 0; i < e->n; i++)
-		if (e->allocs[i].state == LOAD_READY)
-			e->allocs[i].state = LOAD_ALLOCATED;
-	load_phase(e, LOAD_ALLOCATED, LOAD_DEALLOC,
-	    netio_now_ms() + (o->timeout_ms < LOAD_DEALLOC_MS ? o->timeout_ms : LOAD_DEALLOC_MS));
-
-	for (i = 0; i < e->n; i++) {
-		if (e->allocs[i].conn != NULL)
-			turnconn_close(e->allocs[i].conn);
-		else if (e->allocs[i].fd != -1)
-			close(e->allocs[i].fd);
-	}
-	loadpeer_close(&e->peer);
-	close(e->ep);
-}
-
-static int
-load_engine(const struct load_opts *o, size_t n, int up, int down, struct load_result *res,
-    struct load_server *srv)
-{
-	struct load_engine *e;
-
-	if ((e = calloc(1, sizeof(*e))) == NULL ||
-	    (e->allocs = calloc(n, sizeof(*e->allocs))) == NULL) {
-		free(e);
-		snprintf(res->error, sizeof(res->error), "out of memory");
-		return -1;
-	}
-	e->o = o;
-	e->n = n;
-	e->res = res;
-	e->up = up;
-	e->down = down;
-	e->srv = srv;
-	loadstats_init(&res->alloc_lat);
-	loadstats_init(&res->rtt);
-	load_engine_run(e);
-	explicit_bzero(e->allocs, n * sizeof(*e->allocs));
-	free(e->allocs);
-	free(e);
-	return 0;
-}
-
 /* Raises the descriptor limit to what n allocations need; -1 when it cannot. */
 static int
 load_fds(const struct load_opts *o)
@@ -989,86 +846,6 @@ load_read_all(int fd, void *p, size_t n)
 	return 0;
 }
 
-static void
-load_measure(const struct load_opts *o, struct load_server *srv, int stage)
-{
-	struct load_engine e;
-
-	memset(&e, 0, sizeof(e));
-	e.o = o;
-	e.up = -1;
-	e.srv = srv;
-	load_sync(&e, stage);
-}
-
-/* Forks o->procs children, paces them through the phases and adds up their results. */
-static int
-load_fork(const struct load_opts *o, struct load_result *total, struct load_server *srv)
-{
-	int up[LOAD_MAX_PROCS][2], down[LOAD_MAX_PROCS][2], stage;
-	pid_t pids[LOAD_MAX_PROCS];
-	struct load_result *r;
-	size_t p, n, np = o->procs;
-	int rc = 0, status;
-	char c;
-
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return -1;
-	for (p = 0; p < np; p++) {
-		n = o->allocs / np + (p < o->allocs % np ? 1 : 0);
-		if (pipe(up[p]) == -1 || pipe(down[p]) == -1) {
-			free(r);
-			return -1;
-		}
-		fflush(NULL);
-		if ((pids[p] = fork()) == -1) {
-			free(r);
-			return -1;
-		}
-		if (pids[p] == 0) {
-			struct load_opts co = *o;
-
-			co.in_flight = o->in_flight / np > 0 ? o->in_flight / np : 1;
-			co.rate = o->rate / np;
-			close(up[p][0]);
-			close(down[p][1]);
-			memset(r, 0, sizeof(*r));
-			load_engine(&co, n, up[p][1], down[p][0], r, NULL);
-			c = 3;
-			if (write(up[p][1], &c, 1) != 1 ||
-			    write(up[p][1], r, sizeof(*r)) != (ssize_t)sizeof(*r))
-				_exit(LOAD_EXIT_FAIL);
-			_exit(0);
-		}
-		close(up[p][1]);
-		close(down[p][0]);
-	}
-	for (stage = 1; stage <= 3 && rc == 0; stage++) {
-		for (p = 0; p < np; p++)
-			if (load_read_all(up[p][0], &c, 1) == -1 || c != stage)
-				rc = -1;
-		if (rc == 0 && stage < 3) {
-			load_measure(o, srv, stage);
-			c = 'g';
-			for (p = 0; p < np; p++)
-				if (write(down[p][1], &c, 1) != 1)
-					rc = -1;
-		}
-	}
-	for (p = 0; p < np; p++) {
-		if (rc == 0 && load_read_all(up[p][0], r, sizeof(*r)) == 0)
-			load_merge(total, r);
-		else
-			rc = -1;
-		close(up[p][0]);
-		close(down[p][1]);
-	}
-	for (p = 0; p < np; p++)
-		(void)waitpid(pids[p], &status, 0);
-	free(r);
-	return rc;
-}
-
 static double
 load_ratio(uint64_t part, uint64_t whole)
 {
@@ -1081,6 +858,321 @@ load_loss(uint64_t delivered, uint64_t offered)
 	if (offered == 0)
 		return 0.0;
 	return delivered >= offered ? 0.0 : 1.0 - (double)delivered / (double)offered;
+}
+
+/* Server figures at the start (stage 1) or the end (stage 2) of the data phase. */
+static void
+load_measure(const struct load_opts *o, struct load_server *srv, int stage)
+{
+	char *cause = NULL;
+	pid_t pid = (pid_t)o->server_pid;
+	int rc;
+
+	if (o->server_pid == 0)
+		return;
+	if (stage == 1)
+		rc = loadstats_proc_rss_kib(pid, &srv->rss_after, &cause) == -1 ||
+		    loadstats_proc_cpu_us(pid, &srv->cpu_start, &cause) == -1;
+	else
+		rc = loadstats_proc_cpu_us(pid, &srv->cpu_end, &cause) == -1;
+	if (rc != 0 && srv->error[0] == '\0')
+		snprintf(srv->error, sizeof(srv->error), "%s", cause != NULL ? cause : "?");
+	free(cause);
+}
+
+/* What one data step did: payloads sent, echoes received. */
+struct load_step {
+	uint64_t tx, rx;
+};
+
+/* A data step runs in this process (e) or in the children behind the pipes. */
+struct load_driver {
+	struct load_engine *e;
+	const size_t *ready;
+	size_t nready;
+	const int *up, *down;
+	size_t np;
+};
+
+/* The command that ends a child's data phase. */
+#define LOAD_STOP UINT64_MAX
+
+/* One step of duration_s at rate pps in all, the counts added up. */
+static int
+load_step(const struct load_opts *o, struct load_driver *d, uint64_t rate, struct load_step *out)
+{
+	struct load_step s;
+	uint64_t share, tx, rx;
+	size_t p;
+
+	if (d->e != NULL) {
+		tx = d->e->res->client_tx;
+		rx = d->e->res->client_rx;
+		d->e->step++;
+		if (d->nready > 0)
+			load_data(d->e, d->ready, d->nready, rate,
+			    (uint64_t)o->duration_s * 1000000u);
+		out->tx = d->e->res->client_tx - tx;
+		out->rx = d->e->res->client_rx - rx;
+		return 0;
+	}
+	for (p = 0; p < d->np; p++) {
+		share = rate / d->np + (p < rate % d->np ? 1 : 0);
+		if (write(d->down[p], &share, sizeof(share)) != (ssize_t)sizeof(share))
+			return -1;
+	}
+	out->tx = out->rx = 0;
+	for (p = 0; p < d->np; p++) {
+		if (load_read_all(d->up[p], &s, sizeof(s)) == -1)
+			return -1;
+		out->tx += s.tx;
+		out->rx += s.rx;
+	}
+	return 0;
+}
+
+/* The data phase: one step at --rate, or the ramp (steps recorded in r). */
+static int
+load_drive(const struct load_opts *o, struct load_driver *d, struct load_result *r)
+{
+	struct load_step s;
+	double rate = (double)o->ramp_start, loss;
+
+	if (!o->ramp)
+		return o->rate == 0 ? 0 : load_step(o, d, o->rate, &s);
+	for (r->ramp_steps = 0; r->ramp_steps < LOAD_MAX_STEPS && rate <= (double)o->ramp_max;
+	     r->ramp_steps++) {
+		if (load_step(o, d, (uint64_t)rate, &s) == -1)
+			return -1;
+		loss = s.tx == 0 ? 1.0 : load_loss(s.rx, s.tx);
+		r->ramp_rate[r->ramp_steps] = (uint64_t)rate;
+		r->ramp_loss[r->ramp_steps] = loss;
+		if (!(loss < 0.001)) {
+			r->ramp_steps++;
+			break;
+		}
+		r->ramp_best = (uint64_t)rate;
+		rate *= o->ramp_factor;
+	}
+	return 0;
+}
+
+/* Allocations and their channels or permissions; -1 when nothing could start. */
+static int
+load_engine_setup(struct load_engine *e)
+{
+	const struct load_opts *o = e->o;
+	struct epoll_event ev;
+	uint64_t t0;
+	char *cause = NULL;
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		e->allocs[i].fd = -1;
+	e->peer.fd = -1;
+	if ((e->ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    loadpeer_open(&e->peer, (const struct sockaddr *)&o->peer_ip, &cause) == -1) {
+		snprintf(e->res->error, sizeof(e->res->error), "%s",
+		    cause != NULL ? cause : strerror(errno));
+		free(cause);
+		e->res->allocs_failed = e->n;
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u32 = LOAD_PEER_TAG;
+	(void)epoll_ctl(e->ep, EPOLL_CTL_ADD, e->peer.fd, &ev);
+
+	t0 = load_now_us();
+	load_phase(e, LOAD_NEW, LOAD_ALLOC, netio_now_ms() + o->timeout_ms);
+	e->res->alloc_us = load_now_us() - t0;
+	load_phase(e, LOAD_ALLOCATED, LOAD_PERM, netio_now_ms() + o->timeout_ms);
+	if ((e->ready = calloc(e->n + 1, sizeof(*e->ready))) == NULL)
+		return -1;
+	for (i = 0; i < e->n; i++)
+		if (e->allocs[i].state == LOAD_READY)
+			e->ready[e->nready++] = i;
+	return 0;
+}
+
+/* Deallocates what is left and closes everything. */
+static void
+load_engine_finish(struct load_engine *e)
+{
+	const struct load_opts *o = e->o;
+	size_t i;
+
+	e->res->peer_rx = e->peer.rx;
+	e->res->peer_tx = e->peer.tx;
+	for (i = 0; i < e->n; i++)
+		if (e->allocs[i].state == LOAD_READY)
+			e->allocs[i].state = LOAD_ALLOCATED;
+	if (e->ep != -1)
+		load_phase(e, LOAD_ALLOCATED, LOAD_DEALLOC,
+		    netio_now_ms() +
+			(o->timeout_ms < LOAD_DEALLOC_MS ? o->timeout_ms : LOAD_DEALLOC_MS));
+	for (i = 0; i < e->n; i++) {
+		if (e->allocs[i].conn != NULL)
+			turnconn_close(e->allocs[i].conn);
+		else if (e->allocs[i].fd != -1)
+			close(e->allocs[i].fd);
+	}
+	if (e->peer.fd != -1)
+		loadpeer_close(&e->peer);
+	if (e->ep != -1)
+		close(e->ep);
+	free(e->ready);
+}
+
+static struct load_engine *
+load_engine_new(const struct load_opts *o, size_t n, struct load_result *res)
+{
+	struct load_engine *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	if ((e->allocs = calloc(n, sizeof(*e->allocs))) == NULL) {
+		free(e);
+		return NULL;
+	}
+	e->o = o;
+	e->n = n;
+	e->res = res;
+	e->ep = -1;
+	loadstats_init(&res->alloc_lat);
+	loadstats_init(&res->rtt);
+	return e;
+}
+
+static void
+load_engine_free(struct load_engine *e)
+{
+	explicit_bzero(e->allocs, e->n * sizeof(*e->allocs));
+	free(e->allocs);
+	free(e);
+}
+
+/* The whole run in this process. */
+static int
+load_alone(const struct load_opts *o, struct load_result *r, struct load_server *srv)
+{
+	struct load_driver d;
+	struct load_engine *e;
+	int rc = 0;
+
+	if ((e = load_engine_new(o, o->allocs, r)) == NULL)
+		return -1;
+	if (load_engine_setup(e) == 0) {
+		load_measure(o, srv, 1);
+		memset(&d, 0, sizeof(d));
+		d.e = e;
+		d.ready = e->ready;
+		d.nready = e->nready;
+		rc = load_drive(o, &d, r);
+		load_measure(o, srv, 2);
+	}
+	load_engine_finish(e);
+	load_engine_free(e);
+	return rc;
+}
+
+/* A child: n allocations, data steps as the parent commands, its result up the pipe. */
+static void
+load_child(const struct load_opts *o, size_t n, int up, int down)
+{
+	struct load_result *r;
+	struct load_engine *e;
+	struct load_driver d;
+	struct load_step s;
+	uint64_t rate;
+	char c = 1;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL || (e = load_engine_new(o, n, r)) == NULL)
+		_exit(LOAD_EXIT_FAIL);
+	(void)load_engine_setup(e);
+	if (write(up, &c, 1) != 1)
+		_exit(LOAD_EXIT_FAIL);
+	memset(&d, 0, sizeof(d));
+	d.e = e;
+	d.ready = e->ready;
+	d.nready = e->nready;
+	for (;;) {
+		if (load_read_all(down, &rate, sizeof(rate)) == -1)
+			_exit(LOAD_EXIT_FAIL);
+		if (rate == LOAD_STOP)
+			break;
+		(void)load_step(o, &d, rate, &s);
+		if (write(up, &s, sizeof(s)) != (ssize_t)sizeof(s))
+			_exit(LOAD_EXIT_FAIL);
+	}
+	load_engine_finish(e);
+	load_engine_free(e);
+	if (write(up, r, sizeof(*r)) != (ssize_t)sizeof(*r))
+		_exit(LOAD_EXIT_FAIL);
+	_exit(0);
+}
+
+/* Forks o->procs children, drives their data phase and adds up their results. */
+static int
+load_fork(const struct load_opts *o, struct load_result *total, struct load_server *srv)
+{
+	int up[LOAD_MAX_PROCS], down[LOAD_MAX_PROCS], fds[2][2];
+	pid_t pids[LOAD_MAX_PROCS];
+	struct load_result *r;
+	struct load_driver d;
+	struct load_opts co = *o;
+	uint64_t stop = LOAD_STOP;
+	size_t p, np = o->procs;
+	int rc = 0, status;
+	char c;
+
+	co.in_flight = o->in_flight / np > 0 ? o->in_flight / np : 1;
+	for (p = 0; p < np; p++) {
+		if (pipe(fds[0]) == -1 || pipe(fds[1]) == -1)
+			return -1;
+		fflush(NULL);
+		if ((pids[p] = fork()) == -1)
+			return -1;
+		if (pids[p] == 0) {
+			close(fds[0][0]);
+			close(fds[1][1]);
+			load_child(&co, o->allocs / np + (p < o->allocs % np ? 1 : 0), fds[0][1],
+			    fds[1][0]);
+		}
+		close(fds[0][1]);
+		close(fds[1][0]);
+		up[p] = fds[0][0];
+		down[p] = fds[1][1];
+	}
+	for (p = 0; p < np; p++)
+		if (load_read_all(up[p], &c, 1) == -1)
+			rc = -1;
+	if (rc == 0) {
+		load_measure(o, srv, 1);
+		memset(&d, 0, sizeof(d));
+		d.up = up;
+		d.down = down;
+		d.np = np;
+		rc = load_drive(o, &d, total);
+		load_measure(o, srv, 2);
+	}
+	for (p = 0; p < np; p++)
+		if (write(down[p], &stop, sizeof(stop)) != (ssize_t)sizeof(stop))
+			rc = -1;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		rc = -1;
+	for (p = 0; p < np; p++) {
+		if (rc == 0 && load_read_all(up[p], r, sizeof(*r)) == 0)
+			load_merge(total, r);
+		else
+			rc = -1;
+		close(up[p]);
+		close(down[p]);
+	}
+	for (p = 0; p < np; p++)
+		(void)waitpid(pids[p], &status, 0);
+	free(r);
+	return rc;
 }
 
 static void
@@ -1202,6 +1294,7 @@ load_run(int argc, char **argv)
 	o->drain_ms = 500;
 	o->ramp_start = 1000;
 	o->ramp_factor = 1.25;
+	o->ramp_max = LOAD_MAX_RATE;
 	sin = (struct sockaddr_in *)&o->peer_ip;
 	sin->sin_family = AF_INET;
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -1225,7 +1318,7 @@ load_run(int argc, char **argv)
 	loadstats_init(&r->alloc_lat);
 	loadstats_init(&r->rtt);
 	if (o->procs == 1)
-		rc = load_engine(o, o->allocs, -1, -1, r, &srv);
+		rc = load_alone(o, r, &srv);
 	else
 		rc = load_fork(o, r, &srv);
 	if (rc == -1) {

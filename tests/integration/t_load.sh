@@ -114,8 +114,15 @@ tap_is "wrong password: exit status 1" "$([ "$RC" -eq 1 ] && echo 0 || echo 1)" 
 check_json "wrong password: every allocation fails with the 401" "$T/wrong.json" \
 	"j['allocations_ok'] == 0" "j['allocations_failed'] == 4" "'401' in j['error']"
 
-bench load "${CREDS[@]}" --ramp --procs 2 --allocations 4 "127.0.0.1:$PORT" >"$T/usage.out" 2>&1
-tap_is "--ramp with --procs is a usage error (exit 2)" "$([ $? -eq 2 ] && echo 0 || echo 1)" \
+# A ramp capped at a low rate: 100, 200 then 400 pps over two processes, no loss at any step.
+load ramp "${CREDS[@]}" --ramp --ramp-start 100 --ramp-factor 2 --ramp-max 400 --procs 2 \
+	--allocations 10 --duration 1 "127.0.0.1:$PORT"
+clean_run ramp 10 "ramp in two processes"
+check_json "ramp: three steps without loss, the highest 400 pps" "$T/ramp.json" \
+	"[s['pps'] for s in j['ramp']['steps']] == [100, 200, 400]" \
+	"all(s['loss'] == 0 for s in j['ramp']['steps'])" "j['ramp']['best_pps'] == 400"
+bench load "${CREDS[@]}" --rate 10 --ramp-factor 0.5 "127.0.0.1:$PORT" >"$T/usage.out" 2>&1
+tap_is "a ramp factor not above 1 is a usage error (exit 2)" "$([ $? -eq 2 ] && echo 0 || echo 1)" \
 	"$(cat "$T/usage.out")"
 ! grep -qF "$TURN_PASS" "$TURNPIKED_LOG"
 tap_is "the password is not in the server's log" "$?"

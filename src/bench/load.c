@@ -781,26 +781,34 @@ static int
 load_fds(const struct load_opts *o)
 {
 	struct rlimit rl;
-	rlim_t need = (rlim_t)(o->allocs / o->procs + 1 + LOAD_FD_SPARE);
+	unsigned long per = o->allocs / o->procs + 1, room;
+	rlim_t need = (rlim_t)(per + LOAD_FD_SPARE);
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return 0;
-	if (rl.rlim_cur < need && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
 	if (rl.rlim_cur < need) {
+		/* As far as the hard limit allows: that, or just what is needed. */
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			rl.rlim_cur = need;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+			return 0;
+	}
+	if (rl.rlim_cur >= need)
+		return 0;
+	room = rl.rlim_cur > LOAD_FD_SPARE + 1 ? (unsigned long)rl.rlim_cur - LOAD_FD_SPARE - 1 : 0;
+	if (room == 0)
+		fprintf(stderr, "turnpike-bench load: the file descriptor limit is %lu: too low\n",
+		    (unsigned long)rl.rlim_cur);
+	else
 		fprintf(stderr,
 		    "turnpike-bench load: %lu allocations per process need %lu file descriptors, "
 		    "the limit is %lu: use --procs %lu or more\n",
-		    o->allocs / o->procs + 1, (unsigned long)need, (unsigned long)rl.rlim_cur,
-		    (unsigned long)((o->allocs + rl.rlim_cur - LOAD_FD_SPARE - 1) /
-			    (rl.rlim_cur > LOAD_FD_SPARE + 1 ? rl.rlim_cur - LOAD_FD_SPARE - 1
-							     : 1) +
-			1));
-		return -1;
-	}
-	return 0;
+		    per, (unsigned long)need, (unsigned long)rl.rlim_cur,
+		    (o->allocs + room - 1) / room);
+	return -1;
 }
 
 static void

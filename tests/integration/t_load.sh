@@ -121,6 +121,14 @@ clean_run ramp 10 "ramp in two processes"
 check_json "ramp: three steps without loss, the highest 400 pps" "$T/ramp.json" \
 	"[s['pps'] for s in j['ramp']['steps']] == [100, 200, 400]" \
 	"all(s['loss'] == 0 for s in j['ramp']['steps'])" "j['ramp']['best_pps'] == 400"
+# Fewer file descriptors than allocations: said before anything is sent.
+(
+	ulimit -S -H -n 150 || exit 99
+	bench load "${CREDS[@]}" --allocations 300 "127.0.0.1:$PORT"
+) >"$T/fds.out" 2>&1
+RC=$?
+[ "$RC" -eq 1 ] && grep -qE 'need [0-9]+ file descriptors, the limit is 150: use --procs 4 or more' "$T/fds.out"
+tap_is "more allocations than descriptors: says to use --procs" "$?" "exit $RC: $(cat "$T/fds.out")"
 bench load "${CREDS[@]}" --rate 10 --ramp-factor 0.5 "127.0.0.1:$PORT" >"$T/usage.out" 2>&1
 tap_is "a ramp factor not above 1 is a usage error (exit 2)" "$([ $? -eq 2 ] && echo 0 || echo 1)" \
 	"$(cat "$T/usage.out")"

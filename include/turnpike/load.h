@@ -15,7 +15,7 @@
 	"\t[--ca FILE | --insecure] [--allocations N] [--in-flight K] [--procs P]\n"               \
 	"\t[--rate PPS | --ramp] [--ramp-start PPS] [--ramp-factor F] [--ramp-max PPS]\n"          \
 	"\t[--payload N] [--duration S] [--send-indications] [--peer IP] [--server-pid PID]\n"     \
-	"\t[--rto MS] [--timeout MS] [--drain MS] [--json] HOST[:PORT]"
+	"\t[--rto MS] [--timeout MS] [--drain MS] [--refresh S] [--json] HOST[:PORT]"
 #define LOAD_HELP                                                                                  \
 	"load generator: N allocations, data through an echo peer; allocations/s, "                \
 	"loss, RTT percentiles, server CPU and memory"

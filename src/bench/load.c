@@ -47,6 +47,9 @@
 #define LOAD_MAX_STEPS 64
 #define LOAD_REST_TTL 86400
 #define LOAD_DEALLOC_MS 10000
+/* Permissions last 300 s (RFC 8656 §9): refreshed every 120 s by default. */
+#define LOAD_REFRESH_S 120
+#define LOAD_REFRESH_MAX_S 240
 /* Descriptors kept aside for the echo peer, epoll, stdio and pipes. */
 #define LOAD_FD_SPARE 64
 #define LOAD_ERR_MAX 256
@@ -54,14 +57,17 @@
 
 enum load_state {
 	LOAD_NEW = 0,
-	LOAD_ALLOC,     /* Allocate in flight */
-	LOAD_ALLOCATED, /* resting: allocation made */
-	LOAD_PERM,      /* CreatePermission in flight */
-	LOAD_BIND,      /* ChannelBind in flight */
-	LOAD_READY,     /* resting: data can flow */
-	LOAD_DEALLOC,   /* Refresh with LIFETIME 0 in flight */
-	LOAD_DONE,      /* resting: deallocated */
-	LOAD_FAILED,    /* resting */
+	LOAD_ALLOC,      /* Allocate in flight */
+	LOAD_ALLOCATED,  /* resting: allocation made */
+	LOAD_PERM,       /* CreatePermission in flight */
+	LOAD_BIND,       /* ChannelBind in flight */
+	LOAD_READY,      /* resting: data can flow */
+	LOAD_KEEP_PERM,  /* CreatePermission again (permissions last 300 s) */
+	LOAD_KEEP_BIND,  /* ChannelBind again: channel and permission */
+	LOAD_KEEP_ALLOC, /* Refresh of the allocation */
+	LOAD_DEALLOC,    /* Refresh with LIFETIME 0 in flight */
+	LOAD_DONE,       /* resting: deallocated */
+	LOAD_FAILED,     /* resting */
 };
 
 struct load_opts {
@@ -71,7 +77,7 @@ struct load_opts {
 	char rest_user[TURNCLIENT_USER_MAX + 1];
 	char rest_pass[TURNCLIENT_REST_PASS_LEN];
 	unsigned long allocs, in_flight, procs, rate, payload, duration_s, rto_ms, timeout_ms;
-	unsigned long drain_ms, ramp_start, ramp_max;
+	unsigned long drain_ms, ramp_start, ramp_max, refresh_s;
 	double ramp_factor;
 	bool ramp, send_ind, json;
 	long server_pid; /* 0: none */
@@ -101,6 +107,7 @@ struct load_result {
 	uint64_t setup_ok, setup_failed;
 	uint64_t client_tx, client_rx, peer_rx, peer_tx, send_errors, late, data_us;
 	uint64_t dealloc_ok, dealloc_failed;
+	uint64_t keep_ok, keep_failed;
 	uint64_t ramp_best, ramp_steps;
 	uint64_t ramp_rate[LOAD_MAX_STEPS];
 	double ramp_loss[LOAD_MAX_STEPS];
@@ -126,6 +133,7 @@ struct load_engine {
 	uint32_t step;
 	size_t *ready; /* indexes of the allocations ready for data */
 	size_t nready;
+	uint64_t keep_next; /* when to refresh permissions and allocations (ms) */
 	uint8_t buf[STUN_HEADER_LEN + 65536];
 };
 
@@ -152,6 +160,7 @@ enum {
 	OPT_RTO,
 	OPT_TIMEOUT,
 	OPT_DRAIN,
+	OPT_REFRESH,
 	OPT_JSON,
 };
 
@@ -179,6 +188,7 @@ static const struct option load_longopts[] = {
     {"rto", required_argument, NULL, OPT_RTO},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"drain", required_argument, NULL, OPT_DRAIN},
+    {"refresh", required_argument, NULL, OPT_REFRESH},
     {"json", no_argument, NULL, OPT_JSON},
     {NULL, 0, NULL, 0},
 };
@@ -279,6 +289,8 @@ load_opt(struct load_opts *o, int ch, const char *arg)
 		return netio_parse_number(arg, 100, 3600000, &o->timeout_ms);
 	case OPT_DRAIN:
 		return netio_parse_number(arg, 0, 60000, &o->drain_ms);
+	case OPT_REFRESH:
+		return netio_parse_number(arg, 1, LOAD_REFRESH_MAX_S, &o->refresh_s);
 	case OPT_JSON:
 		o->json = true;
 		return 0;
@@ -347,7 +359,10 @@ load_method(enum load_state s)
 	case LOAD_PERM:
 		return STUN_CREATE_PERMISSION;
 	case LOAD_BIND:
+	case LOAD_KEEP_BIND:
 		return STUN_CHANNEL_BIND;
+	case LOAD_KEEP_PERM:
+		return STUN_CREATE_PERMISSION;
 	default:
 		return STUN_REFRESH;
 	}
@@ -363,6 +378,10 @@ load_state_name(enum load_state s)
 		return "CreatePermission";
 	case LOAD_BIND:
 		return "ChannelBind";
+	case LOAD_KEEP_PERM:
+		return "CreatePermission (refresh)";
+	case LOAD_KEEP_BIND:
+		return "ChannelBind (refresh)";
 	default:
 		return "Refresh";
 	}
@@ -392,6 +411,11 @@ load_fail(struct load_engine *e, struct load_alloc *a, const char *cause)
 	case LOAD_PERM:
 	case LOAD_BIND:
 		e->res->setup_failed++;
+		break;
+	case LOAD_KEEP_PERM:
+	case LOAD_KEEP_BIND:
+	case LOAD_KEEP_ALLOC:
+		e->res->keep_failed++;
 		break;
 	default:
 		e->res->dealloc_failed++;
@@ -428,9 +452,10 @@ load_request(struct load_engine *e, struct load_alloc *a)
 	memset(&r, 0, sizeof(r));
 	r.method = load_method(a->state);
 	memcpy(&peer, &e->peer.addr, sizeof(peer));
-	if (a->state == LOAD_PERM || a->state == LOAD_BIND)
+	if (a->state == LOAD_PERM || a->state == LOAD_BIND || a->state == LOAD_KEEP_PERM ||
+	    a->state == LOAD_KEEP_BIND)
 		r.peer = (const struct sockaddr *)&peer;
-	if (a->state == LOAD_BIND)
+	if (a->state == LOAD_BIND || a->state == LOAD_KEEP_BIND)
 		r.channel = LOAD_CHANNEL;
 	if (a->state == LOAD_ALLOC)
 		r.family = AF_INET;
@@ -525,6 +550,14 @@ load_success(struct load_engine *e, struct load_alloc *a)
 		e->res->setup_ok++;
 		load_rest(e, a, LOAD_READY);
 		break;
+	case LOAD_KEEP_PERM:
+	case LOAD_KEEP_BIND:
+		load_begin(e, a, LOAD_KEEP_ALLOC);
+		break;
+	case LOAD_KEEP_ALLOC:
+		e->res->keep_ok++;
+		load_rest(e, a, LOAD_READY);
+		break;
 	default:
 		e->res->dealloc_ok++;
 		load_rest(e, a, LOAD_DONE);
@@ -600,12 +633,12 @@ load_message(struct load_engine *e, struct load_alloc *a, const uint8_t *p, size
 			load_data_in(e, d, dlen);
 		return;
 	}
-	if (a->busy) {
-		load_response(e, a, p, len);
+	if (turnclient_parse_data(p, len, &from, &d, &dlen) == 0) {
+		load_data_in(e, d, dlen);
 		return;
 	}
-	if (turnclient_parse_data(p, len, &from, &d, &dlen) == 0)
-		load_data_in(e, d, dlen);
+	if (a->busy)
+		load_response(e, a, p, len);
 }
 
 static void
@@ -719,6 +752,25 @@ load_phase(struct load_engine *e, enum load_state from, enum load_state to, uint
 			load_fail(e, &e->allocs[i], "phase timed out");
 }
 
+/* Waits until no transaction is in flight; what is still busy at the deadline fails. */
+static void
+load_settle(struct load_engine *e, uint64_t deadline)
+{
+	uint64_t now, scan = 0;
+	size_t i;
+
+	while (e->active > 0 && (now = netio_now_ms()) < deadline) {
+		load_poll(e, 1);
+		if (now >= scan) {
+			load_timers(e);
+			scan = now + LOAD_SCAN_MS;
+		}
+	}
+	for (i = 0; i < e->n; i++)
+		if (e->allocs[i].busy)
+			load_fail(e, &e->allocs[i], "timed out");
+}
+
 static void
 load_send_one(struct load_engine *e, struct load_alloc *a, uint64_t *sent)
 {
@@ -753,12 +805,35 @@ load_send_one(struct load_engine *e, struct load_alloc *a, uint64_t *sent)
 		e->res->client_tx++;
 }
 
+/*
+ * During data: refreshes every ready allocation's permission or channel and
+ * the allocation itself every --refresh seconds, and runs their timers.
+ */
+static void
+load_keep(struct load_engine *e, uint64_t *scan)
+{
+	uint64_t now = netio_now_ms();
+	size_t i;
+
+	if (now >= e->keep_next) {
+		for (i = 0; i < e->n; i++)
+			if (e->allocs[i].state == LOAD_READY)
+				load_begin(e, &e->allocs[i],
+				    e->o->send_ind ? LOAD_KEEP_PERM : LOAD_KEEP_BIND);
+		e->keep_next = now + (uint64_t)e->o->refresh_s * 1000u;
+	}
+	if (e->active > 0 && now >= *scan) {
+		load_timers(e);
+		*scan = now + LOAD_SCAN_MS;
+	}
+}
+
 /* One data run at rate pps for dur_us; late echoes are waited for drain_ms. */
 static void
 load_data(struct load_engine *e, const size_t *ready, size_t nready, uint64_t rate, uint64_t dur_us)
 {
 	uint64_t t0 = load_now_us(), now, due, sent = 0, end, burst;
-	uint64_t tx0 = e->res->client_tx, rx0 = e->res->client_rx;
+	uint64_t tx0 = e->res->client_tx, rx0 = e->res->client_rx, scan = 0;
 	size_t cursor = 0;
 
 	end = t0 + dur_us;
@@ -767,6 +842,7 @@ load_data(struct load_engine *e, const size_t *ready, size_t nready, uint64_t ra
 		for (burst = 0; sent < due && burst < LOAD_BURST; burst++)
 			load_send_one(e, &e->allocs[ready[cursor++ % nready]], &sent);
 		load_poll(e, sent < due ? 0 : 1);
+		load_keep(e, &scan);
 	}
 	end = now + (uint64_t)e->o->drain_ms * 1000u;
 	while (load_now_us() < end && e->res->client_rx - rx0 < e->res->client_tx - tx0)
@@ -830,6 +906,8 @@ load_merge(struct load_result *dst, const struct load_result *src)
 		dst->data_us = src->data_us;
 	dst->dealloc_ok += src->dealloc_ok;
 	dst->dealloc_failed += src->dealloc_failed;
+	dst->keep_ok += src->keep_ok;
+	dst->keep_failed += src->keep_failed;
 	loadstats_merge(&dst->alloc_lat, &src->alloc_lat);
 	loadstats_merge(&dst->rtt, &src->rtt);
 	if (dst->error[0] == '\0')
@@ -1000,6 +1078,7 @@ load_engine_setup(struct load_engine *e)
 	for (i = 0; i < e->n; i++)
 		if (e->allocs[i].state == LOAD_READY)
 			e->ready[e->nready++] = i;
+	e->keep_next = netio_now_ms() + (uint64_t)o->refresh_s * 1000u;
 	return 0;
 }
 
@@ -1012,6 +1091,9 @@ load_engine_finish(struct load_engine *e)
 
 	e->res->peer_rx = e->peer.rx;
 	e->res->peer_tx = e->peer.tx;
+	/* Refreshes still in flight end first (they rest in LOAD_READY). */
+	if (e->ep != -1)
+		load_settle(e, netio_now_ms() + LOAD_DEALLOC_MS);
 	for (i = 0; i < e->n; i++)
 		if (e->allocs[i].state == LOAD_READY)
 			e->allocs[i].state = LOAD_ALLOCATED;
@@ -1233,6 +1315,8 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 			       ",\"cpu_us_per_packet\":%.4f,\"rss_before_kib\":%" PRIu64
 			       ",\"rss_after_kib\":%" PRIu64 ",\"kib_per_allocation\":%.3f}",
 			    cpu, relayed, cpu_pp, s->rss_before, s->rss_after, kib_pa);
+		printf(",\"refreshed\":%" PRIu64 ",\"refresh_failed\":%" PRIu64, r->keep_ok,
+		    r->keep_failed);
 		printf(",\"deallocated\":%" PRIu64 ",\"deallocate_failed\":%" PRIu64, r->dealloc_ok,
 		    r->dealloc_failed);
 		printf(",\"error\":\"");
@@ -1272,6 +1356,9 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 		       " KiB after the allocations: %.2f KiB/allocation\n",
 		    s->rss_before, s->rss_after, kib_pa);
 	}
+	if (r->keep_ok + r->keep_failed > 0)
+		printf("refreshed %" PRIu64 " allocations with their %s, %" PRIu64 " failed\n",
+		    r->keep_ok, o->send_ind ? "permissions" : "channels", r->keep_failed);
 	printf("deallocated %" PRIu64 ", %" PRIu64 " failed\n", r->dealloc_ok, r->dealloc_failed);
 	if (r->error[0] != '\0')
 		printf("first error: %s\n", r->error);
@@ -1303,6 +1390,7 @@ load_run(int argc, char **argv)
 	o->ramp_start = 1000;
 	o->ramp_factor = 1.25;
 	o->ramp_max = LOAD_MAX_RATE;
+	o->refresh_s = LOAD_REFRESH_S;
 	sin = (struct sockaddr_in *)&o->peer_ip;
 	sin->sin_family = AF_INET;
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -1340,7 +1428,8 @@ load_run(int argc, char **argv)
 		srv.have = false;
 	}
 	load_report(o, r, &srv);
-	rc = r->allocs_failed > 0 || r->setup_failed > 0 || r->allocs_ok < o->allocs
+	rc = r->allocs_failed > 0 || r->setup_failed > 0 || r->keep_failed > 0 ||
+		r->allocs_ok < o->allocs
 	    ? LOAD_EXIT_FAIL
 	    : 0;
 out:

@@ -99,6 +99,12 @@ load sendind "${CREDS[@]}" --allocations 10 --send-indications --rate 100 --dura
 clean_run sendind 10 "UDP, Send indications"
 check_json "Send indications mode is reported" "$T/sendind.json" "j['mode'] == 'send'"
 
+# Permissions last 300 s: long runs refresh them, the channels and the allocations.
+load refresh "${CREDS[@]}" --allocations 10 --rate 100 --duration 3 --refresh 1 "127.0.0.1:$PORT"
+clean_run refresh 10 "refreshes during the data phase"
+check_json "every refresh succeeded, at least one round of them" "$T/refresh.json" \
+	"j['refreshed'] >= 10" "j['refresh_failed'] == 0"
+
 load procs "${CREDS[@]}" --allocations 30 --procs 3 --rate 150 --duration 1 \
 	--server-pid "$TURNPIKED_PID" "127.0.0.1:$PORT"
 clean_run procs 30 "three load processes, results added up"

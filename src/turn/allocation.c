@@ -432,6 +432,12 @@ allocation_permit(struct turn_allocation *a, const struct sockaddr *peer, uint64
 	return 0;
 }
 
+struct allocation_permission *
+allocation_permission(struct turn_allocation *a, const struct sockaddr *peer, uint64_t now_ms)
+{
+	return allocation_perm_find(a, peer, now_ms);
+}
+
 bool
 allocation_is_permitted(const struct turn_allocation *a, const struct sockaddr *peer,
     uint64_t now_ms)

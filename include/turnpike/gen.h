@@ -33,8 +33,9 @@ struct gen_fixed {
 	struct portpool *pool;
 	struct userdb *userdb; /* NULL without userdb */
 	atomic_size_t *allocations;
-	struct limits *limits; /* quotas and max-bps across workers; NULL in unit tests */
-	size_t nworkers;       /* bps-capacity is shared out equally */
+	const atomic_size_t *capacity; /* 0 until known; then 508 at it (capacity.h) */
+	struct limits *limits;         /* quotas and max-bps across workers; NULL in unit tests */
+	size_t nworkers;               /* bps-capacity is shared out equally */
 	const struct sockaddr_storage *udp;
 	size_t nudp;
 };

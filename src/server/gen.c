@@ -224,6 +224,7 @@ gen_init_setup(struct gen *g, const struct gen_fixed *fx)
 	ws->pool = fx->pool;
 	ws->relays = fx->relays;
 	ws->allocations = fx->allocations;
+	ws->capacity = fx->capacity;
 	ws->total_quota = (size_t)g->cfg->total_quota;
 	ws->limits = fx->limits;
 	/* bps-capacity: an equal share per worker, so the data path shares nothing. */

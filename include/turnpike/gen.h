@@ -32,10 +32,11 @@ struct gen_fixed {
 	const struct relayaddr *relays;
 	struct portpool *pool;
 	struct userdb *userdb; /* NULL without userdb */
+	/* The allocations the process can hold (capacity.h): 508 at it; 0 until known. */
+	const atomic_size_t *capacity;
 	atomic_size_t *allocations;
-	const atomic_size_t *capacity; /* 0 until known; then 508 at it (capacity.h) */
-	struct limits *limits;         /* quotas and max-bps across workers; NULL in unit tests */
-	size_t nworkers;               /* bps-capacity is shared out equally */
+	struct limits *limits; /* quotas and max-bps across workers; NULL in unit tests */
+	size_t nworkers;       /* bps-capacity is shared out equally */
 	const struct sockaddr_storage *udp;
 	size_t nudp;
 };

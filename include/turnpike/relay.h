@@ -49,12 +49,13 @@ struct relay_setup {
 	const struct relayaddr *addrs; /* pool address i is addrs->v[i] */
 	const struct relay_client_sock *udp;
 	size_t nudp;
-	atomic_size_t *allocations;    /* process-wide count of allocations */
-	const atomic_size_t *capacity; /* 0 (unknown) or 508 once allocations reach it */
-	size_t total_quota;            /* 0: none; otherwise 486 beyond it (without limits) */
-	struct limits *limits;         /* shared quotas and max-bps; NULL: total_quota only */
-	uint64_t bps_capacity;         /* this worker's bytes per second, 0: unlimited */
-	size_t conn_output_max;        /* data to a stream client is dropped past this */
+	/* The allocations the process can hold (capacity.h): 508 at it; 0 until known. */
+	const atomic_size_t *capacity;
+	atomic_size_t *allocations; /* process-wide count of allocations */
+	size_t total_quota;         /* 0: none; otherwise 486 beyond it (without limits) */
+	struct limits *limits;      /* shared quotas and max-bps; NULL: total_quota only */
+	uint64_t bps_capacity;      /* this worker's bytes per second, 0: unlimited */
+	size_t conn_output_max;     /* data to a stream client is dropped past this */
 };
 
 /* Counters, only ever increased but active. */

@@ -51,6 +51,7 @@ struct gen {
 	struct userdb_front front;
 	struct creds creds;
 	struct peerpolicy *policy;
+	struct integrity_key *nonce_mac; /* turn.nonce_mac, owned */
 	SSL_CTX *ssl_ctx;
 	unsigned long id;         /* 1 at start, then one more per reload */
 	atomic_uint users;        /* workers reading setup */

@@ -29,6 +29,7 @@ enum allocation_bind_result {
 struct allocation_permission {
 	struct sockaddr_storage peer; /* port ignored */
 	uint64_t expires_ms;
+	bool check_port; /* a server's own IP: the policy is asked per packet for the port */
 };
 
 struct allocation_channel {
@@ -100,6 +101,9 @@ void allocation_purge(struct turn_allocation *a, uint64_t now_ms);
 /* Installs or refreshes the permission for peer's IP; -1 when full (max 0: no limit) or out of memory. */
 int allocation_permit(struct turn_allocation *a, const struct sockaddr *peer, uint64_t expires_ms,
     size_t max, uint64_t now_ms);
+/* The live permission for peer's IP, or NULL. */
+struct allocation_permission *allocation_permission(struct turn_allocation *a,
+    const struct sockaddr *peer, uint64_t now_ms);
 bool allocation_is_permitted(const struct turn_allocation *a, const struct sockaddr *peer,
     uint64_t now_ms);
 

@@ -39,6 +39,7 @@ struct control_source {
 	size_t listeners;                 /* TCP and TLS listening sockets */
 	size_t udp;                       /* UDP listening addresses */
 	const atomic_size_t *allocations; /* active allocations, every worker */
+	uint64_t capacity;                /* allocations the process can hold (capacity.h) */
 	struct worker *const *worker;     /* asked through worker_post */
 	const char *realm;                /* main thread only: a reload changes it */
 	/* reload and drain (see server.h), called on the main loop with arg. */

@@ -32,6 +32,8 @@ struct gen_fixed {
 	const struct relayaddr *relays;
 	struct portpool *pool;
 	struct userdb *userdb; /* NULL without userdb */
+	/* The allocations the process can hold (capacity.h): 508 at it; 0 until known. */
+	const atomic_size_t *capacity;
 	atomic_size_t *allocations;
 	struct limits *limits; /* quotas and max-bps across workers; NULL in unit tests */
 	size_t nworkers;       /* bps-capacity is shared out equally */
@@ -49,6 +51,7 @@ struct gen {
 	struct userdb_front front;
 	struct creds creds;
 	struct peerpolicy *policy;
+	struct integrity_key *nonce_mac; /* turn.nonce_mac, owned */
 	SSL_CTX *ssl_ctx;
 	unsigned long id;         /* 1 at start, then one more per reload */
 	atomic_uint users;        /* workers reading setup */

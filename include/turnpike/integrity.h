@@ -48,6 +48,15 @@ uint32_t integrity_fingerprint(const uint8_t *p, size_t len);
  */
 int integrity_hmac(bool sha256, const uint8_t *key, size_t keylen, const uint8_t *p, size_t len,
     uint8_t *out);
+/*
+ * An HMAC key set up once (MAC and digest fetched, key schedule done) for many
+ * MACs: each one copies it, so threads may share it read-only.
+ */
+struct integrity_key;
+struct integrity_key *integrity_key_create(bool sha256, const uint8_t *key, size_t keylen);
+void integrity_key_free(struct integrity_key *k);
+/* integrity_hmac under k; 0 or -1. */
+int integrity_key_hmac(const struct integrity_key *k, const uint8_t *p, size_t len, uint8_t *out);
 
 /* Constant-time equality of two byte arrays of length n. */
 bool integrity_equal(const void *a, const void *b, size_t n);

@@ -39,6 +39,8 @@ void peerpolicy_set_relay_ports(struct peerpolicy *pp, uint16_t min, uint16_t ma
 /* One of the server's own addresses (listening, relay, external, interfaces). */
 int peerpolicy_add_own(struct peerpolicy *pp, const struct sockaddr *sa);
 
+/* True when peer's IP is one of the server's own: only there does its port matter. */
+bool peerpolicy_port_matters(const struct peerpolicy *pp, const struct sockaddr *peer);
 /* True when relaying to peer is allowed; otherwise *reason says why (for logs). */
 bool peerpolicy_check(const struct peerpolicy *pp, const struct sockaddr *peer,
     const char **reason);

@@ -49,6 +49,8 @@ struct relay_setup {
 	const struct relayaddr *addrs; /* pool address i is addrs->v[i] */
 	const struct relay_client_sock *udp;
 	size_t nudp;
+	/* The allocations the process can hold (capacity.h): 508 at it; 0 until known. */
+	const atomic_size_t *capacity;
 	atomic_size_t *allocations; /* process-wide count of allocations */
 	size_t total_quota;         /* 0: none; otherwise 486 beyond it (without limits) */
 	struct limits *limits;      /* shared quotas and max-bps; NULL: total_quota only */

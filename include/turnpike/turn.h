@@ -25,6 +25,8 @@ enum turn_transport {
 	TURN_TLS = 2,
 };
 
+struct integrity_key;
+
 struct turn_5tuple {
 	struct sockaddr_storage client; /* the client's address as the server sees it */
 	struct sockaddr_storage server; /* the server address the client reached */
@@ -45,6 +47,8 @@ struct turn_config {
 	size_t max_permissions;       /* per allocation, 0: no limit (508 beyond) */
 	size_t max_channels;          /* per allocation, 0: no limit (508 beyond) */
 	bool sha256;                  /* offer PASSWORD-ALGORITHMS with SHA-256 (RFC 8489) */
+	/* nonce_key set up once (integrity.h), or NULL: set up at each use. */
+	const struct integrity_key *nonce_mac;
 	/* NULL: the secure defaults of peerpolicy_create(). */
 	const struct peerpolicy *policy;
 	/* When set, asked instead of policy (the daemon swaps policies the store changes). */

@@ -47,6 +47,7 @@ struct worker_setup {
 	struct portpool *pool;          /* shared, locked inside */
 	const struct relayaddr *relays; /* the pool's addresses */
 	atomic_size_t *allocations;     /* shared count for total-quota */
+	const atomic_size_t *capacity;  /* 0 or the allocations the process can hold */
 	size_t total_quota;
 	struct limits *limits;              /* shared quotas, max-bps and the store's peer ranges */
 	uint64_t bps_capacity;              /* bytes per second for each worker, 0: unlimited */

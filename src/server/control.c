@@ -23,13 +23,17 @@
 
 #include "turnpike/control.h"
 #include "turnpike/controlcmd.h"
+#include "turnpike/log.h"
 
 #define CONTROL_ARGS_MAX 8
 /* A client that says nothing for this long is dropped. */
 #define CONTROL_TIMEOUT_S 10
+/* After accept() fails (out of descriptors), pause this long instead of spinning. */
+#define CONTROL_PAUSE_S 1
 
 struct control {
 	struct evconnlistener *listener;
+	struct event *pause; /* re-enables the listener after an accept() error */
 	char *path;
 	struct controlcmd *cmds;
 };
@@ -267,6 +271,27 @@ control_bind(const char *path, int *fdp, char **cause)
 	return 0;
 }
 
+static void
+control_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+
+	(void)fd, (void)what;
+	evconnlistener_enable(c->listener);
+}
+
+/* accept() failed: out of descriptors it fails again at once, so pause (no busy loop). */
+static void
+control_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct control *c = arg;
+	struct timeval tv = {CONTROL_PAUSE_S, 0};
+
+	log_warn("control socket: accept");
+	evconnlistener_disable(l);
+	event_add(c->pause, &tv);
+}
+
 int
 control_create(struct event_base *base, const char *path, const struct control_source *src,
     struct control **cp, char **cause)
@@ -294,6 +319,11 @@ control_create(struct event_base *base, const char *path, const struct control_s
 		control_free(c);
 		return control_fail(cause, "cannot listen on control socket %s", path);
 	}
+	if ((c->pause = event_new(base, -1, 0, control_resume, c)) == NULL) {
+		control_free(c); /* closes fd with the listener */
+		return control_fail(cause, "out of memory");
+	}
+	evconnlistener_set_error_cb(c->listener, control_accept_error);
 	*cp = c;
 	return 0;
 }
@@ -305,6 +335,8 @@ control_free(struct control *c)
 		return;
 	if (c->listener != NULL)
 		evconnlistener_free(c->listener);
+	if (c->pause != NULL)
+		event_free(c->pause);
 	controlcmd_free(c->cmds);
 	unlink(c->path);
 	free(c->path);

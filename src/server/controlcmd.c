@@ -227,6 +227,7 @@ controlcmd_status_done(struct control_conn *cc, const struct controlcmd_req *req
 	    t.client_to_peer_packets, t.client_to_peer_bytes);
 	control_conn_printf(cc, "to-client packets %" PRIu64 " bytes %" PRIu64 "\n",
 	    t.peer_to_client_packets, t.peer_to_client_bytes);
+	control_conn_printf(cc, "capacity %" PRIu64 "\n", req->cmds->src->capacity);
 }
 
 /* Every worker has answered: the lines in worker order, then the final line. */

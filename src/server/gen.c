@@ -19,6 +19,7 @@
 #include "turnpike/addr.h"
 #include "turnpike/config.h"
 #include "turnpike/gen.h"
+#include "turnpike/integrity.h"
 #include "turnpike/limits.h"
 #include "turnpike/peerpolicy.h"
 #include "turnpike/random.h"
@@ -182,6 +183,17 @@ gen_nonce_key(struct gen *g, const struct gen *prev, char **cause)
 	return 0;
 }
 
+/* The nonce key set up once for every worker (a MAC per 401 and per request otherwise). */
+static int
+gen_nonce_mac(struct gen *g, char **cause)
+{
+	g->nonce_mac = integrity_key_create(true, g->turn.nonce_key, sizeof g->turn.nonce_key);
+	if (g->nonce_mac == NULL)
+		return gen_fail(cause, "cannot set up the nonce key");
+	g->turn.nonce_mac = g->nonce_mac;
+	return 0;
+}
+
 /* What every worker's TURN core reads. */
 static void
 gen_init_turn(struct gen *g, const struct gen_fixed *fx)
@@ -224,6 +236,7 @@ gen_init_setup(struct gen *g, const struct gen_fixed *fx)
 	ws->pool = fx->pool;
 	ws->relays = fx->relays;
 	ws->allocations = fx->allocations;
+	ws->capacity = fx->capacity;
 	ws->total_quota = (size_t)g->cfg->total_quota;
 	ws->limits = fx->limits;
 	/* bps-capacity: an equal share per worker, so the data path shares nothing. */
@@ -260,7 +273,7 @@ gen_create(struct config *cfg, const struct gen_fixed *fx, const struct gen *pre
 	    tls_ctx_create(cfg->cert, cfg->pkey, cfg->cipher_list, &g->ssl_ctx, cause) != 0)
 		goto fail;
 	if (gen_init_creds(g, fx, cause) != 0 || gen_nonce_key(g, prev, cause) != 0 ||
-	    gen_init_policy(g, fx, cause) != 0)
+	    gen_nonce_mac(g, cause) != 0 || gen_init_policy(g, fx, cause) != 0)
 		goto fail;
 	gen_init_turn(g, fx);
 	gen_init_setup(g, fx);
@@ -280,6 +293,7 @@ gen_free(struct gen *g)
 	peerpolicy_free(g->policy);
 	creds_static_free(g->cstatic);
 	explicit_bzero(g->turn.nonce_key, sizeof g->turn.nonce_key);
+	integrity_key_free(g->nonce_mac);
 	config_free(g->cfg);
 	free(g->sw);
 	free(g);

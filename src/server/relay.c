@@ -290,6 +290,15 @@ relay_open_claim(struct relay *rl, const struct turn_relay_req *req, struct turn
 	return 0;
 }
 
+/* The process's capacity (capacity.h) reached by the n allocations before this one. */
+static bool
+relay_over_capacity(const struct relay *rl, size_t n)
+{
+	size_t cap = rl->setup.capacity != NULL ? atomic_load(rl->setup.capacity) : 0;
+
+	return cap != 0 && n >= cap;
+}
+
 /*
  * Quotas across workers: the first relay of an allocation takes one unit of
  * the total and of its user's count; 0 or 486. *bps is the session's max-bps.
@@ -309,7 +318,9 @@ relay_quota_take(struct relay *rl, const struct turn_relay_req *req, struct limi
 		return 0; /* the second address family of the same allocation */
 	}
 	n = atomic_fetch_add(rl->setup.allocations, 1);
-	if (rl->setup.limits != NULL)
+	if (relay_over_capacity(rl, n))
+		rc = 508; /* keeps descriptors for control, metrics and stream clients */
+	else if (rl->setup.limits != NULL)
 		rc = limits_take(rl->setup.limits, n, user, userlen, h, bps);
 	else
 		rc = rl->setup.total_quota > 0 && n >= rl->setup.total_quota ? 486 : 0;

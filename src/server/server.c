@@ -24,6 +24,7 @@
 
 #include "turnpike/addr.h"
 #include "turnpike/binding.h"
+#include "turnpike/capacity.h"
 #include "turnpike/config.h"
 #include "turnpike/control.h"
 #include "turnpike/creds.h"
@@ -44,8 +45,6 @@
 #include "turnpike/worker.h"
 
 #define SERVER_THREADS_MAX 128
-/* Descriptors kept for listeners, logs and connections when estimating capacity. */
-#define SERVER_FD_SPARE 64
 
 struct server {
 	const struct config *cfg; /* as started: what a reload cannot change */
@@ -59,6 +58,7 @@ struct server {
 	struct relayaddr *relays;
 	struct portpool *pool;
 	atomic_size_t allocations;
+	atomic_size_t capacity; /* 0 until logged at startup */
 	struct gen_fixed fixed;
 	struct gen *gen;  /* the current generation */
 	struct gen *gens; /* every generation not freed yet, current first */
@@ -212,6 +212,7 @@ server_init_turn(struct server *s, char **cause)
 	s->fixed.pool = s->pool;
 	s->fixed.userdb = s->userdb;
 	s->fixed.allocations = &s->allocations;
+	s->fixed.capacity = &s->capacity;
 	return 0;
 }
 
@@ -805,19 +806,23 @@ server_log_policy(const struct server *s)
 
 /* Each relay holds a descriptor: the limit bounds the allocations, as do the ports. */
 static void
-server_log_capacity(const struct server *s, rlim_t nofile)
+server_log_capacity(struct server *s, rlim_t nofile)
 {
-	unsigned long long fds = nofile > SERVER_FD_SPARE ? nofile - SERVER_FD_SPARE : 0;
-	unsigned long long ports =
-	    (unsigned long long)(s->cfg->max_port - s->cfg->min_port + 1) * s->relays->n;
+	struct capacity c = {.nofile = nofile, .fds_open = capacity_open_fds(nofile)};
 
-	log_info("descriptor limit %llu: about %llu UDP allocations (%llu relay ports; a TCP or "
-		 "TLS client needs one more descriptor)",
-	    (unsigned long long)nofile, fds < ports ? fds : ports, ports);
+	c.ports = (uint64_t)(s->cfg->max_port - s->cfg->min_port + 1) * s->relays->n;
+	capacity_compute(&c);
+	s->csrc.capacity = c.allocations;
+	atomic_store(&s->capacity, (size_t)c.allocations);
+	log_info("capacity: %llu allocations (descriptor limit %llu, %llu open, %d kept spare: "
+		 "%llu; relay ports %llu; a TCP or TLS client needs one more descriptor)",
+	    (unsigned long long)c.allocations, (unsigned long long)c.nofile,
+	    (unsigned long long)c.fds_open, CAPACITY_FD_SPARE, (unsigned long long)c.by_fds,
+	    (unsigned long long)c.ports);
 }
 
 static void
-server_log_startup(const struct server *s, rlim_t nofile)
+server_log_startup(struct server *s, rlim_t nofile)
 {
 	const struct config *cfg = s->cfg;
 
@@ -851,6 +856,7 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 		return server_fail(cause, "out of memory");
 	s->cfg = cfg;
 	atomic_init(&s->allocations, 0);
+	atomic_init(&s->capacity, 0);
 	atomic_init(&s->draining, false);
 	if (privdrop_resolve(cfg->proc_user, cfg->proc_group, &s->priv, cause) != 0) {
 		free(s);

@@ -32,30 +32,6 @@ struct udpio_rx {
 #endif
 };
 
-struct udpio_rx *
-udpio_rx_create(size_t dgram_max)
-{
-	struct udpio_rx *rx;
-
-	if ((rx = calloc(1, sizeof *rx)) == NULL)
-		return NULL;
-	rx->dgram_max = dgram_max;
-	if ((rx->bufs = malloc(UDPIO_BATCH * dgram_max)) == NULL) {
-		free(rx);
-		return NULL;
-	}
-	return rx;
-}
-
-void
-udpio_rx_free(struct udpio_rx *rx)
-{
-	if (rx == NULL)
-		return;
-	free(rx->bufs);
-	free(rx);
-}
-
 static void
 udpio_prepare(struct udpio_rx *rx, int i, struct msghdr *h)
 {
@@ -68,6 +44,49 @@ udpio_prepare(struct udpio_rx *rx, int i, struct msghdr *h)
 	h->msg_namelen = sizeof rx->src[i];
 	h->msg_control = rx->ctl[i].buf;
 	h->msg_controllen = sizeof rx->ctl[i].buf;
+}
+
+#ifdef HAVE_RECVMMSG
+/* Every slot once: a read then resets only the slots the kernel wrote. */
+static void
+udpio_prepare_all(struct udpio_rx *rx)
+{
+	int i;
+
+	for (i = 0; i < UDPIO_BATCH; i++)
+		udpio_prepare(rx, i, &rx->msgs[i].msg_hdr);
+}
+#else
+static void
+udpio_prepare_all(struct udpio_rx *rx)
+{
+	udpio_prepare(rx, 0, &rx->msg);
+}
+#endif
+
+struct udpio_rx *
+udpio_rx_create(size_t dgram_max)
+{
+	struct udpio_rx *rx;
+
+	if ((rx = calloc(1, sizeof *rx)) == NULL)
+		return NULL;
+	rx->dgram_max = dgram_max;
+	if ((rx->bufs = malloc(UDPIO_BATCH * dgram_max)) == NULL) {
+		free(rx);
+		return NULL;
+	}
+	udpio_prepare_all(rx);
+	return rx;
+}
+
+void
+udpio_rx_free(struct udpio_rx *rx)
+{
+	if (rx == NULL)
+		return;
+	free(rx->bufs);
+	free(rx);
 }
 
 /* The datagram's destination from pktinfo, else the bound address. */
@@ -107,14 +126,19 @@ udpio_finish(struct udpio_rx *rx, int i, struct msghdr *h, size_t n, const struc
 int
 udpio_recv(struct udpio_rx *rx, int fd, const struct sockaddr *local)
 {
+	struct msghdr *h;
 	int i, n;
 
-	for (i = 0; i < UDPIO_BATCH; i++)
-		udpio_prepare(rx, i, &rx->msgs[i].msg_hdr);
 	if ((n = recvmmsg(fd, rx->msgs, UDPIO_BATCH, MSG_DONTWAIT, NULL)) <= 0)
 		return 0;
-	for (i = 0; i < n; i++)
-		udpio_finish(rx, i, &rx->msgs[i].msg_hdr, rx->msgs[i].msg_len, local);
+	for (i = 0; i < n; i++) {
+		h = &rx->msgs[i].msg_hdr;
+		udpio_finish(rx, i, h, rx->msgs[i].msg_len, local);
+		/* The kernel wrote these three: ready for the next read, once finished. */
+		h->msg_namelen = sizeof rx->src[i];
+		h->msg_controllen = sizeof rx->ctl[i].buf;
+		h->msg_flags = 0;
+	}
 	return n;
 }
 #else

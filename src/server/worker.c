@@ -950,6 +950,7 @@ worker_open_turn(struct worker *w, char **cause)
 	    .udp = w->csocks,
 	    .nudp = w->nudp,
 	    .allocations = w->setup->allocations,
+	    .capacity = w->setup->capacity,
 	    .total_quota = w->setup->total_quota,
 	    .limits = w->setup->limits,
 	    .bps_capacity = w->setup->bps_capacity,

@@ -152,6 +152,58 @@ out:
 	return rc;
 }
 
+struct integrity_key {
+	EVP_MAC_CTX *ctx; /* keyed, never updated: copied for each MAC */
+	size_t len;
+};
+
+struct integrity_key *
+integrity_key_create(bool sha256, const uint8_t *key, size_t keylen)
+{
+	char sha1[] = "SHA1", sha2[] = "SHA256";
+	OSSL_PARAM params[2];
+	struct integrity_key *k;
+	EVP_MAC *mac;
+
+	params[0] =
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, sha256 ? sha2 : sha1, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((k = calloc(1, sizeof *k)) == NULL)
+		return NULL;
+	k->len = sha256 ? INTEGRITY_SHA256_LEN : INTEGRITY_SHA1_LEN;
+	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) != NULL)
+		k->ctx = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac); /* the context holds its own reference */
+	if (k->ctx == NULL || EVP_MAC_init(k->ctx, key, keylen, params) != 1) {
+		integrity_key_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+void
+integrity_key_free(struct integrity_key *k)
+{
+	if (k == NULL)
+		return;
+	EVP_MAC_CTX_free(k->ctx);
+	free(k);
+}
+
+int
+integrity_key_hmac(const struct integrity_key *k, const uint8_t *p, size_t len, uint8_t *out)
+{
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(k->ctx);
+	size_t outlen;
+	int rc = -1;
+
+	if (ctx != NULL && EVP_MAC_update(ctx, p, len) == 1 &&
+	    EVP_MAC_final(ctx, out, &outlen, INTEGRITY_SHA256_LEN) == 1 && outlen == k->len)
+		rc = 0;
+	EVP_MAC_CTX_free(ctx);
+	return rc;
+}
+
 int
 integrity_hmac(bool sha256, const uint8_t *key, size_t keylen, const uint8_t *p, size_t len,
     uint8_t *out)

@@ -393,7 +393,7 @@ allocation_perm_find(const struct turn_allocation *a, const struct sockaddr *pee
 	return NULL;
 }
 
-/* p with room for n + 1 elements (doubling), or NULL when out of memory. */
+/* p with room for n + 1 elements (doubling from 1), or NULL when out of memory. */
 static void *
 allocation_room(void *p, size_t n, size_t *cap, size_t size)
 {
@@ -402,7 +402,7 @@ allocation_room(void *p, size_t n, size_t *cap, size_t size)
 
 	if (n < *cap)
 		return p;
-	ncap = *cap == 0 ? 4 : *cap * 2;
+	ncap = *cap == 0 ? 1 : *cap * 2; /* most allocations have one or two peers */
 	if ((grown = reallocarray(p, ncap, size)) == NULL)
 		return NULL;
 	*cap = ncap;
@@ -430,6 +430,12 @@ allocation_permit(struct turn_allocation *a, const struct sockaddr *peer, uint64
 	memcpy(&p->peer, peer, addr_len(peer));
 	p->expires_ms = expires_ms;
 	return 0;
+}
+
+struct allocation_permission *
+allocation_permission(struct turn_allocation *a, const struct sockaddr *peer, uint64_t now_ms)
+{
+	return allocation_perm_find(a, peer, now_ms);
 }
 
 bool

@@ -53,7 +53,9 @@ auth_nonce_mac(const struct turn_config *cfg, const struct turn_5tuple *t, const
 	else if (sa->sa_family == AF_INET6)
 		wbuf_put_bytes(&w, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
 	if (w.overflow ||
-	    integrity_hmac(true, cfg->nonce_key, sizeof cfg->nonce_key, in, w.len, mac) == -1)
+	    (cfg->nonce_mac != NULL ? integrity_key_hmac(cfg->nonce_mac, in, w.len, mac)
+				    : integrity_hmac(true, cfg->nonce_key, sizeof cfg->nonce_key,
+					  in, w.len, mac)) == -1)
 		return -1;
 	memcpy(out, mac, AUTH_NONCE_MAC_LEN);
 	return 0;

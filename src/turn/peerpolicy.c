@@ -487,6 +487,24 @@ peerpolicy_embedded_refused(const struct peerpolicy *pp, const struct peerpolicy
 	return false;
 }
 
+/* Own addresses, and IPv6 forms that embed an IPv4 address (which may be own), hang on the port. */
+bool
+peerpolicy_port_matters(const struct peerpolicy *pp, const struct sockaddr *peer)
+{
+	struct peerpolicy_ip ip;
+	size_t i;
+
+	if (peerpolicy_ip_of(peer, &ip) == -1)
+		return true;
+	if (peerpolicy_is_own(pp, &ip))
+		return true;
+	for (i = 0; ip.family == AF_INET6 && i < nitems(peerpolicy_embeds); i++) {
+		if (peerpolicy_embeds[i].match(ip.b))
+			return true;
+	}
+	return false;
+}
+
 bool
 peerpolicy_check(const struct peerpolicy *pp, const struct sockaddr *peer, const char **reason)
 {

@@ -558,6 +558,19 @@ turn_check_peer(struct turn_req *r, const struct sockaddr_storage *peer)
 	return 0;
 }
 
+/* Installs or refreshes peer's permission, marked when its port must be checked per packet. */
+static int
+turn_permit(struct turn_req *r, const struct sockaddr *peer, uint64_t expires)
+{
+	struct allocation_permission *p;
+
+	if (allocation_permit(r->alloc, peer, expires, 0, r->now->mono_ms) == -1 ||
+	    (p = allocation_permission(r->alloc, peer, r->now->mono_ms)) == NULL)
+		return -1;
+	p->check_port = peerpolicy_port_matters(r->t->policy, peer);
+	return 0;
+}
+
 /* Whether n peers (some perhaps already permitted or repeated) fit max_permissions. */
 static bool
 turn_permissions_fit(const struct turn_req *r, const struct sockaddr_storage *peers, size_t n)
@@ -608,8 +621,7 @@ turn_create_permission(struct turn_req *r, struct turn_answer *ans)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		if (allocation_permit(r->alloc, (const struct sockaddr *)&peers[i], expires, 0,
-			r->now->mono_ms) == -1)
+		if (turn_permit(r, (const struct sockaddr *)&peers[i], expires) == -1)
 			ans->error = 508;
 	}
 }
@@ -641,8 +653,7 @@ turn_channel_bind(struct turn_req *r, struct turn_answer *ans)
 		return;
 	}
 	if (rc != ALLOCATION_BIND_OK || !turn_permissions_fit(r, &peer, 1) ||
-	    allocation_permit(r->alloc, sa, now + turn_ms(cfg->permission_lifetime), 0, now) ==
-		-1 ||
+	    turn_permit(r, sa, now + turn_ms(cfg->permission_lifetime)) == -1 ||
 	    allocation_bind(r->alloc, number, sa, now + turn_ms(cfg->channel_lifetime),
 		cfg->max_channels, now) != ALLOCATION_BIND_OK)
 		ans->error = 508;
@@ -743,26 +754,41 @@ turn_next_tid(struct turn *t, uint8_t tid[STUN_TID_LEN])
 	buf_store_u32(tid + sizeof t->tid_prefix, t->tid_counter++);
 }
 
-/* Client to peer: the permission, then the policy (the port matters for own addresses). */
+/*
+ * RFC 8656 §9: the permission authorizes; the policy was asked when it was
+ * installed. Only the server's own addresses are asked again, for the port.
+ */
+static bool
+turn_peer_permitted(struct turn *t, struct turn_allocation *a, const struct sockaddr *peer,
+    uint64_t now_ms)
+{
+	const struct allocation_permission *p = allocation_permission(a, peer, now_ms);
+	const char *reason;
+
+	if (p == NULL) {
+		t->stats.no_permission_drops++;
+		return false;
+	}
+	if (p->check_port && !peerpolicy_check(t->policy, peer, &reason)) {
+		t->stats.peer_refused++;
+		return false;
+	}
+	return true;
+}
+
+/* Client to peer: a live relay of the peer's family and a permission. */
 static void
 turn_to_peer(struct turn *t, struct turn_allocation *a, const struct sockaddr *peer,
     const uint8_t *data, size_t len, uint64_t now_ms)
 {
 	const struct turn_relay *rel = allocation_relay(a, peer->sa_family);
-	const char *reason;
 
 	if (rel == NULL) {
 		t->stats.data_drops++;
 		return;
 	}
-	if (!allocation_is_permitted(a, peer, now_ms)) {
-		t->stats.no_permission_drops++;
+	if (!turn_peer_permitted(t, a, peer, now_ms))
 		return;
-	}
-	if (!peerpolicy_check(t->policy, peer, &reason)) {
-		t->stats.peer_refused++;
-		return;
-	}
 	if (t->io.relay_send(t->io.ctx, rel, peer, data, len) == -1) {
 		t->stats.relay_send_errors++; /* never fatal to the allocation */
 		return;
@@ -883,7 +909,6 @@ void
 turn_handle_peer_data(struct turn *t, struct turn_allocation *alloc, const struct turn_relay *relay,
     const struct sockaddr *peer, const uint8_t *data, size_t len, const struct turn_now *now)
 {
-	const char *reason;
 	size_t n;
 
 	if (alloc == NULL || !allocation_has_relay(alloc, relay) ||
@@ -891,14 +916,8 @@ turn_handle_peer_data(struct turn *t, struct turn_allocation *alloc, const struc
 		t->stats.data_drops++;
 		return;
 	}
-	if (!allocation_is_permitted(alloc, peer, now->mono_ms)) {
-		t->stats.no_permission_drops++;
+	if (!turn_peer_permitted(t, alloc, peer, now->mono_ms))
 		return;
-	}
-	if (!peerpolicy_check(t->policy, peer, &reason)) {
-		t->stats.peer_refused++;
-		return;
-	}
 	if (turn_build_to_client(t, alloc, peer, data, len, now->mono_ms, &n) == -1 ||
 	    t->io.client_send(t->io.ctx, alloc->conn, &alloc->tuple, t->scratch, n) == -1) {
 		t->stats.data_drops++;

@@ -218,6 +218,36 @@ test_truncated_sha256(void)
 	CHECK(!verifies(out, len, true));
 }
 
+/* A key set up once gives the same MACs as one set up per call, any number of times. */
+static void
+test_prepared_key(void)
+{
+	static const uint8_t key[32] = "0123456789abcdef0123456789abcdef";
+	static const uint8_t msg[] = "a nonce's covered bytes";
+	uint8_t want[32], got[32];
+	struct integrity_key *k;
+	bool sha256;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		sha256 = i == 1;
+		k = integrity_key_create(sha256, key, sizeof key);
+		CHECK(k != NULL);
+		CHECK(integrity_hmac(sha256, key, sizeof key, msg, sizeof msg, want) == 0);
+		memset(got, 0, sizeof got);
+		CHECKM(integrity_key_hmac(k, msg, sizeof msg, got) == 0 &&
+			memcmp(got, want, sha256 ? 32 : 20) == 0,
+		    sha256 ? "prepared HMAC-SHA256 key" : "prepared HMAC-SHA1 key");
+		memset(got, 0, sizeof got);
+		CHECKM(integrity_key_hmac(k, msg, sizeof msg, got) == 0 &&
+			memcmp(got, want, sha256 ? 32 : 20) == 0,
+		    "the prepared key is unchanged by use");
+		CHECK(integrity_key_hmac(k, msg, 3, got) == 0 && memcmp(got, want, 20) != 0);
+		integrity_key_free(k);
+	}
+	integrity_key_free(NULL);
+}
+
 int
 main(void)
 {
@@ -227,5 +257,6 @@ main(void)
 	test_both();
 	test_after_mi();
 	test_truncated_sha256();
+	test_prepared_key();
 	return unit_done();
 }

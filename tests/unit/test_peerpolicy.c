@@ -191,6 +191,13 @@ test_own(void)
 	CHECKM(!allowed(pp, "2001:db8::5", 80), "own IPv6 address off relay ports");
 	CHECKM(allowed(pp, "2001:db8::5", 60000), "own IPv6 address on a relay port");
 	CHECKM(allowed(pp, "203.0.113.6", 80), "a neighbour of the own address");
+	CHECKM(peerpolicy_port_matters(pp, sa("203.0.113.5", 1)) &&
+		peerpolicy_port_matters(pp, sa("2001:db8::5", 1)) &&
+		peerpolicy_port_matters(pp, sa("::ffff:198.51.100.7", 1)),
+	    "own addresses and IPv4-embedding forms: the port is checked per packet");
+	CHECKM(!peerpolicy_port_matters(pp, sa("203.0.113.6", 1)) &&
+		!peerpolicy_port_matters(pp, sa("2001:db8::6", 1)),
+	    "other peers: the permission alone authorizes");
 	peerpolicy_free(pp);
 }
 

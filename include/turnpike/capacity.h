@@ -1,0 +1,28 @@
+/*
+ * How many allocations the process can hold: each UDP relay is a descriptor
+ * and a port, so the smaller of the free descriptors (less a reserve for
+ * control, metrics and stream clients) and the relay ports bounds it.
+ */
+#ifndef TURNPIKE_CAPACITY_H
+#define TURNPIKE_CAPACITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Descriptors kept back for control and metrics connections, logs and stream clients. */
+#define CAPACITY_FD_SPARE 64
+
+struct capacity {
+	uint64_t nofile;      /* RLIMIT_NOFILE soft limit */
+	uint64_t fds_open;    /* descriptors open once started */
+	uint64_t ports;       /* relay ports over every relay address */
+	uint64_t by_fds;      /* nofile - fds_open - CAPACITY_FD_SPARE, at least 0 */
+	uint64_t allocations; /* min(by_fds, ports) */
+};
+
+/* Fills c->by_fds and c->allocations from the other three fields. */
+void capacity_compute(struct capacity *c);
+/* Descriptors open in this process, counted below limit (the soft RLIMIT_NOFILE). */
+uint64_t capacity_open_fds(uint64_t limit);
+
+#endif

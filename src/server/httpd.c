@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include "turnpike/httpd.h"
 #include "turnpike/listener.h"
@@ -33,6 +34,8 @@
 #define HTTPD_HEADERS_MAX 8192
 #define HTTPD_BODY_MAX 1024
 #define HTTPD_BACKLOG 64
+/* After accept() fails (out of descriptors), pause this long instead of spinning. */
+#define HTTPD_PAUSE_S 1
 /* Scrapes waiting for the workers at once; more are answered 503. */
 #define HTTPD_SCRAPES_MAX 16
 /* Sessions one worker reports per scrape for the per-user series. */
@@ -402,9 +405,35 @@ httpd_request(struct evhttp_request *req, void *arg)
 	httpd_reply(req, HTTP_NOTFOUND, "Not Found", "not found");
 }
 
+static void
+httpd_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(arg);
+}
+
+/*
+ * accept() failed: out of descriptors it fails again at once, so pause (no
+ * busy loop). arg is evhttp's, not ours: the timer is a one-shot on the base.
+ */
+static void
+httpd_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct timeval tv = {HTTPD_PAUSE_S, 0};
+
+	(void)arg;
+	log_warn("metrics HTTP: accept");
+	evconnlistener_disable(l);
+	if (event_base_once(evconnlistener_get_base(l), -1, EV_TIMEOUT, httpd_resume, l, &tv) != 0)
+		evconnlistener_enable(l); /* no timer: better spin than stop serving */
+}
+
 static int
 httpd_listen(struct httpd *h, const struct sockaddr *addr, char **cause)
 {
+	struct evhttp_bound_socket *bs;
+	struct evconnlistener *l;
 	int fd;
 
 	if ((fd = listener_socket(addr, SOCK_STREAM, false, "metrics HTTP", cause)) == -1)
@@ -413,10 +442,12 @@ httpd_listen(struct httpd *h, const struct sockaddr *addr, char **cause)
 		close(fd);
 		return httpd_fail(cause, "cannot listen for metrics HTTP: %s", strerror(errno));
 	}
-	if (evhttp_accept_socket_with_handle(h->http, fd) == NULL) {
+	if ((bs = evhttp_accept_socket_with_handle(h->http, fd)) == NULL) {
 		close(fd);
 		return httpd_fail(cause, "cannot serve metrics HTTP");
 	}
+	l = evhttp_bound_socket_get_listener(bs);
+	evconnlistener_set_error_cb(l, httpd_accept_error);
 	return 0;
 }
 

@@ -22,10 +22,13 @@ RELAY_MAX=$((RELAY_MIN + 399))
 # The daemon under a descriptor limit it cannot raise (soft and hard).
 printf '#!/bin/sh\nulimit -n %d || exit 1\nexec "%s" "$@"\n' "$LIMIT" "$TURNPIKED" >"$T/limited"
 chmod +x "$T/limited"
+pick_port
+MPORT=$PICKED
 TURNPIKED=$T/limited start_turnpiked_or_bail -n --listening-ip 127.0.0.1 \
 	--listening-port @PORT@ --no-tls --log-file stdout --relay-threads 2 \
 	--min-port "$RELAY_MIN" --max-port "$RELAY_MAX" --realm "$REALM" --lt-cred-mech \
-	--user "alice:$USER_PASS" --user "bob:$USER_PASS" --control-socket "$SOCK"
+	--user "alice:$USER_PASS" --user "bob:$USER_PASS" --control-socket "$SOCK" \
+	--prometheus --prometheus-address 127.0.0.1 --prometheus-port "$MPORT"
 
 line=$(grep -o "capacity: [0-9]* allocations (descriptor limit $LIMIT, .*" "$TURNPIKED_LOG")
 CAP=$(echo "$line" | sed -n 's/^capacity: \([0-9]*\) allocations.*/\1/p')
@@ -68,6 +71,27 @@ tap_run "Binding is still answered at capacity" \
 tap_run "the control socket still answers at capacity" ctl status
 grep -qx "allocations $CAP" "$T/out"
 tap_is "status counts the allocations held" "$?" "$(cat "$T/out")"
+
+# scrape: /metrics answers 200 within 5 s.
+scrape() {
+	timeout 6 python3 -c 'import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=5).read()' "http://127.0.0.1:$MPORT/metrics"
+}
+# Out of descriptors: TCP connections past the spare ones make accept() fail (EMFILE).
+bench hold --connections 80 --duration 4000 --timeout 2000 "127.0.0.1:$PORT" \
+	>"$T/hold" 2>&1 &
+HOLD=$!
+track_pid "$HOLD"
+sleep 1
+scrape >/dev/null 2>&1 # may fail: no descriptor for it
+wait "$HOLD" 2>/dev/null
+forget_pid "$HOLD"
+wait_until 5 scrape
+tap_diag "while out of descriptors: $(grep -c 'metrics HTTP: accept' "$TURNPIKED_LOG") metrics accept() errors, $(grep -c 'accept' "$TURNPIKED_LOG") accept lines in all"
+tap_is "after descriptors ran out and came back, /metrics answers again" "$?" \
+	"$(grep -c 'accept' "$TURNPIKED_LOG") accept lines; $(tail -n 2 "$T/hold")"
+tap_run "Binding is still answered after that" \
+	bench probe --timeout 1000 --max-sends 3 "127.0.0.1:$PORT"
 
 ctl sessions --user alice >"$T/sessions" 2>&1
 sid=$(sed -n 's/^session \([0-9]*-[0-9]*\) .*/\1/p' "$T/sessions" | head -n 1)

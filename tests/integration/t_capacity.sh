@@ -22,13 +22,12 @@ RELAY_MAX=$((RELAY_MIN + 399))
 # The daemon under a descriptor limit it cannot raise (soft and hard).
 printf '#!/bin/sh\nulimit -n %d || exit 1\nexec "%s" "$@"\n' "$LIMIT" "$TURNPIKED" >"$T/limited"
 chmod +x "$T/limited"
-pick_port
-MPORT=$PICKED
 TURNPIKED=$T/limited start_turnpiked_or_bail -n --listening-ip 127.0.0.1 \
 	--listening-port @PORT@ --no-tls --log-file stdout --relay-threads 2 \
 	--min-port "$RELAY_MIN" --max-port "$RELAY_MAX" --realm "$REALM" --lt-cred-mech \
 	--user "alice:$USER_PASS" --user "bob:$USER_PASS" --control-socket "$SOCK" \
-	--prometheus --prometheus-address 127.0.0.1 --prometheus-port "$MPORT"
+	--prometheus --prometheus-address 127.0.0.1 --prometheus-port @PORT2@
+MPORT=$PORT2
 
 line=$(grep -o "capacity: [0-9]* allocations (descriptor limit $LIMIT, .*" "$TURNPIKED_LOG")
 CAP=$(echo "$line" | sed -n 's/^capacity: \([0-9]*\) allocations.*/\1/p')

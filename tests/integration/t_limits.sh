@@ -38,12 +38,11 @@ perm_is() {
 
 "$CTL" --db "$DB" user add seed --realm "$REALM" --password seed-pw >/dev/null 2>&1 ||
 	bail_out "turnpikectl could not create $DB"
-pick_port
-MPORT=$PICKED
 start_turnpiked_or_bail -n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls \
 	--log-file stdout --relay-threads 2 --realm "$REALM" --lt-cred-mech --userdb "$DB" \
 	--user alice:alice-pw --max-permissions 3 --unauth-rate-limit "$RATE" \
-	--prometheus --prometheus-address 127.0.0.1 --prometheus-port "$MPORT"
+	--prometheus --prometheus-address 127.0.0.1 --prometheus-port @PORT2@
+MPORT=$PORT2
 
 # ---- peer ranges from the store ----
 got=$(perm 198.51.100.7)

@@ -19,9 +19,6 @@ uint64_t netio_now_ms(void);
 /* Parses a decimal number within [min, max] (digits only, no sign); -1 otherwise. */
 int netio_parse_number(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
-/* Sets *cause to the formatted text (when cause is not NULL); always returns -1. */
-int netio_fail(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /*
  * Resolves "1.2.3.4", "1.2.3.4:5", "::1", "[::1]:5", "name" or "name:5"; a
  * missing port becomes defport. Names go through getaddrinfo (first answer).

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "turnpike/addr.h"
+#include "turnpike/cause.h"
 #include "turnpike/loadpeer.h"
 #include "turnpike/netio.h"
 
@@ -24,12 +25,12 @@ loadpeer_open(struct loadpeer *p, const struct sockaddr *ip, char **cause)
 
 	memset(p, 0, sizeof(*p));
 	if ((p->fd = socket(ip->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
-		return netio_fail(cause, "echo peer socket: %s", strerror(errno));
+		return cause_fail(cause, "echo peer socket: %s", strerror(errno));
 	(void)setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	(void)setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	if (bind(p->fd, ip, addr_len(ip)) == -1 ||
 	    getsockname(p->fd, (struct sockaddr *)&p->addr, &sl) == -1) {
-		netio_fail(cause, "echo peer bind: %s", strerror(errno));
+		cause_fail(cause, "echo peer bind: %s", strerror(errno));
 		loadpeer_close(p);
 		return -1;
 	}

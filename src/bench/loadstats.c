@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "turnpike/cause.h"
 #include "turnpike/loadstats.h"
 #include "turnpike/netio.h"
 
@@ -193,7 +194,7 @@ loadstats_read(pid_t pid, const char *what, char *buf, size_t cap, char **cause)
 
 	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, what);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return netio_fail(cause, "%s: %s", path, strerror(errno));
+		return cause_fail(cause, "%s: %s", path, strerror(errno));
 	while (len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0)
 		len += (size_t)n;
 	close(fd);
@@ -251,7 +252,7 @@ loadstats_proc_cpu_us(pid_t pid, uint64_t *us, char **cause)
 	if (loadstats_read(pid, "stat", buf, sizeof(buf), cause) == -1)
 		return -1;
 	if (loadstats_parse_stat(buf, &ticks) == -1 || hz <= 0)
-		return netio_fail(cause, "/proc/%ld/stat: cannot read the CPU time", (long)pid);
+		return cause_fail(cause, "/proc/%ld/stat: cannot read the CPU time", (long)pid);
 	*us = ticks * 1000000u / (uint64_t)hz;
 	return 0;
 }
@@ -264,6 +265,6 @@ loadstats_proc_rss_kib(pid_t pid, uint64_t *kib, char **cause)
 	if (loadstats_read(pid, "status", buf, sizeof(buf), cause) == -1)
 		return -1;
 	if (loadstats_parse_rss(buf, kib) == -1)
-		return netio_fail(cause, "/proc/%ld/status: no VmRSS", (long)pid);
+		return cause_fail(cause, "/proc/%ld/status: no VmRSS", (long)pid);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "turnpike/addr.h"
+#include "turnpike/cause.h"
 #include "turnpike/netio.h"
 
 uint64_t
@@ -38,22 +39,6 @@ netio_parse_number(const char *s, unsigned long min, unsigned long max, unsigned
 		return -1;
 	*out = v;
 	return 0;
-}
-
-int
-netio_fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-	int saved = errno; /* callers still look at errno */
-
-	if (cause == NULL)
-		return -1;
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-	errno = saved;
-	return -1;
 }
 
 /* Splits "name:port" / "[v6]:port" / "name" into host and port text. */
@@ -96,12 +81,12 @@ netio_resolve(const char *text, uint16_t defport, struct sockaddr_storage *out,
 	int rc;
 
 	if (netio_split(text, host, &port) == -1)
-		return netio_fail(cause, "%s: not a host or host:port", text);
+		return cause_fail(cause, "%s: not a host or host:port", text);
 	if (port != NULL) {
 		errno = 0;
 		pv = strtol(port, &end, 10);
 		if (*port == '\0' || *end != '\0' || errno != 0 || pv < 1 || pv > 65535)
-			return netio_fail(cause, "%s: bad port", text);
+			return cause_fail(cause, "%s: bad port", text);
 	}
 	if (addr_parse_ip(host, out, &errstr) == 0) {
 		addr_set_port((struct sockaddr *)out, (uint16_t)pv);
@@ -111,7 +96,7 @@ netio_resolve(const char *text, uint16_t defport, struct sockaddr_storage *out,
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_DGRAM;
 	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0)
-		return netio_fail(cause, "%s: %s", host, gai_strerror(rc));
+		return cause_fail(cause, "%s: %s", host, gai_strerror(rc));
 	memset(out, 0, sizeof(*out));
 	memcpy(out, res->ai_addr, res->ai_addrlen);
 	freeaddrinfo(res);
@@ -166,11 +151,11 @@ netio_connect(const struct sockaddr *sa, int type, uint64_t deadline, char **cau
 
 	fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
-		return netio_fail(cause, "socket: %s", strerror(errno));
+		return cause_fail(cause, "socket: %s", strerror(errno));
 	if (connect(fd, sa, addr_len(sa)) == 0 ||
 	    (errno == EINPROGRESS && netio_finish_connect(fd, deadline) == 0))
 		return fd;
-	netio_fail(cause, "connect to %s: %s", addr_fmt(sa, true, abuf, sizeof(abuf)),
+	cause_fail(cause, "connect to %s: %s", addr_fmt(sa, true, abuf, sizeof(abuf)),
 	    strerror(errno));
 	close(fd);
 	return -1;
@@ -191,9 +176,9 @@ netio_send_all(int fd, const void *p, size_t n, uint64_t deadline, char **cause)
 			continue;
 		}
 		if (w == -1 && errno != EAGAIN && errno != EINTR)
-			return netio_fail(cause, "send: %s", strerror(errno));
+			return cause_fail(cause, "send: %s", strerror(errno));
 		if ((rc = netio_wait(fd, POLLOUT, deadline)) <= 0)
-			return netio_fail(cause, "send: %s",
+			return cause_fail(cause, "send: %s",
 			    rc == 0 ? "timed out" : strerror(errno));
 	}
 	return 0;
@@ -209,10 +194,10 @@ netio_recv(int fd, void *buf, size_t n, uint64_t deadline, char **cause)
 		if ((r = recv(fd, buf, n, 0)) > 0)
 			return (int)r;
 		if (r == 0)
-			return netio_fail(cause, "server closed the connection");
+			return cause_fail(cause, "server closed the connection");
 		if (errno != EAGAIN && errno != EINTR)
-			return netio_fail(cause, "recv: %s", strerror(errno));
+			return cause_fail(cause, "recv: %s", strerror(errno));
 		if ((rc = netio_wait(fd, POLLIN, deadline)) <= 0)
-			return rc == 0 ? 0 : netio_fail(cause, "poll: %s", strerror(errno));
+			return rc == 0 ? 0 : cause_fail(cause, "poll: %s", strerror(errno));
 	}
 }

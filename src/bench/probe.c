@@ -9,6 +9,7 @@
 
 #include <openssl/ssl.h>
 
+#include "turnpike/cause.h"
 #include "turnpike/framing.h"
 #include "turnpike/integrity.h"
 #include "turnpike/netio.h"
@@ -75,11 +76,11 @@ probe_create(const struct probe_config *cfg, char **cause)
 	struct probe *p;
 
 	if (cfg->timeout_ms == 0 || cfg->max_sends == 0 || cfg->rto_ms == 0) {
-		netio_fail(cause, "timeout, RTO and transmission count must be positive");
+		cause_fail(cause, "timeout, RTO and transmission count must be positive");
 		return NULL;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		netio_fail(cause, "out of memory");
+		cause_fail(cause, "out of memory");
 		return NULL;
 	}
 	p->cfg = *cfg;
@@ -124,28 +125,28 @@ probe_check_msg(const struct stun_msg *m, bool require_fingerprint, struct probe
 	int code;
 
 	if (m->fingerprint >= 0 && !integrity_fingerprint_ok(m))
-		return netio_fail(cause, "response FINGERPRINT does not match");
+		return cause_fail(cause, "response FINGERPRINT does not match");
 	if (m->method != STUN_BINDING)
-		return netio_fail(cause, "response is a %s, not Binding",
+		return cause_fail(cause, "response is a %s, not Binding",
 		    stun_method_name(m->method));
 	if (m->cls == STUN_ERROR) {
 		a = stun_find(m, STUN_ATTR_ERROR_CODE);
 		if (a == NULL || stun_get_error(m, a, &code, &reason, &rlen) == -1)
-			return netio_fail(cause, "error response without a valid ERROR-CODE");
-		return netio_fail(cause, "error response %d %.*s", code, (int)rlen,
+			return cause_fail(cause, "error response without a valid ERROR-CODE");
+		return cause_fail(cause, "error response %d %.*s", code, (int)rlen,
 		    (const char *)reason);
 	}
 	if (m->cls != STUN_SUCCESS)
-		return netio_fail(cause, "answer is not a success response (class %u)", m->cls);
+		return cause_fail(cause, "answer is not a success response (class %u)", m->cls);
 	if (m->nunknown > 0)
-		return netio_fail(cause, "response has unknown required attribute 0x%04x",
+		return cause_fail(cause, "response has unknown required attribute 0x%04x",
 		    m->unknown[0]);
 	if (require_fingerprint && m->fingerprint < 0)
-		return netio_fail(cause, "response has no FINGERPRINT");
+		return cause_fail(cause, "response has no FINGERPRINT");
 	if ((a = stun_find(m, STUN_ATTR_XOR_MAPPED_ADDRESS)) == NULL)
-		return netio_fail(cause, "response has no XOR-MAPPED-ADDRESS");
+		return cause_fail(cause, "response has no XOR-MAPPED-ADDRESS");
 	if (stun_get_xor_addr(m, a, &res->mapped) == -1)
-		return netio_fail(cause, "response has a malformed XOR-MAPPED-ADDRESS");
+		return cause_fail(cause, "response has a malformed XOR-MAPPED-ADDRESS");
 	res->fingerprint = m->fingerprint >= 0;
 	return 0;
 }
@@ -162,13 +163,13 @@ probe_check_response(const uint8_t tid[STUN_TID_LEN], const uint8_t *p, size_t l
 	if (stun_decode(&m, p, len, &errstr) != 0) {
 		if (!ours)
 			return PROBE_CHECK_OTHER;
-		netio_fail(cause, "malformed response: %s", errstr);
+		cause_fail(cause, "malformed response: %s", errstr);
 		return PROBE_CHECK_BAD;
 	}
 	if (!ours)
 		return PROBE_CHECK_OTHER;
 	if (m.len != len) {
-		netio_fail(cause, "%zu bytes after the response", len - m.len);
+		cause_fail(cause, "%zu bytes after the response", len - m.len);
 		return PROBE_CHECK_BAD;
 	}
 	if (probe_check_msg(&m, require_fingerprint, res, cause) == -1)
@@ -185,7 +186,7 @@ probe_build_request(const struct probe *p, const uint8_t *tid, uint8_t *out, siz
 	if (stun_build_init(&b, out, cap, STUN_BINDING, STUN_REQUEST, tid) == -1 ||
 	    (p->cfg.fingerprint && stun_build_fingerprint(&b) == -1) ||
 	    stun_build_finish(&b, len) == -1)
-		return netio_fail(cause, "cannot build the Binding request");
+		return cause_fail(cause, "cannot build the Binding request");
 	return 0;
 }
 
@@ -209,9 +210,9 @@ probe_udp_recv(struct probe *p, const uint8_t *tid, struct probe_result *res, ch
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n == -1 && errno == ECONNREFUSED)
-		return netio_fail(cause, "nothing listens there (ICMP port unreachable)");
+		return cause_fail(cause, "nothing listens there (ICMP port unreachable)");
 	if (n == -1)
-		return netio_fail(cause, "recv: %s", strerror(errno));
+		return cause_fail(cause, "recv: %s", strerror(errno));
 	rc = probe_check_response(tid, p->rbuf, (size_t)n, p->cfg.require_fingerprint, res, cause);
 	if (rc == PROBE_CHECK_BAD)
 		return -1;
@@ -232,7 +233,7 @@ probe_udp_binding(struct probe *p, const uint8_t *req, size_t reqlen, const uint
 		now = netio_now_ms();
 		if (res->sends < p->cfg.max_sends && now >= next) {
 			if (send(p->fd, req, reqlen, 0) == -1 && errno != EAGAIN)
-				return netio_fail(cause, "send: %s", strerror(errno));
+				return cause_fail(cause, "send: %s", strerror(errno));
 			if (++res->sends == p->cfg.max_sends &&
 			    now + PROBE_RM * (uint64_t)p->cfg.rto_ms < end)
 				end = now + PROBE_RM * (uint64_t)p->cfg.rto_ms;
@@ -240,11 +241,11 @@ probe_udp_binding(struct probe *p, const uint8_t *req, size_t reqlen, const uint
 			rto *= 2;
 		}
 		if (now >= end)
-			return netio_fail(cause, "no answer after %u transmissions in %llu ms",
+			return cause_fail(cause, "no answer after %u transmissions in %llu ms",
 			    res->sends, (unsigned long long)(now - start));
 		until = res->sends < p->cfg.max_sends && next < end ? next : end;
 		if ((rc = netio_wait(p->fd, POLLIN, until)) == -1)
-			return netio_fail(cause, "poll: %s", strerror(errno));
+			return cause_fail(cause, "poll: %s", strerror(errno));
 		if (rc == 0)
 			continue;
 		if ((rc = probe_udp_recv(p, tid, res, cause)) != 0)
@@ -287,7 +288,7 @@ probe_stream_read(struct probe *p, uint64_t deadline, char **cause)
 	else
 		n = netio_recv(p->fd, p->rbuf + p->rlen, room, deadline, cause);
 	if (n == 0)
-		return netio_fail(cause, "%s: timed out",
+		return cause_fail(cause, "%s: timed out",
 		    p->ssl != NULL ? "TLS read" : "no answer");
 	return n;
 }
@@ -303,9 +304,9 @@ probe_stream_answer(struct probe *p, const uint8_t *tid, uint64_t deadline,
 
 	for (;;) {
 		if (framing_next(p->rbuf, p->rlen, &need, &kind, &errstr) == -1)
-			return netio_fail(cause, "server sent a bad frame: %s", errstr);
+			return cause_fail(cause, "server sent a bad frame: %s", errstr);
 		if (need > sizeof(p->rbuf))
-			return netio_fail(cause, "server frame of %zu bytes is too large", need);
+			return cause_fail(cause, "server frame of %zu bytes is too large", need);
 		if (need == 0 || p->rlen < need) {
 			if ((n = probe_stream_read(p, deadline, cause)) == -1)
 				return -1;
@@ -313,7 +314,7 @@ probe_stream_answer(struct probe *p, const uint8_t *tid, uint64_t deadline,
 			continue;
 		}
 		if (kind != FRAMING_STUN)
-			return netio_fail(cause, "server sent ChannelData");
+			return cause_fail(cause, "server sent ChannelData");
 		rc = probe_check_response(tid, p->rbuf, need, p->cfg.require_fingerprint, res,
 		    cause);
 		p->rlen -= need;
@@ -350,7 +351,7 @@ probe_binding(struct probe *p, struct probe_result *res, char **cause)
 
 	memset(res, 0, sizeof(*res));
 	if (random_bytes(tid, sizeof(tid)) == -1)
-		return netio_fail(cause, "no randomness for a transaction ID");
+		return cause_fail(cause, "no randomness for a transaction ID");
 	if (probe_build_request(p, tid, req, sizeof(req), &reqlen, cause) == -1)
 		return -1;
 	if (p->cfg.transport == PROBE_UDP) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "turnpike/buf.h"
+#include "turnpike/cause.h"
 #include "turnpike/integrity.h"
 #include "turnpike/netio.h"
 #include "turnpike/raw.h"
@@ -27,13 +28,13 @@ raw_send_chunks(int fd, int socktype, const struct raw_chunk *chunks, size_t n, 
 	for (i = 0; i < n; i++) {
 		if (socktype == SOCK_DGRAM) {
 			if (send(fd, chunks[i].p, chunks[i].len, 0) == -1)
-				return netio_fail(cause, "send: %s", strerror(errno));
+				return cause_fail(cause, "send: %s", strerror(errno));
 			continue;
 		}
 		if (netio_send_all(fd, chunks[i].p, chunks[i].len, deadline, &why) == -1) {
 			free(why);
 			if (errno != EPIPE && errno != ECONNRESET)
-				return netio_fail(cause, "send: %s", strerror(errno));
+				return cause_fail(cause, "send: %s", strerror(errno));
 			*closed = true;
 			return 0;
 		}
@@ -84,7 +85,7 @@ raw_exchange(const struct sockaddr *sa, int socktype, const struct raw_chunk *ch
 		if ((rc = raw_recv_one(fd, socktype, buf, sizeof(buf), &got, &ev)) == 0)
 			continue;
 		if (rc == -1) {
-			netio_fail(cause, "recv: %s", strerror(errno));
+			cause_fail(cause, "recv: %s", strerror(errno));
 			break;
 		}
 		if (rc == 2)
@@ -434,7 +435,7 @@ raw_spray(const struct sockaddr *sa, size_t count, uint64_t seed, struct raw_spr
 		if ((send(fd, pkt, len, 0) == -1 && errno == ECONNREFUSED) ||
 		    raw_spray_drain(fd, &st->replies) == -1) {
 			close(fd);
-			return netio_fail(cause, "server port unreachable after %zu datagrams",
+			return cause_fail(cause, "server port unreachable after %zu datagrams",
 			    st->sent);
 		}
 		nanosleep(&pace, NULL);

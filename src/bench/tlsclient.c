@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "turnpike/addr.h"
+#include "turnpike/cause.h"
 #include "turnpike/netio.h"
 #include "turnpike/tlsclient.h"
 
@@ -34,11 +35,11 @@ tlsclient_ctx_trust(SSL_CTX *ctx, const char *ca_file, char **cause)
 
 	if (ca_file == NULL) {
 		if (SSL_CTX_set_default_verify_paths(ctx) != 1)
-			return netio_fail(cause, "cannot load the system CA store");
+			return cause_fail(cause, "cannot load the system CA store");
 		return 0;
 	}
 	if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1)
-		return netio_fail(cause, "%s: %s", ca_file,
+		return cause_fail(cause, "%s: %s", ca_file,
 		    tlsclient_errstr(ebuf, sizeof(ebuf), "cannot load CA file"));
 	return 0;
 }
@@ -50,7 +51,7 @@ tlsclient_ctx_create(const struct tlsclient_config *cfg, char **cause)
 	SSL_CTX *ctx;
 
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
-		netio_fail(cause, "SSL_CTX_new: %s",
+		cause_fail(cause, "SSL_CTX_new: %s",
 		    tlsclient_errstr(ebuf, sizeof(ebuf), "failed"));
 		return NULL;
 	}
@@ -81,13 +82,13 @@ tlsclient_names(SSL *ssl, const struct tlsclient_config *cfg, char **cause)
 	if (!is_ip &&
 	    SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
 		(void *)(uintptr_t)name) != 1)
-		return netio_fail(cause, "cannot set SNI %s", name);
+		return cause_fail(cause, "cannot set SNI %s", name);
 	if (cfg->insecure)
 		return 0;
 	if (is_ip && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) != 1)
-		return netio_fail(cause, "cannot check IP %s", name);
+		return cause_fail(cause, "cannot check IP %s", name);
 	if (!is_ip && SSL_set1_host(ssl, name) != 1)
-		return netio_fail(cause, "cannot check name %s", name);
+		return cause_fail(cause, "cannot check name %s", name);
 	return 0;
 }
 
@@ -98,7 +99,7 @@ tlsclient_handshake(SSL *ssl, int fd, const struct tlsclient_config *cfg, uint64
 	int rc;
 
 	if (SSL_set_fd(ssl, fd) != 1)
-		return netio_fail(cause, "cannot create a TLS session");
+		return cause_fail(cause, "cannot create a TLS session");
 	if (tlsclient_names(ssl, cfg, cause) == -1)
 		return -1;
 	while ((rc = SSL_connect(ssl)) != 1) {
@@ -116,7 +117,7 @@ tlsclient_connect(SSL_CTX *ctx, int fd, const struct tlsclient_config *cfg, uint
 
 	ERR_clear_error();
 	if ((ssl = SSL_new(ctx)) == NULL) {
-		netio_fail(cause, "cannot create a TLS session");
+		cause_fail(cause, "cannot create a TLS session");
 		return NULL;
 	}
 	if (tlsclient_handshake(ssl, fd, cfg, deadline, cause) == -1) {
@@ -146,16 +147,16 @@ tlsclient_wait(SSL *ssl, int fd, int rc, uint64_t deadline, const char *what, ch
 		w = netio_wait(fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
 		if (w == 1)
 			return 0;
-		return netio_fail(cause, "%s: %s", what, w == 0 ? "timed out" : strerror(errno));
+		return cause_fail(cause, "%s: %s", what, w == 0 ? "timed out" : strerror(errno));
 	}
 	if ((vr = SSL_get_verify_result(ssl)) != X509_V_OK)
-		return netio_fail(cause, "%s: certificate verification failed: %s", what,
+		return cause_fail(cause, "%s: certificate verification failed: %s", what,
 		    X509_verify_cert_error_string(vr));
 	if (err == SSL_ERROR_ZERO_RETURN)
-		return netio_fail(cause, "%s: server closed the connection", what);
+		return cause_fail(cause, "%s: server closed the connection", what);
 	if (err == SSL_ERROR_SYSCALL && errno != 0)
-		return netio_fail(cause, "%s: %s", what, strerror(errno));
-	return netio_fail(cause, "%s: %s", what,
+		return cause_fail(cause, "%s: %s", what, strerror(errno));
+	return cause_fail(cause, "%s: %s", what,
 	    tlsclient_errstr(ebuf, sizeof(ebuf), "connection closed"));
 }
 
@@ -191,6 +192,6 @@ tlsclient_read(SSL *ssl, int fd, void *buf, size_t len, uint64_t deadline, char 
 			continue;
 		}
 		if ((rc = netio_wait(fd, POLLIN, deadline)) <= 0)
-			return rc == 0 ? 0 : netio_fail(cause, "poll: %s", strerror(errno));
+			return rc == 0 ? 0 : cause_fail(cause, "poll: %s", strerror(errno));
 	}
 }

@@ -9,6 +9,7 @@
 
 #include "turnpike/addr.h"
 #include "turnpike/buf.h"
+#include "turnpike/cause.h"
 #include "turnpike/chandata.h"
 #include "turnpike/integrity.h"
 #include "turnpike/netio.h"
@@ -233,27 +234,27 @@ turnclient_check_error(const struct stun_msg *m, struct turnclient_resp *res, ch
 
 	if ((a = stun_find(m, STUN_ATTR_ERROR_CODE)) == NULL ||
 	    stun_get_error(m, a, &res->code, &reason, &rlen) == -1)
-		return netio_fail(cause, "error response without a valid ERROR-CODE");
+		return cause_fail(cause, "error response without a valid ERROR-CODE");
 	if (rlen >= sizeof(res->reason))
 		rlen = sizeof(res->reason) - 1;
 	memcpy(res->reason, reason, rlen);
 	res->reason[rlen] = '\0';
 	if ((a = stun_find(m, STUN_ATTR_REALM)) != NULL) {
 		if (a->len > TURNCLIENT_REALM_MAX)
-			return netio_fail(cause, "REALM of %u bytes", a->len);
+			return cause_fail(cause, "REALM of %u bytes", a->len);
 		memcpy(res->realm, stun_attr_value(m, a), a->len);
 		res->realm[a->len] = '\0';
 		res->has_realm = true;
 	}
 	if ((a = stun_find(m, STUN_ATTR_NONCE)) != NULL) {
 		if (a->len > TURNCLIENT_NONCE_MAX || a->len == 0)
-			return netio_fail(cause, "NONCE of %u bytes", a->len);
+			return cause_fail(cause, "NONCE of %u bytes", a->len);
 		memcpy(res->nonce, stun_attr_value(m, a), a->len);
 		res->noncelen = a->len;
 	}
 	if ((a = stun_find(m, STUN_ATTR_PASSWORD_ALGORITHMS)) != NULL) {
 		if (a->len > TURNCLIENT_ALGS_MAX)
-			return netio_fail(cause, "PASSWORD-ALGORITHMS of %u bytes", a->len);
+			return cause_fail(cause, "PASSWORD-ALGORITHMS of %u bytes", a->len);
 		memcpy(res->algs, stun_attr_value(m, a), a->len);
 		res->algslen = a->len;
 		res->has_algs = true;
@@ -269,17 +270,17 @@ turnclient_check_success(const struct stun_msg *m, struct turnclient_resp *res, 
 
 	if ((a = stun_find(m, STUN_ATTR_XOR_RELAYED_ADDRESS)) != NULL) {
 		if (stun_get_xor_addr(m, a, &res->relayed) == -1)
-			return netio_fail(cause, "malformed XOR-RELAYED-ADDRESS");
+			return cause_fail(cause, "malformed XOR-RELAYED-ADDRESS");
 		res->has_relayed = true;
 	}
 	if ((a = stun_find(m, STUN_ATTR_XOR_MAPPED_ADDRESS)) != NULL) {
 		if (stun_get_xor_addr(m, a, &res->mapped) == -1)
-			return netio_fail(cause, "malformed XOR-MAPPED-ADDRESS");
+			return cause_fail(cause, "malformed XOR-MAPPED-ADDRESS");
 		res->has_mapped = true;
 	}
 	if ((a = stun_find(m, STUN_ATTR_LIFETIME)) != NULL) {
 		if (stun_get_u32(m, a, &res->lifetime) == -1)
-			return netio_fail(cause, "malformed LIFETIME");
+			return cause_fail(cause, "malformed LIFETIME");
 		res->has_lifetime = true;
 	}
 	return 0;
@@ -299,7 +300,7 @@ turnclient_check_integrity(const struct turnclient_auth *a, const struct stun_ms
 	if (!a->have_key || challenge || (m->cls == STUN_ERROR && m->mi < 0 && m->mi_sha256 < 0))
 		return 0;
 	if (!integrity_verify(m, sha, a->key, a->keylen))
-		return netio_fail(cause, "%s response without a valid MESSAGE-INTEGRITY%s",
+		return cause_fail(cause, "%s response without a valid MESSAGE-INTEGRITY%s",
 		    m->cls == STUN_SUCCESS ? "success" : "error", sha ? "-SHA256" : "");
 	if (sha)
 		res->mi_sha256 = true;
@@ -314,14 +315,14 @@ turnclient_check_msg(const struct turnclient_auth *a, uint16_t method, const str
     struct turnclient_resp *res, char **cause)
 {
 	if (m->fingerprint >= 0 && !integrity_fingerprint_ok(m))
-		return netio_fail(cause, "response FINGERPRINT does not match");
+		return cause_fail(cause, "response FINGERPRINT does not match");
 	if (m->cls != STUN_SUCCESS && m->cls != STUN_ERROR)
-		return netio_fail(cause, "answer of class %u is not a response", m->cls);
+		return cause_fail(cause, "answer of class %u is not a response", m->cls);
 	if (m->method != method)
-		return netio_fail(cause, "answer is a %s, not %s", stun_method_name(m->method),
+		return cause_fail(cause, "answer is a %s, not %s", stun_method_name(m->method),
 		    stun_method_name(method));
 	if (m->nunknown > 0)
-		return netio_fail(cause, "answer has unknown required attribute 0x%04x",
+		return cause_fail(cause, "answer has unknown required attribute 0x%04x",
 		    m->unknown[0]);
 	res->cls = m->cls;
 	if (m->cls == STUN_ERROR && turnclient_check_error(m, res, cause) == -1)
@@ -342,11 +343,11 @@ turnclient_check_response(const struct turnclient_auth *a, const uint8_t tid[STU
 	if (len < STUN_HEADER_LEN || memcmp(p + 8, tid, STUN_TID_LEN) != 0 || !stun_is_stun(p, len))
 		return TURNCLIENT_CHECK_OTHER;
 	if (stun_decode(&m, p, len, &errstr) != 0) {
-		netio_fail(cause, "malformed answer: %s", errstr);
+		cause_fail(cause, "malformed answer: %s", errstr);
 		return TURNCLIENT_CHECK_BAD;
 	}
 	if (m.len != len) {
-		netio_fail(cause, "%zu bytes after the answer", len - m.len);
+		cause_fail(cause, "%zu bytes after the answer", len - m.len);
 		return TURNCLIENT_CHECK_BAD;
 	}
 	if (turnclient_check_msg(a, method, &m, res, cause) == -1)
@@ -359,7 +360,7 @@ turnclient_make_key(struct turnclient_auth *a, char **cause)
 {
 	if (integrity_key_long_term(a->pwalg, a->user, strlen(a->user), a->realm, strlen(a->realm),
 		a->password, strlen(a->password), a->key, &a->keylen) == -1)
-		return netio_fail(cause, "the password is refused by OpaqueString preparation");
+		return cause_fail(cause, "the password is refused by OpaqueString preparation");
 	a->have_key = true;
 	return 0;
 }
@@ -390,7 +391,7 @@ turnclient_pick_alg(struct turnclient_auth *a, const struct turnclient_resp *res
 	}
 	if (!turnclient_has_cookie(res->nonce, res->noncelen) || !res->has_algs ||
 	    !turnclient_algs_has(res->algs, res->algslen, STUN_PWALG_SHA256))
-		return netio_fail(cause,
+		return cause_fail(cause,
 		    "the server does not offer SHA-256 "
 		    "(RFC 8489 nonce cookie and PASSWORD-ALGORITHMS)");
 	memcpy(a->algs, res->algs, res->algslen);
@@ -407,7 +408,7 @@ turnclient_auth_update(struct turnclient_auth *a, const struct turnclient_resp *
 	if (res->code != 401 && res->code != 438)
 		return 0;
 	if (res->noncelen == 0 || (res->code == 401 && !res->has_realm))
-		return netio_fail(cause, "%d without %s", res->code,
+		return cause_fail(cause, "%d without %s", res->code,
 		    res->code == 401 ? "REALM and NONCE" : "NONCE");
 	same_nonce = res->noncelen == a->noncelen && memcmp(res->nonce, a->nonce, a->noncelen) == 0;
 	/* RFC 8489 §9.2.5: a 401 to what carried this realm and nonce means bad credentials. */
@@ -416,7 +417,7 @@ turnclient_auth_update(struct turnclient_auth *a, const struct turnclient_resp *
 	if (res->has_realm)
 		memcpy(a->realm, res->realm, strlen(res->realm) + 1);
 	else if (a->realm[0] == '\0')
-		return netio_fail(cause, "438 before any REALM");
+		return cause_fail(cause, "438 before any REALM");
 	memcpy(a->nonce, res->nonce, res->noncelen);
 	a->noncelen = res->noncelen;
 	if (turnclient_pick_alg(a, res, cause) == -1 || turnclient_make_key(a, cause) == -1)
@@ -459,12 +460,12 @@ turnclient_create(const struct turnclient_config *cfg, char **cause)
 	struct turnclient *c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		netio_fail(cause, "out of memory");
+		cause_fail(cause, "out of memory");
 		return NULL;
 	}
 	c->cfg = *cfg;
 	if (turnclient_auth_init(&c->auth, cfg->user, cfg->password) == -1) {
-		netio_fail(cause, "user name or password too long");
+		cause_fail(cause, "user name or password too long");
 		free(c);
 		return NULL;
 	}
@@ -509,7 +510,7 @@ turnclient_await(struct turnclient *c, const uint8_t *req, size_t reqlen, const 
 			rto *= 2;
 		}
 		if (now >= end)
-			return netio_fail(cause, "no answer to %s after %u transmissions",
+			return cause_fail(cause, "no answer to %s after %u transmissions",
 			    stun_method_name(method), sends);
 		until = sends < max && next < end ? next : end;
 		if ((rc = turnconn_recv(c->conn, until, &p, &len, cause)) == -1)
@@ -531,9 +532,9 @@ turnclient_once(struct turnclient *c, const struct turnclient_req *r, struct tur
 {
 	c->reqlen = c->anslen = 0;
 	if (random_bytes(c->tid, sizeof(c->tid)) == -1)
-		return netio_fail(cause, "no randomness for a transaction ID");
+		return cause_fail(cause, "no randomness for a transaction ID");
 	if (turnclient_build_request(&c->auth, r, c->tid, c->req, sizeof(c->req), &c->reqlen) == -1)
-		return netio_fail(cause, "cannot build the %s request",
+		return cause_fail(cause, "cannot build the %s request",
 		    stun_method_name(r->method));
 	c->method = r->method;
 	return turnclient_await(c, c->req, c->reqlen, c->tid, r->method, res, cause);
@@ -571,7 +572,7 @@ turnclient_repeat(struct turnclient *c, struct turnclient_resp *res, bool *ident
 	size_t firstlen = c->anslen;
 
 	if (c->reqlen == 0 || firstlen == 0)
-		return netio_fail(cause, "no answered request to send again");
+		return cause_fail(cause, "no answered request to send again");
 	memcpy(first, c->ans, firstlen);
 	if (turnclient_await(c, c->req, c->reqlen, c->tid, c->method, res, cause) == -1)
 		return -1;
@@ -587,7 +588,7 @@ turnclient_set_credentials(struct turnclient *c, const char *user, const char *p
 
 	if (turnclient_copy(a->user, sizeof(a->user), user) == -1 ||
 	    turnclient_copy(a->password, sizeof(a->password), password) == -1)
-		return netio_fail(cause, "user name or password too long");
+		return cause_fail(cause, "user name or password too long");
 	return a->have_key ? turnclient_make_key(a, cause) : 0;
 }
 
@@ -621,11 +622,11 @@ turnclient_send(struct turnclient *c, const struct sockaddr *peer, uint16_t chan
 		w = chandata_encode(c->sbuf, sizeof(c->sbuf), channel, data, len,
 		    turnconn_is_stream(c->conn));
 		if (w < 0)
-			return netio_fail(cause, "cannot build ChannelData of %zu bytes", len);
+			return cause_fail(cause, "cannot build ChannelData of %zu bytes", len);
 		n = (size_t)w;
 	} else if (random_bytes(tid, sizeof(tid)) == -1 ||
 	    turnclient_build_send(tid, peer, data, len, c->sbuf, sizeof(c->sbuf), &n) == -1)
-		return netio_fail(cause, "cannot build a Send indication of %zu bytes", len);
+		return cause_fail(cause, "cannot build a Send indication of %zu bytes", len);
 	return turnconn_send(c->conn, c->sbuf, n, netio_now_ms() + c->cfg.timeout_ms, cause);
 }
 

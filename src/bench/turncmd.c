@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "turnpike/addr.h"
+#include "turnpike/cause.h"
 #include "turnpike/netio.h"
 #include "turnpike/turnclient.h"
 #include "turnpike/turncmd.h"
@@ -646,7 +647,7 @@ turncmd_relay(struct turnclient *c, const struct turncmd_opts *o)
 	e.expect = malloc(o->payload_size);
 	e.seen = calloc(o->count, 1);
 	if (payload == NULL || e.expect == NULL || e.seen == NULL)
-		rc = netio_fail(&cause, "out of memory");
+		rc = cause_fail(&cause, "out of memory");
 	for (i = 0; rc == 0 && i < o->count; i++) {
 		/* At most a window in flight: a burst would measure socket buffers, not relaying. */
 		if (i >= TURNCMD_WINDOW)

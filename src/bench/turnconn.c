@@ -9,6 +9,7 @@
 
 #include <openssl/ssl.h>
 
+#include "turnpike/cause.h"
 #include "turnpike/framing.h"
 #include "turnpike/netio.h"
 #include "turnpike/tlsclient.h"
@@ -44,7 +45,7 @@ turnconn_open(const struct turnconn_config *cfg, uint64_t deadline, char **cause
 	int type = cfg->transport == PROBE_UDP ? SOCK_DGRAM : SOCK_STREAM;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		netio_fail(cause, "out of memory");
+		cause_fail(cause, "out of memory");
 		return NULL;
 	}
 	c->transport = cfg->transport;
@@ -96,7 +97,7 @@ turnconn_send(struct turnconn *c, const void *p, size_t len, uint64_t deadline, 
 {
 	if (c->transport == PROBE_UDP) {
 		if (send(c->fd, p, len, 0) == -1 && errno != EAGAIN && errno != ENOBUFS)
-			return netio_fail(cause, "send: %s", strerror(errno));
+			return cause_fail(cause, "send: %s", strerror(errno));
 		return 0;
 	}
 	if (c->ssl == NULL)
@@ -120,11 +121,11 @@ turnconn_recv_dgram(struct turnconn *c, uint64_t deadline, const uint8_t **p, si
 			return 1;
 		}
 		if (errno == ECONNREFUSED)
-			return netio_fail(cause, "nothing listens there (ICMP port unreachable)");
+			return cause_fail(cause, "nothing listens there (ICMP port unreachable)");
 		if (errno != EAGAIN && errno != EINTR)
-			return netio_fail(cause, "recv: %s", strerror(errno));
+			return cause_fail(cause, "recv: %s", strerror(errno));
 		if ((rc = netio_wait(c->fd, POLLIN, deadline)) <= 0)
-			return rc == 0 ? 0 : netio_fail(cause, "poll: %s", strerror(errno));
+			return rc == 0 ? 0 : cause_fail(cause, "poll: %s", strerror(errno));
 	}
 }
 
@@ -153,9 +154,9 @@ turnconn_recv_frame(struct turnconn *c, uint64_t deadline, const uint8_t **p, si
 	c->taken = 0;
 	for (;;) {
 		if (framing_next(c->rbuf, c->rlen, &need, &kind, &errstr) == -1)
-			return netio_fail(cause, "server sent a bad frame: %s", errstr);
+			return cause_fail(cause, "server sent a bad frame: %s", errstr);
 		if (need > sizeof(c->rbuf))
-			return netio_fail(cause, "server frame of %zu bytes is too large", need);
+			return cause_fail(cause, "server frame of %zu bytes is too large", need);
 		if (need != 0 && c->rlen >= need)
 			break;
 		if ((n = turnconn_fill(c, deadline, cause)) <= 0)

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "turnpike/cause.h"
 #include "turnpike/control.h"
 #include "turnpike/controlcmd.h"
 #include "turnpike/log.h"
@@ -51,17 +52,6 @@ struct control_conn {
 	enum control_state state;
 	struct controlcmd_req *req; /* while the workers answer */
 };
-
-static int __attribute__((format(printf, 2, 3))) control_fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-	return -1;
-}
 
 void
 control_conn_printf(struct control_conn *cc, const char *fmt, ...)
@@ -111,9 +101,9 @@ control_dispatch(struct control_conn *cc, char *line, char **cause)
 	int argc;
 
 	if (control_split(line, argv, &argc) != 0)
-		return control_fail(cause, "too many arguments");
+		return cause_fail(cause, "too many arguments");
 	if (argc == 0)
-		return control_fail(cause, "no command");
+		return cause_fail(cause, "no command");
 	return controlcmd_run(cc->c->cmds, cc, argc, argv, cause);
 }
 
@@ -234,9 +224,9 @@ control_unlink_stale(const char *path, char **cause)
 	if (lstat(path, &st) != 0)
 		return 0;
 	if (!S_ISSOCK(st.st_mode))
-		return control_fail(cause, "control socket %s exists and is not a socket", path);
+		return cause_fail(cause, "control socket %s exists and is not a socket", path);
 	if (unlink(path) != 0)
-		return control_fail(cause, "cannot remove stale control socket %s: %s", path,
+		return cause_fail(cause, "cannot remove stale control socket %s: %s", path,
 		    strerror(errno));
 	return 0;
 }
@@ -251,19 +241,19 @@ control_bind(const char *path, int *fdp, char **cause)
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof sun.sun_path)
-		return control_fail(cause, "control socket path too long: %s", path);
+		return cause_fail(cause, "control socket path too long: %s", path);
 	strcpy(sun.sun_path, path);
 	if (control_unlink_stale(path, cause) != 0)
 		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
-		return control_fail(cause, "cannot create control socket: %s", strerror(errno));
+		return cause_fail(cause, "cannot create control socket: %s", strerror(errno));
 	old = umask(S_IXUSR | S_IRWXG | S_IRWXO); /* 0600: the access control */
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
 	umask(old);
 	if (rc != 0) {
 		rc = errno;
 		close(fd);
-		return control_fail(cause, "cannot bind control socket %s: %s", path, strerror(rc));
+		return cause_fail(cause, "cannot bind control socket %s: %s", path, strerror(rc));
 	}
 	evutil_make_socket_nonblocking(fd);
 	evutil_make_socket_closeonexec(fd);
@@ -306,7 +296,7 @@ control_create(struct event_base *base, const char *path, const struct control_s
 		free(c);
 		close(fd);
 		unlink(path);
-		return control_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	}
 	if (controlcmd_create(base, src, &c->cmds, cause) != 0) {
 		close(fd);
@@ -317,11 +307,11 @@ control_create(struct event_base *base, const char *path, const struct control_s
 	if (c->listener == NULL) {
 		close(fd);
 		control_free(c);
-		return control_fail(cause, "cannot listen on control socket %s", path);
+		return cause_fail(cause, "cannot listen on control socket %s", path);
 	}
 	if ((c->pause = event_new(base, -1, 0, control_resume, c)) == NULL) {
 		control_free(c); /* closes fd with the listener */
-		return control_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	}
 	evconnlistener_set_error_cb(c->listener, control_accept_error);
 	*cp = c;

@@ -20,6 +20,7 @@
 
 #include "turnpike/addr.h"
 #include "turnpike/allocation.h"
+#include "turnpike/cause.h"
 #include "turnpike/control.h"
 #include "turnpike/controlcmd.h"
 #include "turnpike/log.h"
@@ -38,17 +39,6 @@ struct controlcmd_cmd {
 	int (*run)(struct controlcmd *cmds, struct control_conn *cc, int argc, char **argv,
 	    char **cause);
 };
-
-static int __attribute__((format(printf, 2, 3))) controlcmd_fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-	return -1;
-}
 
 /* One worker's part of a sessions or kill command. */
 struct controlcmd_job {
@@ -109,7 +99,7 @@ controlcmd_loglevel(struct controlcmd *cmds, struct control_conn *cc, int argc, 
 
 	(void)argc;
 	if (log_level_parse(argv[1], &level) != 0)
-		return controlcmd_fail(cause, "unknown log level %s", argv[1]);
+		return cause_fail(cause, "unknown log level %s", argv[1]);
 	log_set_level(level);
 	log_info("control: log level %s", log_level_name(level));
 	control_conn_printf(cc, "loglevel %s\n", log_level_name(level));
@@ -282,7 +272,7 @@ controlcmd_req_post(struct controlcmd *cmds, struct control_conn *cc, struct con
 	if ((req->realm = strdup(cmds->src->realm)) == NULL ||
 	    (req->jobs = calloc(n, sizeof *req->jobs)) == NULL) {
 		controlcmd_req_free(req);
-		return controlcmd_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	}
 	req->pending = n;
 	control_conn_wait(cc, req);
@@ -303,7 +293,7 @@ controlcmd_req_new(const char *user, char **cause)
 	if ((req = calloc(1, sizeof *req)) == NULL ||
 	    (user != NULL && (req->user = strdup(user)) == NULL)) {
 		free(req);
-		controlcmd_fail(cause, "out of memory");
+		cause_fail(cause, "out of memory");
 		return NULL;
 	}
 	req->worker = -1;
@@ -331,7 +321,7 @@ controlcmd_sessions(struct controlcmd *cmds, struct control_conn *cc, int argc, 
 	struct controlcmd_req *req;
 
 	if (argc == 2 || (argc == 3 && strcmp(argv[1], "--user") != 0))
-		return controlcmd_fail(cause, "usage: sessions [--user USER]");
+		return cause_fail(cause, "usage: sessions [--user USER]");
 	if ((req = controlcmd_req_new(argc == 3 ? argv[2] : NULL, cause)) == NULL)
 		return -1;
 	return controlcmd_req_post(cmds, cc, req, cause);
@@ -366,7 +356,7 @@ controlcmd_kill(struct controlcmd *cmds, struct control_conn *cc, int argc, char
 	const char *user = argc == 3 ? argv[2] : NULL;
 
 	if ((argc == 3 && strcmp(argv[1], "--user") != 0) || (argc == 2 && argv[1][0] == '-'))
-		return controlcmd_fail(cause, "usage: kill SESSION | kill --user USER");
+		return cause_fail(cause, "usage: kill SESSION | kill --user USER");
 	if ((req = controlcmd_req_new(user, cause)) == NULL)
 		return -1;
 	req->kill = true;
@@ -374,7 +364,7 @@ controlcmd_kill(struct controlcmd *cmds, struct control_conn *cc, int argc, char
 	    controlcmd_parse_session(argv[1], (int)cmds->src->workers, &req->worker, &req->id) !=
 		0) {
 		controlcmd_req_free(req);
-		return controlcmd_fail(cause, "no such session %.64s", argv[1]);
+		return cause_fail(cause, "no such session %.64s", argv[1]);
 	}
 	return controlcmd_req_post(cmds, cc, req, cause);
 }
@@ -394,7 +384,7 @@ controlcmd_reload(struct controlcmd *cmds, struct control_conn *cc, int argc, ch
 	if (rc != 0) {
 		log_warnx("control: reload refused, the running configuration stays: %s",
 		    why != NULL ? why : "out of memory");
-		controlcmd_fail(cause, "reload refused: %s", why != NULL ? why : "out of memory");
+		cause_fail(cause, "reload refused: %s", why != NULL ? why : "out of memory");
 	} else if (restart != NULL && restart[0] != '\0')
 		control_conn_printf(cc, "restart %s\n", restart);
 	free(restart);
@@ -435,11 +425,10 @@ controlcmd_run(struct controlcmd *cmds, struct control_conn *cc, int argc, char 
 		if (strcmp(argv[0], cmd->name) != 0)
 			continue;
 		if (argc - 1 < cmd->minargs || argc - 1 > cmd->maxargs)
-			return controlcmd_fail(cause, "wrong number of arguments for %s",
-			    cmd->name);
+			return cause_fail(cause, "wrong number of arguments for %s", cmd->name);
 		return cmd->run(cmds, cc, argc, argv, cause);
 	}
-	return controlcmd_fail(cause, "unknown command %.64s", argv[0]);
+	return cause_fail(cause, "unknown command %.64s", argv[0]);
 }
 
 void
@@ -456,7 +445,7 @@ controlcmd_create(struct event_base *base, const struct control_source *src,
 
 	*out = NULL;
 	if ((cmds = calloc(1, sizeof *cmds)) == NULL)
-		return controlcmd_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	cmds->src = src;
 	cmds->reply[0] = cmds->reply[1] = -1;
 	if (pipe2(cmds->reply, O_CLOEXEC) != 0 ||
@@ -465,7 +454,7 @@ controlcmd_create(struct event_base *base, const struct control_source *src,
 		 controlcmd_reply_read, cmds)) == NULL ||
 	    event_add(cmds->reply_ev, NULL) != 0) {
 		controlcmd_free(cmds);
-		return controlcmd_fail(cause, "cannot create the control reply pipe");
+		return cause_fail(cause, "cannot create the control reply pipe");
 	}
 	*out = cmds;
 	return 0;

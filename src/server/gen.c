@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "turnpike/addr.h"
+#include "turnpike/cause.h"
 #include "turnpike/config.h"
 #include "turnpike/gen.h"
 #include "turnpike/integrity.h"
@@ -31,17 +32,6 @@
 /* stale-nonce=0 (coturn: unlimited) becomes the longest value accepted. */
 #define GEN_STALE_NONCE_MAX 604800
 
-static int __attribute__((format(printf, 2, 3))) gen_fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-	return -1;
-}
-
 /* Users and REST secrets; passwords become keys here and are not kept. */
 static int
 gen_init_creds(struct gen *g, const struct gen_fixed *fx, char **cause)
@@ -50,7 +40,7 @@ gen_init_creds(struct gen *g, const struct gen_fixed *fx, char **cause)
 	size_t i;
 
 	if ((g->cstatic = creds_static_create(cfg->realm)) == NULL)
-		return gen_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	for (i = 0; cfg->auth && i < cfg->users.n; i++) {
 		if (creds_static_add_user(g->cstatic, cfg->users.v[i], cause) != 0)
 			return -1;
@@ -101,7 +91,7 @@ gen_policy_interfaces(struct gen *g, char **cause)
 	struct ifaddrs *ifa, *i;
 
 	if (getifaddrs(&ifa) != 0)
-		return gen_fail(cause, "cannot list interface addresses: %s", strerror(errno));
+		return cause_fail(cause, "cannot list interface addresses: %s", strerror(errno));
 	for (i = ifa; i != NULL; i = i->ifa_next) {
 		if (i->ifa_addr != NULL &&
 		    (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6))
@@ -146,7 +136,7 @@ gen_init_policy(struct gen *g, const struct gen_fixed *fx, char **cause)
 	size_t i;
 
 	if ((g->policy = peerpolicy_create()) == NULL)
-		return gen_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	for (i = 0; i < cfg->allowed_peer_ip.n; i++) {
 		if (peerpolicy_allow(g->policy, cfg->allowed_peer_ip.v[i], cause) != 0)
 			return -1;
@@ -174,12 +164,12 @@ gen_nonce_key(struct gen *g, const struct gen *prev, char **cause)
 	}
 	if (secret == NULL) {
 		if (random_bytes(g->turn.nonce_key, sizeof g->turn.nonce_key) != 0)
-			return gen_fail(cause, "cannot draw a nonce key: %s", strerror(errno));
+			return cause_fail(cause, "cannot draw a nonce key: %s", strerror(errno));
 		return 0;
 	}
 	if (EVP_Digest(secret, strlen(secret), g->turn.nonce_key, &n, EVP_sha256(), NULL) != 1 ||
 	    n != sizeof g->turn.nonce_key)
-		return gen_fail(cause, "stateless-nonce-secret: SHA-256 failed");
+		return cause_fail(cause, "stateless-nonce-secret: SHA-256 failed");
 	return 0;
 }
 
@@ -189,7 +179,7 @@ gen_nonce_mac(struct gen *g, char **cause)
 {
 	g->nonce_mac = integrity_key_create(true, g->turn.nonce_key, sizeof g->turn.nonce_key);
 	if (g->nonce_mac == NULL)
-		return gen_fail(cause, "cannot set up the nonce key");
+		return cause_fail(cause, "cannot set up the nonce key");
 	g->turn.nonce_mac = g->nonce_mac;
 	return 0;
 }
@@ -261,7 +251,7 @@ gen_create(struct config *cfg, const struct gen_fixed *fx, const struct gen *pre
 	*gp = NULL;
 	if ((g = calloc(1, sizeof *g)) == NULL) {
 		config_free(cfg);
-		return gen_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	}
 	g->cfg = cfg;
 	g->id = prev != NULL ? prev->id + 1 : 1;

@@ -21,6 +21,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#include "turnpike/cause.h"
 #include "turnpike/httpd.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
@@ -74,17 +75,6 @@ struct httpd_route {
 	const char *path;
 	void (*serve)(struct httpd *h, struct evhttp_request *req);
 };
-
-static int __attribute__((format(printf, 2, 3))) httpd_fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-	return -1;
-}
 
 static void
 httpd_reply(struct evhttp_request *req, int code, const char *reason, const char *body)
@@ -440,11 +430,11 @@ httpd_listen(struct httpd *h, const struct sockaddr *addr, char **cause)
 		return -1;
 	if (listen(fd, HTTPD_BACKLOG) != 0) {
 		close(fd);
-		return httpd_fail(cause, "cannot listen for metrics HTTP: %s", strerror(errno));
+		return cause_fail(cause, "cannot listen for metrics HTTP: %s", strerror(errno));
 	}
 	if ((bs = evhttp_accept_socket_with_handle(h->http, fd)) == NULL) {
 		close(fd);
-		return httpd_fail(cause, "cannot serve metrics HTTP");
+		return cause_fail(cause, "cannot serve metrics HTTP");
 	}
 	l = evhttp_bound_socket_get_listener(bs);
 	evconnlistener_set_error_cb(l, httpd_accept_error);
@@ -458,9 +448,9 @@ httpd_init(struct httpd *h, struct event_base *base, const struct sockaddr *addr
 	    (h->reply_ev = event_new(base, h->reply[0], EV_READ | EV_PERSIST, httpd_reply_read,
 		 h)) == NULL ||
 	    event_add(h->reply_ev, NULL) != 0)
-		return httpd_fail(cause, "cannot create the metrics reply pipe");
+		return cause_fail(cause, "cannot create the metrics reply pipe");
 	if ((h->http = evhttp_new(base)) == NULL)
-		return httpd_fail(cause, "cannot create the metrics HTTP server");
+		return cause_fail(cause, "cannot create the metrics HTTP server");
 	evhttp_set_timeout(h->http, HTTPD_TIMEOUT_S);
 	evhttp_set_max_headers_size(h->http, HTTPD_HEADERS_MAX);
 	evhttp_set_max_body_size(h->http, HTTPD_BODY_MAX);
@@ -481,7 +471,7 @@ httpd_create(struct event_base *base, const struct sockaddr *addr, const struct 
 
 	*hp = NULL;
 	if ((h = calloc(1, sizeof *h)) == NULL)
-		return httpd_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	h->src = src;
 	h->reply[0] = h->reply[1] = -1;
 	LIST_INIT(&h->scrapes);

@@ -25,6 +25,7 @@
 #include "turnpike/addr.h"
 #include "turnpike/binding.h"
 #include "turnpike/capacity.h"
+#include "turnpike/cause.h"
 #include "turnpike/config.h"
 #include "turnpike/control.h"
 #include "turnpike/creds.h"
@@ -83,17 +84,6 @@ struct server {
 	struct event *watchdog; /* WATCHDOG=1 for systemd, when it asks */
 };
 
-static int __attribute__((format(printf, 2, 3))) server_fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-	return -1;
-}
-
 /* SIGHUP and SIGUSR2: a reload that logs its outcome. */
 static void
 server_signal_reload(struct server *s, const char *name, bool certs_only)
@@ -148,15 +138,15 @@ server_init_base(struct server *s, char **cause)
 
 	signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error return */
 	if ((s->base = event_base_new()) == NULL)
-		return server_fail(cause, "cannot create the main event loop");
+		return cause_fail(cause, "cannot create the main event loop");
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
 		s->signals[i] = evsignal_new(s->base, sigs[i], server_signal, s);
 		if (s->signals[i] == NULL || event_add(s->signals[i], NULL) != 0)
-			return server_fail(cause, "cannot watch signal %d", sigs[i]);
+			return cause_fail(cause, "cannot watch signal %d", sigs[i]);
 	}
 	s->tick = event_new(s->base, -1, EV_PERSIST, server_tick, s);
 	if (s->tick == NULL || event_add(s->tick, &second) != 0)
-		return server_fail(cause, "cannot start the main timer");
+		return cause_fail(cause, "cannot start the main timer");
 	return 0;
 }
 
@@ -178,7 +168,7 @@ server_init_udp(struct server *s, char **cause)
 	if (s->cfg->no_udp)
 		return 0;
 	if ((s->udp = calloc(ips->n, sizeof *s->udp)) == NULL)
-		return server_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	for (i = 0; i < ips->n; i++) {
 		server_with_port(&s->udp[i], &ips->v[i], s->cfg->listening_port);
 		fd = listener_socket((const struct sockaddr *)&s->udp[i], SOCK_DGRAM, false, "UDP",
@@ -202,7 +192,7 @@ server_init_turn(struct server *s, char **cause)
 		return -1;
 	s->pool = portpool_create((uint16_t)cfg->min_port, (uint16_t)cfg->max_port, s->relays->n);
 	if (s->pool == NULL)
-		return server_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	if (cfg->auth && cfg->userdb != NULL &&
 	    userdb_create(cfg->userdb, &s->no_creds, cfg->use_auth_secret,
 		cfg->rest_api_separator[0], &s->userdb, cause) != 0)
@@ -245,16 +235,16 @@ server_init_gen(struct server *s, char **cause)
 	struct config *cfg;
 
 	if ((s->limits = limits_create(&none, NULL, s->cfg->realm)) == NULL)
-		return server_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	s->fixed.limits = s->limits;
 	s->fixed.nworkers = server_thread_count(s->cfg);
 	if (config_clone(s->cfg, &cfg) != 0)
-		return server_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	if (gen_create(cfg, &s->fixed, NULL, &s->gen, cause) != 0)
 		return -1;
 	s->gens = s->gen;
 	if (server_limits_update(s) != 0)
-		return server_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	return 0;
 }
 
@@ -295,7 +285,7 @@ server_init_workers(struct server *s, char **cause)
 
 	if ((s->workers = calloc(n, sizeof *s->workers)) == NULL ||
 	    (s->drain_sw = calloc(n, sizeof *s->drain_sw)) == NULL)
-		return server_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	for (i = 0; i < n; i++) {
 		if (worker_create((int)i, &s->gen->setup, &s->workers[i], cause) != 0)
 			return -1;
@@ -340,7 +330,7 @@ server_init_listeners(struct server *s, char **cause)
 {
 	s->listeners = calloc(2 * s->cfg->listening_ip.n, sizeof *s->listeners);
 	if (s->listeners == NULL)
-		return server_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	if (!s->cfg->no_tcp && server_listen(s, s->cfg->listening_port, false, cause) != 0)
 		return -1;
 	if (s->cfg->tls && server_listen(s, s->cfg->tls_listening_port, true, cause) != 0)
@@ -357,11 +347,11 @@ server_write_pidfile(struct server *s, char **cause)
 	if (path == NULL)
 		return 0;
 	if ((f = fopen(path, "w")) == NULL)
-		return server_fail(cause, "cannot write pidfile %s: %s", path, strerror(errno));
+		return cause_fail(cause, "cannot write pidfile %s: %s", path, strerror(errno));
 	fprintf(f, "%ld\n", (long)getpid());
 	if (fclose(f) != 0) {
 		unlink(path);
-		return server_fail(cause, "cannot write pidfile %s: %s", path, strerror(errno));
+		return cause_fail(cause, "cannot write pidfile %s: %s", path, strerror(errno));
 	}
 	s->pidfile_written = true;
 	return 0;
@@ -425,7 +415,7 @@ server_switch(struct server *s, struct gen *g, char **cause)
 
 	if ((g->sw = calloc(s->nworkers, sizeof *g->sw)) == NULL) {
 		gen_free(g);
-		return server_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	}
 	atomic_store(&g->pending, (unsigned int)s->nworkers);
 	g->next = s->gens;
@@ -455,7 +445,7 @@ server_reload(struct server *s, bool certs_only, char **restart, char **cause)
 	if (certs_only) {
 		if (config_clone(s->gen->cfg, &cfg) != 0 || (*restart = strdup("")) == NULL) {
 			config_free(cfg);
-			return server_fail(cause, "out of memory");
+			return cause_fail(cause, "out of memory");
 		}
 	} else if (reload_config(s->gen->cfg, &s->args, &cfg, restart, cause) != 0)
 		return -1;
@@ -586,10 +576,10 @@ server_control_group(const struct config *cfg, char **cause)
 	else if (getgrnam_r(name, &gr, buf, sizeof buf, &res) == 0 && res != NULL)
 		gid = gr.gr_gid;
 	else
-		return server_fail(cause, "control-socket-group %s: no such group", name);
+		return cause_fail(cause, "control-socket-group %s: no such group", name);
 	if (chown(cfg->control_socket, (uid_t)-1, gid) != 0 ||
 	    chmod(cfg->control_socket, 0660) != 0)
-		return server_fail(cause, "control-socket-group %s: cannot give %s to it: %s", name,
+		return cause_fail(cause, "control-socket-group %s: cannot give %s to it: %s", name,
 		    cfg->control_socket, strerror(errno));
 	return 0;
 }
@@ -637,7 +627,7 @@ server_init_httpd(struct server *s, char **cause)
 	if (!cfg->prometheus)
 		return 0;
 	if (addr_parse_ip(cfg->prometheus_address, &ss, &errstr) != 0)
-		return server_fail(cause, "prometheus-address %s: %s", cfg->prometheus_address,
+		return cause_fail(cause, "prometheus-address %s: %s", cfg->prometheus_address,
 		    errstr);
 	addr_set_port((struct sockaddr *)&ss, (uint16_t)cfg->prometheus_port);
 	s->hsrc.worker = s->workers;
@@ -703,7 +693,7 @@ server_init_watchdog(struct server *s, char **cause)
 	tv.tv_usec = (suseconds_t)(usec % 1000000);
 	s->watchdog = event_new(s->base, -1, EV_PERSIST, server_watchdog, s);
 	if (s->watchdog == NULL || event_add(s->watchdog, &tv) != 0)
-		return server_fail(cause, "cannot start the systemd watchdog timer");
+		return cause_fail(cause, "cannot start the systemd watchdog timer");
 	return 0;
 }
 
@@ -853,7 +843,7 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 
 	*sp = NULL;
 	if ((s = calloc(1, sizeof *s)) == NULL)
-		return server_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	s->cfg = cfg;
 	atomic_init(&s->allocations, 0);
 	atomic_init(&s->capacity, 0);

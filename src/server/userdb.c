@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "turnpike/cause.h"
 #include "turnpike/log.h"
 #include "turnpike/store.h"
 #include "turnpike/userdb.h"
@@ -104,17 +105,6 @@ userdb_snap_realm(struct userdb_snap *sn, const char *realm)
 	return cs;
 }
 
-static int __attribute__((format(printf, 2, 3))) userdb_fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-	return -1;
-}
-
 /* Copies of the rows the hook gets: realm options and peer ranges. */
 struct userdb_extra {
 	struct store_row *v;
@@ -147,7 +137,7 @@ userdb_load_user(void *arg, const struct store_row *row)
 	if (rc != CREDS_FOUND)
 		return -1;
 	if ((cs = userdb_snap_realm(l->sn, row->realm)) == NULL)
-		rc = userdb_fail(l->cause, "out of memory");
+		rc = cause_fail(l->cause, "out of memory");
 	else
 		rc = creds_static_add_key(cs, row->name, &r.keys[0], l->cause);
 	explicit_bzero(&r, sizeof r);
@@ -162,7 +152,7 @@ userdb_load_secret(void *arg, const struct store_row *row)
 	struct creds_static *cs;
 
 	if ((cs = userdb_snap_realm(l->sn, row->realm)) == NULL)
-		return userdb_fail(l->cause, "out of memory");
+		return cause_fail(l->cause, "out of memory");
 	if (creds_static_secret_count(cs) == CREDS_MAX_KEYS) {
 		/* A key per secret is tried on each request: keep the first ones, serve on. */
 		if (!l->u->secrets_warned)
@@ -220,7 +210,7 @@ userdb_load(struct userdb *u, char **cause)
 
 	*cause = NULL;
 	if ((l.sn = calloc(1, sizeof *l.sn)) == NULL) {
-		userdb_fail(cause, "out of memory");
+		cause_fail(cause, "out of memory");
 		return NULL;
 	}
 	l.sn->ok = true;
@@ -229,7 +219,7 @@ userdb_load(struct userdb *u, char **cause)
 	if (store_user_list(u->store, NULL, userdb_load_user, &l, cause) != 0 ||
 	    (u->rest && store_secret_list(u->store, NULL, userdb_load_secret, &l, cause) != 0)) {
 		if (*cause == NULL)
-			userdb_fail(cause, "reading the store failed");
+			cause_fail(cause, "reading the store failed");
 		userdb_snap_free(l.sn);
 		return NULL;
 	}
@@ -293,7 +283,7 @@ userdb_load_extra(struct userdb *u, struct userdb_extra *opts, struct userdb_ext
 	if (store_realm_list(u->store, NULL, userdb_extra_add, opts, cause) != 0 ||
 	    store_peer_list(u->store, NULL, userdb_extra_add, peers, cause) != 0) {
 		if (*cause == NULL)
-			userdb_fail(cause, "reading realm options or peer lists failed");
+			cause_fail(cause, "reading realm options or peer lists failed");
 		userdb_extra_free(opts);
 		userdb_extra_free(peers);
 		return -1;
@@ -397,7 +387,7 @@ userdb_start(struct userdb *u, char **cause)
 	error = pthread_create(&u->thread, NULL, userdb_main, u);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (error != 0)
-		return userdb_fail(cause, "userdb thread: %s", strerror(error));
+		return cause_fail(cause, "userdb thread: %s", strerror(error));
 	u->started = true;
 	return 0;
 }
@@ -409,13 +399,13 @@ userdb_create(const char *path, const struct creds *opts, bool rest, char sep, s
 	struct userdb *u;
 
 	if ((u = calloc(1, sizeof *u)) == NULL)
-		return userdb_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	pthread_rwlock_init(&u->lock, NULL);
 	pthread_mutex_init(&u->mu, NULL);
 	pthread_cond_init(&u->cv, NULL);
 	if ((u->path = strdup(path)) == NULL || (u->snap = calloc(1, sizeof *u->snap)) == NULL) {
 		userdb_free(u);
-		return userdb_fail(cause, "out of memory");
+		return cause_fail(cause, "out of memory");
 	}
 	u->opts = opts;
 	u->rest = rest;

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "turnpike/cause.h"
 #include "turnpike/integrity.h"
 #include "turnpike/random.h"
 #include "turnpike/hex.h"
@@ -156,23 +157,10 @@ struct store_op {
 
 #define STORE_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static int __attribute__((format(printf, 2, 3))) store_fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cause == NULL)
-		return -1;
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-	return -1;
-}
-
 static int
 store_fail_db(struct store *s, char **cause, const char *what)
 {
-	return store_fail(cause, "%s: %s", what, sqlite3_errmsg(s->db));
+	return cause_fail(cause, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
 /* Length of the UTF-8 sequence at p (at most n bytes), or 0 when invalid. */
@@ -215,12 +203,12 @@ store_check_text(const char *what, const char *s, size_t len, size_t max, char *
 	uint32_t cp;
 
 	if (len > max)
-		return store_fail(cause, "%s: longer than %zu bytes", what, max);
+		return cause_fail(cause, "%s: longer than %zu bytes", what, max);
 	while (i < len) {
 		if ((n = store_utf8_len(p + i, len - i, &cp)) == 0)
-			return store_fail(cause, "%s: not valid UTF-8 (byte %zu)", what, i + 1);
+			return cause_fail(cause, "%s: not valid UTF-8 (byte %zu)", what, i + 1);
 		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
-			return store_fail(cause,
+			return cause_fail(cause,
 			    "%s: control character U+%04" PRIX32 " at byte %zu", what, cp, i + 1);
 		i += n;
 	}
@@ -232,7 +220,7 @@ static int
 store_check_name(const char *what, const char *s, size_t max, char **cause)
 {
 	if (s == NULL || *s == '\0')
-		return store_fail(cause, "%s: empty", what);
+		return cause_fail(cause, "%s: empty", what);
 	return store_check_text(what, s, strlen(s), max, cause);
 }
 
@@ -241,7 +229,7 @@ static int
 store_check_realm(const char *realm, char **cause)
 {
 	if (realm == NULL)
-		return store_fail(cause, "realm: missing");
+		return cause_fail(cause, "realm: missing");
 	return store_check_text("realm", realm, strlen(realm), STORE_REALM_MAX, cause);
 }
 
@@ -253,11 +241,11 @@ store_mkparents(const char *path, char **cause)
 	int rc = 0;
 
 	if ((dir = strdup(path)) == NULL)
-		return store_fail(cause, "%s: out of memory", path);
+		return cause_fail(cause, "%s: out of memory", path);
 	for (p = strchr(dir + 1, '/'); p != NULL && rc == 0; p = strchr(p + 1, '/')) {
 		*p = '\0';
 		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-			rc = store_fail(cause, "%s: cannot create directory: %s", dir,
+			rc = cause_fail(cause, "%s: cannot create directory: %s", dir,
 			    strerror(errno));
 		*p = '/';
 	}
@@ -275,7 +263,7 @@ store_create_file(const char *path, char **cause)
 		return -1;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1 && errno != EEXIST)
-		return store_fail(cause, "%s: cannot create: %s", path, strerror(errno));
+		return cause_fail(cause, "%s: cannot create: %s", path, strerror(errno));
 	if (fd != -1)
 		close(fd);
 	return 0;
@@ -320,7 +308,7 @@ store_migrate(struct store *s, char **cause)
 	if (v == STORE_SCHEMA_VERSION)
 		return 0;
 	if (v < 0 || v > STORE_SCHEMA_VERSION)
-		return store_fail(cause, "schema version %d is newer than this turnpike's (%d)", v,
+		return cause_fail(cause, "schema version %d is newer than this turnpike's (%d)", v,
 		    STORE_SCHEMA_VERSION);
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return store_fail_db(s, cause, "starting the migration");
@@ -329,7 +317,7 @@ store_migrate(struct store *s, char **cause)
 		goto fail;
 	for (; v < STORE_SCHEMA_VERSION; v++) {
 		if (sqlite3_exec(s->db, store_migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
-			store_fail(cause, "migrating schema version %d to %d: %s", v, v + 1,
+			cause_fail(cause, "migrating schema version %d to %d: %s", v, v + 1,
 			    sqlite3_errmsg(s->db));
 			goto fail;
 		}
@@ -352,7 +340,7 @@ store_prepare(struct store *s, char **cause)
 	for (i = 0; i < ST_COUNT; i++) {
 		if (sqlite3_prepare_v3(s->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 			&s->stmt[i], NULL) != SQLITE_OK)
-			return store_fail(cause, "preparing statement %zu: %s", i,
+			return cause_fail(cause, "preparing statement %zu: %s", i,
 			    sqlite3_errmsg(s->db));
 	}
 	return 0;
@@ -366,12 +354,12 @@ store_setup(struct store *s, const char *path, char **cause)
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		if (s->db == NULL)
-			return store_fail(cause, "%s: cannot open: out of memory", path);
-		return store_fail(cause, "%s: cannot open: %s", path, sqlite3_errmsg(s->db));
+			return cause_fail(cause, "%s: cannot open: out of memory", path);
+		return cause_fail(cause, "%s: cannot open: %s", path, sqlite3_errmsg(s->db));
 	}
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK)
-		return store_fail(cause, "%s: %s", path, sqlite3_errmsg(s->db));
+		return cause_fail(cause, "%s: %s", path, sqlite3_errmsg(s->db));
 	if (store_migrate(s, cause) == -1 || store_prepare(s, cause) == -1)
 		return -1;
 	return 0;
@@ -384,11 +372,11 @@ store_open(const char *path, struct store **out, char **cause)
 
 	*out = NULL;
 	if (path == NULL || *path == '\0')
-		return store_fail(cause, "database path: empty");
+		return cause_fail(cause, "database path: empty");
 	if (store_create_file(path, cause) == -1)
 		return -1;
 	if ((s = calloc(1, sizeof *s)) == NULL)
-		return store_fail(cause, "%s: out of memory", path);
+		return cause_fail(cause, "%s: out of memory", path);
 	if (store_setup(s, path, cause) == -1) {
 		store_close(s);
 		return -1;
@@ -462,7 +450,7 @@ store_each(struct store *s, enum store_stmt id, const char *const *args, store_r
 		if (fn(arg, &row) == -1) {
 			sqlite3_reset(st);
 			sqlite3_clear_bindings(st);
-			return store_fail(cause, "listing stopped");
+			return cause_fail(cause, "listing stopped");
 		}
 	}
 	sqlite3_reset(st);
@@ -486,7 +474,7 @@ store_apply(struct store *s, const struct store_op *ops, size_t nops, char **cau
 		if ((n = store_step(s, ops[i].st, ops[i].args, cause)) == -1)
 			goto fail;
 		if (n == 0 && ops[i].missing != NULL) {
-			store_fail(cause, "%s", ops[i].missing);
+			cause_fail(cause, "%s", ops[i].missing);
 			goto fail;
 		}
 	}
@@ -536,7 +524,7 @@ store_user_set(struct store *s, const char *realm, const char *name, const char 
 		password, strlen(password), md5, &len) == -1 ||
 	    integrity_key_long_term(STUN_PWALG_SHA256, name, strlen(name), realm, strlen(realm),
 		password, strlen(password), sha, &len) == -1)
-		return store_fail(cause, "password: refused by OpaqueString preparation");
+		return cause_fail(cause, "password: refused by OpaqueString preparation");
 	hex_encode(md5hex, md5, sizeof md5);
 	hex_encode(shahex, sha, sizeof sha);
 	const struct store_op ops[] = {
@@ -561,7 +549,7 @@ store_key_md5(const char *realm, const char *name, const char *password, char ou
 		return -1;
 	if (integrity_key_long_term(STUN_PWALG_MD5, name, strlen(name), realm, strlen(realm),
 		password, strlen(password), md5, &len) == -1)
-		return store_fail(cause, "password: refused by OpaqueString preparation");
+		return cause_fail(cause, "password: refused by OpaqueString preparation");
 	hex_encode(out, md5, sizeof md5);
 	return 0;
 }
@@ -577,7 +565,7 @@ store_user_set_key(struct store *s, const char *realm, const char *name, const c
 		return -1;
 	if (key == NULL || (strncmp(key, "0x", 2) != 0 && strncmp(key, "0X", 2) != 0) ||
 	    hex_decode(key + 2, md5, sizeof md5) == -1)
-		return store_fail(cause, "key: expected 0x and %zu hex digits", 2 * sizeof md5);
+		return cause_fail(cause, "key: expected 0x and %zu hex digits", 2 * sizeof md5);
 	hex_encode(md5hex, md5, sizeof md5);
 	const struct store_op ops[] = {
 	    {ST_USER_PUT, {realm, name, md5hex}, NULL},
@@ -619,7 +607,7 @@ store_user_key(sqlite3_stmt *st, struct creds_key *k, char **cause)
 
 	memset(k, 0, sizeof *k);
 	if (md5 == NULL || hex_decode(md5, k->md5, sizeof k->md5) == -1)
-		return store_fail(cause, "stored hmackey is not a %zu-digit hex MD5 key",
+		return cause_fail(cause, "stored hmackey is not a %zu-digit hex MD5 key",
 		    2 * sizeof k->md5);
 	k->has_sha256 = sha != NULL && hex_decode(sha, k->sha256, sizeof k->sha256) == 0;
 	return 0;
@@ -763,7 +751,7 @@ store_check_opt(const char *realm, const char *opt, char **cause)
 		if (opt != NULL && strcmp(opt, store_realm_opts[i]) == 0)
 			return 0;
 	}
-	return store_fail(cause, "realm option: expected max-bps, total-quota or user-quota");
+	return cause_fail(cause, "realm option: expected max-bps, total-quota or user-quota");
 }
 
 int
@@ -831,15 +819,15 @@ store_hash_password(const char *password, char *out, size_t cap, char **cause)
 	if (store_check_name("password", password, STORE_PASSWORD_MAX, cause) == -1)
 		return -1;
 	if (random_bytes(salt, sizeof salt) == -1)
-		return store_fail(cause, "password hash: no randomness");
+		return cause_fail(cause, "password hash: no randomness");
 	if (store_pbkdf2(password, salt, STORE_PBKDF2_ITER, hash) == -1)
-		return store_fail(cause, "password hash: PBKDF2 failed");
+		return cause_fail(cause, "password hash: PBKDF2 failed");
 	hex_encode(salthex, salt, sizeof salt);
 	hex_encode(hashhex, hash, sizeof hash);
 	n = snprintf(out, cap, STORE_HASH_PREFIX "%lu$%s$%s", (unsigned long)STORE_PBKDF2_ITER,
 	    salthex, hashhex);
 	if (n < 0 || (size_t)n >= cap)
-		return store_fail(cause, "password hash: buffer too small");
+		return cause_fail(cause, "password hash: buffer too small");
 	return 0;
 }
 

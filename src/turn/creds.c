@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "turnpike/cause.h"
 #include "turnpike/creds.h"
 #include "turnpike/hex.h"
 #include "turnpike/integrity.h"
@@ -99,17 +100,6 @@ creds_static_free(struct creds_static *cs)
 	free(cs);
 }
 
-static int __attribute__((format(printf, 2, 3))) creds_fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-	return -1;
-}
-
 /* MD5 and SHA-256 keys of user:realm:password (RFC 8489 §9.2.2). */
 static int
 creds_derive(const char *user, size_t userlen, const char *realm, size_t realmlen, const char *pass,
@@ -172,22 +162,22 @@ creds_static_add_user(struct creds_static *cs, const char *spec, char **cause)
 	int rc;
 
 	if (colon == NULL || colon == spec || colon[1] == '\0')
-		return creds_fail(cause, "user: expected name:password or name:0xKEY");
+		return cause_fail(cause, "user: expected name:password or name:0xKEY");
 	namelen = (size_t)(colon - spec);
 	pass = colon + 1;
 	memset(&k, 0, sizeof k);
 	if (strncmp(pass, "0x", 2) == 0) {
 		if (hex_decode(pass + 2, k.md5, sizeof k.md5) == -1)
-			return creds_fail(cause, "user %.*s: a 0x key must have %d hex digits",
+			return cause_fail(cause, "user %.*s: a 0x key must have %d hex digits",
 			    (int)namelen, spec, CREDS_HEX_KEY_LEN);
 	} else if (creds_derive(spec, namelen, cs->realm, cs->realmlen, pass, strlen(pass), &k) ==
 	    -1)
-		return creds_fail(cause, "user %.*s: password refused by OpaqueString preparation",
+		return cause_fail(cause, "user %.*s: password refused by OpaqueString preparation",
 		    (int)namelen, spec);
 	rc = creds_store_user(cs, spec, namelen, &k);
 	creds_wipe(&k, sizeof k);
 	if (rc == -1)
-		return creds_fail(cause, "user %.*s: out of memory", (int)namelen, spec);
+		return cause_fail(cause, "user %.*s: out of memory", (int)namelen, spec);
 	return 0;
 }
 
@@ -196,7 +186,7 @@ creds_static_add_key(struct creds_static *cs, const char *name, const struct cre
     char **cause)
 {
 	if (creds_store_user(cs, name, strlen(name), k) == -1)
-		return creds_fail(cause, "user %s: out of memory", name);
+		return cause_fail(cause, "user %s: out of memory", name);
 	return 0;
 }
 
@@ -207,15 +197,15 @@ creds_static_add_secret(struct creds_static *cs, const char *secret, char **caus
 	size_t len = strlen(secret);
 
 	if (len == 0)
-		return creds_fail(cause, "static-auth-secret: empty secret");
+		return cause_fail(cause, "static-auth-secret: empty secret");
 	if (cs->nsecrets == CREDS_MAX_KEYS)
-		return creds_fail(cause, "static-auth-secret: more than %d secrets",
+		return cause_fail(cause, "static-auth-secret: more than %d secrets",
 		    CREDS_MAX_KEYS);
 	if ((grown = reallocarray(cs->secrets, cs->nsecrets + 1, sizeof *grown)) == NULL)
-		return creds_fail(cause, "static-auth-secret: out of memory");
+		return cause_fail(cause, "static-auth-secret: out of memory");
 	cs->secrets = grown;
 	if ((grown[cs->nsecrets].p = malloc(len)) == NULL)
-		return creds_fail(cause, "static-auth-secret: out of memory");
+		return cause_fail(cause, "static-auth-secret: out of memory");
 	memcpy(grown[cs->nsecrets].p, secret, len);
 	grown[cs->nsecrets].len = len;
 	cs->nsecrets++;

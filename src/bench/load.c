@@ -716,6 +716,28 @@ load_poll(struct load_engine *e, int timeout_ms)
 	}
 }
 
+/* One round of the event loop: answers, then retransmissions every LOAD_SCAN_MS. */
+static void
+load_loop_once(struct load_engine *e, uint64_t now, uint64_t *scan)
+{
+	load_poll(e, 1);
+	if (now >= *scan) {
+		load_timers(e);
+		*scan = now + LOAD_SCAN_MS;
+	}
+}
+
+/* What is still in flight at a deadline fails with why. */
+static void
+load_fail_busy(struct load_engine *e, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		if (e->allocs[i].busy)
+			load_fail(e, &e->allocs[i], why);
+}
+
 /*
  * Moves every allocation in state from to busy state to, at most in_flight at
  * once, until all rest or the deadline passes.
@@ -724,7 +746,7 @@ static void
 load_phase(struct load_engine *e, enum load_state from, enum load_state to, uint64_t deadline)
 {
 	uint64_t now, scan = 0;
-	size_t next = 0, i;
+	size_t next = 0;
 
 	for (;;) {
 		while (e->active < e->o->in_flight && next < e->n) {
@@ -741,15 +763,9 @@ load_phase(struct load_engine *e, enum load_state from, enum load_state to, uint
 		now = netio_now_ms();
 		if (now >= deadline)
 			break;
-		load_poll(e, 1);
-		if (now >= scan) {
-			load_timers(e);
-			scan = now + LOAD_SCAN_MS;
-		}
+		load_loop_once(e, now, &scan);
 	}
-	for (i = 0; i < e->n; i++)
-		if (e->allocs[i].busy)
-			load_fail(e, &e->allocs[i], "phase timed out");
+	load_fail_busy(e, "phase timed out");
 }
 
 /* Waits until no transaction is in flight; what is still busy at the deadline fails. */
@@ -757,18 +773,10 @@ static void
 load_settle(struct load_engine *e, uint64_t deadline)
 {
 	uint64_t now, scan = 0;
-	size_t i;
 
-	while (e->active > 0 && (now = netio_now_ms()) < deadline) {
-		load_poll(e, 1);
-		if (now >= scan) {
-			load_timers(e);
-			scan = now + LOAD_SCAN_MS;
-		}
-	}
-	for (i = 0; i < e->n; i++)
-		if (e->allocs[i].busy)
-			load_fail(e, &e->allocs[i], "timed out");
+	while (e->active > 0 && (now = netio_now_ms()) < deadline)
+		load_loop_once(e, now, &scan);
+	load_fail_busy(e, "timed out");
 }
 
 static void

@@ -66,6 +66,17 @@ tap_is() {
 	fi
 }
 
+# wait_until SECONDS CMD...: runs CMD every 0.1 s until it succeeds or time is up.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
 # tap_run DESC CMD...: ok when CMD exits 0; its output goes to $T/out and is
 # shown on failure. $T/out stays readable for further checks.
 tap_run() {

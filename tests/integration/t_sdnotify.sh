@@ -26,17 +26,6 @@ has() {
 	grep -qE "$2" "$1"
 }
 
-# wait_until SECONDS CMD...: runs CMD every 0.1 s until it succeeds or time is up.
-wait_until() {
-	local deadline=$((SECONDS + $1))
-	shift
-	while [ "$SECONDS" -lt "$deadline" ]; do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
-
 OUT=$T/notify.out
 listen "$T/notify.sock" "$OUT"
 export NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=200000

@@ -123,17 +123,6 @@ udp_listening() {
 	[ -n "$(ss -Hlnu "sport = :$1" 2>/dev/null)" ]
 }
 
-# wait_until SECONDS CMD...: runs CMD every 0.1 s until it succeeds or time is up.
-wait_until() {
-	local deadline=$((SECONDS + $1))
-	shift
-	while [ "$SECONDS" -lt "$deadline" ]; do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
-
 # turn_stop_check: stops the server and reports it; turnpiked must exit 0 on
 # SIGTERM (coturn exits 143 by design, only its stopping is checked).
 turn_stop_check() {

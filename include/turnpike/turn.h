@@ -144,16 +144,22 @@ int turn_set_config(struct turn *t, const struct turn_config *cfg);
 /* Drain: Allocate is answered 508 (RFC 8656 §7.2, cannot allocate now); the rest works. */
 void turn_set_draining(struct turn *t, bool draining);
 
+/* What turn_handle_message answered, so the I/O layer need not decode it again. */
+struct turn_reply {
+	bool unauthenticated; /* the answer is a 401 (RFC 8489 §9.2.4), a challenge or not */
+};
+
 /*
  * A STUN message from the client at tuple t (conn is the I/O layer's connection
  * object, NULL for UDP). Binding requests are answered too. Writes the response
- * to out (cap TURN_RESPONSE_MAX is always enough) and sets *outlen (0: nothing
- * to send). Returns -1 only when the message should end a stream connection
- * (never for UDP). The message was decoded by
+ * to out (cap TURN_RESPONSE_MAX is always enough), sets *outlen (0: nothing
+ * to send) and fills *reply. Returns -1 only when the message should end a
+ * stream connection (never for UDP). The message was decoded by
  * stun_decode; the core checks its integrity with the client's credentials.
  */
 int turn_handle_message(struct turn *t, const struct turn_5tuple *tuple, void *conn,
-    const struct stun_msg *m, const struct turn_now *now, uint8_t *out, size_t cap, size_t *outlen);
+    const struct stun_msg *m, const struct turn_now *now, uint8_t *out, size_t cap, size_t *outlen,
+    struct turn_reply *reply);
 
 /* A ChannelData message from the client: relayed to the bound peer or dropped. */
 void turn_handle_chandata(struct turn *t, const struct turn_5tuple *tuple, uint16_t channel,

@@ -155,24 +155,6 @@ worker_decode(struct worker *w, struct stun_msg *m, const uint8_t *p, size_t len
 	return WORKER_MSG_CORE;
 }
 
-/* Whether an answer the core built is a 401 (RFC 8489 §9.2: the challenge). */
-static bool
-worker_is_401(const uint8_t *p, size_t len)
-{
-	const struct stun_attr *a;
-	const uint8_t *v;
-	struct stun_msg m;
-	const char *errstr;
-
-	if (len < 2 || (p[0] & 0x01) == 0 || (p[1] & 0x10) == 0)
-		return false; /* not an error response: no decoding on the common path */
-	if (stun_decode(&m, p, len, &errstr) != STUN_DECODE_OK || m.cls != STUN_ERROR ||
-	    (a = stun_find(&m, STUN_ATTR_ERROR_CODE)) == NULL || a->len < 4)
-		return false;
-	v = stun_attr_value(&m, a);
-	return (v[2] & 0x07) == 4 && v[3] == 1;
-}
-
 /* unauth-rate-limit: false when a 401 to this source is one too many this second. */
 static bool
 worker_unauth_ok(struct worker *w, const struct sockaddr *src, const struct turn_now *now)
@@ -255,13 +237,15 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 	size_t outlen;
 	enum worker_msg what;
 	uint64_t failures;
+	struct turn_reply reply;
 	char session[32];
 
 	what = worker_decode(w, &m, p, len, (const struct sockaddr *)&t->client, &outlen);
 	if (what == WORKER_MSG_CORE) {
 		failures = worker_auth_failures(w);
 		relay_begin(w->relay, NULL);
-		turn_handle_message(w->turn, t, NULL, &m, now, w->tx, sizeof w->tx, &outlen);
+		turn_handle_message(w->turn, t, NULL, &m, now, w->tx, sizeof w->tx, &outlen,
+		    &reply);
 		relay_end(w->relay);
 		worker_warn_auth(w, failures, (const struct sockaddr *)&t->client);
 		if (log_level_enabled(LOG_LEVEL_DEBUG)) {
@@ -269,7 +253,7 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 			worker_log_msg(session, "UDP", &m, (const struct sockaddr *)&t->client,
 			    outlen);
 		}
-		if (outlen > 0 && w->unauth != NULL && worker_is_401(w->tx, outlen) &&
+		if (outlen > 0 && w->unauth != NULL && reply.unauthenticated &&
 		    !worker_unauth_ok(w, (const struct sockaddr *)&t->client, now)) {
 			w->stats.unauth_dropped++;
 			return; /* silence: no reflection beyond the limit */
@@ -382,6 +366,7 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 	struct stun_msg m;
 	size_t outlen;
 	uint64_t failures;
+	struct turn_reply reply;
 	char session[32];
 	int rc = 0;
 	bool core = false;
@@ -396,7 +381,7 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 		failures = worker_auth_failures(w);
 		relay_begin(w->relay, &c->rc);
 		rc = turn_handle_message(w->turn, &c->tuple, &c->rc, &m, now, w->tx, sizeof w->tx,
-		    &outlen);
+		    &outlen, &reply);
 		relay_end(w->relay);
 		worker_warn_auth(w, failures, (const struct sockaddr *)&c->tuple.client);
 		if (log_level_enabled(LOG_LEVEL_DEBUG)) {

@@ -62,6 +62,7 @@ struct turn_req {
 	struct auth_result auth;
 	bool authenticated;
 	struct turn_allocation *alloc; /* the 5-tuple's allocation, or NULL */
+	struct turn_reply *reply;
 };
 
 /* What a request is answered with; filled by a method handler. */
@@ -742,8 +743,11 @@ turn_request(struct turn_req *r, uint8_t *out, size_t cap, size_t *outlen)
 		ans.error = 400; /* a method we do not serve (RFC 6062's among them) */
 	else if (turn_authenticate(r, &ans))
 		turn_dispatch(r, meth, &ans);
+	if (turn_build(r, &ans, out, cap, outlen) != 0)
+		return;
+	r->reply->unauthenticated = ans.error == 401;
 	/* Only answers to authenticated requests are kept: no state before credentials. */
-	if (turn_build(r, &ans, out, cap, outlen) == 0 && r->authenticated)
+	if (r->authenticated)
 		txcache_put(t->txcache, r->tuple, r->m, out, *outlen, r->now->mono_ms);
 }
 
@@ -839,11 +843,13 @@ turn_binding(struct turn *t, const struct turn_5tuple *tuple, const struct stun_
 
 int
 turn_handle_message(struct turn *t, const struct turn_5tuple *tuple, void *conn,
-    const struct stun_msg *m, const struct turn_now *now, uint8_t *out, size_t cap, size_t *outlen)
+    const struct stun_msg *m, const struct turn_now *now, uint8_t *out, size_t cap, size_t *outlen,
+    struct turn_reply *reply)
 {
 	struct turn_req r;
 
 	*outlen = 0;
+	memset(reply, 0, sizeof *reply);
 	/* RFC 8489 §7.3: a wrong FINGERPRINT means the message is not STUN. */
 	if (m->fingerprint >= 0 && !integrity_fingerprint_ok(m))
 		return tuple->transport == TURN_UDP ? 0 : -1;
@@ -859,6 +865,7 @@ turn_handle_message(struct turn *t, const struct turn_5tuple *tuple, void *conn,
 	r.conn = conn;
 	r.m = m;
 	r.now = now;
+	r.reply = reply;
 	turn_request(&r, out, cap, outlen);
 	return 0;
 }

@@ -153,20 +153,22 @@ fuzz_feed(struct fuzz *f, uint8_t which)
 	const struct turn_5tuple *t = &f->tuples[which % 4];
 	struct stun_msg m, r;
 	const char *errstr;
+	struct turn_reply reply;
 	size_t outlen;
 	int rc;
 
 	if (stun_decode(&m, f->req, f->reqlen, &errstr) != STUN_DECODE_OK)
 		return;
-	rc =
-	    turn_handle_message(f->turn, t, (void *)f, &m, &f->now, f->out, sizeof f->out, &outlen);
+	rc = turn_handle_message(f->turn, t, (void *)f, &m, &f->now, f->out, sizeof f->out, &outlen,
+	    &reply);
 	if (rc == -1 && t->transport == TURN_UDP)
 		abort();
 	if (outlen == 0)
 		return;
 	if (stun_decode(&r, f->out, outlen, &errstr) != STUN_DECODE_OK ||
 	    memcmp(r.tid, m.tid, STUN_TID_LEN) != 0 || r.method != m.method ||
-	    (r.cls != STUN_SUCCESS && r.cls != STUN_ERROR) || m.cls != STUN_REQUEST)
+	    (r.cls != STUN_SUCCESS && r.cls != STUN_ERROR) || m.cls != STUN_REQUEST ||
+	    (reply.unauthenticated && r.cls != STUN_ERROR))
 		abort();
 }
 

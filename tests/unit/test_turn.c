@@ -54,6 +54,7 @@ static struct turn_5tuple c1, c2, c6, ctcp;
 static uint8_t out[TURN_RESPONSE_MAX];
 static size_t outlen;
 static struct stun_msg resp;
+static struct turn_reply reply; /* what the core told of its last answer */
 static uint8_t reqbuf[2048];
 static struct stun_msg req;
 static struct stun_build bld;
@@ -228,7 +229,8 @@ feed(const struct turn_5tuple *t, void *conn)
 	const char *errstr;
 	int rc;
 
-	rc = turn_handle_message(turn, t, conn, &req, &now, out, sizeof out, &outlen);
+	memset(&reply, 0xff, sizeof reply); /* the core must fill every field */
+	rc = turn_handle_message(turn, t, conn, &req, &now, out, sizeof out, &outlen, &reply);
 	memset(&resp, 0, sizeof resp);
 	if (outlen > 0 && stun_decode(&resp, out, outlen, &errstr) != 0)
 		return -100;
@@ -396,6 +398,7 @@ test_challenge(void)
 	finish_as(NULL, NULL, &c1, true);
 	feed(&c1, NULL);
 	CHECKM(answer() == 401, "Allocate without credentials: 401");
+	CHECKM(reply.unauthenticated, "the core reports its 401");
 	CHECK(has(STUN_ATTR_REALM) && has(STUN_ATTR_NONCE) && has(STUN_ATTR_FINGERPRINT));
 	CHECK(!has(STUN_ATTR_MESSAGE_INTEGRITY) && !has(STUN_ATTR_PASSWORD_ALGORITHMS));
 	n = stun_find(&resp, STUN_ATTR_NONCE);
@@ -411,6 +414,7 @@ test_challenge(void)
 	feed(&c1, NULL);
 	CHECK(answer() == 401 && has(STUN_ATTR_NONCE) && !has(STUN_ATTR_MESSAGE_INTEGRITY));
 	CHECK(stats().auth_failures == 1);
+	CHECKM(reply.unauthenticated, "a 401 to wrong credentials is reported too");
 	begin(STUN_ALLOCATE, STUN_REQUEST);
 	add_transport(17);
 	finish_as("mallory", "x", &c1, false);
@@ -430,6 +434,7 @@ test_allocate(void)
 	finish_as("alice", "s3cret", &c1, true);
 	feed(&c1, NULL);
 	CHECK(answer() == 0 && lifetime() == 600);
+	CHECKM(!reply.unauthenticated, "a success is not reported as a 401");
 	CHECK(has(STUN_ATTR_XOR_RELAYED_ADDRESS) && has(STUN_ATTR_XOR_MAPPED_ADDRESS));
 	CHECKM(mi_ok("alice", "s3cret") && has(STUN_ATTR_FINGERPRINT) && has(STUN_ATTR_SOFTWARE),
 	    "success carries MESSAGE-INTEGRITY with alice's key and FINGERPRINT");
@@ -959,6 +964,7 @@ test_unknown_and_fingerprint(void)
 	finish(&c1);
 	feed(&c1, NULL);
 	CHECKM(answer() == 400, "unknown method: 400");
+	CHECKM(!reply.unauthenticated, "a 400 is not reported as a 401");
 	begin(STUN_ALLOCATE, STUN_SUCCESS);
 	finish(&c1);
 	CHECKM(feed(&c1, NULL) == 0 && outlen == 0, "responses are ignored");
@@ -997,6 +1003,7 @@ test_stale_nonce(void)
 	feed(&c1, NULL);
 	CHECKM(answer() == 438 && has(STUN_ATTR_REALM) && !has(STUN_ATTR_MESSAGE_INTEGRITY),
 	    "expired nonce: 438");
+	CHECKM(!reply.unauthenticated, "a 438 is not reported as a 401");
 	n = stun_find(&resp, STUN_ATTR_NONCE);
 	CHECKM(n != NULL &&
 		auth_nonce_valid(&cfg, &c1, stun_attr_value(&resp, n), n->len, now.unix_s),

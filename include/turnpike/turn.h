@@ -147,6 +147,7 @@ void turn_set_draining(struct turn *t, bool draining);
 /* What turn_handle_message answered, so the I/O layer need not decode it again. */
 struct turn_reply {
 	bool unauthenticated; /* the answer is a 401 (RFC 8489 §9.2.4), a challenge or not */
+	bool auth_failed;     /* a 401 to a request with credentials: stats' auth_failures */
 };
 
 /*

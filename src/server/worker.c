@@ -186,27 +186,17 @@ worker_allocate_done(struct worker *w, const struct stun_msg *m, const uint8_t *
 	metrics_histogram_observe(&w->stats.allocate_latency, worker_now_us() - w->rx_us);
 }
 
-/* Authentication failures of this worker's core so far. */
-static uint64_t
-worker_auth_failures(const struct worker *w)
-{
-	struct turn_stats st;
-
-	turn_stats(w->turn, &st);
-	return st.auth_failures;
-}
-
 /*
  * A request with wrong credentials: a warning an operator (or fail2ban) can
  * act on, at most one per WORKER_AUTH_WARN_S so that a guessing client cannot
  * flood the log.
  */
 static void
-worker_warn_auth(const struct worker *w, uint64_t before, const struct sockaddr *client)
+worker_warn_auth(const struct turn_reply *reply, const struct sockaddr *client)
 {
 	char addr[ADDR_STRLEN];
 
-	if (worker_auth_failures(w) == before)
+	if (!reply->auth_failed)
 		return;
 	log_warnx_limited("auth-failure", WORKER_AUTH_WARN_S,
 	    "authentication failed (401: unknown user or bad password) for client %s",
@@ -236,18 +226,16 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 	struct stun_msg m;
 	size_t outlen;
 	enum worker_msg what;
-	uint64_t failures;
 	struct turn_reply reply;
 	char session[32];
 
 	what = worker_decode(w, &m, p, len, (const struct sockaddr *)&t->client, &outlen);
 	if (what == WORKER_MSG_CORE) {
-		failures = worker_auth_failures(w);
 		relay_begin(w->relay, NULL);
 		turn_handle_message(w->turn, t, NULL, &m, now, w->tx, sizeof w->tx, &outlen,
 		    &reply);
 		relay_end(w->relay);
-		worker_warn_auth(w, failures, (const struct sockaddr *)&t->client);
+		worker_warn_auth(&reply, (const struct sockaddr *)&t->client);
 		if (log_level_enabled(LOG_LEVEL_DEBUG)) {
 			snprintf(session, sizeof session, "w%d", w->id);
 			worker_log_msg(session, "UDP", &m, (const struct sockaddr *)&t->client,
@@ -365,7 +353,6 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 	struct worker *w = c->w;
 	struct stun_msg m;
 	size_t outlen;
-	uint64_t failures;
 	struct turn_reply reply;
 	char session[32];
 	int rc = 0;
@@ -378,12 +365,11 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 	case WORKER_MSG_CORE:
 		core = true;
 		c->stun_seen = true;
-		failures = worker_auth_failures(w);
 		relay_begin(w->relay, &c->rc);
 		rc = turn_handle_message(w->turn, &c->tuple, &c->rc, &m, now, w->tx, sizeof w->tx,
 		    &outlen, &reply);
 		relay_end(w->relay);
-		worker_warn_auth(w, failures, (const struct sockaddr *)&c->tuple.client);
+		worker_warn_auth(&reply, (const struct sockaddr *)&c->tuple.client);
 		if (log_level_enabled(LOG_LEVEL_DEBUG)) {
 			snprintf(session, sizeof session, "w%d.c%llu", w->id,
 			    (unsigned long long)c->id);

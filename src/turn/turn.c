@@ -690,9 +690,10 @@ turn_authenticate(struct turn_req *r, struct turn_answer *ans)
 	}
 	ans->error = r->auth.error;
 	ans->challenge = r->auth.challenge;
-	if (ans->error == 401 && r->auth.credentials)
+	if (ans->error == 401 && r->auth.credentials) {
 		t->stats.auth_failures++;
-	else if (ans->error == 400 && r->auth.credentials)
+		r->reply->auth_failed = true;
+	} else if (ans->error == 400 && r->auth.credentials)
 		t->stats.auth_failures_400++;
 	else if (ans->error == 438)
 		t->stats.auth_failures_438++;

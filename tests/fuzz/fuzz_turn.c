@@ -168,7 +168,8 @@ fuzz_feed(struct fuzz *f, uint8_t which)
 	if (stun_decode(&r, f->out, outlen, &errstr) != STUN_DECODE_OK ||
 	    memcmp(r.tid, m.tid, STUN_TID_LEN) != 0 || r.method != m.method ||
 	    (r.cls != STUN_SUCCESS && r.cls != STUN_ERROR) || m.cls != STUN_REQUEST ||
-	    (reply.unauthenticated && r.cls != STUN_ERROR))
+	    (reply.unauthenticated && r.cls != STUN_ERROR) ||
+	    (reply.auth_failed && !reply.unauthenticated))
 		abort();
 }
 

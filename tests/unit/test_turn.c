@@ -398,7 +398,8 @@ test_challenge(void)
 	finish_as(NULL, NULL, &c1, true);
 	feed(&c1, NULL);
 	CHECKM(answer() == 401, "Allocate without credentials: 401");
-	CHECKM(reply.unauthenticated, "the core reports its 401");
+	CHECKM(reply.unauthenticated && !reply.auth_failed,
+	    "the core reports its 401; without credentials it is no failed login");
 	CHECK(has(STUN_ATTR_REALM) && has(STUN_ATTR_NONCE) && has(STUN_ATTR_FINGERPRINT));
 	CHECK(!has(STUN_ATTR_MESSAGE_INTEGRITY) && !has(STUN_ATTR_PASSWORD_ALGORITHMS));
 	n = stun_find(&resp, STUN_ATTR_NONCE);
@@ -414,7 +415,8 @@ test_challenge(void)
 	feed(&c1, NULL);
 	CHECK(answer() == 401 && has(STUN_ATTR_NONCE) && !has(STUN_ATTR_MESSAGE_INTEGRITY));
 	CHECK(stats().auth_failures == 1);
-	CHECKM(reply.unauthenticated, "a 401 to wrong credentials is reported too");
+	CHECKM(reply.unauthenticated && reply.auth_failed,
+	    "a 401 to wrong credentials is reported as a failed login");
 	begin(STUN_ALLOCATE, STUN_REQUEST);
 	add_transport(17);
 	finish_as("mallory", "x", &c1, false);
@@ -434,7 +436,7 @@ test_allocate(void)
 	finish_as("alice", "s3cret", &c1, true);
 	feed(&c1, NULL);
 	CHECK(answer() == 0 && lifetime() == 600);
-	CHECKM(!reply.unauthenticated, "a success is not reported as a 401");
+	CHECKM(!reply.unauthenticated && !reply.auth_failed, "a success is not reported as a 401");
 	CHECK(has(STUN_ATTR_XOR_RELAYED_ADDRESS) && has(STUN_ATTR_XOR_MAPPED_ADDRESS));
 	CHECKM(mi_ok("alice", "s3cret") && has(STUN_ATTR_FINGERPRINT) && has(STUN_ATTR_SOFTWARE),
 	    "success carries MESSAGE-INTEGRITY with alice's key and FINGERPRINT");
@@ -964,7 +966,7 @@ test_unknown_and_fingerprint(void)
 	finish(&c1);
 	feed(&c1, NULL);
 	CHECKM(answer() == 400, "unknown method: 400");
-	CHECKM(!reply.unauthenticated, "a 400 is not reported as a 401");
+	CHECKM(!reply.unauthenticated && !reply.auth_failed, "a 400 is not reported as a 401");
 	begin(STUN_ALLOCATE, STUN_SUCCESS);
 	finish(&c1);
 	CHECKM(feed(&c1, NULL) == 0 && outlen == 0, "responses are ignored");
@@ -1003,7 +1005,7 @@ test_stale_nonce(void)
 	feed(&c1, NULL);
 	CHECKM(answer() == 438 && has(STUN_ATTR_REALM) && !has(STUN_ATTR_MESSAGE_INTEGRITY),
 	    "expired nonce: 438");
-	CHECKM(!reply.unauthenticated, "a 438 is not reported as a 401");
+	CHECKM(!reply.unauthenticated && !reply.auth_failed, "a 438 is not reported as a 401");
 	n = stun_find(&resp, STUN_ATTR_NONCE);
 	CHECKM(n != NULL &&
 		auth_nonce_valid(&cfg, &c1, stun_attr_value(&resp, n), n->len, now.unix_s),

@@ -1,12 +1,11 @@
 /*
  * The control commands (controlcmd.h): what the main loop answers itself, and
- * the commands every worker answers on its own thread through worker_post,
- * whose answers come back through a pipe to the main loop.
+ * the commands every worker answers on its own thread through fanout.c,
+ * whose answers come back to the main loop.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -23,14 +21,14 @@
 #include "turnpike/cause.h"
 #include "turnpike/control.h"
 #include "turnpike/controlcmd.h"
+#include "turnpike/fanout.h"
 #include "turnpike/log.h"
 #include "turnpike/turn.h"
 #include "turnpike/worker.h"
 
 struct controlcmd {
 	const struct control_source *src;
-	int reply[2]; /* workers write finished jobs' pointers here */
-	struct event *reply_ev;
+	struct fanout *fanout;
 };
 
 struct controlcmd_cmd {
@@ -42,11 +40,9 @@ struct controlcmd_cmd {
 
 /* One worker's part of a sessions or kill command. */
 struct controlcmd_job {
-	struct worker_job job; /* first: the worker hands back this pointer */
-	struct controlcmd_req *req;
-	int worker;
-	FILE *f;   /* on the worker's thread: open_memstream into out */
-	char *out; /* answer lines */
+	struct fanout_job fj; /* first */
+	FILE *f;              /* on the worker's thread: open_memstream into out */
+	char *out;            /* answer lines */
 	size_t outlen;
 	size_t killed;
 	struct turn_stats ts;
@@ -55,6 +51,7 @@ struct controlcmd_job {
 
 /* A command every worker answers; freed when the last one has. */
 struct controlcmd_req {
+	struct fanout_call call; /* first: fanout hands it back */
 	struct controlcmd *cmds;
 	struct control_conn *cc; /* NULL once the client has gone */
 	bool kill;
@@ -63,9 +60,15 @@ struct controlcmd_req {
 	int worker;  /* kill SESSION: -1 for every worker */
 	char *user;  /* --user, or NULL */
 	char *realm; /* the realm when posted: the workers read this copy */
-	size_t pending;
 	struct controlcmd_job *jobs;
 };
+
+/* A job's request: its fanout_call is the request's first member. */
+static struct controlcmd_req *
+controlcmd_job_req(const struct controlcmd_job *j)
+{
+	return (struct controlcmd_req *)j->fj.call;
+}
 
 static uint64_t
 controlcmd_mono_s(void)
@@ -128,7 +131,7 @@ static void
 controlcmd_session_line(void *arg, const struct turn_session *s)
 {
 	struct controlcmd_job *j = arg;
-	const struct controlcmd_req *req = j->req;
+	const struct controlcmd_req *req = controlcmd_job_req(j);
 	char cl[ADDR_STRLEN], sv[ADDR_STRLEN], rl[ADDR_STRLEN];
 
 	if (req->user != NULL && strcmp(s->user, req->user) != 0)
@@ -138,7 +141,7 @@ controlcmd_session_line(void *arg, const struct turn_session *s)
 	    " age %" PRIu64 " remaining %" PRIu64 " to-peer-packets %" PRIu64
 	    " to-peer-bytes %" PRIu64 " to-client-packets %" PRIu64 " to-client-bytes %" PRIu64
 	    " peers %zu",
-	    j->worker, s->id, s->user[0] != '\0' ? s->user : "-", req->realm,
+	    (int)j->fj.worker, s->id, s->user[0] != '\0' ? s->user : "-", req->realm,
 	    controlcmd_transports[s->tuple.transport % 3],
 	    addr_fmt((const struct sockaddr *)&s->tuple.client, true, cl, sizeof cl),
 	    addr_fmt((const struct sockaddr *)&s->tuple.server, true, sv, sizeof sv),
@@ -156,26 +159,22 @@ controlcmd_session_count(void *arg, const struct turn_session *s)
 	j->transport[s->tuple.transport % 3]++;
 }
 
-/* On the worker's thread; then hands the job back to the main loop. */
+/* On the worker's thread. */
 static void
-controlcmd_job_run(struct worker_job *wj, struct turn *t, const struct turn_now *now)
+controlcmd_job_run(struct fanout_job *fj, struct turn *t, const struct turn_now *now)
 {
-	struct controlcmd_job *j = (struct controlcmd_job *)wj;
-	const struct controlcmd_req *req = j->req;
-	ssize_t n;
+	struct controlcmd_job *j = (struct controlcmd_job *)fj;
+	const struct controlcmd_req *req = controlcmd_job_req(j);
 
 	if (req->status) {
 		turn_stats(t, &j->ts);
 		turn_foreach_session(t, now, controlcmd_session_count, j);
-	} else if (req->kill && (req->worker == -1 || req->worker == j->worker))
+	} else if (req->kill && (req->worker == -1 || req->worker == (int)fj->worker))
 		j->killed = turn_kill(t, req->id, req->id != 0 ? NULL : req->user);
 	else if (!req->kill && (j->f = open_memstream(&j->out, &j->outlen)) != NULL) {
 		turn_foreach_session(t, now, controlcmd_session_line, j);
 		fclose(j->f);
 	}
-	n = write(req->cmds->reply[1], &j, sizeof j);
-	if (n != (ssize_t)sizeof j)
-		log_warnx("control: cannot hand a job back to the main loop");
 }
 
 static void
@@ -222,8 +221,9 @@ controlcmd_status_done(struct control_conn *cc, const struct controlcmd_req *req
 
 /* Every worker has answered: the lines in worker order, then the final line. */
 static void
-controlcmd_req_done(struct controlcmd_req *req)
+controlcmd_req_done(struct fanout_call *call)
 {
+	struct controlcmd_req *req = (struct controlcmd_req *)call;
 	struct control_conn *cc = req->cc;
 	size_t i, killed = 0;
 
@@ -248,24 +248,12 @@ controlcmd_req_done(struct controlcmd_req *req)
 	controlcmd_req_free(req);
 }
 
-static void
-controlcmd_reply_read(evutil_socket_t fd, short what, void *arg)
-{
-	struct controlcmd_job *j;
-
-	(void)what, (void)arg;
-	while (read(fd, &j, sizeof j) == (ssize_t)sizeof j) {
-		if (--j->req->pending == 0)
-			controlcmd_req_done(j->req);
-	}
-}
-
 /* Posts req to every worker; the answer comes in controlcmd_req_done. */
 static int
 controlcmd_req_post(struct controlcmd *cmds, struct control_conn *cc, struct controlcmd_req *req,
     char **cause)
 {
-	size_t i, n = cmds->src->workers;
+	size_t n = fanout_workers(cmds->fanout);
 
 	req->cmds = cmds;
 	req->cc = cc;
@@ -274,14 +262,10 @@ controlcmd_req_post(struct controlcmd *cmds, struct control_conn *cc, struct con
 		controlcmd_req_free(req);
 		return cause_fail(cause, "out of memory");
 	}
-	req->pending = n;
 	control_conn_wait(cc, req);
-	for (i = 0; i < n; i++) {
-		req->jobs[i].job.run = controlcmd_job_run;
-		req->jobs[i].req = req;
-		req->jobs[i].worker = (int)i;
-		worker_post(cmds->src->worker[i], &req->jobs[i].job);
-	}
+	req->call.run = controlcmd_job_run;
+	req->call.done = controlcmd_req_done;
+	fanout_post(cmds->fanout, &req->call, req->jobs, sizeof *req->jobs);
 	return CONTROLCMD_PENDING;
 }
 
@@ -447,14 +431,9 @@ controlcmd_create(struct event_base *base, const struct control_source *src,
 	if ((cmds = calloc(1, sizeof *cmds)) == NULL)
 		return cause_fail(cause, "out of memory");
 	cmds->src = src;
-	cmds->reply[0] = cmds->reply[1] = -1;
-	if (pipe2(cmds->reply, O_CLOEXEC) != 0 ||
-	    evutil_make_socket_nonblocking(cmds->reply[0]) != 0 ||
-	    (cmds->reply_ev = event_new(base, cmds->reply[0], EV_READ | EV_PERSIST,
-		 controlcmd_reply_read, cmds)) == NULL ||
-	    event_add(cmds->reply_ev, NULL) != 0) {
+	if (fanout_create(base, src->worker, src->workers, "control", &cmds->fanout, cause) != 0) {
 		controlcmd_free(cmds);
-		return cause_fail(cause, "cannot create the control reply pipe");
+		return -1;
 	}
 	*out = cmds;
 	return 0;
@@ -465,11 +444,6 @@ controlcmd_free(struct controlcmd *cmds)
 {
 	if (cmds == NULL)
 		return;
-	if (cmds->reply_ev != NULL)
-		event_free(cmds->reply_ev);
-	if (cmds->reply[0] != -1)
-		close(cmds->reply[0]);
-	if (cmds->reply[1] != -1)
-		close(cmds->reply[1]);
+	fanout_free(cmds->fanout);
 	free(cmds);
 }

@@ -1,13 +1,12 @@
 /*
  * The metrics and health endpoint (see httpd.h): evhttp on the main loop.
- * A scrape posts a job to every worker; each fills its part of the snapshot
- * on its own thread and writes the job's pointer to a pipe the main loop
- * reads; the last one renders and answers.
+ * A scrape asks every worker through fanout.c; each fills its part of the
+ * snapshot on its own thread; after the last one the main loop renders and
+ * answers.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include <event2/listener.h>
 
 #include "turnpike/cause.h"
+#include "turnpike/fanout.h"
 #include "turnpike/httpd.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
@@ -46,18 +46,16 @@ struct httpd_scrape;
 
 /* One worker's part of a scrape. */
 struct httpd_job {
-	struct worker_job job; /* first: the worker hands back this pointer */
-	struct httpd_scrape *scrape;
-	struct worker *w;
+	struct fanout_job fj; /* first */
 	struct metrics_worker m;
 	struct metrics_user *users; /* one per live allocation, with username labels */
 	size_t nusers, capusers, lost;
 };
 
 struct httpd_scrape {
+	struct fanout_call call; /* first: fanout hands it back */
 	struct httpd *h;
 	struct evhttp_request *req;
-	size_t pending;
 	struct httpd_job *jobs;
 	LIST_ENTRY(httpd_scrape) entry;
 };
@@ -65,8 +63,7 @@ struct httpd_scrape {
 struct httpd {
 	struct evhttp *http;
 	const struct httpd_source *src;
-	int reply[2];
-	struct event *reply_ev;
+	struct fanout *fanout;
 	LIST_HEAD(, httpd_scrape) scrapes;
 	size_t nscrapes;
 };
@@ -135,6 +132,13 @@ httpd_readyz(struct httpd *h, struct evhttp_request *req)
 		httpd_reply(req, HTTP_SERVUNAVAIL, "Service Unavailable", why);
 }
 
+/* Whether the job's scrape wants per-user series (its fanout_call is the scrape's first member). */
+static bool
+httpd_job_labels(const struct httpd_job *j)
+{
+	return ((const struct httpd_scrape *)j->fj.call)->h->src->username_labels;
+}
+
 /* On the worker's thread: room for one more user entry, NULL when full. */
 static struct metrics_user *
 httpd_job_user(struct httpd_job *j, const char *name)
@@ -166,7 +170,7 @@ httpd_job_user(struct httpd_job *j, const char *name)
 static void
 httpd_job_ended(struct httpd_job *j)
 {
-	const struct metrics_usertab *ended = worker_ended_users(j->w);
+	const struct metrics_usertab *ended = worker_ended_users(j->fj.w);
 	struct metrics_user *u;
 	char *name;
 	size_t i;
@@ -190,7 +194,7 @@ httpd_job_session(void *arg, const struct turn_session *s)
 	struct metrics_user *u;
 
 	j->m.allocations[s->tuple.transport % METRICS_TRANSPORTS]++;
-	if (!j->scrape->h->src->username_labels || (u = httpd_job_user(j, s->user)) == NULL)
+	if (!httpd_job_labels(j) || (u = httpd_job_user(j, s->user)) == NULL)
 		return;
 	u->allocations = 1;
 	u->to_peer_packets = s->to_peer_packets;
@@ -199,15 +203,15 @@ httpd_job_session(void *arg, const struct turn_session *s)
 	u->to_client_bytes = s->to_client_bytes;
 }
 
-/* On the worker's thread; then hands the job back to the main loop. */
+/* On the worker's thread. */
 static void
-httpd_job_run(struct worker_job *wj, struct turn *t, const struct turn_now *now)
+httpd_job_run(struct fanout_job *fj, struct turn *t, const struct turn_now *now)
 {
-	struct httpd_job *j = (struct httpd_job *)wj;
+	struct httpd_job *j = (struct httpd_job *)fj;
 	struct worker_stats ws;
 
-	worker_stats(j->w, &ws);
-	worker_turn_stats(j->w, &j->m.turn, &j->m.relay);
+	worker_stats(fj->w, &ws);
+	worker_turn_stats(fj->w, &j->m.turn, &j->m.relay);
 	j->m.udp_in = ws.udp_in;
 	j->m.udp_out = ws.udp_out;
 	j->m.udp_dropped = ws.udp_dropped;
@@ -216,13 +220,11 @@ httpd_job_run(struct worker_job *wj, struct turn *t, const struct turn_now *now)
 	j->m.tls_handshake_failures = ws.tls_handshake_failures;
 	j->m.unauth_dropped = ws.unauth_dropped;
 	j->m.allocate_latency = ws.allocate_latency;
-	if (j->scrape->h->src->username_labels) {
+	if (httpd_job_labels(j)) {
 		turn_expire(t, now); /* an expired allocation counts as ended, not live */
 		httpd_job_ended(j);
 	}
 	turn_foreach_session(t, now, httpd_job_session, j);
-	if (write(j->scrape->h->reply[1], &j, sizeof j) != (ssize_t)sizeof j)
-		log_warnx("metrics: cannot hand a job back to the main loop");
 }
 
 static void
@@ -302,8 +304,9 @@ httpd_render(struct httpd_scrape *sc, char **text, size_t *len)
 
 /* Every worker has answered: the exposition goes out. */
 static void
-httpd_scrape_done(struct httpd_scrape *sc)
+httpd_scrape_done(struct fanout_call *call)
 {
+	struct httpd_scrape *sc = (struct httpd_scrape *)call;
 	struct evbuffer *b;
 	char *text = NULL;
 	size_t len = 0;
@@ -321,18 +324,6 @@ httpd_scrape_done(struct httpd_scrape *sc)
 	httpd_scrape_free(sc);
 }
 
-static void
-httpd_reply_read(evutil_socket_t fd, short what, void *arg)
-{
-	struct httpd_job *j;
-
-	(void)what, (void)arg;
-	while (read(fd, &j, sizeof j) == (ssize_t)sizeof j) {
-		if (--j->scrape->pending == 0)
-			httpd_scrape_done(j->scrape);
-	}
-}
-
 /*
  * Asks every worker for its counters. Should the client go away meanwhile,
  * evhttp keeps the request until it is answered, and then frees it.
@@ -341,7 +332,7 @@ static void
 httpd_metrics(struct httpd *h, struct evhttp_request *req)
 {
 	struct httpd_scrape *sc;
-	size_t i, n = h->src->nworkers;
+	size_t n = fanout_workers(h->fanout);
 
 	if (h->nscrapes >= HTTPD_SCRAPES_MAX) {
 		httpd_reply(req, HTTP_SERVUNAVAIL, "Service Unavailable", "too many scrapes");
@@ -355,15 +346,11 @@ httpd_metrics(struct httpd *h, struct evhttp_request *req)
 	}
 	sc->h = h;
 	sc->req = req;
-	sc->pending = n;
 	LIST_INSERT_HEAD(&h->scrapes, sc, entry);
 	h->nscrapes++;
-	for (i = 0; i < n; i++) {
-		sc->jobs[i].job.run = httpd_job_run;
-		sc->jobs[i].scrape = sc;
-		sc->jobs[i].w = h->src->worker[i];
-		worker_post(h->src->worker[i], &sc->jobs[i].job);
-	}
+	sc->call.run = httpd_job_run;
+	sc->call.done = httpd_scrape_done;
+	fanout_post(h->fanout, &sc->call, sc->jobs, sizeof *sc->jobs);
 }
 
 static const struct httpd_route httpd_routes[] = {
@@ -444,11 +431,9 @@ httpd_listen(struct httpd *h, const struct sockaddr *addr, char **cause)
 static int
 httpd_init(struct httpd *h, struct event_base *base, const struct sockaddr *addr, char **cause)
 {
-	if (pipe2(h->reply, O_CLOEXEC) != 0 || evutil_make_socket_nonblocking(h->reply[0]) != 0 ||
-	    (h->reply_ev = event_new(base, h->reply[0], EV_READ | EV_PERSIST, httpd_reply_read,
-		 h)) == NULL ||
-	    event_add(h->reply_ev, NULL) != 0)
-		return cause_fail(cause, "cannot create the metrics reply pipe");
+	if (fanout_create(base, h->src->worker, h->src->nworkers, "metrics", &h->fanout, cause) !=
+	    0)
+		return -1;
 	if ((h->http = evhttp_new(base)) == NULL)
 		return cause_fail(cause, "cannot create the metrics HTTP server");
 	evhttp_set_timeout(h->http, HTTPD_TIMEOUT_S);
@@ -473,7 +458,6 @@ httpd_create(struct event_base *base, const struct sockaddr *addr, const struct 
 	if ((h = calloc(1, sizeof *h)) == NULL)
 		return cause_fail(cause, "out of memory");
 	h->src = src;
-	h->reply[0] = h->reply[1] = -1;
 	LIST_INIT(&h->scrapes);
 	if (httpd_init(h, base, addr, cause) != 0) {
 		httpd_free(h);
@@ -487,7 +471,6 @@ void
 httpd_free(struct httpd *h)
 {
 	struct httpd_scrape *sc;
-	size_t i;
 
 	if (h == NULL)
 		return;
@@ -497,11 +480,6 @@ httpd_free(struct httpd *h)
 	}
 	if (h->http != NULL)
 		evhttp_free(h->http);
-	if (h->reply_ev != NULL)
-		event_free(h->reply_ev);
-	for (i = 0; i < 2; i++) {
-		if (h->reply[i] != -1)
-			close(h->reply[i]);
-	}
+	fanout_free(h->fanout);
 	free(h);
 }

@@ -54,7 +54,7 @@ struct relay_setup {
 	atomic_size_t *allocations; /* process-wide count of allocations */
 	size_t total_quota;         /* 0: none; otherwise 486 beyond it (without limits) */
 	struct limits *limits;      /* shared quotas and max-bps; NULL: total_quota only */
-	uint64_t bps_capacity;      /* this worker's bytes per second, 0: unlimited */
+	uint64_t bps_capacity;      /* this worker's bytes per second each way, 0: unlimited */
 	size_t conn_output_max;     /* data to a stream client is dropped past this */
 };
 
@@ -69,6 +69,8 @@ struct relay_stats {
 	uint64_t client_dropped;      /* to clients: full socket or stream buffer */
 	uint64_t bps_dropped_packets; /* over max-bps or bps-capacity, both directions */
 	uint64_t bps_dropped_bytes;
+	uint64_t bps_dropped_to_peer;   /* of those packets, client to peer */
+	uint64_t bps_dropped_to_client; /* and peer to client */
 };
 
 int relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause);

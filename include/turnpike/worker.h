@@ -50,7 +50,7 @@ struct worker_setup {
 	const atomic_size_t *capacity;  /* 0 or the allocations the process can hold */
 	size_t total_quota;
 	struct limits *limits;              /* shared quotas, max-bps and the store's peer ranges */
-	uint64_t bps_capacity;              /* bytes per second for each worker, 0: unlimited */
+	uint64_t bps_capacity;              /* bytes per second each way per worker, 0: unlimited */
 	uint64_t unauth_rate_limit;         /* 401s per second per UDP source, 0: off */
 	SSL_CTX *ssl_ctx;                   /* NULL without TLS */
 	const struct sockaddr_storage *udp; /* UDP addresses, ports set */

@@ -333,6 +333,12 @@ static const struct metrics_per_worker metrics_workers[] = {
 	"Relayed packets dropped over max-bps or bps-capacity", MW(relay.bps_dropped_packets)},
     {"turnpike_worker_bps_dropped_bytes_total",
 	"Relayed bytes dropped over max-bps or bps-capacity", MW(relay.bps_dropped_bytes)},
+    {"turnpike_worker_bps_dropped_to_peer_packets_total",
+	"Packets from clients to peers dropped over max-bps or bps-capacity",
+	MW(relay.bps_dropped_to_peer)},
+    {"turnpike_worker_bps_dropped_to_client_packets_total",
+	"Packets from peers to clients dropped over max-bps or bps-capacity",
+	MW(relay.bps_dropped_to_client)},
     {"turnpike_worker_unauth_dropped_total",
 	"401 answers not sent: over unauth-rate-limit for the source address", MW(unauth_dropped)},
 };

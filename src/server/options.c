@@ -361,8 +361,10 @@ const struct option_entry options_table[] = {
 	.max = 1000000000,
 	.offset = OFF(bps_capacity),
 	.arg = "BYTES",
-	.help = "Bytes per second relayed by the whole server, both directions together; "
-		"each worker thread gets an equal share. 0 means unlimited."},
+	.help = "Bytes per second relayed by the whole server in each direction: client "
+		"to peer and peer to client are limited separately (as coturn), each worker "
+		"thread gets an equal share of each; excess packets are dropped. 0 means "
+		"unlimited."},
     {.name = "max-permissions",
 	.type = OPTION_INT,
 	.def = "1024",

@@ -74,7 +74,8 @@ struct relay {
 	struct relay_conn *cur_conn;          /* between relay_begin and relay_end */
 	struct turn_allocation *last_counted; /* idem: the allocation counted last */
 	uint64_t last_bps;                    /* idem: its max-bps */
-	struct tbucket capacity;              /* this worker's share of bps-capacity */
+	struct tbucket capacity_out;          /* this worker's share of bps-capacity to peers */
+	struct tbucket capacity_in;           /* and its share from peers, apart (as coturn) */
 	char user[RELAY_USER_MAX + 1];        /* idem: the user name looked up */
 	uint64_t next_id;
 	size_t rotate;
@@ -441,14 +442,23 @@ relay_close(void *ctx, struct turn_relay *r)
 	relay_sock_close(ctx, s);
 }
 
-/* Whether len bytes fit the session's and the worker's buckets; drops are counted. */
+/*
+ * Whether len bytes fit the session's bucket and the worker's one for that
+ * direction (to peers or from them); drops are counted, by direction too.
+ */
 static bool
-relay_bps_pass(struct relay *rl, struct tbucket *session, size_t len, uint64_t now_ms)
+relay_bps_pass(struct relay *rl, struct tbucket *session, bool to_peer, size_t len, uint64_t now_ms)
 {
-	if (tbucket_take(session, len, now_ms) && tbucket_take(&rl->capacity, len, now_ms))
+	struct tbucket *capacity = to_peer ? &rl->capacity_out : &rl->capacity_in;
+
+	if (tbucket_take(session, len, now_ms) && tbucket_take(capacity, len, now_ms))
 		return true;
 	rl->stats.bps_dropped_packets++;
 	rl->stats.bps_dropped_bytes += len;
+	if (to_peer)
+		rl->stats.bps_dropped_to_peer++;
+	else
+		rl->stats.bps_dropped_to_client++;
 	return false;
 }
 
@@ -460,9 +470,9 @@ relay_send(void *ctx, const struct turn_relay *r, const struct sockaddr *peer, c
 	struct relay_sock *s = r->handle;
 	struct turn_now now;
 
-	if (s != NULL && (s->bps_out.rate != 0 || rl->capacity.rate != 0)) {
+	if (s != NULL && (s->bps_out.rate != 0 || rl->capacity_out.rate != 0)) {
 		relay_now(&now);
-		if (!relay_bps_pass(rl, &s->bps_out, len, now.mono_ms))
+		if (!relay_bps_pass(rl, &s->bps_out, true, len, now.mono_ms))
 			return 0; /* dropped by a bandwidth limit, counted there */
 	}
 	/* EAGAIN, EMSGSIZE (DF), ENETUNREACH, EHOSTUNREACH, ECONNREFUSED...: a lost packet. */
@@ -539,7 +549,7 @@ relay_read_batch(struct relay_sock *s, const struct turn_now *now, int *count)
 			rl->stats.peer_dropped++;
 			continue;
 		}
-		if (!relay_bps_pass(rl, &s->bps_in, len, now->mono_ms))
+		if (!relay_bps_pass(rl, &s->bps_in, false, len, now->mono_ms))
 			continue;
 		s->in_pkts++;
 		s->in_bytes += len;
@@ -586,7 +596,10 @@ relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause)
 	}
 	rl->setup = *setup;
 	relay_now(&now);
-	tbucket_init(&rl->capacity, setup->bps_capacity, relay_burst(setup->bps_capacity),
+	/* bps-capacity: input and output are limited separately, as coturn does. */
+	tbucket_init(&rl->capacity_out, setup->bps_capacity, relay_burst(setup->bps_capacity),
+	    now.mono_ms);
+	tbucket_init(&rl->capacity_in, setup->bps_capacity, relay_burst(setup->bps_capacity),
 	    now.mono_ms);
 	LIST_INIT(&rl->socks);
 	*rlp = rl;

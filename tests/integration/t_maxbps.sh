@@ -4,7 +4,9 @@
 # and for a realm's max-bps set with turnpikectl while the server runs. The flow
 # is paced at twice the limit, far below what the machine can relay, and runs
 # for several seconds so a loaded machine does not decide the result. Then
-# bps-capacity: a worker's share bounds a session's two directions together.
+# bps-capacity: a worker's share bounds each direction of a session apart (as in
+# coturn), so a flow at twice the share each way gets the share each way: one
+# direction cannot starve the other.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/turnlib.sh"
@@ -59,17 +61,30 @@ n=$(grep -oE '[0-9]+ packets dropped over bandwidth limits' "$TURNPIKED_LOG" | c
 [ "${n:-0}" -gt 0 ]
 tap_is "the drops are counted" "$?" "$(grep 'limits:' "$TURNPIKED_LOG")"
 
-# ---- bps-capacity: each of the 2 workers gets half, for both directions together ----
+# ---- bps-capacity: each of the 2 workers gets half, in each direction apart ----
 start_turnpiked_or_bail -n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls \
 	--log-file stdout --relay-threads 2 --realm "$REALM" --lt-cred-mech \
-	--user alice:alice-pw --allow-loopback-peers --bps-capacity 160000
-out=$(timeout 60 python3 "$FLOW" 127.0.0.1 "$PORT" alice alice-pw "$REALM" 80000 \
+	--user alice:alice-pw --allow-loopback-peers --bps-capacity 160000 \
+	--prometheus --prometheus-address 127.0.0.1 --prometheus-port @PORT2@
+out=$(timeout 60 python3 "$FLOW" 127.0.0.1 "$PORT" alice alice-pw "$REALM" 160000 \
 	"$SECONDS_FLOW" 2>&1)
-sum=$(echo "$out" | awk '$1 == "up" { print $2 + $4 }')
-tap_diag "bps-capacity 160000 over 2 workers: $out"
-[ -n "$sum" ] && within "$sum" 80000
-tap_is "bps-capacity 160000, 2 workers: one session gets 80000 B/s both ways together (+-20 %)" \
-	"$?" "$out"
+up=$(echo "$out" | awk '$1 == "up" { print $2 }')
+down=$(echo "$out" | awk '$1 == "up" { print $4 }')
+tap_diag "bps-capacity 160000 over 2 workers, 160000 B/s offered each way: $out"
+[ -n "$up" ] && [ -n "$down" ] && within "$up" 80000 && within "$down" 80000
+tap_is "bps-capacity 160000, 2 workers: one session gets 80000 B/s up AND 80000 B/s down (+-20 %)" \
+	"$?" "up ${up:-none}, down ${down:-none}: $out"
+# The drops of each direction, summed over the workers.
+drops=$(timeout 10 python3 -c 'import sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+def total(name):
+    return sum(int(float(l.split()[-1])) for l in text.splitlines() if l.startswith(name + "{"))
+print(total("turnpike_worker_bps_dropped_to_peer_packets_total"),
+      total("turnpike_worker_bps_dropped_to_client_packets_total"))' \
+	"http://127.0.0.1:$PORT2/metrics" 2>&1)
+tap_diag "bps drops to peer, to client: $drops"
+[ "$(echo "$drops" | awk '$1 > 0 && $2 > 0 { print "both" }')" = both ]
+tap_is "/metrics counts bandwidth drops in each direction" "$?" "$drops"
 stop_turnpiked
 tap_is "turnpiked stops cleanly" "$?" "status $TURNPIKED_STATUS"
 tap_done

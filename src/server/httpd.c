@@ -132,7 +132,7 @@ httpd_readyz(struct httpd *h, struct evhttp_request *req)
 		httpd_reply(req, HTTP_SERVUNAVAIL, "Service Unavailable", why);
 }
 
-/* Whether the job's scrape wants per-user series (its fanout_call is the scrape's first member). */
+/* Whether the scrape wants per-user series (fanout_call is the scrape's first member). */
 static bool
 httpd_job_labels(const struct httpd_job *j)
 {

@@ -71,6 +71,8 @@ struct relay_stats {
 	uint64_t bps_dropped_bytes;
 	uint64_t bps_dropped_to_peer;   /* of those packets, client to peer */
 	uint64_t bps_dropped_to_client; /* and peer to client */
+	uint64_t send_calls;   /* sendmmsg/sendmsg calls for relayed UDP, both directions */
+	uint64_t gso_messages; /* of them, GSO messages carrying several datagrams */
 };
 
 int relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause);
@@ -95,6 +97,8 @@ void relay_end(struct relay *rl);
 /* A stream connection is going away: nothing may point to it afterwards. */
 void relay_conn_gone(struct relay *rl, struct relay_conn *conn);
 void relay_stats(const struct relay *rl, struct relay_stats *st);
+/* Sends the relayed UDP datagrams queued since the last flush (end of each loop pass). */
+void relay_flush(struct relay *rl);
 /* Closes what the core left open (call after turn_free) and frees rl. */
 void relay_free(struct relay *rl);
 

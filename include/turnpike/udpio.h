@@ -43,4 +43,36 @@ int udpio_enable_pktinfo(int fd, int family);
 int udpio_send(int fd, const struct sockaddr *from, const struct sockaddr *to, const void *data,
     size_t len);
 
+/*
+ * Datagrams queued for sending together: a flush hands consecutive datagrams
+ * of one socket to one sendmmsg call, and a run of datagrams from one socket
+ * to one destination with the same size (the last may be shorter) to the
+ * kernel as one UDP GSO message (UDP_SEGMENT), which crosses the stack once.
+ * A socket must stay open until the queue is flushed.
+ */
+#define UDPIO_TX_SLOTS 64
+struct udpio_tx;
+
+struct udpio_tx_stats {
+	uint64_t datagrams; /* handed to the kernel */
+	uint64_t dropped;   /* refused by the kernel: full buffer, unreachable... */
+	uint64_t calls;     /* sendmmsg (or sendmsg) calls */
+	uint64_t gso;       /* GSO messages, each carrying 2 or more datagrams */
+};
+
+/* NULL when out of memory; gso false never merges datagrams. */
+struct udpio_tx *udpio_tx_create(bool gso);
+/* Discards what is queued. */
+void udpio_tx_free(struct udpio_tx *tx);
+/*
+ * Queues a copy of one datagram (flushing first when the queue is full); from
+ * as for udpio_send. -1 with errno EMSGSIZE when len exceeds 65535.
+ */
+int udpio_tx_queue(struct udpio_tx *tx, int fd, const struct sockaddr *from,
+    const struct sockaddr *to, const void *data, size_t len);
+/* Sends everything queued; returns how many datagrams the kernel refused. */
+size_t udpio_tx_flush(struct udpio_tx *tx);
+bool udpio_tx_pending(const struct udpio_tx *tx);
+void udpio_tx_get_stats(const struct udpio_tx *tx, struct udpio_tx_stats *st);
+
 #endif

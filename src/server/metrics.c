@@ -339,6 +339,12 @@ static const struct metrics_per_worker metrics_workers[] = {
     {"turnpike_worker_bps_dropped_to_client_packets_total",
 	"Packets from peers to clients dropped over max-bps or bps-capacity",
 	MW(relay.bps_dropped_to_client)},
+    {"turnpike_worker_udp_send_calls_total",
+	"System calls (sendmmsg) that sent relayed UDP datagrams, both directions",
+	MW(relay.send_calls)},
+    {"turnpike_worker_udp_gso_messages_total",
+	"Of them, UDP GSO messages carrying several datagrams to one destination",
+	MW(relay.gso_messages)},
     {"turnpike_worker_unauth_dropped_total",
 	"401 answers not sent: over unauth-rate-limit for the source address", MW(unauth_dropped)},
 };

@@ -71,6 +71,8 @@ struct relay {
 	struct relay_setup setup;
 	struct turn *turn;
 	struct udpio_rx *rx;
+	struct udpio_tx *tx_client;           /* datagrams to clients, sent at relay_flush */
+	struct udpio_tx *tx_peer;             /* datagrams to peers, idem */
 	struct relay_conn *cur_conn;          /* between relay_begin and relay_end */
 	struct turn_allocation *last_counted; /* idem: the allocation counted last */
 	uint64_t last_bps;                    /* idem: its max-bps */
@@ -415,6 +417,8 @@ relay_sock_close(struct relay *rl, struct relay_sock *s)
 {
 	relay_log_close(s);
 	event_del(s->ev);
+	if (udpio_tx_pending(rl->tx_peer))
+		udpio_tx_flush(rl->tx_peer); /* its datagrams leave before the socket closes */
 	close(s->fd);
 	portpool_put(rl->setup.pool, s->addr, s->port);
 	if (s->counted)
@@ -476,7 +480,7 @@ relay_send(void *ctx, const struct turn_relay *r, const struct sockaddr *peer, c
 			return 0; /* dropped by a bandwidth limit, counted there */
 	}
 	/* EAGAIN, EMSGSIZE (DF), ENETUNREACH, EHOSTUNREACH, ECONNREFUSED...: a lost packet. */
-	if (s == NULL || sendto(s->fd, data, len, MSG_DONTWAIT, peer, addr_len(peer)) < 0) {
+	if (s == NULL || udpio_tx_queue(rl->tx_peer, s->fd, NULL, peer, data, len) != 0) {
 		rl->stats.send_errors++;
 		return -1;
 	}
@@ -519,7 +523,8 @@ relay_client_send(void *ctx, void *conn, const struct turn_5tuple *t, const void
 	if (t->transport == TURN_UDP) {
 		u = relay_client_sock(rl, (const struct sockaddr *)&t->server, &wildcard);
 		if (u != NULL &&
-		    udpio_send(u->fd, wildcard ? (const struct sockaddr *)&t->server : NULL,
+		    udpio_tx_queue(rl->tx_client, u->fd,
+			wildcard ? (const struct sockaddr *)&t->server : NULL,
 			(const struct sockaddr *)&t->client, data, len) == 0)
 			return 0;
 	} else if (c != NULL && c->bev != NULL) {
@@ -587,7 +592,13 @@ relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause)
 
 	*rlp = NULL;
 	if ((rl = calloc(1, sizeof *rl)) == NULL ||
-	    (rl->rx = udpio_rx_create(RELAY_DGRAM_MAX)) == NULL) {
+	    (rl->rx = udpio_rx_create(RELAY_DGRAM_MAX)) == NULL ||
+	    (rl->tx_client = udpio_tx_create(true)) == NULL ||
+	    (rl->tx_peer = udpio_tx_create(true)) == NULL) {
+		if (rl != NULL) {
+			udpio_rx_free(rl->rx);
+			udpio_tx_free(rl->tx_client);
+		}
 		free(rl);
 		if (asprintf(cause, "worker %d: cannot allocate relay buffers", setup->worker_id) ==
 		    -1)
@@ -685,7 +696,24 @@ relay_conn_gone(struct relay *rl, struct relay_conn *conn)
 void
 relay_stats(const struct relay *rl, struct relay_stats *st)
 {
+	struct udpio_tx_stats tc, tp;
+
 	*st = rl->stats;
+	udpio_tx_get_stats(rl->tx_client, &tc);
+	udpio_tx_get_stats(rl->tx_peer, &tp);
+	st->client_dropped += tc.dropped;
+	st->send_errors += tp.dropped;
+	st->send_calls = tc.calls + tp.calls;
+	st->gso_messages = tc.gso + tp.gso;
+}
+
+void
+relay_flush(struct relay *rl)
+{
+	if (udpio_tx_pending(rl->tx_peer))
+		udpio_tx_flush(rl->tx_peer);
+	if (udpio_tx_pending(rl->tx_client))
+		udpio_tx_flush(rl->tx_client);
 }
 
 void
@@ -698,6 +726,8 @@ relay_free(struct relay *rl)
 	while ((s = LIST_FIRST(&rl->socks)) != NULL)
 		relay_sock_close(rl, s); /* the core is gone: its relay pointers with it */
 	udpio_rx_free(rl->rx);
+	udpio_tx_free(rl->tx_client);
+	udpio_tx_free(rl->tx_peer);
 	free(rl);
 }
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <netinet/udp.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,15 +186,13 @@ udpio_enable_pktinfo(int fd, int family)
 	return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
 }
 
-/* The control message that sets the source address of one send. */
+/* Writes at c the control message that sets the source address of one send; its space. */
 static size_t
-udpio_source(union udpio_ctl *ctl, const struct sockaddr *from)
+udpio_cmsg_source(struct cmsghdr *c, const struct sockaddr *from)
 {
-	struct cmsghdr *c = &ctl->align;
 	struct in_pktinfo pi;
 	struct in6_pktinfo pi6;
 
-	memset(ctl, 0, sizeof *ctl);
 	if (from->sa_family == AF_INET6) {
 		memset(&pi6, 0, sizeof pi6);
 		pi6.ipi6_addr = ((const struct sockaddr_in6 *)(const void *)from)->sin6_addr;
@@ -210,6 +209,13 @@ udpio_source(union udpio_ctl *ctl, const struct sockaddr *from)
 	c->cmsg_len = CMSG_LEN(sizeof pi);
 	memcpy(CMSG_DATA(c), &pi, sizeof pi);
 	return CMSG_SPACE(sizeof pi);
+}
+
+static size_t
+udpio_source(union udpio_ctl *ctl, const struct sockaddr *from)
+{
+	memset(ctl, 0, sizeof *ctl);
+	return udpio_cmsg_source(&ctl->align, from);
 }
 
 int
@@ -230,4 +236,254 @@ udpio_send(int fd, const struct sockaddr *from, const struct sockaddr *to, const
 	h.msg_control = ctl.buf;
 	h.msg_controllen = udpio_source(&ctl, from);
 	return sendmsg(fd, &h, MSG_DONTWAIT) < 0 ? -1 : 0;
+}
+
+/* GSO runs: segments no larger than fits a 1500-byte MTU, at most 64 of them, under 64 KiB. */
+#define UDPIO_GSO_SEG_MAX 1400
+#define UDPIO_GSO_SEGS_MAX 64
+#define UDPIO_GSO_BYTES_MAX 65000
+/* GSO refusals (old kernel, device without checksum offload) before a queue stops trying. */
+#define UDPIO_GSO_FAILURES_MAX 8
+#define UDPIO_TX_ARENA (4 * 65536)
+
+struct udpio_txslot {
+	int fd;
+	bool has_from;
+	size_t off, len;
+	struct sockaddr_storage from, to;
+};
+
+/* Room for a source address and a segment size. */
+union udpio_txctl {
+	struct cmsghdr align;
+	uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint16_t))];
+};
+
+struct udpio_tx {
+	bool gso;
+	unsigned gso_failures;
+	size_t n, used;
+	struct udpio_txslot q[UDPIO_TX_SLOTS];
+	/* message m of a flush: slots first[m] to first[m] + count[m] - 1 */
+	size_t first[UDPIO_TX_SLOTS], count[UDPIO_TX_SLOTS];
+	struct iovec iov[UDPIO_TX_SLOTS];
+	union udpio_txctl ctl[UDPIO_TX_SLOTS];
+#ifdef HAVE_SENDMMSG
+	struct mmsghdr msgs[UDPIO_TX_SLOTS];
+#else
+	struct msghdr msgs[UDPIO_TX_SLOTS];
+#endif
+	struct udpio_tx_stats stats;
+	uint8_t arena[UDPIO_TX_ARENA];
+};
+
+struct udpio_tx *
+udpio_tx_create(bool gso)
+{
+	struct udpio_tx *tx;
+
+	if ((tx = calloc(1, sizeof *tx)) == NULL)
+		return NULL;
+#ifdef UDP_SEGMENT
+	tx->gso = gso;
+#else
+	(void)gso;
+#endif
+	return tx;
+}
+
+void
+udpio_tx_free(struct udpio_tx *tx)
+{
+	free(tx);
+}
+
+bool
+udpio_tx_pending(const struct udpio_tx *tx)
+{
+	return tx->n > 0;
+}
+
+void
+udpio_tx_get_stats(const struct udpio_tx *tx, struct udpio_tx_stats *st)
+{
+	*st = tx->stats;
+}
+
+int
+udpio_tx_queue(struct udpio_tx *tx, int fd, const struct sockaddr *from, const struct sockaddr *to,
+    const void *data, size_t len)
+{
+	struct udpio_txslot *s;
+
+	if (len > 65535) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (tx->n == UDPIO_TX_SLOTS || tx->used + len > sizeof tx->arena)
+		udpio_tx_flush(tx);
+	s = &tx->q[tx->n++];
+	s->fd = fd;
+	s->has_from = from != NULL;
+	if (from != NULL)
+		memcpy(&s->from, from, addr_len(from));
+	memcpy(&s->to, to, addr_len(to));
+	s->off = tx->used;
+	s->len = len;
+	if (len > 0)
+		memcpy(tx->arena + tx->used, data, len);
+	tx->used += len;
+	return 0;
+}
+
+/* How many slots from i go out as one message: a GSO run, or 1. */
+static size_t
+udpio_tx_run(const struct udpio_tx *tx, size_t i)
+{
+	const struct udpio_txslot *a = &tx->q[i], *b;
+	size_t j, total = a->len;
+
+	if (!tx->gso || a->len == 0 || a->len > UDPIO_GSO_SEG_MAX)
+		return 1;
+	for (j = i + 1; j < tx->n && j - i < UDPIO_GSO_SEGS_MAX; j++) {
+		b = &tx->q[j];
+		if (b->fd != a->fd || b->len == 0 || b->len > a->len ||
+		    total + b->len > UDPIO_GSO_BYTES_MAX || b->has_from != a->has_from ||
+		    !addr_equal((const struct sockaddr *)&b->to, (const struct sockaddr *)&a->to) ||
+		    (a->has_from &&
+			!addr_equal((const struct sockaddr *)&b->from,
+			    (const struct sockaddr *)&a->from)))
+			break;
+		total += b->len;
+		if (b->len < a->len)
+			return j - i + 1; /* a shorter datagram ends a run */
+	}
+	return j - i;
+}
+
+static struct msghdr *
+udpio_tx_hdr(struct udpio_tx *tx, size_t m)
+{
+#ifdef HAVE_SENDMMSG
+	return &tx->msgs[m].msg_hdr;
+#else
+	return &tx->msgs[m];
+#endif
+}
+
+/* Message m: slots i to i + k - 1, contiguous in the arena. */
+static void
+udpio_tx_msg(struct udpio_tx *tx, size_t m, size_t i, size_t k)
+{
+	const struct udpio_txslot *a = &tx->q[i], *last = &tx->q[i + k - 1];
+	struct msghdr *h = udpio_tx_hdr(tx, m);
+	size_t clen = 0;
+	struct cmsghdr *c;
+	uint16_t seg;
+
+	tx->first[m] = i;
+	tx->count[m] = k;
+	tx->iov[m].iov_base = tx->arena + a->off;
+	tx->iov[m].iov_len = last->off + last->len - a->off;
+	memset(h, 0, sizeof *h);
+	h->msg_name = (void *)(uintptr_t)&a->to;
+	h->msg_namelen = addr_len((const struct sockaddr *)&a->to);
+	h->msg_iov = &tx->iov[m];
+	h->msg_iovlen = 1;
+	memset(&tx->ctl[m], 0, sizeof tx->ctl[m]);
+	if (a->has_from)
+		clen = udpio_cmsg_source(&tx->ctl[m].align, (const struct sockaddr *)&a->from);
+#ifdef UDP_SEGMENT
+	if (k > 1) {
+		c = (struct cmsghdr *)(void *)(tx->ctl[m].buf + clen);
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof seg);
+		seg = (uint16_t)a->len;
+		memcpy(CMSG_DATA(c), &seg, sizeof seg);
+		clen += CMSG_SPACE(sizeof seg);
+	}
+#else
+	(void)c;
+	(void)seg;
+#endif
+	if (clen > 0) {
+		h->msg_control = tx->ctl[m].buf;
+		h->msg_controllen = clen;
+	}
+}
+
+/* Sends messages from m on; how many went out before one was refused (-1: the first). */
+static int
+udpio_tx_send(struct udpio_tx *tx, int fd, size_t m, size_t n)
+{
+#ifdef HAVE_SENDMMSG
+	return sendmmsg(fd, &tx->msgs[m], (unsigned int)n, MSG_DONTWAIT);
+#else
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (sendmsg(fd, &tx->msgs[m + i], MSG_DONTWAIT) < 0)
+			return i == 0 ? -1 : (int)i;
+	return (int)n;
+#endif
+}
+
+/* A refused GSO message: its datagrams one by one. */
+static void
+udpio_tx_split(struct udpio_tx *tx, int fd, size_t m, int err)
+{
+	const struct udpio_txslot *s;
+	size_t i;
+
+	if ((err == EIO || err == EINVAL || err == ENOPROTOOPT || err == EOPNOTSUPP) &&
+	    ++tx->gso_failures >= UDPIO_GSO_FAILURES_MAX)
+		tx->gso = false;
+	for (i = tx->first[m]; i < tx->first[m] + tx->count[m]; i++) {
+		s = &tx->q[i];
+		tx->stats.calls++;
+		if (udpio_send(fd, s->has_from ? (const struct sockaddr *)&s->from : NULL,
+			(const struct sockaddr *)&s->to, tx->arena + s->off, s->len) == 0)
+			tx->stats.datagrams++;
+		else
+			tx->stats.dropped++;
+	}
+}
+
+size_t
+udpio_tx_flush(struct udpio_tx *tx)
+{
+	uint64_t before = tx->stats.dropped;
+	size_t i = 0, m, k, sent, j;
+	int fd, r;
+
+	while (i < tx->n) {
+		fd = tx->q[i].fd;
+		for (m = 0; i < tx->n && tx->q[i].fd == fd; m++) {
+			k = udpio_tx_run(tx, i);
+			udpio_tx_msg(tx, m, i, k);
+			i += k;
+		}
+		for (sent = 0; sent < m;) {
+			tx->stats.calls++;
+			if ((r = udpio_tx_send(tx, fd, sent, m - sent)) > 0) {
+				for (j = sent; j < sent + (size_t)r; j++) {
+					tx->stats.datagrams += tx->count[j];
+					if (tx->count[j] > 1)
+						tx->stats.gso++;
+				}
+				sent += (size_t)r;
+				continue;
+			}
+			/* The message at sent was refused: full buffer, unreachable, or GSO. */
+			if (tx->count[sent] > 1)
+				udpio_tx_split(tx, fd, sent, errno);
+			else
+				tx->stats.dropped++;
+			sent++;
+		}
+	}
+	tx->n = 0;
+	tx->used = 0;
+	return (size_t)(tx->stats.dropped - before);
 }

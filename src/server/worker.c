@@ -783,7 +783,10 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	struct worker_conn *c;
 
-	event_base_dispatch(w->base);
+	/* One pass of the loop, then what it relayed over UDP leaves in batches. */
+	while (event_base_loop(w->base, EVLOOP_ONCE) == 0 && !event_base_got_break(w->base))
+		relay_flush(w->relay);
+	relay_flush(w->relay);
 	while ((c = LIST_FIRST(&w->conns)) != NULL)
 		worker_conn_close(c, "server stopping", false);
 	return NULL;

@@ -212,6 +212,15 @@ tap_is "traffic counters grow between two scrapes during the session" \
 w=$(($(val during2 'turnpike_worker_udp_received_packets_total{worker="0"}') + \
 	$(val during2 'turnpike_worker_udp_received_packets_total{worker="1"}')))
 tap_is "per-worker UDP packets are reported" "$([ "$w" -gt 0 ]; echo $?)" "$w"
+# Relayed UDP leaves in sendmmsg batches: at least one call, never more calls than packets.
+calls=0 pkts=0
+for k in 0 1; do
+	calls=$((calls + $(val during2 "turnpike_worker_udp_send_calls_total{worker=\"$k\"}")))
+	pkts=$((pkts + $(val during2 "turnpike_worker_to_peer_packets_total{worker=\"$k\"}") + \
+		$(val during2 "turnpike_worker_to_client_packets_total{worker=\"$k\"}")))
+done
+tap_is "relayed UDP send calls are counted, no more than the packets relayed" \
+	"$([ "$calls" -gt 0 ] && [ "$calls" -le "$pkts" ]; echo $?)" "calls $calls, packets $pkts"
 wait_exit "$UC" 90
 tap_is "the uclient session ends cleanly" "$([ "$TP_EXIT_STATUS" = 0 ]; echo $?)" \
 	"status $TP_EXIT_STATUS: $(tail -n 5 "$T/uc.long")"

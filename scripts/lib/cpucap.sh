@@ -2,6 +2,7 @@
 # scripts/bench. cgroup v2 (cpu.max) when /sys/fs/cgroup is cgroup2, else the v1 cpu
 # controller (cpu.cfs_period_us, cpu.cfs_quota_us, tasks).
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the CPUCAP_ variables are read by the scripts that source this file
 
 CPUCAP_DIR=     # the group's directory, empty when there is none
 CPUCAP_V=       # 1 or 2

@@ -20,6 +20,8 @@
 
 /* After accept() fails (out of descriptors), pause this long instead of spinning. */
 #define LISTENER_PAUSE_MS 1000
+/* Receive and send buffer of each UDP listening socket (bytes; the kernel doubles it). */
+#define LISTENER_UDP_BUFFER (4 * 1024 * 1024)
 
 struct listener {
 	struct evconnlistener *evl;
@@ -49,6 +51,22 @@ listener_setopt(int fd, int level, int name)
 	return setsockopt(fd, level, name, &one, sizeof one);
 }
 
+/*
+ * UDP listeners take every client's datagrams: 4 MiB buffers (as coturn's) ride
+ * out bursts that the default 208 KiB would drop. Past net.core.rmem_max only
+ * with CAP_NET_ADMIN (the FORCE options); otherwise what the limit allows.
+ */
+static void
+listener_udp_buffers(int fd)
+{
+	int size = LISTENER_UDP_BUFFER;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+}
+
 int
 listener_socket(const struct sockaddr *sa, int type, bool reuseport, const char *proto,
     char **cause)
@@ -67,6 +85,8 @@ listener_socket(const struct sockaddr *sa, int type, bool reuseport, const char 
 		errno = saved;
 		return listener_fail(cause, "set options on", proto, sa);
 	}
+	if (type == SOCK_DGRAM)
+		listener_udp_buffers(fd);
 	if (bind(fd, sa, addr_len(sa)) != 0) {
 		saved = errno;
 		close(fd);

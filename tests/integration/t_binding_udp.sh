@@ -34,6 +34,17 @@ else
 	tap_fail "  ... and the client reports it verified" "no answer"
 fi
 
+# The UDP listener's buffers are 4 MiB (the kernel shows twice that); past
+# net.core.rmem_max only as root.
+max=4194304
+if [ "$(id -u)" != 0 ] && [ "$(cat /proc/sys/net/core/rmem_max)" -lt "$max" ]; then
+	max=$(cat /proc/sys/net/core/rmem_max)
+fi
+ss -Huamn "sport = :$PORT" >"$T/ss" 2>&1
+rb=$(grep -o 'rb[0-9]*' "$T/ss" | head -n 1 | tr -d rb)
+tap_is "the UDP listener's receive buffer is 4 MiB (ss shows $((2 * max)))" \
+	"$([ "${rb:-0}" -ge $((2 * max)) ]; echo $?)" "$(cat "$T/ss")"
+
 bench probe --show-fingerprint "127.0.0.1:$PORT" >"$T/nofp" 2>&1
 grep -qx 'fingerprint absent' "$T/nofp"
 tap_is "request without FINGERPRINT answered without one" "$?" "$(cat "$T/nofp")"

@@ -44,6 +44,8 @@
 #define LOAD_SCAN_MS 5
 #define LOAD_EVENTS 256
 #define LOAD_BURST 1024
+/* A ramp step must send at least this share of its rate to count. */
+#define LOAD_OFFER_MIN 0.95
 #define LOAD_MAX_STEPS 64
 #define LOAD_REST_TTL 86400
 #define LOAD_DEALLOC_MS 10000
@@ -110,7 +112,9 @@ struct load_result {
 	uint64_t keep_ok, keep_failed;
 	uint64_t ramp_best, ramp_steps;
 	uint64_t ramp_rate[LOAD_MAX_STEPS];
+	uint64_t ramp_sent[LOAD_MAX_STEPS]; /* packets per second actually sent */
 	double ramp_loss[LOAD_MAX_STEPS];
+	bool ramp_short; /* the ramp stopped because this generator fell behind */
 	struct loadstats_hist alloc_lat, rtt;
 	char error[LOAD_ERR_MAX];
 };
@@ -1040,8 +1044,15 @@ load_drive(const struct load_opts *o, struct load_driver *d, struct load_result 
 			return -1;
 		loss = s.tx == 0 ? 1.0 : load_loss(s.rx, s.tx);
 		r->ramp_rate[r->ramp_steps] = (uint64_t)rate;
+		r->ramp_sent[r->ramp_steps] = s.tx / o->duration_s;
 		r->ramp_loss[r->ramp_steps] = loss;
-		if (!(loss < 0.001)) {
+		/*
+		 * A step counts only at the rate it asked for: a generator that cannot
+		 * keep up sends less, sees no loss, and would ramp on forever.
+		 */
+		r->ramp_short =
+		    loss < 0.001 && (double)s.tx < LOAD_OFFER_MIN * rate * (double)o->duration_s;
+		if (!(loss < 0.001) || r->ramp_short) {
 			r->ramp_steps++;
 			break;
 		}
@@ -1312,10 +1323,14 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 		    loadstats_percentile(&r->rtt, 50), loadstats_percentile(&r->rtt, 99),
 		    loadstats_percentile(&r->rtt, 99.9), r->rtt.max);
 		if (o->ramp) {
-			printf(",\"ramp\":{\"best_pps\":%" PRIu64 ",\"steps\":[", r->ramp_best);
+			printf(",\"ramp\":{\"best_pps\":%" PRIu64 ",\"generator_limited\":%s"
+			       ",\"steps\":[",
+			    r->ramp_best, r->ramp_short ? "true" : "false");
 			for (i = 0; i < r->ramp_steps; i++)
-				printf("%s{\"pps\":%" PRIu64 ",\"loss\":%.6f}", i ? "," : "",
-				    r->ramp_rate[i], r->ramp_loss[i]);
+				printf("%s{\"pps\":%" PRIu64 ",\"sent_pps\":%" PRIu64
+				       ",\"loss\":%.6f}",
+				    i ? "," : "", r->ramp_rate[i], r->ramp_sent[i],
+				    r->ramp_loss[i]);
 			printf("]}");
 		}
 		if (s->have)
@@ -1343,8 +1358,12 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 	    r->setup_ok, r->setup_failed);
 	if (o->ramp) {
 		for (i = 0; i < r->ramp_steps; i++)
-			printf("ramp step %" PRIu64 " pps: loss %.4f%%\n", r->ramp_rate[i],
-			    r->ramp_loss[i] * 100.0);
+			printf("ramp step %" PRIu64 " pps: sent %" PRIu64 " pps, loss %.4f%%\n",
+			    r->ramp_rate[i], r->ramp_sent[i], r->ramp_loss[i] * 100.0);
+		if (r->ramp_short)
+			printf("ramp stopped: this generator sent under %.0f%% of the last step's "
+			       "rate (it is the limit, not the server)\n",
+			    LOAD_OFFER_MIN * 100.0);
 		printf("ramp highest rate with loss under 0.1%%: %" PRIu64 " pps\n", r->ramp_best);
 	}
 	printf("client->peer offered %" PRIu64 " delivered %" PRIu64 " loss %.4f%%\n", r->client_tx,

@@ -127,6 +127,17 @@ clean_run ramp 10 "ramp in two processes"
 check_json "ramp: three steps without loss, the highest 400 pps" "$T/ramp.json" \
 	"[s['pps'] for s in j['ramp']['steps']] == [100, 200, 400]" \
 	"all(s['loss'] == 0 for s in j['ramp']['steps'])" "j['ramp']['best_pps'] == 400"
+check_json "ramp: each step reports the rate it really sent (within 5% of 100/200/400)" \
+	"$T/ramp.json" "all(abs(s['sent_pps'] - s['pps']) <= s['pps'] / 20 for s in j['ramp']['steps'])" \
+	"j['ramp']['generator_limited'] is False"
+# A step this generator cannot offer (10 million pps, far past one core) does
+# not count, loss or no loss: the ramp stops there and says why.
+load ramp_short "${CREDS[@]}" --ramp --ramp-start 10000000 --allocations 4 --duration 1 \
+	"127.0.0.1:$PORT"
+check_json "ramp past the generator: no step counts, one step sent far below its rate" \
+	"$T/ramp_short.json" "j['ramp']['best_pps'] == 0" "len(j['ramp']['steps']) == 1" \
+	"j['ramp']['steps'][0]['sent_pps'] < 9500000" \
+	"j['ramp']['generator_limited'] or j['ramp']['steps'][0]['loss'] >= 0.001"
 # Fewer file descriptors than allocations: said before anything is sent.
 (
 	ulimit -S -H -n 150 || exit 99

@@ -97,8 +97,16 @@ void relay_end(struct relay *rl);
 /* A stream connection is going away: nothing may point to it afterwards. */
 void relay_conn_gone(struct relay *rl, struct relay_conn *conn);
 void relay_stats(const struct relay *rl, struct relay_stats *st);
-/* Sends the relayed UDP datagrams queued since the last flush (end of each loop pass). */
+/* Sends the relayed UDP datagrams queued since the last flush. */
 void relay_flush(struct relay *rl);
+/* The end of a loop pass: relay_flush, and how busy the pass was (RELAY_EAGER_READS). */
+void relay_pass_end(struct relay *rl);
+/*
+ * Only the datagrams to peers: each goes out on its allocation's own socket,
+ * so holding them to the end of the pass merges nothing across sockets (a
+ * run from one client still becomes one GSO message) and only adds latency.
+ */
+void relay_flush_peers(struct relay *rl);
 /* Closes what the core left open (call after turn_free) and frees rl. */
 void relay_free(struct relay *rl);
 

@@ -36,6 +36,12 @@
 #define RELAY_DGRAM_MAX 8192
 /* Batches per wakeup before yielding to other sockets. */
 #define RELAY_BATCHES 4
+/*
+ * Datagrams to clients leave at the end of the loop pass, in one sendmmsg, when
+ * the pass before read at least this many relay sockets; under that (a light
+ * load, little to batch) each socket's datagrams leave as soon as it is read.
+ */
+#define RELAY_EAGER_READS 4
 /* Ports tried per relay address when bind finds one taken by another process. */
 #define RELAY_BIND_TRIES 8
 /* Relay addresses tried per request. */
@@ -73,6 +79,8 @@ struct relay {
 	struct udpio_rx *rx;
 	struct udpio_tx *tx_client;           /* datagrams to clients, sent at relay_flush */
 	struct udpio_tx *tx_peer;             /* datagrams to peers, idem */
+	unsigned pass_reads;                  /* relay sockets read in this loop pass */
+	unsigned last_pass_reads;             /* and in the one before */
 	struct relay_conn *cur_conn;          /* between relay_begin and relay_end */
 	struct turn_allocation *last_counted; /* idem: the allocation counted last */
 	uint64_t last_bps;                    /* idem: its max-bps */
@@ -580,6 +588,9 @@ relay_read(evutil_socket_t fd, short what, void *arg)
 			break;
 	}
 	s->in_cb = false;
+	s->rl->pass_reads++;
+	if (s->rl->last_pass_reads < RELAY_EAGER_READS)
+		relay_flush(s->rl); /* a light load: no wait for the end of the pass */
 	if (s->dead)
 		relay_sock_free(s);
 }
@@ -705,6 +716,21 @@ relay_stats(const struct relay *rl, struct relay_stats *st)
 	st->send_errors += tp.dropped;
 	st->send_calls = tc.calls + tp.calls;
 	st->gso_messages = tc.gso + tp.gso;
+}
+
+void
+relay_flush_peers(struct relay *rl)
+{
+	if (udpio_tx_pending(rl->tx_peer))
+		udpio_tx_flush(rl->tx_peer);
+}
+
+void
+relay_pass_end(struct relay *rl)
+{
+	rl->last_pass_reads = rl->pass_reads;
+	rl->pass_reads = 0;
+	relay_flush(rl);
 }
 
 void

@@ -322,6 +322,7 @@ worker_udp_read(evutil_socket_t fd, short what, void *arg)
 		if (n < UDPIO_BATCH)
 			break;
 	}
+	relay_flush_peers(u->w->relay);
 }
 
 /* A per-connection log line: info with verbose, debug otherwise. */
@@ -785,7 +786,7 @@ worker_main(void *arg)
 
 	/* One pass of the loop, then what it relayed over UDP leaves in batches. */
 	while (event_base_loop(w->base, EVLOOP_ONCE) == 0 && !event_base_got_break(w->base))
-		relay_flush(w->relay);
+		relay_pass_end(w->relay);
 	relay_flush(w->relay);
 	while ((c = LIST_FIRST(&w->conns)) != NULL)
 		worker_conn_close(c, "server stopping", false);

@@ -70,9 +70,8 @@ void udpio_tx_free(struct udpio_tx *tx);
  */
 int udpio_tx_queue(struct udpio_tx *tx, int fd, const struct sockaddr *from,
     const struct sockaddr *to, const void *data, size_t len);
-/* Sends everything queued; returns how many datagrams the kernel refused. */
+/* Sends everything queued (nothing, cheaply, when empty); returns how many the kernel refused. */
 size_t udpio_tx_flush(struct udpio_tx *tx);
-bool udpio_tx_pending(const struct udpio_tx *tx);
 void udpio_tx_get_stats(const struct udpio_tx *tx, struct udpio_tx_stats *st);
 
 #endif

@@ -233,15 +233,7 @@ load_opt(struct load_opts *o, int ch, const char *arg)
 		o->secret = arg;
 		return 0;
 	case 't':
-		if (strcmp(arg, "udp") == 0)
-			o->conn.transport = PROBE_UDP;
-		else if (strcmp(arg, "tcp") == 0)
-			o->conn.transport = PROBE_TCP;
-		else if (strcmp(arg, "tls") == 0)
-			o->conn.transport = PROBE_TLS;
-		else
-			return -1;
-		return 0;
+		return probe_transport_parse(arg, &o->conn.transport);
 	case OPT_CA:
 		o->conn.tls.ca_file = arg;
 		return 0;

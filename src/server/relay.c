@@ -425,8 +425,7 @@ relay_sock_close(struct relay *rl, struct relay_sock *s)
 {
 	relay_log_close(s);
 	event_del(s->ev);
-	if (udpio_tx_pending(rl->tx_peer))
-		udpio_tx_flush(rl->tx_peer); /* its datagrams leave before the socket closes */
+	relay_flush_peers(rl); /* its datagrams leave before the socket closes */
 	close(s->fd);
 	portpool_put(rl->setup.pool, s->addr, s->port);
 	if (s->counted)
@@ -721,8 +720,7 @@ relay_stats(const struct relay *rl, struct relay_stats *st)
 void
 relay_flush_peers(struct relay *rl)
 {
-	if (udpio_tx_pending(rl->tx_peer))
-		udpio_tx_flush(rl->tx_peer);
+	udpio_tx_flush(rl->tx_peer);
 }
 
 void
@@ -736,10 +734,8 @@ relay_pass_end(struct relay *rl)
 void
 relay_flush(struct relay *rl)
 {
-	if (udpio_tx_pending(rl->tx_peer))
-		udpio_tx_flush(rl->tx_peer);
-	if (udpio_tx_pending(rl->tx_client))
-		udpio_tx_flush(rl->tx_client);
+	relay_flush_peers(rl);
+	udpio_tx_flush(rl->tx_client);
 }
 
 void

@@ -298,12 +298,6 @@ udpio_tx_free(struct udpio_tx *tx)
 	free(tx);
 }
 
-bool
-udpio_tx_pending(const struct udpio_tx *tx)
-{
-	return tx->n > 0;
-}
-
 void
 udpio_tx_get_stats(const struct udpio_tx *tx, struct udpio_tx_stats *st)
 {

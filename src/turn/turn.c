@@ -138,21 +138,28 @@ turn_create(const struct turn_config *cfg, const struct creds *creds, const stru
 	return t;
 }
 
+/* What a session report says of a in any case: who, and its counters. */
+static void
+turn_session_fill(const struct turn_allocation *a, struct turn_session *s)
+{
+	memset(s, 0, sizeof *s);
+	s->id = a->id;
+	s->user = a->user != NULL ? a->user : "";
+	s->tuple = a->tuple;
+	s->to_peer_packets = a->to_peer_packets;
+	s->to_peer_bytes = a->to_peer_bytes;
+	s->to_client_packets = a->to_client_packets;
+	s->to_client_bytes = a->to_client_bytes;
+	s->peers = a->nperms;
+}
+
 /* The final counters of a, for turn_set_session_end's hook. */
 static void
 turn_session_end(struct turn *t, const struct turn_allocation *a)
 {
 	struct turn_session s;
 
-	memset(&s, 0, sizeof s);
-	s.id = a->id;
-	s.user = a->user != NULL ? a->user : "";
-	s.tuple = a->tuple;
-	s.to_peer_packets = a->to_peer_packets;
-	s.to_peer_bytes = a->to_peer_bytes;
-	s.to_client_packets = a->to_client_packets;
-	s.to_client_bytes = a->to_client_bytes;
-	s.peers = a->nperms;
+	turn_session_fill(a, &s);
 	t->session_end(t->session_end_arg, &s);
 }
 
@@ -999,19 +1006,11 @@ turn_session_cb(void *arg, struct turn_allocation *a)
 		return;
 	for (i = 0; i < ALLOCATION_MAX_RELAYS && rel == NULL; i++)
 		rel = a->live[i] ? &a->relays[i] : NULL;
-	memset(&s, 0, sizeof s);
-	s.id = a->id;
-	s.user = a->user != NULL ? a->user : "";
-	s.tuple = a->tuple;
+	turn_session_fill(a, &s);
 	if (rel != NULL)
 		s.relayed = rel->relayed;
 	s.age_s = (w->now->mono_ms - a->created_ms) / 1000;
 	s.remaining_s = (a->expires_ms - w->now->mono_ms) / 1000;
-	s.to_peer_packets = a->to_peer_packets;
-	s.to_peer_bytes = a->to_peer_bytes;
-	s.to_client_packets = a->to_client_packets;
-	s.to_client_bytes = a->to_client_bytes;
-	s.peers = a->nperms;
 	s.perms = a->perms;
 	w->fn(w->arg, &s);
 }

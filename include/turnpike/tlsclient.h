@@ -20,6 +20,27 @@ struct tlsclient_config {
 	bool insecure;           /* no certificate verification at all */
 };
 
+/*
+ * --ca, --insecure and --server-name, taken alike by every client command:
+ * TLSCLIENT_LONGOPTS goes into a getopt_long table (option values from 0x1000,
+ * clear of the commands' own), and tlsclient_opt takes what they return.
+ */
+enum {
+	TLSCLIENT_OPT_CA = 0x1000,
+	TLSCLIENT_OPT_INSECURE,
+	TLSCLIENT_OPT_SERVER_NAME,
+};
+/* clang-format off */
+#define TLSCLIENT_LONGOPTS \
+	{"ca", required_argument, NULL, TLSCLIENT_OPT_CA}, \
+	{"insecure", no_argument, NULL, TLSCLIENT_OPT_INSECURE}, \
+	{"server-name", required_argument, NULL, TLSCLIENT_OPT_SERVER_NAME}
+/* clang-format on */
+/* 0: taken into cfg; 1: not one of these options. */
+int tlsclient_opt(struct tlsclient_config *cfg, int ch, const char *arg);
+/* NULL, or what is wrong with the options taken (--ca with --insecure). */
+const char *tlsclient_opt_check(const struct tlsclient_config *cfg);
+
 /* A client context: TLS 1.2 or newer, peer verification unless insecure. */
 SSL_CTX *tlsclient_ctx_create(const struct tlsclient_config *cfg, char **cause);
 

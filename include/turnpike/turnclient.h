@@ -164,6 +164,30 @@ struct turnclient_config {
 
 struct turnclient;
 
+/*
+ * --user with --password or --secret (TURN REST API), taken alike by every
+ * command that allocates: TURNCLIENT_WHO_LONGOPTS and turnclient_who_opt, as
+ * for TLSCLIENT_LONGOPTS.
+ */
+struct turnclient_who {
+	const char *user, *password, *secret;
+};
+enum {
+	TURNCLIENT_OPT_USER = 0x1010,
+	TURNCLIENT_OPT_PASSWORD,
+	TURNCLIENT_OPT_SECRET,
+};
+/* clang-format off */
+#define TURNCLIENT_WHO_LONGOPTS \
+	{"user", required_argument, NULL, TURNCLIENT_OPT_USER}, \
+	{"password", required_argument, NULL, TURNCLIENT_OPT_PASSWORD}, \
+	{"secret", required_argument, NULL, TURNCLIENT_OPT_SECRET}
+/* clang-format on */
+/* 0: taken into who; 1: not one of these options. */
+int turnclient_who_opt(struct turnclient_who *who, int ch, const char *arg);
+/* NULL, or what is missing (a user and exactly one of password and secret). */
+const char *turnclient_who_check(const struct turnclient_who *who);
+
 void turnclient_config_defaults(struct turnclient_config *cfg);
 /* Connects to the server. */
 struct turnclient *turnclient_create(const struct turnclient_config *cfg, char **cause);

@@ -22,6 +22,7 @@
 #include "turnpike/loadstats.h"
 #include "turnpike/netio.h"
 #include "turnpike/random.h"
+#include "turnpike/tlsclient.h"
 #include "turnpike/turnclient.h"
 #include "turnpike/turnconn.h"
 
@@ -75,7 +76,7 @@ enum load_state {
 struct load_opts {
 	struct turnconn_config conn;
 	char host[NETIO_HOSTLEN];
-	const char *user, *password, *secret;
+	struct turnclient_who who;
 	char rest_user[TURNCLIENT_USER_MAX + 1];
 	char rest_pass[TURNCLIENT_REST_PASS_LEN];
 	unsigned long allocs, in_flight, procs, rate, payload, duration_s, rto_ms, timeout_ms;
@@ -142,13 +143,7 @@ struct load_engine {
 };
 
 enum {
-	OPT_USER = 256,
-	OPT_PASSWORD,
-	OPT_SECRET,
-	OPT_CA,
-	OPT_INSECURE,
-	OPT_SERVER_NAME,
-	OPT_ALLOCS,
+	OPT_ALLOCS = 256,
 	OPT_IN_FLIGHT,
 	OPT_PROCS,
 	OPT_RATE,
@@ -169,13 +164,9 @@ enum {
 };
 
 static const struct option load_longopts[] = {
-    {"user", required_argument, NULL, OPT_USER},
-    {"password", required_argument, NULL, OPT_PASSWORD},
-    {"secret", required_argument, NULL, OPT_SECRET},
+    TURNCLIENT_WHO_LONGOPTS,
     {"transport", required_argument, NULL, 't'},
-    {"ca", required_argument, NULL, OPT_CA},
-    {"insecure", no_argument, NULL, OPT_INSECURE},
-    {"server-name", required_argument, NULL, OPT_SERVER_NAME},
+    TLSCLIENT_LONGOPTS,
     {"allocations", required_argument, NULL, OPT_ALLOCS},
     {"in-flight", required_argument, NULL, OPT_IN_FLIGHT},
     {"procs", required_argument, NULL, OPT_PROCS},
@@ -222,27 +213,11 @@ load_opt(struct load_opts *o, int ch, const char *arg)
 	unsigned long v;
 	char *end;
 
+	if (turnclient_who_opt(&o->who, ch, arg) == 0 || tlsclient_opt(&o->conn.tls, ch, arg) == 0)
+		return 0;
 	switch (ch) {
-	case OPT_USER:
-		o->user = arg;
-		return 0;
-	case OPT_PASSWORD:
-		o->password = arg;
-		return 0;
-	case OPT_SECRET:
-		o->secret = arg;
-		return 0;
 	case 't':
 		return probe_transport_parse(arg, &o->conn.transport);
-	case OPT_CA:
-		o->conn.tls.ca_file = arg;
-		return 0;
-	case OPT_INSECURE:
-		o->conn.tls.insecure = true;
-		return 0;
-	case OPT_SERVER_NAME:
-		o->conn.tls.server_name = arg;
-		return 0;
 	case OPT_ALLOCS:
 		return netio_parse_number(arg, 1, LOAD_MAX_ALLOCS, &o->allocs);
 	case OPT_IN_FLIGHT:
@@ -298,6 +273,7 @@ load_opt(struct load_opts *o, int ch, const char *arg)
 static int
 load_parse(struct load_opts *o, int argc, char **argv)
 {
+	const char *bad;
 	char *cause = NULL;
 	int ch;
 
@@ -307,10 +283,9 @@ load_parse(struct load_opts *o, int argc, char **argv)
 		if (load_opt(o, ch, optarg) == -1)
 			return load_usage("bad value", optarg);
 	}
-	if (o->conn.tls.ca_file != NULL && o->conn.tls.insecure)
-		return load_usage("--ca and --insecure exclude each other", NULL);
-	if (o->user == NULL || (o->password == NULL) == (o->secret == NULL))
-		return load_usage("give --user and one of --password or --secret", NULL);
+	if ((bad = tlsclient_opt_check(&o->conn.tls)) != NULL ||
+	    (bad = turnclient_who_check(&o->who)) != NULL)
+		return load_usage(bad, NULL);
 	if (o->procs > o->allocs)
 		return load_usage("more --procs than --allocations", NULL);
 	if (o->peer_ip.ss_family == AF_INET6)
@@ -327,13 +302,13 @@ load_parse(struct load_opts *o, int argc, char **argv)
 		return LOAD_EXIT_FAIL;
 	}
 	o->conn.tls.host = o->host;
-	if (o->secret != NULL) {
-		if (turnclient_rest_credentials(o->secret, o->user,
+	if (o->who.secret != NULL) {
+		if (turnclient_rest_credentials(o->who.secret, o->who.user,
 			(uint64_t)time(NULL) + LOAD_REST_TTL, o->rest_user, sizeof(o->rest_user),
 			o->rest_pass) == -1)
 			return load_usage("--user too long for REST credentials", NULL);
-		o->user = o->rest_user;
-		o->password = o->rest_pass;
+		o->who.user = o->rest_user;
+		o->who.password = o->rest_pass;
 	}
 	return 0;
 }
@@ -517,7 +492,7 @@ load_start(struct load_engine *e, struct load_alloc *a)
 		load_fail(e, a, strerror(errno));
 		return;
 	}
-	if (turnclient_auth_init(&a->auth, e->o->user, e->o->password) == -1) {
+	if (turnclient_auth_init(&a->auth, e->o->who.user, e->o->who.password) == -1) {
 		load_fail(e, a, "user or password too long");
 		return;
 	}

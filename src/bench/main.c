@@ -16,6 +16,7 @@
 #include "turnpike/probe.h"
 #include "turnpike/random.h"
 #include "turnpike/raw.h"
+#include "turnpike/tlsclient.h"
 #include "turnpike/turncmd.h"
 
 #define BENCH_EXIT_FAIL 1
@@ -155,9 +156,6 @@ enum {
 	OPT_REQUIRE_FP,
 	OPT_SHOW_FP,
 	OPT_SHOW_LOCAL,
-	OPT_CA,
-	OPT_INSECURE,
-	OPT_SERVER_NAME,
 	OPT_TIMEOUT,
 	OPT_RTO,
 	OPT_MAX_SENDS,
@@ -179,9 +177,7 @@ static const struct option bench_probe_longopts[] = {
     {"require-fingerprint", no_argument, NULL, OPT_REQUIRE_FP},
     {"show-fingerprint", no_argument, NULL, OPT_SHOW_FP},
     {"show-local", no_argument, NULL, OPT_SHOW_LOCAL},
-    {"ca", required_argument, NULL, OPT_CA},
-    {"insecure", no_argument, NULL, OPT_INSECURE},
-    {"server-name", required_argument, NULL, OPT_SERVER_NAME},
+    TLSCLIENT_LONGOPTS,
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"rto", required_argument, NULL, OPT_RTO},
     {"max-sends", required_argument, NULL, OPT_MAX_SENDS},
@@ -208,6 +204,8 @@ bench_probe_opt(struct bench_probe_opts *o, int ch, const char *arg)
 {
 	struct probe_config *cfg = &o->cfg;
 
+	if (tlsclient_opt(&cfg->tls, ch, arg) == 0)
+		return 0;
 	switch (ch) {
 	case 't':
 		return probe_transport_parse(arg, &cfg->transport);
@@ -222,15 +220,6 @@ bench_probe_opt(struct bench_probe_opts *o, int ch, const char *arg)
 		return 0;
 	case OPT_SHOW_LOCAL:
 		o->show_local = true;
-		return 0;
-	case OPT_CA:
-		cfg->tls.ca_file = arg;
-		return 0;
-	case OPT_INSECURE:
-		cfg->tls.insecure = true;
-		return 0;
-	case OPT_SERVER_NAME:
-		cfg->tls.server_name = arg;
 		return 0;
 	case OPT_TIMEOUT:
 		return bench_uint_opt(arg, 600000, &cfg->timeout_ms);
@@ -250,6 +239,7 @@ bench_probe_opt(struct bench_probe_opts *o, int ch, const char *arg)
 static int
 bench_probe_parse(const struct bench_cmd *cmd, int argc, char **argv, struct bench_probe_opts *o)
 {
+	const char *bad;
 	int ch;
 
 	memset(o, 0, sizeof(*o));
@@ -261,8 +251,8 @@ bench_probe_parse(const struct bench_cmd *cmd, int argc, char **argv, struct ben
 		if (bench_probe_opt(o, ch, optarg) == -1)
 			return bench_cmd_usage(cmd, "bad value", optarg);
 	}
-	if (o->cfg.tls.ca_file != NULL && o->cfg.tls.insecure)
-		return bench_cmd_usage(cmd, "--ca and --insecure exclude each other", NULL);
+	if ((bad = tlsclient_opt_check(&o->cfg.tls)) != NULL)
+		return bench_cmd_usage(cmd, bad, NULL);
 	return 0;
 }
 

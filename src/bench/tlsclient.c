@@ -195,3 +195,27 @@ tlsclient_read(SSL *ssl, int fd, void *buf, size_t len, uint64_t deadline, char 
 			return rc == 0 ? 0 : cause_fail(cause, "poll: %s", strerror(errno));
 	}
 }
+
+int
+tlsclient_opt(struct tlsclient_config *cfg, int ch, const char *arg)
+{
+	switch (ch) {
+	case TLSCLIENT_OPT_CA:
+		cfg->ca_file = arg;
+		return 0;
+	case TLSCLIENT_OPT_INSECURE:
+		cfg->insecure = true;
+		return 0;
+	case TLSCLIENT_OPT_SERVER_NAME:
+		cfg->server_name = arg;
+		return 0;
+	}
+	return 1;
+}
+
+const char *
+tlsclient_opt_check(const struct tlsclient_config *cfg)
+{
+	return cfg->ca_file != NULL && cfg->insecure ? "--ca and --insecure exclude each other"
+						     : NULL;
+}

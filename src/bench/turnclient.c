@@ -653,3 +653,28 @@ turnclient_recv(struct turnclient *c, uint64_t deadline, struct sockaddr_storage
 			return 1;
 	}
 }
+
+int
+turnclient_who_opt(struct turnclient_who *who, int ch, const char *arg)
+{
+	switch (ch) {
+	case TURNCLIENT_OPT_USER:
+		who->user = arg;
+		return 0;
+	case TURNCLIENT_OPT_PASSWORD:
+		who->password = arg;
+		return 0;
+	case TURNCLIENT_OPT_SECRET:
+		who->secret = arg;
+		return 0;
+	}
+	return 1;
+}
+
+const char *
+turnclient_who_check(const struct turnclient_who *who)
+{
+	if (who->user == NULL || (who->password == NULL) == (who->secret == NULL))
+		return "give --user and one of --password and --secret";
+	return NULL;
+}

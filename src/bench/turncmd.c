@@ -11,6 +11,7 @@
 #include "turnpike/addr.h"
 #include "turnpike/cause.h"
 #include "turnpike/netio.h"
+#include "turnpike/tlsclient.h"
 #include "turnpike/turnclient.h"
 #include "turnpike/turncmd.h"
 
@@ -41,7 +42,7 @@ struct turncmd_peer {
 
 struct turncmd_opts {
 	struct turnclient_config cfg;
-	const char *user, *password, *secret;
+	struct turnclient_who who;
 	int family;
 	struct turncmd_peer perms[TURNCMD_MAX_PERMS];
 	size_t nperms;
@@ -67,13 +68,7 @@ struct turncmd_opts {
 };
 
 enum {
-	OPT_USER = 256,
-	OPT_PASSWORD,
-	OPT_SECRET,
-	OPT_CA,
-	OPT_INSECURE,
-	OPT_SERVER_NAME,
-	OPT_FAMILY,
+	OPT_FAMILY = 256,
 	OPT_TIMEOUT,
 	OPT_PERMISSION,
 	OPT_SEND,
@@ -95,13 +90,9 @@ enum {
 };
 
 static const struct option turncmd_longopts[] = {
-    {"user", required_argument, NULL, OPT_USER},
-    {"password", required_argument, NULL, OPT_PASSWORD},
-    {"secret", required_argument, NULL, OPT_SECRET},
+    TURNCLIENT_WHO_LONGOPTS,
     {"transport", required_argument, NULL, 't'},
-    {"ca", required_argument, NULL, OPT_CA},
-    {"insecure", no_argument, NULL, OPT_INSECURE},
-    {"server-name", required_argument, NULL, OPT_SERVER_NAME},
+    TLSCLIENT_LONGOPTS,
     {"family", required_argument, NULL, OPT_FAMILY},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"permission", required_argument, NULL, OPT_PERMISSION},
@@ -220,27 +211,12 @@ turncmd_opt(struct turncmd_opts *o, int ch, const char *arg)
 	unsigned long v;
 	char *end;
 
+	if (turnclient_who_opt(&o->who, ch, arg) == 0 ||
+	    tlsclient_opt(&o->cfg.conn.tls, ch, arg) == 0)
+		return 0;
 	switch (ch) {
-	case OPT_USER:
-		o->user = arg;
-		return 0;
-	case OPT_PASSWORD:
-		o->password = arg;
-		return 0;
-	case OPT_SECRET:
-		o->secret = arg;
-		return 0;
 	case 't':
 		return probe_transport_parse(arg, &o->cfg.conn.transport);
-	case OPT_CA:
-		o->cfg.conn.tls.ca_file = arg;
-		return 0;
-	case OPT_INSECURE:
-		o->cfg.conn.tls.insecure = true;
-		return 0;
-	case OPT_SERVER_NAME:
-		o->cfg.conn.tls.server_name = arg;
-		return 0;
 	case OPT_FAMILY:
 		if (strcmp(arg, "4") != 0 && strcmp(arg, "6") != 0)
 			return -1;
@@ -284,28 +260,30 @@ turncmd_rest(struct turncmd_opts *o)
 	int n;
 
 	if (o->rest_user_first)
-		n = snprintf(o->rest_user, sizeof(o->rest_user), "%s:%llu", o->user, expiry);
+		n = snprintf(o->rest_user, sizeof(o->rest_user), "%s:%llu", o->who.user, expiry);
 	else
-		n = snprintf(o->rest_user, sizeof(o->rest_user), "%llu:%s", expiry, o->user);
+		n = snprintf(o->rest_user, sizeof(o->rest_user), "%llu:%s", expiry, o->who.user);
 	if (n < 0 || (size_t)n >= sizeof(o->rest_user))
 		return -1;
-	return turnclient_rest_password(o->secret, o->rest_user, o->rest_pass);
+	return turnclient_rest_password(o->who.secret, o->rest_user, o->rest_pass);
 }
 
 /* The credentials: given, or made from the REST secret. */
 static int
 turncmd_creds(struct turncmd_opts *o)
 {
-	if (o->user == NULL || (o->password == NULL) == (o->secret == NULL))
-		return turncmd_usage("give --user and one of --password and --secret", NULL);
+	const char *bad;
+
+	if ((bad = turnclient_who_check(&o->who)) != NULL)
+		return turncmd_usage(bad, NULL);
 	if ((o->user2 == NULL) != (o->password2 == NULL))
 		return turncmd_usage("--second-user and --second-password go together", NULL);
-	o->cfg.user = o->user;
-	o->cfg.password = o->password;
-	if (o->secret == NULL)
+	o->cfg.user = o->who.user;
+	o->cfg.password = o->who.password;
+	if (o->who.secret == NULL)
 		return 0;
 	if (turncmd_rest(o) == -1)
-		return turncmd_usage("cannot make REST credentials for", o->user);
+		return turncmd_usage("cannot make REST credentials for", o->who.user);
 	o->cfg.user = o->rest_user;
 	o->cfg.password = o->rest_pass;
 	return 0;
@@ -314,6 +292,7 @@ turncmd_creds(struct turncmd_opts *o)
 static int
 turncmd_parse(struct turncmd_opts *o, int argc, char **argv)
 {
+	const char *bad;
 	char *cause = NULL;
 	int ch, rc;
 
@@ -323,8 +302,8 @@ turncmd_parse(struct turncmd_opts *o, int argc, char **argv)
 		if (turncmd_opt(o, ch, optarg) == -1)
 			return turncmd_usage("bad value", optarg);
 	}
-	if (o->cfg.conn.tls.ca_file != NULL && o->cfg.conn.tls.insecure)
-		return turncmd_usage("--ca and --insecure exclude each other", NULL);
+	if ((bad = tlsclient_opt_check(&o->cfg.conn.tls)) != NULL)
+		return turncmd_usage(bad, NULL);
 	if (o->cfg.pwmode == TURNCLIENT_PW_BIDDOWN && !o->expect_alloc_set)
 		o->expect_alloc = TURNCMD_BIDDOWN_CODE;
 	if ((rc = turncmd_creds(o)) != 0)

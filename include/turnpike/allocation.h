@@ -56,7 +56,9 @@ struct turn_allocation {
 	uint64_t to_peer_packets, to_peer_bytes;     /* client to peers */
 	uint64_t to_client_packets, to_client_bytes; /* peers to client */
 	uint64_t token;                              /* RESERVATION-TOKEN answered, 0 for none */
-	int addr_error; /* ADDRESS-ERROR-CODE (IPv6) answered, 0 for none */
+	int addr_error;           /* ADDRESS-ERROR-CODE (IPv6) answered, 0 for none */
+	bool tcp;                 /* RFC 6062: its relay is TCP */
+	struct tcpconn *tcpconns; /* its TCP relay connections (tcpconn.h) */
 	struct allocation_permission *perms;
 	size_t nperms, capperms;
 	struct allocation_channel *chans;

@@ -81,6 +81,7 @@ struct config {
 	int max_permissions;
 	int max_channels;
 	int unauth_rate_limit;
+	bool no_tcp_relay;
 
 	/* Peers. */
 	struct config_strings allowed_peer_ip;

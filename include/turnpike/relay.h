@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "turnpike/creds.h"
+#include "turnpike/tcprelay.h"
 #include "turnpike/turn.h"
 
 struct bufferevent;
@@ -71,8 +72,9 @@ struct relay_stats {
 	uint64_t bps_dropped_bytes;
 	uint64_t bps_dropped_to_peer;   /* of those packets, client to peer */
 	uint64_t bps_dropped_to_client; /* and peer to client */
-	uint64_t send_calls;   /* sendmmsg/sendmsg calls for relayed UDP, both directions */
-	uint64_t gso_messages; /* of them, GSO messages carrying several datagrams */
+	uint64_t send_calls;       /* sendmmsg/sendmsg calls for relayed UDP, both directions */
+	uint64_t gso_messages;     /* of them, GSO messages carrying several datagrams */
+	struct tcprelay_stats tcp; /* RFC 6062 peer connections */
 };
 
 int relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause);
@@ -107,6 +109,11 @@ void relay_pass_end(struct relay *rl);
  * run from one client still becomes one GSO message) and only adds latency.
  */
 void relay_flush_peers(struct relay *rl);
+/*
+ * RFC 6062: a CONNECTION-BIND succeeded on client (its answer queued): the
+ * connection is handed over to c's peer connection (tcprelay.h).
+ */
+void relay_splice(struct relay *rl, struct tcpconn *c, struct bufferevent *client);
 /* Closes what the core left open (call after turn_free) and frees rl. */
 void relay_free(struct relay *rl);
 

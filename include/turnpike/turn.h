@@ -26,6 +26,7 @@ enum turn_transport {
 };
 
 struct integrity_key;
+struct tcpconn;
 
 struct turn_5tuple {
 	struct sockaddr_storage client; /* the client's address as the server sees it */
@@ -54,6 +55,7 @@ struct turn_config {
 	/* When set, asked instead of policy (the daemon swaps policies the store changes). */
 	bool (*peer_check)(void *ctx, const struct sockaddr *peer, const char **reason);
 	void *peer_ctx;
+	bool tcp_relay;       /* RFC 6062 TCP allocations (false with no-tcp-relay: 442) */
 	uint32_t user_quota;  /* allocations per user in this core, 0: no limit (486) */
 	uint32_t total_quota; /* allocations in this core, 0: no limit (486) */
 };
@@ -75,6 +77,7 @@ struct turn_relay_req {
 	bool reserve;                     /* EVEN-PORT R bit: also hold port+1, return a token */
 	uint64_t token;                   /* RESERVATION-TOKEN to claim (0: none) */
 	bool dont_fragment;               /* DONT-FRAGMENT: set DF on the socket */
+	bool tcp;                         /* RFC 6062: a listening TCP socket, not UDP */
 	const struct turn_5tuple *client; /* whose allocation (relay-ip choice, logs) */
 	struct turn_allocation *alloc;    /* the allocation the socket will belong to */
 };
@@ -100,6 +103,15 @@ struct turn_io {
 	/* Sends bytes to the client of an allocation (Data indication / ChannelData). */
 	int (*client_send)(void *ctx, void *conn, const struct turn_5tuple *t, const void *data,
 	    size_t len);
+	/*
+	 * RFC 6062 §5.2: starts a TCP connection from TCP relay r to peer for c
+	 * (setting c->handle); the outcome comes back later, never from inside
+	 * this call, as turn_handle_tcp_connected. -1: failed at once (447).
+	 */
+	int (*tcp_connect)(void *ctx, const struct turn_relay *r, const struct sockaddr *peer,
+	    struct tcpconn *c);
+	/* Closes c's peer connection and the client data connection bound to it. */
+	void (*tcp_close)(void *ctx, struct tcpconn *c);
 };
 
 /* Counters of one worker's core, only ever increased. */
@@ -119,6 +131,16 @@ struct turn_stats {
 	uint64_t relay_send_errors;
 	uint64_t client_to_peer_packets, client_to_peer_bytes;
 	uint64_t peer_to_client_packets, peer_to_client_bytes;
+	/* RFC 6062 TCP relays. */
+	uint64_t tcp_allocations;      /* TCP allocations created */
+	uint64_t tcp_connects;         /* CONNECT requests that sent a SYN */
+	uint64_t tcp_connect_failures; /* 447: refused, unreachable or timed out */
+	uint64_t tcp_attempts;         /* CONNECTION-ATTEMPT indications sent */
+	uint64_t tcp_peer_refused;     /* inbound peer connections without a permission */
+	uint64_t tcp_binds;            /* CONNECTION-BIND successes */
+	uint64_t tcp_bind_failures;    /* CONNECTION-BIND errors (400, 441) */
+	uint64_t tcp_bind_timeouts;    /* connections closed unbound after 30 s */
+	uint64_t tcp_conns_active;     /* peer connections, in any state */
 };
 
 /* The time, passed in: monotonic for lifetimes, wall clock for nonces and REST expiry. */
@@ -148,6 +170,11 @@ void turn_set_draining(struct turn *t, bool draining);
 struct turn_reply {
 	bool unauthenticated; /* the answer is a 401 (RFC 8489 §9.2.4), a challenge or not */
 	bool auth_failed;     /* a 401 to a request with credentials: stats' auth_failures */
+	/*
+	 * RFC 6062 §5.4: a CONNECTION-BIND succeeded. Once the answer is written,
+	 * the connection carries raw bytes to and from bound->handle.
+	 */
+	struct tcpconn *bound;
 };
 
 /*
@@ -174,6 +201,29 @@ void turn_handle_chandata(struct turn *t, const struct turn_5tuple *tuple, uint1
 void turn_handle_peer_data(struct turn *t, struct turn_allocation *alloc,
     const struct turn_relay *relay, const struct sockaddr *peer, const uint8_t *data, size_t len,
     const struct turn_now *now);
+
+/*
+ * RFC 6062. CONNECTION-IDs end in this core's tag (the worker's index), so
+ * that a CONNECTION-BIND arriving at another worker finds its owner.
+ */
+void turn_set_tag(struct turn *t, uint8_t tag);
+/* The tag of a CONNECTION-BIND request's CONNECTION-ID; -1 when m is not one. */
+int turn_connection_tag(const struct stun_msg *m, uint8_t *tag);
+/* A CONNECT's TCP connection is up (ok) or failed: the deferred answer goes out. */
+void turn_handle_tcp_connected(struct turn *t, struct tcpconn *c, bool ok,
+    const struct turn_now *now);
+/*
+ * A peer connected to the TCP relay of alloc (RFC 6062 §5.3): with a
+ * permission, a CONNECTION-ATTEMPT goes to the client and the connection is
+ * returned (handle stored in it); NULL: refuse (the I/O layer closes it).
+ */
+struct tcpconn *turn_handle_peer_connect(struct turn *t, struct turn_allocation *alloc,
+    const struct turn_relay *relay, const struct sockaddr *peer, void *handle,
+    const struct turn_now *now);
+/* The I/O layer closed c (either side ended): the core forgets it. */
+void turn_handle_tcp_closed(struct turn *t, struct tcpconn *c);
+/* Bytes relayed on c's bound connection, for the counters. */
+void turn_tcp_count(struct turn *t, struct tcpconn *c, bool to_peer, size_t len);
 
 /* A stream client went away: its allocation (if any) is deleted. */
 void turn_handle_disconnect(struct turn *t, const struct turn_5tuple *tuple);

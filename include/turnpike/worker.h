@@ -91,6 +91,11 @@ struct worker_stats {
 
 /* Creates the base, binds the UDP sockets; -1 with *cause naming the address. */
 int worker_create(int id, const struct worker_setup *setup, struct worker **wp, char **cause);
+/*
+ * Before the threads start: every worker, by id, so that a CONNECTION-BIND
+ * (RFC 6062) reaching w can move to the worker that issued its id. -1: no memory.
+ */
+int worker_set_peers(struct worker *w, struct worker *const *all, size_t n);
 /* Starts the thread. */
 int worker_start(struct worker *w, char **cause);
 /* From any thread: hands over an accepted socket; -1 (caller closes) on failure. */

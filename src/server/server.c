@@ -292,6 +292,10 @@ server_init_workers(struct server *s, char **cause)
 		s->nworkers++;
 		atomic_fetch_add(&s->gen->users, 1);
 	}
+	for (i = 0; i < n; i++) {
+		if (worker_set_peers(s->workers[i], s->workers, n) != 0)
+			return cause_fail(cause, "out of memory");
+	}
 	return 0;
 }
 

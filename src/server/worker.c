@@ -84,6 +84,8 @@ struct worker_conn {
 	bool handshaken;     /* TLS: the handshake completed */
 	const char *closing; /* why, once reading stopped to flush the answers */
 	bool fault;
+	struct event *handoff; /* RFC 6062: to another worker, once out of its callbacks */
+	struct worker *owner;  /* the worker owning the CONNECTION-ID (handoff) */
 	LIST_ENTRY(worker_conn) entry;
 };
 
@@ -125,10 +127,26 @@ struct worker {
 	uint64_t rx_us; /* when the input being handled was read, monotonic */
 	struct worker_stats stats;
 	struct metrics_usertab ended; /* with setup->user_stats */
+	struct worker **peers;        /* every worker, by id (CONNECTION-BIND handoff) */
+	size_t npeers;
+};
+
+/* A connection on its way to another worker, with what its buffers held. */
+struct worker_adopt {
+	struct worker_job job;
+	struct worker *to;
+	int fd;
+	SSL *ssl; /* TLS, the session going along; NULL for TCP */
+	struct turn_5tuple tuple;
+	uint8_t *in, *out;
+	size_t inlen, outlen;
 };
 
 static void worker_conn_close(struct worker_conn *, const char *, bool);
 static void worker_conn_finish(struct worker_conn *, const char *, bool);
+static int worker_conn_handoff(struct worker_conn *, const struct stun_msg *);
+static void worker_adopt_run(struct worker_job *, struct turn *, const struct turn_now *);
+static void worker_conn_bound(struct worker_conn *, const struct turn_reply *, size_t, size_t);
 
 /*
  * Decodes a message for the core. A request with malformed attributes is
@@ -364,6 +382,8 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 		worker_conn_finish(c, "not a STUN message", true);
 		return -1;
 	case WORKER_MSG_CORE:
+		if (worker_conn_handoff(c, &m) == 0)
+			return -1; /* another worker's CONNECTION-ID: it answers */
 		core = true;
 		c->stun_seen = true;
 		relay_begin(w->relay, &c->rc);
@@ -390,6 +410,10 @@ worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const stru
 	if (rc != 0) {
 		worker_conn_finish(c, "ended by the TURN core", true);
 		return -1;
+	}
+	if (core && reply.bound != NULL) {
+		worker_conn_bound(c, &reply, len, outlen);
+		return -1; /* raw bytes from now on */
 	}
 	return 0;
 }
@@ -591,10 +615,36 @@ worker_conn_close(struct worker_conn *c, const char *reason, bool fault)
 	if (fault)
 		c->w->stats.conns_dropped++;
 	LIST_REMOVE(c, entry);
+	if (c->handoff != NULL)
+		event_free(c->handoff);
 	bufferevent_free(c->rc.bev);
 	if (c->tls)
 		ERR_clear_error(); /* nothing stale for the next connection's report */
 	free(c);
+}
+
+/*
+ * RFC 6062 §5.4: the CONNECTION-BIND (len bytes, at the head of the input) was
+ * answered: the connection leaves the worker's framing for the peer's splice.
+ */
+static void
+worker_conn_bound(struct worker_conn *c, const struct turn_reply *reply, size_t len, size_t outlen)
+{
+	struct bufferevent *bev = c->rc.bev;
+	struct worker *w = c->w;
+
+	evbuffer_drain(bufferevent_get_input(bev), len);
+	if (outlen == 0) {
+		worker_conn_close(c, "no answer to a CONNECTION-BIND", true);
+		return;
+	}
+	worker_conn_log(c, "bound to a peer connection (RFC 6062)");
+	c->detached = true; /* no allocation on this 5-tuple: nothing to tell the core */
+	LIST_REMOVE(c, entry);
+	if (c->handoff != NULL)
+		event_free(c->handoff);
+	free(c);
+	relay_splice(w->relay, reply->bound, bev);
 }
 
 static struct bufferevent *
@@ -628,6 +678,140 @@ worker_conn_tuple(struct worker_conn *c, const struct worker_item *it)
 	c->tuple.transport = it->tls ? TURN_TLS : TURN_TCP;
 }
 
+/* A copy of what buf holds, drained; NULL (and *len 0) when empty or out of memory. */
+static uint8_t *
+worker_buf_take(struct evbuffer *buf, size_t *len)
+{
+	uint8_t *p;
+
+	*len = evbuffer_get_length(buf);
+	if (*len == 0 || (p = malloc(*len)) == NULL) {
+		*len = 0;
+		return NULL;
+	}
+	evbuffer_remove(buf, p, *len);
+	return p;
+}
+
+static void
+worker_adopt_free(struct worker_adopt *a)
+{
+	free(a->in);
+	free(a->out);
+	free(a);
+}
+
+/*
+ * Last step of a handoff, once libevent finalized the old bufferevent (its
+ * finalizer, queued when it was freed, ran before this timer): the TLS
+ * session gets its socket back and goes to the owner.
+ */
+static void
+worker_handoff_post(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker_adopt *a = arg;
+
+	if (a->ssl != NULL && SSL_set_fd(a->ssl, a->fd) != 1) {
+		SSL_free(a->ssl);
+		close(a->fd);
+		worker_adopt_free(a);
+		return;
+	}
+	worker_post(a->to, &a->job);
+}
+
+/*
+ * The descriptor, from a bufferevent about to be freed. A TCP one closes its
+ * socket when finalized: a duplicate goes. A TLS one closes the socket its
+ * session's BIO names: the session gets a BIO without one until then.
+ */
+static int
+worker_handoff_fd(struct bufferevent *bev, SSL *ssl)
+{
+	BIO *none;
+	int fd = bufferevent_getfd(bev);
+
+	if (ssl == NULL)
+		return dup(fd);
+	if ((none = BIO_new_socket(-1, BIO_NOCLOSE)) == NULL || SSL_up_ref(ssl) != 1) {
+		BIO_free(none);
+		return -1;
+	}
+	SSL_set_bio(ssl, none, none);
+	return fd;
+}
+
+/* Out of the connection's callbacks: its descriptor and TLS session go to the owner. */
+static void
+worker_handoff_run(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker_conn *c = arg;
+	struct event_base *base = c->w->base;
+	struct worker_adopt *a;
+	struct timeval now = {0, 0};
+	SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->rc.bev) : NULL;
+
+	if ((a = calloc(1, sizeof *a)) == NULL ||
+	    (a->fd = worker_handoff_fd(c->rc.bev, ssl)) == -1) {
+		free(a);
+		worker_conn_close(c, "cannot hand over: out of resources", true);
+		return;
+	}
+	a->job.run = worker_adopt_run;
+	a->to = c->owner;
+	a->ssl = ssl;
+	a->tuple = c->tuple;
+	a->in = worker_buf_take(bufferevent_get_input(c->rc.bev), &a->inlen);
+	a->out = worker_buf_take(bufferevent_get_output(c->rc.bev), &a->outlen);
+	worker_conn_log(c, "CONNECTION-BIND for worker %d: handed over", a->to->id);
+	worker_conn_close(c, "handed over", false); /* frees c */
+	if (event_base_once(base, -1, EV_TIMEOUT, worker_handoff_post, a, &now) != 0) {
+		if (ssl != NULL)
+			SSL_free(ssl);
+		close(a->fd);
+		worker_adopt_free(a);
+	}
+}
+
+/*
+ * RFC 6062 §5.4: a CONNECTION-BIND whose CONNECTION-ID another worker issued
+ * moves this connection there (the id's low byte names it); 0 when handed
+ * over, -1 when this worker handles m.
+ */
+static int
+worker_conn_handoff(struct worker_conn *c, const struct stun_msg *m)
+{
+	struct worker *w = c->w;
+	struct timeval now = {0, 0};
+	uint8_t tag;
+
+	if (turn_connection_tag(m, &tag) != 0 || tag == w->id || tag >= w->npeers ||
+	    c->rc.allocs != 0 || c->handoff != NULL)
+		return -1;
+	if ((c->handoff = evtimer_new(w->base, worker_handoff_run, c)) == NULL ||
+	    evtimer_add(c->handoff, &now) != 0) {
+		worker_conn_close(c, "cannot hand over: out of memory", true);
+		return 0;
+	}
+	c->owner = w->peers[tag];
+	bufferevent_disable(c->rc.bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
+/* Links c (its bev set) into w and starts reading. */
+static void
+worker_conn_start(struct worker *w, struct worker_conn *c, int timeout)
+{
+	c->w = w;
+	c->id = ++w->next_conn_id;
+	LIST_INSERT_HEAD(&w->conns, c, entry);
+	w->stats.conns++;
+	bufferevent_setcb(c->rc.bev, worker_conn_read, NULL, worker_conn_event, c);
+	bufferevent_setwatermark(c->rc.bev, EV_READ, 0, WORKER_CONN_INPUT_MAX);
+	worker_conn_set_timeout(c, timeout);
+	bufferevent_enable(c->rc.bev, EV_READ | EV_WRITE);
+}
+
 /* Takes over an accepted socket; on failure it is closed and counted. */
 static void
 worker_conn_open(struct worker *w, const struct worker_item *it)
@@ -642,17 +826,75 @@ worker_conn_open(struct worker *w, const struct worker_item *it)
 		w->stats.conns_dropped++;
 		return;
 	}
-	c->w = w;
 	worker_conn_tuple(c, it);
 	c->tls = it->tls;
-	c->id = ++w->next_conn_id;
-	LIST_INSERT_HEAD(&w->conns, c, entry);
-	w->stats.conns++;
-	bufferevent_setcb(c->rc.bev, worker_conn_read, NULL, worker_conn_event, c);
-	bufferevent_setwatermark(c->rc.bev, EV_READ, 0, WORKER_CONN_INPUT_MAX);
-	worker_conn_set_timeout(c, c->tls ? WORKER_HANDSHAKE_SECONDS : WORKER_IDLE_SECONDS);
-	bufferevent_enable(c->rc.bev, EV_READ | EV_WRITE);
+	worker_conn_start(w, c, c->tls ? WORKER_HANDSHAKE_SECONDS : WORKER_IDLE_SECONDS);
 	worker_conn_log(c, "open");
+}
+
+/* A bufferevent for a connection handed over, its TLS session established. */
+static struct bufferevent *
+worker_adopt_bev(struct worker *w, struct worker_adopt *a)
+{
+	struct bufferevent *bev;
+
+	if (a->ssl == NULL)
+		return bufferevent_socket_new(w->base, a->fd, BEV_OPT_CLOSE_ON_FREE);
+	bev = bufferevent_openssl_socket_new(w->base, a->fd, a->ssl, BUFFEREVENT_SSL_OPEN,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (bev != NULL)
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+/* Puts bytes back at the end of a bufferevent's input (a socket one keeps it frozen). */
+static int
+worker_input_add(struct evbuffer *in, const uint8_t *p, size_t len, bool frozen)
+{
+	int rc;
+
+	if (len == 0)
+		return 0;
+	if (frozen)
+		evbuffer_unfreeze(in, 0);
+	rc = evbuffer_add(in, p, len);
+	if (frozen)
+		evbuffer_freeze(in, 0);
+	return rc;
+}
+
+/* On the owner's thread: the connection handed over, then its CONNECTION-BIND. */
+static void
+worker_adopt_run(struct worker_job *job, struct turn *t, const struct turn_now *now)
+{
+	struct worker_adopt *a = (struct worker_adopt *)job;
+	struct worker *w = a->to;
+	struct worker_conn *c;
+
+	(void)t;
+	(void)now;
+	if ((c = calloc(1, sizeof *c)) == NULL || (c->rc.bev = worker_adopt_bev(w, a)) == NULL) {
+		log_warnx("worker %d: cannot take a connection over: out of memory", w->id);
+		free(c);
+		if (a->ssl != NULL)
+			SSL_free(a->ssl);
+		close(a->fd);
+		w->stats.conns_dropped++;
+		worker_adopt_free(a);
+		return;
+	}
+	c->tuple = a->tuple;
+	c->tls = a->ssl != NULL;
+	c->handshaken = true;
+	worker_conn_start(w, c, WORKER_IDLE_SECONDS);
+	worker_conn_log(c, "taken over for its CONNECTION-BIND");
+	if ((a->outlen > 0 && bufferevent_write(c->rc.bev, a->out, a->outlen) != 0) ||
+	    worker_input_add(bufferevent_get_input(c->rc.bev), a->in, a->inlen, a->ssl == NULL) !=
+		0)
+		worker_conn_close(c, "out of memory", true);
+	else if (a->inlen > 0)
+		worker_conn_read(c->rc.bev, c);
+	worker_adopt_free(a);
 }
 
 static void
@@ -946,9 +1188,20 @@ worker_open_turn(struct worker *w, char **cause)
 	relay_set_turn(w->relay, w->turn);
 	if (w->setup->user_stats)
 		turn_set_session_end(w->turn, worker_session_end, w);
+	turn_set_tag(w->turn, (uint8_t)w->id);
 	w->tick = event_new(w->base, -1, EV_PERSIST, worker_tick, w);
 	if (w->tick == NULL || event_add(w->tick, &second) != 0)
 		return worker_fail(cause, w->id, "start the expiry timer");
+	return 0;
+}
+
+int
+worker_set_peers(struct worker *w, struct worker *const *all, size_t n)
+{
+	if ((w->peers = calloc(n, sizeof *w->peers)) == NULL)
+		return -1;
+	memcpy(w->peers, all, n * sizeof *all);
+	w->npeers = n;
 	return 0;
 }
 
@@ -1023,6 +1276,7 @@ worker_free(struct worker *w)
 	pthread_mutex_destroy(&w->lock);
 	free(w->udp);
 	free(w->csocks);
+	free(w->peers);
 	udpio_rx_free(w->rx);
 	free(w);
 }

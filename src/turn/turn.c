@@ -18,6 +18,7 @@
 #include "turnpike/integrity.h"
 #include "turnpike/random.h"
 #include "turnpike/stun_build.h"
+#include "turnpike/tcpconn.h"
 #include "turnpike/turn.h"
 #include "turnpike/txcache.h"
 
@@ -29,6 +30,11 @@
 #define TURN_SCRATCH (STUN_MAX_MSG + 8)
 /* REQUESTED-TRANSPORT value for UDP (RFC 8656 §18.7: an IANA protocol number). */
 #define TURN_PROTO_UDP 17
+/* And for TCP (RFC 6062 §6.1). */
+#define TURN_PROTO_TCP 6
+/* RFC 6062 §5.3: an unbound connection is closed after 30 s; CONNECT waits as long. */
+#define TURN_TCP_BIND_MS 30000
+#define TURN_TCP_CONNECT_MS 30000
 /* Address family values of REQUESTED-/ADDITIONAL-ADDRESS-FAMILY (RFC 8656 §18.8). */
 #define TURN_FAMILY_IPV4 0x01
 #define TURN_FAMILY_IPV6 0x02
@@ -42,6 +48,8 @@ struct turn {
 	struct binding_config binding;
 	struct allocation_table *allocs;
 	struct txcache *txcache;
+	struct tcpconn_table *tcpconns; /* RFC 6062 connections of every allocation */
+	uint8_t tag;                    /* low byte of this core's CONNECTION-IDs */
 	struct turn_stats stats;
 	uint8_t tid_prefix[8]; /* random; a counter follows in indications */
 	uint32_t tid_counter;
@@ -75,8 +83,10 @@ struct turn_answer {
 	bool mapped;                           /* XOR-MAPPED-ADDRESS */
 	bool has_lifetime;
 	uint32_t lifetime;
-	uint64_t token; /* RESERVATION-TOKEN, 0 for none */
-	int addr_error; /* ADDRESS-ERROR-CODE for IPv6, 0 for none */
+	uint64_t token;         /* RESERVATION-TOKEN, 0 for none */
+	int addr_error;         /* ADDRESS-ERROR-CODE for IPv6, 0 for none */
+	uint32_t connection_id; /* CONNECTION-ID (RFC 6062), 0 for none */
+	bool deferred;          /* answered later (CONNECT): nothing to send now */
 };
 
 /* What an Allocate asks for (RFC 8656 §7.2). */
@@ -84,6 +94,7 @@ struct turn_alloc_req {
 	int family;  /* the first relay; AF_UNSPEC when claiming a token */
 	int family2; /* AF_INET6 with ADDITIONAL-ADDRESS-FAMILY, else 0 */
 	bool even_port, reserve, dont_fragment;
+	bool tcp; /* RFC 6062 */
 	uint64_t token;
 	uint32_t lifetime;
 };
@@ -98,12 +109,16 @@ static void turn_allocate(struct turn_req *, struct turn_answer *);
 static void turn_refresh(struct turn_req *, struct turn_answer *);
 static void turn_create_permission(struct turn_req *, struct turn_answer *);
 static void turn_channel_bind(struct turn_req *, struct turn_answer *);
+static void turn_connect(struct turn_req *, struct turn_answer *);
+static void turn_connection_bind(struct turn_req *, struct turn_answer *);
 
 static const struct turn_method turn_methods[] = {
     {STUN_ALLOCATE, false, turn_allocate},
     {STUN_REFRESH, true, turn_refresh},
     {STUN_CREATE_PERMISSION, true, turn_create_permission},
     {STUN_CHANNEL_BIND, true, turn_channel_bind},
+    {STUN_CONNECT, true, turn_connect},
+    {STUN_CONNECTION_BIND, false, turn_connection_bind},
 };
 
 static uint64_t
@@ -131,6 +146,7 @@ turn_create(const struct turn_config *cfg, const struct creds *creds, const stru
 	if (random_bytes(&seed, sizeof seed) == -1 ||
 	    random_bytes(t->tid_prefix, sizeof t->tid_prefix) == -1 || t->policy == NULL ||
 	    (t->allocs = allocation_table_create(seed)) == NULL ||
+	    (t->tcpconns = tcpconn_table_create()) == NULL ||
 	    (t->txcache = txcache_create(TURN_TXCACHE_ENTRIES, TXCACHE_TTL_MS, ~seed)) == NULL) {
 		turn_free(t);
 		return NULL;
@@ -171,6 +187,10 @@ turn_delete(struct turn *t, struct turn_allocation *a)
 
 	if (t->session_end != NULL)
 		turn_session_end(t, a);
+	while (a->tcpconns != NULL) {
+		t->io.tcp_close(t->io.ctx, a->tcpconns);
+		tcpconn_remove(t->tcpconns, &a->tcpconns, a->tcpconns);
+	}
 	for (i = 0; i < ALLOCATION_MAX_RELAYS; i++) {
 		if (a->live[i])
 			t->io.relay_close(t->io.ctx, &a->relays[i]);
@@ -192,6 +212,7 @@ turn_free(struct turn *t)
 	if (t->allocs != NULL)
 		allocation_table_walk(t->allocs, turn_delete_cb, t);
 	allocation_table_free(t->allocs);
+	tcpconn_table_free(t->tcpconns);
 	txcache_free(t->txcache);
 	peerpolicy_free(t->own_policy);
 	free(t);
@@ -270,6 +291,8 @@ turn_build_success(const struct turn_req *r, const struct turn_answer *a, struct
 	if (a->mapped)
 		stun_build_xor_addr(b, STUN_ATTR_XOR_MAPPED_ADDRESS,
 		    addr_unmap_v4((const struct sockaddr *)&r->tuple->client, &sin));
+	if (a->connection_id != 0)
+		stun_build_u32(b, STUN_ATTR_CONNECTION_ID, a->connection_id);
 }
 
 /*
@@ -353,6 +376,31 @@ turn_remaining(const struct turn_allocation *a, uint64_t now_ms)
 	return (uint32_t)((a->expires_ms - now_ms + 999) / 1000);
 }
 
+/*
+ * RFC 6062 §5.1: TCP only over a TCP or TLS client connection (400 over UDP),
+ * without DONT-FRAGMENT, EVEN-PORT or RESERVATION-TOKEN (400); no-tcp-relay
+ * answers 442 as coturn does. One address family.
+ */
+static int
+turn_allocate_parse_tcp(const struct turn_req *r, struct turn_alloc_req *ar)
+{
+	const struct stun_msg *m = r->m;
+	const struct stun_attr *raf = stun_find(m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
+
+	if (!r->t->cfg->tcp_relay)
+		return 442;
+	if (r->tuple->transport == TURN_UDP || stun_find(m, STUN_ATTR_DONT_FRAGMENT) != NULL ||
+	    stun_find(m, STUN_ATTR_EVEN_PORT) != NULL ||
+	    stun_find(m, STUN_ATTR_RESERVATION_TOKEN) != NULL ||
+	    stun_find(m, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY) != NULL)
+		return 400;
+	if (raf != NULL && (ar->family = turn_family(m, raf)) == AF_UNSPEC)
+		return 440;
+	ar->tcp = true;
+	ar->lifetime = turn_lifetime(r->t->cfg, m, false);
+	return 0;
+}
+
 /* RFC 8656 §7.2 steps 3-9: the attributes of an Allocate; 0 or the error code. */
 static int
 turn_allocate_parse(const struct turn_req *r, struct turn_alloc_req *ar)
@@ -369,6 +417,8 @@ turn_allocate_parse(const struct turn_req *r, struct turn_alloc_req *ar)
 	ar->family = AF_INET;
 	if (tr == NULL || stun_get_u8(m, tr, &proto) == -1)
 		return 400;
+	if (proto == TURN_PROTO_TCP)
+		return turn_allocate_parse_tcp(r, ar);
 	if (proto != TURN_PROTO_UDP)
 		return 442;
 	ar->dont_fragment = stun_find(m, STUN_ATTR_DONT_FRAGMENT) != NULL;
@@ -459,6 +509,7 @@ turn_open_relays(struct turn_req *r, struct turn_allocation *a, const struct tur
 	req.reserve = ar->reserve;
 	req.token = ar->token;
 	req.dont_fragment = ar->dont_fragment;
+	req.tcp = ar->tcp;
 	if ((rc = turn_open_one(r, a, &req, &token)) != 0)
 		return rc;
 	if (ar->reserve)
@@ -510,12 +561,14 @@ turn_allocate(struct turn_req *r, struct turn_answer *ans)
 	a->id = ++r->t->next_alloc_id;
 	a->created_ms = r->now->mono_ms;
 	a->expires_ms = r->now->mono_ms + turn_ms(ar.lifetime);
+	a->tcp = ar.tcp;
 	if ((ans->error = turn_open_relays(r, a, &ar)) != 0) {
 		turn_delete(r->t, a);
 		return;
 	}
 	r->alloc = a;
 	r->t->stats.allocations_created++;
+	r->t->stats.tcp_allocations += a->tcp;
 	turn_allocate_answer(r, a, ans);
 }
 
@@ -568,15 +621,22 @@ turn_check_peer(struct turn_req *r, const struct sockaddr_storage *peer)
 
 /* Installs or refreshes peer's permission, marked when its port must be checked per packet. */
 static int
-turn_permit(struct turn_req *r, const struct sockaddr *peer, uint64_t expires)
+turn_permit_alloc(struct turn *t, struct turn_allocation *a, const struct sockaddr *peer,
+    uint64_t expires, uint64_t now_ms)
 {
 	struct allocation_permission *p;
 
-	if (allocation_permit(r->alloc, peer, expires, 0, r->now->mono_ms) == -1 ||
-	    (p = allocation_permission(r->alloc, peer, r->now->mono_ms)) == NULL)
+	if (allocation_permit(a, peer, expires, 0, now_ms) == -1 ||
+	    (p = allocation_permission(a, peer, now_ms)) == NULL)
 		return -1;
-	p->check_port = peerpolicy_port_matters(r->t->policy, peer);
+	p->check_port = peerpolicy_port_matters(t->policy, peer);
 	return 0;
+}
+
+static int
+turn_permit(struct turn_req *r, const struct sockaddr *peer, uint64_t expires)
+{
+	return turn_permit_alloc(r->t, r->alloc, peer, expires, r->now->mono_ms);
 }
 
 /* Whether n peers (some perhaps already permitted or repeated) fit max_permissions. */
@@ -648,7 +708,7 @@ turn_channel_bind(struct turn_req *r, struct turn_answer *ans)
 	int rc;
 
 	/* RFC 8656 §11.2 says 0x4000-0x4FFF; RFC 5766 clients (coturn's) use up to 0x7FFF. */
-	if (ch == NULL || pa == NULL || stun_get_u16(r->m, ch, &number) == -1 ||
+	if (r->alloc->tcp || ch == NULL || pa == NULL || stun_get_u16(r->m, ch, &number) == -1 ||
 	    !chandata_is_channel(number) || stun_get_xor_addr(r->m, pa, &peer) == -1) {
 		ans->error = 400;
 		return;
@@ -665,6 +725,76 @@ turn_channel_bind(struct turn_req *r, struct turn_answer *ans)
 	    allocation_bind(r->alloc, number, sa, now + turn_ms(cfg->channel_lifetime),
 		cfg->max_channels, now) != ALLOCATION_BIND_OK)
 		ans->error = 508;
+}
+
+/* RFC 6062 §5.2: the answer waits for the connection's outcome. */
+static void
+turn_connect(struct turn_req *r, struct turn_answer *ans)
+{
+	const struct stun_attr *pa = stun_find(r->m, STUN_ATTR_XOR_PEER_ADDRESS);
+	struct turn *t = r->t;
+	struct turn_allocation *a = r->alloc;
+	struct sockaddr_storage peer;
+	const struct sockaddr *sa = (const struct sockaddr *)&peer;
+	struct tcpconn *c;
+
+	if (!a->tcp || pa == NULL || stun_get_xor_addr(r->m, pa, &peer) == -1) {
+		ans->error = 400;
+		return;
+	}
+	/* The policy first: no SYN ever reaches a refused address. */
+	if ((ans->error = turn_check_peer(r, &peer)) != 0)
+		return;
+	if (tcpconn_find_peer(a->tcpconns, sa) != NULL) {
+		ans->error = 446;
+		return;
+	}
+	if ((c = tcpconn_add(t->tcpconns, a, &a->tcpconns, sa, t->tag)) == NULL) {
+		ans->error = 508;
+		return;
+	}
+	c->state = TCPCONN_CONNECTING;
+	c->deadline_ms = r->now->mono_ms + TURN_TCP_CONNECT_MS;
+	memcpy(c->answer.tid, r->m->tid, STUN_TID_LEN);
+	memcpy(c->answer.key, r->auth.key, r->auth.keylen);
+	c->answer.keylen = r->auth.keylen;
+	c->answer.mac_sha256 = r->auth.mac_sha256;
+	c->answer.fingerprint = r->m->fingerprint >= 0;
+	if (t->io.tcp_connect(t->io.ctx, allocation_relay(a, peer.ss_family), sa, c) != 0) {
+		tcpconn_remove(t->tcpconns, &a->tcpconns, c);
+		t->stats.tcp_connect_failures++;
+		ans->error = 447;
+		return;
+	}
+	t->stats.tcp_connects++;
+	ans->deferred = true;
+}
+
+/*
+ * RFC 6062 §5.4: on a new TCP/TLS connection without an allocation, a
+ * CONNECTION-ID of a connection waiting for its bind, from the allocation's
+ * own user (441 otherwise).
+ */
+static void
+turn_connection_bind(struct turn_req *r, struct turn_answer *ans)
+{
+	const struct stun_attr *ida = stun_find(r->m, STUN_ATTR_CONNECTION_ID);
+	struct tcpconn *c = NULL;
+	uint32_t id;
+
+	if (r->tuple->transport == TURN_UDP || r->alloc != NULL || ida == NULL ||
+	    stun_get_u32(r->m, ida, &id) == -1 || (c = tcpconn_find(r->t->tcpconns, id)) == NULL ||
+	    c->state != TCPCONN_PENDING)
+		ans->error = 400;
+	else if (!allocation_is_user(c->alloc, r->auth.user, r->auth.userlen))
+		ans->error = 441;
+	if (ans->error != 0) {
+		r->t->stats.tcp_bind_failures++;
+		return;
+	}
+	c->state = TCPCONN_BOUND;
+	r->reply->bound = c;
+	r->t->stats.tcp_binds++;
 }
 
 static const struct turn_method *
@@ -751,6 +881,8 @@ turn_request(struct turn_req *r, uint8_t *out, size_t cap, size_t *outlen)
 		ans.error = 400; /* a method we do not serve (RFC 6062's among them) */
 	else if (turn_authenticate(r, &ans))
 		turn_dispatch(r, meth, &ans);
+	if (ans.deferred)
+		return;
 	if (turn_build(r, &ans, out, cap, outlen) != 0)
 		return;
 	r->reply->unauthenticated = ans.error == 401;
@@ -795,7 +927,7 @@ turn_to_peer(struct turn *t, struct turn_allocation *a, const struct sockaddr *p
 {
 	const struct turn_relay *rel = allocation_relay(a, peer->sa_family);
 
-	if (rel == NULL) {
+	if (rel == NULL || a->tcp) {
 		t->stats.data_drops++;
 		return;
 	}
@@ -953,6 +1085,171 @@ turn_handle_disconnect(struct turn *t, const struct turn_5tuple *tuple)
 		turn_delete(t, a);
 }
 
+/* The deferred answer to c's CONNECT: success with CONNECTION-ID, or 447. */
+static void
+turn_tcp_answer(struct turn *t, struct tcpconn *c, int error)
+{
+	const struct tcpconn_answer *q = &c->answer;
+	struct turn_allocation *a = c->alloc;
+	struct stun_build b;
+	size_t n;
+
+	stun_build_init(&b, t->scratch, sizeof t->scratch, STUN_CONNECT,
+	    error != 0 ? STUN_ERROR : STUN_SUCCESS, q->tid);
+	if (error != 0)
+		stun_build_error(&b, error, NULL);
+	else
+		stun_build_u32(&b, STUN_ATTR_CONNECTION_ID, c->id);
+	if (t->cfg->software != NULL)
+		stun_build_string(&b, STUN_ATTR_SOFTWARE, t->cfg->software);
+	if (q->keylen > 0 && q->mac_sha256)
+		stun_build_integrity_sha256(&b, q->key, q->keylen);
+	else if (q->keylen > 0)
+		stun_build_integrity(&b, q->key, q->keylen);
+	if (q->fingerprint)
+		stun_build_fingerprint(&b);
+	if (stun_build_finish(&b, &n) == 0)
+		(void)t->io.client_send(t->io.ctx, a->conn, &a->tuple, t->scratch, n);
+}
+
+/* RFC 6062 §5.2 and §5.3: CONNECT and bind waits end after 30 s. */
+static void
+turn_tcp_expire(struct turn *t, struct turn_allocation *a, uint64_t now_ms)
+{
+	struct tcpconn *c, *next;
+
+	for (c = a->tcpconns; c != NULL; c = next) {
+		next = c->next_alloc;
+		if (c->state == TCPCONN_BOUND || c->deadline_ms > now_ms)
+			continue;
+		if (c->state == TCPCONN_CONNECTING) {
+			turn_tcp_answer(t, c, 447);
+			t->stats.tcp_connect_failures++;
+		} else
+			t->stats.tcp_bind_timeouts++;
+		t->io.tcp_close(t->io.ctx, c);
+		tcpconn_remove(t->tcpconns, &a->tcpconns, c);
+	}
+}
+
+void
+turn_set_tag(struct turn *t, uint8_t tag)
+{
+	t->tag = tag;
+}
+
+int
+turn_connection_tag(const struct stun_msg *m, uint8_t *tag)
+{
+	const struct stun_attr *a;
+	uint32_t id;
+
+	if (m->cls != STUN_REQUEST || m->method != STUN_CONNECTION_BIND ||
+	    (a = stun_find(m, STUN_ATTR_CONNECTION_ID)) == NULL || stun_get_u32(m, a, &id) == -1)
+		return -1;
+	*tag = (uint8_t)(id & 0xff);
+	return 0;
+}
+
+void
+turn_handle_tcp_connected(struct turn *t, struct tcpconn *c, bool ok, const struct turn_now *now)
+{
+	struct turn_allocation *a = c->alloc;
+
+	if (c->state != TCPCONN_CONNECTING)
+		return;
+	/* RFC 6062 §5.2: success installs or refreshes the peer's permission. */
+	if (ok &&
+	    turn_permit_alloc(t, a, (const struct sockaddr *)&c->peer,
+		now->mono_ms + turn_ms(t->cfg->permission_lifetime), now->mono_ms) != 0)
+		ok = false;
+	if (!ok) {
+		turn_tcp_answer(t, c, 447);
+		t->stats.tcp_connect_failures++;
+		t->io.tcp_close(t->io.ctx, c);
+		tcpconn_remove(t->tcpconns, &a->tcpconns, c);
+		return;
+	}
+	c->state = TCPCONN_PENDING;
+	c->deadline_ms = now->mono_ms + TURN_TCP_BIND_MS;
+	turn_tcp_answer(t, c, 0);
+	explicit_bzero(&c->answer, sizeof c->answer);
+}
+
+/* RFC 6062 §5.3: a ConnectionAttempt indication (no integrity) to the client. */
+static int
+turn_tcp_attempt(struct turn *t, struct tcpconn *c)
+{
+	struct turn_allocation *a = c->alloc;
+	struct stun_build b;
+	uint8_t tid[STUN_TID_LEN];
+	size_t n;
+
+	turn_next_tid(t, tid);
+	stun_build_init(&b, t->scratch, sizeof t->scratch, STUN_CONNECTION_ATTEMPT, STUN_INDICATION,
+	    tid);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, (const struct sockaddr *)&c->peer);
+	stun_build_u32(&b, STUN_ATTR_CONNECTION_ID, c->id);
+	if (t->cfg->software != NULL)
+		stun_build_string(&b, STUN_ATTR_SOFTWARE, t->cfg->software);
+	if (stun_build_finish(&b, &n) != 0)
+		return -1;
+	return t->io.client_send(t->io.ctx, a->conn, &a->tuple, t->scratch, n);
+}
+
+struct tcpconn *
+turn_handle_peer_connect(struct turn *t, struct turn_allocation *alloc,
+    const struct turn_relay *relay, const struct sockaddr *peer, void *handle,
+    const struct turn_now *now)
+{
+	struct tcpconn *c;
+
+	if (alloc == NULL || !alloc->tcp || !allocation_has_relay(alloc, relay) ||
+	    alloc->expires_ms <= now->mono_ms || tcpconn_find_peer(alloc->tcpconns, peer) != NULL) {
+		t->stats.tcp_peer_refused++;
+		return NULL;
+	}
+	if (!turn_peer_permitted(t, alloc, peer, now->mono_ms)) {
+		t->stats.tcp_peer_refused++;
+		return NULL;
+	}
+	if ((c = tcpconn_add(t->tcpconns, alloc, &alloc->tcpconns, peer, t->tag)) == NULL)
+		return NULL;
+	c->state = TCPCONN_PENDING;
+	c->deadline_ms = now->mono_ms + TURN_TCP_BIND_MS;
+	c->handle = handle;
+	if (turn_tcp_attempt(t, c) != 0) {
+		tcpconn_remove(t->tcpconns, &alloc->tcpconns, c);
+		return NULL;
+	}
+	t->stats.tcp_attempts++;
+	return c;
+}
+
+void
+turn_handle_tcp_closed(struct turn *t, struct tcpconn *c)
+{
+	tcpconn_remove(t->tcpconns, &c->alloc->tcpconns, c);
+}
+
+void
+turn_tcp_count(struct turn *t, struct tcpconn *c, bool to_peer, size_t len)
+{
+	struct turn_allocation *a = c->alloc;
+
+	if (to_peer) {
+		t->stats.client_to_peer_packets++;
+		t->stats.client_to_peer_bytes += len;
+		a->to_peer_packets++;
+		a->to_peer_bytes += len;
+	} else {
+		t->stats.peer_to_client_packets++;
+		t->stats.peer_to_client_bytes += len;
+		a->to_client_packets++;
+		a->to_client_bytes += len;
+	}
+}
+
 struct turn_expiry {
 	struct turn *t;
 	uint64_t now_ms;
@@ -965,8 +1262,10 @@ turn_expire_cb(void *arg, struct turn_allocation *a)
 
 	if (a->expires_ms <= e->now_ms)
 		turn_delete(e->t, a);
-	else
+	else {
 		allocation_purge(a, e->now_ms);
+		turn_tcp_expire(e->t, a, e->now_ms);
+	}
 }
 
 void
@@ -982,6 +1281,7 @@ turn_stats(const struct turn *t, struct turn_stats *out)
 {
 	*out = t->stats;
 	out->allocations_active = allocation_table_count(t->allocs);
+	out->tcp_conns_active = tcpconn_table_count(t->tcpconns);
 }
 
 struct turn_walk {

@@ -750,7 +750,13 @@ const struct option_entry options_table[] = {
     UNIMPL_ARG("tls-alternate-server", NULL, 0, "IP:PORT", "ALTERNATE-SERVER redirection for TLS."),
     UNIMPL_FLAG("check-origin-consistency", 0, "ORIGIN consistency check."),
     UNIMPL_FLAG("no-udp-relay", 0, "No UDP relay endpoints."),
-    UNIMPL_FLAG("no-tcp-relay", 0, "No TCP relay endpoints."),
+    {.name = "no-tcp-relay",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(no_tcp_relay),
+	.help = "Refuse TCP relays (RFC 6062): an Allocate asking for TCP gets 442. "
+		"Without it, clients on TCP and TLS may ask for TCP relays, CONNECT to "
+		"peers the peer policy allows and accept peers they gave a permission."},
     UNIMPL_FLAG("no-rfc5780", 0, "No NAT behaviour discovery."),
     {.name = "no-stun-backward-compatibility",
 	.type = OPTION_FLAG,

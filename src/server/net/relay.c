@@ -30,6 +30,8 @@
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
 #include "turnpike/tbucket.h"
+#include "turnpike/tcpconn.h"
+#include "turnpike/tcprelay.h"
 #include "turnpike/udpio.h"
 
 /* Peer datagrams larger than this are dropped (media stays far below). */
@@ -56,6 +58,7 @@ struct relay_sock {
 	size_t addr; /* pool address index */
 	uint16_t port;
 	bool counted;                   /* holds one unit of the process-wide allocation count */
+	bool tcp;                       /* RFC 6062: a listening TCP socket */
 	struct limits_user *quota;      /* idem, of its user's count (when counted) */
 	struct tbucket bps_in, bps_out; /* max-bps: from peers, to peers */
 	struct sockaddr_storage local;  /* bound address and port */
@@ -79,6 +82,7 @@ struct relay {
 	struct udpio_rx *rx;
 	struct udpio_tx *tx_client;           /* datagrams to clients, sent at relay_flush */
 	struct udpio_tx *tx_peer;             /* datagrams to peers, idem */
+	struct tcprelay *tcp;                 /* RFC 6062 peer connections */
 	unsigned pass_reads;                  /* relay sockets read in this loop pass */
 	unsigned last_pass_reads;             /* and in the one before */
 	struct relay_conn *cur_conn;          /* between relay_begin and relay_end */
@@ -145,13 +149,14 @@ relay_log_open(const struct relay_sock *s)
 	addr_fmt((const struct sockaddr *)&s->client, true, client, sizeof client);
 	snprintf(session, sizeof session, "w%d.r%llu", s->rl->setup.worker_id,
 	    (unsigned long long)s->id);
-	log_session(LOG_LEVEL_INFO, session, client, "relay %s%s%s for %s client %s, user \"%s\"",
-	    local, strcmp(local, adv) != 0 ? " advertised as " : "",
+	log_session(LOG_LEVEL_INFO, session, client, "%s %s%s%s for %s client %s, user \"%s\"",
+	    s->tcp ? "TCP relay" : "relay", local, strcmp(local, adv) != 0 ? " advertised as " : "",
 	    strcmp(local, adv) != 0 ? adv : "",
 	    s->transport <= TURN_TLS ? names[s->transport] : "?", client, s->user);
 }
 
 static void relay_read(evutil_socket_t fd, short what, void *arg);
+static void relay_accept(evutil_socket_t fd, short what, void *arg);
 
 /* Wraps a bound socket into a relay for req; fills out. -1 when out of memory. */
 static int
@@ -164,7 +169,8 @@ relay_sock_start(struct relay *rl, const struct turn_relay_req *req, int fd, siz
 
 	if ((s = calloc(1, sizeof *s)) == NULL)
 		return -1;
-	s->ev = event_new(rl->setup.base, fd, EV_READ | EV_PERSIST, relay_read, s);
+	s->ev = event_new(rl->setup.base, fd, EV_READ | EV_PERSIST,
+	    req->tcp ? relay_accept : relay_read, s);
 	if (s->ev == NULL || event_add(s->ev, NULL) != 0) {
 		if (s->ev != NULL)
 			event_free(s->ev);
@@ -172,7 +178,9 @@ relay_sock_start(struct relay *rl, const struct turn_relay_req *req, int fd, siz
 		return -1;
 	}
 	relay_now(&now);
-	relay_set_df(fd, e->local.ss_family, req->dont_fragment);
+	if (!req->tcp)
+		relay_set_df(fd, e->local.ss_family, req->dont_fragment);
+	s->tcp = req->tcp;
 	s->rl = rl;
 	s->fd = fd;
 	s->addr = addr;
@@ -235,7 +243,11 @@ relay_try_port(struct relay *rl, const struct turn_relay_req *req, size_t addr,
 		errno = EAGAIN; /* this address is full */
 		return -1;
 	}
-	if ((fd = relay_bind(&rl->setup.addrs->v[addr].local, port)) == -1)
+	if (req->tcp)
+		fd = tcprelay_bind(&rl->setup.addrs->v[addr].local, port, true);
+	else
+		fd = relay_bind(&rl->setup.addrs->v[addr].local, port);
+	if (fd == -1)
 		goto fail;
 	if (req->reserve && relay_reserve_next(rl, addr, port, token) != 0)
 		goto fail_close;
@@ -573,6 +585,41 @@ relay_read_batch(struct relay_sock *s, const struct turn_now *now, int *count)
 	return true;
 }
 
+/* A peer connects to a TCP relay (RFC 6062 §5.3). */
+static void
+relay_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_sock *s = arg;
+
+	tcprelay_accept(s->rl->tcp, fd, s->alloc, s->tr, s->bps_in.rate);
+}
+
+static int
+relay_tcp_connect(void *ctx, const struct turn_relay *r, const struct sockaddr *peer,
+    struct tcpconn *c)
+{
+	struct relay *rl = ctx;
+	struct relay_sock *s = r != NULL ? r->handle : NULL;
+
+	if (s == NULL || !s->tcp)
+		return -1;
+	return tcprelay_connect(rl->tcp, &s->local, peer, c, s->bps_out.rate);
+}
+
+static void
+relay_tcp_close(void *ctx, struct tcpconn *c)
+{
+	struct relay *rl = ctx;
+
+	tcprelay_close(rl->tcp, c);
+}
+
+void
+relay_splice(struct relay *rl, struct tcpconn *c, struct bufferevent *client)
+{
+	tcprelay_splice(rl->tcp, c, client);
+}
+
 static void
 relay_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -604,10 +651,12 @@ relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause)
 	if ((rl = calloc(1, sizeof *rl)) == NULL ||
 	    (rl->rx = udpio_rx_create(RELAY_DGRAM_MAX)) == NULL ||
 	    (rl->tx_client = udpio_tx_create(true)) == NULL ||
-	    (rl->tx_peer = udpio_tx_create(true)) == NULL) {
+	    (rl->tx_peer = udpio_tx_create(true)) == NULL ||
+	    (rl->tcp = tcprelay_create(setup->base, setup->worker_id)) == NULL) {
 		if (rl != NULL) {
 			udpio_rx_free(rl->rx);
 			udpio_tx_free(rl->tx_client);
+			udpio_tx_free(rl->tx_peer);
 		}
 		free(rl);
 		if (asprintf(cause, "worker %d: cannot allocate relay buffers", setup->worker_id) ==
@@ -631,6 +680,7 @@ void
 relay_set_turn(struct relay *rl, struct turn *t)
 {
 	rl->turn = t;
+	tcprelay_set_turn(rl->tcp, t);
 }
 
 void
@@ -641,6 +691,8 @@ relay_io(struct relay *rl, struct turn_io *io)
 	io->relay_close = relay_close;
 	io->relay_send = relay_send;
 	io->client_send = relay_client_send;
+	io->tcp_connect = relay_tcp_connect;
+	io->tcp_close = relay_tcp_close;
 }
 
 /* Forwards to the server's credentials, keeping a printable copy of the name. */
@@ -715,6 +767,7 @@ relay_stats(const struct relay *rl, struct relay_stats *st)
 	st->send_errors += tp.dropped;
 	st->send_calls = tc.calls + tp.calls;
 	st->gso_messages = tc.gso + tp.gso;
+	tcprelay_stats(rl->tcp, &st->tcp);
 }
 
 void
@@ -745,6 +798,7 @@ relay_free(struct relay *rl)
 
 	if (rl == NULL)
 		return;
+	tcprelay_free(rl->tcp); /* after the core, which closed what it knew */
 	while ((s = LIST_FIRST(&rl->socks)) != NULL)
 		relay_sock_close(rl, s); /* the core is gone: its relay pointers with it */
 	udpio_rx_free(rl->rx);

@@ -3,9 +3,10 @@
  * struct turn with a fake turn_io and an advancing fake clock. Operations feed
  * raw messages, requests built and signed with valid credentials (so the deep
  * states are reached), retransmissions, Send indications, ChannelData, peer
- * datagrams, time, expiry and disconnects. Checked: every answer is a STUN
- * response to the request, relays are closed exactly once, and turn_free leaves
- * no relay open.
+ * datagrams, time, expiry and disconnects, and RFC 6062's CONNECT outcomes,
+ * peer connections, CONNECTION-BINDs and closes. Checked: every answer is a
+ * STUN response to the request, relays and TCP connections are closed exactly
+ * once, a bind names a live connection, and turn_free leaves nothing open.
  */
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -20,6 +21,7 @@
 #include "turnpike/integrity.h"
 #include "turnpike/peerpolicy.h"
 #include "turnpike/stun_build.h"
+#include "turnpike/tcpconn.h"
 #include "turnpike/turn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -27,6 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define REALM "example.org"
 #define FUZZ_RELAYS 256
 #define FUZZ_OPS 200
+#define FUZZ_CONNS 256
 
 /* The input, read with bounds: past the end every byte is 0. */
 struct script {
@@ -40,8 +43,18 @@ struct fuzz_relay {
 	bool live;
 };
 
+/* A TCP relay connection the core asked for or was given (RFC 6062). */
+struct fuzz_conn {
+	struct tcpconn *c;
+	uint32_t id;
+	bool live;
+};
+
 struct fuzz {
 	struct turn *turn;
+	struct fuzz_conn conns[FUZZ_CONNS];
+	size_t nconns, live_conns;
+	int connect_rc;
 	struct turn_config cfg;
 	struct turn_now now;
 	struct turn_5tuple tuples[4];
@@ -134,6 +147,58 @@ fuzz_client(void *ctx, void *conn, const struct turn_5tuple *t, const void *data
 	return len % 11 == 5 ? -1 : 0;
 }
 
+/* Records c as open (the I/O layer's side); false when the table is full. */
+static bool
+fuzz_conn_add(struct fuzz *f, struct tcpconn *c)
+{
+	if (f->nconns == FUZZ_CONNS)
+		return false;
+	f->conns[f->nconns].c = c;
+	f->conns[f->nconns].id = c->id;
+	f->conns[f->nconns].live = true;
+	f->nconns++;
+	f->live_conns++;
+	return true;
+}
+
+static struct fuzz_conn *
+fuzz_conn_find(struct fuzz *f, const struct tcpconn *c)
+{
+	size_t i;
+
+	for (i = 0; i < f->nconns; i++) {
+		if (f->conns[i].live && f->conns[i].c == c)
+			return &f->conns[i];
+	}
+	return NULL;
+}
+
+static int
+fuzz_tcp_connect(void *ctx, const struct turn_relay *r, const struct sockaddr *peer,
+    struct tcpconn *c)
+{
+	struct fuzz *f = ctx;
+
+	if (r == NULL || c->state != TCPCONN_CONNECTING)
+		abort();
+	if (f->connect_rc != 0 || !fuzz_conn_add(f, c))
+		return -1;
+	c->handle = f;
+	return 0;
+}
+
+static void
+fuzz_tcp_close(void *ctx, struct tcpconn *c)
+{
+	struct fuzz *f = ctx;
+	struct fuzz_conn *fc = fuzz_conn_find(f, c);
+
+	if (fc == NULL)
+		abort(); /* closing a connection that is not open */
+	fc->live = false;
+	f->live_conns--;
+}
+
 static struct sockaddr_storage
 fuzz_peer(struct script *s)
 {
@@ -171,6 +236,12 @@ fuzz_feed(struct fuzz *f, uint8_t which)
 	    (reply.unauthenticated && r.cls != STUN_ERROR) ||
 	    (reply.auth_failed && !reply.unauthenticated))
 		abort();
+	/* A bind names a live connection, now bound, from a stream without allocation. */
+	if (reply.bound != NULL &&
+	    (fuzz_conn_find(f, reply.bound) == NULL || reply.bound->state != TCPCONN_BOUND ||
+		t->transport == TURN_UDP || r.cls != STUN_SUCCESS ||
+		m.method != STUN_CONNECTION_BIND))
+		abort();
 }
 
 /* One attribute of a built request, chosen and filled from the script. */
@@ -181,7 +252,12 @@ fuzz_attr(struct fuzz *f, struct script *s, struct stun_build *b)
 	struct sockaddr_storage peer;
 	uint8_t v[8];
 
-	switch (next(s) % 12) {
+	switch (next(s) % 13) {
+	case 12:
+		stun_build_u32(b, STUN_ATTR_CONNECTION_ID,
+		    f->nconns > 0 && next(s) % 4 != 0 ? f->conns[next(s) % f->nconns].id
+						      : (uint32_t)next16(s) << 8);
+		break;
 	case 0:
 		stun_build_u32(b, STUN_ATTR_LIFETIME, (uint32_t)next16(s) * (next(s) & 3));
 		break;
@@ -258,13 +334,13 @@ static void
 fuzz_request(struct fuzz *f, struct script *s)
 {
 	static const uint16_t methods[] = {STUN_ALLOCATE, STUN_REFRESH, STUN_CREATE_PERMISSION,
-	    STUN_CHANNEL_BIND, STUN_BINDING, STUN_CONNECT};
+	    STUN_CHANNEL_BIND, STUN_BINDING, STUN_CONNECT, STUN_CONNECTION_BIND};
 	uint8_t tid[STUN_TID_LEN] = {0}, which = next(s), n;
 	struct stun_build b;
 
 	tid[0] = next(s);
 	tid[1] = next(s);
-	stun_build_init(&b, f->req, sizeof f->req, methods[next(s) % 6], STUN_REQUEST, tid);
+	stun_build_init(&b, f->req, sizeof f->req, methods[next(s) % 7], STUN_REQUEST, tid);
 	for (n = next(s) % 6; n > 0; n--)
 		fuzz_attr(f, s, &b);
 	fuzz_sign(f, s, &b, which);
@@ -322,6 +398,44 @@ fuzz_peer_data(struct fuzz *f, struct script *s)
 		    data, len, &f->now);
 }
 
+/* RFC 6062 events from the I/O layer: a CONNECT's outcome, a peer connecting, a close. */
+static void
+fuzz_tcp_event(struct fuzz *f, struct script *s)
+{
+	struct fuzz_conn *fc = f->nconns > 0 ? &f->conns[next(s) % f->nconns] : NULL;
+	struct fuzz_relay *r = f->nrelays > 0 ? &f->relays[next(s) % f->nrelays] : NULL;
+	struct sockaddr_storage peer = fuzz_peer(s);
+	struct tcpconn *c;
+	uint8_t what = next(s);
+
+	switch (what % 4) {
+	case 0:
+		if (fc != NULL && fc->live && fc->c->state == TCPCONN_CONNECTING)
+			turn_handle_tcp_connected(f->turn, fc->c, (what & 0x10) != 0, &f->now);
+		break;
+	case 1:
+		if (r == NULL || !r->live)
+			break;
+		c = turn_handle_peer_connect(f->turn, r->alloc, r->relay,
+		    (const struct sockaddr *)&peer, f, &f->now);
+		if (c != NULL && (c->state != TCPCONN_PENDING || !fuzz_conn_add(f, c)))
+			abort();
+		break;
+	case 2:
+		if (fc != NULL && fc->live && fc->c->state != TCPCONN_CONNECTING) {
+			fc->live = false;
+			f->live_conns--;
+			turn_handle_tcp_closed(f->turn, fc->c);
+		}
+		break;
+	default:
+		if (fc != NULL && fc->live && fc->c->state == TCPCONN_BOUND)
+			turn_tcp_count(f->turn, fc->c, (what & 0x10) != 0, what);
+		f->connect_rc = (what & 0x30) == 0x30 ? -1 : 0;
+		break;
+	}
+}
+
 static void
 fuzz_op(struct fuzz *f, struct script *s)
 {
@@ -329,7 +443,11 @@ fuzz_op(struct fuzz *f, struct script *s)
 	struct turn_stats st;
 	uint16_t n;
 
-	switch (next(s) % 10) {
+	switch (next(s) % 12) {
+	case 10:
+	case 11:
+		fuzz_tcp_event(f, s);
+		break;
 	case 0:
 		fuzz_raw(f, s);
 		break;
@@ -392,6 +510,7 @@ fuzz_setup(struct fuzz *f, uint8_t flags, const struct peerpolicy *policy)
 	f->cfg.total_quota = flags & 16 ? 2 : 0;
 	f->cfg.software = flags & 32 ? "fuzz" : NULL;
 	f->cfg.policy = flags & 64 ? policy : NULL;
+	f->cfg.tcp_relay = true;
 	memset(f->cfg.nonce_key, 7, sizeof f->cfg.nonce_key);
 	f->now.mono_ms = 1000000;
 	f->now.unix_s = 1800000000 + f->now.mono_ms / 1000;
@@ -402,6 +521,9 @@ fuzz_setup(struct fuzz *f, uint8_t flags, const struct peerpolicy *policy)
 			&f->tuples[i].server, &errstr) == -1)
 			abort();
 		f->tuples[i].transport = i == 3 ? TURN_TCP : TURN_UDP;
+		if (i == 1 && (flags & 0x10) != 0)
+			f->tuples[i].transport =
+			    TURN_TLS; /* a second stream, for CONNECTION-BIND */
 	}
 }
 
@@ -437,7 +559,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((f = calloc(1, sizeof *f)) == NULL)
 		return 0;
 	fuzz_setup(f, next(&s), pp);
-	io = (struct turn_io){f, fuzz_open, fuzz_close, fuzz_send, fuzz_client};
+	io = (struct turn_io){f, fuzz_open, fuzz_close, fuzz_send, fuzz_client, fuzz_tcp_connect,
+	    fuzz_tcp_close};
 	if ((f->turn = turn_create(&f->cfg, &creds, &io)) == NULL) {
 		free(f);
 		return 0;
@@ -445,8 +568,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (ops = 0; ops < FUZZ_OPS && s.off < s.len; ops++)
 		fuzz_op(f, &s);
 	turn_free(f->turn);
-	if (f->live != 0)
-		abort(); /* turn_free must close every relay */
+	if (f->live != 0 || f->live_conns != 0)
+		abort(); /* turn_free must close every relay and TCP connection */
 	free(f);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "turnpike/integrity.h"
 #include "turnpike/peerpolicy.h"
 #include "turnpike/stun_build.h"
+#include "turnpike/tcpconn.h"
 #include "turnpike/turn.h"
 #include "unit.h"
 
@@ -42,6 +43,11 @@ struct fake {
 	struct turn_5tuple ctuple;
 	uint8_t cdata[1024];
 	size_t clen;
+	int tcp_rc; /* tcp_connect's answer */
+	size_t tcp_connects, tcp_closes;
+	struct tcpconn *tcp_conn; /* the last one connected */
+	struct tcpconn *tcp_closed;
+	struct sockaddr_storage tcp_peer;
 };
 
 static struct fake io;
@@ -140,7 +146,34 @@ fake_client(void *ctx, void *conn, const struct turn_5tuple *t, const void *data
 	return 0;
 }
 
-static const struct turn_io fake_io = {&io, fake_open, fake_close, fake_send, fake_client};
+static int
+fake_tcp_connect(void *ctx, const struct turn_relay *r, const struct sockaddr *peer,
+    struct tcpconn *c)
+{
+	struct fake *f = ctx;
+
+	if (r == NULL)
+		abort();
+	f->tcp_connects++;
+	f->tcp_conn = c;
+	memset(&f->tcp_peer, 0, sizeof f->tcp_peer);
+	memcpy(&f->tcp_peer, peer, addr_len(peer));
+	if (f->tcp_rc == 0)
+		c->handle = f;
+	return f->tcp_rc;
+}
+
+static void
+fake_tcp_close(void *ctx, struct tcpconn *c)
+{
+	struct fake *f = ctx;
+
+	f->tcp_closes++;
+	f->tcp_closed = c;
+}
+
+static const struct turn_io fake_io = {&io, fake_open, fake_close, fake_send, fake_client,
+    fake_tcp_connect, fake_tcp_close};
 
 static struct turn_5tuple
 tuple(const char *client, uint8_t transport)
@@ -1221,6 +1254,240 @@ test_free(void)
 	turn_free(NULL);
 }
 
+/* The last message the core sent to the client through client_send, decoded. */
+static bool
+client_msg(struct stun_msg *m)
+{
+	const char *errstr;
+
+	return io.clen > 0 && stun_decode(m, io.cdata, io.clen, &errstr) == 0;
+}
+
+static uint32_t
+connection_id(const struct stun_msg *m)
+{
+	const struct stun_attr *a = stun_find(m, STUN_ATTR_CONNECTION_ID);
+	uint32_t v = 0;
+
+	if (a == NULL || stun_get_u32(m, a, &v) == -1)
+		return 0;
+	return v;
+}
+
+/* An Allocate asking for a TCP relay from t as alice, with an extra attribute type. */
+static int
+allocate_tcp(const struct turn_5tuple *t, uint16_t extra)
+{
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(6);
+	if (extra == STUN_ATTR_EVEN_PORT)
+		stun_build_u8(&bld, STUN_ATTR_EVEN_PORT, 0);
+	else if (extra != 0)
+		stun_build_attr(&bld, extra, NULL, 0);
+	finish(t);
+	feed(t, NULL);
+	return answer();
+}
+
+static int
+connect_peer(const struct turn_5tuple *t, const char *peer)
+{
+	struct sockaddr_storage p = sa(peer);
+
+	begin(STUN_CONNECT, STUN_REQUEST);
+	stun_build_xor_addr(&bld, STUN_ATTR_XOR_PEER_ADDRESS, SA(p));
+	finish(t);
+	feed(t, NULL);
+	return answer();
+}
+
+static int
+connection_bind(const struct turn_5tuple *t, const char *user, const char *pass, uint32_t id)
+{
+	begin(STUN_CONNECTION_BIND, STUN_REQUEST);
+	if (id != 0)
+		stun_build_u32(&bld, STUN_ATTR_CONNECTION_ID, id);
+	finish_as(user, pass, t, false);
+	feed(t, NULL);
+	return answer();
+}
+
+/* RFC 6062 §5.1: who may ask for a TCP relay. */
+static void
+test_tcp_allocate(void)
+{
+	restart();
+	CHECKM(allocate_tcp(&ctcp, 0) == 442, "no-tcp-relay: a TCP relay is a 442");
+	cfg.tcp_relay = true;
+	CHECKM(allocate_tcp(&c1, 0) == 400, "RFC 6062 §5.1: a TCP relay over UDP is a 400");
+	CHECKM(allocate_tcp(&ctcp, STUN_ATTR_EVEN_PORT) == 400, "TCP with EVEN-PORT: 400");
+	CHECKM(allocate_tcp(&ctcp, STUN_ATTR_DONT_FRAGMENT) == 400, "TCP with DONT-FRAGMENT: 400");
+	CHECKM(io.opens == 0, "no relay opened for refused TCP Allocates");
+	CHECKM(allocate_tcp(&ctcp, 0) == 0 && has(STUN_ATTR_XOR_RELAYED_ADDRESS) && io.nreq == 1 &&
+		io.req[0].tcp,
+	    "a TCP relay over TCP: the I/O layer is asked for a TCP socket");
+	CHECK(stats().tcp_allocations == 1);
+	CHECKM(bind_channel(&ctcp, 0x4001, "203.0.113.9:7000") == 400,
+	    "RFC 6062 §5.1: no ChannelBind on a TCP allocation");
+	send_ind(&ctcp, "203.0.113.9:7000", "x");
+	CHECKM(io.peer_sends == 0, "Send indications on a TCP allocation are dropped");
+	cfg.tcp_relay = false;
+}
+
+/* RFC 6062 §5.2: CONNECT and its deferred answer. */
+static void
+test_tcp_connect(void)
+{
+	struct sockaddr_storage want;
+	uint8_t tid[STUN_TID_LEN];
+	struct stun_msg m;
+	struct tcpconn *c;
+	uint8_t tag;
+
+	cfg.tcp_relay = true;
+	restart();
+	turn_set_tag(turn, 0x2a);
+	CHECKM(allocate(&c1) == 0 && connect_peer(&c1, "203.0.113.9:80") == 400,
+	    "CONNECT on a UDP allocation: 400");
+	CHECK(connect_peer(&c2, "203.0.113.9:80") == 437);
+	CHECK(allocate_tcp(&ctcp, 0) == 0);
+	CHECKM(connect_peer(&ctcp, "127.0.0.1:80") == 403 && io.tcp_connects == 0,
+	    "CONNECT to a refused peer: 403 and no SYN");
+	CHECKM(connect_peer(&ctcp, "10.1.2.3:80") == 403 && io.tcp_connects == 0,
+	    "CONNECT to a private peer: 403 and no SYN");
+	CHECKM(connect_peer(&ctcp, "[2001:db8::9]:80") == 443, "CONNECT to the other family: 443");
+	want = sa("203.0.113.9:80");
+	CHECKM(connect_peer(&ctcp, "203.0.113.9:80") == -1 && io.tcp_connects == 1 &&
+		addr_equal(SA(io.tcp_peer), SA(want)),
+	    "CONNECT: no answer until the outcome, a connection asked for");
+	c = io.tcp_conn;
+	CHECKM((c->id & 0xff) == 0x2a && (c->id >> 8) != 0, "CONNECTION-ID ends in the core's tag");
+	CHECKM(connect_peer(&ctcp, "203.0.113.9:80") == 446,
+	    "a second CONNECT to the same peer: 446");
+	io.client_sends = 0;
+	turn_handle_tcp_connected(turn, c, true, &now);
+	CHECKM(io.client_sends == 1 && client_msg(&m) && m.method == STUN_CONNECT &&
+		m.cls == STUN_SUCCESS && connection_id(&m) == c->id && m.mi >= 0,
+	    "connected: success with CONNECTION-ID and integrity, to the control connection");
+	resp = m;
+	CHECK(mi_ok("alice", "s3cret"));
+	CHECK(stats().tcp_connects == 1 && stats().tcp_conns_active == 1);
+
+	begin(STUN_CONNECTION_BIND, STUN_REQUEST);
+	stun_build_u32(&bld, STUN_ATTR_CONNECTION_ID, c->id);
+	finish(&c2);
+	CHECKM(turn_connection_tag(&req, &tag) == 0 && tag == 0x2a,
+	    "turn_connection_tag reads the owner of a CONNECTION-BIND");
+	CHECK(turn_connection_tag(&m, &tag) == -1);
+
+	io.tcp_rc = -1;
+	CHECKM(connect_peer(&ctcp, "203.0.113.10:80") == 447 && stats().tcp_conns_active == 1,
+	    "CONNECT failing at once: 447");
+	io.tcp_rc = 0;
+	CHECK(connect_peer(&ctcp, "203.0.113.11:80") == -1);
+	c = io.tcp_conn;
+	turn_handle_tcp_connected(turn, c, false, &now);
+	CHECKM(client_msg(&m) && m.cls == STUN_ERROR && io.tcp_closes == 1 && io.tcp_closed == c &&
+		stats().tcp_conns_active == 1,
+	    "CONNECT refused by the peer: 447 later, the connection closed");
+	resp = m;
+	outlen = io.clen;
+	CHECK(answer() == 447);
+
+	CHECK(connect_peer(&ctcp, "203.0.113.12:80") == -1);
+	memcpy(tid, req.tid, sizeof tid);
+	now.mono_ms += 29000;
+	turn_expire(turn, &now);
+	CHECK(io.tcp_closes == 1);
+	now.mono_ms += 1000;
+	turn_expire(turn, &now);
+	CHECKM(io.tcp_closes == 3 && client_msg(&m) && m.cls == STUN_ERROR &&
+		memcmp(m.tid, tid, STUN_TID_LEN) == 0 && stats().tcp_connect_failures == 3 &&
+		stats().tcp_bind_timeouts == 1 && stats().tcp_conns_active == 0,
+	    "CONNECT without an outcome for 30 s: 447 and closed (and the unbound one too)");
+	now.mono_ms -= 30000;
+	cfg.tcp_relay = false;
+}
+
+/* RFC 6062 §5.3 and §5.4: CONNECTION-ATTEMPT, CONNECTION-BIND, the 30 s bind timeout. */
+static void
+test_tcp_bind(void)
+{
+	struct turn_5tuple d1 = tuple("198.51.100.1:40001", TURN_TCP);
+	struct turn_5tuple d2 = tuple("198.51.100.1:40002", TURN_TLS);
+	struct sockaddr_storage p;
+	struct stun_msg m;
+	struct tcpconn *c;
+	uint32_t id;
+	int handle = 1;
+
+	cfg.tcp_relay = true;
+	restart();
+	CHECK(allocate_tcp(&ctcp, 0) == 0);
+	p = sa("203.0.113.9:5555");
+	CHECKM(turn_handle_peer_connect(turn, io.alloc, io.relay, SA(p), &handle, &now) == NULL &&
+		stats().tcp_peer_refused == 1,
+	    "a peer without a permission is refused");
+	CHECK(permit(&ctcp, "203.0.113.9") == 0);
+	io.client_sends = 0;
+	c = turn_handle_peer_connect(turn, io.alloc, io.relay, SA(p), &handle, &now);
+	CHECKM(c != NULL && c->handle == &handle && io.client_sends == 1 && client_msg(&m) &&
+		m.method == STUN_CONNECTION_ATTEMPT && m.cls == STUN_INDICATION &&
+		connection_id(&m) == c->id && stun_find(&m, STUN_ATTR_XOR_PEER_ADDRESS) != NULL,
+	    "a permitted peer: CONNECTION-ATTEMPT with its address and CONNECTION-ID");
+	id = c->id;
+	CHECKM(connection_bind(&c1, "alice", "s3cret", id) == 400, "CONNECTION-BIND over UDP: 400");
+	CHECKM(connection_bind(&d1, "alice", "s3cret", id ^ 0x100) == 400,
+	    "CONNECTION-BIND with an unknown id: 400");
+	CHECKM(connection_bind(&d1, "alice", "s3cret", 0) == 400,
+	    "CONNECTION-BIND without CONNECTION-ID: 400");
+	CHECKM(connection_bind(&ctcp, "alice", "s3cret", id) == 400,
+	    "CONNECTION-BIND on the control connection: 400");
+	CHECKM(connection_bind(&d1, "bob", "hunter2", id) == 441,
+	    "CONNECTION-BIND by another user: 441");
+	CHECKM(connection_bind(&d1, NULL, NULL, id) == 401 && reply.bound == NULL,
+	    "CONNECTION-BIND without credentials: 401");
+	CHECKM(connection_bind(&d1, "alice", "s3cret", id) == 0 && reply.bound == c &&
+		c->state == TCPCONN_BOUND && has(STUN_ATTR_MESSAGE_INTEGRITY),
+	    "CONNECTION-BIND: success, and the I/O layer is told to splice");
+	CHECKM(connection_bind(&d2, "alice", "s3cret", id) == 400 && reply.bound == NULL,
+	    "a second CONNECTION-BIND for the same id: 400");
+	CHECK(stats().tcp_binds == 1 && stats().tcp_bind_failures == 6);
+	now.mono_ms += 31000;
+	turn_expire(turn, &now);
+	CHECKM(io.tcp_closes == 0, "a bound connection does not time out");
+	turn_tcp_count(turn, c, true, 100);
+	turn_tcp_count(turn, c, false, 40);
+	CHECK(stats().client_to_peer_bytes == 100 && stats().peer_to_client_bytes == 40);
+	turn_handle_tcp_closed(turn, c);
+	CHECKM(stats().tcp_conns_active == 0 && io.tcp_closes == 0,
+	    "closed by the I/O layer: forgotten, not closed twice");
+
+	p = sa("203.0.113.9:5556");
+	CHECK(permit(&ctcp, "203.0.113.9") == 0);
+	c = turn_handle_peer_connect(turn, io.alloc, io.relay, SA(p), &handle, &now);
+	CHECK(c != NULL);
+	id = c->id;
+	now.mono_ms += 29000;
+	turn_expire(turn, &now);
+	CHECK(io.tcp_closes == 0);
+	now.mono_ms += 1000;
+	turn_expire(turn, &now);
+	CHECKM(io.tcp_closes == 1 && io.tcp_closed == c && stats().tcp_bind_timeouts == 1,
+	    "RFC 6062 §5.3: unbound for 30 s, the connection is closed");
+	CHECKM(connection_bind(&d2, "alice", "s3cret", id) == 400,
+	    "CONNECTION-BIND after the timeout: 400");
+
+	p = sa("203.0.113.9:5557");
+	CHECK(permit(&ctcp, "203.0.113.9") == 0);
+	CHECK(turn_handle_peer_connect(turn, io.alloc, io.relay, SA(p), &handle, &now) != NULL);
+	turn_handle_disconnect(turn, &ctcp);
+	CHECKM(io.tcp_closes == 2 && stats().tcp_conns_active == 0,
+	    "the control connection's end closes its TCP connections");
+	now.mono_ms -= 61000;
+	cfg.tcp_relay = false;
+}
+
 static void
 setup(void)
 {
@@ -1268,6 +1535,9 @@ main(void)
 	test_noauth_and_policy();
 	test_peer_check_hook();
 	test_own_address();
+	test_tcp_allocate();
+	test_tcp_connect();
+	test_tcp_bind();
 	test_free();
 	creds_static_free(cs);
 	return unit_done();

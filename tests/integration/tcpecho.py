@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""A TCP echo peer for RFC 6062 tests: every byte received is sent back.
+"""A TCP echo peer for RFC 6062 tests: every byte received is sent back, and
+each connection is logged ("connection from IP:PORT").
 
 Usage: tcpecho.py ADDR PORT [SECONDS]. Serves until SECONDS (default 120)
 have passed, then exits; prints "listening" once ready.
@@ -9,6 +10,7 @@ import sys
 
 
 async def echo(reader, writer):
+    print("connection from %s:%d" % writer.get_extra_info("peername")[:2], flush=True)
     try:
         while True:
             data = await reader.read(65536)

@@ -8,7 +8,8 @@
 # than the allocation's move there. A Python client checks the peer policy
 # through CONNECT (403 and no connection reaching a refused peer), the allow
 # options, CONNECTION-BIND errors, a 2 MB echo, the passive path, bounded
-# server memory when the client stops reading, and no-tcp-relay (442).
+# server memory when the client stops reading, user-quota and max-bps on TCP
+# relays, and no-tcp-relay (442).
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 # shellcheck source-path=SCRIPTDIR
@@ -161,6 +162,20 @@ start_turnpiked_or_bail "${COMMON[@]}" --no-tls --allowed-peer-ip 127.0.0.1
 out=$(relay connect "127.0.0.1:$ECHO_PORT" 127.0.0.2:80)
 tap_is "allowed-peer-ip=127.0.0.1 opens that address only: CONNECT 0, its neighbour 403" \
 	"$([ "$out" = "$(printf '127.0.0.1:%s 0\n127.0.0.2:80 403' "$ECHO_PORT")" ]; echo $?)" "$out"
+stop_turnpiked
+
+# ---- server D: quotas and max-bps cover TCP relays ----
+start_turnpiked_or_bail "${COMMON[@]}" --no-tls --allow-loopback-peers --user-quota 1 \
+	--max-bps 200000
+out=$(relay allocate2)
+tap_is "user-quota=1: a second TCP allocation gets 486" \
+	"$([ "$out" = "allocate 0 then 486" ]; echo $?)" "$out"
+# 1 MB each way at 200000 bytes/s with a one-second burst needs 4 s at least;
+# unlimited it takes a fraction of a second (a lower bound: load only adds time).
+out=$(relay rate "127.0.0.1:$ECHO_PORT" 1000000)
+secs=$(awk '/^echoed 1000000 in/ { print int($4) }' <<<"$out")
+[ -n "$secs" ] && [ "$secs" -ge 3 ]
+tap_is "max-bps=200000 paces a TCP relay connection: 1 MB echoed in >= 3 s" "$?" "$out"
 stop_turnpiked
 
 # ---- server C: no-tcp-relay ----

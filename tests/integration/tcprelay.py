@@ -15,6 +15,8 @@ tcprelay.py HOST PORT USER PASSWORD REALM COMMAND [ARGS]
   bindcheck PEER    Prints the code of a CONNECTION-BIND with an unknown id and
                     of a second bind of a bound id: "unknown CODE double CODE".
   allocate          Prints the Allocate's code ("allocate CODE").
+  allocate2         Two allocations at once: "allocate CODE then CODE".
+  rate PEER N       As echo, printing the seconds it took.
 Long-term credentials with an MD5 key; every wait is bounded (10 s); loopback.
 """
 import hashlib
@@ -171,6 +173,18 @@ def main():
     code, rattrs = s.allocate(ctl)
     if cmd == "allocate":
         print("allocate %d" % code)
+        return 0
+    if cmd == "allocate2":
+        ctl2 = s.dial()
+        print("allocate %d then %d" % (code, s.allocate(ctl2)[0]))
+        return 0
+    if cmd == "rate":
+        code, rattrs = s.connect(ctl, args[0])
+        code, data = s.bind(rattrs[0x002A])
+        n = int(args[1])
+        start = time.monotonic()
+        ok = echo_through(data, None, n)
+        print("echoed %d in %.1f s" % (n, time.monotonic() - start) if ok else "echo mismatch")
         return 0
     if code != 0:
         print("allocate failed: %d" % code)

@@ -128,9 +128,13 @@ wait_until 20 test -s "$T/stalled"
 rss1=$(rss)
 paused=$(metric turnpike_worker_tcp_paused_total)
 wait_exit "$STALL" 20
-[ $((rss1 - rss0)) -lt 32768 ] && [ "$paused" -gt 0 ]
-tap_is "a client that stops reading: reads pause, server memory grows by < 32 MiB" "$?" \
-	"$(cat "$T/stall.out"); VmRSS $rss0 -> $rss1 kB; paused $paused"
+# AddressSanitizer's quarantine keeps freed buffers resident: memory is only
+# measured without it.
+limit=32768
+grep -qa AddressSanitizer "$TURNPIKED" && limit=$((1024 * 1024))
+[ $((rss1 - rss0)) -lt "$limit" ] && [ "$paused" -gt 0 ]
+tap_is "a client that stops reading: reads pause, server memory grows by < $((limit / 1024)) MiB" \
+	"$?" "$(cat "$T/stall.out"); VmRSS $rss0 -> $rss1 kB; paused $paused"
 echo "# stall: $(cat "$T/stall.out"), VmRSS $rss0 -> $rss1 kB, paused $paused"
 
 bytes=$(metric turnpike_worker_tcp_to_peer_bytes_total)

@@ -1344,6 +1344,7 @@ test_tcp_connect(void)
 	struct tcpconn *c;
 	uint8_t tag;
 
+	memset(&m, 0, sizeof m);
 	cfg.tcp_relay = true;
 	restart();
 	turn_set_tag(turn, 0x2a);
@@ -1421,6 +1422,7 @@ test_tcp_bind(void)
 	uint32_t id;
 	int handle = 1;
 
+	memset(&m, 0, sizeof m);
 	cfg.tcp_relay = true;
 	restart();
 	CHECK(allocate_tcp(&ctcp, 0) == 0);

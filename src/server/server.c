@@ -197,6 +197,8 @@ server_init_turn(struct server *s, char **cause)
 	    userdb_create(cfg->userdb, &s->no_creds, cfg->use_auth_secret,
 		cfg->rest_api_separator[0], &s->userdb, cause) != 0)
 		return -1;
+	if (s->userdb != NULL)
+		userdb_set_stale_limit(s->userdb, cfg->userdb_stale_limit);
 	s->fixed.boot = cfg;
 	s->fixed.relays = s->relays;
 	s->fixed.pool = s->pool;
@@ -455,6 +457,8 @@ server_reload(struct server *s, bool certs_only, char **restart, char **cause)
 		return -1;
 	if (server_limits_update(s) != 0)
 		log_warnx("reload: out of memory: quotas and max-bps keep their previous values");
+	if (s->userdb != NULL)
+		userdb_set_stale_limit(s->userdb, g->cfg->userdb_stale_limit);
 	if (certs_only) {
 		log_info("certificates reloaded%s", g->cfg->tls ? "" : " (none: TLS is off)");
 		return 0;

@@ -45,9 +45,10 @@ alloc_is() {
 seed() { alloc_status --user seed --password seed-pw; }
 opt() { alloc_status --user opt --password opt-pw; }
 
-"$CTL" --db "$DB" user add seed --realm "$REALM" --password seed-pw >/dev/null 2>&1 &&
-	"$CTL" --db "$DB" user add carol --realm "$REALM" --password carol-pw >/dev/null 2>&1 ||
-	bail_out "turnpikectl could not create $DB"
+for u in seed carol; do
+	"$CTL" --db "$DB" user add "$u" --realm "$REALM" --password "$u-pw" >/dev/null 2>&1 ||
+		bail_out "turnpikectl could not create $DB"
+done
 cp "$DB" "$T/good.db"
 
 start_turnpiked_or_bail -n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls \

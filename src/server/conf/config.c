@@ -454,10 +454,17 @@ config_apply(struct config_parser *p, const struct option_entry *o, const char *
 		    o->name);
 		return 0;
 	}
-	if (p->set_by[row] == CONFIG_SOURCE_CMDLINE && p->source != CONFIG_SOURCE_CMDLINE)
-		return 0; /* the command line overrides the file */
-	if (t->list && p->set_by[row] != p->source)
+	/* The command line overrides the file, except that lists add up, as in coturn. */
+	if (p->set_by[row] == CONFIG_SOURCE_CMDLINE && p->source != CONFIG_SOURCE_CMDLINE &&
+	    !t->list)
+		return 0;
+	if (t->list && p->set_by[row] == CONFIG_SOURCE_DEFAULT &&
+	    p->source != CONFIG_SOURCE_DEFAULT)
 		t->clear(config_field(p->cfg, o));
+	if (t->list && p->set_by[row] == CONFIG_SOURCE_CMDLINE)
+		return config_set_value(config_field(p->cfg, o), o, value, err, sizeof err) != 0
+		    ? config_fail(cause, "%s: %s: %s", where, o->name, err)
+		    : 0;
 	if (config_set_value(config_field(p->cfg, o), o, value, err, sizeof err) != 0)
 		return config_fail(cause, "%s: %s: %s", where, o->name, err);
 	p->set_by[row] = (uint8_t)p->source;

@@ -233,3 +233,20 @@ addr_hash(const struct sockaddr *sa, uint32_t seed)
 	h = addr_fnv(h, &port, sizeof(port));
 	return h;
 }
+
+size_t
+addr_limit_key(const struct sockaddr *sa, uint8_t key[ADDR_LIMIT_KEY_MAX])
+{
+	struct sockaddr_in sin = {0};
+
+	sa = addr_unmap_v4(sa, &sin);
+	if (sa->sa_family == AF_INET) {
+		memcpy(key, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa->sa_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 8);
+		return 8;
+	}
+	return 0;
+}

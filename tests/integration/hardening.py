@@ -23,6 +23,10 @@ hardening.py sizes HOST PORT
     minimal unauthenticated requests over UDP; prints "METHOD REQ ANSWER CODE".
 hardening.py budget HOST PORT COUNT
     COUNT unauthenticated Allocates from COUNT source ports; prints "sent N answered A".
+hardening.py partial HOST PORT N BYTES
+    N TCP connections each send a STUN header announcing 60000 bytes, then BYTES
+    of them; prints "closed C/N other yes|no" after 3 s (C: closed by the
+    server), "other" being a Binding on a new connection.
 hardening.py trailing HOST PORT
     a Binding request with and without 4 bytes after its length; prints
     "plain yes|no trailing yes|no".
@@ -320,6 +324,23 @@ def budget(host, port, count):
     print("sent %d answered %d" % (count, answered))
 
 
+def partial(host, port, n, nbytes):
+    held = []
+    for _ in range(n):
+        s = socket.create_connection((host, port), 5)
+        head = struct.pack("!HHI", 0x0003, 60000, turnflow.MAGIC) + os.urandom(12)
+        try:
+            s.sendall(head + b"\0" * nbytes)
+        except OSError:
+            pass
+        held.append(s)
+    time.sleep(3.0)
+    gone = sum(closed(s) for s in held)
+    other = socket.create_connection((host, port), 5)
+    ok = binding_over(other)
+    print("closed %d/%d other %s" % (gone, n, "yes" if ok else "no"))
+
+
 def trailing(host, port):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
@@ -348,6 +369,8 @@ def main():
         sizes(host, port)
     elif cmd == "budget":
         budget(host, port, int(args[2]))
+    elif cmd == "partial":
+        partial(host, port, int(args[2]), int(args[3]))
     elif cmd == "trailing":
         trailing(host, port)
     else:

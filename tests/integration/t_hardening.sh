@@ -9,6 +9,7 @@
 # good client from elsewhere allocates. Amplification: 401s of at most 100
 # bytes, and unauth-answer-budget drops what is over it. Conformance: ChannelBind
 # 0x5000 gets 400, a datagram with bytes after its STUN length is dropped.
+# Memory: incomplete frames past stream-input-budget get connections closed.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/turnlib.sh"
@@ -110,7 +111,7 @@ tap_is "/metrics counts them (turnpike_worker_connections_deadline_total)" "$?" 
 stop_turnpiked
 start_turnpiked_or_bail -n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls \
 	--log-file stdout --relay-threads 2 --realm "$REALM" --lt-cred-mech --user alice:alice-pw \
-	--unauth-rate-limit 0 --unauth-answer-budget 2000 \
+	--unauth-rate-limit 0 --unauth-answer-budget 2000 --stream-input-budget 200000 \
 	--prometheus --prometheus-address 127.0.0.1 --prometheus-port @PORT2@
 MPORT=$PORT2
 got=$(hard budget 127.0.0.1 "$PORT" 300)
@@ -122,6 +123,17 @@ d=$(metric turnpike_worker_unauth_budget_dropped_total)
 [ -n "$n" ] && [ -n "$d" ] && [ "$d" -ge $((300 - n)) ] 2>/dev/null
 tap_is "/metrics counts the dropped answers (turnpike_worker_unauth_budget_dropped_total)" "$?" \
 	"$d"
+
+# ---- memory held by incomplete frames ----
+got=$(hard partial 127.0.0.1 "$PORT" 8 50000)
+tap_diag "8 connections holding 50000 bytes of a frame each, stream-input-budget 200000 over 2 threads: $got"
+n=$(echo "$got" | awk '{ split($2, a, "/"); print a[1] }')
+[ -n "$n" ] && [ "$n" -ge 4 ] && echo "$got" | grep -q "other yes$"
+tap_is "past its share a worker closes the connections with the largest incomplete frames" \
+	"$?" "$got"
+m=$(metric turnpike_worker_connections_input_budget_total)
+[ -n "$n" ] && [ "$m" = "$n" ]
+tap_is "/metrics counts them (turnpike_worker_connections_input_budget_total)" "$?" "$m"
 stop_turnpiked
 
 # ---- a crowd of TCP clients on a low descriptor limit ----

@@ -81,6 +81,12 @@ struct config {
 	int max_permissions;
 	int max_channels;
 	int unauth_rate_limit;
+	int unauth_answer_budget;
+	int auth_failure_limit;
+	int max_connections_per_ip;
+	int stream_input_budget;
+	bool challenge_reason_phrase;
+	bool rfc5766_channel_numbers;
 	bool no_tcp_relay;
 
 	/* Peers. */
@@ -97,6 +103,7 @@ struct config {
 	char *rest_api_separator;
 	char *realm;
 	char *userdb;
+	int userdb_stale_limit; /* seconds the last good copy is served */
 	int stale_nonce;
 	char *stateless_nonce_secret;
 

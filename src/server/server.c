@@ -24,7 +24,9 @@
 
 #include "turnpike/addr.h"
 #include "turnpike/binding.h"
+#include "turnpike/authguard.h"
 #include "turnpike/capacity.h"
+#include "turnpike/connlimit.h"
 #include "turnpike/cause.h"
 #include "turnpike/config.h"
 #include "turnpike/control.h"
@@ -56,6 +58,8 @@ struct server {
 	struct userdb *userdb;
 	struct creds no_creds; /* the userdb's own options view, unused: see gen.c */
 	struct limits *limits; /* quotas and max-bps across workers, the store's realm options */
+	struct connlimit *connlimit; /* stream connections per source and in total */
+	struct authguard *authguard; /* auth-failure-limit; NULL when off */
 	struct relayaddr *relays;
 	struct portpool *pool;
 	atomic_size_t allocations;
@@ -82,6 +86,7 @@ struct server {
 	struct httpd *httpd;
 	struct privdrop priv;   /* proc-user, proc-group */
 	struct event *watchdog; /* WATCHDOG=1 for systemd, when it asks */
+	bool *worker_hung;      /* a worker missed a watchdog ping (logged) */
 };
 
 /* SIGHUP and SIGUSR2: a reload that logs its outcome. */
@@ -197,6 +202,8 @@ server_init_turn(struct server *s, char **cause)
 	    userdb_create(cfg->userdb, &s->no_creds, cfg->use_auth_secret,
 		cfg->rest_api_separator[0], &s->userdb, cause) != 0)
 		return -1;
+	if (s->userdb != NULL)
+		userdb_set_stale_limit(s->userdb, cfg->userdb_stale_limit);
 	s->fixed.boot = cfg;
 	s->fixed.relays = s->relays;
 	s->fixed.pool = s->pool;
@@ -234,9 +241,15 @@ server_init_gen(struct server *s, char **cause)
 	struct limits_values none = {0, 0, 0};
 	struct config *cfg;
 
-	if ((s->limits = limits_create(&none, NULL, s->cfg->realm)) == NULL)
+	if ((s->limits = limits_create(&none, NULL, s->cfg->realm)) == NULL ||
+	    (s->connlimit = connlimit_create((size_t)s->cfg->max_connections_per_ip, 0)) == NULL)
+		return cause_fail(cause, "out of memory");
+	if (s->cfg->auth_failure_limit > 0 &&
+	    (s->authguard = authguard_create((uint64_t)s->cfg->auth_failure_limit)) == NULL)
 		return cause_fail(cause, "out of memory");
 	s->fixed.limits = s->limits;
+	s->fixed.connlimit = s->connlimit;
+	s->fixed.authguard = s->authguard;
 	s->fixed.nworkers = server_thread_count(s->cfg);
 	if (config_clone(s->cfg, &cfg) != 0)
 		return cause_fail(cause, "out of memory");
@@ -459,6 +472,8 @@ server_reload(struct server *s, bool certs_only, char **restart, char **cause)
 		return -1;
 	if (server_limits_update(s) != 0)
 		log_warnx("reload: out of memory: quotas and max-bps keep their previous values");
+	if (s->userdb != NULL)
+		userdb_set_stale_limit(s->userdb, g->cfg->userdb_stale_limit);
 	if (certs_only) {
 		log_info("certificates reloaded%s", g->cfg->tls ? "" : " (none: TLS is off)");
 		return 0;
@@ -675,14 +690,37 @@ server_drop_privileges(struct server *s, char **cause)
 	return 0;
 }
 
-/* WATCHDOG=1 at half the interval systemd set in WATCHDOG_USEC. */
+/*
+ * WATCHDOG=1 at half the interval systemd set in WATCHDOG_USEC, only while
+ * every worker answers: each tick checks that each worker ran the ping sent the
+ * tick before, then sends the next. A hung worker starves the watchdog and
+ * systemd restarts the service; a hang and its end are logged once each.
+ */
 static void
 server_watchdog(evutil_socket_t fd, short what, void *arg)
 {
+	struct server *s = arg;
+	size_t i, hung = 0;
+
 	(void)fd;
 	(void)what;
-	(void)arg;
-	sdnotify_watchdog();
+	for (i = 0; i < s->nworkers; i++) {
+		if (worker_ping(s->workers[i])) {
+			if (s->worker_hung[i])
+				log_info("worker %zu answers again: the systemd watchdog is fed",
+				    i);
+			s->worker_hung[i] = false;
+			continue;
+		}
+		hung++;
+		if (!s->worker_hung[i])
+			log_warnx("worker %zu has not answered for a watchdog period: the systemd "
+				  "watchdog is not fed while it hangs",
+			    i);
+		s->worker_hung[i] = true;
+	}
+	if (hung == 0)
+		sdnotify_watchdog();
 }
 
 static int
@@ -693,6 +731,8 @@ server_init_watchdog(struct server *s, char **cause)
 
 	if (usec == 0)
 		return 0;
+	if ((s->worker_hung = calloc(s->nworkers, sizeof *s->worker_hung)) == NULL)
+		return cause_fail(cause, "out of memory");
 	tv.tv_sec = (time_t)(usec / 1000000);
 	tv.tv_usec = (suseconds_t)(usec % 1000000);
 	s->watchdog = event_new(s->base, -1, EV_PERSIST, server_watchdog, s);
@@ -788,8 +828,9 @@ server_log_policy(const struct server *s)
 	const struct config *cfg = s->gen->cfg;
 	const struct turn_config *t = &s->gen->turn;
 
-	log_info("peers: private, loopback, link-local, multicast, reserved and own "
-		 "addresses refused%s; %zu allowed-peer-ip, %zu denied-peer-ip ranges",
+	log_info("peers: special-purpose addresses not globally reachable (IANA registries: "
+		 "private, loopback, link-local, documentation, benchmarking...), multicast and "
+		 "own addresses refused%s; %zu allowed-peer-ip, %zu denied-peer-ip ranges",
 	    cfg->allow_loopback_peers ? " (loopback allowed)" : "", cfg->allowed_peer_ip.n,
 	    cfg->denied_peer_ip.n);
 	log_info("lifetimes: allocation %u s (at most %u), permission %u s, channel %u s, nonce "
@@ -808,11 +849,14 @@ server_log_capacity(struct server *s, rlim_t nofile)
 	capacity_compute(&c);
 	s->csrc.capacity = c.allocations;
 	atomic_store(&s->capacity, (size_t)c.allocations);
+	connlimit_set_total(s->connlimit, (size_t)c.streams);
 	log_info("capacity: %llu allocations (descriptor limit %llu, %llu open, %d kept spare: "
-		 "%llu; relay ports %llu; a TCP or TLS client needs one more descriptor)",
+		 "%llu; relay ports %llu); at most %llu TCP and TLS connections (half the "
+		 "descriptors left), %d per source address",
 	    (unsigned long long)c.allocations, (unsigned long long)c.nofile,
 	    (unsigned long long)c.fds_open, CAPACITY_FD_SPARE, (unsigned long long)c.by_fds,
-	    (unsigned long long)c.ports);
+	    (unsigned long long)c.ports, (unsigned long long)c.streams,
+	    s->cfg->max_connections_per_ip);
 }
 
 static void
@@ -999,11 +1043,14 @@ server_free(struct server *s)
 	userdb_free(s->userdb); /* first: its hook reads the limits and a generation's policy */
 	s->userdb = NULL;
 	limits_free(s->limits);
+	connlimit_free(s->connlimit);
+	authguard_free(s->authguard);
 	while ((g = s->gens) != NULL) {
 		s->gens = g->next;
 		gen_free(g); /* the workers are gone */
 	}
 	free(s->drain_sw);
+	free(s->worker_hung);
 	portpool_free(s->pool);
 	relayaddr_free(s->relays);
 	free(s->udp);

@@ -65,6 +65,9 @@ struct config {
 	bool no_udp;
 	bool no_tcp;
 	bool no_tls;
+	int tcp_proxy_port;
+	char *proxy_protocol;
+	struct config_strings proxy_protocol_from;
 
 	/* Relay. */
 	struct config_addrs relay_ip;

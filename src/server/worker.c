@@ -36,6 +36,7 @@
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
 #include "turnpike/portpool.h"
+#include "turnpike/preamble.h"
 #include "turnpike/relay.h"
 #include "turnpike/stun.h"
 #include "turnpike/tbucket.h"
@@ -55,13 +56,16 @@
 #define WORKER_UNAUTH_SLOTS 4096
 #define WORKER_IDLE_SECONDS 60
 #define WORKER_HANDSHAKE_SECONDS 10
+/* A PROXY header, and the first byte after it, must arrive within this. */
+#define WORKER_PROXY_SECONDS 5
 /* At most one authentication failure warning per this many seconds. */
 #define WORKER_AUTH_WARN_S 10
 
 /* One accepted socket on its way to the worker. */
 struct worker_item {
 	int fd;
-	bool tls;
+	bool tls;   /* reached the TLS port (the first byte decides what it speaks) */
+	bool proxy; /* the listener takes a PROXY header first */
 	struct sockaddr_storage peer;
 	struct worker_item *next;
 };
@@ -114,6 +118,7 @@ struct worker {
 	size_t nudp;
 	struct relay_client_sock *csocks; /* the UDP sockets, as relay.c sends to clients */
 	LIST_HEAD(, worker_conn) conns;
+	struct preambles *pre; /* accepted, not yet TLS or plain */
 	uint64_t next_conn_id;
 	struct udpio_rx *rx;
 	struct turn *turn;
@@ -519,10 +524,15 @@ worker_conn_event(struct bufferevent *bev, short what, void *arg)
 	char reason[160];
 	const char *reason_str;
 	unsigned long e;
+	const unsigned char *alpn = NULL;
+	unsigned int alpnlen = 0;
+	SSL *ssl;
 
 	if (what & BEV_EVENT_CONNECTED) {
-		worker_conn_log(c, "TLS handshake done (%s)",
-		    SSL_get_version(bufferevent_openssl_get_ssl(bev)));
+		ssl = bufferevent_openssl_get_ssl(bev);
+		SSL_get0_alpn_selected(ssl, &alpn, &alpnlen);
+		worker_conn_log(c, "TLS handshake done (%s%s%.*s)", SSL_get_version(ssl),
+		    alpnlen > 0 ? ", ALPN " : "", (int)alpnlen, (const char *)alpn);
 		c->handshaken = true;
 		worker_conn_set_timeout(c, WORKER_IDLE_SECONDS);
 		return;
@@ -616,35 +626,36 @@ worker_conn_bev(struct worker *w, int fd, bool tls)
 	return bev;
 }
 
-/* The connection's 5-tuple: the peer, and the local address it reached. */
+/* The connection's 5-tuple: the client (a PROXY header's source), and the local address. */
 static void
-worker_conn_tuple(struct worker_conn *c, const struct worker_item *it)
+worker_conn_tuple(struct worker_conn *c, const struct preamble_result *r)
 {
 	socklen_t sl = sizeof c->tuple.server;
 
-	c->tuple.client = it->peer;
-	if (getsockname(it->fd, (struct sockaddr *)&c->tuple.server, &sl) != 0)
+	c->tuple.client = r->client;
+	if (getsockname(r->fd, (struct sockaddr *)&c->tuple.server, &sl) != 0)
 		memset(&c->tuple.server, 0, sizeof c->tuple.server);
-	c->tuple.transport = it->tls ? TURN_TLS : TURN_TCP;
+	c->tuple.transport = r->tls ? TURN_TLS : TURN_TCP;
 }
 
-/* Takes over an accepted socket; on failure it is closed and counted. */
+/* Takes over a socket whose preamble is done; on failure it is closed and counted. */
 static void
-worker_conn_open(struct worker *w, const struct worker_item *it)
+worker_conn_open(struct worker *w, const struct preamble_result *r)
 {
 	struct worker_conn *c;
+	char via[ADDR_STRLEN];
 
 	if ((c = calloc(1, sizeof *c)) == NULL ||
-	    (c->rc.bev = worker_conn_bev(w, it->fd, it->tls)) == NULL) {
+	    (c->rc.bev = worker_conn_bev(w, r->fd, r->tls)) == NULL) {
 		log_warnx("worker %d: cannot set up a connection: out of memory", w->id);
 		free(c);
-		close(it->fd);
+		close(r->fd);
 		w->stats.conns_dropped++;
 		return;
 	}
 	c->w = w;
-	worker_conn_tuple(c, it);
-	c->tls = it->tls;
+	worker_conn_tuple(c, r);
+	c->tls = r->tls;
 	c->id = ++w->next_conn_id;
 	LIST_INSERT_HEAD(&w->conns, c, entry);
 	w->stats.conns++;
@@ -652,7 +663,54 @@ worker_conn_open(struct worker *w, const struct worker_item *it)
 	bufferevent_setwatermark(c->rc.bev, EV_READ, 0, WORKER_CONN_INPUT_MAX);
 	worker_conn_set_timeout(c, c->tls ? WORKER_HANDSHAKE_SECONDS : WORKER_IDLE_SECONDS);
 	bufferevent_enable(c->rc.bev, EV_READ | EV_WRITE);
-	worker_conn_log(c, "open");
+	if (r->proxy_version != 0) {
+		worker_conn_log(c, "open (PROXY v%d from %s)", r->proxy_version,
+		    addr_fmt((const struct sockaddr *)&r->peer, true, via, sizeof via));
+	} else
+		worker_conn_log(c, "open");
+}
+
+/* A preamble ended: serve the connection, or count why it was refused. */
+static void
+worker_preamble_done(const struct preamble_result *r, enum preamble_status st, const char *why,
+    void *arg)
+{
+	struct worker *w = arg;
+	char addr[ADDR_STRLEN];
+
+	if (st == PREAMBLE_OK) {
+		worker_conn_open(w, r);
+		return;
+	}
+	if (st == PREAMBLE_CLOSED)
+		return;
+	w->stats.conns_dropped++;
+	if (!r->proxy)
+		return; /* a silent client: like an idle connection */
+	w->stats.proxy_refused[st]++;
+	log_warnx_limited("proxy-refused", WORKER_AUTH_WARN_S, "connection from %s closed: %s",
+	    addr_fmt((const struct sockaddr *)&r->peer, true, addr, sizeof addr), why);
+}
+
+/* An accepted socket: its preamble first (PROXY header, TLS or plain). */
+static void
+worker_conn_accept(struct worker *w, const struct worker_item *it)
+{
+	struct preamble_rules rules = {
+	    .proxy = it->proxy,
+	    .tls = w->setup->ssl_ctx != NULL,
+	    .timeout_s = it->proxy ? WORKER_PROXY_SECONDS
+		: it->tls          ? WORKER_HANDSHAKE_SECONDS
+				   : WORKER_IDLE_SECONDS,
+	    .from = w->setup->proxy_from,
+	    .nfrom = w->setup->nproxy_from,
+	};
+
+	if (preambles_add(w->pre, it->fd, (const struct sockaddr *)&it->peer, &rules) != 0) {
+		log_warnx("worker %d: cannot set up a connection: out of memory", w->id);
+		close(it->fd);
+		w->stats.conns_dropped++;
+	}
 }
 
 static void
@@ -691,7 +749,7 @@ worker_notify_read(evutil_socket_t fd, short what, void *arg)
 		worker_run_jobs(w, jobs);
 	for (; it != NULL; it = next) {
 		next = it->next;
-		worker_conn_open(w, it);
+		worker_conn_accept(w, it);
 		free(it);
 	}
 	if (stop)
@@ -707,7 +765,7 @@ worker_notify(struct worker *w)
 }
 
 int
-worker_pass(struct worker *w, int fd, const struct sockaddr *peer, bool tls)
+worker_pass(struct worker *w, int fd, const struct sockaddr *peer, bool tls, bool proxy)
 {
 	struct worker_item *it;
 
@@ -715,6 +773,7 @@ worker_pass(struct worker *w, int fd, const struct sockaddr *peer, bool tls)
 		return -1;
 	it->fd = fd;
 	it->tls = tls;
+	it->proxy = proxy;
 	memcpy(&it->peer, peer, addr_len(peer));
 	pthread_mutex_lock(&w->lock);
 	if (w->tail != NULL)
@@ -977,6 +1036,10 @@ worker_create(int id, const struct worker_setup *setup, struct worker **wp, char
 		worker_fail(cause, id, "create the notify pipe");
 		goto fail;
 	}
+	if ((w->pre = preambles_create(w->base, worker_preamble_done, w)) == NULL) {
+		worker_fail(cause, id, "allocate the connection preambles");
+		goto fail;
+	}
 	if (worker_open_udp(w, cause) != 0 || worker_open_turn(w, cause) != 0)
 		goto fail;
 	*wp = w;
@@ -1012,6 +1075,7 @@ worker_free(struct worker *w)
 		close(it->fd);
 		free(it);
 	}
+	preambles_free(w->pre);
 	if (w->notify_ev != NULL)
 		event_free(w->notify_ev);
 	for (i = 0; i < 2; i++) {

@@ -218,6 +218,7 @@ httpd_job_run(struct fanout_job *fj, struct turn *t, const struct turn_now *now)
 	j->m.conns = ws.conns;
 	j->m.conns_dropped = ws.conns_dropped;
 	j->m.tls_handshake_failures = ws.tls_handshake_failures;
+	memcpy(j->m.proxy_refused, ws.proxy_refused, sizeof j->m.proxy_refused);
 	j->m.unauth_dropped = ws.unauth_dropped;
 	j->m.allocate_latency = ws.allocate_latency;
 	if (httpd_job_labels(j)) {

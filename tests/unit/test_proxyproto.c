@@ -93,7 +93,8 @@ v2(uint8_t *out, uint8_t vc, uint8_t ft, const uint8_t *body, uint16_t blen)
 	out[13] = ft;
 	out[14] = (uint8_t)(blen >> 8);
 	out[15] = (uint8_t)blen;
-	memcpy(out + 16, body, blen);
+	if (blen > 0)
+		memcpy(out + 16, body, blen);
 	return 16 + (size_t)blen;
 }
 

@@ -140,6 +140,9 @@ struct config {
 	struct config_origin *origins; /* options_count entries, indexed like options_table */
 };
 
+/* proxy-protocol names listener ("tcp", "tls" or "udp"). */
+bool config_proxy_protocol_on(const struct config *cfg, const char *listener);
+
 /*
  * Builds the configuration from argv (argv[0] is the program name) and the
  * configuration file it selects (-c FILE, none with -n, else the first

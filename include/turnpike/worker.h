@@ -58,6 +58,7 @@ struct worker_setup {
 	/* proxy-protocol-from: the sources a PROXY header is taken from */
 	const struct peerpolicy_range *proxy_from;
 	size_t nproxy_from;
+	bool proxy_udp;                     /* each UDP datagram starts with a PROXY v2 header */
 	const struct sockaddr_storage *udp; /* UDP addresses, ports set */
 	size_t nudp;
 	bool verbose;             /* a log line per connection */

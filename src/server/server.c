@@ -309,22 +309,6 @@ server_accept(int fd, const struct sockaddr *peer, unsigned flags, void *arg)
 	}
 }
 
-/* proxy-protocol: whether the comma-separated list names listener. */
-static bool
-server_proxy_on(const char *list, const char *listener)
-{
-	size_t n = strlen(listener);
-	const char *p = list;
-
-	while (p != NULL && *p != '\0') {
-		if (strncmp(p, listener, n) == 0 && (p[n] == ',' || p[n] == '\0'))
-			return true;
-		if ((p = strchr(p, ',')) != NULL)
-			p++;
-	}
-	return false;
-}
-
 static int
 server_listen(struct server *s, int port, unsigned flags, char **cause)
 {
@@ -346,8 +330,8 @@ static int
 server_init_listeners(struct server *s, char **cause)
 {
 	const struct config *cfg = s->cfg;
-	unsigned tcp = server_proxy_on(cfg->proxy_protocol, "tcp") ? LISTENER_PROXY : 0;
-	unsigned tls = server_proxy_on(cfg->proxy_protocol, "tls") ? LISTENER_PROXY : 0;
+	unsigned tcp = config_proxy_protocol_on(cfg, "tcp") ? LISTENER_PROXY : 0;
+	unsigned tls = config_proxy_protocol_on(cfg, "tls") ? LISTENER_PROXY : 0;
 
 	s->listeners = calloc(3 * cfg->listening_ip.n, sizeof *s->listeners);
 	if (s->listeners == NULL)
@@ -359,7 +343,8 @@ server_init_listeners(struct server *s, char **cause)
 	if (cfg->tcp_proxy_port != 0 &&
 	    server_listen(s, cfg->tcp_proxy_port, LISTENER_PROXY, cause) != 0)
 		return -1;
-	if ((tcp || tls || cfg->tcp_proxy_port != 0) && cfg->proxy_protocol_from.n == 0)
+	if ((cfg->proxy_protocol != NULL || cfg->tcp_proxy_port != 0) &&
+	    cfg->proxy_protocol_from.n == 0)
 		log_warnx("PROXY protocol listeners refuse every connection: proxy-protocol-from "
 			  "names no load balancer");
 	return 0;

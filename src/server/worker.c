@@ -36,7 +36,10 @@
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
 #include "turnpike/portpool.h"
+#include "turnpike/peerpolicy.h"
 #include "turnpike/preamble.h"
+#include "turnpike/proxymap.h"
+#include "turnpike/proxyproto.h"
 #include "turnpike/relay.h"
 #include "turnpike/stun.h"
 #include "turnpike/tbucket.h"
@@ -58,6 +61,8 @@
 #define WORKER_HANDSHAKE_SECONDS 10
 /* A PROXY header, and the first byte after it, must arrive within this. */
 #define WORKER_PROXY_SECONDS 5
+/* UDP clients one worker tracks behind PROXY v2 balancers (proxy-protocol=udp). */
+#define WORKER_PROXY_CLIENTS 16384
 /* At most one authentication failure warning per this many seconds. */
 #define WORKER_AUTH_WARN_S 10
 
@@ -118,7 +123,8 @@ struct worker {
 	size_t nudp;
 	struct relay_client_sock *csocks; /* the UDP sockets, as relay.c sends to clients */
 	LIST_HEAD(, worker_conn) conns;
-	struct preambles *pre; /* accepted, not yet TLS or plain */
+	struct preambles *pre;    /* accepted, not yet TLS or plain */
+	struct proxymap *proxied; /* proxy-protocol=udp: client to balancer flow */
 	uint64_t next_conn_id;
 	struct udpio_rx *rx;
 	struct turn *turn;
@@ -232,6 +238,7 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 	size_t outlen;
 	enum worker_msg what;
 	struct turn_reply reply;
+	const struct sockaddr *to;
 	char session[32];
 
 	what = worker_decode(w, &m, p, len, (const struct sockaddr *)&t->client, &outlen);
@@ -257,10 +264,12 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 			w->stats.udp_dropped++; /* not STUN: silence (indications need none) */
 		return;
 	}
+	if ((to = proxymap_get(w->proxied, (const struct sockaddr *)&t->client)) == NULL)
+		to = (const struct sockaddr *)&t->client;
 	if (udpio_send(u->fd,
 		addr_is_any((const struct sockaddr *)&u->addr) ? (const struct sockaddr *)&t->server
 							       : NULL,
-		(const struct sockaddr *)&t->client, w->tx, outlen) != 0)
+		to, w->tx, outlen) != 0)
 		w->stats.udp_dropped++; /* full socket buffer: like a lost packet */
 	else {
 		w->stats.udp_out++;
@@ -285,23 +294,64 @@ worker_udp_chandata(struct worker *w, const struct turn_5tuple *t, const uint8_t
 	turn_handle_chandata(w->turn, t, ch, data, dlen, now);
 }
 
+/*
+ * proxy-protocol=udp: a datagram from a trusted balancer starts with a PROXY
+ * v2 header naming the client. The header is stripped, the client is the
+ * header's source, and answers to it go back to the balancer's flow (src).
+ * 0: *p, *len and *client set; -1: dropped and counted.
+ */
+static int
+worker_udp_unproxy(struct worker *w, const struct sockaddr *src, const uint8_t **p, size_t *len,
+    struct sockaddr_storage *client, const struct turn_now *now)
+{
+	enum preamble_status why = PREAMBLE_MALFORMED;
+	struct proxyproto_hdr h;
+	const char *errstr;
+	size_t used;
+
+	if (!peerpolicy_range_has(w->setup->proxy_from, w->setup->nproxy_from, src))
+		why = PREAMBLE_UNTRUSTED;
+	else if (proxyproto_parse(*p, *len, &h, &used, &errstr) == PROXYPROTO_OK &&
+	    h.version == 2) {
+		if (h.local)
+			memcpy(client, src,
+			    addr_len(src)); /* a health check: the balancer itself */
+		else if (proxymap_put(w->proxied, (const struct sockaddr *)&h.src, src,
+			     now->mono_ms) != 0) {
+			w->stats.udp_dropped++; /* the table is full */
+			return -1;
+		} else
+			*client = h.src;
+		*p += used;
+		*len -= used;
+		return 0;
+	}
+	w->stats.proxy_refused[why]++;
+	w->stats.udp_dropped++;
+	return -1;
+}
+
 /* One datagram: STUN (top bits 00) or ChannelData (01); anything else is dropped. */
 static void
 worker_udp_datagram(struct worker_udp *u, int i, const struct turn_now *now)
 {
 	struct worker *w = u->w;
 	const struct sockaddr *src = udpio_src(w->rx, i), *dst = udpio_dst(w->rx, i);
+	struct sockaddr_storage client;
 	struct turn_5tuple t;
 	const uint8_t *p;
 	size_t len;
 
 	w->stats.udp_in++;
 	p = udpio_data(w->rx, i, &len);
+	memcpy(&client, src, addr_len(src));
+	if (w->proxied != NULL && worker_udp_unproxy(w, src, &p, &len, &client, now) != 0)
+		return;
 	if (len == 0 || (p[0] & 0x80) != 0) {
 		w->stats.udp_dropped++;
 		return;
 	}
-	memcpy(&t.client, src, addr_len(src));
+	memcpy(&t.client, &client, addr_len((const struct sockaddr *)&client));
 	memcpy(&t.server, dst, addr_len(dst));
 	t.transport = TURN_UDP;
 	if ((p[0] & 0x40) != 0)
@@ -946,6 +996,10 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	relay_now(&now);
 	turn_expire(w->turn, &now);
 	portpool_expire(w->setup->pool, now.mono_ms);
+	/* A proxied client refreshes within its allocation's lifetime, or is gone. */
+	if (w->proxied != NULL)
+		proxymap_expire(w->proxied, now.mono_ms,
+		    ((uint64_t)w->setup->turn->max_lifetime + 60) * 1000);
 }
 
 /* An allocation ended: its traffic goes to its user's totals. */
@@ -988,6 +1042,7 @@ worker_open_turn(struct worker *w, char **cause)
 	    .total_quota = w->setup->total_quota,
 	    .limits = w->setup->limits,
 	    .bps_capacity = w->setup->bps_capacity,
+	    .proxied = w->proxied,
 	    .conn_output_max = WORKER_CONN_RELAY_MAX,
 	};
 	struct turn_io io;
@@ -1036,6 +1091,10 @@ worker_create(int id, const struct worker_setup *setup, struct worker **wp, char
 		worker_fail(cause, id, "create the notify pipe");
 		goto fail;
 	}
+	if (setup->proxy_udp && (w->proxied = proxymap_create(WORKER_PROXY_CLIENTS)) == NULL) {
+		worker_fail(cause, id, "allocate the PROXY protocol client table");
+		goto fail;
+	}
 	if ((w->pre = preambles_create(w->base, worker_preamble_done, w)) == NULL) {
 		worker_fail(cause, id, "allocate the connection preambles");
 		goto fail;
@@ -1076,6 +1135,7 @@ worker_free(struct worker *w)
 		free(it);
 	}
 	preambles_free(w->pre);
+	proxymap_free(w->proxied);
 	if (w->notify_ev != NULL)
 		event_free(w->notify_ev);
 	for (i = 0; i < 2; i++) {

@@ -3,8 +3,11 @@
 # send-proxy): a client bound to 127.0.0.5 sees its own address, not HAProxy's,
 # in XOR-MAPPED-ADDRESS over TCP and over TLS passed through, and in the
 # session log; coturn's turnutils_uclient relays through HAProxy with zero
-# loss. Connections without a header, from an untrusted source, with a
-# malformed header or too slow with it are closed and counted in
+# loss. With proxy-protocol=udp, behind a UDP balancer that prefixes each
+# datagram with a v2 header (udpproxy.py, a flow per client), the same holds
+# for turnutils_stunclient and turnutils_uclient over UDP. Connections without
+# a header, from an untrusted source, with a malformed header or too slow with
+# it are closed (datagrams dropped) and counted in
 # turnpike_proxy_header_refusals_total, and the server keeps serving others.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -19,6 +22,8 @@ if [ -z "$HAPROXY" ] || [ -z "$UCLIENT" ] || [ -z "$UPEER" ]; then
 	tap_skip_all "haproxy or turnutils_uclient/turnutils_peer not installed (apt-get install haproxy coturn)"
 fi
 STUNBIND=$TOP_SRCDIR/tests/integration/stunbind.py
+UDPPROXY=$TOP_SRCDIR/tests/integration/udpproxy.py
+STUNCLIENT=${STUNCLIENT:-$(command -v turnutils_stunclient)}
 PROMTEXT=$TOP_SRCDIR/tests/integration/promtext.py
 prom() { timeout 15 python3 "$PROMTEXT" "$@"; }
 CLIENT_IP=127.0.0.5
@@ -33,9 +38,10 @@ pick_port
 MPORT=$PICKED
 pick_relay_range
 # The TLS port wants a header (proxy-protocol=tls), tcp-proxy-port (@PORT2@)
-# too; the plain port does not, so direct clients there show the server serving.
+# and UDP datagrams (udp) too; the plain TCP port does not, so direct clients
+# there show the server serving.
 start_turnpiked_or_bail -n --listening-ip 127.0.0.1 --listening-port @PORT@ \
-	--tls-listening-port @TLS_PORT@ --tcp-proxy-port @PORT2@ --proxy-protocol tls \
+	--tls-listening-port @TLS_PORT@ --tcp-proxy-port @PORT2@ --proxy-protocol tls,udp \
 	--proxy-protocol-from 127.0.0.1 --cert "$CERT" --pkey "$KEY" --log-file stdout \
 	--relay-threads 2 --lt-cred-mech --user "$TURN_USER:$TURN_PASS" --realm "$TURN_REALM" \
 	--min-port "$RELAY_MIN" --max-port "$RELAY_MAX" --allow-loopback-peers --verbose \
@@ -142,6 +148,39 @@ grep -qE "$want" "$TURNPIKED_LOG" &&
 tap_is "session log: relays for TCP and TLS client $CLIENT_IP, none for HAProxy's address" "$?" \
 	"$(grep -E 'relay ' "$TURNPIKED_LOG" | tail -n 6)"
 
+# UDP behind a balancer that prefixes every datagram with a PROXY v2 header.
+pick_port
+FE_UDP=$PICKED
+timeout 300 python3 "$UDPPROXY" "$FE_UDP" "$PORT" 240 >"$T/udpproxy.log" 2>&1 &
+track_pid "$!"
+UDPPROXY_PID=$!
+wait_until 10 grep -q '^ready' "$T/udpproxy.log" || bail_out "udpproxy.py did not start"
+bind_check "UDP via a PROXY v2 balancer: XOR-MAPPED-ADDRESS is the client's own" "$FE_UDP" udp
+timeout 20 "$STUNCLIENT" -L "$CLIENT_IP" -p "$FE_UDP" 127.0.0.1 >"$T/stunclient" 2>&1
+grep -qE "UDP reflexive addr: $CLIENT_IP:[0-9]+" "$T/stunclient"
+tap_is "turnutils_stunclient -L $CLIENT_IP via the UDP balancer sees its own address" "$?" \
+	"$(cat "$T/stunclient")"
+timeout 60 "$UCLIENT" -L "$CLIENT_IP" -n 20 -m 2 -l 120 -u "$TURN_USER" -w "$TURN_PASS" \
+	-e 127.0.0.1 -r "$PEER_PORT" -p "$FE_UDP" 127.0.0.1 >"$T/uc.udp" 2>&1
+rc=$?
+uclient_summary "$T/uc.udp" 40 >"$T/uc.udp.check"
+ck=$?
+[ "$rc" = 0 ] && [ "$ck" = 0 ] &&
+	grep -qE "relay 127\.0\.0\.1:[0-9]+ for UDP client $CLIENT_IP:" "$TURNPIKED_LOG"
+tap_is "turnutils_uclient over UDP via the balancer from $CLIENT_IP: zero loss, session log names it" \
+	"$?" "exit status $rc" "$(cat "$T/uc.udp.check")" "$(grep -E 'relay .*UDP' "$TURNPIKED_LOG" | tail -n 4)"
+out=$(timeout 20 python3 "$STUNBIND" 127.0.0.1 127.0.0.1 "$PORT" udp 2>&1)
+[ "$out" = "no answer" ]
+tap_is "a datagram from the balancer's address without a header is dropped" "$?" "$out"
+v2dgram=0d0a0d0a000d0a515549540a2112000c7f0000097f00000100010d96
+out=$(timeout 20 python3 "$STUNBIND" "$CLIENT_IP" 127.0.0.1 "$PORT" udp "" "$v2dgram" 2>&1)
+[ "$out" = "no answer" ]
+tap_is "a datagram with a header from outside proxy-protocol-from is dropped" "$?" "$out"
+out=$(timeout 20 python3 "$STUNBIND" 127.0.0.1 127.0.0.1 "$PORT" udp "" "$v2dgram" 2>&1)
+[ "$(awk '/^mapped /{print $2}' <<<"$out")" = "127.0.0.9:1" ]
+tap_is "the same datagram from 127.0.0.1: mapped to 127.0.0.9:1, answered to the sender" "$?" \
+	"$out"
+
 # Refusals. Untrusted: 127.0.0.5 straight to a PROXY port, even with a valid header.
 v2hdr=0d0a0d0a000d0a515549540a2111000c7f0000097f00000100010d96
 out=$(timeout 20 python3 "$STUNBIND" "$CLIENT_IP" 127.0.0.1 "$PORT2" tcp "" "$v2hdr" 2>&1)
@@ -214,8 +253,9 @@ grep -q "connection from $CLIENT_IP:[0-9]* closed: a PROXY protocol listener rea
 tap_is "the refusal is logged with the source address" "$?" "$(grep -F 'closed:' "$TURNPIKED_LOG" | tail -n 3)"
 
 bind_check "still served through HAProxy after all that" "$FE_V2" tcp
-kill "$HAPROXY_PID" 2>/dev/null
+kill "$HAPROXY_PID" "$UDPPROXY_PID" 2>/dev/null
 wait_exit "$HAPROXY_PID" 5
+wait_exit "$UDPPROXY_PID" 5
 stop_turnpiked
 tap_is "turnpiked stops with status 0" "$?" "status $TURNPIKED_STATUS"
 tap_done

@@ -256,6 +256,7 @@ gen_init_setup(struct gen *g, const struct gen_fixed *fx)
 	ws->ssl_ctx = g->ssl_ctx;
 	ws->proxy_from = g->proxy_from;
 	ws->nproxy_from = g->cfg->proxy_protocol_from.n;
+	ws->proxy_udp = config_proxy_protocol_on(g->cfg, "udp");
 	ws->udp = fx->udp;
 	ws->nudp = fx->nudp;
 	ws->verbose = g->cfg->verbose || g->cfg->debug;

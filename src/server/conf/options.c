@@ -80,7 +80,7 @@ options_check_range(const char *value, char *err, size_t errlen)
 	return 0;
 }
 
-/* proxy-protocol: a comma-separated list of tcp and tls. */
+/* proxy-protocol: a comma-separated list of tcp, tls and udp. */
 static int
 options_check_proxy_protocol(const char *value, char *err, size_t errlen)
 {
@@ -89,9 +89,10 @@ options_check_proxy_protocol(const char *value, char *err, size_t errlen)
 
 	for (;;) {
 		n = strcspn(p, ",");
-		if (!((n == 3 && strncmp(p, "tcp", 3) == 0) ||
-			(n == 3 && strncmp(p, "tls", 3) == 0))) {
-			snprintf(err, errlen, "'%s' is not a list of tcp and tls", value);
+		if (n != 3 ||
+		    (strncmp(p, "tcp", 3) != 0 && strncmp(p, "tls", 3) != 0 &&
+			strncmp(p, "udp", 3) != 0)) {
+			snprintf(err, errlen, "'%s' is not a list of tcp, tls and udp", value);
 			return -1;
 		}
 		if (p[n] == '\0')
@@ -263,13 +264,15 @@ const struct option_entry options_table[] = {
     {.name = "proxy-protocol",
 	.type = OPTION_STRING,
 	.offset = OFF(proxy_protocol),
-	.arg = "tcp,tls",
+	.arg = "tcp,tls,udp",
 	.check = options_check_proxy_protocol,
 	.help = "Listeners whose every connection starts with a PROXY protocol header "
-		"(version 1 or 2): tcp (listening-port), tls (tls-listening-port) or "
-		"both, comma-separated. The header's source address becomes the client's "
-		"address everywhere; a missing, malformed, late (5 s) or untrusted header "
-		"closes the connection."},
+		"(version 1 or 2), comma-separated: tcp (listening-port), tls "
+		"(tls-listening-port); udp: every datagram to listening-port starts with "
+		"a version 2 header, and answers go back through the balancer. The "
+		"header's source address becomes the client's address everywhere; a "
+		"missing, malformed, late (5 s) or untrusted header closes the "
+		"connection or drops the datagram."},
     {.name = "proxy-protocol-from",
 	.type = OPTION_STRINGS,
 	.flags = OPTION_RELOADABLE,

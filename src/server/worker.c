@@ -35,8 +35,8 @@
 #include "turnpike/integrity.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
-#include "turnpike/portpool.h"
 #include "turnpike/peerpolicy.h"
+#include "turnpike/portpool.h"
 #include "turnpike/preamble.h"
 #include "turnpike/proxymap.h"
 #include "turnpike/proxyproto.h"
@@ -313,9 +313,8 @@ worker_udp_unproxy(struct worker *w, const struct sockaddr *src, const uint8_t *
 		why = PREAMBLE_UNTRUSTED;
 	else if (proxyproto_parse(*p, *len, &h, &used, &errstr) == PROXYPROTO_OK &&
 	    h.version == 2) {
-		if (h.local)
-			memcpy(client, src,
-			    addr_len(src)); /* a health check: the balancer itself */
+		if (h.local) /* a health check: the balancer itself */
+			memcpy(client, src, addr_len(src));
 		else if (proxymap_put(w->proxied, (const struct sockaddr *)&h.src, src,
 			     now->mono_ms) != 0) {
 			w->stats.udp_dropped++; /* the table is full */

@@ -20,6 +20,7 @@
 #include "turnpike/preamble.h"
 
 struct binding_config;
+struct connlimit;
 struct creds;
 struct limits;
 struct peerpolicy_range;
@@ -53,10 +54,13 @@ struct worker_setup {
 	atomic_size_t *allocations;     /* shared count for total-quota */
 	const atomic_size_t *capacity;  /* 0 or the allocations the process can hold */
 	size_t total_quota;
-	struct limits *limits;      /* shared quotas, max-bps and the store's peer ranges */
-	uint64_t bps_capacity;      /* bytes per second each way per worker, 0: unlimited */
-	uint64_t unauth_rate_limit; /* 401s per second per UDP source, 0: off */
-	SSL_CTX *ssl_ctx;           /* NULL without TLS */
+	struct limits *limits;         /* shared quotas, max-bps and the store's peer ranges */
+	uint64_t bps_capacity;         /* bytes per second each way per worker, 0: unlimited */
+	uint64_t unauth_rate_limit;    /* 401s per second per UDP source, 0: off */
+	uint64_t unauth_answer_budget; /* this worker's bytes/s of them over UDP, 0: off */
+	size_t stream_input_budget;    /* bytes of incomplete frames this worker holds */
+	struct connlimit *connlimit;   /* shared; NULL: stream connections unbounded */
+	SSL_CTX *ssl_ctx;              /* NULL without TLS */
 	/* proxy-protocol-from: the sources a PROXY header is taken from */
 	const struct peerpolicy_range *proxy_from;
 	size_t nproxy_from;
@@ -89,10 +93,16 @@ struct worker_switch {
 struct worker_stats {
 	uint64_t udp_in;
 	uint64_t udp_out;
-	uint64_t udp_dropped;    /* not STUN or ChannelData, truncated, or not sent */
-	uint64_t conns;          /* TCP and TLS connections served */
-	uint64_t conns_dropped;  /* closed for garbage, size, timeout or errors */
-	uint64_t unauth_dropped; /* 401s not sent: over unauth-rate-limit for the source */
+	uint64_t udp_dropped;           /* not STUN or ChannelData, truncated, or not sent */
+	uint64_t conns;                 /* TCP and TLS connections served */
+	uint64_t conns_dropped;         /* closed for garbage, size, timeout or errors */
+	uint64_t unauth_dropped;        /* 401s not sent: over unauth-rate-limit for the source */
+	uint64_t unauth_budget_dropped; /* answers not sent: over unauth-answer-budget */
+	uint64_t conns_refused_per_ip;  /* closed at open: over max-connections-per-ip */
+	uint64_t conns_refused_fds;     /* closed at open: stream clients' descriptor share */
+	uint64_t conns_deadline;        /* closed: frame or TLS handshake not done in time */
+	uint64_t conns_idle;            /* closed: no frame and no allocation for 60 s */
+	uint64_t conns_input_budget;    /* closed: over stream-input-budget */
 	uint64_t tls_handshake_failures;
 	/* PROXY headers refused, by enum preamble_status (untrusted, malformed, timeout) */
 	uint64_t proxy_refused[PREAMBLE_NSTATUS];

@@ -46,7 +46,7 @@ start_turnpiked_or_bail -n --listening-ip 127.0.0.1 --listening-port @PORT@ \
 	--relay-threads 2 --lt-cred-mech --user "$TURN_USER:$TURN_PASS" --realm "$TURN_REALM" \
 	--min-port "$RELAY_MIN" --max-port "$RELAY_MAX" --allow-loopback-peers --verbose \
 	--prometheus --prometheus-address 127.0.0.1 --prometheus-port "$MPORT" \
-	--pidfile "$T/turnpiked.pid"
+	--pidfile "$T/turnpiked.pid" --rfc5766-channel-numbers
 grep -q "listening on TCP with PROXY protocol 127.0.0.1:$PORT2" "$TURNPIKED_LOG"
 tap_is "tcp-proxy-port listens and says so" "$?" "$(head -n 20 "$TURNPIKED_LOG")"
 

@@ -98,6 +98,8 @@ struct config {
 	char *userdb;
 	int stale_nonce;
 	char *stateless_nonce_secret;
+	bool oauth;
+	char *server_name;
 
 	/* TLS. */
 	char *cert;

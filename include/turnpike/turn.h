@@ -54,8 +54,10 @@ struct turn_config {
 	/* When set, asked instead of policy (the daemon swaps policies the store changes). */
 	bool (*peer_check)(void *ctx, const struct sockaddr *peer, const char **reason);
 	void *peer_ctx;
-	uint32_t user_quota;  /* allocations per user in this core, 0: no limit (486) */
-	uint32_t total_quota; /* allocations in this core, 0: no limit (486) */
+	bool oauth;              /* RFC 7635 ACCESS-TOKEN accepted, offered in 401s */
+	const char *server_name; /* THIRD-PARTY-AUTHORIZATION and the tokens' AAD; NULL: realm */
+	uint32_t user_quota;     /* allocations per user in this core, 0: no limit (486) */
+	uint32_t total_quota;    /* allocations in this core, 0: no limit (486) */
 };
 
 /* Room for any response turn_handle_message builds. */

@@ -210,6 +210,8 @@ gen_init_turn(struct gen *g, const struct gen_fixed *fx)
 	}
 	/* RFC 8489 §9.2: offer SHA-256 in the nonce cookie; RFC 5389 clients keep MD5. */
 	t->sha256 = true;
+	t->oauth = cfg->oauth;
+	t->server_name = cfg->server_name;
 	/* Quotas are process-wide, counted by limits.c; the core counts none without it. */
 	t->user_quota = fx->limits != NULL ? 0 : (uint32_t)cfg->user_quota;
 	t->total_quota = 0;

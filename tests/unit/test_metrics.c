@@ -113,6 +113,7 @@ test_render(void)
 	w[1].turn.no_permission_drops = 5;
 	w[1].relay.bps_dropped_packets = 8;
 	w[0].unauth_dropped = 2;
+	w[1].turn.auth_throttled = 3;
 	metrics_histogram_observe(&w[0].allocate_latency, 200);
 	metrics_histogram_observe(&w[1].allocate_latency, 3000);
 	metrics_histogram_observe(&w[1].allocate_latency, 5000000);
@@ -162,6 +163,7 @@ test_render(void)
 	    "drops by reason: workers summed");
 	CHECK(sample(text, "turnpike_dropped_packets_total{reason=\"bandwidth_limit\"}") == 8);
 	CHECK(sample(text, "turnpike_dropped_packets_total{reason=\"unauth_rate_limit\"}") == 2);
+	CHECK(sample(text, "turnpike_dropped_packets_total{reason=\"auth_throttled\"}") == 3);
 	CHECK(sample(text, "turnpike_dropped_packets_total{reason=\"peer_too_large\"}") == 0);
 	CHECKM(strstr(text, "user=") == NULL, "no user labels without username labels");
 	free(text);

@@ -31,8 +31,9 @@ struct auth_result {
 	bool mac_sha256;  /* answer with MESSAGE-INTEGRITY-SHA256, else MESSAGE-INTEGRITY */
 	uint8_t key[INTEGRITY_MAX_KEY_LEN];
 	size_t keylen;
-	const char *user; /* USERNAME, pointing into the request */
+	const char *user; /* USERNAME, pointing into the request, or userbuf */
 	size_t userlen;
+	char userbuf[CREDS_NAME_MAX]; /* the user a USERHASH named (RFC 8489 §14.4) */
 };
 
 /* A fresh nonce for t, valid for cfg->stale_nonce seconds; returns its length. */
@@ -43,6 +44,8 @@ bool auth_nonce_valid(const struct turn_config *cfg, const struct turn_5tuple *t
     const uint8_t *nonce, size_t len, uint64_t now_unix);
 /* True when nonce starts with the cookie and the "Password algorithms" feature bit. */
 bool auth_nonce_has_pwalgs(const uint8_t *nonce, size_t len);
+/* True when nonce starts with the cookie and the "Username anonymity" feature bit. */
+bool auth_nonce_has_anonymity(const uint8_t *nonce, size_t len);
 
 /* Checks m's long-term credentials in RFC 8489 §9.2.4's order and fills r. */
 void auth_check(const struct turn_config *cfg, const struct creds *creds,

@@ -21,6 +21,7 @@
 #include "turnpike/userdb.h"
 #include "turnpike/worker.h"
 
+struct alternate_set;
 struct config;
 struct limits;
 struct peerpolicy;
@@ -45,13 +46,15 @@ struct gen {
 	struct worker_setup setup; /* what the workers read */
 	struct config *cfg;        /* owned */
 	struct binding_config binding;
+	struct binding_rfc5780 rfc5780; /* turn.rfc5780 when rfc5780 is on */
 	struct turn_config turn;
 	struct creds_static *cstatic;
 	struct creds copts; /* users and secrets from options */
 	struct userdb_front front;
 	struct creds creds;
 	struct peerpolicy *policy;
-	struct integrity_key *nonce_mac; /* turn.nonce_mac, owned */
+	struct alternate_set *alternates; /* turn.alternates, owned; NULL: none */
+	struct integrity_key *nonce_mac;  /* turn.nonce_mac, owned */
 	SSL_CTX *ssl_ctx;
 	unsigned long id;         /* 1 at start, then one more per reload */
 	atomic_uint users;        /* workers reading setup */

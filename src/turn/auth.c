@@ -11,10 +11,13 @@
  * The nonce cookie with the STUN Security Features (RFC 8489 §9.2, §18.1): 24
  * bits in 4 base64 characters. Errata 6290: the bits are numbered from the
  * least significant one, so "Password algorithms" (bit 0) is 0x000001, "AAAB";
- * RFC 8489 B.1's "AAAC" is bit 1, "Username anonymity", which we do not offer.
+ * RFC 8489 B.1's "AAAC" is bit 1, "Username anonymity", offered with the
+ * userhash option ("AAAD": both).
  */
 #define AUTH_FEATURE_PWALGS 0x000001u
+#define AUTH_FEATURE_ANONYMITY 0x000002u
 static const char auth_cookie[] = AUTH_COOKIE "AAAB";
+static const char auth_cookie_anon[] = AUTH_COOKIE "AAAD";
 
 /* PASSWORD-ALGORITHMS we offer (RFC 8489 §14.11): SHA-256 preferred, then MD5. */
 static const uint8_t auth_offered[] = {0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00};
@@ -99,14 +102,15 @@ size_t
 auth_nonce_make(const struct turn_config *cfg, const struct turn_5tuple *t, uint64_t now_unix,
     char out[AUTH_NONCE_MAX])
 {
-	size_t prefixlen = cfg->sha256 ? AUTH_COOKIE_LEN : 0;
+	size_t prefixlen = cfg->sha256 || cfg->userhash ? AUTH_COOKIE_LEN : 0;
+	const char *cookie = cfg->userhash ? auth_cookie_anon : auth_cookie;
 	uint8_t raw[8 + AUTH_NONCE_MAC_LEN];
 	uint64_t expiry = now_unix + cfg->stale_nonce;
 
-	memcpy(out, auth_cookie, prefixlen);
+	memcpy(out, cookie, prefixlen);
 	buf_store_u32(raw, (uint32_t)(expiry >> 32));
 	buf_store_u32(raw + 4, (uint32_t)expiry);
-	if (auth_nonce_mac(cfg, t, (const uint8_t *)auth_cookie, prefixlen, expiry, raw + 8) == -1)
+	if (auth_nonce_mac(cfg, t, (const uint8_t *)cookie, prefixlen, expiry, raw + 8) == -1)
 		memset(raw + 8, 0, AUTH_NONCE_MAC_LEN); /* never verifies: the client gets 438 */
 	auth_hex(raw, sizeof raw, out + prefixlen);
 	out[prefixlen + AUTH_NONCE_HEX_LEN] = '\0';
@@ -151,21 +155,34 @@ auth_b64_value(uint8_t c)
 	return -1;
 }
 
-bool
-auth_nonce_has_pwalgs(const uint8_t *nonce, size_t len)
+/* The security feature bits of a nonce cookie; 0 without a cookie. */
+static uint32_t
+auth_nonce_features(const uint8_t *nonce, size_t len)
 {
 	size_t cookie = strlen(AUTH_COOKIE), i;
 	uint32_t bits = 0;
 	int v;
 
 	if (len < AUTH_COOKIE_LEN || memcmp(nonce, AUTH_COOKIE, cookie) != 0)
-		return false;
+		return 0;
 	for (i = cookie; i < AUTH_COOKIE_LEN; i++) {
 		if ((v = auth_b64_value(nonce[i])) == -1)
-			return false;
+			return 0;
 		bits = bits << 6 | (uint32_t)v;
 	}
-	return (bits & AUTH_FEATURE_PWALGS) != 0;
+	return bits;
+}
+
+bool
+auth_nonce_has_pwalgs(const uint8_t *nonce, size_t len)
+{
+	return (auth_nonce_features(nonce, len) & AUTH_FEATURE_PWALGS) != 0;
+}
+
+bool
+auth_nonce_has_anonymity(const uint8_t *nonce, size_t len)
+{
+	return (auth_nonce_features(nonce, len) & AUTH_FEATURE_ANONYMITY) != 0;
 }
 
 /*
@@ -254,11 +271,38 @@ auth_check_keys(const struct turn_config *cfg, const struct creds *creds, const 
 	auth_wipe(&cr, sizeof cr);
 }
 
+/*
+ * RFC 8489 §9.2.4 with §14.4: a request naming its user by USERHASH (no
+ * USERNAME) is looked up by hash in the realm it names; only when the nonce
+ * offered username anonymity (the userhash option), else 400 like a request
+ * without USERNAME. 0, or -1 with r failed.
+ */
+static int
+auth_resolve_userhash(const struct turn_config *cfg, const struct creds *creds,
+    const struct stun_msg *m, const struct stun_attr *uh, const struct stun_attr *realm,
+    const struct stun_attr *nonce, struct auth_result *r)
+{
+	uint8_t hash[STUN_USERHASH_LEN];
+
+	if (!cfg->userhash || !auth_nonce_has_anonymity(stun_attr_value(m, nonce), nonce->len) ||
+	    stun_get_userhash(m, uh, hash) == -1) {
+		auth_fail(r, 400, false);
+		return -1;
+	}
+	if (creds_find_hash(creds, hash, (const char *)stun_attr_value(m, realm), realm->len,
+		r->userbuf, &r->userlen) != CREDS_FOUND) {
+		auth_fail(r, 401, true);
+		return -1;
+	}
+	r->user = r->userbuf;
+	return 0;
+}
+
 void
 auth_check(const struct turn_config *cfg, const struct creds *creds, const struct turn_5tuple *t,
     const struct stun_msg *m, uint64_t now_unix, struct auth_result *r)
 {
-	const struct stun_attr *user, *realm, *nonce;
+	const struct stun_attr *user, *realm, *nonce, *uh;
 	uint16_t alg;
 
 	memset(r, 0, sizeof *r);
@@ -270,7 +314,8 @@ auth_check(const struct turn_config *cfg, const struct creds *creds, const struc
 	user = stun_find(m, STUN_ATTR_USERNAME);
 	realm = stun_find(m, STUN_ATTR_REALM);
 	nonce = stun_find(m, STUN_ATTR_NONCE);
-	if (user == NULL || realm == NULL || nonce == NULL) {
+	uh = user == NULL ? stun_find(m, STUN_ATTR_USERHASH) : NULL;
+	if ((user == NULL && uh == NULL) || realm == NULL || nonce == NULL) {
 		auth_fail(r, 400, false);
 		return;
 	}
@@ -282,8 +327,11 @@ auth_check(const struct turn_config *cfg, const struct creds *creds, const struc
 		auth_fail(r, 438, true);
 		return;
 	}
-	r->user = (const char *)stun_attr_value(m, user);
-	r->userlen = user->len;
+	if (user != NULL) {
+		r->user = (const char *)stun_attr_value(m, user);
+		r->userlen = user->len;
+	} else if (auth_resolve_userhash(cfg, creds, m, uh, realm, nonce, r) != 0)
+		return;
 	auth_check_keys(cfg, creds, m, realm, alg, now_unix, r);
 }
 

@@ -354,7 +354,7 @@ fixed_lookup(void *ctx, const char *user, size_t userlen, const char *realm, siz
 static void
 test_backend_failure(void)
 {
-	static const struct creds_ops ops = {fixed_lookup};
+	static const struct creds_ops ops = {fixed_lookup, NULL};
 	static int status;
 	struct creds saved = creds;
 	char n[AUTH_NONCE_MAX];

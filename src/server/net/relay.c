@@ -657,7 +657,16 @@ relay_creds_lookup(void *ctx, const char *user, size_t userlen, const char *real
 	return creds_lookup(rl->setup.creds, user, userlen, realm, realmlen, now_unix, out);
 }
 
-static const struct creds_ops relay_creds_ops = {relay_creds_lookup};
+static int
+relay_creds_find_hash(void *ctx, const uint8_t *hash, const char *realm, size_t realmlen,
+    char *name, size_t *namelen)
+{
+	struct relay *rl = ctx;
+
+	return creds_find_hash(rl->setup.creds, hash, realm, realmlen, name, namelen);
+}
+
+static const struct creds_ops relay_creds_ops = {relay_creds_lookup, relay_creds_find_hash};
 
 void
 relay_set_creds(struct relay *rl, const struct creds *creds, size_t total_quota)

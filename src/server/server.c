@@ -514,8 +514,8 @@ server_drain(struct server *s, const char *who)
 		s->drain_deadline_ms = server_mono_ms() + (uint64_t)timeout * 1000;
 		snprintf(until, sizeof until, " or in %d s (drain-timeout)", timeout);
 	}
-	log_info("%s: draining: new allocations refused (508), %zu left; exiting when the last "
-		 "ends%s",
+	log_info("%s: draining: new allocations refused (508, or 300 to an alternate-server "
+		 "when one is set), %zu left; exiting when the last ends%s",
 	    who, n, until);
 	sdnotify_stopping(); /* systemd: shutting down, however long the calls last */
 	for (i = 0; i < s->nworkers; i++) {

@@ -173,7 +173,8 @@ fuzz_feed(struct fuzz *f, uint8_t which)
 		return;
 	/* RFC 5780: an answer may leave from another of our addresses, never to another IP. */
 	if (reply.rerouted &&
-	    (!addr_equal_ip((const struct sockaddr *)&reply.to, (const struct sockaddr *)&t->client) ||
+	    (!addr_equal_ip((const struct sockaddr *)&reply.to,
+		 (const struct sockaddr *)&t->client) ||
 		t->transport != TURN_UDP || m.method != STUN_BINDING))
 		abort();
 	if (stun_decode(&r, f->out, outlen, &errstr) != STUN_DECODE_OK ||

@@ -40,7 +40,8 @@ test_parse(void)
 	}
 	CHECK(alternate_set_count(s, ALTERNATE_PLAIN) == 0);
 	CHECK(alternate_set_add(s, ALTERNATE_TLS, "[2001:db8::5]/turn.example.org", &cause) == 0);
-	CHECKM(alternate_choose(s, &q, &cur, &t) && target_is(&t, "[2001:db8::5]:5349", "turn.example.org"),
+	CHECKM(alternate_choose(s, &q, &cur, &t) &&
+		target_is(&t, "[2001:db8::5]:5349", "turn.example.org"),
 	    "TLS entries default to port 5349 and keep their domain");
 	q.transport = TURN_TCP;
 	CHECKM(!alternate_choose(s, &q, &cur, &t), "TCP uses the plain list (empty)");

@@ -412,12 +412,13 @@ test_userhash_b1(void)
 	creds_static_iface(b1, &c);
 	CHECK(creds_static_add_user(b1, spec, &cause) == 0);
 	CHECK(len > 0 && stun_decode(&m, msgbuf, (size_t)len, &errstr) == 0);
-	CHECKM((a = stun_find(&m, STUN_ATTR_USERHASH)) != NULL && stun_get_userhash(&m, a, hash) == 0 &&
-		stun_find(&m, STUN_ATTR_USERNAME) == NULL,
+	CHECKM((a = stun_find(&m, STUN_ATTR_USERHASH)) != NULL &&
+		stun_get_userhash(&m, a, hash) == 0 && stun_find(&m, STUN_ATTR_USERNAME) == NULL,
 	    "B.1 names its user by USERHASH only");
 	CHECKM(creds_find_hash(&c, hash, "example.org", 11, name, &namelen) == CREDS_FOUND &&
 		namelen == (size_t)ulen && memcmp(name, user, namelen) == 0,
-	    "the B.1 USERHASH finds <U+30DE><U+30C8><U+30EA><U+30C3><U+30AF><U+30B9> in example.org");
+	    "the B.1 USERHASH finds <U+30DE><U+30C8><U+30EA><U+30C3><U+30AF><U+30B9> in "
+	    "example.org");
 	CHECK(creds_lookup(&c, name, namelen, "example.org", 11, 0, &r) == CREDS_FOUND);
 	CHECKM(vector_hex(v, "hmac_key_hex", key, sizeof key) == 32 &&
 		memcmp(r.keys[0].sha256, key, 32) == 0,

@@ -545,7 +545,8 @@ test_new_attrs(void)
 	CHECKM(stun_get_change_request(&m, a, &ip, &port) == 0 && !ip && port,
 	    "CHANGE-REQUEST: unused bits ignored");
 	CHECKM(dec(&m, "0003 0002 0006 0000") == STUN_DECODE_MALFORMED, "short CHANGE-REQUEST");
-	CHECK(dec(&m, "001e 0020 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f") ==
+	CHECK(
+	    dec(&m, "001e 0020 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f") ==
 	    STUN_DECODE_OK);
 	a = stun_find(&m, STUN_ATTR_USERHASH);
 	CHECK(a != NULL && stun_get_userhash(&m, a, hash) == 0 && hash[0] == 0 && hash[31] == 31);

@@ -1127,7 +1127,8 @@ test_alternate(void)
 	CHECK(alternate_set_add(set, ALTERNATE_PLAIN, "192.0.2.10:3478", &cause) == 0 &&
 	    alternate_set_add(set, ALTERNATE_PLAIN, "192.0.2.11", &cause) == 0 &&
 	    alternate_set_add(set, ALTERNATE_PLAIN, "[2001:db8::10]:3479", &cause) == 0 &&
-	    alternate_set_add(set, ALTERNATE_TLS, "192.0.2.20:5350/turn-b.example.org", &cause) == 0);
+	    alternate_set_add(set, ALTERNATE_TLS, "192.0.2.20:5350/turn-b.example.org", &cause) ==
+		0);
 	cfg.alternates = set;
 	restart();
 	begin(STUN_ALLOCATE, STUN_REQUEST);
@@ -1177,7 +1178,8 @@ test_alternate(void)
 		ten += alternate_is("192.0.2.10:3478", "");
 		eleven += alternate_is("192.0.2.11:3478", "");
 	}
-	CHECKM(ten == 20 && eleven == 10, "weights: 20 of 30 to the entry listed twice, 10 to the other");
+	CHECKM(ten == 20 && eleven == 10,
+	    "weights: 20 of 30 to the entry listed twice, 10 to the other");
 	CHECKM(allocate(&tls) == 0, "no tls-alternate-server: a TLS client is served here");
 
 	/* Drain: 300 when an alternate exists for the client, 508 when none. */

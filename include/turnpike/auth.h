@@ -31,7 +31,8 @@ struct auth_result {
 	bool mac_sha256;  /* answer with MESSAGE-INTEGRITY-SHA256, else MESSAGE-INTEGRITY */
 	uint8_t key[INTEGRITY_MAX_KEY_LEN];
 	size_t keylen;
-	const char *user; /* USERNAME, pointing into the request, or userbuf */
+	/* USERNAME, pointing into the request, or into userbuf: use the struct in place. */
+	const char *user;
 	size_t userlen;
 	char userbuf[CREDS_NAME_MAX]; /* the user a USERHASH named (RFC 8489 §14.4) */
 };

@@ -433,7 +433,7 @@ static void
 test_userhash(void)
 {
 	char n[AUTH_NONCE_MAX], plain[AUTH_NONCE_MAX];
-	struct auth_result r;
+	static struct auth_result r; /* r.user may point into r.userbuf: never copied */
 	struct req q = {.user = "alice",
 	    .mi_sha256 = true,
 	    .key_alg = STUN_PWALG_SHA256,
@@ -452,27 +452,27 @@ test_userhash(void)
 	    "userhash: the cookie offers username anonymity and password algorithms (AAAD)");
 	CHECK(!auth_nonce_has_anonymity((const uint8_t *)plain, strlen(plain)));
 	q.nonce = n;
-	r = check(&q, 1000);
+	auth_check(&cfg, &creds, &tup, request(&q), 1000, &r);
 	CHECKM(r.error == 0 && r.userlen == 5 && memcmp(r.user, "alice", 5) == 0 && r.mac_sha256,
 	    "USERHASH of alice: authenticated as alice, answered with MESSAGE-INTEGRITY-SHA256");
 	q.password = "wrong";
-	r = check(&q, 1000);
+	auth_check(&cfg, &creds, &tup, request(&q), 1000, &r);
 	CHECKM(r.error == 401 && r.challenge, "USERHASH with a wrong password: 401");
 	q.password = "s3cret";
 	q.user = "nobody";
-	r = check(&q, 1000);
+	auth_check(&cfg, &creds, &tup, request(&q), 1000, &r);
 	CHECKM(r.error == 401 && r.challenge, "USERHASH of an unknown user: 401");
 	q.user = "alice";
 	q.nonce = plain;
-	r = check(&q, 1000);
+	auth_check(&cfg, &creds, &tup, request(&q), 1000, &r);
 	CHECKM(r.error == 400, "USERHASH after a nonce that did not offer anonymity: 400");
 	cfg.userhash = false;
 	q.nonce = n;
-	r = check(&q, 1000);
+	auth_check(&cfg, &creds, &tup, request(&q), 1000, &r);
 	CHECKM(r.error == 400, "userhash off: USERHASH without USERNAME is a 400");
 	q.userhash = false;
 	q.nonce = plain;
-	r = check(&q, 1000);
+	auth_check(&cfg, &creds, &tup, request(&q), 1000, &r);
 	CHECKM(r.error == 0, "userhash off: USERNAME still works");
 }
 

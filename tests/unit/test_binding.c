@@ -14,7 +14,7 @@
 #include "unit.h"
 
 static const uint8_t tid[STUN_TID_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-static const struct binding_config plain = {NULL};
+static const struct binding_config plain = {NULL, NULL};
 static const struct binding_config with_software = {"turnpike test", NULL};
 
 static struct sockaddr_storage src4, src6, mapped;

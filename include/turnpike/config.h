@@ -101,6 +101,7 @@ struct config {
 	bool userhash;
 	char *realm;
 	char *userdb;
+	int userdb_stale_limit; /* seconds the last good copy is served */
 	int stale_nonce;
 	char *stateless_nonce_secret;
 

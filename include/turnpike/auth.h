@@ -20,8 +20,8 @@
 /* RFC 8489 §9.2: "obMatJos2" and 4 base64 characters of the 24 security feature bits. */
 #define AUTH_COOKIE "obMatJos2"
 #define AUTH_COOKIE_LEN 13
-/* Longest nonce we issue (cookie, 16 hex digits of expiry, 32 of MAC) and a NUL. */
-#define AUTH_NONCE_MAX 64
+/* Longest nonce we issue (cookie, 16 base64 characters of expiry and MAC) and a NUL. */
+#define AUTH_NONCE_MAX 32
 
 /* How a request's credentials came out. */
 struct auth_result {
@@ -47,6 +47,14 @@ bool auth_nonce_valid(const struct turn_config *cfg, const struct turn_5tuple *t
 bool auth_nonce_has_pwalgs(const uint8_t *nonce, size_t len);
 /* True when nonce starts with the cookie and the "Username anonymity" feature bit. */
 bool auth_nonce_has_anonymity(const uint8_t *nonce, size_t len);
+
+/*
+ * The user a USERHASH names in realm (creds_find_hash); when none is found,
+ * CREDS_UNKNOWN (or CREDS_UNAVAILABLE) with name set to "userhash:" and the
+ * hash in hex, so that throttles and logs still have one name per hash.
+ */
+int auth_userhash_name(const struct creds *creds, const uint8_t hash[STUN_USERHASH_LEN],
+    const char *realm, size_t realmlen, char name[CREDS_NAME_MAX], size_t *namelen);
 
 /* Checks m's long-term credentials in RFC 8489 §9.2.4's order and fills r. */
 void auth_check(const struct turn_config *cfg, const struct creds *creds,

@@ -23,9 +23,16 @@ static const char auth_cookie_anon[] = AUTH_COOKIE "AAAD";
 static const uint8_t auth_offered[] = {0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00};
 #define AUTH_ALG_ENTRY_LEN 4
 
-/* Bytes of the MAC that a nonce carries. */
-#define AUTH_NONCE_MAC_LEN 16
-#define AUTH_NONCE_HEX_LEN (2 * (8 + AUTH_NONCE_MAC_LEN))
+/*
+ * A nonce is the cookie and 16 base64 characters of 12 bytes: the expiry (unix
+ * seconds, 32 bits) and 8 bytes of MAC. Short, so that a 401 stays small
+ * (amplification); 64 bits of MAC are plenty for a value that lives minutes.
+ */
+#define AUTH_NONCE_MAC_LEN 8
+#define AUTH_NONCE_RAW_LEN (4 + AUTH_NONCE_MAC_LEN)
+#define AUTH_NONCE_B64_LEN (AUTH_NONCE_RAW_LEN / 3 * 4)
+
+static const char auth_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static void
 auth_wipe(void *p, size_t n)
@@ -39,15 +46,14 @@ auth_wipe(void *p, size_t n)
 /* HMAC-SHA256(nonce_key, prefix || expiry || transport || family || client IP), truncated. */
 static int
 auth_nonce_mac(const struct turn_config *cfg, const struct turn_5tuple *t, const uint8_t *prefix,
-    size_t prefixlen, uint64_t expiry, uint8_t out[AUTH_NONCE_MAC_LEN])
+    size_t prefixlen, uint32_t expiry, uint8_t out[AUTH_NONCE_MAC_LEN])
 {
-	uint8_t in[AUTH_COOKIE_LEN + 8 + 2 + 16], mac[INTEGRITY_SHA256_LEN];
+	uint8_t in[AUTH_COOKIE_LEN + 4 + 2 + 16], mac[INTEGRITY_SHA256_LEN];
 	const struct sockaddr *sa = (const struct sockaddr *)&t->client;
 	struct wbuf w;
 
 	wbuf_init(&w, in, sizeof in);
 	wbuf_put_bytes(&w, prefix, prefixlen);
-	wbuf_put_u32(&w, (uint32_t)(expiry >> 32));
 	wbuf_put_u32(&w, (uint32_t)expiry);
 	wbuf_put_u8(&w, t->transport);
 	wbuf_put_u8(&w, (uint8_t)sa->sa_family);
@@ -64,36 +70,47 @@ auth_nonce_mac(const struct turn_config *cfg, const struct turn_5tuple *t, const
 	return 0;
 }
 
-static void
-auth_hex(const uint8_t *p, size_t n, char *out)
+static int
+auth_b64_value(uint8_t c)
 {
-	static const char digits[] = "0123456789abcdef";
+	const char *p = c != 0 ? strchr(auth_b64, c) : NULL;
+
+	return p != NULL ? (int)(p - auth_b64) : -1;
+}
+
+/* n a multiple of 3: 4 characters per 3 bytes, no padding. */
+static void
+auth_b64_encode(const uint8_t *p, size_t n, char *out)
+{
+	uint32_t v;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
+	for (i = 0; i + 3 <= n; i += 3, out += 4) {
+		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		out[0] = auth_b64[v >> 18];
+		out[1] = auth_b64[(v >> 12) & 63];
+		out[2] = auth_b64[(v >> 6) & 63];
+		out[3] = auth_b64[v & 63];
 	}
 }
 
-/* Lowercase hex only, as auth_hex writes it. */
+/* The inverse of auth_b64_encode for n bytes; -1 on a character outside the alphabet. */
 static int
-auth_unhex(const uint8_t *s, size_t n, uint8_t *out)
+auth_b64_decode(const uint8_t *s, size_t n, uint8_t *out)
 {
+	uint32_t v;
 	size_t i;
-	int v[2], j;
+	int j, d;
 
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < 2; j++) {
-			uint8_t c = s[2 * i + (size_t)j];
-			if (c >= '0' && c <= '9')
-				v[j] = c - '0';
-			else if (c >= 'a' && c <= 'f')
-				v[j] = c - 'a' + 10;
-			else
+	for (i = 0; i + 3 <= n; i += 3, s += 4) {
+		for (v = 0, j = 0; j < 4; j++) {
+			if ((d = auth_b64_value(s[j])) == -1)
 				return -1;
+			v = v << 6 | (uint32_t)d;
 		}
-		out[i] = (uint8_t)(v[0] << 4 | v[1]);
+		out[i] = (uint8_t)(v >> 16);
+		out[i + 1] = (uint8_t)(v >> 8);
+		out[i + 2] = (uint8_t)v;
 	}
 	return 0;
 }
@@ -104,55 +121,38 @@ auth_nonce_make(const struct turn_config *cfg, const struct turn_5tuple *t, uint
 {
 	size_t prefixlen = cfg->sha256 || cfg->userhash ? AUTH_COOKIE_LEN : 0;
 	const char *cookie = cfg->userhash ? auth_cookie_anon : auth_cookie;
-	uint8_t raw[8 + AUTH_NONCE_MAC_LEN];
-	uint64_t expiry = now_unix + cfg->stale_nonce;
+	uint8_t raw[AUTH_NONCE_RAW_LEN];
+	uint32_t expiry = (uint32_t)(now_unix + cfg->stale_nonce);
 
 	memcpy(out, cookie, prefixlen);
-	buf_store_u32(raw, (uint32_t)(expiry >> 32));
-	buf_store_u32(raw + 4, (uint32_t)expiry);
-	if (auth_nonce_mac(cfg, t, (const uint8_t *)cookie, prefixlen, expiry, raw + 8) == -1)
-		memset(raw + 8, 0, AUTH_NONCE_MAC_LEN); /* never verifies: the client gets 438 */
-	auth_hex(raw, sizeof raw, out + prefixlen);
-	out[prefixlen + AUTH_NONCE_HEX_LEN] = '\0';
-	return prefixlen + AUTH_NONCE_HEX_LEN;
+	buf_store_u32(raw, expiry);
+	if (auth_nonce_mac(cfg, t, (const uint8_t *)cookie, prefixlen, expiry, raw + 4) == -1)
+		memset(raw + 4, 0, AUTH_NONCE_MAC_LEN); /* never verifies: the client gets 438 */
+	auth_b64_encode(raw, sizeof raw, out + prefixlen);
+	out[prefixlen + AUTH_NONCE_B64_LEN] = '\0';
+	return prefixlen + AUTH_NONCE_B64_LEN;
 }
 
 bool
 auth_nonce_valid(const struct turn_config *cfg, const struct turn_5tuple *t, const uint8_t *nonce,
     size_t len, uint64_t now_unix)
 {
-	uint8_t raw[8 + AUTH_NONCE_MAC_LEN], mac[AUTH_NONCE_MAC_LEN];
+	uint8_t raw[AUTH_NONCE_RAW_LEN], mac[AUTH_NONCE_MAC_LEN];
 	size_t prefixlen;
-	uint64_t expiry;
+	uint32_t expiry;
 
-	if (len != AUTH_NONCE_HEX_LEN && len != AUTH_NONCE_HEX_LEN + AUTH_COOKIE_LEN)
+	if (len != AUTH_NONCE_B64_LEN && len != AUTH_NONCE_B64_LEN + AUTH_COOKIE_LEN)
 		return false;
-	prefixlen = len - AUTH_NONCE_HEX_LEN;
+	prefixlen = len - AUTH_NONCE_B64_LEN;
 	if (prefixlen != 0 && memcmp(nonce, AUTH_COOKIE, strlen(AUTH_COOKIE)) != 0)
 		return false;
-	if (auth_unhex(nonce + prefixlen, sizeof raw, raw) == -1)
+	if (auth_b64_decode(nonce + prefixlen, sizeof raw, raw) == -1)
 		return false;
-	expiry = (uint64_t)buf_load_u32(raw) << 32 | buf_load_u32(raw + 4);
+	expiry = buf_load_u32(raw);
 	if (auth_nonce_mac(cfg, t, nonce, prefixlen, expiry, mac) == -1 ||
-	    !integrity_equal(mac, raw + 8, sizeof mac))
+	    !integrity_equal(mac, raw + 4, sizeof mac))
 		return false;
 	return now_unix < expiry;
-}
-
-static int
-auth_b64_value(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
 }
 
 /* The security feature bits of a nonce cookie; 0 without a cookie. */
@@ -271,6 +271,27 @@ auth_check_keys(const struct turn_config *cfg, const struct creds *creds, const 
 	auth_wipe(&cr, sizeof cr);
 }
 
+int
+auth_userhash_name(const struct creds *creds, const uint8_t hash[STUN_USERHASH_LEN],
+    const char *realm, size_t realmlen, char name[CREDS_NAME_MAX], size_t *namelen)
+{
+	static const char digits[] = "0123456789abcdef";
+	static const char prefix[] = "userhash:";
+	size_t i, n = sizeof prefix - 1;
+	int rc;
+
+	if ((rc = creds_find_hash(creds, hash, realm, realmlen, name, namelen)) == CREDS_FOUND)
+		return rc;
+	memcpy(name, prefix, n);
+	for (i = 0; i < STUN_USERHASH_LEN; i++) {
+		name[n++] = digits[hash[i] >> 4];
+		name[n++] = digits[hash[i] & 15];
+	}
+	name[n] = '\0';
+	*namelen = n;
+	return rc;
+}
+
 /*
  * RFC 8489 §9.2.4 with §14.4: a request naming its user by USERHASH (no
  * USERNAME) is looked up by hash in the realm it names; only when the nonce
@@ -289,8 +310,9 @@ auth_resolve_userhash(const struct turn_config *cfg, const struct creds *creds,
 		auth_fail(r, 400, false);
 		return -1;
 	}
-	if (creds_find_hash(creds, hash, (const char *)stun_attr_value(m, realm), realm->len,
+	if (auth_userhash_name(creds, hash, (const char *)stun_attr_value(m, realm), realm->len,
 		r->userbuf, &r->userlen) != CREDS_FOUND) {
+		r->user = r->userbuf; /* the label: the failure counts against this hash */
 		auth_fail(r, 401, true);
 		return -1;
 	}

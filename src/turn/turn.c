@@ -294,7 +294,7 @@ turn_build(const struct turn_req *r, const struct turn_answer *a, uint8_t *out, 
 	*outlen = 0;
 	stun_build_init(&b, out, cap, m->method, a->error != 0 ? STUN_ERROR : STUN_SUCCESS, m->tid);
 	if (a->error != 0)
-		stun_build_error(&b, a->error, NULL);
+		stun_build_error(&b, a->error, a->challenge && !cfg->challenge_reason ? "" : NULL);
 	if (a->nunknown > 0)
 		stun_build_unknown(&b, a->unknown, a->nunknown);
 	if (a->alternate != NULL) {
@@ -683,9 +683,11 @@ turn_channel_bind(struct turn_req *r, struct turn_answer *ans)
 	uint16_t number;
 	int rc;
 
-	/* RFC 8656 §11.2 says 0x4000-0x4FFF; RFC 5766 clients (coturn's) use up to 0x7FFF. */
+	/* RFC 8656 §12: 0x4000-0x4FFF; RFC 5766 clients (coturn's) use up to 0x7FFF. */
 	if (ch == NULL || pa == NULL || stun_get_u16(r->m, ch, &number) == -1 ||
-	    !chandata_is_channel(number) || stun_get_xor_addr(r->m, pa, &peer) == -1) {
+	    number < CHANNEL_MIN ||
+	    number > (cfg->rfc5766_channels ? CHANNEL_LEGACY_MAX : CHANNEL_MAX) ||
+	    stun_get_xor_addr(r->m, pa, &peer) == -1) {
 		ans->error = 400;
 		return;
 	}
@@ -715,6 +717,55 @@ turn_method_find(uint16_t method)
 	return NULL;
 }
 
+/*
+ * A request naming its user by USERHASH (with userhash on): the user's name,
+ * or a label of the hash, in r->auth.userbuf for the throttle; false without one.
+ */
+static bool
+turn_userhash_name(struct turn_req *r, size_t *len)
+{
+	const struct stun_attr *uh = stun_find(r->m, STUN_ATTR_USERHASH);
+	const struct stun_attr *realm = stun_find(r->m, STUN_ATTR_REALM);
+	uint8_t hash[STUN_USERHASH_LEN];
+
+	if (!r->t->cfg->userhash || uh == NULL || realm == NULL ||
+	    stun_get_userhash(r->m, uh, hash) == -1)
+		return false;
+	auth_userhash_name(&r->t->creds, hash, (const char *)stun_attr_value(r->m, realm),
+	    realm->len, r->auth.userbuf, len);
+	return true;
+}
+
+/*
+ * The failed-authentication throttle: false when a request with credentials
+ * from this source or for this user must be dropped without being checked, so
+ * that a guesser learns nothing, not even from a good guess.
+ */
+static bool
+turn_auth_allowed(struct turn_req *r)
+{
+	const struct turn_config *cfg = r->t->cfg;
+	const struct stun_attr *user;
+	const struct turn_allocation *a;
+	const char *name;
+	size_t len;
+	bool mine;
+
+	if (cfg->auth_allowed == NULL || (r->m->mi < 0 && r->m->mi_sha256 < 0))
+		return true;
+	if ((user = stun_find(r->m, STUN_ATTR_USERNAME)) != NULL) {
+		name = (const char *)stun_attr_value(r->m, user);
+		len = user->len;
+	} else if (!turn_userhash_name(r, &len))
+		return true; /* no user named: auth_check answers 400 */
+	else
+		name = r->auth.userbuf;
+	a = allocation_find(r->t->allocs, r->tuple);
+	mine = a != NULL && allocation_is_user(a, name, len);
+	return cfg->auth_allowed(cfg->auth_ctx, (const struct sockaddr *)&r->tuple->client, name,
+	    len, mine, r->now->mono_ms);
+}
+
 /* Long-term credentials, or nothing to check with no-auth; false when answered already. */
 static bool
 turn_authenticate(struct turn_req *r, struct turn_answer *ans)
@@ -726,6 +777,11 @@ turn_authenticate(struct turn_req *r, struct turn_answer *ans)
 		r->authenticated = true;
 		return true;
 	}
+	if (!turn_auth_allowed(r)) {
+		t->stats.auth_throttled++;
+		r->reply->throttled = true;
+		return false;
+	}
 	auth_check(t->cfg, &t->creds, r->tuple, r->m, r->now->unix_s, &r->auth);
 	if (r->auth.error == 0) {
 		r->authenticated = true;
@@ -736,6 +792,10 @@ turn_authenticate(struct turn_req *r, struct turn_answer *ans)
 	if (ans->error == 401 && r->auth.credentials) {
 		t->stats.auth_failures++;
 		r->reply->auth_failed = true;
+		if (t->cfg->auth_failed != NULL && r->auth.user != NULL)
+			t->cfg->auth_failed(t->cfg->auth_ctx,
+			    (const struct sockaddr *)&r->tuple->client, r->auth.user,
+			    r->auth.userlen, r->now->mono_ms);
 	} else if (ans->error == 400 && r->auth.credentials)
 		t->stats.auth_failures_400++;
 	else if (ans->error == 438)
@@ -800,9 +860,12 @@ turn_request(struct turn_req *r, uint8_t *out, size_t cap, size_t *outlen)
 		; /* answered without integrity: the client sent none */
 	else if (turn_authenticate(r, &ans))
 		turn_dispatch(r, meth, &ans);
+	if (r->reply->throttled)
+		return; /* no answer at all */
 	if (turn_build(r, &ans, out, cap, outlen) != 0)
 		return;
 	r->reply->unauthenticated = ans.error == 401;
+	r->reply->authenticated = r->authenticated;
 	/* Only answers to authenticated requests are kept: no state before credentials. */
 	if (r->authenticated)
 		txcache_put(t->txcache, r->tuple, r->m, out, *outlen, r->now->mono_ms);

@@ -40,7 +40,7 @@ relays() {
 
 BASE=(-n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls --log-file stdout
 	--min-port @RELAY_MIN@ --max-port @RELAY_MAX@ --realm "$TURN_REALM"
-	--relay-ip 127.0.0.1 --allow-loopback-peers --use-auth-secret)
+	--relay-ip 127.0.0.1 --allow-loopback-peers --use-auth-secret --rfc5766-channel-numbers)
 
 start_turn_server_or_bail "${BASE[@]}" --static-auth-secret "$SECRET" --rest-api-hmac sha256
 P256=$(pass_sha256 "$SECRET")

@@ -68,6 +68,9 @@ struct config {
 	bool rfc5780;
 	bool no_rfc5780;
 	int alt_listening_port;
+	int tcp_proxy_port;
+	char *proxy_protocol;
+	struct config_strings proxy_protocol_from;
 
 	/* Relay. */
 	struct config_addrs relay_ip;
@@ -151,6 +154,9 @@ struct config {
 	size_t nwarnings;
 	struct config_origin *origins; /* options_count entries, indexed like options_table */
 };
+
+/* proxy-protocol names listener ("tcp", "tls" or "udp"). */
+bool config_proxy_protocol_on(const struct config *cfg, const char *listener);
 
 /*
  * Builds the configuration from argv (argv[0] is the program name) and the

@@ -33,6 +33,7 @@ struct creds_result {
 	struct creds_key keys[CREDS_MAX_KEYS];
 };
 
+struct oauth_key;
 /* Room for a user name found by its USERHASH (RFC 8489 §14.3: 513 bytes) and a NUL. */
 #define CREDS_NAME_MAX 514
 
@@ -40,6 +41,8 @@ struct creds_ops {
 	/* Looks up user in realm at wall-clock time now_unix; fills out on CREDS_FOUND. */
 	int (*lookup)(void *ctx, const char *user, size_t userlen, const char *realm,
 	    size_t realmlen, uint64_t now_unix, struct creds_result *out);
+	/* RFC 7635: the AS-RS key kid (NULL: the provider holds none, CREDS_UNKNOWN). */
+	int (*oauth_key)(void *ctx, const char *kid, size_t kidlen, struct oauth_key *out);
 	/*
 	 * Optional (NULL: no user can be found so): the name of the user of realm
 	 * whose USERHASH (RFC 8489 §14.4) is hash, copied to name (cap
@@ -58,6 +61,8 @@ struct creds {
 int creds_lookup(const struct creds *c, const char *user, size_t userlen, const char *realm,
     size_t realmlen, uint64_t now_unix, struct creds_result *out);
 
+/* The AS-RS key kid: CREDS_FOUND (out filled), CREDS_UNKNOWN or CREDS_UNAVAILABLE. */
+int creds_oauth_key(const struct creds *c, const char *kid, size_t kidlen, struct oauth_key *out);
 /* The user whose USERHASH is hash, through c's find_hash (CREDS_UNKNOWN without one). */
 int creds_find_hash(const struct creds *c, const uint8_t hash[32], const char *realm,
     size_t realmlen, char name[CREDS_NAME_MAX], size_t *namelen);

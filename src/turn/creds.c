@@ -45,7 +45,8 @@ static int creds_static_lookup(void *, const char *, size_t, const char *, size_
     struct creds_result *);
 static int creds_static_find_hash(void *, const uint8_t *, const char *, size_t, char *, size_t *);
 
-static const struct creds_ops creds_static_ops = {creds_static_lookup, creds_static_find_hash};
+static const struct creds_ops creds_static_ops = {creds_static_lookup, NULL,
+    creds_static_find_hash};
 
 /* Overwrites secrets before their memory is released. */
 static void
@@ -65,6 +66,14 @@ creds_lookup(const struct creds *c, const char *user, size_t userlen, const char
 	if (c == NULL || c->ops == NULL || c->ops->lookup == NULL)
 		return CREDS_UNAVAILABLE;
 	return c->ops->lookup(c->ctx, user, userlen, realm, realmlen, now_unix, out);
+}
+
+int
+creds_oauth_key(const struct creds *c, const char *kid, size_t kidlen, struct oauth_key *out)
+{
+	if (c == NULL || c->ops == NULL || c->ops->oauth_key == NULL)
+		return CREDS_UNKNOWN;
+	return c->ops->oauth_key(c->ctx, kid, kidlen, out);
 }
 
 int

@@ -26,8 +26,8 @@
 struct listener {
 	struct evconnlistener *evl;
 	struct event *pause;
-	bool tls;
-	void (*fn)(int, const struct sockaddr *, bool, void *);
+	unsigned flags;
+	void (*fn)(int, const struct sockaddr *, unsigned, void *);
 	void *arg;
 	char name[ADDR_STRLEN + 8];
 };
@@ -102,7 +102,7 @@ listener_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr 
 {
 	struct listener *l = arg;
 
-	l->fn(fd, peer, l->tls, l->arg);
+	l->fn(fd, peer, l->flags, l->arg);
 }
 
 static void
@@ -126,12 +126,14 @@ listener_error(struct evconnlistener *evl, void *arg)
 }
 
 int
-listener_create(struct event_base *base, const struct sockaddr *sa, bool tls,
-    void (*fn)(int, const struct sockaddr *, bool, void *), void *arg, struct listener **lp,
+listener_create(struct event_base *base, const struct sockaddr *sa, unsigned flags,
+    void (*fn)(int, const struct sockaddr *, unsigned, void *), void *arg, struct listener **lp,
     char **cause)
 {
 	struct listener *l;
-	const char *proto = tls ? "TLS" : "TCP";
+	const char *proto = (flags & LISTENER_PROXY) ? "PROXY"
+	    : (flags & LISTENER_TLS)                 ? "TLS"
+						     : "TCP";
 	char buf[ADDR_STRLEN];
 	int fd;
 
@@ -147,7 +149,7 @@ listener_create(struct event_base *base, const struct sockaddr *sa, bool tls,
 		close(fd);
 		return listener_fail(cause, "allocate listener for", proto, sa);
 	}
-	l->tls = tls;
+	l->flags = flags;
 	l->fn = fn;
 	l->arg = arg;
 	snprintf(l->name, sizeof l->name, "%s %s", proto, addr_fmt(sa, true, buf, sizeof buf));

@@ -218,6 +218,7 @@ httpd_job_run(struct fanout_job *fj, struct turn *t, const struct turn_now *now)
 	j->m.conns = ws.conns;
 	j->m.conns_dropped = ws.conns_dropped;
 	j->m.tls_handshake_failures = ws.tls_handshake_failures;
+	memcpy(j->m.proxy_refused, ws.proxy_refused, sizeof j->m.proxy_refused);
 	j->m.unauth_dropped = ws.unauth_dropped;
 	j->m.unauth_budget_dropped = ws.unauth_budget_dropped;
 	j->m.conns_refused_per_ip = ws.conns_refused_per_ip;

@@ -88,6 +88,7 @@ struct metrics_sum {
 	struct turn_stats t;
 	struct relay_stats r;
 	uint64_t tls_failures;
+	uint64_t proxy_refused[PREAMBLE_NSTATUS];
 	uint64_t allocations[METRICS_TRANSPORTS];
 	struct metrics_histogram latency;
 };
@@ -116,6 +117,8 @@ metrics_sum(const struct metrics_snapshot *snap, struct metrics_sum *s)
 		s->t.peer_to_client_bytes += w->turn.peer_to_client_bytes;
 		s->r.open_failures += w->relay.open_failures;
 		s->tls_failures += w->tls_handshake_failures;
+		for (k = 0; k < PREAMBLE_NSTATUS; k++)
+			s->proxy_refused[k] += w->proxy_refused[k];
 		for (k = 0; k < METRICS_TRANSPORTS; k++)
 			s->allocations[k] += w->allocations[k];
 		metrics_histogram_add(&s->latency, &w->allocate_latency);
@@ -277,6 +280,28 @@ metrics_latency(FILE *f, const struct metrics_histogram *h)
 	fprintf(f, "%s_count %" PRIu64 "\n", name, h->count);
 }
 
+/* Connections closed for their PROXY header, by reason. */
+static void
+metrics_proxy(FILE *f, const struct metrics_sum *s)
+{
+	static const struct {
+		enum preamble_status st;
+		const char *reason;
+	} reasons[] = {
+	    {PREAMBLE_UNTRUSTED, "untrusted"},
+	    {PREAMBLE_MALFORMED, "malformed"},
+	    {PREAMBLE_TIMEOUT, "timeout"},
+	};
+	size_t i;
+
+	metrics_head(f, "turnpike_proxy_header_refusals_total", "counter",
+	    "Connections closed for a missing, malformed, late or untrusted PROXY header");
+	for (i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
+		fprintf(f, "turnpike_proxy_header_refusals_total{reason=\"%s\"} %" PRIu64 "\n",
+		    reasons[i].reason, s->proxy_refused[reasons[i].st]);
+	}
+}
+
 static void
 metrics_process(FILE *f, const struct metrics_snapshot *snap, const struct metrics_sum *s)
 {
@@ -291,6 +316,7 @@ metrics_process(FILE *f, const struct metrics_snapshot *snap, const struct metri
 	    "Permissions, channels and packets refused by the peer policy", s->t.peer_refused);
 	metrics_one(f, "turnpike_tls_handshake_failures_total", "counter",
 	    "TLS connections that ended before the handshake completed", s->tls_failures);
+	metrics_proxy(f, s);
 	metrics_one(f, "turnpike_ready", "gauge", "1 when /readyz answers 200", snap->ready);
 	metrics_one(f, "turnpike_draining", "gauge", "1 while the server drains", snap->draining);
 }

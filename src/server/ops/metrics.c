@@ -416,6 +416,40 @@ metrics_workers_all(FILE *f, const struct metrics_snapshot *snap)
 	}
 }
 
+/* turnpike_dropped_packets_total{reason}: the drop counters of every worker, summed. */
+static const struct metrics_per_worker metrics_drops[] = {
+    {"client_malformed", NULL, MW(udp_dropped)},
+    {"no_permission", NULL, MW(turn.no_permission_drops)},
+    {"invalid_data", NULL, MW(turn.data_drops)},
+    {"peer_too_large", NULL, MW(relay.peer_dropped)},
+    {"peer_send_error", NULL, MW(relay.send_errors)},
+    {"client_buffer_full", NULL, MW(relay.client_dropped)},
+    {"bandwidth_limit", NULL, MW(relay.bps_dropped_packets)},
+    {"unauth_rate_limit", NULL, MW(unauth_dropped)},
+    {"unauth_answer_budget", NULL, MW(unauth_budget_dropped)},
+    {"auth_throttled", NULL, MW(turn.auth_throttled)},
+};
+
+static void
+metrics_drops_all(FILE *f, const struct metrics_snapshot *snap)
+{
+	size_t i, k;
+
+	metrics_head(f, "turnpike_dropped_packets_total", "counter",
+	    "Packets dropped, by reason, all workers (the turnpike_worker_* series split "
+	    "them by worker)");
+	for (i = 0; i < nitems(metrics_drops); i++) {
+		uint64_t v, sum = 0;
+
+		for (k = 0; k < snap->nworkers; k++) {
+			memcpy(&v, (const char *)&snap->worker[k] + metrics_drops[i].off, sizeof v);
+			sum += v;
+		}
+		fprintf(f, "turnpike_dropped_packets_total{reason=\"%s\"} %" PRIu64 "\n",
+		    metrics_drops[i].name, sum);
+	}
+}
+
 static void
 metrics_users(FILE *f, const struct metrics_snapshot *snap)
 {
@@ -448,6 +482,7 @@ metrics_render(FILE *f, const struct metrics_snapshot *snap)
 	metrics_latency(f, &s.latency);
 	metrics_process(f, snap, &s);
 	metrics_workers_all(f, snap);
+	metrics_drops_all(f, snap);
 	if (snap->user != NULL)
 		metrics_users(f, snap);
 	return ferror(f) ? -1 : 0;

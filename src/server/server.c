@@ -170,12 +170,16 @@ server_init_udp(struct server *s, char **cause)
 	size_t i;
 	int fd;
 
+	size_t n = s->cfg->rfc5780 ? 2 * ips->n : ips->n;
+
 	if (s->cfg->no_udp)
 		return 0;
-	if ((s->udp = calloc(ips->n, sizeof *s->udp)) == NULL)
+	if ((s->udp = calloc(n, sizeof *s->udp)) == NULL)
 		return cause_fail(cause, "out of memory");
-	for (i = 0; i < ips->n; i++) {
-		server_with_port(&s->udp[i], &ips->v[i], s->cfg->listening_port);
+	for (i = 0; i < n; i++) {
+		/* rfc5780: every listening address at alt-listening-port too. */
+		server_with_port(&s->udp[i], &ips->v[i % ips->n],
+		    i < ips->n ? s->cfg->listening_port : s->cfg->alt_listening_port);
 		fd = listener_socket((const struct sockaddr *)&s->udp[i], SOCK_DGRAM, false, "UDP",
 		    cause);
 		if (fd == -1)
@@ -183,7 +187,7 @@ server_init_udp(struct server *s, char **cause)
 		close(fd);
 	}
 	s->fixed.udp = s->udp;
-	s->fixed.nudp = ips->n;
+	s->fixed.nudp = n;
 	return 0;
 }
 
@@ -537,8 +541,8 @@ server_drain(struct server *s, const char *who)
 		s->drain_deadline_ms = server_mono_ms() + (uint64_t)timeout * 1000;
 		snprintf(until, sizeof until, " or in %d s (drain-timeout)", timeout);
 	}
-	log_info("%s: draining: new allocations refused (508), %zu left; exiting when the last "
-		 "ends%s",
+	log_info("%s: draining: new allocations refused (508, or 300 to an alternate-server "
+		 "when one is set), %zu left; exiting when the last ends%s",
 	    who, n, until);
 	sdnotify_stopping(); /* systemd: shutting down, however long the calls last */
 	for (i = 0; i < s->nworkers; i++) {
@@ -622,7 +626,7 @@ server_init_control(struct server *s, char **cause)
 	s->csrc.start_mono_s = (uint64_t)ts.tv_sec;
 	s->csrc.workers = s->nworkers;
 	s->csrc.listeners = s->nlisteners;
-	s->csrc.udp = s->udp != NULL ? s->cfg->listening_ip.n : 0;
+	s->csrc.udp = s->udp != NULL ? s->fixed.nudp : 0;
 	s->csrc.allocations = &s->allocations;
 	s->csrc.worker = s->workers;
 	s->csrc.realm = s->cfg->realm != NULL ? s->cfg->realm : "-";

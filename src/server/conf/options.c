@@ -995,7 +995,6 @@ const struct option_entry options_table[] = {
 	.help = "Refuse TCP relays (RFC 6062): an Allocate asking for TCP gets 442. "
 		"Without it, clients on TCP and TLS may ask for TCP relays, CONNECT to "
 		"peers the peer policy allows and accept peers they gave a permission."},
-    UNIMPL_FLAG("no-rfc5780", 0, "No NAT behaviour discovery."),
     {.name = "no-stun-backward-compatibility",
 	.type = OPTION_FLAG,
 	.flags = OPTION_NOOP,

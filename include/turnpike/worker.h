@@ -16,6 +16,7 @@
 
 #include <openssl/ssl.h>
 
+#include "turnpike/dtls.h"
 #include "turnpike/metrics.h"
 
 struct binding_config;
@@ -53,6 +54,7 @@ struct worker_setup {
 	uint64_t bps_capacity;              /* bytes per second each way per worker, 0: unlimited */
 	uint64_t unauth_rate_limit;         /* 401s per second per UDP source, 0: off */
 	SSL_CTX *ssl_ctx;                   /* NULL without TLS */
+	SSL_CTX *dtls_ctx;                  /* NULL without DTLS */
 	const struct sockaddr_storage *udp; /* UDP addresses, ports set */
 	size_t nudp;
 	bool verbose;             /* a log line per connection */
@@ -86,6 +88,7 @@ struct worker_stats {
 	uint64_t conns_dropped;  /* closed for garbage, size, timeout or errors */
 	uint64_t unauth_dropped; /* 401s not sent: over unauth-rate-limit for the source */
 	uint64_t tls_handshake_failures;
+	struct dtls_stats dtls;
 	struct metrics_histogram allocate_latency; /* Allocate received to success sent */
 };
 

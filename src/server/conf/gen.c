@@ -25,6 +25,7 @@
 #include "turnpike/peerpolicy.h"
 #include "turnpike/random.h"
 #include "turnpike/relayaddr.h"
+#include "turnpike/dtls.h"
 #include "turnpike/tls.h"
 
 /* RFC 8656 §6.2: the lifetime of an allocation when the client asks for none. */
@@ -235,6 +236,7 @@ gen_init_setup(struct gen *g, const struct gen_fixed *fx)
 		ws->bps_capacity = 1;
 	ws->unauth_rate_limit = (uint64_t)g->cfg->unauth_rate_limit;
 	ws->ssl_ctx = g->ssl_ctx;
+	ws->dtls_ctx = g->dtls_ctx;
 	ws->udp = fx->udp;
 	ws->nudp = fx->nudp;
 	ws->verbose = g->cfg->verbose || g->cfg->debug;
@@ -262,6 +264,9 @@ gen_create(struct config *cfg, const struct gen_fixed *fx, const struct gen *pre
 	if (cfg->tls &&
 	    tls_ctx_create(cfg->cert, cfg->pkey, cfg->cipher_list, &g->ssl_ctx, cause) != 0)
 		goto fail;
+	if (cfg->dtls &&
+	    dtls_ctx_create(cfg->cert, cfg->pkey, cfg->cipher_list, &g->dtls_ctx, cause) != 0)
+		goto fail;
 	if (gen_init_creds(g, fx, cause) != 0 || gen_nonce_key(g, prev, cause) != 0 ||
 	    gen_nonce_mac(g, cause) != 0 || gen_init_policy(g, fx, cause) != 0)
 		goto fail;
@@ -280,6 +285,7 @@ gen_free(struct gen *g)
 	if (g == NULL)
 		return;
 	tls_ctx_free(g->ssl_ctx);
+	SSL_CTX_free(g->dtls_ctx);
 	peerpolicy_free(g->policy);
 	creds_static_free(g->cstatic);
 	explicit_bzero(g->turn.nonce_key, sizeof g->turn.nonce_key);

@@ -215,7 +215,8 @@ const struct option_entry options_table[] = {
 	.max = 65535,
 	.offset = OFF(tls_listening_port),
 	.arg = "PORT",
-	.help = "TCP port for STUN and TURN over TLS."},
+	.help = "TCP port for STUN and TURN over TLS, and UDP port for DTLS (plain STUN "
+		"and TURN are served on it too)."},
     {.name = "listening-ip",
 	.short_flag = 'L',
 	.type = OPTION_ADDRS,
@@ -229,6 +230,12 @@ const struct option_entry options_table[] = {
 	.type = OPTION_FLAG,
 	.offset = OFF(no_tls),
 	.help = "Do not listen on TLS. Without cert and pkey TLS is off anyway."},
+    {.name = "no-dtls",
+	.type = OPTION_FLAG,
+	.offset = OFF(no_dtls),
+	.help = "Do not serve DTLS (RFC 7350) on UDP. Without cert and pkey DTLS is off "
+		"anyway; with them, DTLS 1.2 is served on the UDP tls-listening-port and "
+		"recognised on the UDP listening-port, as in coturn."},
 
     /* TLS. */
     {.name = "cert",
@@ -236,21 +243,21 @@ const struct option_entry options_table[] = {
 	.offset = OFF(cert),
 	.flags = OPTION_RELOADABLE,
 	.arg = "FILE",
-	.help = "TLS certificate chain, PEM. Needs pkey."},
+	.help = "TLS and DTLS certificate chain, PEM. Needs pkey."},
     {.name = "pkey",
 	.type = OPTION_PATH,
 	.offset = OFF(pkey),
 	.flags = OPTION_RELOADABLE,
 	.arg = "FILE",
-	.help = "TLS private key, PEM, not encrypted. Needs cert."},
+	.help = "TLS and DTLS private key, PEM, not encrypted. Needs cert."},
     {.name = "cipher-list",
 	.type = OPTION_STRING,
 	.def = "DEFAULT",
 	.flags = OPTION_RELOADABLE,
 	.offset = OFF(cipher_list),
 	.arg = "CIPHERS",
-	.help = "OpenSSL cipher list for TLS 1.2; TLS 1.3 uses OpenSSL's "
-		"defaults. TLS 1.0 and 1.1 are never offered."},
+	.help = "OpenSSL cipher list for TLS 1.2 and DTLS 1.2; TLS 1.3 uses OpenSSL's "
+		"defaults. TLS 1.0, 1.1 and DTLS 1.0 are never offered."},
 
     /* Relay. */
     {.name = "relay-ip",
@@ -709,11 +716,6 @@ const struct option_entry options_table[] = {
 	.flags = OPTION_NOOP,
 	.offset = OPTION_NOWHERE,
 	.help = "Accepted and ignored: TLS 1.1 is never offered."},
-    {.name = "no-dtls",
-	.type = OPTION_FLAG,
-	.flags = OPTION_NOOP,
-	.offset = OPTION_NOWHERE,
-	.help = "Accepted and ignored: DTLS is not offered."},
     {.name = "no-cli",
 	.type = OPTION_FLAG,
 	.flags = OPTION_NOOP,

@@ -40,8 +40,8 @@ tls_check_readable(const char *what, const char *file, char **cause)
 	return 0;
 }
 
-static int
-tls_ctx_load(SSL_CTX *ctx, const char *cert, const char *pkey, char **cause)
+int
+tls_ctx_load_keys(SSL_CTX *ctx, const char *cert, const char *pkey, char **cause)
 {
 	if (tls_check_readable("certificate", cert, cause) != 0 ||
 	    tls_check_readable("private key", pkey, cause) != 0)
@@ -70,7 +70,7 @@ tls_ctx_create(const char *cert, const char *pkey, const char *ciphers, SSL_CTX 
 	    SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 		SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	if (tls_ctx_load(ctx, cert, pkey, cause) != 0)
+	if (tls_ctx_load_keys(ctx, cert, pkey, cause) != 0)
 		goto fail;
 	if (ciphers != NULL && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
 		tls_fail(cause, "invalid cipher-list", ciphers);

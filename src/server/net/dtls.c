@@ -484,6 +484,8 @@ dtls_promote(struct dtls *d, const struct turn_5tuple *t)
 {
 	struct dtls_session *s;
 
+	if ((s = dtls_find(d, t)) != NULL) /* RFC 6347 §4.2.8: the client started again */
+		dtls_session_close(s, "a new handshake from its address", false);
 	if (!dtls_make_room(d) || (s = calloc(1, sizeof *s)) == NULL) {
 		d->stats.refused++;
 		SSL_free(d->listener);
@@ -551,9 +553,13 @@ dtls_input(struct dtls *d, int fd, const struct sockaddr *local, const struct tu
     const uint8_t *p, size_t len, const struct turn_now *now)
 {
 	struct dtls_session *s;
+	struct dtlsrec_hello h;
+	const char *errstr;
 
 	d->now = *now;
-	if ((s = dtls_find(d, t)) == NULL) {
+	if ((s = dtls_find(d, t)) == NULL ||
+	    (s->established && dtlsrec_client_hello(p, len, &h, &errstr) == 0)) {
+		/* A new client, or an established one starting again (a cookie first). */
 		dtls_listen(d, fd, local, t, p, len);
 		return;
 	}

@@ -156,7 +156,9 @@ from_environment
 printf '127.0.0.1:%s\n' "$(health_port "$@")" >"$RUN_DIR/health-target"
 
 # Creates the database (directory 0700, file 0600) so that the daemon and
-# `turnpikectl` in `docker exec` share it from the start.
+# `turnpikectl` in `docker exec` share it from the start. The container makes
+# its data directory itself: turnpiked and turnpikectl never create directories.
+mkdir -p "$(dirname "$DB")" 2>/dev/null
 if ! turnpikectl --db "$DB" user list >/dev/null 2>&1; then
 	note "warning: cannot open the database $DB (is the volume writable by uid $(id -u)?)"
 fi

@@ -97,6 +97,7 @@ struct config {
 	char *rest_api_separator;
 	char *realm;
 	char *userdb;
+	int userdb_stale_limit; /* seconds the last good copy is served */
 	int stale_nonce;
 	char *stateless_nonce_secret;
 

@@ -69,5 +69,7 @@ void control_conn_write(struct control_conn *cc, const void *data, size_t len);
 void control_conn_wait(struct control_conn *cc, struct controlcmd_req *req);
 /* The final line, "ok" (err NULL) or "error: err"; closes once written. */
 void control_conn_finish(struct control_conn *cc, const char *err);
+/* At shutdown, with no loop left to write: "error: err" goes out now and cc is freed. */
+void control_conn_abort(struct control_conn *cc, const char *err);
 
 #endif

@@ -1,11 +1,14 @@
 /*
  * Which peers a client may relay to (RFC 8656 §21.4 and §17; secure by default).
- * Refused unless an operator opens them: unspecified, loopback, link-local,
- * private, CGNAT, unique-local, site-local, multicast, broadcast, reserved
- * (240/4), the server's own addresses outside the relay port range, and every
- * IPv4-in-IPv6 form (mapped, compatible, 6to4, NAT64, Teredo) of a refused IPv4
- * address. allowed-peer-ip wins over every refusal (coturn's rule); denied-peer-ip
- * adds refusals; allow-loopback-peers opens loopback.
+ * Refused unless an operator opens them: every block of the IANA IPv4 and IPv6
+ * Special-Purpose Address Registries that is not globally reachable (private,
+ * loopback, link-local, CGNAT, documentation, benchmarking, discard, IETF
+ * protocol assignments, IPv4-mapped, deprecated 6to4 relay anycast, ...), plus
+ * multicast, site-local and broadcast; the server's own addresses outside the
+ * relay port range; and every IPv4-in-IPv6 form (compatible, 6to4, NAT64,
+ * Teredo) of a refused IPv4 address. allowed-peer-ip wins over every refusal
+ * (coturn's rule); denied-peer-ip adds refusals; allow-loopback-peers opens
+ * loopback.
  */
 #ifndef TURNPIKE_PEERPOLICY_H
 #define TURNPIKE_PEERPOLICY_H

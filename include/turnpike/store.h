@@ -50,10 +50,12 @@ struct store_row {
 typedef int (*store_row_fn)(void *arg, const struct store_row *row);
 
 /*
- * Opens (creating when missing: parent directory 0700, file 0600) and migrates the
- * database at path; WAL mode, busy timeout STORE_BUSY_TIMEOUT_MS.
+ * Opens (creating the file 0600 when missing; its directory must exist) and
+ * migrates the database at path; WAL mode, busy timeout STORE_BUSY_TIMEOUT_MS.
  */
 int store_open(const char *path, struct store **out, char **cause);
+/* The same, waiting at most busy_ms for another connection's lock (the daemon's reads). */
+int store_open_busy(const char *path, int busy_ms, struct store **out, char **cause);
 void store_close(struct store *s);
 /* How long a statement waits for another connection's lock before failing. */
 void store_set_busy_timeout(struct store *s, int ms);

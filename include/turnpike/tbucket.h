@@ -25,6 +25,8 @@ void tbucket_init(struct tbucket *b, uint64_t rate, uint64_t burst, uint64_t now
 void tbucket_set(struct tbucket *b, uint64_t rate, uint64_t burst);
 /* True and n units fewer when it holds n; false and unchanged otherwise. */
 bool tbucket_take(struct tbucket *b, uint64_t n, uint64_t now_ms);
+/* n units from both a and b when both hold them; otherwise false, neither changed. */
+bool tbucket_take_both(struct tbucket *a, struct tbucket *b, uint64_t n, uint64_t now_ms);
 
 /* Address bytes (4 or 16) are the key. */
 #define IPLIMIT_KEY_MAX 16

@@ -2,8 +2,11 @@
  * The daemon's live view of the SQLite credential store (userdb): users and
  * TURN REST API secrets of every realm, held in memory and reloaded by a
  * background thread when the store changes. Its struct creds answers from
- * memory only, options first, then the store; while the store cannot be read,
- * store users get CREDS_UNAVAILABLE (fail closed) and option users still work.
+ * memory only, options first, then the store. When the store cannot be read
+ * (unreadable, corrupted, locked, read-only) the last good copy is served for
+ * the stale limit (userdb-stale-limit) after the first failure, then store users
+ * get CREDS_UNAVAILABLE (fail closed) until it can be read; option users always
+ * work. A store never read since startup fails closed at once.
  */
 #ifndef TURNPIKE_USERDB_H
 #define TURNPIKE_USERDB_H
@@ -14,17 +17,21 @@
 #include "turnpike/store.h"
 
 #define USERDB_POLL_MS 200
+#define USERDB_STALE_DEFAULT 60 /* seconds: userdb-stale-limit */
 
 struct userdb;
 
 /*
- * Loads path (created when missing) and starts the reload thread. opts (the
+ * Loads path (created when missing; its directory must exist, or -1 with
+ * *cause naming it) and starts the reload thread. opts (the
  * users and secrets from options) must outlive the userdb. rest and sep are
  * use-auth-secret and rest-api-separator for the store's secrets. A store that
  * cannot be read yet is not an error: it is logged and retried.
  */
 int userdb_create(const char *path, const struct creds *opts, bool rest, char sep,
     struct userdb **out, char **cause);
+/* How long the last good copy is served once the store cannot be read; 0: not at all. */
+void userdb_set_stale_limit(struct userdb *u, int seconds);
 /* Stops the thread and frees everything; NULL is a no-op. */
 void userdb_free(struct userdb *u);
 /*

@@ -35,6 +35,8 @@ struct worker;
 struct worker_job {
 	struct worker_job *next;
 	void (*run)(struct worker_job *job, struct turn *t, const struct turn_now *now);
+	/* Optional: instead of run, for a job the worker will never run (it stopped). */
+	void (*cancel)(struct worker_job *job);
 };
 
 /*
@@ -98,8 +100,17 @@ int worker_create(int id, const struct worker_setup *setup, struct worker **wp, 
 int worker_start(struct worker *w, char **cause);
 /* From any thread: hands over an accepted socket; -1 (caller closes) on failure. */
 int worker_pass(struct worker *w, int fd, const struct sockaddr *peer, bool tls);
-/* From any thread: queues job for the worker's thread (never run after worker_stop). */
+/*
+ * From any thread: queues job for the worker's thread. After worker_stop it is
+ * never run: its cancel (when set) is called instead, on the worker's thread for
+ * a job queued before the stop, on the caller's for one posted after it.
+ */
 void worker_post(struct worker *w, struct worker_job *job);
+/*
+ * The systemd watchdog's question, from the main thread: true when the worker
+ * ran the previous ping (or none was sent); then sends the next one.
+ */
+bool worker_ping(struct worker *w);
 /* From any thread: queues a switch (not run after worker_stop). */
 void worker_post_switch(struct worker *w, struct worker_switch *sw);
 /* From any thread: asks the loop to end. */

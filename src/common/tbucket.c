@@ -60,6 +60,28 @@ tbucket_take(struct tbucket *b, uint64_t n, uint64_t now_ms)
 	return true;
 }
 
+/* Whether b (refilled to now_ms) holds n units. */
+static bool
+tbucket_holds(struct tbucket *b, uint64_t n, uint64_t now_ms)
+{
+	if (b->rate == 0)
+		return true;
+	tbucket_refill(b, now_ms);
+	return n <= b->milli / 1000;
+}
+
+bool
+tbucket_take_both(struct tbucket *a, struct tbucket *b, uint64_t n, uint64_t now_ms)
+{
+	if (!tbucket_holds(a, n, now_ms) || !tbucket_holds(b, n, now_ms))
+		return false;
+	if (a->rate != 0)
+		a->milli -= n * 1000;
+	if (b->rate != 0)
+		b->milli -= n * 1000;
+	return true;
+}
+
 struct iplimit_entry {
 	uint8_t key[IPLIMIT_KEY_MAX];
 	uint8_t keylen; /* 0: free */

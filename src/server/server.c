@@ -82,6 +82,7 @@ struct server {
 	struct httpd *httpd;
 	struct privdrop priv;   /* proc-user, proc-group */
 	struct event *watchdog; /* WATCHDOG=1 for systemd, when it asks */
+	bool *worker_hung;      /* a worker missed a watchdog ping (logged) */
 };
 
 /* SIGHUP and SIGUSR2: a reload that logs its outcome. */
@@ -202,6 +203,8 @@ server_init_turn(struct server *s, char **cause)
 	    userdb_create(cfg->userdb, &s->no_creds, cfg->use_auth_secret,
 		cfg->rest_api_separator[0], &s->userdb, cause) != 0)
 		return -1;
+	if (s->userdb != NULL)
+		userdb_set_stale_limit(s->userdb, cfg->userdb_stale_limit);
 	s->fixed.boot = cfg;
 	s->fixed.relays = s->relays;
 	s->fixed.pool = s->pool;
@@ -460,6 +463,8 @@ server_reload(struct server *s, bool certs_only, char **restart, char **cause)
 		return -1;
 	if (server_limits_update(s) != 0)
 		log_warnx("reload: out of memory: quotas and max-bps keep their previous values");
+	if (s->userdb != NULL)
+		userdb_set_stale_limit(s->userdb, g->cfg->userdb_stale_limit);
 	if (certs_only) {
 		log_info("certificates reloaded%s", g->cfg->tls ? "" : " (none: TLS is off)");
 		return 0;
@@ -676,14 +681,37 @@ server_drop_privileges(struct server *s, char **cause)
 	return 0;
 }
 
-/* WATCHDOG=1 at half the interval systemd set in WATCHDOG_USEC. */
+/*
+ * WATCHDOG=1 at half the interval systemd set in WATCHDOG_USEC, only while
+ * every worker answers: each tick checks that each worker ran the ping sent the
+ * tick before, then sends the next. A hung worker starves the watchdog and
+ * systemd restarts the service; a hang and its end are logged once each.
+ */
 static void
 server_watchdog(evutil_socket_t fd, short what, void *arg)
 {
+	struct server *s = arg;
+	size_t i, hung = 0;
+
 	(void)fd;
 	(void)what;
-	(void)arg;
-	sdnotify_watchdog();
+	for (i = 0; i < s->nworkers; i++) {
+		if (worker_ping(s->workers[i])) {
+			if (s->worker_hung[i])
+				log_info("worker %zu answers again: the systemd watchdog is fed",
+				    i);
+			s->worker_hung[i] = false;
+			continue;
+		}
+		hung++;
+		if (!s->worker_hung[i])
+			log_warnx("worker %zu has not answered for a watchdog period: the systemd "
+				  "watchdog is not fed while it hangs",
+			    i);
+		s->worker_hung[i] = true;
+	}
+	if (hung == 0)
+		sdnotify_watchdog();
 }
 
 static int
@@ -694,6 +722,8 @@ server_init_watchdog(struct server *s, char **cause)
 
 	if (usec == 0)
 		return 0;
+	if ((s->worker_hung = calloc(s->nworkers, sizeof *s->worker_hung)) == NULL)
+		return cause_fail(cause, "out of memory");
 	tv.tv_sec = (time_t)(usec / 1000000);
 	tv.tv_usec = (suseconds_t)(usec % 1000000);
 	s->watchdog = event_new(s->base, -1, EV_PERSIST, server_watchdog, s);
@@ -789,8 +819,9 @@ server_log_policy(const struct server *s)
 	const struct config *cfg = s->gen->cfg;
 	const struct turn_config *t = &s->gen->turn;
 
-	log_info("peers: private, loopback, link-local, multicast, reserved and own "
-		 "addresses refused%s; %zu allowed-peer-ip, %zu denied-peer-ip ranges",
+	log_info("peers: special-purpose addresses not globally reachable (IANA registries: "
+		 "private, loopback, link-local, documentation, benchmarking...), multicast and "
+		 "own addresses refused%s; %zu allowed-peer-ip, %zu denied-peer-ip ranges",
 	    cfg->allow_loopback_peers ? " (loopback allowed)" : "", cfg->allowed_peer_ip.n,
 	    cfg->denied_peer_ip.n);
 	log_info("lifetimes: allocation %u s (at most %u), permission %u s, channel %u s, nonce "
@@ -1007,6 +1038,7 @@ server_free(struct server *s)
 		gen_free(g); /* the workers are gone */
 	}
 	free(s->drain_sw);
+	free(s->worker_hung);
 	portpool_free(s->pool);
 	relayaddr_free(s->relays);
 	free(s->udp);

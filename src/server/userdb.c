@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,7 +26,8 @@
 #include "turnpike/store.h"
 #include "turnpike/userdb.h"
 
-#define USERDB_BUSY_MS 100 /* the reload thread's wait for another writer's lock */
+#define USERDB_BUSY_MS 100        /* the reload thread's wait for another writer's lock */
+#define USERDB_LOG_EVERY_MS 60000 /* a store that stays unreadable: one line a minute */
 
 /* What the store held at one data_version; ok false: unreadable, fail closed. */
 struct userdb_snap {
@@ -53,16 +55,29 @@ struct userdb {
 
 	userdb_hook_fn hook; /* guarded by mu */
 	void *hook_arg;
-	bool hook_new; /* set: the next poll reloads and calls it */
+	bool hook_new;     /* set: the next poll reloads and calls it */
+	uint64_t stale_ms; /* guarded by mu: userdb-stale-limit */
 
 	/* The reload thread's own state. */
 	struct store *store;
 	bool secrets_warned;
-	dev_t dev;
-	ino_t ino;
+	struct stat seen; /* the file as it was when last read: a change reopens it */
 	int64_t version;
 	bool failing;
+	bool closed;        /* the snapshot is the unreadable one: store users fail */
+	uint64_t good_ms;   /* when the snapshot served was last confirmed; 0: never */
+	uint64_t fail_ms;   /* when the store became unreadable */
+	uint64_t logged_ms; /* the last failure line */
 };
+
+static uint64_t
+userdb_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static int userdb_lookup(void *, const char *, size_t, const char *, size_t, uint64_t,
     struct creds_result *);
@@ -249,27 +264,39 @@ userdb_swap_unavailable(struct userdb *u)
 		userdb_swap(u, sn);
 }
 
-/* Opens the store when it is closed or its file was replaced. */
+/* Whether the file changed since it was read: replaced, rewritten in place or chmod-ed. */
+static bool
+userdb_changed(const struct userdb *u, const struct stat *sb)
+{
+	const struct stat *o = &u->seen;
+
+	return sb->st_dev != o->st_dev || sb->st_ino != o->st_ino || sb->st_size != o->st_size ||
+	    sb->st_mode != o->st_mode || sb->st_mtim.tv_sec != o->st_mtim.tv_sec ||
+	    sb->st_mtim.tv_nsec != o->st_mtim.tv_nsec || sb->st_ctim.tv_sec != o->st_ctim.tv_sec ||
+	    sb->st_ctim.tv_nsec != o->st_ctim.tv_nsec;
+}
+
+/*
+ * Opens the store when it is closed or its file changed: an open connection
+ * would keep reading a file made unreadable, and would not see it corrupted in
+ * place, so a changed file is opened and read again from scratch.
+ */
 static int
 userdb_open(struct userdb *u, char **cause)
 {
 	struct stat sb;
 
-	if (u->store != NULL &&
-	    (stat(u->path, &sb) == -1 || sb.st_dev != u->dev || sb.st_ino != u->ino)) {
+	if (u->store != NULL && (stat(u->path, &sb) == -1 || userdb_changed(u, &sb))) {
 		store_close(u->store);
 		u->store = NULL;
 	}
 	if (u->store != NULL)
 		return 0;
-	if (store_open(u->path, &u->store, cause) != 0) {
+	if (stat(u->path, &u->seen) == -1)
+		memset(&u->seen, 0, sizeof u->seen);
+	if (store_open_busy(u->path, USERDB_BUSY_MS, &u->store, cause) != 0) {
 		u->store = NULL;
 		return -1;
-	}
-	store_set_busy_timeout(u->store, USERDB_BUSY_MS);
-	if (stat(u->path, &sb) == 0) {
-		u->dev = sb.st_dev;
-		u->ino = sb.st_ino;
 	}
 	u->version = -1;
 	return 0;
@@ -330,27 +357,74 @@ userdb_refresh(struct userdb *u, char **cause)
 	return 0;
 }
 
-/* One poll; logs once when the store becomes unreadable and once when it recovers. */
+/* The store became readable again: what was just loaded is served. */
+static void
+userdb_recovered(struct userdb *u, uint64_t now)
+{
+	if (u->failing)
+		log_info("userdb %s: readable again%s", u->path,
+		    u->closed ? "; its users are accepted again" : "");
+	u->failing = false;
+	u->closed = false;
+	u->good_ms = now;
+}
+
+/*
+ * The store cannot be read: the last good copy is served for stale_ms after the
+ * first failure (userdb-stale-limit), then store users fail closed. One line at
+ * the first failure and at most one a minute after it, and one when it closes.
+ */
+static void
+userdb_failed(struct userdb *u, const char *cause, uint64_t now)
+{
+	uint64_t limit;
+	bool stale;
+
+	pthread_mutex_lock(&u->mu);
+	limit = u->stale_ms;
+	pthread_mutex_unlock(&u->mu);
+	if (!u->failing) {
+		u->failing = true;
+		u->fail_ms = now;
+		u->logged_ms = 0;
+	}
+	stale = !u->closed && u->good_ms != 0 && now - u->fail_ms < limit;
+	if (u->logged_ms == 0 || now - u->logged_ms >= USERDB_LOG_EVERY_MS) {
+		if (stale)
+			log_warnx("userdb %s: cannot be read: %s; the copy read %" PRIu64
+				  " s ago is served for at most %" PRIu64
+				  " s (userdb-stale-limit), then its users are refused",
+			    u->path, cause, (now - u->good_ms) / 1000, limit / 1000);
+		else
+			log_warnx("userdb %s: cannot be read: %s; its users are refused until it "
+				  "can be read",
+			    u->path, cause);
+		u->logged_ms = now;
+	} else if (!stale && !u->closed && u->good_ms != 0)
+		log_warnx("userdb %s: unreadable for %" PRIu64 " s (userdb-stale-limit): its "
+			  "users are refused until it can be read",
+		    u->path, (now - u->fail_ms) / 1000);
+	if (!stale && !u->closed) {
+		userdb_swap_unavailable(u);
+		u->closed = true;
+	}
+}
+
+/* One poll of the store. */
 static void
 userdb_poll(struct userdb *u)
 {
+	uint64_t now = userdb_mono_ms();
 	char *cause = NULL;
 
 	if (userdb_refresh(u, &cause) == 0) {
-		if (u->failing)
-			log_info("userdb %s: readable again", u->path);
-		u->failing = false;
+		userdb_recovered(u, now);
 		return;
 	}
-	if (!u->failing) {
-		log_warnx("userdb %s: %s; its users are refused until it can be read", u->path,
-		    cause != NULL ? cause : "unreadable");
-	}
-	u->failing = true;
+	userdb_failed(u, cause != NULL ? cause : "unreadable", now);
 	free(cause);
 	store_close(u->store);
 	u->store = NULL;
-	userdb_swap_unavailable(u);
 }
 
 static void *
@@ -392,6 +466,26 @@ userdb_start(struct userdb *u, char **cause)
 	return 0;
 }
 
+/* A userdb in a directory that does not exist is a typo: refuse to start, naming it. */
+static int
+userdb_check_dir(const char *path, char **cause)
+{
+	const char *slash = strrchr(path, '/');
+	struct stat sb;
+	char *dir;
+	int rc = 0;
+
+	if (slash == NULL || slash == path)
+		return 0;
+	if ((dir = strndup(path, (size_t)(slash - path))) == NULL)
+		return cause_fail(cause, "out of memory");
+	if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
+		rc = cause_fail(cause, "userdb %s: directory %s does not exist (it is not created)",
+		    path, dir);
+	free(dir);
+	return rc;
+}
+
 int
 userdb_create(const char *path, const struct creds *opts, bool rest, char sep, struct userdb **out,
     char **cause)
@@ -410,6 +504,11 @@ userdb_create(const char *path, const struct creds *opts, bool rest, char sep, s
 	u->opts = opts;
 	u->rest = rest;
 	u->sep = sep != '\0' ? sep : ':';
+	u->stale_ms = (uint64_t)USERDB_STALE_DEFAULT * 1000;
+	if (userdb_check_dir(path, cause) != 0) {
+		userdb_free(u);
+		return -1;
+	}
 	userdb_poll(u);
 	if (userdb_start(u, cause) != 0) {
 		userdb_free(u);
@@ -438,6 +537,14 @@ userdb_free(struct userdb *u)
 	userdb_snap_free(u->snap);
 	free(u->path);
 	free(u);
+}
+
+void
+userdb_set_stale_limit(struct userdb *u, int seconds)
+{
+	pthread_mutex_lock(&u->mu);
+	u->stale_ms = seconds > 0 ? (uint64_t)seconds * 1000 : 0;
+	pthread_mutex_unlock(&u->mu);
 }
 
 void

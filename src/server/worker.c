@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +111,9 @@ struct worker {
 	struct worker_item *tail;
 	struct worker_job *jobs; /* in reverse order of posting */
 	bool stop;
+	bool exited; /* the thread took the stop: jobs posted now are cancelled at once */
+	struct worker_job ping;
+	atomic_bool ping_pending; /* posted and not yet run */
 	int notify[2];
 	struct event *notify_ev;
 
@@ -737,6 +742,19 @@ worker_run_jobs(struct worker *w, struct worker_job *job)
 	}
 }
 
+/* Jobs the worker will never run: their owners hear of it. */
+static void
+worker_cancel_jobs(struct worker_job *job)
+{
+	struct worker_job *next;
+
+	for (; job != NULL; job = next) {
+		next = job->next;
+		if (job->cancel != NULL)
+			job->cancel(job);
+	}
+}
+
 /* The notify pipe fired: take the whole queue, open its connections, run its jobs. */
 static void
 worker_notify_read(evutil_socket_t fd, short what, void *arg)
@@ -755,9 +773,12 @@ worker_notify_read(evutil_socket_t fd, short what, void *arg)
 	jobs = w->jobs;
 	w->jobs = NULL;
 	stop = w->stop;
+	w->exited = stop;
 	pthread_mutex_unlock(&w->lock);
 	if (!stop)
 		worker_run_jobs(w, jobs);
+	else
+		worker_cancel_jobs(jobs);
 	for (; it != NULL; it = next) {
 		next = it->next;
 		worker_conn_open(w, it);
@@ -799,11 +820,43 @@ worker_pass(struct worker *w, int fd, const struct sockaddr *peer, bool tls)
 void
 worker_post(struct worker *w, struct worker_job *job)
 {
+	bool exited;
+
 	pthread_mutex_lock(&w->lock);
-	job->next = w->jobs;
-	w->jobs = job;
+	exited = w->exited;
+	if (!exited) {
+		job->next = w->jobs;
+		w->jobs = job;
+	}
 	pthread_mutex_unlock(&w->lock);
-	worker_notify(w);
+	if (!exited)
+		worker_notify(w);
+	else if (job->cancel != NULL) {
+		job->next = NULL;
+		job->cancel(job);
+	}
+}
+
+/* On the worker's thread: it answers. */
+static void
+worker_ping_run(struct worker_job *job, struct turn *t, const struct turn_now *now)
+{
+	struct worker *w = (struct worker *)((char *)job - offsetof(struct worker, ping));
+
+	(void)t, (void)now;
+	atomic_store(&w->ping_pending, false);
+}
+
+bool
+worker_ping(struct worker *w)
+{
+	if (atomic_load(&w->ping_pending))
+		return false;
+	atomic_store(&w->ping_pending, true);
+	w->ping.run = worker_ping_run;
+	w->ping.cancel = NULL;
+	worker_post(w, &w->ping);
+	return true;
 }
 
 /* On the worker's thread: new connections, requests and lookups use the new setup. */
@@ -870,11 +923,16 @@ worker_start(struct worker *w, char **cause)
 {
 	int rc;
 
+	char name[16];
+
 	if ((rc = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
 		if (asprintf(cause, "cannot start worker %d: %s", w->id, strerror(rc)) == -1)
 			*cause = NULL;
 		return -1;
 	}
+	/* "tpworker0": ps -L, top -H and the tests tell the workers apart. */
+	snprintf(name, sizeof name, "tpworker%d", w->id);
+	pthread_setname_np(w->thread, name);
 	w->started = true;
 	return 0;
 }

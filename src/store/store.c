@@ -233,22 +233,24 @@ store_check_realm(const char *realm, char **cause)
 	return store_check_text("realm", realm, strlen(realm), STORE_REALM_MAX, cause);
 }
 
-/* Creates the missing directories of path's parent, mode 0700. */
+/* The directory that holds path must exist: a typo in a path never makes directories. */
 static int
-store_mkparents(const char *path, char **cause)
+store_check_parent(const char *path, char **cause)
 {
-	char *dir, *p;
+	const char *slash = strrchr(path, '/');
+	struct stat sb;
+	char *dir;
 	int rc = 0;
 
-	if ((dir = strdup(path)) == NULL)
+	if (slash == NULL || slash == path)
+		return 0;
+	if ((dir = strndup(path, (size_t)(slash - path))) == NULL)
 		return cause_fail(cause, "%s: out of memory", path);
-	for (p = strchr(dir + 1, '/'); p != NULL && rc == 0; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-			rc = cause_fail(cause, "%s: cannot create directory: %s", dir,
-			    strerror(errno));
-		*p = '/';
-	}
+	if (stat(dir, &sb) == -1)
+		rc = cause_fail(cause, "%s: directory %s: %s (it is not created)", path, dir,
+		    strerror(errno));
+	else if (!S_ISDIR(sb.st_mode))
+		rc = cause_fail(cause, "%s: %s is not a directory", path, dir);
 	free(dir);
 	return rc;
 }
@@ -259,7 +261,7 @@ store_create_file(const char *path, char **cause)
 {
 	int fd;
 
-	if (store_mkparents(path, cause) == -1)
+	if (store_check_parent(path, cause) == -1)
 		return -1;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1 && errno != EEXIST)
@@ -347,7 +349,7 @@ store_prepare(struct store *s, char **cause)
 }
 
 static int
-store_setup(struct store *s, const char *path, char **cause)
+store_setup(struct store *s, const char *path, int busy_ms, char **cause)
 {
 	int rc;
 
@@ -357,7 +359,7 @@ store_setup(struct store *s, const char *path, char **cause)
 			return cause_fail(cause, "%s: cannot open: out of memory", path);
 		return cause_fail(cause, "%s: cannot open: %s", path, sqlite3_errmsg(s->db));
 	}
-	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(s->db, busy_ms);
 	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK)
 		return cause_fail(cause, "%s: %s", path, sqlite3_errmsg(s->db));
 	if (store_migrate(s, cause) == -1 || store_prepare(s, cause) == -1)
@@ -368,6 +370,12 @@ store_setup(struct store *s, const char *path, char **cause)
 int
 store_open(const char *path, struct store **out, char **cause)
 {
+	return store_open_busy(path, STORE_BUSY_TIMEOUT_MS, out, cause);
+}
+
+int
+store_open_busy(const char *path, int busy_ms, struct store **out, char **cause)
+{
 	struct store *s;
 
 	*out = NULL;
@@ -377,7 +385,7 @@ store_open(const char *path, struct store **out, char **cause)
 		return -1;
 	if ((s = calloc(1, sizeof *s)) == NULL)
 		return cause_fail(cause, "%s: out of memory", path);
-	if (store_setup(s, path, cause) == -1) {
+	if (store_setup(s, path, busy_ms, cause) == -1) {
 		store_close(s);
 		return -1;
 	}

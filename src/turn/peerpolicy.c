@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,33 +15,77 @@
 /* Longest range text: two IPv6 addresses and a dash, or an address and "/128". */
 #define PEERPOLICY_TEXT_MAX (2 * INET6_ADDRSTRLEN + 2)
 
-/* A refusal that applies unless an operator opens it. */
+/*
+ * A default: a block refused unless an operator opens it, or (reachable) a more
+ * specific block inside a refused one that stays open. The most specific row
+ * that holds an address decides.
+ */
 struct peerpolicy_default {
 	const char *range;
 	const char *reason;
-	bool loopback; /* opened by allow-loopback-peers */
+	bool reachable; /* the registry's Globally Reachable: True */
+	bool loopback;  /* opened by allow-loopback-peers */
 };
 
-/* RFC 8656 §21.4, RFC 6890: more specific rows first so the reason is the precise one. */
+#define PP_REFUSE(r, why)                                                                          \
+	{                                                                                          \
+		r, why, false, false                                                               \
+	}
+#define PP_OPEN(r, why)                                                                            \
+	{                                                                                          \
+		r, why, true, false                                                                \
+	}
+
+/*
+ * RFC 8656 §21.4: the IANA IPv4 and IPv6 Special-Purpose Address Registries
+ * (tests/data/iana-special-purpose.csv, which test_peerpolicy walks): every
+ * block not globally reachable is refused. Teredo and 6to4 (N/A there) are
+ * judged by the IPv4 address they carry. Then what the registries leave to
+ * others: multicast, site-local, the broadcast address.
+ */
 static const struct peerpolicy_default peerpolicy_defaults[] = {
-    {"0.0.0.0/8", "unspecified address (0.0.0.0/8)", false},
-    {"10.0.0.0/8", "private address (10.0.0.0/8)", false},
-    {"100.64.0.0/10", "shared address space (100.64.0.0/10)", false},
-    {"127.0.0.0/8", "loopback address", true},
-    {"169.254.0.0/16", "link-local address", false},
-    {"172.16.0.0/12", "private address (172.16.0.0/12)", false},
-    {"192.168.0.0/16", "private address (192.168.0.0/16)", false},
-    {"224.0.0.0/4", "multicast address", false},
-    {"255.255.255.255", "broadcast address", false},
-    {"240.0.0.0/4", "reserved address (240.0.0.0/4)", false},
-    {"::", "unspecified address (::)", false},
-    {"::1", "loopback address", true},
-    {"fe80::/10", "link-local address", false},
-    {"fc00::/7", "unique local address", false},
-    {"fec0::/10", "site-local address", false},
-    {"ff00::/8", "multicast address", false},
-    /* RFC 8215: local-use NAT64 with an operator-chosen prefix length; never public. */
-    {"64:ff9b:1::/48", "local-use NAT64 prefix", false},
+    PP_REFUSE("0.0.0.0/8", "\"this network\" address (0.0.0.0/8)"),
+    PP_REFUSE("10.0.0.0/8", "private address (10.0.0.0/8)"),
+    PP_REFUSE("100.64.0.0/10", "shared address space (100.64.0.0/10)"),
+    {"127.0.0.0/8", "loopback address", false, true},
+    PP_REFUSE("169.254.0.0/16", "link-local address"),
+    PP_REFUSE("172.16.0.0/12", "private address (172.16.0.0/12)"),
+    PP_REFUSE("192.0.0.0/24", "IETF protocol assignment (192.0.0.0/24)"),
+    PP_OPEN("192.0.0.9", "port control protocol anycast"),
+    PP_OPEN("192.0.0.10", "TURN anycast"),
+    PP_REFUSE("192.0.2.0/24", "documentation address (192.0.2.0/24)"),
+    PP_REFUSE("192.88.99.0/24", "deprecated 6to4 relay anycast (192.88.99.0/24)"),
+    PP_REFUSE("192.168.0.0/16", "private address (192.168.0.0/16)"),
+    PP_REFUSE("198.18.0.0/15", "benchmarking address (198.18.0.0/15)"),
+    PP_REFUSE("198.51.100.0/24", "documentation address (198.51.100.0/24)"),
+    PP_REFUSE("203.0.113.0/24", "documentation address (203.0.113.0/24)"),
+    PP_REFUSE("240.0.0.0/4", "reserved address (240.0.0.0/4)"),
+    PP_REFUSE("255.255.255.255", "broadcast address"),
+    PP_REFUSE("224.0.0.0/4", "multicast address"),
+    PP_REFUSE("::", "unspecified address (::)"),
+    {"::1", "loopback address", false, true},
+    PP_REFUSE("::ffff:0:0/96", "IPv4-mapped address"),
+    PP_REFUSE("64:ff9b:1::/48", "local-use NAT64 prefix"),
+    PP_REFUSE("100::/64", "discard-only address (100::/64)"),
+    PP_REFUSE("100:0:0:1::/64", "dummy IPv6 prefix (100:0:0:1::/64)"),
+    PP_REFUSE("2001::/23", "IETF protocol assignment (2001::/23)"),
+    PP_OPEN("2001::/32", "Teredo (judged by its IPv4 addresses)"),
+    PP_OPEN("2001:1::1", "port control protocol anycast"),
+    PP_OPEN("2001:1::2", "TURN anycast"),
+    PP_OPEN("2001:1::3", "DNS-SD service registration anycast"),
+    PP_REFUSE("2001:2::/48", "benchmarking address (2001:2::/48)"),
+    PP_OPEN("2001:3::/32", "AMT"),
+    PP_OPEN("2001:4:112::/48", "AS112-v6"),
+    PP_OPEN("2001:20::/28", "ORCHIDv2"),
+    PP_OPEN("2001:30::/28", "drone remote ID entity tags"),
+    PP_REFUSE("2001:10::/28", "deprecated ORCHID prefix (2001:10::/28)"),
+    PP_REFUSE("2001:db8::/32", "documentation address (2001:db8::/32)"),
+    PP_REFUSE("3fff::/20", "documentation address (3fff::/20)"),
+    PP_REFUSE("5f00::/16", "SRv6 segment identifier (5f00::/16)"),
+    PP_REFUSE("fc00::/7", "unique local address"),
+    PP_REFUSE("fe80::/10", "link-local address"),
+    PP_REFUSE("fec0::/10", "site-local address"),
+    PP_REFUSE("ff00::/8", "multicast address"),
 };
 
 struct peerpolicy {
@@ -356,6 +401,25 @@ peerpolicy_is_own(const struct peerpolicy *pp, const struct peerpolicy_ip *ip)
 	return false;
 }
 
+/* The most specific default row holding ip, or SIZE_MAX. */
+static size_t
+peerpolicy_default_of(const struct peerpolicy *pp, const struct peerpolicy_ip *ip)
+{
+	const struct peerpolicy_range *r, *b;
+	size_t i, best = SIZE_MAX, len = peerpolicy_len(ip->family);
+
+	for (i = 0; i < nitems(peerpolicy_defaults); i++) {
+		r = &pp->defaults[i];
+		if (!peerpolicy_in_range(r, ip))
+			continue;
+		b = best == SIZE_MAX ? NULL : &pp->defaults[best];
+		/* Prefixes nest or are disjoint: inside the best so far means more specific. */
+		if (b == NULL || (memcmp(r->lo, b->lo, len) >= 0 && memcmp(r->hi, b->hi, len) <= 0))
+			best = i;
+	}
+	return best;
+}
+
 /*
  * One address on its own (no allow list): denied-peer-ip, then the server's own
  * addresses (reachable on relay ports only, so clients reach each other's relays),
@@ -376,15 +440,11 @@ peerpolicy_refused(const struct peerpolicy *pp, const struct peerpolicy_ip *ip, 
 		*reason = "the server's own address outside the relay port range";
 		return true;
 	}
-	for (i = 0; i < nitems(peerpolicy_defaults); i++) {
-		if (peerpolicy_defaults[i].loopback && pp->allow_loopback)
-			continue;
-		if (peerpolicy_in_range(&pp->defaults[i], ip)) {
-			*reason = peerpolicy_defaults[i].reason;
-			return true;
-		}
-	}
-	return false;
+	if ((i = peerpolicy_default_of(pp, ip)) == SIZE_MAX || peerpolicy_defaults[i].reachable ||
+	    (peerpolicy_defaults[i].loopback && pp->allow_loopback))
+		return false;
+	*reason = peerpolicy_defaults[i].reason;
+	return true;
 }
 
 static bool

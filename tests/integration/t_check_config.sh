@@ -153,7 +153,7 @@ start_turnpiked_or_bail -c "$T/deprecated.conf"
 grep -q "no-loopback-peers is deprecated; replaced by allow-loopback-peers" "$TURNPIKED_LOG"
 tap_is "the running daemon logs the deprecation warning" "$?"
 bench turn --user "$TURN_USER" --password "$TURN_PASS" --permission 127.0.0.1=403 \
-	--permission 192.0.2.1 "127.0.0.1:$PORT" >"$T/deny" 2>&1
+	--permission 8.8.8.8 "127.0.0.1:$PORT" >"$T/deny" 2>&1
 tap_is "with no-loopback-peers a loopback peer gets 403, a public one is allowed" "$?" \
 	"$(cat "$T/deny")"
 stop_turnpiked

@@ -45,13 +45,13 @@ start_turnpiked_or_bail -n --listening-ip 127.0.0.1 --listening-port @PORT@ --no
 MPORT=$PORT2
 
 # ---- peer ranges from the store ----
-got=$(perm 198.51.100.7)
+got=$(perm 11.51.100.7)
 tap_is "a public peer is allowed at first" "$([ "$got" = ok ]; echo $?)" "$got"
-ctl peer deny 198.51.100.0/24 --realm "$REALM"
-wait_until 6 perm_is 198.51.100.7 403
+ctl peer deny 11.51.100.0/24 --realm "$REALM"
+wait_until 6 perm_is 11.51.100.7 403
 tap_is "turnpikectl peer deny for the realm: 403 within 6 s, no restart" "$?"
-ctl peer remove 198.51.100.0/24 --realm "$REALM"
-wait_until 6 perm_is 198.51.100.7 ok
+ctl peer remove 11.51.100.0/24 --realm "$REALM"
+wait_until 6 perm_is 11.51.100.7 ok
 tap_is "peer remove: allowed again" "$?"
 got=$(perm 10.1.2.3)
 tap_is "a private peer is refused by default" "$([ "$got" = 403 ]; echo $?)" "$got"
@@ -60,15 +60,15 @@ wait_until 6 perm_is 10.1.2.3 ok
 tap_is "peer allow with realm '' (every realm) opens a private range" "$?"
 got=$(perm 10.1.3.3)
 tap_is "... and only that range" "$([ "$got" = 403 ]; echo $?)" "$got"
-ctl peer deny 203.0.113.9 --realm other.realm
-ctl peer deny 198.51.100.9 --realm "$REALM"
-wait_until 6 perm_is 198.51.100.9 403
-got=$(perm 203.0.113.9)
+ctl peer deny 11.0.113.9 --realm other.realm
+ctl peer deny 11.51.100.9 --realm "$REALM"
+wait_until 6 perm_is 11.51.100.9 403
+got=$(perm 11.0.113.9)
 tap_is "a range of another realm does not apply" "$([ "$got" = ok ]; echo $?)" "$got"
 
 # ---- max-permissions ----
-out=$(bench turn --timeout 3000 --user alice --password alice-pw --permission 198.51.100.1 \
-	--permission 198.51.100.2 --permission 198.51.100.3 --permission 198.51.100.4=508 \
+out=$(bench turn --timeout 3000 --user alice --password alice-pw --permission 11.51.100.1 \
+	--permission 11.51.100.2 --permission 11.51.100.3 --permission 11.51.100.4=508 \
 	"127.0.0.1:$PORT" 2>&1)
 tap_is "max-permissions 3: the fourth peer gets 508" "$?" "$out"
 

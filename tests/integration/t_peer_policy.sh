@@ -96,7 +96,7 @@ start_turn_server_or_bail "${TURN_ARGS[@]}" "${LISTEN_ARGS[@]}" "${RELAY_ARGS[@]
 permissions default4 4 \
 	0.0.0.1=403 127.0.0.1=403 169.254.1.1=403 10.1.2.3=403 172.16.0.1=403 192.168.1.1=403 \
 	100.64.0.1=403 224.0.0.1=403 255.255.255.255=403 240.0.0.1=403 "127.0.0.1:$PORT=403" \
-	8.8.8.8 192.0.2.1 \
+	8.8.8.8 1.1.1.1 \
 	::ffff:127.0.0.1=443 2001:4860:4860::8888=443
 
 if have_ipv6; then
@@ -109,6 +109,22 @@ if have_ipv6; then
 		8.8.8.8=443
 else
 	tap_skip "IPv6 allocations" "no ::1 on lo for an IPv6 relay"
+fi
+
+# Special-purpose blocks of the IANA registries that are not globally reachable (issue 17).
+if [ "$TURN_SERVER_IMPL" = coturn ]; then
+	tap_skip "special-purpose peers" "coturn allows documentation and benchmarking peers"
+else
+	permissions special4 4 \
+		192.0.2.1=403 198.51.100.1=403 203.0.113.7=403 198.18.0.1=403 192.0.0.1=403 \
+		192.88.99.1=403 192.0.0.10 192.31.196.1
+	if have_ipv6; then
+		permissions special6 6 \
+			100::1=403 2001:db8::1=403 3fff::1=403 2001:2::1=403 ::ffff:8.8.8.8=403 \
+			64:ff9b::c000:201=403 2002:c000:201::1=403 64:ff9b::808:808 2001:1::2
+	else
+		tap_skip "IPv6 special-purpose peers" "no ::1 on lo for an IPv6 relay"
+	fi
 fi
 
 # A control that must fail: the client reports an unexpected answer as a failure.
@@ -131,14 +147,14 @@ permissions lists4 4 8.8.8.8=403 8.8.4.4 10.1.2.3 10.255.255.254 192.168.1.1=403
 turn_stop_check
 
 # ---- the server's own (external) address: open on the relay ports only ----
-EXTERNAL=203.0.113.5
+EXTERNAL=11.0.113.5
 if [ "$TURN_SERVER_IMPL" = coturn ]; then
 	tap_skip "own address checks" "coturn has no own-address rule"
 else
 	start_turn_server_or_bail "${TURN_ARGS[@]}" --listening-ip 127.0.0.1 \
 		--relay-ip 127.0.0.1 --external-ip "$EXTERNAL"
 	permissions own4 4 "$EXTERNAL:$PORT=403" "$EXTERNAL:9=403" "$EXTERNAL:$RELAY_MIN" \
-		"$EXTERNAL:$RELAY_MAX" 203.0.113.6
+		"$EXTERNAL:$RELAY_MAX" 11.0.113.6
 	grep -qE "^allocate ok relayed=$EXTERNAL:[0-9]+ " "$T/own4"
 	tap_is "the relayed address advertised is the external address" "$?" "$(head -n 1 "$T/own4")"
 	turn_stop_check

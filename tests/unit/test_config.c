@@ -145,7 +145,8 @@ test_syntax(void)
 static void
 test_lists(void)
 {
-	static const char *const args[] = {"-L", "::1", NULL};
+	static const char *const args[] = {"-L", "::1", "--user", "cmd:pw", "--allowed-peer-ip",
+	    "10.1.0.0/16", "--relay-ip", "10.0.0.9", "--user", "cmd2:pw", NULL};
 	struct config *cfg;
 	char *cause;
 	const char *text = "listening-ip=127.0.0.1\n"
@@ -170,8 +171,22 @@ test_lists(void)
 	config_free(cfg);
 
 	cfg = load(text, args, &cause);
-	CHECKM(cfg != NULL && cfg->listening_ip.n == 1 && is_ip(&cfg->listening_ip.v[0], "::1"),
-	    "a list on the command line replaces the file's");
+	CHECKM(cfg != NULL && cfg->listening_ip.n == 3 && is_ip(&cfg->listening_ip.v[0], "::1") &&
+		is_ip(&cfg->listening_ip.v[1], "127.0.0.1") &&
+		is_ip(&cfg->listening_ip.v[2], "127.0.0.2"),
+	    "listening-ip on the command line adds to the file's, as in coturn (issue 17)");
+	CHECKM(cfg != NULL && cfg->relay_ip.n == 2 && is_ip(&cfg->relay_ip.v[0], "10.0.0.9") &&
+		is_ip(&cfg->relay_ip.v[1], "10.0.0.1"),
+	    "relay-ip likewise");
+	CHECKM(cfg != NULL && cfg->external_ip.n == 2, "external-ip from the file alone stays");
+	config_free(cfg);
+	cfg = load("user=file:pw\nallowed-peer-ip=10.2.0.0/16\ndenied-peer-ip=8.8.8.8\n", args,
+	    &cause);
+	CHECKM(cfg != NULL && cfg->users.n == 3 && strcmp(cfg->users.v[0], "cmd:pw") == 0 &&
+		strcmp(cfg->users.v[1], "cmd2:pw") == 0 && strcmp(cfg->users.v[2], "file:pw") == 0,
+	    "user: the command line's and the file's");
+	CHECKM(cfg != NULL && cfg->allowed_peer_ip.n == 2 && cfg->denied_peer_ip.n == 1,
+	    "allowed-peer-ip adds up; denied-peer-ip from the file alone stays");
 	config_free(cfg);
 }
 

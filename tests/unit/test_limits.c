@@ -108,27 +108,27 @@ test_store_peers(void)
 	struct limits *l;
 	char *cause = NULL;
 	struct store_row peers[] = {
-	    {"", "deny", "198.51.100.0/24"},
+	    {"", "deny", "11.51.100.0/24"},
 	    {REALM, "allow", "10.9.0.0/16"},
-	    {"other.org", "deny", "203.0.113.0/24"},
+	    {"other.org", "deny", "11.0.113.0/24"},
 	    {REALM, "deny", "not-a-range"},
-	    {"", "deny", "192.0.2.0/24"},
+	    {"", "deny", "11.0.2.0/24"},
 	};
 	struct userdb_rows rows = {NULL, 0, peers, 5};
 
-	CHECK(peerpolicy_allow(pp, "192.0.2.7", &cause) == 0);
+	CHECK(peerpolicy_allow(pp, "11.0.2.7", &cause) == 0);
 	l = limits_create(&v, pp, REALM);
-	CHECKM(peer_ok(l, "198.51.100.1") && !peer_ok(l, "10.9.1.1"), "the configured policy");
+	CHECKM(peer_ok(l, "11.51.100.1") && !peer_ok(l, "10.9.1.1"), "the configured policy");
 	limits_apply_store(l, &rows);
-	CHECKM(!peer_ok(l, "198.51.100.1"), "a store deny of realm '' applies");
+	CHECKM(!peer_ok(l, "11.51.100.1"), "a store deny of realm '' applies");
 	CHECKM(peer_ok(l, "10.9.1.1"), "a store allow of the server realm opens a private range");
-	CHECKM(peer_ok(l, "203.0.113.1"), "another realm's range does not apply");
-	CHECKM(!peer_ok(l, "192.0.2.8"), "a malformed range is skipped, the next ones apply");
-	CHECKM(peer_ok(l, "192.0.2.7"), "a configured allowed-peer-ip wins over a store deny");
+	CHECKM(peer_ok(l, "11.0.113.1"), "another realm's range does not apply");
+	CHECKM(!peer_ok(l, "11.0.2.8"), "a malformed range is skipped, the next ones apply");
+	CHECKM(peer_ok(l, "11.0.2.7"), "a configured allowed-peer-ip wins over a store deny");
 	CHECKM(!peer_ok(l, "127.0.0.1"), "the defaults stay");
 	rows.npeers = 0;
 	limits_apply_store(l, &rows);
-	CHECKM(peer_ok(l, "198.51.100.1") && !peer_ok(l, "10.9.1.1"),
+	CHECKM(peer_ok(l, "11.51.100.1") && !peer_ok(l, "10.9.1.1"),
 	    "ranges removed: as configured");
 	limits_free(l);
 	peerpolicy_free(pp);

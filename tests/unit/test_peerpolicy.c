@@ -1,6 +1,8 @@
 /* The peer policy: range parsing, secure defaults, IPv4-in-IPv6 forms, precedence. */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,12 +102,16 @@ static const char *const refused[] = {"0.0.0.0", "0.1.2.3", "127.0.0.1", "127.25
     /* 6to4 of 10.0.0.1 and 192.168.1.1 */
     "2002:a00:1::1", "2002:c0a8:101::",
     /* Teredo: server 10.0.0.1; client 127.0.0.1 (stored inverted: 80ff:fffe) */
-    "2001:0:a00:1::f7f7:f7f7", "2001:0:808:808::80ff:fffe"};
+    "2001:0:a00:1::f7f7:f7f7", "2001:0:808:808::80ff:fffe",
+    /* issue 17: discard, documentation, benchmarking, IETF, deprecated 6to4 anycast */
+    "100::1", "2001:db8::1", "192.0.2.1", "198.51.100.1", "203.0.113.7", "198.18.0.1", "192.0.0.1",
+    "192.88.99.1", "3fff::1", "5f00::1", "2001:2::1", "::ffff:8.8.8.8", "64:ff9b::192.0.2.1",
+    "2002:c000:201::1", "64:ff9b::203.0.113.7"};
 
 static const char *const public_peers[] = {"8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1",
-    "169.253.255.255", "192.0.2.1", "11.0.0.1", "223.255.255.255", "2001:4860:4860::8888",
-    "2a00:1450::1", "::ffff:8.8.8.8", "::ffff:0:8.8.8.8", "::8.8.8.8", "64:ff9b::808:808",
-    "2002:808:808::1", "2001:0:808:808::f7f7:f7f7", "fbff::1", "fe7f::1"};
+    "169.253.255.255", "11.0.0.1", "223.255.255.255", "2001:4860:4860::8888", "192.0.0.9",
+    "192.0.0.10", "2001:1::2", "2001:3::1", "2a00:1450::1", "::ffff:0:8.8.8.8", "::8.8.8.8",
+    "64:ff9b::808:808", "2002:808:808::1", "2001:0:808:808::f7f7:f7f7", "fbff::1", "fe7f::1"};
 
 static void
 test_defaults(void)
@@ -135,7 +141,7 @@ test_loopback(void)
 	CHECK(allowed(pp, "127.0.0.1", 9));
 	CHECK(allowed(pp, "127.1.2.3", 9));
 	CHECK(allowed(pp, "::1", 9));
-	CHECK(allowed(pp, "::ffff:127.0.0.1", 9));
+	CHECKM(!allowed(pp, "::ffff:127.0.0.1", 9), "IPv4-mapped stays refused as a block");
 	CHECK(allowed(pp, "64:ff9b::127.0.0.1", 9));
 	CHECK(!allowed(pp, "10.0.0.1", 9));
 	CHECK(!allowed(pp, "::", 9));
@@ -162,7 +168,9 @@ test_precedence(void)
 	CHECKM(!allowed(pp, "8.8.8.8", 1), "denied-peer-ip refuses a public address");
 	CHECKM(allowed(pp, "8.8.8.4", 1), "allow wins over deny");
 	CHECKM(!allowed(pp, "::ffff:8.8.8.8", 1), "mapped form of a denied address");
-	CHECKM(allowed(pp, "::ffff:10.0.0.7", 1), "mapped form of an allowed address");
+	CHECKM(!allowed(pp, "::ffff:10.0.0.7", 1),
+	    "mapped form of an allowed address: IPv4-mapped is refused as a block");
+	CHECKM(allowed(pp, "64:ff9b::10.0.0.7", 1), "NAT64 form of an allowed address");
 	CHECKM(!allowed(pp, "2001:db8::1", 1), "IPv6 deny range");
 	CHECKM(allowed(pp, "fd00::5", 1), "IPv6 allow range");
 	CHECKM(!allowed(pp, "fd00::a", 1), "past the IPv6 allow range");
@@ -174,29 +182,31 @@ test_own(void)
 {
 	struct peerpolicy *pp = peerpolicy_create();
 
-	CHECK(peerpolicy_add_own(pp, sa("203.0.113.5", 3478)) == 0);
+	CHECK(peerpolicy_add_own(pp, sa("11.0.0.5", 3478)) == 0);
 	CHECK(peerpolicy_add_own(pp, sa("10.0.0.1", 3478)) == 0);
-	CHECK(peerpolicy_add_own(pp, sa("2001:db8::5", 3478)) == 0);
-	CHECKM(!allowed(pp, "203.0.113.5", 50000), "own address refused without relay ports");
+	CHECK(peerpolicy_add_own(pp, sa("2a01:4f8::5", 3478)) == 0);
+	CHECKM(!allowed(pp, "11.0.0.5", 50000), "own address refused without relay ports");
 	peerpolicy_set_relay_ports(pp, 49152, 65535);
-	CHECKM(!allowed(pp, "203.0.113.5", 3478), "own address, listening port: refused");
-	CHECKM(!allowed(pp, "203.0.113.5", 22), "own address, port 22: refused");
-	CHECKM(allowed(pp, "203.0.113.5", 49152), "own address, first relay port: allowed");
-	CHECKM(allowed(pp, "203.0.113.5", 65535), "own address, last relay port: allowed");
+	CHECKM(!allowed(pp, "11.0.0.5", 3478), "own address, listening port: refused");
+	CHECKM(!allowed(pp, "11.0.0.5", 22), "own address, port 22: refused");
+	CHECKM(allowed(pp, "11.0.0.5", 49152), "own address, first relay port: allowed");
+	CHECKM(allowed(pp, "11.0.0.5", 65535), "own address, last relay port: allowed");
 	CHECKM(allowed(pp, "10.0.0.1", 50000), "private own address on a relay port: allowed");
 	CHECKM(!allowed(pp, "10.0.0.1", 3478), "private own address off the relay ports");
 	CHECKM(!allowed(pp, "10.0.0.2", 50000), "another private address on a relay port");
-	CHECKM(!allowed(pp, "::ffff:203.0.113.5", 3478), "mapped own address off relay ports");
-	CHECKM(allowed(pp, "::ffff:203.0.113.5", 50000), "mapped own address on a relay port");
-	CHECKM(!allowed(pp, "2001:db8::5", 80), "own IPv6 address off relay ports");
-	CHECKM(allowed(pp, "2001:db8::5", 60000), "own IPv6 address on a relay port");
-	CHECKM(allowed(pp, "203.0.113.6", 80), "a neighbour of the own address");
-	CHECKM(peerpolicy_port_matters(pp, sa("203.0.113.5", 1)) &&
-		peerpolicy_port_matters(pp, sa("2001:db8::5", 1)) &&
-		peerpolicy_port_matters(pp, sa("::ffff:198.51.100.7", 1)),
+	CHECKM(!allowed(pp, "::ffff:11.0.0.5", 3478) && !allowed(pp, "::ffff:11.0.0.5", 50000),
+	    "mapped own address: refused like every IPv4-mapped address");
+	CHECKM(!allowed(pp, "2002:b00:5::1", 3478), "6to4 form of the own address off relay ports");
+	CHECKM(allowed(pp, "2002:b00:5::1", 50000), "6to4 form of the own address on a relay port");
+	CHECKM(!allowed(pp, "2a01:4f8::5", 80), "own IPv6 address off relay ports");
+	CHECKM(allowed(pp, "2a01:4f8::5", 60000), "own IPv6 address on a relay port");
+	CHECKM(allowed(pp, "11.0.0.6", 80), "a neighbour of the own address");
+	CHECKM(peerpolicy_port_matters(pp, sa("11.0.0.5", 1)) &&
+		peerpolicy_port_matters(pp, sa("2a01:4f8::5", 1)) &&
+		peerpolicy_port_matters(pp, sa("2002:c633:6407::1", 1)),
 	    "own addresses and IPv4-embedding forms: the port is checked per packet");
-	CHECKM(!peerpolicy_port_matters(pp, sa("203.0.113.6", 1)) &&
-		!peerpolicy_port_matters(pp, sa("2001:db8::6", 1)),
+	CHECKM(!peerpolicy_port_matters(pp, sa("11.0.0.6", 1)) &&
+		!peerpolicy_port_matters(pp, sa("2a01:4f8::6", 1)),
 	    "other peers: the permission alone authorizes");
 	peerpolicy_free(pp);
 }
@@ -210,12 +220,12 @@ test_dup(void)
 
 	CHECK(peerpolicy_allow(pp, "10.0.0.0/24", &cause) == 0);
 	CHECK(peerpolicy_deny(pp, "8.8.8.0/24", &cause) == 0);
-	CHECK(peerpolicy_add_own(pp, sa("203.0.113.5", 3478)) == 0);
+	CHECK(peerpolicy_add_own(pp, sa("11.0.0.5", 3478)) == 0);
 	peerpolicy_set_relay_ports(pp, 49152, 65535);
 	c = peerpolicy_dup(pp);
 	CHECK(c != NULL);
 	CHECKM(allowed(c, "10.0.0.7", 1) && !allowed(c, "8.8.8.8", 1), "copy keeps ranges");
-	CHECKM(!allowed(c, "203.0.113.5", 22) && allowed(c, "203.0.113.5", 50000),
+	CHECKM(!allowed(c, "11.0.0.5", 22) && allowed(c, "11.0.0.5", 50000),
 	    "copy keeps own addresses and relay ports");
 	CHECKM(!allowed(c, "127.0.0.1", 1), "copy keeps the defaults");
 	CHECK(peerpolicy_deny(c, "1.1.1.1", &cause) == 0);
@@ -231,6 +241,167 @@ test_dup(void)
 	peerpolicy_free(c);
 }
 
+/* One row of tests/data/iana-special-purpose.csv. */
+struct iana_row {
+	struct peerpolicy_range r;
+	char block[64];
+	char reach[8];   /* Globally Reachable: True, False or N/A */
+	bool terminated; /* a termination date: the block is deprecated */
+};
+
+#define IANA_MAX 128
+
+/* Field k (0-based) of a comma-separated line, copied into out. */
+static bool
+iana_field(const char *line, int k, char *out, size_t len)
+{
+	const char *p = line, *end;
+
+	while (k-- > 0) {
+		if ((p = strchr(p, ',')) == NULL)
+			return false;
+		p++;
+	}
+	end = strchr(p, ',');
+	if (end == NULL)
+		end = p + strcspn(p, "\n");
+	if ((size_t)(end - p) >= len)
+		return false;
+	memcpy(out, p, (size_t)(end - p));
+	out[end - p] = '\0';
+	return true;
+}
+
+static int
+iana_load(struct iana_row *rows)
+{
+	FILE *f = fopen(TEST_DATADIR "/iana-special-purpose.csv", "r");
+	char line[512], term[32];
+	const char *errstr;
+	int n = 0;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL && n < IANA_MAX) {
+		if (strncmp(line, "ipv", 3) != 0)
+			continue;
+		if (!iana_field(line, 1, rows[n].block, sizeof rows[n].block) ||
+		    !iana_field(line, 4, term, sizeof term) ||
+		    !iana_field(line, 8, rows[n].reach, sizeof rows[n].reach) ||
+		    peerpolicy_parse_range(rows[n].block, &rows[n].r, &errstr) != 0) {
+			printf("# bad registry row: %s", line);
+			n = -1;
+			break;
+		}
+		rows[n].terminated = strcmp(term, "N/A") != 0;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* The most specific registry row holding the address (prefixes nest or are disjoint). */
+static const struct iana_row *
+iana_row_of(const struct iana_row *rows, int n, int family, const uint8_t *a)
+{
+	const struct iana_row *best = NULL;
+	size_t len = family == AF_INET ? 4 : 16;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		const struct peerpolicy_range *r = &rows[i].r;
+
+		if (r->family != family || memcmp(r->lo, a, len) > 0 || memcmp(r->hi, a, len) < 0)
+			continue;
+		if (best == NULL ||
+		    (memcmp(r->lo, best->r.lo, len) >= 0 && memcmp(r->hi, best->r.hi, len) <= 0))
+			best = &rows[i];
+	}
+	return best;
+}
+
+static const struct sockaddr *
+sa_bytes(int family, const uint8_t *a)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	inet_ntop(family, a, text, sizeof text);
+	return sa(text, 5000);
+}
+
+/*
+ * What the registry says of one address: 1 allowed, 0 refused, -1 not decided
+ * here (Teredo and 6to4 carry an IPv4 address: test_defaults covers them). A
+ * NAT64 address (64:ff9b::/96) is decided by the IPv4 address it carries.
+ */
+static int
+iana_expect(const struct iana_row *rows, int n, int family, const uint8_t *a,
+    const struct iana_row **rowp)
+{
+	const struct iana_row *row = iana_row_of(rows, n, family, a), *v4;
+
+	*rowp = row;
+	if (row == NULL)
+		return 1;
+	if (strcmp(row->reach, "N/A") == 0)
+		return row->terminated ? 0 : -1;
+	if (strcmp(row->block, "64:ff9b::/96") == 0) {
+		v4 = iana_row_of(rows, n, AF_INET, a + 12);
+		return v4 == NULL || strcmp(v4->reach, "True") == 0;
+	}
+	return strcmp(row->reach, "True") == 0;
+}
+
+static void
+iana_check_addr(const struct peerpolicy *pp, const struct iana_row *rows, int n, int family,
+    const uint8_t *a)
+{
+	const struct iana_row *row;
+	const char *reason = NULL;
+	char text[INET6_ADDRSTRLEN], msg[256];
+	int want = iana_expect(rows, n, family, a, &row);
+	bool ok;
+
+	if (want == -1 || row == NULL)
+		return;
+	inet_ntop(family, a, text, sizeof text);
+	ok = peerpolicy_check(pp, sa_bytes(family, a), &reason);
+	snprintf(msg, sizeof msg, "registry %s (globally reachable %s%s): %s %s", row->block,
+	    row->reach, row->terminated ? ", terminated" : "", text, want ? "allowed" : "refused");
+	CHECKM(ok == (want == 1), msg);
+}
+
+/* Every registry block: its first and last addresses, and for a reachable one an inner one. */
+static void
+test_registry(void)
+{
+	static struct iana_row rows[IANA_MAX];
+	struct peerpolicy *pp = peerpolicy_create();
+	uint8_t a[16];
+	int i, n = iana_load(rows), v4 = 0;
+
+	CHECKM(n >= 50, "the registry table has both registries' rows");
+	for (i = 0; i < n; i++) {
+		const struct peerpolicy_range *r = &rows[i].r;
+		size_t len = r->family == AF_INET ? 4 : 16;
+
+		v4 += r->family == AF_INET;
+		iana_check_addr(pp, rows, n, r->family, r->lo);
+		iana_check_addr(pp, rows, n, r->family, r->hi);
+		/* An address inside that carries a public IPv4 (11.0.0.1) in its last bits. */
+		memcpy(a, r->lo, len);
+		if (len == 16 && memcmp(r->lo, r->hi, 12) == 0 && r->lo[12] != r->hi[12]) {
+			memcpy(a + 12, "\x0b\x00\x00\x01", 4);
+		} else if (len == 16 && memcmp(r->lo, r->hi, 12) != 0)
+			memcpy(a + 12, "\x0b\x00\x00\x01", 4);
+		else
+			a[len - 1] |= (uint8_t)(r->hi[len - 1] != r->lo[len - 1]);
+		iana_check_addr(pp, rows, n, r->family, a);
+	}
+	CHECKM(v4 > 20 && n - v4 > 20, "IPv4 and IPv6 registries both present");
+	peerpolicy_free(pp);
+}
+
 int
 main(void)
 {
@@ -241,5 +412,6 @@ main(void)
 	test_precedence();
 	test_own();
 	test_dup();
+	test_registry();
 	return unit_done();
 }

@@ -50,7 +50,10 @@ tmpdb(void)
 {
 	static char path[256];
 
-	snprintf(path, sizeof path, "%s/db%d/t.db", tmpdir, ++dbn);
+	snprintf(path, sizeof path, "%s/db%d", tmpdir, ++dbn);
+	if (mkdir(path, 0700) != 0)
+		abort();
+	snprintf(path, sizeof path, "%s/db%d/t.db", tmpdir, dbn);
 	return path;
 }
 
@@ -147,15 +150,21 @@ static void
 test_create(void)
 {
 	char *path = tmpdb(), dir[256];
-	struct store *s = open_ok(path);
+	struct store *s = open_ok(path), *s2 = NULL;
 	struct stat st;
 	int v = -1;
 	char *cause = NULL, mode[16] = "";
 
 	CHECKM(s != NULL, "a new database is created");
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
-	snprintf(dir, sizeof dir, "%s/db%d", tmpdir, dbn);
-	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+	snprintf(dir, sizeof dir, "%s/nodir%d/sub/t.db", tmpdir, dbn);
+	CHECKM(store_open(dir, &s2, &cause) == -1 && cause != NULL &&
+		strstr(cause, "nodir") != NULL,
+	    "a missing directory: an error naming it (regression: it was created)");
+	free(cause);
+	cause = NULL;
+	snprintf(dir, sizeof dir, "%s/nodir%d", tmpdir, dbn);
+	CHECKM(stat(dir, &st) == -1, "... and no directory is made");
 	CHECK(store_schema_version(s, &v, &cause) == 0 && v == STORE_SCHEMA_VERSION);
 	CHECKM(raw_exec(path,
 		   "SELECT realm, name, hmackey FROM turnusers_lt;"

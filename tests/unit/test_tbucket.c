@@ -77,9 +77,32 @@ test_iplimit(void)
 	iplimit_free(NULL);
 }
 
+/* relay_bps_pass (issue 17): the worker's bucket refusing costs the session nothing. */
+static void
+test_bucket_both(void)
+{
+	struct tbucket session, worker, none;
+
+	tbucket_init(&session, 1000, 1000, 0);
+	tbucket_init(&worker, 1000, 1000, 0);
+	tbucket_init(&none, 0, 0, 0);
+	CHECK(tbucket_take(&worker, 1000, 0));
+	CHECKM(!tbucket_take_both(&session, &worker, 600, 0),
+	    "the worker's bucket is empty: refused");
+	CHECKM(tbucket_take(&session, 1000, 0), "... and the session's tokens were not taken");
+	tbucket_init(&session, 1000, 1000, 0);
+	tbucket_init(&worker, 1000, 1000, 0);
+	CHECKM(tbucket_take_both(&session, &worker, 600, 0), "both hold 600: taken");
+	CHECKM(!tbucket_take(&session, 401, 0) && !tbucket_take(&worker, 401, 0), "... from both");
+	CHECKM(!tbucket_take_both(&session, &worker, 401, 0) && tbucket_take(&worker, 400, 0),
+	    "the session's bucket is short: the worker's keeps its tokens");
+	CHECKM(tbucket_take_both(&none, &session, 400, 0), "an unlimited bucket never refuses");
+}
+
 int
 main(void)
 {
+	test_bucket_both();
 	test_bucket_rate();
 	test_bucket_slow_and_unlimited();
 	test_iplimit();

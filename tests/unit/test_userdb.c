@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,9 +120,11 @@ static void
 test_corrupt_and_recover(struct userdb *u)
 {
 	char good[300], cmd[1024];
+	struct creds_result r;
 	FILE *f;
 	int i;
 
+	userdb_set_stale_limit(u, 1);
 	snprintf(good, sizeof good, "%s/good.db", dir);
 	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", path, good);
 	CHECK(system(cmd) == 0);
@@ -130,8 +134,10 @@ test_corrupt_and_recover(struct userdb *u)
 		fputc((i * 7919) & 0xff, f);
 	CHECK(f != NULL && fclose(f) == 0);
 	CHECK(rename(cmd, path) == 0);
+	CHECKM(lookup(u, "alice", &r) == CREDS_FOUND,
+	    "a corrupt database: the last good copy is served at first (userdb-stale-limit)");
 	CHECKM(lookup_becomes(u, "alice", CREDS_UNAVAILABLE),
-	    "a corrupt database: CREDS_UNAVAILABLE (fail closed)");
+	    "... then CREDS_UNAVAILABLE (fail closed) after the 1 s limit");
 	CHECK(rename(good, path) == 0);
 	CHECKM(lookup_becomes(u, "alice", CREDS_FOUND), "restored: found again");
 	/* Gone (with its WAL): the reload thread makes a new empty store there. */
@@ -156,11 +162,27 @@ test_missing_dir(void)
 
 	creds_static_iface(opts, &oc);
 	CHECK(creds_static_add_user(opts, "opt:opt-pw", &cause) == 0);
-	/* Under a regular file: no directory can be made there. */
+	/* Under a regular file, or in a directory that does not exist: a typo, refused. */
 	snprintf(bad, sizeof bad, "%s/plain", dir);
 	f = fopen(bad, "w");
 	CHECK(f != NULL && fclose(f) == 0);
 	snprintf(bad, sizeof bad, "%s/plain/users.db", dir);
+	CHECKM(userdb_create(bad, &oc, false, ':', &u, &cause) == -1 && cause != NULL &&
+		strstr(cause, "/plain does not exist") != NULL,
+	    "userdb under a regular file: a startup error naming the directory");
+	free(cause);
+	cause = NULL;
+	snprintf(bad, sizeof bad, "%s/nodir/users.db", dir);
+	CHECKM(userdb_create(bad, &oc, false, ':', &u, &cause) == -1 && cause != NULL &&
+		strstr(cause, "/nodir does not exist") != NULL,
+	    "userdb in a missing directory: a startup error naming it");
+	snprintf(bad, sizeof bad, "%s/nodir", dir);
+	CHECKM(access(bad, F_OK) == -1, "... and the directory is not created");
+	free(cause);
+	cause = NULL;
+	/* A directory where the file should be: SQLite cannot open it. */
+	snprintf(bad, sizeof bad, "%s/isdir", dir);
+	CHECK(mkdir(bad, 0700) == 0);
 	CHECKM(userdb_create(bad, &oc, false, ':', &u, &cause) == 0,
 	    "a database that cannot be opened is not a startup error");
 	rc = u != NULL ? lookup(u, "alice", &r) : 0;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "turnpike/addr.h"
 #include "turnpike/config.h"
@@ -454,10 +455,17 @@ config_apply(struct config_parser *p, const struct option_entry *o, const char *
 		    o->name);
 		return 0;
 	}
-	if (p->set_by[row] == CONFIG_SOURCE_CMDLINE && p->source != CONFIG_SOURCE_CMDLINE)
-		return 0; /* the command line overrides the file */
-	if (t->list && p->set_by[row] != p->source)
+	/* The command line overrides the file, except that lists add up, as in coturn. */
+	if (p->set_by[row] == CONFIG_SOURCE_CMDLINE && p->source != CONFIG_SOURCE_CMDLINE &&
+	    !t->list)
+		return 0;
+	if (t->list && p->set_by[row] == CONFIG_SOURCE_DEFAULT &&
+	    p->source != CONFIG_SOURCE_DEFAULT)
 		t->clear(config_field(p->cfg, o));
+	if (t->list && p->set_by[row] == CONFIG_SOURCE_CMDLINE)
+		return config_set_value(config_field(p->cfg, o), o, value, err, sizeof err) != 0
+		    ? config_fail(cause, "%s: %s: %s", where, o->name, err)
+		    : 0;
 	if (config_set_value(config_field(p->cfg, o), o, value, err, sizeof err) != 0)
 		return config_fail(cause, "%s: %s: %s", where, o->name, err);
 	p->set_by[row] = (uint8_t)p->source;
@@ -833,10 +841,48 @@ config_validate_auth(struct config *cfg, char **cause)
 	return config_default_realm(cfg, cause);
 }
 
+/* Whether this kernel has IPv6 at all (booted with ipv6.disable=1 it has not). */
+static bool
+config_have_ipv6(void)
+{
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd != -1)
+		close(fd);
+	return fd != -1 || errno != EAFNOSUPPORT;
+}
+
+/*
+ * The default listening-ip [::] on a kernel without IPv6 is skipped with a
+ * warning (an explicit one still stops startup when it cannot be bound).
+ */
+static void
+config_skip_ipv6_default(struct config *cfg)
+{
+	const struct option_entry *o = options_find("listening-ip");
+	struct config_addrs *l = &cfg->listening_ip;
+	size_t i, kept = 0;
+
+	if (o == NULL || cfg->origins[o - options_table].source != CONFIG_SOURCE_DEFAULT ||
+	    config_have_ipv6())
+		return;
+	for (i = 0; i < l->n; i++) {
+		if (l->v[i].ss_family != AF_INET6)
+			l->v[kept++] = l->v[i];
+	}
+	if (kept == l->n)
+		return;
+	l->n = kept;
+	config_warn(cfg,
+	    "listening-ip: this kernel has no IPv6 (address family not supported): "
+	    "the default [::] listener is skipped; listening on 0.0.0.0 only");
+}
+
 /* Checks across options, and derives what depends on several of them. */
 static int
 config_validate(struct config *cfg, char **cause)
 {
+	config_skip_ipv6_default(cfg);
 	if (cfg->min_port > cfg->max_port) {
 		return config_fail(cause, "min-port %d is greater than max-port %d", cfg->min_port,
 		    cfg->max_port);

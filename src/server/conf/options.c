@@ -491,6 +491,18 @@ const struct option_entry options_table[] = {
 	.help = "SQLite credential database (coturn's schema; turnpikectl or turnadmin -b "
 		"write it): its users and, with use-auth-secret, its secrets are accepted "
 		"besides those from options. Read live: changes apply within a second."},
+    {.name = "userdb-stale-limit",
+	.type = OPTION_INT,
+	.flags = OPTION_RELOADABLE,
+	.def = "60",
+	.min = 0,
+	.max = 86400,
+	.offset = OFF(userdb_stale_limit),
+	.arg = "SECONDS",
+	.help = "When the userdb file cannot be read (corrupted, unreadable, read-only, "
+		"locked), its last good copy is served for this long, then its users get 401 "
+		"until it can be read again; option users keep working. 0 refuses them at "
+		"once."},
     {.name = "rest-api-separator",
 	.short_flag = 'C',
 	.type = OPTION_STRING,

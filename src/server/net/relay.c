@@ -462,7 +462,8 @@ relay_bps_pass(struct relay *rl, struct tbucket *session, bool to_peer, size_t l
 {
 	struct tbucket *capacity = to_peer ? &rl->capacity_out : &rl->capacity_in;
 
-	if (tbucket_take(session, len, now_ms) && tbucket_take(capacity, len, now_ms))
+	/* Both or neither: a packet the worker's bucket drops costs the session nothing. */
+	if (tbucket_take_both(session, capacity, len, now_ms))
 		return true;
 	rl->stats.bps_dropped_packets++;
 	rl->stats.bps_dropped_bytes += len;

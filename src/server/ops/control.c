@@ -128,6 +128,26 @@ control_conn_finish(struct control_conn *cc, const char *err)
 	bufferevent_disable(cc->bev, EV_READ);
 }
 
+void
+control_conn_abort(struct control_conn *cc, const char *err)
+{
+	struct evbuffer *out = bufferevent_get_output(cc->bev);
+	size_t len;
+	unsigned char *data;
+	evutil_socket_t fd;
+
+	control_conn_finish(cc, err);
+	len = evbuffer_get_length(out);
+	data = evbuffer_pullup(out, -1);
+	fd = bufferevent_getfd(cc->bev);
+
+	/* One try, non-blocking (a bufferevent's output cannot be drained by hand). */
+	evutil_make_socket_nonblocking(fd);
+	if (data != NULL && write(fd, data, len) != (ssize_t)len)
+		log_debug("control: the final line to a client was cut short");
+	control_conn_free(cc);
+}
+
 static void
 control_line(struct control_conn *cc, char *line)
 {

@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <sys/queue.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -26,9 +28,12 @@
 #include "turnpike/turn.h"
 #include "turnpike/worker.h"
 
+struct controlcmd_req;
+
 struct controlcmd {
 	const struct control_source *src;
 	struct fanout *fanout;
+	LIST_HEAD(, controlcmd_req) reqs; /* posted, not done: freed by controlcmd_free */
 };
 
 struct controlcmd_cmd {
@@ -61,6 +66,8 @@ struct controlcmd_req {
 	char *user;  /* --user, or NULL */
 	char *realm; /* the realm when posted: the workers read this copy */
 	struct controlcmd_job *jobs;
+	bool posted; /* on cmds->reqs */
+	LIST_ENTRY(controlcmd_req) entry;
 };
 
 /* A job's request: its fanout_call is the request's first member. */
@@ -183,6 +190,8 @@ controlcmd_req_free(struct controlcmd_req *req)
 {
 	size_t i;
 
+	if (req->posted)
+		LIST_REMOVE(req, entry);
 	for (i = 0; req->jobs != NULL && i < req->cmds->src->workers; i++)
 		free(req->jobs[i].out);
 	free(req->jobs);
@@ -229,6 +238,12 @@ controlcmd_req_done(struct fanout_call *call)
 	struct control_conn *cc = req->cc;
 	size_t i, killed = 0;
 
+	if (cc != NULL && call->unanswered > 0) {
+		/* The server is stopping (no loop to write later): a partial answer would mislead. */
+		req->cc = NULL;
+		control_conn_abort(cc, "server stopping: a worker did not answer");
+		cc = NULL;
+	}
 	if (cc != NULL) {
 		for (i = 0; i < req->cmds->src->workers; i++) {
 			if (req->jobs[i].out != NULL)
@@ -265,6 +280,8 @@ controlcmd_req_post(struct controlcmd *cmds, struct control_conn *cc, struct con
 		return cause_fail(cause, "out of memory");
 	}
 	control_conn_wait(cc, req);
+	LIST_INSERT_HEAD(&cmds->reqs, req, entry);
+	req->posted = true;
 	req->call.run = controlcmd_job_run;
 	req->call.done = controlcmd_req_done;
 	fanout_post(cmds->fanout, &req->call, req->jobs, sizeof *req->jobs);
@@ -433,6 +450,7 @@ controlcmd_create(struct event_base *base, const struct control_source *src,
 	if ((cmds = calloc(1, sizeof *cmds)) == NULL)
 		return cause_fail(cause, "out of memory");
 	cmds->src = src;
+	LIST_INIT(&cmds->reqs);
 	if (fanout_create(base, src->worker, src->workers, "control", &cmds->fanout, cause) != 0) {
 		controlcmd_free(cmds);
 		return -1;
@@ -444,8 +462,17 @@ controlcmd_create(struct event_base *base, const struct control_source *src,
 void
 controlcmd_free(struct controlcmd *cmds)
 {
+	struct controlcmd_req *req;
+
 	if (cmds == NULL)
 		return;
+	/* The workers have stopped: their answers, or their jobs back unanswered, end the calls. */
+	fanout_finish(cmds->fanout);
+	while ((req = LIST_FIRST(&cmds->reqs)) != NULL) {
+		if (req->cc != NULL)
+			control_conn_abort(req->cc, "server stopping");
+		controlcmd_req_free(req);
+	}
 	fanout_free(cmds->fanout);
 	free(cmds);
 }

@@ -34,6 +34,18 @@ fanout_job_run(struct worker_job *wj, struct turn *t, const struct turn_now *now
 		log_warnx("%s: cannot hand a job back to the main loop", f->what);
 }
 
+/* The worker stopped before running it: back unanswered, so the call still ends. */
+static void
+fanout_job_cancel(struct worker_job *wj)
+{
+	struct fanout_job *j = (struct fanout_job *)wj;
+	struct fanout *f = j->call->f;
+
+	j->unanswered = true;
+	if (write(f->reply[1], &j, sizeof j) != (ssize_t)sizeof j)
+		log_warnx("%s: cannot hand a job back to the main loop", f->what);
+}
+
 static void
 fanout_reply_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -41,6 +53,8 @@ fanout_reply_read(evutil_socket_t fd, short what, void *arg)
 
 	(void)what, (void)arg;
 	while (read(fd, &j, sizeof j) == (ssize_t)sizeof j) {
+		if (j->unanswered)
+			j->call->unanswered++;
 		if (--j->call->pending == 0)
 			j->call->done(j->call);
 	}
@@ -60,9 +74,12 @@ fanout_post(struct fanout *f, struct fanout_call *call, void *jobs, size_t size)
 
 	call->f = f;
 	call->pending = f->n;
+	call->unanswered = 0;
 	for (i = 0; i < f->n; i++) {
 		j = (struct fanout_job *)((char *)jobs + i * size);
 		j->job.run = fanout_job_run;
+		j->job.cancel = fanout_job_cancel;
+		j->unanswered = false;
 		j->call = call;
 		j->w = f->workers[i];
 		j->worker = i;
@@ -92,6 +109,13 @@ fanout_create(struct event_base *base, struct worker *const *workers, size_t n, 
 	}
 	*out = f;
 	return 0;
+}
+
+void
+fanout_finish(struct fanout *f)
+{
+	if (f != NULL && f->reply[0] != -1)
+		fanout_reply_read(f->reply[0], EV_READ, f);
 }
 
 void

@@ -36,4 +36,13 @@ const struct sockaddr *addr_unmap_v4(const struct sockaddr *sa, struct sockaddr_
 bool addr_is_any(const struct sockaddr *sa);
 uint32_t addr_hash(const struct sockaddr *sa, uint32_t seed);
 
+/* Longest addr_limit_key. */
+#define ADDR_LIMIT_KEY_MAX 8
+/*
+ * The key per-source limits count under: the IPv4 address (also when mapped
+ * in IPv6), or the /64 of an IPv6 address (one subscriber's usual share).
+ * Returns its length, 0 for another family.
+ */
+size_t addr_limit_key(const struct sockaddr *sa, uint8_t key[ADDR_LIMIT_KEY_MAX]);
+
 #endif

@@ -20,8 +20,8 @@
 /* RFC 8489 §9.2: "obMatJos2" and 4 base64 characters of the 24 security feature bits. */
 #define AUTH_COOKIE "obMatJos2"
 #define AUTH_COOKIE_LEN 13
-/* Longest nonce we issue (cookie, 16 hex digits of expiry, 32 of MAC) and a NUL. */
-#define AUTH_NONCE_MAX 64
+/* Longest nonce we issue (cookie, 16 base64 characters of expiry and MAC) and a NUL. */
+#define AUTH_NONCE_MAX 32
 
 /* How a request's credentials came out. */
 struct auth_result {

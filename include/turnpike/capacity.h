@@ -1,7 +1,9 @@
 /*
  * How many allocations the process can hold: each UDP relay is a descriptor
  * and a port, so the smaller of the free descriptors (less a reserve for
- * control, metrics and stream clients) and the relay ports bounds it.
+ * control, metrics and stream clients) and the relay ports bounds it. TCP and
+ * TLS clients may hold half of those free descriptors, so that a crowd of
+ * them always leaves the other half to relays and UDP clients.
  */
 #ifndef TURNPIKE_CAPACITY_H
 #define TURNPIKE_CAPACITY_H
@@ -18,9 +20,10 @@ struct capacity {
 	uint64_t ports;       /* relay ports over every relay address */
 	uint64_t by_fds;      /* nofile - fds_open - CAPACITY_FD_SPARE, at least 0 */
 	uint64_t allocations; /* min(by_fds, ports) */
+	uint64_t streams;     /* TCP and TLS connections: by_fds / 2, at least 1 */
 };
 
-/* Fills c->by_fds and c->allocations from the other three fields. */
+/* Fills c->by_fds, c->allocations and c->streams from the other three fields. */
 void capacity_compute(struct capacity *c);
 /* Descriptors open in this process, counted below limit (the soft RLIMIT_NOFILE). */
 uint64_t capacity_open_fds(uint64_t limit);

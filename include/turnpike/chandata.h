@@ -14,11 +14,11 @@
 #define CHANNEL_MAX 0x4FFF
 /*
  * RFC 5766 allowed up to 0x7FFF and coturn's clients (turnutils_uclient) still
- * pick numbers there; the server accepts them so those clients keep working.
+ * pick numbers there; ChannelBind accepts them only with rfc5766-channel-numbers.
  */
 #define CHANNEL_LEGACY_MAX 0x7FFF
 
-/* True for a channel number the server accepts: 0x4000-0x7FFF. */
+/* True for a number a ChannelData header can carry (top bits 01): 0x4000-0x7FFF. */
 bool chandata_is_channel(uint16_t ch);
 
 /*

@@ -82,6 +82,12 @@ struct config {
 	int max_permissions;
 	int max_channels;
 	int unauth_rate_limit;
+	int unauth_answer_budget;
+	int auth_failure_limit;
+	int max_connections_per_ip;
+	int stream_input_budget;
+	bool challenge_reason_phrase;
+	bool rfc5766_channel_numbers;
 
 	/* Peers. */
 	struct config_strings allowed_peer_ip;

@@ -21,7 +21,9 @@
 #include "turnpike/userdb.h"
 #include "turnpike/worker.h"
 
+struct authguard;
 struct config;
+struct connlimit;
 struct limits;
 struct peerpolicy;
 struct relayaddr;
@@ -35,8 +37,10 @@ struct gen_fixed {
 	/* The allocations the process can hold (capacity.h): 508 at it; 0 until known. */
 	const atomic_size_t *capacity;
 	atomic_size_t *allocations;
-	struct limits *limits; /* quotas and max-bps across workers; NULL in unit tests */
-	size_t nworkers;       /* bps-capacity is shared out equally */
+	struct limits *limits;       /* quotas and max-bps across workers; NULL in unit tests */
+	struct connlimit *connlimit; /* stream connections; NULL in unit tests */
+	struct authguard *authguard; /* auth-failure-limit; NULL when off */
+	size_t nworkers;             /* bps-capacity is shared out equally */
 	const struct sockaddr_storage *udp;
 	size_t nudp;
 };

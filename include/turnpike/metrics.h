@@ -42,6 +42,9 @@ struct metrics_worker {
 	uint64_t dtls_closed_idle, dtls_send_dropped;
 	uint64_t dtls_sessions, dtls_half_open; /* gauges */
 	uint64_t unauth_dropped;                /* 401s not sent over unauth-rate-limit */
+	uint64_t unauth_budget_dropped;
+	uint64_t conns_refused_per_ip, conns_refused_fds;
+	uint64_t conns_deadline, conns_idle, conns_input_budget;
 	struct turn_stats turn;
 	struct relay_stats relay;
 	struct metrics_histogram allocate_latency;

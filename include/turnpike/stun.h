@@ -113,7 +113,7 @@ struct stun_msg {
 /* Decode results: 0 on success, otherwise one of these. */
 enum stun_decode_error {
 	STUN_DECODE_OK = 0,
-	STUN_DECODE_NOT_STUN = -1,  /* not a STUN message: top bits, cookie, size */
+	STUN_DECODE_NOT_STUN = -1,  /* not a STUN message: top bits, cookie, size, trailing bytes */
 	STUN_DECODE_MALFORMED = -2, /* STUN header but bad attributes: answer 400 */
 };
 
@@ -121,12 +121,12 @@ enum stun_decode_error {
 bool stun_is_stun(const uint8_t *p, size_t len);
 
 /*
- * Decodes and validates a message: header, cookie, length (multiple of 4 and
- * within len), every attribute TLV and its padding within the message, value
- * lengths of known attributes, FINGERPRINT last. Attributes after
+ * Decodes and validates a message: header, cookie, length (a multiple of 4 that
+ * covers exactly len: bytes after it make the input not STUN, RFC 8489 §6),
+ * every attribute TLV and its padding within the message, value lengths of
+ * known attributes, FINGERPRINT last. Attributes after
  * MESSAGE-INTEGRITY other than MESSAGE-INTEGRITY-SHA256 and FINGERPRINT (and after
  * MESSAGE-INTEGRITY-SHA256 other than FINGERPRINT) are skipped, not stored.
- * Bytes beyond 20 + length are not looked at (m->len says where it ends).
  * Returns 0 or enum stun_decode_error with *errstr set.
  */
 int stun_decode(struct stun_msg *m, const uint8_t *p, size_t len, const char **errstr);

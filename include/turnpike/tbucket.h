@@ -38,6 +38,10 @@ struct iplimit *iplimit_create(size_t nslots, uint64_t rate, uint64_t burst);
 void iplimit_free(struct iplimit *l);
 /* True when the source at key may have one more unit at now_ms. */
 bool iplimit_take(struct iplimit *l, const void *key, size_t keylen, uint64_t now_ms);
+/* Likewise for n units. */
+bool iplimit_take_n(struct iplimit *l, const void *key, size_t keylen, uint64_t n, uint64_t now_ms);
+/* True when key holds n units at now_ms (a key not in the table holds a full bucket). */
+bool iplimit_has(struct iplimit *l, const void *key, size_t keylen, uint64_t n, uint64_t now_ms);
 /* Entries in use (bounded by the slot count). */
 size_t iplimit_count(const struct iplimit *l);
 

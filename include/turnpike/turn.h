@@ -62,8 +62,22 @@ struct turn_config {
 	/* When set, asked instead of policy (the daemon swaps policies the store changes). */
 	bool (*peer_check)(void *ctx, const struct sockaddr *peer, const char **reason);
 	void *peer_ctx;
-	uint32_t user_quota;  /* allocations per user in this core, 0: no limit (486) */
-	uint32_t total_quota; /* allocations in this core, 0: no limit (486) */
+	uint32_t user_quota;   /* allocations per user in this core, 0: no limit (486) */
+	uint32_t total_quota;  /* allocations in this core, 0: no limit (486) */
+	bool challenge_reason; /* a reason phrase in 401 and 438 (RFC 8489 §14.8: optional) */
+	bool rfc5766_channels; /* ChannelBind up to 0x7FFF as RFC 5766 allowed, not 0x4FFF */
+	/*
+	 * The failed-authentication throttle, or NULL. auth_allowed is asked before
+	 * the credentials of a request naming user are checked (mine: the 5-tuple
+	 * holds an allocation of that user); false: the request is dropped unchecked
+	 * and unanswered. auth_failed is told of each 401 to a request with
+	 * credentials. Both may be called from every worker thread.
+	 */
+	bool (*auth_allowed)(void *ctx, const struct sockaddr *client, const char *user,
+	    size_t userlen, bool mine, uint64_t now_ms);
+	void (*auth_failed)(void *ctx, const struct sockaddr *client, const char *user,
+	    size_t userlen, uint64_t now_ms);
+	void *auth_ctx;
 };
 
 /* Room for any response turn_handle_message builds. */
@@ -118,6 +132,7 @@ struct turn_stats {
 	uint64_t auth_failures_400;   /* credentials incomplete, or a bid-down (RFC 8489 §9.2) */
 	uint64_t auth_failures_438;   /* stale or foreign nonce */
 	uint64_t auth_failures_441;   /* another user's allocation (RFC 8656 §5) */
+	uint64_t auth_throttled;      /* requests dropped unchecked by auth_allowed */
 	uint64_t binding_requests;    /* Binding requests the core judged */
 	uint64_t binding_responses;   /* success responses to them */
 	uint64_t binding_errors;      /* error responses to them */
@@ -156,6 +171,8 @@ void turn_set_draining(struct turn *t, bool draining);
 struct turn_reply {
 	bool unauthenticated; /* the answer is a 401 (RFC 8489 §9.2.4), a challenge or not */
 	bool auth_failed;     /* a 401 to a request with credentials: stats' auth_failures */
+	bool authenticated;   /* the request's credentials were good (or no-auth) */
+	bool throttled;       /* dropped unanswered by auth_allowed */
 };
 
 /*

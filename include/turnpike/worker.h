@@ -20,6 +20,7 @@
 #include "turnpike/metrics.h"
 
 struct binding_config;
+struct connlimit;
 struct creds;
 struct limits;
 struct portpool;
@@ -55,6 +56,9 @@ struct worker_setup {
 	struct limits *limits;              /* shared quotas, max-bps and the store's peer ranges */
 	uint64_t bps_capacity;              /* bytes per second each way per worker, 0: unlimited */
 	uint64_t unauth_rate_limit;         /* 401s per second per UDP source, 0: off */
+	uint64_t unauth_answer_budget;      /* this worker's bytes/s of them over UDP, 0: off */
+	size_t stream_input_budget;         /* bytes of incomplete frames this worker holds */
+	struct connlimit *connlimit;        /* shared; NULL: stream connections unbounded */
 	SSL_CTX *ssl_ctx;                   /* NULL without TLS */
 	SSL_CTX *dtls_ctx;                  /* NULL without DTLS */
 	const struct sockaddr_storage *udp; /* UDP addresses, ports set */
@@ -85,10 +89,16 @@ struct worker_switch {
 struct worker_stats {
 	uint64_t udp_in;
 	uint64_t udp_out;
-	uint64_t udp_dropped;    /* not STUN or ChannelData, truncated, or not sent */
-	uint64_t conns;          /* TCP and TLS connections served */
-	uint64_t conns_dropped;  /* closed for garbage, size, timeout or errors */
-	uint64_t unauth_dropped; /* 401s not sent: over unauth-rate-limit for the source */
+	uint64_t udp_dropped;           /* not STUN or ChannelData, truncated, or not sent */
+	uint64_t conns;                 /* TCP and TLS connections served */
+	uint64_t conns_dropped;         /* closed for garbage, size, timeout or errors */
+	uint64_t unauth_dropped;        /* 401s not sent: over unauth-rate-limit for the source */
+	uint64_t unauth_budget_dropped; /* answers not sent: over unauth-answer-budget */
+	uint64_t conns_refused_per_ip;  /* closed at open: over max-connections-per-ip */
+	uint64_t conns_refused_fds;     /* closed at open: stream clients' descriptor share */
+	uint64_t conns_deadline;        /* closed: frame or TLS handshake not done in time */
+	uint64_t conns_idle;            /* closed: no frame and no allocation for 60 s */
+	uint64_t conns_input_budget;    /* closed: over stream-input-budget */
 	uint64_t tls_handshake_failures;
 	struct dtls_stats dtls;
 	struct metrics_histogram allocate_latency; /* Allocate received to success sent */

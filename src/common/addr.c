@@ -233,3 +233,23 @@ addr_hash(const struct sockaddr *sa, uint32_t seed)
 	h = addr_fnv(h, &port, sizeof(port));
 	return h;
 }
+
+size_t
+addr_limit_key(const struct sockaddr *sa, uint8_t key[ADDR_LIMIT_KEY_MAX])
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+	if (sa->sa_family == AF_INET) {
+		memcpy(key, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	/* Read in place: a copy into a sockaddr_in read as a sockaddr breaks strict aliasing. */
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(key, &sin6->sin6_addr.s6_addr[12], 4);
+		return 4;
+	}
+	memcpy(key, &sin6->sin6_addr, 8);
+	return 8;
+}

@@ -157,7 +157,7 @@ iplimit_find(struct iplimit *l, const uint8_t *key, size_t keylen, bool *found)
 }
 
 bool
-iplimit_take(struct iplimit *l, const void *key, size_t keylen, uint64_t now_ms)
+iplimit_take_n(struct iplimit *l, const void *key, size_t keylen, uint64_t n, uint64_t now_ms)
 {
 	struct iplimit_entry *e;
 	bool found;
@@ -175,7 +175,29 @@ iplimit_take(struct iplimit *l, const void *key, size_t keylen, uint64_t now_ms)
 		tbucket_init(&e->b, l->rate, l->burst, now_ms);
 	}
 	e->used_ms = now_ms;
-	return tbucket_take(&e->b, 1, now_ms);
+	return tbucket_take(&e->b, n, now_ms);
+}
+
+bool
+iplimit_take(struct iplimit *l, const void *key, size_t keylen, uint64_t now_ms)
+{
+	return iplimit_take_n(l, key, keylen, 1, now_ms);
+}
+
+bool
+iplimit_has(struct iplimit *l, const void *key, size_t keylen, uint64_t n, uint64_t now_ms)
+{
+	struct iplimit_entry *e;
+	bool found;
+
+	if (l->rate == 0)
+		return true;
+	if (keylen == 0 || keylen > IPLIMIT_KEY_MAX)
+		return false;
+	e = iplimit_find(l, key, keylen, &found);
+	if (!found)
+		return n <= l->burst;
+	return tbucket_take(&e->b, 0, now_ms) && n <= e->b.milli / 1000;
 }
 
 size_t

@@ -18,6 +18,7 @@ capacity_compute(struct capacity *c)
 
 	c->by_fds = c->nofile > used ? c->nofile - used : 0;
 	c->allocations = c->by_fds < c->ports ? c->by_fds : c->ports;
+	c->streams = c->by_fds / 2 > 0 ? c->by_fds / 2 : 1;
 }
 
 /* Entries of /proc/self/fd less the directory's own descriptor; -1 without /proc. */

@@ -24,7 +24,9 @@
 
 #include "turnpike/addr.h"
 #include "turnpike/binding.h"
+#include "turnpike/authguard.h"
 #include "turnpike/capacity.h"
+#include "turnpike/connlimit.h"
 #include "turnpike/cause.h"
 #include "turnpike/config.h"
 #include "turnpike/control.h"
@@ -56,6 +58,8 @@ struct server {
 	struct userdb *userdb;
 	struct creds no_creds; /* the userdb's own options view, unused: see gen.c */
 	struct limits *limits; /* quotas and max-bps across workers, the store's realm options */
+	struct connlimit *connlimit; /* stream connections per source and in total */
+	struct authguard *authguard; /* auth-failure-limit; NULL when off */
 	struct relayaddr *relays;
 	struct portpool *pool;
 	atomic_size_t allocations;
@@ -242,9 +246,15 @@ server_init_gen(struct server *s, char **cause)
 	struct limits_values none = {0, 0, 0};
 	struct config *cfg;
 
-	if ((s->limits = limits_create(&none, NULL, s->cfg->realm)) == NULL)
+	if ((s->limits = limits_create(&none, NULL, s->cfg->realm)) == NULL ||
+	    (s->connlimit = connlimit_create((size_t)s->cfg->max_connections_per_ip, 0)) == NULL)
+		return cause_fail(cause, "out of memory");
+	if (s->cfg->auth_failure_limit > 0 &&
+	    (s->authguard = authguard_create((uint64_t)s->cfg->auth_failure_limit)) == NULL)
 		return cause_fail(cause, "out of memory");
 	s->fixed.limits = s->limits;
+	s->fixed.connlimit = s->connlimit;
+	s->fixed.authguard = s->authguard;
 	s->fixed.nworkers = server_thread_count(s->cfg);
 	if (config_clone(s->cfg, &cfg) != 0)
 		return cause_fail(cause, "out of memory");
@@ -840,11 +850,14 @@ server_log_capacity(struct server *s, rlim_t nofile)
 	capacity_compute(&c);
 	s->csrc.capacity = c.allocations;
 	atomic_store(&s->capacity, (size_t)c.allocations);
+	connlimit_set_total(s->connlimit, (size_t)c.streams);
 	log_info("capacity: %llu allocations (descriptor limit %llu, %llu open, %d kept spare: "
-		 "%llu; relay ports %llu; a TCP or TLS client needs one more descriptor)",
+		 "%llu; relay ports %llu); at most %llu TCP and TLS connections (half the "
+		 "descriptors left), %d per source address",
 	    (unsigned long long)c.allocations, (unsigned long long)c.nofile,
 	    (unsigned long long)c.fds_open, CAPACITY_FD_SPARE, (unsigned long long)c.by_fds,
-	    (unsigned long long)c.ports);
+	    (unsigned long long)c.ports, (unsigned long long)c.streams,
+	    s->cfg->max_connections_per_ip);
 }
 
 static void
@@ -1033,6 +1046,8 @@ server_free(struct server *s)
 	userdb_free(s->userdb); /* first: its hook reads the limits and a generation's policy */
 	s->userdb = NULL;
 	limits_free(s->limits);
+	connlimit_free(s->connlimit);
+	authguard_free(s->authguard);
 	while ((g = s->gens) != NULL) {
 		s->gens = g->next;
 		gen_free(g); /* the workers are gone */

@@ -32,6 +32,7 @@
 #include "turnpike/addr.h"
 #include "turnpike/binding.h"
 #include "turnpike/chandata.h"
+#include "turnpike/connlimit.h"
 #include "turnpike/creds.h"
 #include "turnpike/dtls.h"
 #include "turnpike/dtlsrec.h"
@@ -57,8 +58,15 @@
 #define WORKER_CONN_RELAY_MAX (192 * 1024)
 /* Sources tracked for unauth-rate-limit: bounded memory, least recently used evicted. */
 #define WORKER_UNAUTH_SLOTS 4096
+/* A connection without a complete frame for this long, and no allocation, is closed. */
 #define WORKER_IDLE_SECONDS 60
+/* Deadlines that trickled bytes do not extend: a TLS handshake, one frame. */
 #define WORKER_HANDSHAKE_SECONDS 10
+#define WORKER_FRAME_SECONDS 10
+/* Unsent output may take this long to drain before the peer counts as gone. */
+#define WORKER_WRITE_SECONDS 60
+/* At most one warning per this many seconds for refused connections. */
+#define WORKER_REFUSE_WARN_S 10
 /* At most one authentication failure warning per this many seconds. */
 #define WORKER_AUTH_WARN_S 10
 
@@ -86,8 +94,13 @@ struct worker_conn {
 	bool stun_seen;      /* a STUN message came: ChannelData may follow */
 	bool detached;       /* the core forgot it (allocation deleted) */
 	bool handshaken;     /* TLS: the handshake completed */
+	bool counted;        /* holds a place in the connlimit */
 	const char *closing; /* why, once reading stopped to flush the answers */
 	bool fault;
+	uint64_t opened_ms;   /* monotonic */
+	uint64_t progress_ms; /* the last complete frame (or the open, or the handshake) */
+	uint64_t frame_ms;    /* the first byte of the incomplete frame buffered; 0: none */
+	size_t buffered;      /* bytes of that frame, in the worker's input total */
 	LIST_ENTRY(worker_conn) entry;
 };
 
@@ -125,10 +138,12 @@ struct worker {
 	struct udpio_rx *rx;
 	struct turn *turn;
 	struct relay *relay;
-	struct dtls *dtls;      /* DTLS sessions on the UDP sockets */
-	struct creds creds;     /* the server's, seen through relay.c */
-	struct event *tick;     /* once a second: expiry */
-	struct iplimit *unauth; /* 401s per UDP source; NULL: no limit */
+	struct dtls *dtls;            /* DTLS sessions on the UDP sockets */
+	struct creds creds;           /* the server's, seen through relay.c */
+	struct event *tick;           /* once a second: expiry */
+	struct iplimit *unauth;       /* 401s per UDP source; NULL: no limit */
+	struct tbucket answer_budget; /* unauth-answer-budget's share, when set */
+	size_t buffered;              /* bytes of incomplete frames over the connections */
 	uint8_t tx[TURN_RESPONSE_MAX];
 	uint64_t rx_us; /* when the input being handled was read, monotonic */
 	struct worker_stats stats;
@@ -182,6 +197,12 @@ worker_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t
+worker_mono_ms(void)
+{
+	return worker_now_us() / 1000;
 }
 
 /* An Allocate answered with success (RFC 8489 §5: class bits C1 set, C0 clear): its latency. */
@@ -265,6 +286,13 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 			w->stats.unauth_dropped++;
 			return; /* silence: no reflection beyond the limit */
 		}
+	}
+	/* unauth-answer-budget: what anybody may make us send, spoofing any source. */
+	if (outlen > 0 && w->setup->unauth_answer_budget > 0 &&
+	    (what != WORKER_MSG_CORE || !reply.authenticated) &&
+	    !tbucket_take(&w->answer_budget, outlen, now->mono_ms)) {
+		w->stats.unauth_budget_dropped++;
+		return;
 	}
 	if (outlen == 0) {
 		if (what != WORKER_MSG_CORE)
@@ -530,6 +558,47 @@ worker_conn_frame(struct worker_conn *c, struct evbuffer *in, size_t len,
 	return 1;
 }
 
+/*
+ * The connection whose incomplete frame holds the most bytes (the oldest of
+ * equals): the one to close when the worker is over its stream-input-budget.
+ */
+static struct worker_conn *
+worker_conn_biggest(struct worker *w)
+{
+	struct worker_conn *c, *big = NULL;
+
+	LIST_FOREACH(c, &w->conns, entry)
+	{
+		if (c->closing != NULL || c->buffered == 0)
+			continue;
+		if (big == NULL || c->buffered > big->buffered ||
+		    (c->buffered == big->buffered && c->frame_ms < big->frame_ms))
+			big = c;
+	}
+	return big;
+}
+
+/* len bytes of an incomplete frame stay buffered: the deadline and the worker's budget. */
+static void
+worker_conn_buffered(struct worker_conn *c, size_t len, uint64_t now_ms)
+{
+	struct worker *w = c->w;
+	struct worker_conn *big;
+
+	if (len == 0)
+		c->frame_ms = 0;
+	else if (c->frame_ms == 0)
+		c->frame_ms = now_ms;
+	w->buffered = w->buffered - c->buffered + len;
+	c->buffered = len;
+	while (w->buffered > w->setup->stream_input_budget && w->setup->stream_input_budget > 0 &&
+	    (big = worker_conn_biggest(w)) != NULL) {
+		w->stats.conns_input_budget++;
+		worker_conn_close(big, "over stream-input-budget: the largest incomplete frame",
+		    true);
+	}
+}
+
 /* Splits the input into frames (RFC 8656 §12.5) and handles each one. */
 static void
 worker_conn_read(struct bufferevent *bev, void *arg)
@@ -547,31 +616,59 @@ worker_conn_read(struct bufferevent *bev, void *arg)
 			return;
 		if (rc == 0)
 			break;
+		c->progress_ms = now.mono_ms;
+		c->frame_ms = 0; /* what is left is a new frame */
 	}
-	if (evbuffer_get_length(bufferevent_get_output(bev)) > WORKER_CONN_OUTPUT_MAX)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > WORKER_CONN_OUTPUT_MAX) {
 		worker_conn_close(c, "peer does not read its responses", true);
-}
-
-static void
-worker_conn_set_timeout(struct worker_conn *c, int seconds)
-{
-	struct timeval tv = {seconds, 0};
-
-	bufferevent_set_timeouts(c->rc.bev, &tv, &tv);
+		return;
+	}
+	worker_conn_buffered(c, len, now.mono_ms);
 }
 
 /*
- * The idle timeout ends connections that hold no allocation. One that holds
- * an allocation lives as long as it (RFC 8656 §6.2: its lifetime is the
- * client's to keep): a read timeout then just re-arms.
+ * Once a second, deadlines that bytes trickled in do not extend: a TLS
+ * handshake and a frame must complete within 10 s. A connection that holds no
+ * allocation and completed no frame for 60 s is idle; one that holds an
+ * allocation lives as long as it (RFC 8656 §6.2: its lifetime is the client's
+ * to keep). The reason, or NULL when the connection may stay.
  */
-static bool
-worker_conn_keep(struct worker_conn *c, short what)
+static const char *
+worker_conn_overdue(struct worker_conn *c, uint64_t now_ms)
 {
-	if (!(what & BEV_EVENT_TIMEOUT) || !(what & BEV_EVENT_READING) || c->rc.allocs == 0)
-		return false;
-	bufferevent_enable(c->rc.bev, EV_READ);
-	return true;
+	if (c->closing != NULL)
+		return NULL; /* flushing, bounded by the write timeout */
+	if (c->tls && !c->handshaken) {
+		if (now_ms - c->opened_ms < WORKER_HANDSHAKE_SECONDS * 1000)
+			return NULL;
+		c->handshaken = true; /* counted once as a failure */
+		c->w->stats.tls_handshake_failures++;
+		c->w->stats.conns_deadline++;
+		return "TLS handshake not completed in time";
+	}
+	if (c->frame_ms != 0 && now_ms - c->frame_ms >= WORKER_FRAME_SECONDS * 1000) {
+		c->w->stats.conns_deadline++;
+		return "frame not completed in time";
+	}
+	if (c->frame_ms == 0 && c->rc.allocs == 0 &&
+	    now_ms - c->progress_ms >= WORKER_IDLE_SECONDS * 1000) {
+		c->w->stats.conns_idle++;
+		return "idle";
+	}
+	return NULL;
+}
+
+static void
+worker_conn_sweep(struct worker *w, uint64_t now_ms)
+{
+	struct worker_conn *c, *next;
+	const char *why;
+
+	for (c = LIST_FIRST(&w->conns); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		if ((why = worker_conn_overdue(c, now_ms)) != NULL)
+			worker_conn_close(c, why, true);
+	}
 }
 
 /* The allocation of a connection ends with it (RFC 8656 §3.1). */
@@ -598,7 +695,7 @@ worker_conn_event(struct bufferevent *bev, short what, void *arg)
 		worker_conn_log(c, "TLS handshake done (%s)",
 		    SSL_get_version(bufferevent_openssl_get_ssl(bev)));
 		c->handshaken = true;
-		worker_conn_set_timeout(c, WORKER_IDLE_SECONDS);
+		c->progress_ms = worker_mono_ms();
 		return;
 	}
 	if (c->tls && !c->handshaken) {
@@ -609,8 +706,6 @@ worker_conn_event(struct bufferevent *bev, short what, void *arg)
 		worker_conn_close(c, c->closing, c->fault); /* the flush failed */
 		return;
 	}
-	if (worker_conn_keep(c, what))
-		return;
 	if (what & BEV_EVENT_EOF) {
 		worker_conn_finish(c, "closed by peer", false);
 		return;
@@ -664,6 +759,10 @@ worker_conn_close(struct worker_conn *c, const char *reason, bool fault)
 	worker_conn_log(c, "closed: %s", reason);
 	if (fault)
 		c->w->stats.conns_dropped++;
+	if (c->counted)
+		connlimit_release(c->w->setup->connlimit,
+		    (const struct sockaddr *)&c->tuple.client);
+	c->w->buffered -= c->buffered;
 	LIST_REMOVE(c, entry);
 	bufferevent_free(c->rc.bev);
 	if (c->tls)
@@ -702,21 +801,61 @@ worker_conn_tuple(struct worker_conn *c, const struct worker_item *it)
 	c->tuple.transport = it->tls ? TURN_TLS : TURN_TCP;
 }
 
+/*
+ * max-connections-per-ip and the stream clients' share of the descriptors:
+ * false (the socket closed, counted and logged at a limited rate) when over.
+ */
+static bool
+worker_conn_admit(struct worker *w, const struct worker_item *it)
+{
+	const struct sockaddr *src = (const struct sockaddr *)&it->peer;
+	char addr[ADDR_STRLEN];
+
+	if (w->setup->connlimit == NULL)
+		return true;
+	switch (connlimit_take(w->setup->connlimit, src)) {
+	case CONNLIMIT_OK:
+		return true;
+	case CONNLIMIT_PER_IP:
+		w->stats.conns_refused_per_ip++;
+		log_warnx_limited("conn-per-ip", WORKER_REFUSE_WARN_S,
+		    "%s connection from %s refused: max-connections-per-ip reached",
+		    it->tls ? "TLS" : "TCP", addr_fmt(src, false, addr, sizeof addr));
+		break;
+	case CONNLIMIT_TOTAL:
+		w->stats.conns_refused_fds++;
+		log_warnx_limited("conn-fd-share", WORKER_REFUSE_WARN_S,
+		    "%s connection from %s refused: TCP and TLS clients hold their share of the "
+		    "descriptors (the rest is kept for relays and UDP clients)",
+		    it->tls ? "TLS" : "TCP", addr_fmt(src, false, addr, sizeof addr));
+		break;
+	}
+	close(it->fd);
+	return false;
+}
+
 /* Takes over an accepted socket; on failure it is closed and counted. */
 static void
 worker_conn_open(struct worker *w, const struct worker_item *it)
 {
+	struct timeval write_timeout = {WORKER_WRITE_SECONDS, 0};
 	struct worker_conn *c;
 
+	if (!worker_conn_admit(w, it))
+		return;
 	if ((c = calloc(1, sizeof *c)) == NULL ||
 	    (c->rc.bev = worker_conn_bev(w, it->fd, it->tls)) == NULL) {
 		log_warnx("worker %d: cannot set up a connection: out of memory", w->id);
 		free(c);
 		close(it->fd);
+		if (w->setup->connlimit != NULL)
+			connlimit_release(w->setup->connlimit, (const struct sockaddr *)&it->peer);
 		w->stats.conns_dropped++;
 		return;
 	}
 	c->w = w;
+	c->counted = w->setup->connlimit != NULL;
+	c->opened_ms = c->progress_ms = worker_mono_ms();
 	worker_conn_tuple(c, it);
 	c->tls = it->tls;
 	c->id = ++w->next_conn_id;
@@ -724,7 +863,7 @@ worker_conn_open(struct worker *w, const struct worker_item *it)
 	w->stats.conns++;
 	bufferevent_setcb(c->rc.bev, worker_conn_read, NULL, worker_conn_event, c);
 	bufferevent_setwatermark(c->rc.bev, EV_READ, 0, WORKER_CONN_INPUT_MAX);
-	worker_conn_set_timeout(c, c->tls ? WORKER_HANDSHAKE_SECONDS : WORKER_IDLE_SECONDS);
+	bufferevent_set_timeouts(c->rc.bev, NULL, &write_timeout);
 	bufferevent_enable(c->rc.bev, EV_READ | EV_WRITE);
 	worker_conn_log(c, "open");
 }
@@ -1021,6 +1160,7 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	portpool_expire(w->setup->pool, now.mono_ms);
 	if (w->dtls != NULL)
 		dtls_tick(w->dtls, &now);
+	worker_conn_sweep(w, now.mono_ms);
 }
 
 /* An allocation ended: its traffic goes to its user's totals. */
@@ -1085,6 +1225,9 @@ worker_open_turn(struct worker *w, char **cause)
 
 	if (relay_create(&rs, &w->relay, cause) != 0)
 		return -1;
+	if (w->setup->unauth_answer_budget > 0)
+		tbucket_init(&w->answer_budget, w->setup->unauth_answer_budget,
+		    w->setup->unauth_answer_budget, worker_mono_ms());
 	if (w->setup->unauth_rate_limit > 0 &&
 	    (w->unauth = iplimit_create(WORKER_UNAUTH_SLOTS, w->setup->unauth_rate_limit,
 		 w->setup->unauth_rate_limit)) == NULL)
@@ -1162,7 +1305,7 @@ worker_free(struct worker *w)
 	}
 	for (it = w->head; it != NULL; it = next) {
 		next = it->next;
-		close(it->fd);
+		close(it->fd); /* never admitted: nothing to give back */
 		free(it);
 	}
 	if (w->notify_ev != NULL)

@@ -286,6 +286,11 @@ stun_decode_header(struct stun_msg *m, const uint8_t *p, size_t len, const char 
 		*errstr = "message length beyond end of data";
 		return -1;
 	}
+	/* RFC 8489 §6: the length covers the whole message; more bytes make it malformed. */
+	if (mlen < buf_left(&b)) {
+		*errstr = "bytes after the message's declared length";
+		return -1;
+	}
 	m->raw = p;
 	m->len = STUN_HEADER_LEN + (size_t)mlen;
 	m->type = type;

@@ -20,9 +20,16 @@ static const char auth_cookie[] = AUTH_COOKIE "AAAB";
 static const uint8_t auth_offered[] = {0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00};
 #define AUTH_ALG_ENTRY_LEN 4
 
-/* Bytes of the MAC that a nonce carries. */
-#define AUTH_NONCE_MAC_LEN 16
-#define AUTH_NONCE_HEX_LEN (2 * (8 + AUTH_NONCE_MAC_LEN))
+/*
+ * A nonce is the cookie and 16 base64 characters of 12 bytes: the expiry (unix
+ * seconds, 32 bits) and 8 bytes of MAC. Short, so that a 401 stays small
+ * (amplification); 64 bits of MAC are plenty for a value that lives minutes.
+ */
+#define AUTH_NONCE_MAC_LEN 8
+#define AUTH_NONCE_RAW_LEN (4 + AUTH_NONCE_MAC_LEN)
+#define AUTH_NONCE_B64_LEN (AUTH_NONCE_RAW_LEN / 3 * 4)
+
+static const char auth_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static void
 auth_wipe(void *p, size_t n)
@@ -36,15 +43,14 @@ auth_wipe(void *p, size_t n)
 /* HMAC-SHA256(nonce_key, prefix || expiry || transport || family || client IP), truncated. */
 static int
 auth_nonce_mac(const struct turn_config *cfg, const struct turn_5tuple *t, const uint8_t *prefix,
-    size_t prefixlen, uint64_t expiry, uint8_t out[AUTH_NONCE_MAC_LEN])
+    size_t prefixlen, uint32_t expiry, uint8_t out[AUTH_NONCE_MAC_LEN])
 {
-	uint8_t in[AUTH_COOKIE_LEN + 8 + 2 + 16], mac[INTEGRITY_SHA256_LEN];
+	uint8_t in[AUTH_COOKIE_LEN + 4 + 2 + 16], mac[INTEGRITY_SHA256_LEN];
 	const struct sockaddr *sa = (const struct sockaddr *)&t->client;
 	struct wbuf w;
 
 	wbuf_init(&w, in, sizeof in);
 	wbuf_put_bytes(&w, prefix, prefixlen);
-	wbuf_put_u32(&w, (uint32_t)(expiry >> 32));
 	wbuf_put_u32(&w, (uint32_t)expiry);
 	wbuf_put_u8(&w, t->transport);
 	wbuf_put_u8(&w, (uint8_t)sa->sa_family);
@@ -61,36 +67,47 @@ auth_nonce_mac(const struct turn_config *cfg, const struct turn_5tuple *t, const
 	return 0;
 }
 
-static void
-auth_hex(const uint8_t *p, size_t n, char *out)
+static int
+auth_b64_value(uint8_t c)
 {
-	static const char digits[] = "0123456789abcdef";
+	const char *p = c != 0 ? strchr(auth_b64, c) : NULL;
+
+	return p != NULL ? (int)(p - auth_b64) : -1;
+}
+
+/* n a multiple of 3: 4 characters per 3 bytes, no padding. */
+static void
+auth_b64_encode(const uint8_t *p, size_t n, char *out)
+{
+	uint32_t v;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
+	for (i = 0; i + 3 <= n; i += 3, out += 4) {
+		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		out[0] = auth_b64[v >> 18];
+		out[1] = auth_b64[(v >> 12) & 63];
+		out[2] = auth_b64[(v >> 6) & 63];
+		out[3] = auth_b64[v & 63];
 	}
 }
 
-/* Lowercase hex only, as auth_hex writes it. */
+/* The inverse of auth_b64_encode for n bytes; -1 on a character outside the alphabet. */
 static int
-auth_unhex(const uint8_t *s, size_t n, uint8_t *out)
+auth_b64_decode(const uint8_t *s, size_t n, uint8_t *out)
 {
+	uint32_t v;
 	size_t i;
-	int v[2], j;
+	int j, d;
 
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < 2; j++) {
-			uint8_t c = s[2 * i + (size_t)j];
-			if (c >= '0' && c <= '9')
-				v[j] = c - '0';
-			else if (c >= 'a' && c <= 'f')
-				v[j] = c - 'a' + 10;
-			else
+	for (i = 0; i + 3 <= n; i += 3, s += 4) {
+		for (v = 0, j = 0; j < 4; j++) {
+			if ((d = auth_b64_value(s[j])) == -1)
 				return -1;
+			v = v << 6 | (uint32_t)d;
 		}
-		out[i] = (uint8_t)(v[0] << 4 | v[1]);
+		out[i] = (uint8_t)(v >> 16);
+		out[i + 1] = (uint8_t)(v >> 8);
+		out[i + 2] = (uint8_t)v;
 	}
 	return 0;
 }
@@ -100,55 +117,38 @@ auth_nonce_make(const struct turn_config *cfg, const struct turn_5tuple *t, uint
     char out[AUTH_NONCE_MAX])
 {
 	size_t prefixlen = cfg->sha256 ? AUTH_COOKIE_LEN : 0;
-	uint8_t raw[8 + AUTH_NONCE_MAC_LEN];
-	uint64_t expiry = now_unix + cfg->stale_nonce;
+	uint8_t raw[AUTH_NONCE_RAW_LEN];
+	uint32_t expiry = (uint32_t)(now_unix + cfg->stale_nonce);
 
 	memcpy(out, auth_cookie, prefixlen);
-	buf_store_u32(raw, (uint32_t)(expiry >> 32));
-	buf_store_u32(raw + 4, (uint32_t)expiry);
-	if (auth_nonce_mac(cfg, t, (const uint8_t *)auth_cookie, prefixlen, expiry, raw + 8) == -1)
-		memset(raw + 8, 0, AUTH_NONCE_MAC_LEN); /* never verifies: the client gets 438 */
-	auth_hex(raw, sizeof raw, out + prefixlen);
-	out[prefixlen + AUTH_NONCE_HEX_LEN] = '\0';
-	return prefixlen + AUTH_NONCE_HEX_LEN;
+	buf_store_u32(raw, expiry);
+	if (auth_nonce_mac(cfg, t, (const uint8_t *)auth_cookie, prefixlen, expiry, raw + 4) == -1)
+		memset(raw + 4, 0, AUTH_NONCE_MAC_LEN); /* never verifies: the client gets 438 */
+	auth_b64_encode(raw, sizeof raw, out + prefixlen);
+	out[prefixlen + AUTH_NONCE_B64_LEN] = '\0';
+	return prefixlen + AUTH_NONCE_B64_LEN;
 }
 
 bool
 auth_nonce_valid(const struct turn_config *cfg, const struct turn_5tuple *t, const uint8_t *nonce,
     size_t len, uint64_t now_unix)
 {
-	uint8_t raw[8 + AUTH_NONCE_MAC_LEN], mac[AUTH_NONCE_MAC_LEN];
+	uint8_t raw[AUTH_NONCE_RAW_LEN], mac[AUTH_NONCE_MAC_LEN];
 	size_t prefixlen;
-	uint64_t expiry;
+	uint32_t expiry;
 
-	if (len != AUTH_NONCE_HEX_LEN && len != AUTH_NONCE_HEX_LEN + AUTH_COOKIE_LEN)
+	if (len != AUTH_NONCE_B64_LEN && len != AUTH_NONCE_B64_LEN + AUTH_COOKIE_LEN)
 		return false;
-	prefixlen = len - AUTH_NONCE_HEX_LEN;
+	prefixlen = len - AUTH_NONCE_B64_LEN;
 	if (prefixlen != 0 && memcmp(nonce, AUTH_COOKIE, strlen(AUTH_COOKIE)) != 0)
 		return false;
-	if (auth_unhex(nonce + prefixlen, sizeof raw, raw) == -1)
+	if (auth_b64_decode(nonce + prefixlen, sizeof raw, raw) == -1)
 		return false;
-	expiry = (uint64_t)buf_load_u32(raw) << 32 | buf_load_u32(raw + 4);
+	expiry = buf_load_u32(raw);
 	if (auth_nonce_mac(cfg, t, nonce, prefixlen, expiry, mac) == -1 ||
-	    !integrity_equal(mac, raw + 8, sizeof mac))
+	    !integrity_equal(mac, raw + 4, sizeof mac))
 		return false;
 	return now_unix < expiry;
-}
-
-static int
-auth_b64_value(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
 }
 
 bool

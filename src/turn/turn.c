@@ -288,7 +288,7 @@ turn_build(const struct turn_req *r, const struct turn_answer *a, uint8_t *out, 
 	*outlen = 0;
 	stun_build_init(&b, out, cap, m->method, a->error != 0 ? STUN_ERROR : STUN_SUCCESS, m->tid);
 	if (a->error != 0)
-		stun_build_error(&b, a->error, NULL);
+		stun_build_error(&b, a->error, a->challenge && !cfg->challenge_reason ? "" : NULL);
 	if (a->nunknown > 0)
 		stun_build_unknown(&b, a->unknown, a->nunknown);
 	if (a->challenge)
@@ -647,9 +647,11 @@ turn_channel_bind(struct turn_req *r, struct turn_answer *ans)
 	uint16_t number;
 	int rc;
 
-	/* RFC 8656 §11.2 says 0x4000-0x4FFF; RFC 5766 clients (coturn's) use up to 0x7FFF. */
+	/* RFC 8656 §12: 0x4000-0x4FFF; RFC 5766 clients (coturn's) use up to 0x7FFF. */
 	if (ch == NULL || pa == NULL || stun_get_u16(r->m, ch, &number) == -1 ||
-	    !chandata_is_channel(number) || stun_get_xor_addr(r->m, pa, &peer) == -1) {
+	    number < CHANNEL_MIN ||
+	    number > (cfg->rfc5766_channels ? CHANNEL_LEGACY_MAX : CHANNEL_MAX) ||
+	    stun_get_xor_addr(r->m, pa, &peer) == -1) {
 		ans->error = 400;
 		return;
 	}
@@ -679,6 +681,30 @@ turn_method_find(uint16_t method)
 	return NULL;
 }
 
+/*
+ * The failed-authentication throttle: false when a request with credentials
+ * from this source or for this user must be dropped without being checked, so
+ * that a guesser learns nothing, not even from a good guess.
+ */
+static bool
+turn_auth_allowed(struct turn_req *r)
+{
+	const struct turn_config *cfg = r->t->cfg;
+	const struct stun_attr *user;
+	const struct turn_allocation *a;
+	const char *name;
+	bool mine;
+
+	if (cfg->auth_allowed == NULL || (r->m->mi < 0 && r->m->mi_sha256 < 0) ||
+	    (user = stun_find(r->m, STUN_ATTR_USERNAME)) == NULL)
+		return true;
+	name = (const char *)stun_attr_value(r->m, user);
+	a = allocation_find(r->t->allocs, r->tuple);
+	mine = a != NULL && allocation_is_user(a, name, user->len);
+	return cfg->auth_allowed(cfg->auth_ctx, (const struct sockaddr *)&r->tuple->client, name,
+	    user->len, mine, r->now->mono_ms);
+}
+
 /* Long-term credentials, or nothing to check with no-auth; false when answered already. */
 static bool
 turn_authenticate(struct turn_req *r, struct turn_answer *ans)
@@ -690,6 +716,11 @@ turn_authenticate(struct turn_req *r, struct turn_answer *ans)
 		r->authenticated = true;
 		return true;
 	}
+	if (!turn_auth_allowed(r)) {
+		t->stats.auth_throttled++;
+		r->reply->throttled = true;
+		return false;
+	}
 	auth_check(t->cfg, &t->creds, r->tuple, r->m, r->now->unix_s, &r->auth);
 	if (r->auth.error == 0) {
 		r->authenticated = true;
@@ -700,6 +731,10 @@ turn_authenticate(struct turn_req *r, struct turn_answer *ans)
 	if (ans->error == 401 && r->auth.credentials) {
 		t->stats.auth_failures++;
 		r->reply->auth_failed = true;
+		if (t->cfg->auth_failed != NULL && r->auth.user != NULL)
+			t->cfg->auth_failed(t->cfg->auth_ctx,
+			    (const struct sockaddr *)&r->tuple->client, r->auth.user,
+			    r->auth.userlen, r->now->mono_ms);
 	} else if (ans->error == 400 && r->auth.credentials)
 		t->stats.auth_failures_400++;
 	else if (ans->error == 438)
@@ -751,9 +786,12 @@ turn_request(struct turn_req *r, uint8_t *out, size_t cap, size_t *outlen)
 		ans.error = 400; /* a method we do not serve (RFC 6062's among them) */
 	else if (turn_authenticate(r, &ans))
 		turn_dispatch(r, meth, &ans);
+	if (r->reply->throttled)
+		return; /* no answer at all */
 	if (turn_build(r, &ans, out, cap, outlen) != 0)
 		return;
 	r->reply->unauthenticated = ans.error == 401;
+	r->reply->authenticated = r->authenticated;
 	/* Only answers to authenticated requests are kept: no state before credentials. */
 	if (r->authenticated)
 		txcache_put(t->txcache, r->tuple, r->m, out, *outlen, r->now->mono_ms);

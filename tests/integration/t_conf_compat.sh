@@ -71,7 +71,7 @@ run_guide() {
 	CONF=$T/$GUIDE.conf
 	TP_PREPARE=write_guide
 	start_turnpiked_or_bail -c "$CONF" --log-file stdout --syslog=no \
-		--allowed-peer-ip 127.0.0.1 --relay-threads 1
+		--allowed-peer-ip 127.0.0.1 --relay-threads 1 --rfc5766-channel-numbers
 	TP_PREPARE=
 	# Two clients of 10 messages each (uclient's -m and -n, as in t_uclient.sh).
 	timeout 60 "$UCLIENT" -n 10 -m 2 -l 120 -W "$SECRET" -u guest -e 127.0.0.1 \

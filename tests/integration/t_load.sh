@@ -17,7 +17,8 @@ PY=/usr/bin/python3
 
 SERVER_ARGS=(--listening-ip 127.0.0.1 --allow-loopback-peers --relay-threads 1)
 # turnpiked throttles 401s per source (the load comes from one address); coturn has no such limit.
-[ "$TURN_SERVER_IMPL" = coturn ] || SERVER_ARGS+=(--unauth-rate-limit 0)
+[ "$TURN_SERVER_IMPL" = coturn ] ||
+	SERVER_ARGS+=(--unauth-rate-limit 0 --unauth-answer-budget 0 --max-connections-per-ip 0)
 
 # check_json NAME FILE EXPR...: each Python expression over the JSON object j holds.
 check_json() {

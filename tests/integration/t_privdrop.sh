@@ -37,7 +37,8 @@ start_turnpiked_or_bail -n --listening-port @PORT@ --min-port "$RELAY_MIN" \
 	--max-port "$RELAY_MAX" --lt-cred-mech --user "$TURN_USER:$TURN_PASS" \
 	--realm "$TURN_REALM" --log-file stdout --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 \
 	--allow-loopback-peers --no-tls --relay-threads 2 --proc-user nobody \
-	--pidfile "$RUN/turnpiked.pid" --control-socket "$RUN/control.sock" --userdb "$DB"
+	--pidfile "$RUN/turnpiked.pid" --control-socket "$RUN/control.sock" --userdb "$DB" \
+	--rfc5766-channel-numbers
 PID=$TURNPIKED_PID
 turn_wait_stun 127.0.0.1 "$PORT" || bail_out "turnpiked does not answer STUN"
 

@@ -62,7 +62,7 @@ write_conf() {
 }
 TP_PREPARE=write_conf
 start_turnpiked_or_bail -c "$CONF" --log-file stdout --control-socket "$SOCK" \
-	--pidfile "$T/turnpiked.pid"
+	--pidfile "$T/turnpiked.pid" --rfc5766-channel-numbers
 TP_PREPARE=
 
 pick_port

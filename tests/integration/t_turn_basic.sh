@@ -22,7 +22,8 @@ RELAY_MAX=$((RELAY_MIN + 199))
 
 start_turnpiked_or_bail -n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls \
 	--log-file stdout --relay-threads 2 --min-port "$RELAY_MIN" --max-port "$RELAY_MAX" \
-	--allow-loopback-peers --realm turnpike.test --user alice:wonderland
+	--allow-loopback-peers --realm turnpike.test --user alice:wonderland \
+	--rfc5766-channel-numbers
 
 pick_port
 PEER_PORT=$PICKED

@@ -120,7 +120,8 @@ for t in udp tcp tls; do
 done
 
 # uclient picks channel numbers from RFC 5766's 0x4000-0x7FFE (RFC 8656 narrowed
-# the range to 0x4000-0x4FFF); coturn binds them, so a coturn replacement must.
+# the range to 0x4000-0x4FFF); coturn binds them, and so does turnpike with
+# rfc5766-channel-numbers (turn_common_args sets it; t_hardening checks the default).
 for ch in 0x4fff 0x5000 0x7ffe; do
 	bench turn --user "$TURN_USER" --password "$TURN_PASS" --send "127.0.0.1:$PEER_PORT" \
 		--channel-number "$ch" --count 20 "127.0.0.1:$PORT" >"$T/bt" 2>&1

@@ -110,12 +110,14 @@ start_turn_server_or_bail() {
 }
 
 # The options every interop test gives the server: long-term credentials with
-# one static user, loopback listeners, log on stdout, the relay port block.
+# one static user, loopback listeners, log on stdout, the relay port block, and
+# for turnpike RFC 5766's channel numbers (turnutils_uclient picks up to 0x7FFF).
 turn_common_args() {
 	# shellcheck disable=SC2034 # used by the test scripts
 	TURN_ARGS=(-n --listening-port @PORT@ --min-port @RELAY_MIN@ --max-port @RELAY_MAX@
 		--lt-cred-mech --user "$TURN_USER:$TURN_PASS" --realm "$TURN_REALM"
 		--log-file stdout)
+	[ "$TURN_SERVER_IMPL" = coturn ] || TURN_ARGS+=(--rfc5766-channel-numbers)
 }
 
 # udp_listening PORT: true when something listens on that UDP port.

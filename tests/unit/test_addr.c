@@ -92,11 +92,34 @@ test_unmap(void)
 	CHECK(addr_unmap_v4((struct sockaddr *)&ss, &sin) == (struct sockaddr *)&ss);
 }
 
+/* The key per-source limits count under (issue 17). */
+static void
+test_limit_key(void)
+{
+	struct sockaddr_storage a, b;
+	uint8_t ka[ADDR_LIMIT_KEY_MAX], kb[ADDR_LIMIT_KEY_MAX];
+	const char *errstr;
+
+	addr_parse("192.0.2.1:5", 0, &a, &errstr);
+	addr_parse("[::ffff:192.0.2.1]:6", 0, &b, &errstr);
+	CHECKM(addr_limit_key((struct sockaddr *)&a, ka) == 4 &&
+		addr_limit_key((struct sockaddr *)&b, kb) == 4 && memcmp(ka, kb, 4) == 0,
+	    "IPv4 and its mapped form: one key of 4 bytes");
+	addr_parse("[2001:db8:1:2::1]:5", 0, &a, &errstr);
+	addr_parse("[2001:db8:1:2:ffff::9]:5", 0, &b, &errstr);
+	CHECKM(addr_limit_key((struct sockaddr *)&a, ka) == 8 &&
+		addr_limit_key((struct sockaddr *)&b, kb) == 8 && memcmp(ka, kb, 8) == 0,
+	    "IPv6: the /64");
+	a.ss_family = AF_UNIX;
+	CHECK(addr_limit_key((struct sockaddr *)&a, ka) == 0);
+}
+
 int
 main(void)
 {
 	test_parse();
 	test_compare();
 	test_unmap();
+	test_limit_key();
 	return unit_done();
 }

@@ -123,7 +123,7 @@ test_nonce(void)
 
 	cfg.sha256 = false;
 	len = auth_nonce_make(&cfg, &tup, 1000, n);
-	CHECK(len == strlen(n) && len == 48);
+	CHECKM(len == strlen(n) && len == 16, "16 base64 characters: 4 of expiry, 8 of MAC");
 	CHECK(auth_nonce_valid(&cfg, &tup, (const uint8_t *)n, len, 1000));
 	CHECK(auth_nonce_valid(&cfg, &tup, (const uint8_t *)n, len, 1599));
 	CHECKM(!auth_nonce_valid(&cfg, &tup, (const uint8_t *)n, len, 1600), "expires");
@@ -136,8 +136,11 @@ test_nonce(void)
 	other.transport = TURN_TCP;
 	CHECKM(!auth_nonce_valid(&cfg, &other, (const uint8_t *)n, len, 1000), "another transport");
 	memcpy(n2, n, sizeof n2);
-	n2[20] = n2[20] == 'a' ? 'b' : 'a';
+	n2[10] = n2[10] == 'a' ? 'b' : 'a';
 	CHECKM(!auth_nonce_valid(&cfg, &tup, (const uint8_t *)n2, len, 1000), "tampered nonce");
+	memcpy(n2, n, sizeof n2);
+	n2[3] = '*';
+	CHECKM(!auth_nonce_valid(&cfg, &tup, (const uint8_t *)n2, len, 1000), "not base64");
 	n2[0] = 'A';
 	CHECK(!auth_nonce_valid(&cfg, &tup, (const uint8_t *)n, len - 1, 1000));
 	cfg.nonce_key[0] ^= 1;
@@ -146,7 +149,8 @@ test_nonce(void)
 
 	cfg.sha256 = true;
 	len = auth_nonce_make(&cfg, &tup, 1000, n);
-	CHECK(len == 61 && strncmp(n, "obMatJos2AAAB", 13) == 0);
+	CHECKM(len == 29 && strncmp(n, "obMatJos2AAAB", 13) == 0,
+	    "RFC 8489 §9.2: the cookie and the feature bits, then 16 characters");
 	CHECK(auth_nonce_valid(&cfg, &tup, (const uint8_t *)n, len, 1000));
 	CHECKM(!auth_nonce_valid(&cfg, &tup, (const uint8_t *)n + 13, len - 13, 1000),
 	    "stripping the cookie invalidates the nonce (bid-down)");

@@ -15,12 +15,15 @@ test_compute(void)
 	capacity_compute(&c);
 	CHECKM(c.by_fds == 20000 - 36 - CAPACITY_FD_SPARE && c.allocations == c.by_fds,
 	    "descriptors bound it when ports are plenty");
+	CHECKM(c.streams == c.by_fds / 2,
+	    "TCP and TLS clients get half of the free descriptors (issue 17)");
 	c.ports = 200;
 	capacity_compute(&c);
 	CHECKM(c.allocations == 200, "ports bound it when descriptors are plenty");
 	c.nofile = 50;
 	capacity_compute(&c);
 	CHECKM(c.by_fds == 0 && c.allocations == 0, "fewer descriptors than the reserve: none");
+	CHECKM(c.streams == 1, "... and one stream client, so the limit is never 0 (off)");
 }
 
 static void

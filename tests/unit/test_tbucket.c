@@ -71,6 +71,14 @@ test_iplimit(void)
 	CHECKM(iplimit_count(l) <= 64, "a flood of sources stays within the slots");
 	CHECKM(!iplimit_take(l, a, 0, 1000), "an empty key is refused");
 	iplimit_free(l);
+	l = iplimit_create(64, 1, 60);
+	CHECKM(iplimit_has(l, a, 4, 60, 1000), "an unknown key holds a full bucket");
+	CHECKM(iplimit_take_n(l, a, 4, 60, 1000) && !iplimit_has(l, a, 4, 1, 1000),
+	    "take_n empties it; has looks without taking");
+	CHECKM(!iplimit_take_n(l, a, 4, 60, 30000) && iplimit_has(l, a, 4, 29, 30000),
+	    "29 s later 29 units: not enough for 60, none taken");
+	CHECKM(iplimit_has(l, a, 4, 60, 61000), "a minute later: full again");
+	iplimit_free(l);
 	l = iplimit_create(8, 0, 0);
 	CHECKM(iplimit_take(l, a, 4, 0), "rate 0 is off");
 	iplimit_free(l);

@@ -865,6 +865,141 @@ test_permission_all_or_none(void)
 	cfg.max_channels = 0;
 }
 
+/*
+ * Issue 17, amplification: the 401 to a minimal request is as small as RFC
+ * 8489 allows (no reason phrase, a short nonce with the cookie and the feature
+ * bits), at most 100 bytes for realm example.org.
+ */
+static void
+test_challenge_size(void)
+{
+	static const uint16_t methods[] = {STUN_ALLOCATE, STUN_REFRESH, STUN_CREATE_PERMISSION,
+	    STUN_CHANNEL_BIND};
+	const struct stun_attr *a, *n;
+	const uint8_t *reason;
+	size_t i, reqlen, rlen;
+	char msg[128];
+	int code;
+
+	defaults();
+	cfg.software = NULL; /* software-attribute is off by default */
+	cfg.sha256 = true;
+	restart();
+	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+		begin(methods[i], STUN_REQUEST);
+		if (methods[i] == STUN_ALLOCATE)
+			add_transport(17);
+		finish_as(NULL, NULL, &c1, false);
+		reqlen = req.len;
+		feed(&c1, NULL);
+		a = stun_find(&resp, STUN_ATTR_ERROR_CODE);
+		n = stun_find(&resp, STUN_ATTR_NONCE);
+		snprintf(msg, sizeof msg, "%s: 401 without a reason phrase",
+		    stun_method_name(methods[i]));
+		CHECKM(answer() == 401 && a != NULL &&
+			stun_get_error(&resp, a, &code, &reason, &rlen) == 0 && rlen == 0,
+		    msg);
+		snprintf(msg, sizeof msg,
+		    "%s: the nonce keeps the cookie and the password-algorithms bit",
+		    stun_method_name(methods[i]));
+		CHECKM(n != NULL && n->len == 29 &&
+			memcmp(stun_attr_value(&resp, n), "obMatJos2AAAB", 13) == 0 &&
+			has(STUN_ATTR_PASSWORD_ALGORITHMS),
+		    msg);
+		snprintf(msg, sizeof msg, "%s request of %zu bytes: 401 of %zu bytes (at most 100)",
+		    stun_method_name(methods[i]), reqlen, outlen);
+		CHECKM(outlen <= 100, msg);
+		if (methods[i] == STUN_ALLOCATE)
+			CHECKM(reqlen == 28 && outlen == 92,
+			    "a 28-byte Allocate gets a 92-byte 401 (was 140)");
+	}
+	cfg.challenge_reason = true;
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as(NULL, NULL, &c1, false);
+	feed(&c1, NULL);
+	a = stun_find(&resp, STUN_ATTR_ERROR_CODE);
+	CHECKM(answer() == 401 && a != NULL &&
+		stun_get_error(&resp, a, &code, &reason, &rlen) == 0 && rlen == 15 &&
+		memcmp(reason, "Unauthenticated", 15) == 0,
+	    "challenge-reason-phrase: the phrase is back");
+	defaults();
+	restart();
+}
+
+/* The failed-authentication hooks, as authguard plugs them in. */
+static struct {
+	bool allow;
+	int asked, failed;
+	bool mine;
+	char user[16];
+} hook;
+
+static bool
+hook_allowed(void *ctx, const struct sockaddr *client, const char *user, size_t userlen, bool mine,
+    uint64_t now_ms)
+{
+	(void)ctx;
+	(void)client;
+	(void)now_ms;
+	hook.asked++;
+	hook.mine = mine;
+	snprintf(hook.user, sizeof hook.user, "%.*s", (int)userlen, user);
+	return hook.allow || mine;
+}
+
+static void
+hook_failed(void *ctx, const struct sockaddr *client, const char *user, size_t userlen,
+    uint64_t now_ms)
+{
+	(void)ctx;
+	(void)client;
+	(void)now_ms;
+	hook.failed++;
+	snprintf(hook.user, sizeof hook.user, "%.*s", (int)userlen, user);
+}
+
+static void
+test_auth_throttle_hooks(void)
+{
+	defaults();
+	cfg.auth_allowed = hook_allowed;
+	cfg.auth_failed = hook_failed;
+	restart();
+	memset(&hook, 0, sizeof hook);
+	hook.allow = true;
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as(NULL, NULL, &c1, false);
+	feed(&c1, NULL);
+	CHECKM(answer() == 401 && hook.asked == 0 && hook.failed == 0,
+	    "no credentials: the throttle is neither asked nor told");
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as("alice", "wrong", &c1, false);
+	feed(&c1, NULL);
+	CHECKM(answer() == 401 && hook.asked == 1 && hook.failed == 1 &&
+		strcmp(hook.user, "alice") == 0 && !hook.mine,
+	    "a wrong password: asked first, then told of the failure");
+	hook.allow = false;
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as("alice", "s3cret", &c1, false);
+	feed(&c1, NULL);
+	CHECKM(outlen == 0 && reply.throttled && stats().auth_throttled == 1 &&
+		stats().allocations_active == 0,
+	    "throttled: even the right password is not checked, nothing is answered");
+	hook.allow = true;
+	CHECK(allocate(&c1) == 0);
+	hook.allow = false;
+	CHECKM(refresh(&c1, 600) == 0 && hook.mine,
+	    "the holder of an allocation of that user is never throttled");
+	cfg.auth_allowed = NULL;
+	cfg.auth_failed = NULL;
+	defaults();
+	restart();
+}
+
 static void
 test_channels(void)
 {
@@ -879,15 +1014,22 @@ test_channels(void)
 	CHECK(allocate(&c1) == 0);
 	CHECKM(bind_channel(&c1, 0x3fff, "203.0.113.9:7000") == 400, "channel 0x3FFF: 400");
 	CHECKM(bind_channel(&c1, 0x8000, "203.0.113.9:7000") == 400, "channel 0x8000: 400");
-	CHECKM(bind_channel(&c1, 0x5000, "203.0.113.11:7000") == 0,
-	    "RFC 5766 channel 0x5000 (coturn's clients) accepted");
+	CHECKM(bind_channel(&c1, 0x5000, "203.0.113.11:7000") == 400,
+	    "RFC 8656 §12: channel 0x5000 is reserved: 400");
+	CHECKM(bind_channel(&c1, 0x4fff, "203.0.113.12:7000") == 0, "channel 0x4FFF: the last one");
+	cfg.rfc5766_channels = true;
+	CHECKM(bind_channel(&c1, 0x5000, "203.0.113.11:7000") == 0 &&
+		bind_channel(&c1, 0x7fff, "203.0.113.13:7000") == 0 &&
+		bind_channel(&c1, 0x8000, "203.0.113.14:7000") == 400,
+	    "rfc5766-channel-numbers: 0x5000-0x7FFF as coturn's clients pick them");
+	cfg.rfc5766_channels = false;
 	CHECKM(bind_channel(&c1, 0x4000, "10.1.1.1:7000") == 403, "refused peer: 403");
 	CHECK(bind_channel(&c1, 0x4000, "203.0.113.9:7000") == 0 && mi_ok("alice", "s3cret"));
 	CHECKM(bind_channel(&c1, 0x4000, "203.0.113.10:7000") == 400,
 	    "channel bound to another peer: 400");
 	CHECKM(bind_channel(&c1, 0x4001, "203.0.113.9:7000") == 400,
 	    "peer bound to another channel: 400");
-	CHECKM(bind_channel(&c1, 0x4fff, "203.0.113.9:7001") == 0, "same IP, other port: ok");
+	CHECKM(bind_channel(&c1, 0x4ffe, "203.0.113.9:7001") == 0, "same IP, other port: ok");
 	CHECKM(bind_channel(&c1, 0x4000, "203.0.113.9:7000") == 0, "refreshing a binding");
 	send_ind(&c1, "203.0.113.9:9", "via permission");
 	CHECKM(io.peer_sends == 1, "ChannelBind installs the permission");
@@ -908,7 +1050,7 @@ test_channels(void)
 	    "same IP, unbound port: Data indication");
 	now.mono_ms += 250000;
 	CHECK(refresh(&c1, 3600) == 0);
-	CHECK(bind_channel(&c1, 0x4fff, "203.0.113.9:7001") == 0);
+	CHECK(bind_channel(&c1, 0x4ffe, "203.0.113.9:7001") == 0);
 	now.mono_ms += 250000;
 	turn_handle_chandata(turn, &c1, 0x4000, (const uint8_t *)"chan", 4, &now);
 	CHECKM(io.peer_sends == 3, "refreshing the other channel refreshed the IP's permission");
@@ -1279,6 +1421,8 @@ main(void)
 	test_permissions();
 	test_permission_all_or_none();
 	test_channels();
+	test_challenge_size();
+	test_auth_throttle_hooks();
 	test_stream();
 	test_unknown_and_fingerprint();
 	test_stale_nonce();

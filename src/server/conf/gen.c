@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "turnpike/addr.h"
+#include "turnpike/authguard.h"
 #include "turnpike/cause.h"
 #include "turnpike/config.h"
 #include "turnpike/gen.h"
@@ -203,6 +204,8 @@ gen_init_turn(struct gen *g, const struct gen_fixed *fx)
 	t->stale_nonce = cfg->stale_nonce == 0 ? GEN_STALE_NONCE_MAX : (uint32_t)cfg->stale_nonce;
 	t->max_permissions = (size_t)cfg->max_permissions;
 	t->max_channels = (size_t)cfg->max_channels;
+	t->challenge_reason = cfg->challenge_reason_phrase;
+	t->rfc5766_channels = cfg->rfc5766_channel_numbers;
 	t->policy = g->policy;
 	if (fx->limits != NULL) {
 		/* The store's peer ranges over this policy (limits_set_config). */
@@ -211,9 +214,23 @@ gen_init_turn(struct gen *g, const struct gen_fixed *fx)
 	}
 	/* RFC 8489 §9.2: offer SHA-256 in the nonce cookie; RFC 5389 clients keep MD5. */
 	t->sha256 = true;
+	if (fx->authguard != NULL) {
+		t->auth_allowed = authguard_allowed;
+		t->auth_failed = authguard_failed;
+		t->auth_ctx = fx->authguard;
+	}
 	/* Quotas are process-wide, counted by limits.c; the core counts none without it. */
 	t->user_quota = fx->limits != NULL ? 0 : (uint32_t)cfg->user_quota;
 	t->total_quota = 0;
+}
+
+/* An equal share of a server-wide amount; never 0 when the amount is not. */
+static uint64_t
+gen_share(uint64_t total, size_t nworkers)
+{
+	uint64_t share = total / (nworkers > 0 ? nworkers : 1);
+
+	return total > 0 && share == 0 ? 1 : share;
 }
 
 static void
@@ -235,6 +252,11 @@ gen_init_setup(struct gen *g, const struct gen_fixed *fx)
 	if (g->cfg->bps_capacity > 0 && ws->bps_capacity == 0)
 		ws->bps_capacity = 1;
 	ws->unauth_rate_limit = (uint64_t)g->cfg->unauth_rate_limit;
+	/* unauth-answer-budget and stream-input-budget: an equal share per worker too. */
+	ws->unauth_answer_budget = gen_share((uint64_t)g->cfg->unauth_answer_budget, fx->nworkers);
+	ws->stream_input_budget =
+	    (size_t)gen_share((uint64_t)g->cfg->stream_input_budget, fx->nworkers);
+	ws->connlimit = fx->connlimit;
 	ws->ssl_ctx = g->ssl_ctx;
 	ws->dtls_ctx = g->dtls_ctx;
 	ws->udp = fx->udp;

@@ -402,6 +402,62 @@ const struct option_entry options_table[] = {
 	.help = "401 answers per second to one UDP source address on one worker thread "
 		"(burst of the same size); requests past it are dropped unanswered, so the "
 		"server is a poor reflector. 0 turns the limit off."},
+    {.name = "unauth-answer-budget",
+	.type = OPTION_INT,
+	.def = "1000000",
+	.min = 0,
+	.max = 1000000000,
+	.offset = OFF(unauth_answer_budget),
+	.arg = "BYTES",
+	.help = "Bytes per second of UDP answers to requests without valid credentials "
+		"(401, 438, Binding, 400), over all sources together, shared equally by the "
+		"worker threads; answers past it are dropped and counted, so that spoofed "
+		"sources cannot use the server as an amplifier. 0 turns the budget off."},
+    {.name = "auth-failure-limit",
+	.type = OPTION_INT,
+	.def = "60",
+	.min = 0,
+	.max = 1000000,
+	.offset = OFF(auth_failure_limit),
+	.arg = "N",
+	.help = "Failed authentications (401 to a request with credentials) per minute from "
+		"one source address (an IPv6 /64) and, separately, for one user name, over "
+		"every transport and thread. Past it, requests with credentials from that "
+		"address or for that user are dropped unchecked and unanswered until the "
+		"budget refills; a 5-tuple holding an allocation of that user is never "
+		"throttled. 0 turns the throttle off."},
+    {.name = "max-connections-per-ip",
+	.type = OPTION_INT,
+	.def = "64",
+	.min = 0,
+	.max = 1000000,
+	.offset = OFF(max_connections_per_ip),
+	.arg = "N",
+	.help = "Concurrent TCP and TLS connections from one source address (an IPv6 /64); "
+		"more are closed at accept, counted and logged. 0 means unlimited."},
+    {.name = "stream-input-budget",
+	.type = OPTION_INT,
+	.def = "67108864",
+	.min = 65600,
+	.max = 2000000000,
+	.offset = OFF(stream_input_budget),
+	.arg = "BYTES",
+	.help = "Bytes that incomplete frames of TCP and TLS connections may hold together, "
+		"shared equally by the worker threads; past its share a worker closes the "
+		"connection holding the most buffered bytes and counts it."},
+    {.name = "challenge-reason-phrase",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(challenge_reason_phrase),
+	.help = "Put the reason phrase (Unauthenticated, Stale Nonce) in 401 and 438 answers; "
+		"off by default so that the challenge is as small as RFC 8489 allows."},
+    {.name = "rfc5766-channel-numbers",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(rfc5766_channel_numbers),
+	.help = "Accept ChannelBind numbers up to 0x7FFF as RFC 5766 did (coturn's "
+		"turnutils_uclient picks them); by default only RFC 8656's 0x4000-0x4FFF "
+		"are valid and others get 400."},
 
     /* Peers. */
     {.name = "allowed-peer-ip",

@@ -230,6 +230,12 @@ httpd_job_run(struct fanout_job *fj, struct turn *t, const struct turn_now *now)
 	j->m.dtls_sessions = ws.dtls.sessions;
 	j->m.dtls_half_open = ws.dtls.half_open;
 	j->m.unauth_dropped = ws.unauth_dropped;
+	j->m.unauth_budget_dropped = ws.unauth_budget_dropped;
+	j->m.conns_refused_per_ip = ws.conns_refused_per_ip;
+	j->m.conns_refused_fds = ws.conns_refused_fds;
+	j->m.conns_deadline = ws.conns_deadline;
+	j->m.conns_idle = ws.conns_idle;
+	j->m.conns_input_budget = ws.conns_input_budget;
 	j->m.allocate_latency = ws.allocate_latency;
 	if (httpd_job_labels(j)) {
 		turn_expire(t, now); /* an expired allocation counts as ended, not live */

@@ -376,6 +376,29 @@ static const struct metrics_per_worker metrics_workers[] = {
 	MW(dtls_send_dropped)},
     {"turnpike_worker_unauth_dropped_total",
 	"401 answers not sent: over unauth-rate-limit for the source address", MW(unauth_dropped)},
+    {"turnpike_worker_unauth_budget_dropped_total",
+	"UDP answers to requests without valid credentials not sent: over unauth-answer-budget",
+	MW(unauth_budget_dropped)},
+    {"turnpike_worker_auth_throttled_total",
+	"Requests with credentials dropped unchecked: over auth-failure-limit for the source "
+	"address or user name",
+	MW(turn.auth_throttled)},
+    {"turnpike_worker_connections_refused_per_ip_total",
+	"TCP and TLS connections closed at open: over max-connections-per-ip",
+	MW(conns_refused_per_ip)},
+    {"turnpike_worker_connections_refused_fds_total",
+	"TCP and TLS connections closed at open: stream clients hold their share of the "
+	"descriptors",
+	MW(conns_refused_fds)},
+    {"turnpike_worker_connections_deadline_total",
+	"TCP and TLS connections closed: a frame or the TLS handshake not completed in 10 s",
+	MW(conns_deadline)},
+    {"turnpike_worker_connections_idle_total",
+	"TCP and TLS connections closed: no complete frame and no allocation for 60 s",
+	MW(conns_idle)},
+    {"turnpike_worker_connections_input_budget_total",
+	"TCP and TLS connections closed over stream-input-budget (the largest incomplete frame)",
+	MW(conns_input_budget)},
 };
 
 static void

@@ -66,6 +66,9 @@ struct config {
 	bool no_tcp;
 	bool no_tls;
 	bool no_dtls;
+	int tcp_proxy_port;
+	char *proxy_protocol;
+	struct config_strings proxy_protocol_from;
 
 	/* Relay. */
 	struct config_addrs relay_ip;
@@ -145,6 +148,9 @@ struct config {
 	size_t nwarnings;
 	struct config_origin *origins; /* options_count entries, indexed like options_table */
 };
+
+/* proxy-protocol names listener ("tcp", "tls" or "udp"). */
+bool config_proxy_protocol_on(const struct config *cfg, const char *listener);
 
 /*
  * Builds the configuration from argv (argv[0] is the program name) and the

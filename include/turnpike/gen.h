@@ -55,7 +55,8 @@ struct gen {
 	struct userdb_front front;
 	struct creds creds;
 	struct peerpolicy *policy;
-	struct integrity_key *nonce_mac; /* turn.nonce_mac, owned */
+	struct peerpolicy_range *proxy_from; /* proxy-protocol-from */
+	struct integrity_key *nonce_mac;     /* turn.nonce_mac, owned */
 	SSL_CTX *ssl_ctx;
 	SSL_CTX *dtls_ctx;
 	unsigned long id;         /* 1 at start, then one more per reload */

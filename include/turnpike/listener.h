@@ -21,12 +21,16 @@ struct listener;
 int listener_socket(const struct sockaddr *sa, int type, bool reuseport, const char *proto,
     char **cause);
 
+/* What a TCP listener is, passed on with each connection. */
+#define LISTENER_TLS 0x1   /* the TLS port (names it and sets the first timeout) */
+#define LISTENER_PROXY 0x2 /* connections start with a PROXY protocol header */
+
 /*
- * A TCP listener on sa (tls only changes the flag passed on). fn is called on
- * the base's thread with each accepted non-blocking socket, which it then owns.
+ * A TCP listener on sa. fn is called on the base's thread with each accepted
+ * non-blocking socket, which it then owns, and the listener's flags.
  */
-int listener_create(struct event_base *base, const struct sockaddr *sa, bool tls,
-    void (*fn)(int fd, const struct sockaddr *peer, bool tls, void *arg), void *arg,
+int listener_create(struct event_base *base, const struct sockaddr *sa, unsigned flags,
+    void (*fn)(int fd, const struct sockaddr *peer, unsigned flags, void *arg), void *arg,
     struct listener **lp, char **cause);
 void listener_free(struct listener *l);
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "turnpike/preamble.h"
 #include "turnpike/relay.h"
 #include "turnpike/turn.h"
 
@@ -45,6 +46,7 @@ struct metrics_worker {
 	uint64_t unauth_budget_dropped;
 	uint64_t conns_refused_per_ip, conns_refused_fds;
 	uint64_t conns_deadline, conns_idle, conns_input_budget;
+	uint64_t proxy_refused[PREAMBLE_NSTATUS]; /* by enum preamble_status */
 	struct turn_stats turn;
 	struct relay_stats relay;
 	struct metrics_histogram allocate_latency;

@@ -14,6 +14,7 @@
 #define TURNPIKE_PEERPOLICY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -26,6 +27,8 @@ struct peerpolicy_range {
 
 /* Parses "1.2.3.4", "10.0.0.0/8", "10.0.0.1-10.0.0.9", "fc00::/7", "::1-::9". */
 int peerpolicy_parse_range(const char *s, struct peerpolicy_range *r, const char **errstr);
+/* True when sa's address lies in one of the n ranges (proxy-protocol-from). */
+bool peerpolicy_range_has(const struct peerpolicy_range *r, size_t n, const struct sockaddr *sa);
 
 struct peerpolicy;
 

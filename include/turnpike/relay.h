@@ -23,6 +23,7 @@ struct bufferevent;
 struct event_base;
 struct limits;
 struct portpool;
+struct proxymap;
 struct relayaddr;
 struct relay;
 
@@ -58,7 +59,9 @@ struct relay_setup {
 	size_t total_quota;         /* 0: none; otherwise 486 beyond it (without limits) */
 	struct limits *limits;      /* shared quotas and max-bps; NULL: total_quota only */
 	uint64_t bps_capacity;      /* this worker's bytes per second each way, 0: unlimited */
-	size_t conn_output_max;     /* data to a stream client is dropped past this */
+	/* UDP clients behind a PROXY v2 balancer: answers go to its flow; NULL: none */
+	const struct proxymap *proxied;
+	size_t conn_output_max; /* data to a stream client is dropped past this */
 };
 
 /* Counters, only ever increased but active. */

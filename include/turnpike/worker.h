@@ -18,11 +18,13 @@
 
 #include "turnpike/dtls.h"
 #include "turnpike/metrics.h"
+#include "turnpike/preamble.h"
 
 struct binding_config;
 struct connlimit;
 struct creds;
 struct limits;
+struct peerpolicy_range;
 struct portpool;
 struct relay_stats;
 struct relayaddr;
@@ -53,14 +55,18 @@ struct worker_setup {
 	atomic_size_t *allocations;     /* shared count for total-quota */
 	const atomic_size_t *capacity;  /* 0 or the allocations the process can hold */
 	size_t total_quota;
-	struct limits *limits;              /* shared quotas, max-bps and the store's peer ranges */
-	uint64_t bps_capacity;              /* bytes per second each way per worker, 0: unlimited */
-	uint64_t unauth_rate_limit;         /* 401s per second per UDP source, 0: off */
-	uint64_t unauth_answer_budget;      /* this worker's bytes/s of them over UDP, 0: off */
-	size_t stream_input_budget;         /* bytes of incomplete frames this worker holds */
-	struct connlimit *connlimit;        /* shared; NULL: stream connections unbounded */
-	SSL_CTX *ssl_ctx;                   /* NULL without TLS */
-	SSL_CTX *dtls_ctx;                  /* NULL without DTLS */
+	struct limits *limits;         /* shared quotas, max-bps and the store's peer ranges */
+	uint64_t bps_capacity;         /* bytes per second each way per worker, 0: unlimited */
+	uint64_t unauth_rate_limit;    /* 401s per second per UDP source, 0: off */
+	uint64_t unauth_answer_budget; /* this worker's bytes/s of them over UDP, 0: off */
+	size_t stream_input_budget;    /* bytes of incomplete frames this worker holds */
+	struct connlimit *connlimit;   /* shared; NULL: stream connections unbounded */
+	SSL_CTX *ssl_ctx;              /* NULL without TLS */
+	SSL_CTX *dtls_ctx;             /* NULL without DTLS */
+	/* proxy-protocol-from: the sources a PROXY header is taken from */
+	const struct peerpolicy_range *proxy_from;
+	size_t nproxy_from;
+	bool proxy_udp;                     /* each UDP datagram starts with a PROXY v2 header */
 	const struct sockaddr_storage *udp; /* UDP addresses, ports set */
 	size_t nudp;
 	bool verbose;             /* a log line per connection */
@@ -101,6 +107,8 @@ struct worker_stats {
 	uint64_t conns_input_budget;    /* closed: over stream-input-budget */
 	uint64_t tls_handshake_failures;
 	struct dtls_stats dtls;
+	/* PROXY headers refused, by enum preamble_status (untrusted, malformed, timeout) */
+	uint64_t proxy_refused[PREAMBLE_NSTATUS];
 	struct metrics_histogram allocate_latency; /* Allocate received to success sent */
 };
 
@@ -109,7 +117,7 @@ int worker_create(int id, const struct worker_setup *setup, struct worker **wp, 
 /* Starts the thread. */
 int worker_start(struct worker *w, char **cause);
 /* From any thread: hands over an accepted socket; -1 (caller closes) on failure. */
-int worker_pass(struct worker *w, int fd, const struct sockaddr *peer, bool tls);
+int worker_pass(struct worker *w, int fd, const struct sockaddr *peer, bool tls, bool proxy);
 /*
  * From any thread: queues job for the worker's thread. After worker_stop it is
  * never run: its cancel (when set) is called instead, on the worker's thread for

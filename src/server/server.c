@@ -315,19 +315,20 @@ server_init_workers(struct server *s, char **cause)
 
 /* Main thread: hands an accepted socket to the next worker, round robin. */
 static void
-server_accept(int fd, const struct sockaddr *peer, bool tls, void *arg)
+server_accept(int fd, const struct sockaddr *peer, unsigned flags, void *arg)
 {
 	struct server *s = arg;
 	struct worker *w = s->workers[s->next_worker++ % s->nworkers];
 
-	if (worker_pass(w, fd, peer, tls) != 0) {
+	if (worker_pass(w, fd, peer, (flags & LISTENER_TLS) != 0, (flags & LISTENER_PROXY) != 0) !=
+	    0) {
 		log_warnx("cannot hand a connection to a worker: out of memory");
 		close(fd);
 	}
 }
 
 static int
-server_listen(struct server *s, int port, bool tls, char **cause)
+server_listen(struct server *s, int port, unsigned flags, char **cause)
 {
 	const struct config_addrs *ips = &s->cfg->listening_ip;
 	struct sockaddr_storage ss;
@@ -335,7 +336,7 @@ server_listen(struct server *s, int port, bool tls, char **cause)
 
 	for (i = 0; i < ips->n; i++) {
 		server_with_port(&ss, &ips->v[i], port);
-		if (listener_create(s->base, (const struct sockaddr *)&ss, tls, server_accept, s,
+		if (listener_create(s->base, (const struct sockaddr *)&ss, flags, server_accept, s,
 			&s->listeners[s->nlisteners], cause) != 0)
 			return -1;
 		s->nlisteners++;
@@ -346,13 +347,24 @@ server_listen(struct server *s, int port, bool tls, char **cause)
 static int
 server_init_listeners(struct server *s, char **cause)
 {
-	s->listeners = calloc(2 * s->cfg->listening_ip.n, sizeof *s->listeners);
+	const struct config *cfg = s->cfg;
+	unsigned tcp = config_proxy_protocol_on(cfg, "tcp") ? LISTENER_PROXY : 0;
+	unsigned tls = config_proxy_protocol_on(cfg, "tls") ? LISTENER_PROXY : 0;
+
+	s->listeners = calloc(3 * cfg->listening_ip.n, sizeof *s->listeners);
 	if (s->listeners == NULL)
 		return cause_fail(cause, "out of memory");
-	if (!s->cfg->no_tcp && server_listen(s, s->cfg->listening_port, false, cause) != 0)
+	if (!cfg->no_tcp && server_listen(s, cfg->listening_port, tcp, cause) != 0)
 		return -1;
-	if (s->cfg->tls && server_listen(s, s->cfg->tls_listening_port, true, cause) != 0)
+	if (cfg->tls && server_listen(s, cfg->tls_listening_port, LISTENER_TLS | tls, cause) != 0)
 		return -1;
+	if (cfg->tcp_proxy_port != 0 &&
+	    server_listen(s, cfg->tcp_proxy_port, LISTENER_PROXY, cause) != 0)
+		return -1;
+	if ((cfg->proxy_protocol != NULL || cfg->tcp_proxy_port != 0) &&
+	    cfg->proxy_protocol_from.n == 0)
+		log_warnx("PROXY protocol listeners refuse every connection: proxy-protocol-from "
+			  "names no load balancer");
 	return 0;
 }
 
@@ -873,6 +885,19 @@ server_log_startup(struct server *s, rlim_t nofile)
 		server_log_transport(s, "TLS", cfg->tls_listening_port);
 	if (cfg->dtls)
 		server_log_transport(s, "DTLS", cfg->tls_listening_port);
+	if (cfg->tcp_proxy_port != 0)
+		server_log_transport(s, "TCP with PROXY protocol", cfg->tcp_proxy_port);
+	if (cfg->proxy_protocol != NULL || cfg->tcp_proxy_port != 0)
+		log_info("PROXY protocol header required on %s%s; taken from %zu "
+			 "proxy-protocol-from ranges",
+		    cfg->proxy_protocol != NULL ? cfg->proxy_protocol : "",
+		    cfg->tcp_proxy_port != 0
+			? (cfg->proxy_protocol != NULL ? ",tcp-proxy-port" : "tcp-proxy-port")
+			: "",
+		    cfg->proxy_protocol_from.n);
+	if (cfg->tls)
+		log_info("TCP listeners serve TLS and plain STUN/TURN alike (the first byte "
+			 "decides); ALPN stun.turn, stun.nat-discovery");
 	log_info("%zu worker threads; SOFTWARE attribute %s", s->nworkers,
 	    s->gen->binding.software != NULL ? "on" : "off");
 	if (cfg->prometheus)

@@ -40,7 +40,11 @@
 #include "turnpike/integrity.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
+#include "turnpike/peerpolicy.h"
 #include "turnpike/portpool.h"
+#include "turnpike/preamble.h"
+#include "turnpike/proxymap.h"
+#include "turnpike/proxyproto.h"
 #include "turnpike/relay.h"
 #include "turnpike/stun.h"
 #include "turnpike/tbucket.h"
@@ -67,13 +71,18 @@
 #define WORKER_WRITE_SECONDS 60
 /* At most one warning per this many seconds for refused connections. */
 #define WORKER_REFUSE_WARN_S 10
+/* A PROXY header, and the first byte after it, must arrive within this. */
+#define WORKER_PROXY_SECONDS 5
+/* UDP clients one worker tracks behind PROXY v2 balancers (proxy-protocol=udp). */
+#define WORKER_PROXY_CLIENTS 16384
 /* At most one authentication failure warning per this many seconds. */
 #define WORKER_AUTH_WARN_S 10
 
 /* One accepted socket on its way to the worker. */
 struct worker_item {
 	int fd;
-	bool tls;
+	bool tls;   /* reached the TLS port (the first byte decides what it speaks) */
+	bool proxy; /* the listener takes a PROXY header first */
 	struct sockaddr_storage peer;
 	struct worker_item *next;
 };
@@ -134,6 +143,8 @@ struct worker {
 	size_t nudp;
 	struct relay_client_sock *csocks; /* the UDP sockets, as relay.c sends to clients */
 	LIST_HEAD(, worker_conn) conns;
+	struct preambles *pre;    /* accepted, not yet TLS or plain */
+	struct proxymap *proxied; /* proxy-protocol=udp: client to balancer flow */
 	uint64_t next_conn_id;
 	struct udpio_rx *rx;
 	struct turn *turn;
@@ -277,6 +288,7 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 	size_t outlen;
 	enum worker_msg what;
 	struct turn_reply reply;
+	const struct sockaddr *to;
 
 	what = worker_decode(w, &m, p, len, (const struct sockaddr *)&t->client, &outlen);
 	if (what == WORKER_MSG_CORE) {
@@ -299,10 +311,12 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 			w->stats.udp_dropped++; /* not STUN: silence (indications need none) */
 		return;
 	}
+	if ((to = proxymap_get(w->proxied, (const struct sockaddr *)&t->client)) == NULL)
+		to = (const struct sockaddr *)&t->client;
 	if (udpio_send(u->fd,
 		addr_is_any((const struct sockaddr *)&u->addr) ? (const struct sockaddr *)&t->server
 							       : NULL,
-		(const struct sockaddr *)&t->client, w->tx, outlen) != 0)
+		to, w->tx, outlen) != 0)
 		w->stats.udp_dropped++; /* full socket buffer: like a lost packet */
 	else {
 		w->stats.udp_out++;
@@ -328,6 +342,42 @@ worker_udp_chandata(struct worker *w, const struct turn_5tuple *t, const uint8_t
 }
 
 /*
+ * proxy-protocol=udp: a datagram from a trusted balancer starts with a PROXY
+ * v2 header naming the client. The header is stripped, the client is the
+ * header's source, and answers to it go back to the balancer's flow (src).
+ * 0: *p, *len and *client set; -1: dropped and counted.
+ */
+static int
+worker_udp_unproxy(struct worker *w, const struct sockaddr *src, const uint8_t **p, size_t *len,
+    struct sockaddr_storage *client, const struct turn_now *now)
+{
+	enum preamble_status why = PREAMBLE_MALFORMED;
+	struct proxyproto_hdr h;
+	const char *errstr;
+	size_t used;
+
+	if (!peerpolicy_range_has(w->setup->proxy_from, w->setup->nproxy_from, src))
+		why = PREAMBLE_UNTRUSTED;
+	else if (proxyproto_parse(*p, *len, &h, &used, &errstr) == PROXYPROTO_OK &&
+	    h.version == 2) {
+		if (h.local) /* a health check: the balancer itself */
+			memcpy(client, src, addr_len(src));
+		else if (proxymap_put(w->proxied, (const struct sockaddr *)&h.src, src,
+			     now->mono_ms) != 0) {
+			w->stats.udp_dropped++; /* the table is full */
+			return -1;
+		} else
+			*client = h.src;
+		*p += used;
+		*len -= used;
+		return 0;
+	}
+	w->stats.proxy_refused[why]++;
+	w->stats.udp_dropped++;
+	return -1;
+}
+
+/*
  * One datagram, by its first byte (RFC 7983): STUN, DTLS (with DTLS on) or
  * ChannelData; anything else is dropped.
  */
@@ -336,13 +386,17 @@ worker_udp_datagram(struct worker_udp *u, int i, const struct turn_now *now)
 {
 	struct worker *w = u->w;
 	const struct sockaddr *src = udpio_src(w->rx, i), *dst = udpio_dst(w->rx, i);
+	struct sockaddr_storage client;
 	struct turn_5tuple t;
 	const uint8_t *p;
 	size_t len;
 
 	w->stats.udp_in++;
 	p = udpio_data(w->rx, i, &len);
-	memcpy(&t.client, src, addr_len(src));
+	memcpy(&client, src, addr_len(src));
+	if (w->proxied != NULL && worker_udp_unproxy(w, src, &p, &len, &client, now) != 0)
+		return;
+	memcpy(&t.client, &client, addr_len((const struct sockaddr *)&client));
 	memcpy(&t.server, dst, addr_len(dst));
 	t.transport = TURN_UDP;
 	switch (dtlsrec_classify(p, len)) {
@@ -353,7 +407,8 @@ worker_udp_datagram(struct worker_udp *u, int i, const struct turn_now *now)
 		worker_udp_chandata(w, &t, p, len, now);
 		break;
 	case DTLSREC_DTLS:
-		if (w->dtls != NULL) {
+		/* Not behind proxy-protocol=udp: records would go to the client, not the balancer. */
+		if (w->dtls != NULL && w->proxied == NULL) {
 			t.transport = TURN_DTLS;
 			dtls_input(w->dtls, u->fd, (const struct sockaddr *)&u->addr, &t, p, len,
 			    now);
@@ -690,10 +745,15 @@ worker_conn_event(struct bufferevent *bev, short what, void *arg)
 	char reason[160];
 	const char *reason_str;
 	unsigned long e;
+	const unsigned char *alpn = NULL;
+	unsigned int alpnlen = 0;
+	SSL *ssl;
 
 	if (what & BEV_EVENT_CONNECTED) {
-		worker_conn_log(c, "TLS handshake done (%s)",
-		    SSL_get_version(bufferevent_openssl_get_ssl(bev)));
+		ssl = bufferevent_openssl_get_ssl(bev);
+		SSL_get0_alpn_selected(ssl, &alpn, &alpnlen);
+		worker_conn_log(c, "TLS handshake done (%s%s%.*s)", SSL_get_version(ssl),
+		    alpnlen > 0 ? ", ALPN " : "", (int)alpnlen, (const char *)alpn);
 		c->handshaken = true;
 		c->progress_ms = worker_mono_ms();
 		return;
@@ -789,26 +849,27 @@ worker_conn_bev(struct worker *w, int fd, bool tls)
 	return bev;
 }
 
-/* The connection's 5-tuple: the peer, and the local address it reached. */
+/* The connection's 5-tuple: the client (a PROXY header's source), and the local address. */
 static void
-worker_conn_tuple(struct worker_conn *c, const struct worker_item *it)
+worker_conn_tuple(struct worker_conn *c, const struct preamble_result *r)
 {
 	socklen_t sl = sizeof c->tuple.server;
 
-	c->tuple.client = it->peer;
-	if (getsockname(it->fd, (struct sockaddr *)&c->tuple.server, &sl) != 0)
+	c->tuple.client = r->client;
+	if (getsockname(r->fd, (struct sockaddr *)&c->tuple.server, &sl) != 0)
 		memset(&c->tuple.server, 0, sizeof c->tuple.server);
-	c->tuple.transport = it->tls ? TURN_TLS : TURN_TCP;
+	c->tuple.transport = r->tls ? TURN_TLS : TURN_TCP;
 }
 
 /*
  * max-connections-per-ip and the stream clients' share of the descriptors:
  * false (the socket closed, counted and logged at a limited rate) when over.
+ * Taken at accept, or after the header on a PROXY listener (src is then the
+ * header's client, not the balancer); released at close on the 5-tuple's client.
  */
 static bool
-worker_conn_admit(struct worker *w, const struct worker_item *it)
+worker_conn_admit(struct worker *w, int fd, const struct sockaddr *src, bool tls)
 {
-	const struct sockaddr *src = (const struct sockaddr *)&it->peer;
 	char addr[ADDR_STRLEN];
 
 	if (w->setup->connlimit == NULL)
@@ -820,44 +881,45 @@ worker_conn_admit(struct worker *w, const struct worker_item *it)
 		w->stats.conns_refused_per_ip++;
 		log_warnx_limited("conn-per-ip", WORKER_REFUSE_WARN_S,
 		    "%s connection from %s refused: max-connections-per-ip reached",
-		    it->tls ? "TLS" : "TCP", addr_fmt(src, false, addr, sizeof addr));
+		    tls ? "TLS" : "TCP", addr_fmt(src, false, addr, sizeof addr));
 		break;
 	case CONNLIMIT_TOTAL:
 		w->stats.conns_refused_fds++;
 		log_warnx_limited("conn-fd-share", WORKER_REFUSE_WARN_S,
 		    "%s connection from %s refused: TCP and TLS clients hold their share of the "
 		    "descriptors (the rest is kept for relays and UDP clients)",
-		    it->tls ? "TLS" : "TCP", addr_fmt(src, false, addr, sizeof addr));
+		    tls ? "TLS" : "TCP", addr_fmt(src, false, addr, sizeof addr));
 		break;
 	}
-	close(it->fd);
+	close(fd);
 	return false;
 }
 
-/* Takes over an accepted socket; on failure it is closed and counted. */
+/* Takes over a socket whose preamble is done; on failure it is closed and counted. */
 static void
-worker_conn_open(struct worker *w, const struct worker_item *it)
+worker_conn_open(struct worker *w, const struct preamble_result *r)
 {
 	struct timeval write_timeout = {WORKER_WRITE_SECONDS, 0};
 	struct worker_conn *c;
+	char via[ADDR_STRLEN];
 
-	if (!worker_conn_admit(w, it))
+	if (r->proxy && !worker_conn_admit(w, r->fd, (const struct sockaddr *)&r->client, r->tls))
 		return;
 	if ((c = calloc(1, sizeof *c)) == NULL ||
-	    (c->rc.bev = worker_conn_bev(w, it->fd, it->tls)) == NULL) {
+	    (c->rc.bev = worker_conn_bev(w, r->fd, r->tls)) == NULL) {
 		log_warnx("worker %d: cannot set up a connection: out of memory", w->id);
 		free(c);
-		close(it->fd);
+		close(r->fd);
 		if (w->setup->connlimit != NULL)
-			connlimit_release(w->setup->connlimit, (const struct sockaddr *)&it->peer);
+			connlimit_release(w->setup->connlimit, (const struct sockaddr *)&r->client);
 		w->stats.conns_dropped++;
 		return;
 	}
 	c->w = w;
 	c->counted = w->setup->connlimit != NULL;
 	c->opened_ms = c->progress_ms = worker_mono_ms();
-	worker_conn_tuple(c, it);
-	c->tls = it->tls;
+	worker_conn_tuple(c, r);
+	c->tls = r->tls;
 	c->id = ++w->next_conn_id;
 	LIST_INSERT_HEAD(&w->conns, c, entry);
 	w->stats.conns++;
@@ -865,7 +927,61 @@ worker_conn_open(struct worker *w, const struct worker_item *it)
 	bufferevent_setwatermark(c->rc.bev, EV_READ, 0, WORKER_CONN_INPUT_MAX);
 	bufferevent_set_timeouts(c->rc.bev, NULL, &write_timeout);
 	bufferevent_enable(c->rc.bev, EV_READ | EV_WRITE);
-	worker_conn_log(c, "open");
+	if (r->proxy_version != 0) {
+		worker_conn_log(c, "open (PROXY v%d from %s)", r->proxy_version,
+		    addr_fmt((const struct sockaddr *)&r->peer, true, via, sizeof via));
+	} else
+		worker_conn_log(c, "open");
+}
+
+/* A preamble ended: serve the connection, or count why it was refused. */
+static void
+worker_preamble_done(const struct preamble_result *r, enum preamble_status st, const char *why,
+    void *arg)
+{
+	struct worker *w = arg;
+	char addr[ADDR_STRLEN];
+
+	if (st == PREAMBLE_OK) {
+		worker_conn_open(w, r);
+		return;
+	}
+	if (!r->proxy && w->setup->connlimit != NULL) /* taken at accept */
+		connlimit_release(w->setup->connlimit, (const struct sockaddr *)&r->peer);
+	if (st == PREAMBLE_CLOSED)
+		return;
+	w->stats.conns_dropped++;
+	if (!r->proxy)
+		return; /* a silent client: like an idle connection */
+	w->stats.proxy_refused[st]++;
+	log_warnx_limited("proxy-refused", WORKER_AUTH_WARN_S, "connection from %s closed: %s",
+	    addr_fmt((const struct sockaddr *)&r->peer, true, addr, sizeof addr), why);
+}
+
+/* An accepted socket: its preamble first (PROXY header, TLS or plain). */
+static void
+worker_conn_accept(struct worker *w, const struct worker_item *it)
+{
+	struct preamble_rules rules = {
+	    .proxy = it->proxy,
+	    .tls = w->setup->ssl_ctx != NULL,
+	    .timeout_s = it->proxy ? WORKER_PROXY_SECONDS
+		: it->tls          ? WORKER_HANDSHAKE_SECONDS
+				   : WORKER_IDLE_SECONDS,
+	    .from = w->setup->proxy_from,
+	    .nfrom = w->setup->nproxy_from,
+	};
+
+	if (!it->proxy &&
+	    !worker_conn_admit(w, it->fd, (const struct sockaddr *)&it->peer, it->tls))
+		return;
+	if (preambles_add(w->pre, it->fd, (const struct sockaddr *)&it->peer, &rules) != 0) {
+		log_warnx("worker %d: cannot set up a connection: out of memory", w->id);
+		close(it->fd);
+		if (!it->proxy && w->setup->connlimit != NULL)
+			connlimit_release(w->setup->connlimit, (const struct sockaddr *)&it->peer);
+		w->stats.conns_dropped++;
+	}
 }
 
 static void
@@ -920,7 +1036,7 @@ worker_notify_read(evutil_socket_t fd, short what, void *arg)
 		worker_cancel_jobs(jobs);
 	for (; it != NULL; it = next) {
 		next = it->next;
-		worker_conn_open(w, it);
+		worker_conn_accept(w, it);
 		free(it);
 	}
 	if (stop)
@@ -936,7 +1052,7 @@ worker_notify(struct worker *w)
 }
 
 int
-worker_pass(struct worker *w, int fd, const struct sockaddr *peer, bool tls)
+worker_pass(struct worker *w, int fd, const struct sockaddr *peer, bool tls, bool proxy)
 {
 	struct worker_item *it;
 
@@ -944,6 +1060,7 @@ worker_pass(struct worker *w, int fd, const struct sockaddr *peer, bool tls)
 		return -1;
 	it->fd = fd;
 	it->tls = tls;
+	it->proxy = proxy;
 	memcpy(&it->peer, peer, addr_len(peer));
 	pthread_mutex_lock(&w->lock);
 	if (w->tail != NULL)
@@ -1161,6 +1278,10 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	if (w->dtls != NULL)
 		dtls_tick(w->dtls, &now);
 	worker_conn_sweep(w, now.mono_ms);
+	/* A proxied client refreshes within its allocation's lifetime, or is gone. */
+	if (w->proxied != NULL)
+		proxymap_expire(w->proxied, now.mono_ms,
+		    ((uint64_t)w->setup->turn->max_lifetime + 60) * 1000);
 }
 
 /* An allocation ended: its traffic goes to its user's totals. */
@@ -1219,6 +1340,7 @@ worker_open_turn(struct worker *w, char **cause)
 	    .total_quota = w->setup->total_quota,
 	    .limits = w->setup->limits,
 	    .bps_capacity = w->setup->bps_capacity,
+	    .proxied = w->proxied,
 	    .conn_output_max = WORKER_CONN_RELAY_MAX,
 	};
 	struct turn_io io;
@@ -1272,6 +1394,14 @@ worker_create(int id, const struct worker_setup *setup, struct worker **wp, char
 		worker_fail(cause, id, "create the notify pipe");
 		goto fail;
 	}
+	if (setup->proxy_udp && (w->proxied = proxymap_create(WORKER_PROXY_CLIENTS)) == NULL) {
+		worker_fail(cause, id, "allocate the PROXY protocol client table");
+		goto fail;
+	}
+	if ((w->pre = preambles_create(w->base, worker_preamble_done, w)) == NULL) {
+		worker_fail(cause, id, "allocate the connection preambles");
+		goto fail;
+	}
 	if (worker_open_udp(w, cause) != 0 || worker_open_turn(w, cause) != 0)
 		goto fail;
 	*wp = w;
@@ -1308,6 +1438,8 @@ worker_free(struct worker *w)
 		close(it->fd); /* never admitted: nothing to give back */
 		free(it);
 	}
+	preambles_free(w->pre);
+	proxymap_free(w->proxied);
 	if (w->notify_ev != NULL)
 		event_free(w->notify_ev);
 	for (i = 0; i < 2; i++) {

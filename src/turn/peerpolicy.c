@@ -386,6 +386,14 @@ peerpolicy_in_list(const struct peerpolicy_range *list, size_t n, const struct p
 	return false;
 }
 
+bool
+peerpolicy_range_has(const struct peerpolicy_range *r, size_t n, const struct sockaddr *sa)
+{
+	struct peerpolicy_ip ip;
+
+	return peerpolicy_ip_of(sa, &ip) == 0 && peerpolicy_in_list(r, n, &ip);
+}
+
 static bool
 peerpolicy_is_own(const struct peerpolicy *pp, const struct peerpolicy_ip *ip)
 {

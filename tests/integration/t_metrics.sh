@@ -8,8 +8,8 @@
 # with prometheus-username-labels, and /readyz is 503 with the relay ports
 # nearly exhausted; with it, turn_traffic_*{realm,user} keep a user's traffic
 # after the session ends. A stalled HTTP client is dropped without holding up
-# others, a huge header is refused, and garbage on the TLS port counts as a
-# TLS handshake failure.
+# others, a huge header is refused, and a broken TLS record on the TLS port counts as a
+# TLS handshake failure (plain garbage there is served as plain and closed).
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/turnlib.sh"
@@ -264,7 +264,7 @@ tap_is "a 64 KiB header is refused, /healthz still answers during a stalled requ
 	"big header: $big; /healthz $CODE"
 timeout 5 python3 -c 'import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
-s.sendall(b"this is not a TLS ClientHello\r\n" * 8)
+s.sendall(b"\x16\x03\x01\x00\x04\xff\x00\x00\x00")
 try:
     s.recv(100)
 except OSError:
@@ -293,7 +293,7 @@ scrape gone
 tap_is "scrapes abandoned by their clients and garbage requests leave the endpoint working" \
 	"$?" "status $CODE: $(cat "$T/gone.check")"
 wait_value turnpike_tls_handshake_failures_total 1
-tap_is "garbage on the TLS port counts a TLS handshake failure" "$?" "value $GOT"
+tap_is "a broken TLS handshake record on the TLS port counts a TLS handshake failure" "$?" "value $GOT"
 bench turn --timeout 3000 --user "$TURN_USER" --password "$TURN_PASS" --refresh-after 3000 \
 	"127.0.0.1:$PORT" >"$T/bench" 2>&1 &
 BENCH=$!

@@ -113,6 +113,11 @@ test_render(void)
 	w[0].udp_in = 11;
 	w[1].udp_in = 22;
 	w[1].tls_handshake_failures = 6;
+	w[0].turn.no_permission_drops = 4;
+	w[1].turn.no_permission_drops = 5;
+	w[1].relay.bps_dropped_packets = 8;
+	w[0].unauth_dropped = 2;
+	w[1].turn.auth_throttled = 3;
 	metrics_histogram_observe(&w[0].allocate_latency, 200);
 	metrics_histogram_observe(&w[1].allocate_latency, 3000);
 	metrics_histogram_observe(&w[1].allocate_latency, 5000000);
@@ -160,6 +165,13 @@ test_render(void)
 	CHECK(sample(text, "turnpike_ready") == 1);
 	CHECK(sample(text, "turnpike_worker_udp_received_packets_total{worker=\"0\"}") == 11);
 	CHECK(sample(text, "turnpike_worker_udp_received_packets_total{worker=\"1\"}") == 22);
+	CHECK(strstr(text, "# TYPE turnpike_dropped_packets_total counter\n") != NULL);
+	CHECKM(sample(text, "turnpike_dropped_packets_total{reason=\"no_permission\"}") == 9,
+	    "drops by reason: workers summed");
+	CHECK(sample(text, "turnpike_dropped_packets_total{reason=\"bandwidth_limit\"}") == 8);
+	CHECK(sample(text, "turnpike_dropped_packets_total{reason=\"unauth_rate_limit\"}") == 2);
+	CHECK(sample(text, "turnpike_dropped_packets_total{reason=\"auth_throttled\"}") == 3);
+	CHECK(sample(text, "turnpike_dropped_packets_total{reason=\"peer_too_large\"}") == 0);
 	CHECKM(strstr(text, "user=") == NULL, "no user labels without username labels");
 	free(text);
 

@@ -1152,3 +1152,18 @@ config_clone(const struct config *src, struct config **out)
 	*out = cfg;
 	return 0;
 }
+
+bool
+config_proxy_protocol_on(const struct config *cfg, const char *listener)
+{
+	size_t n = strlen(listener);
+	const char *p = cfg->proxy_protocol;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, listener, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+		if ((p = strchr(p, ',')) != NULL)
+			p++;
+	}
+	return false;
+}

@@ -224,6 +224,25 @@ gen_init_turn(struct gen *g, const struct gen_fixed *fx)
 	t->total_quota = 0;
 }
 
+/* proxy-protocol-from, parsed once (the options check validated each range). */
+static int
+gen_init_proxy(struct gen *g, char **cause)
+{
+	const struct config_strings *from = &g->cfg->proxy_protocol_from;
+	const char *errstr;
+	size_t i;
+
+	if (from->n == 0)
+		return 0;
+	if ((g->proxy_from = calloc(from->n, sizeof *g->proxy_from)) == NULL)
+		return cause_fail(cause, "out of memory");
+	for (i = 0; i < from->n; i++) {
+		if (peerpolicy_parse_range(from->v[i], &g->proxy_from[i], &errstr) != 0)
+			return cause_fail(cause, "proxy-protocol-from %s: %s", from->v[i], errstr);
+	}
+	return 0;
+}
+
 /* An equal share of a server-wide amount; never 0 when the amount is not. */
 static uint64_t
 gen_share(uint64_t total, size_t nworkers)
@@ -259,6 +278,9 @@ gen_init_setup(struct gen *g, const struct gen_fixed *fx)
 	ws->connlimit = fx->connlimit;
 	ws->ssl_ctx = g->ssl_ctx;
 	ws->dtls_ctx = g->dtls_ctx;
+	ws->proxy_from = g->proxy_from;
+	ws->nproxy_from = g->cfg->proxy_protocol_from.n;
+	ws->proxy_udp = config_proxy_protocol_on(g->cfg, "udp");
 	ws->udp = fx->udp;
 	ws->nudp = fx->nudp;
 	ws->verbose = g->cfg->verbose || g->cfg->debug;
@@ -292,6 +314,8 @@ gen_create(struct config *cfg, const struct gen_fixed *fx, const struct gen *pre
 	if (gen_init_creds(g, fx, cause) != 0 || gen_nonce_key(g, prev, cause) != 0 ||
 	    gen_nonce_mac(g, cause) != 0 || gen_init_policy(g, fx, cause) != 0)
 		goto fail;
+	if (gen_init_proxy(g, cause) != 0)
+		goto fail;
 	gen_init_turn(g, fx);
 	gen_init_setup(g, fx);
 	*gp = g;
@@ -309,6 +333,7 @@ gen_free(struct gen *g)
 	tls_ctx_free(g->ssl_ctx);
 	SSL_CTX_free(g->dtls_ctx);
 	peerpolicy_free(g->policy);
+	free(g->proxy_from);
 	creds_static_free(g->cstatic);
 	explicit_bzero(g->turn.nonce_key, sizeof g->turn.nonce_key);
 	integrity_key_free(g->nonce_mac);

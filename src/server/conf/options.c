@@ -80,6 +80,27 @@ options_check_range(const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+/* proxy-protocol: a comma-separated list of tcp, tls and udp. */
+static int
+options_check_proxy_protocol(const char *value, char *err, size_t errlen)
+{
+	const char *p = value;
+	size_t n;
+
+	for (;;) {
+		n = strcspn(p, ",");
+		if (n != 3 ||
+		    (strncmp(p, "tcp", 3) != 0 && strncmp(p, "tls", 3) != 0 &&
+			strncmp(p, "udp", 3) != 0)) {
+			snprintf(err, errlen, "'%s' is not a list of tcp, tls and udp", value);
+			return -1;
+		}
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
+}
+
 static int
 options_check_char(const char *value, char *err, size_t errlen)
 {
@@ -236,6 +257,38 @@ const struct option_entry options_table[] = {
 	.help = "Do not serve DTLS (RFC 7350) on UDP. Without cert and pkey DTLS is off "
 		"anyway; with them, DTLS 1.2 is served on the UDP tls-listening-port and "
 		"recognised on the UDP listening-port, as in coturn."},
+    {.name = "tcp-proxy-port",
+	.type = OPTION_INT,
+	.def = "0",
+	.min = 0,
+	.max = 65535,
+	.offset = OFF(tcp_proxy_port),
+	.arg = "PORT",
+	.help = "An extra TCP port, on every listening-ip, for a load balancer: each "
+		"connection starts with a PROXY protocol header (version 1 or 2) from an "
+		"address in proxy-protocol-from, then speaks TLS or plain STUN/TURN. "
+		"0: none."},
+    {.name = "proxy-protocol",
+	.type = OPTION_STRING,
+	.offset = OFF(proxy_protocol),
+	.arg = "tcp,tls,udp",
+	.check = options_check_proxy_protocol,
+	.help = "Listeners whose every connection starts with a PROXY protocol header "
+		"(version 1 or 2), comma-separated: tcp (listening-port), tls "
+		"(tls-listening-port); udp: every datagram to listening-port starts with "
+		"a version 2 header, and answers go back through the balancer. The "
+		"header's source address becomes the client's address everywhere; a "
+		"missing, malformed, late (5 s) or untrusted header closes the "
+		"connection or drops the datagram."},
+    {.name = "proxy-protocol-from",
+	.type = OPTION_STRINGS,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(proxy_protocol_from),
+	.arg = "IP[-IP]|CIDR",
+	.check = options_check_range,
+	.help = "Load balancer addresses a PROXY protocol header is accepted from: "
+		"an address, a range A-B or a CIDR block; repeatable. With none, the "
+		"listeners of tcp-proxy-port and proxy-protocol refuse every connection."},
 
     /* TLS. */
     {.name = "cert",
@@ -813,7 +866,6 @@ const struct option_entry options_table[] = {
     UNIMPL_ARG("relay-device", NULL, 'i', "DEVICE", "Bind relay sockets to a network device."),
     UNIMPL_ARG("alt-listening-port", NULL, 0, "PORT", "RFC 5780 alternative port."),
     UNIMPL_ARG("alt-tls-listening-port", NULL, 0, "PORT", "RFC 5780 alternative TLS port."),
-    UNIMPL_ARG("tcp-proxy-port", NULL, 0, "PORT", "PROXY protocol listener."),
     UNIMPL_ARG("aux-server", NULL, 0, "IP:PORT", "Auxiliary listener."),
     UNIMPL_FLAG("udp-self-balance", 0, "Balance UDP over auxiliary servers."),
     UNIMPL_ARG("alternate-server", NULL, 0, "IP:PORT", "ALTERNATE-SERVER redirection."),

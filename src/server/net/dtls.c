@@ -241,22 +241,6 @@ dtls_cookie_verify(SSL *ssl, const unsigned char *cookie, unsigned int len)
 	return 0;
 }
 
-/* RFC 7443: stun.turn or stun.nat-discovery when offered; no ALPN otherwise (as coturn). */
-static int
-dtls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
-    unsigned int inlen, void *arg)
-{
-	static const unsigned char protos[] = "\x09stun.turn\x12stun.nat-discovery";
-	unsigned char *sel;
-
-	(void)ssl, (void)arg;
-	if (SSL_select_next_proto(&sel, outlen, protos, sizeof protos - 1, in, inlen) !=
-	    OPENSSL_NPN_NEGOTIATED)
-		return SSL_TLSEXT_ERR_NOACK;
-	*out = sel;
-	return SSL_TLSEXT_ERR_OK;
-}
-
 int
 dtls_ctx_create(const char *cert, const char *pkey, const char *ciphers, SSL_CTX **ctxp,
     char **cause)
@@ -277,7 +261,7 @@ dtls_ctx_create(const char *cert, const char *pkey, const char *ciphers, SSL_CTX
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_cookie_generate_cb(ctx, dtls_cookie_generate);
 	SSL_CTX_set_cookie_verify_cb(ctx, dtls_cookie_verify);
-	SSL_CTX_set_alpn_select_cb(ctx, dtls_alpn, NULL);
+	tls_ctx_set_alpn(ctx);
 	if (tls_ctx_load_keys(ctx, cert, pkey, cause) != 0)
 		goto fail;
 	if (ciphers != NULL && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {

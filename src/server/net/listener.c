@@ -15,6 +15,7 @@
 #include "turnpike/addr.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
+#include "turnpike/portowner.h"
 
 #define LISTENER_BACKLOG 511
 
@@ -26,20 +27,68 @@
 struct listener {
 	struct evconnlistener *evl;
 	struct event *pause;
-	bool tls;
-	void (*fn)(int, const struct sockaddr *, bool, void *);
+	unsigned flags;
+	void (*fn)(int, const struct sockaddr *, unsigned, void *);
 	void *arg;
 	char name[ADDR_STRLEN + 8];
 };
 
+/* The option that sets a listener's port, by the name its messages use. */
+static const struct {
+	const char *proto;
+	const char *option;
+} listener_port_options[] = {
+    {"UDP", "listening-port"},
+    {"TCP", "listening-port"},
+    {"TLS", "tls-listening-port"},
+    {"metrics HTTP", "prometheus-port"},
+};
+
+/*
+ * EADDRINUSE: who holds the port, when it can be seen, and how to choose
+ * another one. "" for other errors.
+ */
+static char *
+listener_in_use(const char *proto, const struct sockaddr *sa)
+{
+	const char *option = "listening-port";
+	uint16_t port = addr_port(sa);
+	char comm[64], *s;
+	size_t i;
+	pid_t pid;
+	int rc;
+
+	for (i = 0; i < sizeof listener_port_options / sizeof listener_port_options[0]; i++)
+		if (strcmp(proto, listener_port_options[i].proto) == 0)
+			option = listener_port_options[i].option;
+	if (portowner_find(strcmp(proto, "UDP") != 0, port, &pid, comm, sizeof comm) == 0)
+		rc = asprintf(&s,
+		    " (process %ld, %s, holds port %u: stop it, or choose a free port with %s=PORT "
+		    "in the configuration or --%s PORT)",
+		    (long)pid, comm[0] != '\0' ? comm : "name unknown", port, option, option);
+	else
+		rc = asprintf(&s,
+		    " (another process holds port %u; `ss -lnptu 'sport = :%u'` as root shows "
+		    "which: "
+		    "stop it, or choose a free port with %s=PORT in the configuration or --%s "
+		    "PORT)",
+		    port, port, option, option);
+	return rc == -1 ? NULL : s;
+}
+
 static int
 listener_fail(char **cause, const char *what, const char *proto, const struct sockaddr *sa)
 {
-	char buf[ADDR_STRLEN];
+	char buf[ADDR_STRLEN], *extra = NULL;
+	int saved = errno;
 
-	if (asprintf(cause, "cannot %s %s %s: %s", what, proto, addr_fmt(sa, true, buf, sizeof buf),
-		strerror(errno)) == -1)
+	if (saved == EADDRINUSE)
+		extra = listener_in_use(proto, sa);
+	if (asprintf(cause, "cannot %s %s %s: %s%s", what, proto,
+		addr_fmt(sa, true, buf, sizeof buf), strerror(saved),
+		extra != NULL ? extra : "") == -1)
 		*cause = NULL;
+	free(extra);
 	return -1;
 }
 
@@ -102,7 +151,7 @@ listener_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr 
 {
 	struct listener *l = arg;
 
-	l->fn(fd, peer, l->tls, l->arg);
+	l->fn(fd, peer, l->flags, l->arg);
 }
 
 static void
@@ -126,12 +175,14 @@ listener_error(struct evconnlistener *evl, void *arg)
 }
 
 int
-listener_create(struct event_base *base, const struct sockaddr *sa, bool tls,
-    void (*fn)(int, const struct sockaddr *, bool, void *), void *arg, struct listener **lp,
+listener_create(struct event_base *base, const struct sockaddr *sa, unsigned flags,
+    void (*fn)(int, const struct sockaddr *, unsigned, void *), void *arg, struct listener **lp,
     char **cause)
 {
 	struct listener *l;
-	const char *proto = tls ? "TLS" : "TCP";
+	const char *proto = (flags & LISTENER_PROXY) ? "PROXY"
+	    : (flags & LISTENER_TLS)                 ? "TLS"
+						     : "TCP";
 	char buf[ADDR_STRLEN];
 	int fd;
 
@@ -147,7 +198,7 @@ listener_create(struct event_base *base, const struct sockaddr *sa, bool tls,
 		close(fd);
 		return listener_fail(cause, "allocate listener for", proto, sa);
 	}
-	l->tls = tls;
+	l->flags = flags;
 	l->fn = fn;
 	l->arg = arg;
 	snprintf(l->name, sizeof l->name, "%s %s", proto, addr_fmt(sa, true, buf, sizeof buf));

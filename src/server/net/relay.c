@@ -27,6 +27,7 @@
 #include "turnpike/limits.h"
 #include "turnpike/log.h"
 #include "turnpike/portpool.h"
+#include "turnpike/proxymap.h"
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
 #include "turnpike/tbucket.h"
@@ -526,14 +527,17 @@ relay_client_send(void *ctx, void *conn, const struct turn_5tuple *t, const void
 	const struct relay_client_sock *u;
 	struct relay_conn *c = conn;
 	struct evbuffer *outbuf;
+	const struct sockaddr *to;
 	bool wildcard;
 
 	if (t->transport == TURN_UDP) {
 		u = relay_client_sock(rl, (const struct sockaddr *)&t->server, &wildcard);
+		if ((to = proxymap_get(rl->setup.proxied, (const struct sockaddr *)&t->client)) ==
+		    NULL)
+			to = (const struct sockaddr *)&t->client;
 		if (u != NULL &&
 		    udpio_tx_queue(rl->tx_client, u->fd,
-			wildcard ? (const struct sockaddr *)&t->server : NULL,
-			(const struct sockaddr *)&t->client, data, len) == 0)
+			wildcard ? (const struct sockaddr *)&t->server : NULL, to, data, len) == 0)
 			return 0;
 	} else if (c != NULL && c->send != NULL) {
 		if (c->send(c, data, len) == 0)

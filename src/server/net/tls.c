@@ -40,6 +40,28 @@ tls_check_readable(const char *what, const char *file, char **cause)
 	return 0;
 }
 
+/* RFC 7443: the ALPN protocols served, in the server's order of preference. */
+static const unsigned char tls_alpn[] = "\x09stun.turn\x12stun.nat-discovery";
+
+/*
+ * Picks stun.turn or stun.nat-discovery when the client offers one; a client
+ * offering only others still connects, without ALPN (as coturn does).
+ */
+static int
+tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+    unsigned int inlen, void *arg)
+{
+	unsigned char *sel;
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto(&sel, outlen, tls_alpn, sizeof tls_alpn - 1, in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
 int
 tls_ctx_load_keys(SSL_CTX *ctx, const char *cert, const char *pkey, char **cause)
 {
@@ -53,6 +75,12 @@ tls_ctx_load_keys(SSL_CTX *ctx, const char *cert, const char *pkey, char **cause
 	if (SSL_CTX_check_private_key(ctx) != 1)
 		return tls_fail(cause, "private key does not match certificate", pkey);
 	return 0;
+}
+
+void
+tls_ctx_set_alpn(SSL_CTX *ctx)
+{
+	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
 }
 
 int
@@ -70,6 +98,7 @@ tls_ctx_create(const char *cert, const char *pkey, const char *ciphers, SSL_CTX 
 	    SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 		SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	tls_ctx_set_alpn(ctx);
 	if (tls_ctx_load_keys(ctx, cert, pkey, cause) != 0)
 		goto fail;
 	if (ciphers != NULL && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {

@@ -229,6 +229,7 @@ httpd_job_run(struct fanout_job *fj, struct turn *t, const struct turn_now *now)
 	j->m.dtls_send_dropped = ws.dtls.send_dropped;
 	j->m.dtls_sessions = ws.dtls.sessions;
 	j->m.dtls_half_open = ws.dtls.half_open;
+	memcpy(j->m.proxy_refused, ws.proxy_refused, sizeof j->m.proxy_refused);
 	j->m.unauth_dropped = ws.unauth_dropped;
 	j->m.unauth_budget_dropped = ws.unauth_budget_dropped;
 	j->m.conns_refused_per_ip = ws.conns_refused_per_ip;

@@ -90,6 +90,7 @@ struct metrics_sum {
 	struct relay_stats r;
 	uint64_t tls_failures;
 	uint64_t dtls_sessions, dtls_half_open;
+	uint64_t proxy_refused[PREAMBLE_NSTATUS];
 	uint64_t allocations[METRICS_TRANSPORTS];
 	struct metrics_histogram latency;
 };
@@ -120,6 +121,8 @@ metrics_sum(const struct metrics_snapshot *snap, struct metrics_sum *s)
 		s->tls_failures += w->tls_handshake_failures;
 		s->dtls_sessions += w->dtls_sessions;
 		s->dtls_half_open += w->dtls_half_open;
+		for (k = 0; k < PREAMBLE_NSTATUS; k++)
+			s->proxy_refused[k] += w->proxy_refused[k];
 		for (k = 0; k < METRICS_TRANSPORTS; k++)
 			s->allocations[k] += w->allocations[k];
 		metrics_histogram_add(&s->latency, &w->allocate_latency);
@@ -281,6 +284,28 @@ metrics_latency(FILE *f, const struct metrics_histogram *h)
 	fprintf(f, "%s_count %" PRIu64 "\n", name, h->count);
 }
 
+/* Connections closed for their PROXY header, by reason. */
+static void
+metrics_proxy(FILE *f, const struct metrics_sum *s)
+{
+	static const struct {
+		enum preamble_status st;
+		const char *reason;
+	} reasons[] = {
+	    {PREAMBLE_UNTRUSTED, "untrusted"},
+	    {PREAMBLE_MALFORMED, "malformed"},
+	    {PREAMBLE_TIMEOUT, "timeout"},
+	};
+	size_t i;
+
+	metrics_head(f, "turnpike_proxy_header_refusals_total", "counter",
+	    "Connections closed for a missing, malformed, late or untrusted PROXY header");
+	for (i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
+		fprintf(f, "turnpike_proxy_header_refusals_total{reason=\"%s\"} %" PRIu64 "\n",
+		    reasons[i].reason, s->proxy_refused[reasons[i].st]);
+	}
+}
+
 static void
 metrics_process(FILE *f, const struct metrics_snapshot *snap, const struct metrics_sum *s)
 {
@@ -299,6 +324,7 @@ metrics_process(FILE *f, const struct metrics_snapshot *snap, const struct metri
 	    s->dtls_sessions);
 	metrics_one(f, "turnpike_dtls_half_open", "gauge",
 	    "DTLS handshakes in progress (past the cookie exchange)", s->dtls_half_open);
+	metrics_proxy(f, s);
 	metrics_one(f, "turnpike_ready", "gauge", "1 when /readyz answers 200", snap->ready);
 	metrics_one(f, "turnpike_draining", "gauge", "1 while the server drains", snap->draining);
 }
@@ -419,6 +445,40 @@ metrics_workers_all(FILE *f, const struct metrics_snapshot *snap)
 	}
 }
 
+/* turnpike_dropped_packets_total{reason}: the drop counters of every worker, summed. */
+static const struct metrics_per_worker metrics_drops[] = {
+    {"client_malformed", NULL, MW(udp_dropped)},
+    {"no_permission", NULL, MW(turn.no_permission_drops)},
+    {"invalid_data", NULL, MW(turn.data_drops)},
+    {"peer_too_large", NULL, MW(relay.peer_dropped)},
+    {"peer_send_error", NULL, MW(relay.send_errors)},
+    {"client_buffer_full", NULL, MW(relay.client_dropped)},
+    {"bandwidth_limit", NULL, MW(relay.bps_dropped_packets)},
+    {"unauth_rate_limit", NULL, MW(unauth_dropped)},
+    {"unauth_answer_budget", NULL, MW(unauth_budget_dropped)},
+    {"auth_throttled", NULL, MW(turn.auth_throttled)},
+};
+
+static void
+metrics_drops_all(FILE *f, const struct metrics_snapshot *snap)
+{
+	size_t i, k;
+
+	metrics_head(f, "turnpike_dropped_packets_total", "counter",
+	    "Packets dropped, by reason, all workers (the turnpike_worker_* series split "
+	    "them by worker)");
+	for (i = 0; i < nitems(metrics_drops); i++) {
+		uint64_t v, sum = 0;
+
+		for (k = 0; k < snap->nworkers; k++) {
+			memcpy(&v, (const char *)&snap->worker[k] + metrics_drops[i].off, sizeof v);
+			sum += v;
+		}
+		fprintf(f, "turnpike_dropped_packets_total{reason=\"%s\"} %" PRIu64 "\n",
+		    metrics_drops[i].name, sum);
+	}
+}
+
 static void
 metrics_users(FILE *f, const struct metrics_snapshot *snap)
 {
@@ -451,6 +511,7 @@ metrics_render(FILE *f, const struct metrics_snapshot *snap)
 	metrics_latency(f, &s.latency);
 	metrics_process(f, snap, &s);
 	metrics_workers_all(f, snap);
+	metrics_drops_all(f, snap);
 	if (snap->user != NULL)
 		metrics_users(f, snap);
 	return ferror(f) ? -1 : 0;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "turnpike/auth_session.h"
 #include "turnpike/stun.h"
 #include "turnpike/turn.h"
 
@@ -46,6 +47,8 @@ struct turn_allocation {
 	uint8_t tid[STUN_TID_LEN]; /* of the Allocate that created it */
 	char *user;                /* who authenticated it ("" without auth) */
 	size_t userlen;
+	bool oauth; /* made with an RFC 7635 token: any valid token may refresh it */
+	struct auth_session session; /* with oauth: the last token's mac_key and end */
 	/* Slots never move: the I/O layer keeps pointers to them (turn_handle_peer_data). */
 	struct turn_relay relays[ALLOCATION_MAX_RELAYS];
 	bool live[ALLOCATION_MAX_RELAYS];

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "turnpike/auth_session.h"
 #include "turnpike/creds.h"
 #include "turnpike/integrity.h"
 #include "turnpike/stun.h"
@@ -31,8 +32,10 @@ struct auth_result {
 	bool mac_sha256;  /* answer with MESSAGE-INTEGRITY-SHA256, else MESSAGE-INTEGRITY */
 	uint8_t key[INTEGRITY_MAX_KEY_LEN];
 	size_t keylen;
-	const char *user; /* USERNAME, pointing into the request */
+	const char *user; /* USERNAME, pointing into the request (the kid with a token) */
 	size_t userlen;
+	bool oauth;            /* authenticated by an RFC 7635 access token */
+	uint64_t expires_unix; /* with oauth: when the token ends (allocations end by then) */
 };
 
 /* A fresh nonce for t, valid for cfg->stale_nonce seconds; returns its length. */
@@ -48,8 +51,19 @@ bool auth_nonce_has_pwalgs(const uint8_t *nonce, size_t len);
 void auth_check(const struct turn_config *cfg, const struct creds *creds,
     const struct turn_5tuple *t, const struct stun_msg *m, uint64_t now_unix,
     struct auth_result *r);
+/*
+ * auth_check for a 5-tuple whose allocation was made with an access token
+ * (sess, NULL or keylen 0 for none): a request without ACCESS-TOKEN must then
+ * verify with the session's mac_key before the token's end (RFC 7635 §7).
+ */
+void auth_check_session(const struct turn_config *cfg, const struct creds *creds,
+    const struct turn_5tuple *t, const struct stun_msg *m, uint64_t now_unix,
+    const struct auth_session *sess, struct auth_result *r);
 
-/* Adds REALM, a fresh NONCE and (with cfg->sha256) PASSWORD-ALGORITHMS to a 401 or 438. */
+/*
+ * Adds REALM, a fresh NONCE, (with cfg->sha256) PASSWORD-ALGORITHMS and (with
+ * cfg->oauth, RFC 7635 §4) THIRD-PARTY-AUTHORIZATION to a 401 or 438.
+ */
 int auth_build_challenge(struct stun_build *b, const struct turn_config *cfg,
     const struct turn_5tuple *t, uint64_t now_unix);
 

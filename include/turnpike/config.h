@@ -109,6 +109,8 @@ struct config {
 	int userdb_stale_limit; /* seconds the last good copy is served */
 	int stale_nonce;
 	char *stateless_nonce_secret;
+	bool oauth;
+	char *server_name;
 
 	/* TLS. */
 	char *cert;

@@ -33,10 +33,14 @@ struct creds_result {
 	struct creds_key keys[CREDS_MAX_KEYS];
 };
 
+struct oauth_key;
+
 struct creds_ops {
 	/* Looks up user in realm at wall-clock time now_unix; fills out on CREDS_FOUND. */
 	int (*lookup)(void *ctx, const char *user, size_t userlen, const char *realm,
 	    size_t realmlen, uint64_t now_unix, struct creds_result *out);
+	/* RFC 7635: the AS-RS key kid (NULL: the provider holds none, CREDS_UNKNOWN). */
+	int (*oauth_key)(void *ctx, const char *kid, size_t kidlen, struct oauth_key *out);
 };
 
 struct creds {
@@ -46,6 +50,9 @@ struct creds {
 
 int creds_lookup(const struct creds *c, const char *user, size_t userlen, const char *realm,
     size_t realmlen, uint64_t now_unix, struct creds_result *out);
+
+/* The AS-RS key kid: CREDS_FOUND (out filled), CREDS_UNKNOWN or CREDS_UNAVAILABLE. */
+int creds_oauth_key(const struct creds *c, const char *kid, size_t kidlen, struct oauth_key *out);
 
 /* The static provider: users and shared secrets from the configuration. */
 struct creds_static;

@@ -117,6 +117,25 @@ int store_realm_get(struct store *s, const char *realm, const char *opt, uint64_
 /* row: realm, name = option, value. */
 int store_realm_list(struct store *s, const char *realm, store_row_fn fn, void *arg, char **cause);
 
+/* RFC 7635 AS-RS keys (coturn's oauth_key table); ikm_key is base64. */
+struct store_oauth_key {
+	const char *kid;
+	const char *ikm_key;
+	uint64_t timestamp;    /* unix seconds the key is valid from, 0: always */
+	uint32_t lifetime;     /* seconds, 0: no end */
+	const char *as_rs_alg; /* "A256GCM" or "A128GCM" */
+	const char *realm;     /* "" for the server's realm */
+};
+
+typedef int (*store_oauth_fn)(void *arg, const struct store_oauth_key *k);
+
+/* Adds or replaces the key kid after checking it decodes (oauth_key_make). */
+int store_oauth_key_set(struct store *s, const struct store_oauth_key *k, char **cause);
+/* Deletes a key; -1 when there is none. */
+int store_oauth_key_delete(struct store *s, const char *kid, char **cause);
+/* Every key, ordered by kid. */
+int store_oauth_key_list(struct store *s, store_oauth_fn fn, void *arg, char **cause);
+
 /* Admin users (admin_user); the password is stored as a PBKDF2 hash. */
 int store_admin_set(struct store *s, const char *name, const char *realm, const char *password,
     char **cause);

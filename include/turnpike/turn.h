@@ -62,10 +62,12 @@ struct turn_config {
 	/* When set, asked instead of policy (the daemon swaps policies the store changes). */
 	bool (*peer_check)(void *ctx, const struct sockaddr *peer, const char **reason);
 	void *peer_ctx;
-	uint32_t user_quota;   /* allocations per user in this core, 0: no limit (486) */
-	uint32_t total_quota;  /* allocations in this core, 0: no limit (486) */
-	bool challenge_reason; /* a reason phrase in 401 and 438 (RFC 8489 §14.8: optional) */
-	bool rfc5766_channels; /* ChannelBind up to 0x7FFF as RFC 5766 allowed, not 0x4FFF */
+	bool oauth;              /* RFC 7635 ACCESS-TOKEN accepted, offered in 401s */
+	const char *server_name; /* THIRD-PARTY-AUTHORIZATION and the tokens' AAD; NULL: realm */
+	uint32_t user_quota;     /* allocations per user in this core, 0: no limit (486) */
+	uint32_t total_quota;    /* allocations in this core, 0: no limit (486) */
+	bool challenge_reason;   /* a reason phrase in 401 and 438 (RFC 8489 §14.8: optional) */
+	bool rfc5766_channels;   /* ChannelBind up to 0x7FFF as RFC 5766 allowed, not 0x4FFF */
 	/*
 	 * The failed-authentication throttle, or NULL. auth_allowed is asked before
 	 * the credentials of a request naming user are checked (mine: the 5-tuple

@@ -18,6 +18,7 @@
 struct dbcmd_opts {
 	const char *db, *realm, *password, *password_file, *key;
 	const char *user_quota, *total_quota, *max_bps;
+	const char *alg, *timestamp, *lifetime;
 	bool json;
 	const char *pos[DBCMD_MAXPOS];
 	int npos;
@@ -37,6 +38,9 @@ static const struct {
     {"--user-quota", offsetof(struct dbcmd_opts, user_quota), false},
     {"--total-quota", offsetof(struct dbcmd_opts, total_quota), false},
     {"--max-bps", offsetof(struct dbcmd_opts, max_bps), false},
+    {"--alg", offsetof(struct dbcmd_opts, alg), false},
+    {"--timestamp", offsetof(struct dbcmd_opts, timestamp), false},
+    {"--lifetime", offsetof(struct dbcmd_opts, lifetime), false},
     {"--json", offsetof(struct dbcmd_opts, json), true},
 };
 
@@ -566,6 +570,75 @@ dbcmd_admin_list(struct store *s, const struct dbcmd_opts *o)
 	return dbcmd_list(s, DBCMD_LIST_ADMINS, NULL, o->json);
 }
 
+/* RFC 7635 keys: the AES key material (--key, base64) is never printed back. */
+static int
+dbcmd_oauth_add(struct store *s, const struct dbcmd_opts *o)
+{
+	struct store_oauth_key k = {o->pos[2], o->key, 0, 0, o->alg != NULL ? o->alg : "A256GCM",
+	    dbcmd_realm(o)};
+	uint64_t v = 0;
+	char *cause = NULL;
+
+	if (o->key == NULL)
+		return dbcmd_usage_error("%s", "oauth-key add: --key BASE64 is required");
+	if (o->timestamp != NULL && dbcmd_number("timestamp", o->timestamp, &k.timestamp) != 0)
+		return DBCMD_USAGE;
+	if (o->lifetime != NULL && dbcmd_number("lifetime", o->lifetime, &v) != 0)
+		return DBCMD_USAGE;
+	if (v > UINT32_MAX)
+		return dbcmd_usage_error("%s", "lifetime: at most 4294967295 seconds");
+	k.lifetime = (uint32_t)v;
+	return dbcmd_done(store_oauth_key_set(s, &k, &cause), &cause);
+}
+
+static int
+dbcmd_oauth_delete(struct store *s, const struct dbcmd_opts *o)
+{
+	char *cause = NULL;
+
+	return dbcmd_done(store_oauth_key_delete(s, o->pos[2], &cause), &cause);
+}
+
+static int
+dbcmd_oauth_print(void *arg, const struct store_oauth_key *k)
+{
+	struct dbcmd_printer *p = arg;
+
+	p->n++;
+	if (!p->json) {
+		printf("%s alg=%s realm=%s timestamp=%" PRIu64 " lifetime=%" PRIu32 "\n", k->kid,
+		    *k->as_rs_alg != '\0' ? k->as_rs_alg : "A256GCM", k->realm, k->timestamp,
+		    k->lifetime);
+		return 0;
+	}
+	fputs(p->n > 1 ? ",\n  {\"kid\": " : "\n  {\"kid\": ", stdout);
+	dbcmd_json_string(k->kid);
+	fputs(", \"alg\": ", stdout);
+	dbcmd_json_string(*k->as_rs_alg != '\0' ? k->as_rs_alg : "A256GCM");
+	fputs(", \"realm\": ", stdout);
+	dbcmd_json_string(k->realm);
+	printf(", \"timestamp\": %" PRIu64 ", \"lifetime\": %" PRIu32 "}", k->timestamp,
+	    k->lifetime);
+	return 0;
+}
+
+static int
+dbcmd_oauth_list(struct store *s, const struct dbcmd_opts *o)
+{
+	struct dbcmd_printer p = {DBCMD_LIST_USERS, o->json, 0};
+	char *cause = NULL;
+	int rc;
+
+	if (o->json)
+		putchar('[');
+	rc = store_oauth_key_list(s, dbcmd_oauth_print, &p, &cause);
+	if (o->json)
+		fputs(p.n > 0 ? "\n]\n" : "]\n", stdout);
+	if (rc == -1)
+		return dbcmd_fail(cause);
+	return fflush(stdout) == 0 ? DBCMD_OK : dbcmd_fail(strdup("writing the list failed"));
+}
+
 /* Every command: noun, verb, its word arguments (min..max), handler and usage. */
 static const struct dbcmd_command {
 	const char *noun, *verb;
@@ -592,6 +665,11 @@ static const struct dbcmd_command {
     {"origin", "add", 1, 1, dbcmd_origin_add, "origin add ORIGIN --realm R"},
     {"origin", "delete", 1, 1, dbcmd_origin_delete, "origin delete ORIGIN"},
     {"origin", "list", 0, 0, dbcmd_origin_list, "origin list [--realm R] [--json]"},
+    {"oauth-key", "add", 1, 1, dbcmd_oauth_add,
+	"oauth-key add KID --key BASE64 [--alg A256GCM|A128GCM] [--realm R] [--timestamp S] "
+	"[--lifetime S]"},
+    {"oauth-key", "delete", 1, 1, dbcmd_oauth_delete, "oauth-key delete KID"},
+    {"oauth-key", "list", 0, 0, dbcmd_oauth_list, "oauth-key list [--json]"},
     {"admin", "add", 1, 1, dbcmd_admin_add,
 	"admin add NAME [--realm R] [--password P | --password-file F]"},
     {"admin", "delete", 1, 1, dbcmd_admin_delete, "admin delete NAME"},

@@ -805,7 +805,13 @@ server_log_auth(const struct server *s)
 	    cfg->realm, cfg->realm_from_host ? " (the host name; set realm)" : "", cfg->users.n,
 	    cfg->static_auth_secrets.n, cfg->use_auth_secret ? ", separator " : "",
 	    cfg->use_auth_secret ? cfg->rest_api_separator : "");
-	if (cfg->users.n == 0 && cfg->static_auth_secrets.n == 0) {
+	if (cfg->oauth)
+		log_info("oauth: RFC 7635 access tokens for server name \"%s\", keys from %s",
+		    cfg->server_name != NULL && *cfg->server_name != '\0' ? cfg->server_name
+									  : cfg->realm,
+		    cfg->userdb != NULL ? cfg->userdb
+					: "nowhere (no userdb: every token is refused)");
+	if (cfg->users.n == 0 && cfg->static_auth_secrets.n == 0 && cfg->userdb == NULL) {
 		log_warnx("no user and no static-auth-secret: every allocation is refused (401); "
 			  "add user=NAME:PASSWORD or static-auth-secret");
 	}

@@ -23,6 +23,7 @@
 
 #include "turnpike/cause.h"
 #include "turnpike/log.h"
+#include "turnpike/oauth.h"
 #include "turnpike/store.h"
 #include "turnpike/userdb.h"
 
@@ -34,6 +35,8 @@ struct userdb_snap {
 	bool ok;
 	struct creds_static **realms;
 	size_t nrealms;
+	struct oauth_key *okeys; /* RFC 7635 AS-RS keys (oauth_key) */
+	size_t nokeys;
 	bool rest;
 	char sep;
 };
@@ -61,6 +64,7 @@ struct userdb {
 	/* The reload thread's own state. */
 	struct store *store;
 	bool secrets_warned;
+	bool okeys_warned;
 	struct stat seen; /* the file as it was when last read: a change reopens it */
 	int64_t version;
 	bool failing;
@@ -81,8 +85,9 @@ userdb_mono_ms(void)
 
 static int userdb_lookup(void *, const char *, size_t, const char *, size_t, uint64_t,
     struct creds_result *);
+static int userdb_oauth_key(void *, const char *, size_t, struct oauth_key *);
 
-static const struct creds_ops userdb_ops = {userdb_lookup};
+static const struct creds_ops userdb_ops = {userdb_lookup, userdb_oauth_key};
 
 static void
 userdb_snap_free(struct userdb_snap *sn)
@@ -94,6 +99,9 @@ userdb_snap_free(struct userdb_snap *sn)
 	for (i = 0; i < sn->nrealms; i++)
 		creds_static_free(sn->realms[i]);
 	free(sn->realms);
+	if (sn->okeys != NULL)
+		explicit_bzero(sn->okeys, sn->nokeys * sizeof *sn->okeys);
+	free(sn->okeys);
 	free(sn);
 }
 
@@ -180,6 +188,32 @@ userdb_load_secret(void *arg, const struct store_row *row)
 	return creds_static_add_secret(cs, row->value, l->cause);
 }
 
+/* One oauth_key row; a row that does not decode is skipped (and said once). */
+static int
+userdb_load_oauth(void *arg, const struct store_oauth_key *row)
+{
+	struct userdb_load *l = arg;
+	struct oauth_key k, *grown;
+	const char *errstr;
+
+	if (oauth_key_make(row->kid, row->ikm_key, row->as_rs_alg, row->timestamp, row->lifetime,
+		row->realm, &k, &errstr) == -1) {
+		if (!l->u->okeys_warned)
+			log_warnx("userdb %s: oauth key \"%s\" ignored: %s", l->u->path, row->kid,
+			    errstr);
+		l->u->okeys_warned = true;
+		return 0;
+	}
+	if ((grown = reallocarray(l->sn->okeys, l->sn->nokeys + 1, sizeof *grown)) == NULL) {
+		explicit_bzero(&k, sizeof k);
+		return cause_fail(l->cause, "out of memory");
+	}
+	l->sn->okeys = grown;
+	l->sn->okeys[l->sn->nokeys++] = k;
+	explicit_bzero(&k, sizeof k);
+	return 0;
+}
+
 static void
 userdb_extra_free(struct userdb_extra *x)
 {
@@ -232,7 +266,8 @@ userdb_load(struct userdb *u, char **cause)
 	l.sn->rest = u->rest;
 	l.sn->sep = u->sep;
 	if (store_user_list(u->store, NULL, userdb_load_user, &l, cause) != 0 ||
-	    (u->rest && store_secret_list(u->store, NULL, userdb_load_secret, &l, cause) != 0)) {
+	    (u->rest && store_secret_list(u->store, NULL, userdb_load_secret, &l, cause) != 0) ||
+	    store_oauth_key_list(u->store, userdb_load_oauth, &l, cause) != 0) {
 		if (*cause == NULL)
 			cause_fail(cause, "reading the store failed");
 		userdb_snap_free(l.sn);
@@ -635,7 +670,38 @@ userdb_front_lookup(void *ctx, const char *user, size_t userlen, const char *rea
 	return userdb_lookup_with(f->u, f->opts, user, userlen, realm, realmlen, now_unix, out);
 }
 
-static const struct creds_ops userdb_front_ops = {userdb_front_lookup};
+/* The AS-RS key kid from the current snapshot (copied out under the read lock). */
+static int
+userdb_oauth_key(void *ctx, const char *kid, size_t kidlen, struct oauth_key *out)
+{
+	struct userdb *u = ctx;
+	int rc = CREDS_UNKNOWN;
+	size_t i;
+
+	pthread_rwlock_rdlock(&u->lock);
+	if (!u->snap->ok)
+		rc = CREDS_UNAVAILABLE;
+	for (i = 0; u->snap->ok && i < u->snap->nokeys; i++) {
+		if (strlen(u->snap->okeys[i].kid) == kidlen &&
+		    memcmp(u->snap->okeys[i].kid, kid, kidlen) == 0) {
+			*out = u->snap->okeys[i];
+			rc = CREDS_FOUND;
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&u->lock);
+	return rc;
+}
+
+static int
+userdb_front_oauth_key(void *ctx, const char *kid, size_t kidlen, struct oauth_key *out)
+{
+	struct userdb_front *f = ctx;
+
+	return userdb_oauth_key(f->u, kid, kidlen, out);
+}
+
+static const struct creds_ops userdb_front_ops = {userdb_front_lookup, userdb_front_oauth_key};
 
 void
 userdb_front_iface(struct userdb_front *f, struct creds *out)

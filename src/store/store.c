@@ -19,6 +19,7 @@
 #include "turnpike/integrity.h"
 #include "turnpike/random.h"
 #include "turnpike/hex.h"
+#include "turnpike/oauth.h"
 #include "turnpike/store.h"
 #include "turnpike/stun.h"
 
@@ -87,6 +88,9 @@ enum store_stmt {
 	ST_ADMIN_DEL,
 	ST_ADMIN_LIST,
 	ST_ADMIN_GET,
+	ST_OAUTH_PUT,
+	ST_OAUTH_DEL,
+	ST_OAUTH_LIST,
 	ST_COUNT
 };
 
@@ -141,6 +145,12 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_ADMIN_DEL] = "DELETE FROM admin_user WHERE name = ?1",
     [ST_ADMIN_LIST] = "SELECT realm, name, NULL FROM admin_user ORDER BY name",
     [ST_ADMIN_GET] = "SELECT realm, name, password FROM admin_user WHERE name = ?1",
+    [ST_OAUTH_PUT] = "INSERT OR REPLACE INTO oauth_key "
+		     "(kid, ikm_key, timestamp, lifetime, as_rs_alg, realm) "
+		     "VALUES (?1, ?2, CAST(?3 AS INTEGER), CAST(?4 AS INTEGER), ?5, ?6)",
+    [ST_OAUTH_DEL] = "DELETE FROM oauth_key WHERE kid = ?1",
+    [ST_OAUTH_LIST] = "SELECT kid, ikm_key, timestamp, lifetime, as_rs_alg, realm "
+		      "FROM oauth_key ORDER BY kid",
 };
 
 struct store {
@@ -151,7 +161,7 @@ struct store {
 /* One step of a write: a statement, its text parameters, and what must exist. */
 struct store_op {
 	enum store_stmt st;
-	const char *args[4];
+	const char *args[6];
 	const char *missing; /* non-NULL: fail with this when no row changed */
 };
 
@@ -922,4 +932,65 @@ store_admin_verify(struct store *s, const char *name, const char *password, bool
 	if (store_check_name("admin name", name, STORE_ADMIN_NAME_MAX, cause) == -1)
 		return -1;
 	return store_each(s, ST_ADMIN_GET, args, store_admin_verify_row, &v, cause);
+}
+
+int
+store_oauth_key_set(struct store *s, const struct store_oauth_key *k, char **cause)
+{
+	struct oauth_key check;
+	const char *errstr;
+	char ts[24], lt[24];
+	const char *alg;
+
+	if (store_check_name("kid", k->kid, OAUTH_KID_MAX, cause) == -1 ||
+	    store_check_realm(k->realm, cause) == -1)
+		return -1;
+	if (oauth_key_make(k->kid, k->ikm_key, k->as_rs_alg, k->timestamp, k->lifetime, k->realm,
+		&check, &errstr) == -1)
+		return cause_fail(cause, "oauth key %s: %s", k->kid, errstr);
+	alg = oauth_alg_name(check.alg);
+	explicit_bzero(&check, sizeof check);
+	if (k->timestamp > INT64_MAX)
+		return cause_fail(cause, "oauth key %s: timestamp out of range", k->kid);
+	snprintf(ts, sizeof ts, "%" PRIu64, k->timestamp);
+	snprintf(lt, sizeof lt, "%" PRIu32, k->lifetime);
+	const struct store_op ops[] = {
+	    {ST_OAUTH_PUT, {k->kid, k->ikm_key, ts, lt, alg, k->realm}, NULL}};
+	return store_apply(s, ops, 1, cause);
+}
+
+int
+store_oauth_key_delete(struct store *s, const char *kid, char **cause)
+{
+	if (store_check_name("kid", kid, OAUTH_KID_MAX, cause) == -1)
+		return -1;
+	const struct store_op ops[] = {{ST_OAUTH_DEL, {kid}, "no such oauth key"}};
+	return store_apply(s, ops, 1, cause);
+}
+
+int
+store_oauth_key_list(struct store *s, store_oauth_fn fn, void *arg, char **cause)
+{
+	sqlite3_stmt *st = s->stmt[ST_OAUTH_LIST];
+	struct store_oauth_key k;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		k.kid = store_col(st, 0);
+		k.ikm_key = store_col(st, 1);
+		k.timestamp = (uint64_t)sqlite3_column_int64(st, 2);
+		k.lifetime = (uint32_t)sqlite3_column_int64(st, 3);
+		k.as_rs_alg = store_col(st, 4) != NULL ? store_col(st, 4) : "";
+		k.realm = store_col(st, 5) != NULL ? store_col(st, 5) : "";
+		if (k.kid == NULL || k.ikm_key == NULL)
+			continue; /* a row coturn could not use either */
+		if (fn(arg, &k) == -1) {
+			sqlite3_reset(st);
+			return cause_fail(cause, "listing stopped");
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail_db(s, cause, "database");
+	return 0;
 }

@@ -55,6 +55,7 @@ static const struct stun_attr_def stun_attr_defs[] = {
     {STUN_ATTR_EVEN_PORT, "EVEN-PORT", 1, 4, stun_valid_even_port},
     {STUN_ATTR_REQUESTED_TRANSPORT, "REQUESTED-TRANSPORT", 4, 4, NULL},
     {STUN_ATTR_DONT_FRAGMENT, "DONT-FRAGMENT", 0, 0, NULL},
+    {STUN_ATTR_ACCESS_TOKEN, "ACCESS-TOKEN", 0, 0xffff, NULL},
     {STUN_ATTR_MESSAGE_INTEGRITY_SHA256, "MESSAGE-INTEGRITY-SHA256", 16, 32, stun_valid_mi_sha256},
     {STUN_ATTR_PASSWORD_ALGORITHM, "PASSWORD-ALGORITHM", 4, 0xffff, stun_valid_pwalg},
     {STUN_ATTR_USERHASH, "USERHASH", 32, 32, NULL},
@@ -79,6 +80,8 @@ static const struct stun_attr_def stun_attr_defs[] = {
     {STUN_ATTR_ICE_CONTROLLING, "ICE-CONTROLLING", 8, 8, NULL},
     {STUN_ATTR_RESPONSE_ORIGIN, "RESPONSE-ORIGIN", 8, 20, stun_valid_addr},
     {STUN_ATTR_OTHER_ADDRESS, "OTHER-ADDRESS", 8, 20, stun_valid_addr},
+    {STUN_ATTR_THIRD_PARTY_AUTHORIZATION, "THIRD-PARTY-AUTHORIZATION", 0, STUN_TEXT_MAX_BYTES,
+	stun_valid_text},
 };
 
 static const struct {

@@ -81,6 +81,11 @@ allocation_table_create(uint32_t seed)
 static void
 allocation_free_one(struct turn_allocation *a)
 {
+	volatile uint8_t *k = a->session.key;
+	size_t i;
+
+	for (i = 0; i < sizeof a->session.key; i++)
+		k[i] = 0;
 	free(a->user);
 	free(a->perms);
 	free(a->chans);

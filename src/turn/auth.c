@@ -6,6 +6,7 @@
 
 #include "turnpike/auth.h"
 #include "turnpike/buf.h"
+#include "turnpike/oauth.h"
 
 /*
  * The nonce cookie with the STUN Security Features (RFC 8489 §9.2, §18.1): 24
@@ -233,6 +234,16 @@ auth_fail(struct auth_result *r, int error, bool challenge)
 	r->challenge = challenge;
 }
 
+static bool
+auth_realm_ours(const struct turn_config *cfg, const struct stun_msg *m,
+    const struct stun_attr *realm)
+{
+	const char *ours = cfg->realm != NULL ? cfg->realm : "";
+
+	return realm->len == strlen(ours) &&
+	    memcmp(stun_attr_value(m, realm), ours, realm->len) == 0;
+}
+
 /* The user's keys and the MAC; realm must be ours. */
 static void
 auth_check_keys(const struct turn_config *cfg, const struct creds *creds, const struct stun_msg *m,
@@ -241,8 +252,7 @@ auth_check_keys(const struct turn_config *cfg, const struct creds *creds, const 
 	const char *ours = cfg->realm != NULL ? cfg->realm : "";
 	struct creds_result cr;
 
-	if (realm->len != strlen(ours) ||
-	    memcmp(stun_attr_value(m, realm), ours, realm->len) != 0) {
+	if (!auth_realm_ours(cfg, m, realm)) {
 		auth_fail(r, 401, true);
 		return;
 	}
@@ -254,11 +264,96 @@ auth_check_keys(const struct turn_config *cfg, const struct creds *creds, const 
 	auth_wipe(&cr, sizeof cr);
 }
 
+/* RFC 7635's server name: the option, else the realm. */
+static const char *
+auth_server_name(const struct turn_config *cfg)
+{
+	if (cfg->server_name != NULL && *cfg->server_name != '\0')
+		return cfg->server_name;
+	return cfg->realm != NULL ? cfg->realm : "";
+}
+
+/*
+ * The mac_key is the HMAC key (RFC 7635 §6.2). coturn's clients key
+ * HMAC-SHA1 with its first 16 bytes (their long-term key size), so that is
+ * tried second; the answer uses whichever verified. 0: neither did.
+ */
+static size_t
+auth_oauth_keylen(const struct stun_msg *m, bool sha, const struct oauth_token *tok)
+{
+	if (integrity_verify(m, sha, tok->mac_key, tok->mac_key_len))
+		return tok->mac_key_len;
+	if (integrity_verify(m, sha, tok->mac_key, INTEGRITY_MD5_KEY_LEN))
+		return INTEGRITY_MD5_KEY_LEN;
+	return 0;
+}
+
+/*
+ * RFC 7635 §6.2 and §8: USERNAME is the kid of the AS-RS key; the token must
+ * open with that key and this server's name, be fresh, and its mac_key must
+ * verify the request's integrity. Every failure is a 401 with a new challenge.
+ */
+static void
+auth_check_oauth(const struct turn_config *cfg, const struct creds *creds, const struct stun_msg *m,
+    const struct stun_attr *token, uint64_t now_unix, struct auth_result *r)
+{
+	struct oauth_token tok;
+	struct oauth_key k;
+	const char *errstr;
+	bool sha = m->mi_sha256 >= 0;
+	uint64_t expires;
+	size_t keylen;
+
+	if (creds_oauth_key(creds, r->user, r->userlen, &k) != CREDS_FOUND ||
+	    !oauth_key_valid(&k, now_unix) ||
+	    oauth_token_open(&k, auth_server_name(cfg), stun_attr_value(m, token), token->len, &tok,
+		&errstr) == -1 ||
+	    !oauth_token_fresh(&tok, now_unix, &expires) ||
+	    (keylen = auth_oauth_keylen(m, sha, &tok)) == 0) {
+		auth_fail(r, 401, true);
+	} else {
+		memcpy(r->key, tok.mac_key, keylen);
+		r->keylen = keylen;
+		r->mac_sha256 = sha;
+		r->oauth = true;
+		r->expires_unix = expires;
+	}
+	auth_wipe(&k, sizeof k);
+	auth_wipe(&tok, sizeof tok);
+}
+
+/* RFC 7635 §7: a request without a token on a token's allocation, keyed by its mac_key. */
+static void
+auth_check_sess(const struct stun_msg *m, const struct auth_session *sess, uint64_t now_unix,
+    struct auth_result *r)
+{
+	bool sha = m->mi_sha256 >= 0;
+
+	if (now_unix >= sess->expires_unix + OAUTH_TIME_SKEW ||
+	    !integrity_verify(m, sha, sess->key, sess->keylen)) {
+		auth_fail(r, 401, true);
+		return;
+	}
+	memcpy(r->key, sess->key, sess->keylen);
+	r->keylen = sess->keylen;
+	r->mac_sha256 = sha;
+	r->oauth = true;
+	r->expires_unix = sess->expires_unix;
+}
+
 void
 auth_check(const struct turn_config *cfg, const struct creds *creds, const struct turn_5tuple *t,
     const struct stun_msg *m, uint64_t now_unix, struct auth_result *r)
 {
-	const struct stun_attr *user, *realm, *nonce;
+	auth_check_session(cfg, creds, t, m, now_unix, NULL, r);
+}
+
+void
+auth_check_session(const struct turn_config *cfg, const struct creds *creds,
+    const struct turn_5tuple *t, const struct stun_msg *m, uint64_t now_unix,
+    const struct auth_session *sess, struct auth_result *r)
+{
+	const struct stun_attr *user, *realm, *nonce, *token;
 	uint16_t alg;
 
 	memset(r, 0, sizeof *r);
@@ -284,7 +379,16 @@ auth_check(const struct turn_config *cfg, const struct creds *creds, const struc
 	}
 	r->user = (const char *)stun_attr_value(m, user);
 	r->userlen = user->len;
-	auth_check_keys(cfg, creds, m, realm, alg, now_unix, r);
+	token = cfg->oauth ? stun_find(m, STUN_ATTR_ACCESS_TOKEN) : NULL;
+	if ((token != NULL || (sess != NULL && sess->keylen > 0)) &&
+	    !auth_realm_ours(cfg, m, realm))
+		auth_fail(r, 401, true);
+	else if (token != NULL)
+		auth_check_oauth(cfg, creds, m, token, now_unix, r);
+	else if (sess != NULL && sess->keylen > 0)
+		auth_check_sess(m, sess, now_unix, r);
+	else
+		auth_check_keys(cfg, creds, m, realm, alg, now_unix, r);
 }
 
 int
@@ -299,5 +403,7 @@ auth_build_challenge(struct stun_build *b, const struct turn_config *cfg,
 	if (cfg->sha256)
 		stun_build_attr(b, STUN_ATTR_PASSWORD_ALGORITHMS, auth_offered,
 		    sizeof auth_offered);
+	if (cfg->oauth)
+		stun_build_string(b, STUN_ATTR_THIRD_PARTY_AUTHORIZATION, auth_server_name(cfg));
 	return b->w.overflow ? -1 : 0;
 }

@@ -41,7 +41,7 @@ struct creds_static {
 static int creds_static_lookup(void *, const char *, size_t, const char *, size_t, uint64_t,
     struct creds_result *);
 
-static const struct creds_ops creds_static_ops = {creds_static_lookup};
+static const struct creds_ops creds_static_ops = {creds_static_lookup, NULL};
 
 /* Overwrites secrets before their memory is released. */
 static void
@@ -61,6 +61,14 @@ creds_lookup(const struct creds *c, const char *user, size_t userlen, const char
 	if (c == NULL || c->ops == NULL || c->ops->lookup == NULL)
 		return CREDS_UNAVAILABLE;
 	return c->ops->lookup(c->ctx, user, userlen, realm, realmlen, now_unix, out);
+}
+
+int
+creds_oauth_key(const struct creds *c, const char *kid, size_t kidlen, struct oauth_key *out)
+{
+	if (c == NULL || c->ops == NULL || c->ops->oauth_key == NULL)
+		return CREDS_UNKNOWN;
+	return c->ops->oauth_key(c->ctx, kid, kidlen, out);
 }
 
 struct creds_static *

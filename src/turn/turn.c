@@ -344,6 +344,18 @@ turn_lifetime(const struct turn_config *cfg, const struct stun_msg *m, bool refr
 	return v > cfg->default_lifetime ? v : cfg->default_lifetime;
 }
 
+/* RFC 7635: an allocation made with an access token ends when the token does. */
+static uint32_t
+turn_lifetime_cap(const struct turn_req *r, uint32_t v)
+{
+	uint64_t left;
+
+	if (!r->auth.oauth || v == 0)
+		return v;
+	left = r->auth.expires_unix > r->now->unix_s ? r->auth.expires_unix - r->now->unix_s : 1;
+	return left < v ? (uint32_t)left : v;
+}
+
 /* Seconds left before a expires, rounded up. */
 static uint32_t
 turn_remaining(const struct turn_allocation *a, uint64_t now_ms)
@@ -396,7 +408,7 @@ turn_allocate_parse(const struct turn_req *r, struct turn_alloc_req *ar)
 			return 508; /* never issued: an unknown token */
 		ar->family = AF_UNSPEC;
 	}
-	ar->lifetime = turn_lifetime(r->t->cfg, m, false);
+	ar->lifetime = turn_lifetime_cap(r, turn_lifetime(r->t->cfg, m, false));
 	return 0;
 }
 
@@ -506,6 +518,7 @@ turn_allocate(struct turn_req *r, struct turn_answer *ans)
 		return;
 	}
 	memcpy(a->tid, r->m->tid, STUN_TID_LEN);
+	a->oauth = r->auth.oauth;
 	a->conn = r->conn;
 	a->id = ++r->t->next_alloc_id;
 	a->created_ms = r->now->mono_ms;
@@ -532,7 +545,7 @@ turn_refresh(struct turn_req *r, struct turn_answer *ans)
 		ans->error = 443;
 		return;
 	}
-	lifetime = turn_lifetime(r->t->cfg, r->m, true);
+	lifetime = turn_lifetime_cap(r, turn_lifetime(r->t->cfg, r->m, true));
 	ans->has_lifetime = true;
 	ans->lifetime = lifetime;
 	if (lifetime > 0) {
@@ -700,7 +713,7 @@ turn_auth_allowed(struct turn_req *r)
 		return true;
 	name = (const char *)stun_attr_value(r->m, user);
 	a = allocation_find(r->t->allocs, r->tuple);
-	mine = a != NULL && allocation_is_user(a, name, user->len);
+	mine = a != NULL && (a->oauth || allocation_is_user(a, name, user->len));
 	return cfg->auth_allowed(cfg->auth_ctx, (const struct sockaddr *)&r->tuple->client, name,
 	    user->len, mine, r->now->mono_ms);
 }
@@ -710,6 +723,7 @@ static bool
 turn_authenticate(struct turn_req *r, struct turn_answer *ans)
 {
 	struct turn *t = r->t;
+	struct turn_allocation *a;
 
 	if (!t->cfg->auth) {
 		r->auth.user = "";
@@ -721,7 +735,9 @@ turn_authenticate(struct turn_req *r, struct turn_answer *ans)
 		r->reply->throttled = true;
 		return false;
 	}
-	auth_check(t->cfg, &t->creds, r->tuple, r->m, r->now->unix_s, &r->auth);
+	a = t->cfg->oauth ? turn_find(t, r->tuple, r->now->mono_ms) : NULL;
+	auth_check_session(t->cfg, &t->creds, r->tuple, r->m, r->now->unix_s,
+	    a != NULL && a->oauth ? &a->session : NULL, &r->auth);
 	if (r->auth.error == 0) {
 		r->authenticated = true;
 		return true;
@@ -742,6 +758,35 @@ turn_authenticate(struct turn_req *r, struct turn_answer *ans)
 	return false;
 }
 
+/*
+ * RFC 8656 §5: requests on an allocation use the credentials that made it.
+ * RFC 7635 tokens carry the AS's authorization, not a user: an allocation
+ * made with a token takes any valid token (coturn's clients change kid per
+ * request), never a password, and a password user's never takes a token.
+ */
+static bool
+turn_same_credentials(const struct turn_req *r)
+{
+	if (r->alloc->oauth || r->auth.oauth)
+		return r->alloc->oauth && r->auth.oauth;
+	return allocation_is_user(r->alloc, r->auth.user, r->auth.userlen);
+}
+
+/* RFC 7635 §7: the allocation keeps the mac_key of the token that last succeeded. */
+static void
+turn_keep_session(struct turn_req *r, const struct turn_answer *ans)
+{
+	struct auth_session *s;
+
+	if (ans->error != 0 || r->alloc == NULL || !r->auth.oauth || !r->alloc->oauth ||
+	    r->auth.keylen > sizeof s->key)
+		return;
+	s = &r->alloc->session;
+	memcpy(s->key, r->auth.key, r->auth.keylen);
+	s->keylen = r->auth.keylen;
+	s->expires_unix = r->auth.expires_unix;
+}
+
 /* RFC 8489 §6.3.1 420 after authentication, then RFC 8656 §5's 441 and 437. */
 static void
 turn_dispatch(struct turn_req *r, const struct turn_method *meth, struct turn_answer *ans)
@@ -753,7 +798,7 @@ turn_dispatch(struct turn_req *r, const struct turn_method *meth, struct turn_an
 		return;
 	}
 	r->alloc = turn_find(r->t, r->tuple, r->now->mono_ms);
-	if (r->alloc != NULL && !allocation_is_user(r->alloc, r->auth.user, r->auth.userlen)) {
+	if (r->alloc != NULL && !turn_same_credentials(r)) {
 		ans->error = 441; /* another user's allocation: left untouched */
 		r->t->stats.auth_failures_441++;
 		return;
@@ -763,6 +808,7 @@ turn_dispatch(struct turn_req *r, const struct turn_method *meth, struct turn_an
 		return;
 	}
 	meth->handle(r, ans);
+	turn_keep_session(r, ans);
 }
 
 static void

@@ -87,4 +87,13 @@ missing=$(grep -v '^#' "$LIST" | awk '{ print $1 }' | sort | comm -23 - <(sort "
 [ -z "$missing" ]
 tap_is "every listed name is a row of the option table (or an alias)" "$?" "$missing"
 
+# Options implemented since they were listed: no "not implemented" warning.
+for name in oauth server-name; do
+	value=
+	[ "$name" = server-name ] && value="=turn.example.org"
+	timeout 10 "$TURNPIKED" --check-config -n "--$name$value" >/dev/null 2>"$T/impl.err"
+	! grep -q "not implemented" "$T/impl.err"
+	tap_is "$name is implemented: no warning" "$?" "$(cat "$T/impl.err")"
+done
+
 tap_done

@@ -8,6 +8,7 @@
 #include "turnpike/auth.h"
 #include "turnpike/creds.h"
 #include "turnpike/integrity.h"
+#include "turnpike/oauth.h"
 #include "turnpike/stun_build.h"
 #include "unit.h"
 
@@ -358,7 +359,7 @@ fixed_lookup(void *ctx, const char *user, size_t userlen, const char *realm, siz
 static void
 test_backend_failure(void)
 {
-	static const struct creds_ops ops = {fixed_lookup};
+	static const struct creds_ops ops = {fixed_lookup, NULL};
 	static int status;
 	struct creds saved = creds;
 	char n[AUTH_NONCE_MAX];
@@ -405,6 +406,164 @@ test_challenge(void)
 	CHECK(stun_find(&msg, STUN_ATTR_PASSWORD_ALGORITHMS) == NULL);
 }
 
+/* RFC 7635: one AS-RS key, "north", as coturn's test database has it. */
+static struct oauth_key okey;
+
+static int
+oauth_lookup(void *ctx, const char *kid, size_t kidlen, struct oauth_key *out)
+{
+	if (kidlen != strlen(okey.kid) || memcmp(kid, okey.kid, kidlen) != 0)
+		return CREDS_UNKNOWN;
+	*out = okey;
+	return CREDS_FOUND;
+}
+
+static int
+no_users(void *ctx, const char *user, size_t userlen, const char *realm, size_t realmlen,
+    uint64_t now, struct creds_result *out)
+{
+	return CREDS_UNKNOWN;
+}
+
+/* An Allocate (or, without tok, a CreatePermission) from kid signed with key. */
+static const struct stun_msg *
+oauth_request(const char *kid, const uint8_t *tok, size_t toklen, const char *nonce,
+    const uint8_t *key, size_t keylen)
+{
+	static const uint8_t tid[12] = {1, 2, 3};
+	struct stun_build b;
+	const char *errstr;
+	size_t len;
+
+	stun_build_init(&b, buf, sizeof buf, STUN_ALLOCATE, STUN_REQUEST, tid);
+	stun_build_u8(&b, STUN_ATTR_REQUESTED_TRANSPORT, 17);
+	if (tok != NULL)
+		stun_build_attr(&b, STUN_ATTR_ACCESS_TOKEN, tok, toklen);
+	stun_build_string(&b, STUN_ATTR_USERNAME, kid);
+	stun_build_string(&b, STUN_ATTR_REALM, REALM);
+	stun_build_string(&b, STUN_ATTR_NONCE, nonce);
+	stun_build_integrity(&b, key, keylen);
+	if (stun_build_finish(&b, &len) == -1 || stun_decode(&msg, buf, len, &errstr) != 0)
+		abort();
+	return &msg;
+}
+
+static size_t
+oauth_token(const char *server, uint64_t ts, uint32_t lifetime, const uint8_t mac[20], uint8_t *out)
+{
+	static const uint8_t nonce[OAUTH_GCM_NONCE_LEN] = {7, 7, 7};
+	struct oauth_token t = {{0}, 20, ts << 16, lifetime};
+
+	memcpy(t.mac_key, mac, 20);
+	return oauth_token_seal(&okey, server, nonce, &t, out, OAUTH_TOKEN_MAX);
+}
+
+static void
+test_oauth(void)
+{
+	static const struct creds_ops ops = {no_users, oauth_lookup};
+	const uint8_t mac[20] = "session-key-20-bytes", other[20] = "another-key-20-bytes";
+	struct creds oc = {&ops, NULL};
+	uint8_t tok[OAUTH_TOKEN_MAX], stolen[OAUTH_TOKEN_MAX];
+	struct auth_session sess;
+	char n[AUTH_NONCE_MAX];
+	struct auth_result r;
+	const char *errstr;
+	size_t len, slen;
+
+	cfg.sha256 = false;
+	cfg.oauth = true;
+	cfg.server_name = "blackdow.carleon.gov";
+	if (oauth_key_make("north", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEK", "A256GCM", 0, 0,
+		"crinna.org", &okey, &errstr) == -1)
+		abort();
+	auth_nonce_make(&cfg, &tup, 1000, n);
+	len = oauth_token(cfg.server_name, 990, 600, mac, tok);
+	auth_check(&cfg, &oc, &tup, oauth_request("north", tok, len, n, mac, 20), 1000, &r);
+	CHECKM(r.error == 0 && r.oauth && r.keylen == 20 && memcmp(r.key, mac, 20) == 0 &&
+		r.expires_unix == 1590,
+	    "a fresh token for this server: the mac_key is the session key");
+	auth_check(&cfg, &oc, &tup, oauth_request("north", tok, len, n, mac, 16), 1000, &r);
+	CHECKM(r.error == 0 && r.keylen == 16, "coturn's clients key HMAC with 16 bytes of it");
+	auth_check(&cfg, &oc, &tup, oauth_request("north", tok, len, n, other, 20), 1000, &r);
+	CHECKM(r.error == 401 && r.challenge && !r.oauth,
+	    "a replayed token with a MAC by another key: 401");
+	auth_check(&cfg, &oc, &tup, oauth_request("union", tok, len, n, mac, 20), 1000, &r);
+	CHECKM(r.error == 401, "an unknown kid: 401");
+	auth_check(&cfg, &oc, &tup, oauth_request("north", tok, len, n, mac, 20), 1600, &r);
+	CHECKM(r.error == 438, "the nonce is checked first: 438");
+	auth_nonce_make(&cfg, &tup, 1595, n);
+	auth_check(&cfg, &oc, &tup, oauth_request("north", tok, len, n, mac, 20), 1596, &r);
+	CHECKM(r.error == 401, "an expired token: 401");
+	auth_nonce_make(&cfg, &tup, 1000, n);
+	slen = oauth_token("other.example", 990, 600, mac, stolen);
+	auth_check(&cfg, &oc, &tup, oauth_request("north", stolen, slen, n, mac, 20), 1000, &r);
+	CHECKM(r.error == 401, "a token sealed for another server: 401");
+	memcpy(stolen, tok, len);
+	stolen[len - 1] ^= 1;
+	auth_check(&cfg, &oc, &tup, oauth_request("north", stolen, len, n, mac, 20), 1000, &r);
+	CHECKM(r.error == 401, "a forged token (tag altered): 401");
+	slen = oauth_token(cfg.server_name, 2000, 600, mac, stolen);
+	auth_check(&cfg, &oc, &tup, oauth_request("north", stolen, slen, n, mac, 20), 1000, &r);
+	CHECKM(r.error == 401, "a token from the future: 401");
+	auth_check(&cfg, &oc, &tup, oauth_request("north", tok, 10, n, mac, 20), 1000, &r);
+	CHECKM(r.error == 401, "a truncated token: 401");
+	cfg.oauth = false;
+	auth_check(&cfg, &oc, &tup, oauth_request("north", tok, len, n, mac, 20), 1000, &r);
+	CHECKM(r.error == 401 && !r.oauth, "oauth off: tokens are not accepted");
+	cfg.oauth = true;
+
+	memcpy(sess.key, mac, 20);
+	sess.keylen = 20;
+	sess.expires_unix = 1590;
+	auth_check_session(&cfg, &oc, &tup, oauth_request("union", NULL, 0, n, mac, 20), 1000,
+	    &sess, &r);
+	CHECKM(r.error == 0 && r.oauth && r.keylen == 20,
+	    "no token on a token's allocation: its session key verifies");
+	auth_check_session(&cfg, &oc, &tup, oauth_request("north", NULL, 0, n, other, 20), 1000,
+	    &sess, &r);
+	CHECKM(r.error == 401, "the session key only");
+	auth_nonce_make(&cfg, &tup, 1595, n);
+	auth_check_session(&cfg, &oc, &tup, oauth_request("north", NULL, 0, n, mac, 20), 1596,
+	    &sess, &r);
+	CHECKM(r.error == 401, "the session ends with its token");
+	cfg.oauth = false;
+	cfg.server_name = NULL;
+}
+
+static void
+test_oauth_challenge(void)
+{
+	const struct stun_attr *a;
+	struct stun_build b;
+	const char *errstr;
+	uint8_t tid[12] = {0};
+	size_t len;
+
+	cfg.oauth = true;
+	stun_build_init(&b, buf, sizeof buf, STUN_ALLOCATE, STUN_ERROR, tid);
+	stun_build_error(&b, 401, NULL);
+	auth_build_challenge(&b, &cfg, &tup, 1000);
+	CHECK(stun_build_finish(&b, &len) == 0 && stun_decode(&msg, buf, len, &errstr) == 0);
+	CHECKM((a = stun_find(&msg, STUN_ATTR_THIRD_PARTY_AUTHORIZATION)) != NULL &&
+		a->len == strlen(REALM) && memcmp(stun_attr_value(&msg, a), REALM, a->len) == 0,
+	    "THIRD-PARTY-AUTHORIZATION: the realm without server-name");
+	cfg.server_name = "turn.example.net";
+	stun_build_init(&b, buf, sizeof buf, STUN_ALLOCATE, STUN_ERROR, tid);
+	stun_build_error(&b, 401, NULL);
+	auth_build_challenge(&b, &cfg, &tup, 1000);
+	CHECK(stun_build_finish(&b, &len) == 0 && stun_decode(&msg, buf, len, &errstr) == 0);
+	CHECKM((a = stun_find(&msg, STUN_ATTR_THIRD_PARTY_AUTHORIZATION)) != NULL &&
+		a->len == strlen(cfg.server_name),
+	    "THIRD-PARTY-AUTHORIZATION: server-name");
+	cfg.oauth = false;
+	cfg.server_name = NULL;
+	stun_build_init(&b, buf, sizeof buf, STUN_ALLOCATE, STUN_ERROR, tid);
+	auth_build_challenge(&b, &cfg, &tup, 1000);
+	CHECK(stun_build_finish(&b, &len) == 0 && stun_decode(&msg, buf, len, &errstr) == 0);
+	CHECKM(stun_find(&msg, STUN_ATTR_THIRD_PARTY_AUTHORIZATION) == NULL, "none without oauth");
+}
+
 int
 main(void)
 {
@@ -415,6 +574,8 @@ main(void)
 	test_sha256();
 	test_backend_failure();
 	test_challenge();
+	test_oauth();
+	test_oauth_challenge();
 	creds_static_free(cs);
 	return unit_done();
 }

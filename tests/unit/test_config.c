@@ -268,7 +268,7 @@ test_warnings(void)
 	struct config *cfg;
 	char *cause, want[600];
 
-	cfg = load("realm=x\nbogus-option=1\nserver-name=a\nserver-name=b\noauth\n"
+	cfg = load("realm=x\nbogus-option=1\ncli-ip=a\ncli-ip=b\ndh566\n"
 		   "no-software-attribute\nprod\nno-tlsv1\nhelp\nno-loopback-peers\n"
 		   "no-multicast-peers\nfingerprint\n",
 	    NULL, &cause);
@@ -277,10 +277,10 @@ test_warnings(void)
 		return;
 	snprintf(want, sizeof want, "%s:2: unknown option 'bogus-option'", path);
 	CHECKM(has_warning(cfg, want), "unknown option warns with file:line");
-	CHECKM(has_warning(cfg, ":3: server-name is not implemented yet"),
+	CHECKM(has_warning(cfg, ":3: cli-ip is not implemented yet"),
 	    "not implemented option warns");
 	CHECKM(!has_warning(cfg, ":4:"), "... once");
-	CHECK(has_warning(cfg, ":5: oauth is not implemented"));
+	CHECK(has_warning(cfg, ":5: dh566 is not implemented"));
 	CHECKM(has_warning(cfg,
 		   ":6: no-software-attribute is deprecated; replaced by "
 		   "software-attribute=no") &&
@@ -352,7 +352,7 @@ static void
 test_origins(void)
 {
 	static const char *const args[] = {"--realm", "cmd.example", "--no-loopback-peers", NULL};
-	static const char *const over[] = {"--server-name=from-cmdline", NULL};
+	static const char *const over[] = {"--cli-ip=from-cmdline", NULL};
 	const struct config_origin *org;
 	struct config *cfg;
 	char *cause;
@@ -384,8 +384,8 @@ test_origins(void)
 	CHECK(config_origin_of(cfg, options_find("sha256"))->ignored_value == NULL);
 	config_free(cfg);
 
-	cfg = load("server-name=from-file\n", over, &cause);
-	org = cfg != NULL ? config_origin_of(cfg, options_find("server-name")) : NULL;
+	cfg = load("cli-ip=from-file\n", over, &cause);
+	org = cfg != NULL ? config_origin_of(cfg, options_find("cli-ip")) : NULL;
 	CHECKM(org != NULL && org->source == CONFIG_SOURCE_CMDLINE &&
 		strcmp(org->ignored_value, "from-cmdline") == 0,
 	    "an ignored option on the command line is not replaced by the file's");

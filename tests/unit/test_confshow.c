@@ -71,7 +71,7 @@ test_values(void)
 	CHECKM(has_line(out, "allowed-peer-ip = 10.0.0.0/8  # t.conf:7"), "a range as written");
 	CHECKM(strstr(out, "config-file") == NULL && strstr(out, "check-config") == NULL,
 	    "command-line-only options are left out");
-	CHECKM(strstr(out, "oauth") == NULL,
+	CHECKM(strstr(out, "dh566") == NULL,
 	    "options that store nothing are left out unless given");
 	CHECKM(has_line(out, "# authentication: long-term credentials"), "the summary");
 	free(out);
@@ -110,7 +110,7 @@ test_secrets(void)
 static void
 test_ignored(void)
 {
-	char *out = show("no-loopback-peers\nfingerprint\nsha256\nserver-name=turn.example\n");
+	char *out = show("no-loopback-peers\nfingerprint\nsha256\ncli-ip=192.0.2.9\n");
 
 	CHECK(out != NULL);
 	if (out == NULL)
@@ -123,7 +123,7 @@ test_ignored(void)
 	CHECKM(has_line(out, "fingerprint  # t.conf:2, accepted: already the behaviour"),
 	    "a no-op");
 	CHECKM(has_line(out, "sha256  # t.conf:3, deprecated: ignored"), "a removed option");
-	CHECKM(has_line(out, "server-name = turn.example  # t.conf:4, not implemented: ignored"),
+	CHECKM(has_line(out, "cli-ip = 192.0.2.9  # t.conf:4, not implemented: ignored"),
 	    "an unimplemented option with its value");
 	free(out);
 }

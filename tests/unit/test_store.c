@@ -295,6 +295,54 @@ test_secrets_peers_origins(void)
 	store_close(s);
 }
 
+static int
+collect_oauth(void *arg, const struct store_oauth_key *k)
+{
+	struct rows *r = arg;
+	size_t used = strlen(r->text);
+
+	snprintf(r->text + used, sizeof r->text - used, "%s|%s|%s|%s|%llu|%lu\n", k->kid,
+	    k->ikm_key, k->as_rs_alg, k->realm, (unsigned long long)k->timestamp,
+	    (unsigned long)k->lifetime);
+	r->n++;
+	return 0;
+}
+
+/* RFC 7635 keys in coturn's oauth_key table. */
+static void
+test_oauth_keys(void)
+{
+	struct store *s = open_ok(tmpdb());
+	struct store_oauth_key k = {"north", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEK", 0, 0,
+	    "a256gcm", "crinna.org"};
+	char *cause = NULL;
+	struct rows r = {0};
+
+	CHECKM(store_oauth_key_set(s, &k, &cause) == 0, "a key of coturn's test database");
+	k.kid = "union";
+	k.ikm_key = "MTIzNDU2Nzg5MDEyMzQ1Ngo=";
+	CHECKM(fails_with(store_oauth_key_set(s, &k, &cause), &cause, "shorter than 32"),
+	    "17 bytes are too short for A256GCM");
+	k.as_rs_alg = "A128GCM";
+	k.timestamp = 1000;
+	k.lifetime = 60;
+	CHECK(store_oauth_key_set(s, &k, &cause) == 0);
+	k.ikm_key = "not base64";
+	CHECK(fails_with(store_oauth_key_set(s, &k, &cause), &cause, "base64"));
+	k.kid = "";
+	CHECK(store_oauth_key_set(s, &k, &cause) == -1);
+	free(cause);
+	cause = NULL;
+	CHECKM(store_oauth_key_list(s, collect_oauth, &r, &cause) == 0 && r.n == 2 &&
+		strcmp(r.text,
+		    "north|MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEK|A256GCM|crinna.org|0|0\n"
+		    "union|MTIzNDU2Nzg5MDEyMzQ1Ngo=|A128GCM|crinna.org|1000|60\n") == 0,
+	    "listed in kid order, the algorithm normalised");
+	CHECK(store_oauth_key_delete(s, "north", &cause) == 0);
+	CHECK(fails_with(store_oauth_key_delete(s, "north", &cause), &cause, "no such"));
+	store_close(s);
+}
+
 static void
 test_realm_admin(void)
 {
@@ -486,6 +534,7 @@ main(void)
 	test_users();
 	test_user_keys();
 	test_secrets_peers_origins();
+	test_oauth_keys();
 	test_realm_admin();
 	test_hostile();
 	test_migrations();

@@ -214,6 +214,8 @@ gen_init_turn(struct gen *g, const struct gen_fixed *fx)
 	}
 	/* RFC 8489 §9.2: offer SHA-256 in the nonce cookie; RFC 5389 clients keep MD5. */
 	t->sha256 = true;
+	t->oauth = cfg->oauth;
+	t->server_name = cfg->server_name;
 	if (fx->authguard != NULL) {
 		t->auth_allowed = authguard_allowed;
 		t->auth_failed = authguard_failed;

@@ -649,6 +649,24 @@ const struct option_entry options_table[] = {
 	.help = "Key of the stateless NONCE (through SHA-256), shared by a fleet of "
 		"servers behind one name so that any of them accepts the others' "
 		"nonces. Without it each process draws a random key at start."},
+    {.name = "oauth",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(oauth),
+	.help = "Third-party authorization (RFC 7635): 401 answers carry "
+		"THIRD-PARTY-AUTHORIZATION, and a request with an ACCESS-TOKEN is "
+		"authenticated by the token's session key. The tokens' keys are the "
+		"oauth_key rows of the userdb (turnpikectl oauth-key add). Users and "
+		"secrets keep working."},
+    {.name = "server-name",
+	.type = OPTION_STRING,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(server_name),
+	.def_text = "the realm",
+	.arg = "NAME",
+	.help = "This server's name for RFC 7635: sent in THIRD-PARTY-AUTHORIZATION "
+		"and authenticated by every access token (the authorization server "
+		"seals tokens for this name)."},
 
     /* Process. */
     {.name = "relay-threads",
@@ -851,8 +869,6 @@ const struct option_entry options_table[] = {
 		"request that carries one."},
 
     /* coturn options accepted with a warning, not implemented yet. */
-    UNIMPL_ARG("server-name", NULL, 0, "NAME", "Server name for oAuth."),
-    UNIMPL_FLAG("oauth", 0, "oAuth authentication."),
     UNIMPL_SECRET("psql-userdb", "sql-userdb", 'e', "CONNINFO", "PostgreSQL user database."),
     UNIMPL_SECRET("mysql-userdb", NULL, 'M', "CONNINFO", "MySQL user database."),
     UNIMPL_SECRET("mongo-userdb", NULL, 'J', "CONNINFO", "MongoDB user database."),

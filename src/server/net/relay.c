@@ -651,21 +651,39 @@ relay_io(struct relay *rl, struct turn_io *io)
 	io->client_send = relay_client_send;
 }
 
+/* A printable copy of the request's user name, for the logs. */
+static void
+relay_note_user(struct relay *rl, const char *user, size_t userlen)
+{
+	size_t i, n = userlen < RELAY_USER_MAX ? userlen : RELAY_USER_MAX;
+
+	for (i = 0; i < n; i++)
+		rl->user[i] = isprint((unsigned char)user[i]) && user[i] != '"' ? user[i] : '?';
+	rl->user[n] = '\0';
+}
+
 /* Forwards to the server's credentials, keeping a printable copy of the name. */
 static int
 relay_creds_lookup(void *ctx, const char *user, size_t userlen, const char *realm, size_t realmlen,
     uint64_t now_unix, struct creds_result *out)
 {
 	struct relay *rl = ctx;
-	size_t i, n = userlen < RELAY_USER_MAX ? userlen : RELAY_USER_MAX;
 
-	for (i = 0; i < n; i++)
-		rl->user[i] = isprint((unsigned char)user[i]) && user[i] != '"' ? user[i] : '?';
-	rl->user[n] = '\0';
+	relay_note_user(rl, user, userlen);
 	return creds_lookup(rl->setup.creds, user, userlen, realm, realmlen, now_unix, out);
 }
 
-static const struct creds_ops relay_creds_ops = {relay_creds_lookup};
+/* RFC 7635 keys: the kid is the session's user name. */
+static int
+relay_creds_oauth_key(void *ctx, const char *kid, size_t kidlen, struct oauth_key *out)
+{
+	struct relay *rl = ctx;
+
+	relay_note_user(rl, kid, kidlen);
+	return creds_oauth_key(rl->setup.creds, kid, kidlen, out);
+}
+
+static const struct creds_ops relay_creds_ops = {relay_creds_lookup, relay_creds_oauth_key};
 
 void
 relay_set_creds(struct relay *rl, const struct creds *creds, size_t total_quota)

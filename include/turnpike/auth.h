@@ -32,10 +32,13 @@ struct auth_result {
 	bool mac_sha256;  /* answer with MESSAGE-INTEGRITY-SHA256, else MESSAGE-INTEGRITY */
 	uint8_t key[INTEGRITY_MAX_KEY_LEN];
 	size_t keylen;
-	const char *user; /* USERNAME, pointing into the request (the kid with a token) */
+	/* USERNAME, pointing into the request (the kid with a token), or into userbuf: use the
+	 * struct in place. */
+	const char *user;
 	size_t userlen;
 	bool oauth;            /* authenticated by an RFC 7635 access token */
 	uint64_t expires_unix; /* with oauth: when the token ends (allocations end by then) */
+	char userbuf[CREDS_NAME_MAX]; /* the user a USERHASH named (RFC 8489 §14.4) */
 };
 
 /* A fresh nonce for t, valid for cfg->stale_nonce seconds; returns its length. */
@@ -46,6 +49,16 @@ bool auth_nonce_valid(const struct turn_config *cfg, const struct turn_5tuple *t
     const uint8_t *nonce, size_t len, uint64_t now_unix);
 /* True when nonce starts with the cookie and the "Password algorithms" feature bit. */
 bool auth_nonce_has_pwalgs(const uint8_t *nonce, size_t len);
+/* True when nonce starts with the cookie and the "Username anonymity" feature bit. */
+bool auth_nonce_has_anonymity(const uint8_t *nonce, size_t len);
+
+/*
+ * The user a USERHASH names in realm (creds_find_hash); when none is found,
+ * CREDS_UNKNOWN (or CREDS_UNAVAILABLE) with name set to "userhash:" and the
+ * hash in hex, so that throttles and logs still have one name per hash.
+ */
+int auth_userhash_name(const struct creds *creds, const uint8_t hash[STUN_USERHASH_LEN],
+    const char *realm, size_t realmlen, char name[CREDS_NAME_MAX], size_t *namelen);
 
 /* Checks m's long-term credentials in RFC 8489 §9.2.4's order and fills r. */
 void auth_check(const struct turn_config *cfg, const struct creds *creds,

@@ -66,6 +66,9 @@ struct config {
 	bool no_tcp;
 	bool no_tls;
 	bool no_dtls;
+	bool rfc5780;
+	bool no_rfc5780;
+	int alt_listening_port;
 	int tcp_proxy_port;
 	char *proxy_protocol;
 	struct config_strings proxy_protocol_from;
@@ -104,6 +107,8 @@ struct config {
 	bool use_auth_secret;
 	struct config_strings static_auth_secrets;
 	char *rest_api_separator;
+	char *rest_api_hmac;
+	bool userhash;
 	char *realm;
 	char *userdb;
 	int userdb_stale_limit; /* seconds the last good copy is served */
@@ -139,6 +144,9 @@ struct config {
 	char *proc_user;
 	char *proc_group;
 	int drain_timeout;
+	struct config_strings alternate_server;
+	struct config_strings tls_alternate_server;
+	bool alternate_server_preauth;
 
 	/* Not options: filled by config_create. */
 	char *file;           /* the configuration file read, or NULL */

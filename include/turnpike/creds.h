@@ -34,6 +34,8 @@ struct creds_result {
 };
 
 struct oauth_key;
+/* Room for a user name found by its USERHASH (RFC 8489 §14.3: 513 bytes) and a NUL. */
+#define CREDS_NAME_MAX 514
 
 struct creds_ops {
 	/* Looks up user in realm at wall-clock time now_unix; fills out on CREDS_FOUND. */
@@ -41,6 +43,14 @@ struct creds_ops {
 	    size_t realmlen, uint64_t now_unix, struct creds_result *out);
 	/* RFC 7635: the AS-RS key kid (NULL: the provider holds none, CREDS_UNKNOWN). */
 	int (*oauth_key)(void *ctx, const char *kid, size_t kidlen, struct oauth_key *out);
+	/*
+	 * Optional (NULL: no user can be found so): the name of the user of realm
+	 * whose USERHASH (RFC 8489 §14.4) is hash, copied to name (cap
+	 * CREDS_NAME_MAX) with *namelen; CREDS_FOUND, CREDS_UNKNOWN or
+	 * CREDS_UNAVAILABLE. REST API users have no fixed name: never found.
+	 */
+	int (*find_hash)(void *ctx, const uint8_t hash[32], const char *realm, size_t realmlen,
+	    char *name, size_t *namelen);
 };
 
 struct creds {
@@ -53,6 +63,9 @@ int creds_lookup(const struct creds *c, const char *user, size_t userlen, const 
 
 /* The AS-RS key kid: CREDS_FOUND (out filled), CREDS_UNKNOWN or CREDS_UNAVAILABLE. */
 int creds_oauth_key(const struct creds *c, const char *kid, size_t kidlen, struct oauth_key *out);
+/* The user whose USERHASH is hash, through c's find_hash (CREDS_UNKNOWN without one). */
+int creds_find_hash(const struct creds *c, const uint8_t hash[32], const char *realm,
+    size_t realmlen, char name[CREDS_NAME_MAX], size_t *namelen);
 
 /* The static provider: users and shared secrets from the configuration. */
 struct creds_static;
@@ -73,13 +86,21 @@ size_t creds_static_secret_count(const struct creds_static *cs);
  * "expiry" (unix seconds) and the password is base64(HMAC-SHA1(secret, username)).
  */
 void creds_static_set_rest(struct creds_static *cs, bool use_auth_secret, char separator);
+/* rest-api-hmac=sha256: REST passwords are base64(HMAC-SHA256(secret, username)). */
+void creds_static_set_rest_sha256(struct creds_static *cs, bool sha256);
 /* True when cs serves realm. */
 bool creds_static_has_realm(const struct creds_static *cs, const char *realm, size_t realmlen);
 /* The struct creds view of cs, valid while cs lives. */
 void creds_static_iface(struct creds_static *cs, struct creds *out);
 
+/* Room for a REST API password: base64 of an HMAC-SHA256 and a NUL. */
+#define CREDS_REST_PASSWORD_MAX 45
+
 /* base64(HMAC-SHA1(secret, username)): the REST API password (for clients and tests). */
 int creds_rest_password(const char *secret, size_t secretlen, const char *user, size_t userlen,
     char *out, size_t outcap);
+/* The same with HMAC-SHA256 when sha256 (rest-api-hmac=sha256); outcap CREDS_REST_PASSWORD_MAX. */
+int creds_rest_password_alg(bool sha256, const char *secret, size_t secretlen, const char *user,
+    size_t userlen, char *out, size_t outcap);
 
 #endif

@@ -21,6 +21,7 @@
 #include "turnpike/userdb.h"
 #include "turnpike/worker.h"
 
+struct alternate_set;
 struct authguard;
 struct config;
 struct connlimit;
@@ -49,12 +50,14 @@ struct gen {
 	struct worker_setup setup; /* what the workers read */
 	struct config *cfg;        /* owned */
 	struct binding_config binding;
+	struct binding_rfc5780 rfc5780; /* turn.rfc5780 when rfc5780 is on */
 	struct turn_config turn;
 	struct creds_static *cstatic;
 	struct creds copts; /* users and secrets from options */
 	struct userdb_front front;
 	struct creds creds;
 	struct peerpolicy *policy;
+	struct alternate_set *alternates;    /* turn.alternates, owned; NULL: none */
 	struct peerpolicy_range *proxy_from; /* proxy-protocol-from */
 	struct integrity_key *nonce_mac;     /* turn.nonce_mac, owned */
 	SSL_CTX *ssl_ctx;

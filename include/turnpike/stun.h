@@ -82,6 +82,14 @@ enum stun_attr_type {
 	STUN_ATTR_THIRD_PARTY_AUTHORIZATION = 0x802e, /* RFC 7635 */
 };
 
+/* CHANGE-REQUEST flags (RFC 5780 §7.2). */
+#define STUN_CHANGE_IP 0x4u
+#define STUN_CHANGE_PORT 0x2u
+/* USERHASH: SHA-256(username ":" realm) (RFC 8489 §14.4). */
+#define STUN_USERHASH_LEN 32
+/* ALTERNATE-DOMAIN: at most 255 bytes (RFC 8489 §14.16) and a NUL. */
+#define STUN_DOMAIN_MAX 256
+
 /* PASSWORD-ALGORITHM values (RFC 8489 §18.5). */
 enum stun_pwalg {
 	STUN_PWALG_MD5 = 0x0001,
@@ -149,6 +157,14 @@ int stun_get_addr(const struct stun_msg *m, const struct stun_attr *a,
 /* ERROR-CODE: code 300-699 and the reason phrase (not NUL-terminated). */
 int stun_get_error(const struct stun_msg *m, const struct stun_attr *a, int *code,
     const uint8_t **reason, size_t *reason_len);
+/* CHANGE-REQUEST: the change-IP and change-port flags; other bits are ignored. */
+int stun_get_change_request(const struct stun_msg *m, const struct stun_attr *a, bool *change_ip,
+    bool *change_port);
+/* USERHASH: the 32 bytes. */
+int stun_get_userhash(const struct stun_msg *m, const struct stun_attr *a,
+    uint8_t hash[STUN_USERHASH_LEN]);
+/* ALTERNATE-DOMAIN as a NUL-terminated name (cap STUN_DOMAIN_MAX is always enough). */
+int stun_get_domain(const struct stun_msg *m, const struct stun_attr *a, char *out, size_t cap);
 /* REQUESTED-TRANSPORT, REQUESTED-ADDRESS-FAMILY, ADDITIONAL-ADDRESS-FAMILY: first byte. */
 int stun_get_u8(const struct stun_msg *m, const struct stun_attr *a, uint8_t *v);
 /* CHANNEL-NUMBER, RESPONSE-PORT: first two bytes. */

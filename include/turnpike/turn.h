@@ -33,6 +33,8 @@ turn_transport_is_stream(uint8_t transport)
 	return transport == TURN_TCP || transport == TURN_TLS;
 }
 
+struct alternate_set;
+struct binding_rfc5780;
 struct integrity_key;
 
 struct turn_5tuple {
@@ -80,6 +82,12 @@ struct turn_config {
 	void (*auth_failed)(void *ctx, const struct sockaddr *client, const char *user,
 	    size_t userlen, uint64_t now_ms);
 	void *auth_ctx;
+	/* alternate-server, tls-alternate-server: Allocates answered 300 (RFC 8489 §10). */
+	const struct alternate_set *alternates;
+	/* Redirect Allocates without MESSAGE-INTEGRITY too, before any credential check. */
+	bool alternate_preauth;
+	bool userhash; /* offer username anonymity and accept USERHASH (RFC 8489 §9.2.1) */
+	const struct binding_rfc5780 *rfc5780; /* NULL: RFC 5780 off */
 };
 
 /* Room for any response turn_handle_message builds. */
@@ -142,6 +150,7 @@ struct turn_stats {
 	uint64_t no_permission_drops; /* data without a valid permission or channel */
 	uint64_t data_drops;          /* other data dropped: no allocation, malformed, too big */
 	uint64_t relay_send_errors;
+	uint64_t redirects; /* Allocates answered 300 Try Alternate */
 	uint64_t client_to_peer_packets, client_to_peer_bytes;
 	uint64_t peer_to_client_packets, peer_to_client_bytes;
 };
@@ -166,7 +175,11 @@ void turn_free(struct turn *t);
  * settings stay) when the default peer policy cannot be created.
  */
 int turn_set_config(struct turn *t, const struct turn_config *cfg);
-/* Drain: Allocate is answered 508 (RFC 8656 §7.2, cannot allocate now); the rest works. */
+/*
+ * Drain: Allocate is redirected to an alternate server (300) when one is
+ * configured for its transport, else answered 508 (RFC 8656 §7.2, cannot
+ * allocate now); the rest works.
+ */
 void turn_set_draining(struct turn *t, bool draining);
 
 /* What turn_handle_message answered, so the I/O layer need not decode it again. */
@@ -175,6 +188,12 @@ struct turn_reply {
 	bool auth_failed;     /* a 401 to a request with credentials: stats' auth_failures */
 	bool authenticated;   /* the request's credentials were good (or no-auth) */
 	bool throttled;       /* dropped unanswered by auth_allowed */
+	/*
+	 * RFC 5780 (UDP Binding): the answer leaves from our address from and goes
+	 * to to (the client's IP, perhaps another port) instead of the 5-tuple's.
+	 */
+	bool rerouted;
+	struct sockaddr_storage from, to;
 };
 
 /*

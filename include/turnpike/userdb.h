@@ -54,6 +54,11 @@ typedef void (*userdb_hook_fn)(void *arg, const struct userdb_rows *rows);
  * called (what it last gave stays in force). fn must be quick and thread-safe.
  */
 void userdb_set_hook(struct userdb *u, userdb_hook_fn fn, void *arg);
+/*
+ * rest-api-hmac=sha256 for the store's secrets: the snapshot is reloaded, and
+ * until then its REST and user lookups answer CREDS_UNAVAILABLE (fail closed).
+ */
+void userdb_set_rest_sha256(struct userdb *u, bool sha256);
 /* The struct creds view of u, valid while u lives; safe from any thread. */
 void userdb_iface(struct userdb *u, struct creds *out);
 

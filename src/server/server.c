@@ -170,15 +170,21 @@ static int
 server_init_udp(struct server *s, char **cause)
 {
 	const struct config_addrs *ips = &s->cfg->listening_ip;
-	size_t i, n = 0;
+	size_t i, k, n = 0;
 	int fd, port;
 
-	if ((s->udp = calloc(2 * ips->n, sizeof *s->udp)) == NULL)
+	if ((s->udp = calloc(3 * ips->n, sizeof *s->udp)) == NULL)
 		return cause_fail(cause, "out of memory");
-	for (i = 0; i < 2 * ips->n; i++) {
-		if (i < ips->n ? s->cfg->no_udp : !s->cfg->dtls)
+	for (i = 0; i < 3 * ips->n; i++) {
+		/* listening-port; with rfc5780 alt-listening-port; with DTLS tls-listening-port. */
+		k = i / ips->n;
+		if (k == 0       ? s->cfg->no_udp
+			: k == 1 ? s->cfg->no_udp || !s->cfg->rfc5780
+				 : !s->cfg->dtls)
 			continue;
-		port = i < ips->n ? s->cfg->listening_port : s->cfg->tls_listening_port;
+		port = k == 0 ? s->cfg->listening_port
+		    : k == 1  ? s->cfg->alt_listening_port
+			      : s->cfg->tls_listening_port;
 		server_with_port(&s->udp[n], &ips->v[i % ips->n], port);
 		fd = listener_socket((const struct sockaddr *)&s->udp[n], SOCK_DGRAM, false, "UDP",
 		    cause);
@@ -542,8 +548,8 @@ server_drain(struct server *s, const char *who)
 		s->drain_deadline_ms = server_mono_ms() + (uint64_t)timeout * 1000;
 		snprintf(until, sizeof until, " or in %d s (drain-timeout)", timeout);
 	}
-	log_info("%s: draining: new allocations refused (508), %zu left; exiting when the last "
-		 "ends%s",
+	log_info("%s: draining: new allocations refused (508, or 300 to an alternate-server "
+		 "when one is set), %zu left; exiting when the last ends%s",
 	    who, n, until);
 	sdnotify_stopping(); /* systemd: shutting down, however long the calls last */
 	for (i = 0; i < s->nworkers; i++) {

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@ struct userdb_snap {
 	struct oauth_key *okeys; /* RFC 7635 AS-RS keys (oauth_key) */
 	size_t nokeys;
 	bool rest;
+	bool rest_sha256; /* rest-api-hmac=sha256 when it was loaded */
 	char sep;
 };
 
@@ -46,6 +48,7 @@ struct userdb {
 	const struct creds *opts;
 	bool rest;
 	char sep;
+	atomic_bool rest_sha256; /* rest-api-hmac=sha256: a snapshot of the other is stale */
 
 	pthread_rwlock_t lock; /* guards snap: held for a pointer swap or a memory lookup */
 	struct userdb_snap *snap;
@@ -87,7 +90,9 @@ static int userdb_lookup(void *, const char *, size_t, const char *, size_t, uin
     struct creds_result *);
 static int userdb_oauth_key(void *, const char *, size_t, struct oauth_key *);
 
-static const struct creds_ops userdb_ops = {userdb_lookup, userdb_oauth_key};
+static int userdb_find_hash(void *, const uint8_t *, const char *, size_t, char *, size_t *);
+
+static const struct creds_ops userdb_ops = {userdb_lookup, userdb_oauth_key, userdb_find_hash};
 
 static void
 userdb_snap_free(struct userdb_snap *sn)
@@ -123,6 +128,7 @@ userdb_snap_realm(struct userdb_snap *sn, const char *realm)
 		return NULL;
 	}
 	creds_static_set_rest(cs, sn->rest, sn->sep);
+	creds_static_set_rest_sha256(cs, sn->rest_sha256);
 	sn->realms = grown;
 	sn->realms[sn->nrealms++] = cs;
 	return cs;
@@ -264,6 +270,7 @@ userdb_load(struct userdb *u, char **cause)
 	}
 	l.sn->ok = true;
 	l.sn->rest = u->rest;
+	l.sn->rest_sha256 = atomic_load(&u->rest_sha256);
 	l.sn->sep = u->sep;
 	if (store_user_list(u->store, NULL, userdb_load_user, &l, cause) != 0 ||
 	    (u->rest && store_secret_list(u->store, NULL, userdb_load_secret, &l, cause) != 0) ||
@@ -594,6 +601,18 @@ userdb_set_hook(struct userdb *u, userdb_hook_fn fn, void *arg)
 }
 
 void
+userdb_set_rest_sha256(struct userdb *u, bool sha256)
+{
+	if (atomic_load(&u->rest_sha256) == sha256)
+		return;
+	atomic_store(&u->rest_sha256, sha256);
+	pthread_mutex_lock(&u->mu);
+	u->hook_new = true; /* reload now, whatever data_version says */
+	pthread_cond_signal(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+}
+
+void
 userdb_iface(struct userdb *u, struct creds *out)
 {
 	out->ops = &userdb_ops;
@@ -611,9 +630,10 @@ userdb_lookup_snap(struct userdb *u, const char *user, size_t userlen, const cha
 
 	out->nkeys = 0;
 	pthread_rwlock_rdlock(&u->lock);
-	if (!u->snap->ok)
+	/* Loaded with the other REST HMAC: fail closed until the reload thread catches up. */
+	if (!u->snap->ok || u->snap->rest_sha256 != atomic_load(&u->rest_sha256))
 		rc = CREDS_UNAVAILABLE;
-	for (i = 0; u->snap->ok && i < u->snap->nrealms; i++) {
+	for (i = 0; rc != CREDS_UNAVAILABLE && i < u->snap->nrealms; i++) {
 		if (creds_static_has_realm(u->snap->realms[i], realm, realmlen)) {
 			creds_static_iface(u->snap->realms[i], &c);
 			rc = creds_lookup(&c, user, userlen, realm, realmlen, now_unix, out);
@@ -693,6 +713,32 @@ userdb_oauth_key(void *ctx, const char *kid, size_t kidlen, struct oauth_key *ou
 	return rc;
 }
 
+/* A USERHASH: the option users first, then the store's users of that realm. */
+static int
+userdb_find_hash_with(struct userdb *u, const struct creds *opts, const uint8_t *hash,
+    const char *realm, size_t realmlen, char *name, size_t *namelen)
+{
+	struct creds c;
+	size_t i;
+	int rc;
+
+	if ((rc = creds_find_hash(opts, hash, realm, realmlen, name, namelen)) == CREDS_FOUND)
+		return rc;
+	rc = CREDS_UNKNOWN;
+	pthread_rwlock_rdlock(&u->lock);
+	if (!u->snap->ok)
+		rc = CREDS_UNAVAILABLE;
+	for (i = 0; u->snap->ok && i < u->snap->nrealms; i++) {
+		if (creds_static_has_realm(u->snap->realms[i], realm, realmlen)) {
+			creds_static_iface(u->snap->realms[i], &c);
+			rc = creds_find_hash(&c, hash, realm, realmlen, name, namelen);
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&u->lock);
+	return rc;
+}
+
 static int
 userdb_front_oauth_key(void *ctx, const char *kid, size_t kidlen, struct oauth_key *out)
 {
@@ -701,7 +747,26 @@ userdb_front_oauth_key(void *ctx, const char *kid, size_t kidlen, struct oauth_k
 	return userdb_oauth_key(f->u, kid, kidlen, out);
 }
 
-static const struct creds_ops userdb_front_ops = {userdb_front_lookup, userdb_front_oauth_key};
+static int
+userdb_find_hash(void *ctx, const uint8_t *hash, const char *realm, size_t realmlen, char *name,
+    size_t *namelen)
+{
+	struct userdb *u = ctx;
+
+	return userdb_find_hash_with(u, u->opts, hash, realm, realmlen, name, namelen);
+}
+
+static int
+userdb_front_find_hash(void *ctx, const uint8_t *hash, const char *realm, size_t realmlen,
+    char *name, size_t *namelen)
+{
+	struct userdb_front *f = ctx;
+
+	return userdb_find_hash_with(f->u, f->opts, hash, realm, realmlen, name, namelen);
+}
+
+static const struct creds_ops userdb_front_ops = {userdb_front_lookup, userdb_front_oauth_key,
+    userdb_front_find_hash};
 
 void
 userdb_front_iface(struct userdb_front *f, struct creds *out)

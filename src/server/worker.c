@@ -278,6 +278,35 @@ worker_dgram_core(struct worker *w, const struct turn_5tuple *t, struct relay_co
 	}
 }
 
+/*
+ * RFC 5780: a Binding answer that leaves from another of our UDP addresses
+ * (CHANGE-REQUEST) or goes to another port of the client (RESPONSE-PORT).
+ * The core chose from among our listening addresses and to at the client's
+ * IP; a socket bound to from (or a wildcard one at its port) sends it.
+ */
+static void
+worker_udp_rerouted(struct worker *w, const struct turn_reply *reply, size_t outlen)
+{
+	const struct sockaddr *from = (const struct sockaddr *)&reply->from;
+	const struct worker_udp *u = NULL;
+	size_t i;
+
+	for (i = 0; i < w->nudp && u == NULL; i++) {
+		const struct sockaddr *a = (const struct sockaddr *)&w->udp[i].addr;
+		if (addr_equal(a, from) ||
+		    (addr_is_any(a) && a->sa_family == from->sa_family &&
+			addr_port(a) == addr_port(from)))
+			u = &w->udp[i];
+	}
+	if (u == NULL ||
+	    udpio_send(u->fd, addr_is_any((const struct sockaddr *)&u->addr) ? from : NULL,
+		(const struct sockaddr *)&reply->to, w->tx, outlen) != 0) {
+		w->stats.udp_dropped++;
+		return;
+	}
+	w->stats.udp_out++;
+}
+
 /* A STUN message from a UDP client: the answer leaves from the address it reached. */
 static void
 worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t *p, size_t len,
@@ -311,7 +340,16 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 			w->stats.udp_dropped++; /* not STUN: silence (indications need none) */
 		return;
 	}
-	if ((to = proxymap_get(w->proxied, (const struct sockaddr *)&t->client)) == NULL)
+	to = proxymap_get(w->proxied, (const struct sockaddr *)&t->client);
+	if (what == WORKER_MSG_CORE && reply.rerouted) {
+		/* RFC 5780 behind a PROXY-protocol balancer: our other address is not the client's. */
+		if (to != NULL)
+			w->stats.udp_dropped++;
+		else
+			worker_udp_rerouted(w, &reply, outlen);
+		return;
+	}
+	if (to == NULL)
 		to = (const struct sockaddr *)&t->client;
 	if (udpio_send(u->fd,
 		addr_is_any((const struct sockaddr *)&u->addr) ? (const struct sockaddr *)&t->server

@@ -35,6 +35,7 @@ static int stun_valid_even_port(const uint8_t *, size_t);
 static int stun_valid_mi_sha256(const uint8_t *, size_t);
 static int stun_valid_pwalg(const uint8_t *, size_t);
 static int stun_valid_pwalgs(const uint8_t *, size_t);
+static int stun_valid_domain(const uint8_t *, size_t);
 
 /* Sorted by type: looked up by binary search. */
 static const struct stun_attr_def stun_attr_defs[] = {
@@ -71,7 +72,7 @@ static const struct stun_attr_def stun_attr_defs[] = {
     {STUN_ATTR_ADDRESS_ERROR_CODE, "ADDRESS-ERROR-CODE", 4, 4 + STUN_TEXT_MAX_BYTES,
 	stun_valid_error},
     {STUN_ATTR_PASSWORD_ALGORITHMS, "PASSWORD-ALGORITHMS", 4, 0xffff, stun_valid_pwalgs},
-    {STUN_ATTR_ALTERNATE_DOMAIN, "ALTERNATE-DOMAIN", 1, 255, NULL},
+    {STUN_ATTR_ALTERNATE_DOMAIN, "ALTERNATE-DOMAIN", 1, 255, stun_valid_domain},
     {STUN_ATTR_ICMP, "ICMP", 8, 8, NULL},
     {STUN_ATTR_SOFTWARE, "SOFTWARE", 0, STUN_TEXT_MAX_BYTES, stun_valid_text},
     {STUN_ATTR_ALTERNATE_SERVER, "ALTERNATE-SERVER", 8, 20, stun_valid_addr},
@@ -241,6 +242,30 @@ stun_valid_pwalgs(const uint8_t *v, size_t len)
 	buf_init(&b, v, len);
 	while (buf_left(&b) > 0) {
 		if (stun_pwalg_next(&b) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * ALTERNATE-DOMAIN (RFC 8489 §14.16): a DNS name for certificate checks, so
+ * letters, digits, '-' and '.' only (A-labels), no empty label.
+ */
+static int
+stun_valid_domain(const uint8_t *v, size_t len)
+{
+	size_t i, label = 0;
+
+	for (i = 0; i < len; i++) {
+		if (v[i] == '.') {
+			if (label == 0)
+				return -1;
+			label = 0;
+			continue;
+		}
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+			(v[i] >= '0' && v[i] <= '9') || v[i] == '-') ||
+		    ++label > 63)
 			return -1;
 	}
 	return 0;
@@ -466,6 +491,46 @@ stun_get_u8(const struct stun_msg *m, const struct stun_attr *a, uint8_t *v)
 
 	stun_attr_buf(m, a, &b);
 	return buf_get_u8(&b, v);
+}
+
+int
+stun_get_change_request(const struct stun_msg *m, const struct stun_attr *a, bool *change_ip,
+    bool *change_port)
+{
+	uint32_t v;
+
+	if (stun_get_u32(m, a, &v) == -1)
+		return -1;
+	*change_ip = (v & STUN_CHANGE_IP) != 0;
+	*change_port = (v & STUN_CHANGE_PORT) != 0;
+	return 0;
+}
+
+int
+stun_get_userhash(const struct stun_msg *m, const struct stun_attr *a,
+    uint8_t hash[STUN_USERHASH_LEN])
+{
+	struct buf b;
+
+	if (a->len != STUN_USERHASH_LEN)
+		return -1;
+	stun_attr_buf(m, a, &b);
+	return buf_get_bytes(&b, hash, STUN_USERHASH_LEN);
+}
+
+int
+stun_get_domain(const struct stun_msg *m, const struct stun_attr *a, char *out, size_t cap)
+{
+	struct buf b;
+
+	if (a->len == 0 || (size_t)a->len >= cap ||
+	    stun_valid_domain(stun_attr_value(m, a), a->len))
+		return -1;
+	stun_attr_buf(m, a, &b);
+	if (buf_get_bytes(&b, out, a->len) == -1)
+		return -1;
+	out[a->len] = '\0';
+	return 0;
 }
 
 /* Reads an address value; mask is cookie || transaction ID to XOR with, or NULL. */

@@ -12,10 +12,13 @@
  * The nonce cookie with the STUN Security Features (RFC 8489 §9.2, §18.1): 24
  * bits in 4 base64 characters. Errata 6290: the bits are numbered from the
  * least significant one, so "Password algorithms" (bit 0) is 0x000001, "AAAB";
- * RFC 8489 B.1's "AAAC" is bit 1, "Username anonymity", which we do not offer.
+ * RFC 8489 B.1's "AAAC" is bit 1, "Username anonymity", offered with the
+ * userhash option ("AAAD": both).
  */
 #define AUTH_FEATURE_PWALGS 0x000001u
+#define AUTH_FEATURE_ANONYMITY 0x000002u
 static const char auth_cookie[] = AUTH_COOKIE "AAAB";
+static const char auth_cookie_anon[] = AUTH_COOKIE "AAAD";
 
 /* PASSWORD-ALGORITHMS we offer (RFC 8489 §14.11): SHA-256 preferred, then MD5. */
 static const uint8_t auth_offered[] = {0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00};
@@ -117,13 +120,14 @@ size_t
 auth_nonce_make(const struct turn_config *cfg, const struct turn_5tuple *t, uint64_t now_unix,
     char out[AUTH_NONCE_MAX])
 {
-	size_t prefixlen = cfg->sha256 ? AUTH_COOKIE_LEN : 0;
+	size_t prefixlen = cfg->sha256 || cfg->userhash ? AUTH_COOKIE_LEN : 0;
+	const char *cookie = cfg->userhash ? auth_cookie_anon : auth_cookie;
 	uint8_t raw[AUTH_NONCE_RAW_LEN];
 	uint32_t expiry = (uint32_t)(now_unix + cfg->stale_nonce);
 
-	memcpy(out, auth_cookie, prefixlen);
+	memcpy(out, cookie, prefixlen);
 	buf_store_u32(raw, expiry);
-	if (auth_nonce_mac(cfg, t, (const uint8_t *)auth_cookie, prefixlen, expiry, raw + 4) == -1)
+	if (auth_nonce_mac(cfg, t, (const uint8_t *)cookie, prefixlen, expiry, raw + 4) == -1)
 		memset(raw + 4, 0, AUTH_NONCE_MAC_LEN); /* never verifies: the client gets 438 */
 	auth_b64_encode(raw, sizeof raw, out + prefixlen);
 	out[prefixlen + AUTH_NONCE_B64_LEN] = '\0';
@@ -152,21 +156,34 @@ auth_nonce_valid(const struct turn_config *cfg, const struct turn_5tuple *t, con
 	return now_unix < expiry;
 }
 
-bool
-auth_nonce_has_pwalgs(const uint8_t *nonce, size_t len)
+/* The security feature bits of a nonce cookie; 0 without a cookie. */
+static uint32_t
+auth_nonce_features(const uint8_t *nonce, size_t len)
 {
 	size_t cookie = strlen(AUTH_COOKIE), i;
 	uint32_t bits = 0;
 	int v;
 
 	if (len < AUTH_COOKIE_LEN || memcmp(nonce, AUTH_COOKIE, cookie) != 0)
-		return false;
+		return 0;
 	for (i = cookie; i < AUTH_COOKIE_LEN; i++) {
 		if ((v = auth_b64_value(nonce[i])) == -1)
-			return false;
+			return 0;
 		bits = bits << 6 | (uint32_t)v;
 	}
-	return (bits & AUTH_FEATURE_PWALGS) != 0;
+	return bits;
+}
+
+bool
+auth_nonce_has_pwalgs(const uint8_t *nonce, size_t len)
+{
+	return (auth_nonce_features(nonce, len) & AUTH_FEATURE_PWALGS) != 0;
+}
+
+bool
+auth_nonce_has_anonymity(const uint8_t *nonce, size_t len)
+{
+	return (auth_nonce_features(nonce, len) & AUTH_FEATURE_ANONYMITY) != 0;
 }
 
 /*
@@ -264,6 +281,55 @@ auth_check_keys(const struct turn_config *cfg, const struct creds *creds, const 
 	auth_wipe(&cr, sizeof cr);
 }
 
+int
+auth_userhash_name(const struct creds *creds, const uint8_t hash[STUN_USERHASH_LEN],
+    const char *realm, size_t realmlen, char name[CREDS_NAME_MAX], size_t *namelen)
+{
+	static const char digits[] = "0123456789abcdef";
+	static const char prefix[] = "userhash:";
+	size_t i, n = sizeof prefix - 1;
+	int rc;
+
+	if ((rc = creds_find_hash(creds, hash, realm, realmlen, name, namelen)) == CREDS_FOUND)
+		return rc;
+	memcpy(name, prefix, n);
+	for (i = 0; i < STUN_USERHASH_LEN; i++) {
+		name[n++] = digits[hash[i] >> 4];
+		name[n++] = digits[hash[i] & 15];
+	}
+	name[n] = '\0';
+	*namelen = n;
+	return rc;
+}
+
+/*
+ * RFC 8489 §9.2.4 with §14.4: a request naming its user by USERHASH (no
+ * USERNAME) is looked up by hash in the realm it names; only when the nonce
+ * offered username anonymity (the userhash option), else 400 like a request
+ * without USERNAME. 0, or -1 with r failed.
+ */
+static int
+auth_resolve_userhash(const struct turn_config *cfg, const struct creds *creds,
+    const struct stun_msg *m, const struct stun_attr *uh, const struct stun_attr *realm,
+    const struct stun_attr *nonce, struct auth_result *r)
+{
+	uint8_t hash[STUN_USERHASH_LEN];
+
+	if (!cfg->userhash || !auth_nonce_has_anonymity(stun_attr_value(m, nonce), nonce->len) ||
+	    stun_get_userhash(m, uh, hash) == -1) {
+		auth_fail(r, 400, false);
+		return -1;
+	}
+	if (auth_userhash_name(creds, hash, (const char *)stun_attr_value(m, realm), realm->len,
+		r->userbuf, &r->userlen) != CREDS_FOUND) {
+		r->user = r->userbuf; /* the label: the failure counts against this hash */
+		auth_fail(r, 401, true);
+		return -1;
+	}
+	r->user = r->userbuf;
+	return 0;
+}
+
 /* RFC 7635's server name: the option, else the realm. */
 static const char *
 auth_server_name(const struct turn_config *cfg)
@@ -353,7 +419,7 @@ auth_check_session(const struct turn_config *cfg, const struct creds *creds,
     const struct turn_5tuple *t, const struct stun_msg *m, uint64_t now_unix,
     const struct auth_session *sess, struct auth_result *r)
 {
-	const struct stun_attr *user, *realm, *nonce, *token;
+	const struct stun_attr *user, *realm, *nonce, *token, *uh;
 	uint16_t alg;
 
 	memset(r, 0, sizeof *r);
@@ -365,7 +431,8 @@ auth_check_session(const struct turn_config *cfg, const struct creds *creds,
 	user = stun_find(m, STUN_ATTR_USERNAME);
 	realm = stun_find(m, STUN_ATTR_REALM);
 	nonce = stun_find(m, STUN_ATTR_NONCE);
-	if (user == NULL || realm == NULL || nonce == NULL) {
+	uh = user == NULL ? stun_find(m, STUN_ATTR_USERHASH) : NULL;
+	if ((user == NULL && uh == NULL) || realm == NULL || nonce == NULL) {
 		auth_fail(r, 400, false);
 		return;
 	}
@@ -377,8 +444,11 @@ auth_check_session(const struct turn_config *cfg, const struct creds *creds,
 		auth_fail(r, 438, true);
 		return;
 	}
-	r->user = (const char *)stun_attr_value(m, user);
-	r->userlen = user->len;
+	if (user != NULL) {
+		r->user = (const char *)stun_attr_value(m, user);
+		r->userlen = user->len;
+	} else if (auth_resolve_userhash(cfg, creds, m, uh, realm, nonce, r) != 0)
+		return;
 	token = cfg->oauth ? stun_find(m, STUN_ATTR_ACCESS_TOKEN) : NULL;
 	if ((token != NULL || (sess != NULL && sess->keylen > 0)) &&
 	    !auth_realm_ours(cfg, m, realm))

@@ -12,14 +12,16 @@
 #include "turnpike/integrity.h"
 #include "turnpike/stun.h"
 
-/* base64 of a 20-byte HMAC-SHA1: 28 characters and a NUL. */
+/* base64 of a 20-byte HMAC-SHA1 (28 characters) or a 32-byte HMAC-SHA256 (44). */
 #define CREDS_REST_PASSWORD_LEN 28
+#define CREDS_REST_PASSWORD_SHA256_LEN 44
 #define CREDS_HEX_KEY_LEN 32
 
 struct creds_user {
 	char *name;
 	size_t namelen;
 	struct creds_key key;
+	uint8_t hash[32]; /* USERHASH: SHA-256(name ":" realm) */
 };
 
 struct creds_secret {
@@ -35,13 +37,16 @@ struct creds_static {
 	struct creds_secret *secrets;
 	size_t nsecrets;
 	bool rest;
+	bool rest_sha256;
 	char sep;
 };
 
 static int creds_static_lookup(void *, const char *, size_t, const char *, size_t, uint64_t,
     struct creds_result *);
+static int creds_static_find_hash(void *, const uint8_t *, const char *, size_t, char *, size_t *);
 
-static const struct creds_ops creds_static_ops = {creds_static_lookup, NULL};
+static const struct creds_ops creds_static_ops = {creds_static_lookup, NULL,
+    creds_static_find_hash};
 
 /* Overwrites secrets before their memory is released. */
 static void
@@ -69,6 +74,16 @@ creds_oauth_key(const struct creds *c, const char *kid, size_t kidlen, struct oa
 	if (c == NULL || c->ops == NULL || c->ops->oauth_key == NULL)
 		return CREDS_UNKNOWN;
 	return c->ops->oauth_key(c->ctx, kid, kidlen, out);
+}
+
+int
+creds_find_hash(const struct creds *c, const uint8_t hash[32], const char *realm, size_t realmlen,
+    char name[CREDS_NAME_MAX], size_t *namelen)
+{
+	*namelen = 0;
+	if (c == NULL || c->ops == NULL || c->ops->find_hash == NULL)
+		return CREDS_UNKNOWN;
+	return c->ops->find_hash(c->ctx, hash, realm, realmlen, name, namelen);
 }
 
 struct creds_static *
@@ -157,6 +172,7 @@ creds_store_user(struct creds_static *cs, const char *name, size_t namelen,
 		return -1;
 	u->namelen = namelen;
 	u->key = *k;
+	integrity_userhash(name, namelen, cs->realm, cs->realmlen, u->hash);
 	cs->nusers++;
 	return 0;
 }
@@ -227,6 +243,12 @@ creds_static_set_rest(struct creds_static *cs, bool use_auth_secret, char separa
 	cs->sep = separator != '\0' ? separator : ':';
 }
 
+void
+creds_static_set_rest_sha256(struct creds_static *cs, bool sha256)
+{
+	cs->rest_sha256 = sha256;
+}
+
 size_t
 creds_static_secret_count(const struct creds_static *cs)
 {
@@ -277,13 +299,20 @@ int
 creds_rest_password(const char *secret, size_t secretlen, const char *user, size_t userlen,
     char *out, size_t outcap)
 {
+	return creds_rest_password_alg(false, secret, secretlen, user, userlen, out, outcap);
+}
+
+int
+creds_rest_password_alg(bool sha256, const char *secret, size_t secretlen, const char *user,
+    size_t userlen, char *out, size_t outcap)
+{
 	uint8_t mac[INTEGRITY_SHA256_LEN];
 
-	if (outcap < CREDS_REST_PASSWORD_LEN + 1 ||
-	    integrity_hmac(false, (const uint8_t *)secret, secretlen, (const uint8_t *)user,
+	if (outcap < (sha256 ? CREDS_REST_PASSWORD_SHA256_LEN : CREDS_REST_PASSWORD_LEN) + 1 ||
+	    integrity_hmac(sha256, (const uint8_t *)secret, secretlen, (const uint8_t *)user,
 		userlen, mac) == -1)
 		return -1;
-	creds_base64(mac, INTEGRITY_SHA1_LEN, out);
+	creds_base64(mac, sha256 ? INTEGRITY_SHA256_LEN : INTEGRITY_SHA1_LEN, out);
 	creds_wipe(mac, sizeof mac);
 	return 0;
 }
@@ -329,18 +358,18 @@ creds_rest_expiry(const char *u, size_t n, char sep, uint64_t *expiry)
 	return creds_number(last + 1, n - (size_t)(last + 1 - u), expiry);
 }
 
-/* One key pair per secret: the password is base64(HMAC-SHA1(secret, username)). */
+/* One key pair per secret: the password is base64(HMAC-SHA1 or -SHA256(secret, username)). */
 static int
 creds_rest_keys(const struct creds_static *cs, const char *user, size_t userlen,
     struct creds_result *out)
 {
-	char pass[CREDS_REST_PASSWORD_LEN + 1];
+	char pass[CREDS_REST_PASSWORD_MAX];
 	size_t i;
 	int rc = CREDS_FOUND;
 
 	for (i = 0; i < cs->nsecrets && i < CREDS_MAX_KEYS; i++) {
-		if (creds_rest_password(cs->secrets[i].p, cs->secrets[i].len, user, userlen, pass,
-			sizeof pass) == -1 ||
+		if (creds_rest_password_alg(cs->rest_sha256, cs->secrets[i].p, cs->secrets[i].len,
+			user, userlen, pass, sizeof pass) == -1 ||
 		    creds_derive(user, userlen, cs->realm, cs->realmlen, pass, strlen(pass),
 			&out->keys[out->nkeys]) == -1) {
 			rc = CREDS_UNAVAILABLE;
@@ -374,4 +403,26 @@ creds_static_lookup(void *ctx, const char *user, size_t userlen, const char *rea
 	out->keys[0] = u->key;
 	out->nkeys = 1;
 	return CREDS_FOUND;
+}
+
+static int
+creds_static_find_hash(void *ctx, const uint8_t *hash, const char *realm, size_t realmlen,
+    char *name, size_t *namelen)
+{
+	const struct creds_static *cs = ctx;
+	size_t i;
+
+	*namelen = 0;
+	if (!creds_static_has_realm(cs, realm, realmlen))
+		return CREDS_UNKNOWN;
+	for (i = 0; i < cs->nusers; i++) {
+		if (memcmp(cs->users[i].hash, hash, sizeof cs->users[i].hash) != 0 ||
+		    cs->users[i].namelen >= CREDS_NAME_MAX)
+			continue;
+		memcpy(name, cs->users[i].name, cs->users[i].namelen);
+		name[cs->users[i].namelen] = '\0';
+		*namelen = cs->users[i].namelen;
+		return CREDS_FOUND;
+	}
+	return CREDS_UNKNOWN;
 }

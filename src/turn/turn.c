@@ -11,6 +11,7 @@
 
 #include "turnpike/addr.h"
 #include "turnpike/allocation.h"
+#include "turnpike/alternate.h"
 #include "turnpike/auth.h"
 #include "turnpike/binding.h"
 #include "turnpike/buf.h"
@@ -46,7 +47,8 @@ struct turn {
 	uint8_t tid_prefix[8]; /* random; a counter follows in indications */
 	uint32_t tid_counter;
 	uint64_t next_alloc_id;
-	bool draining;                 /* new allocations refused with 508 */
+	bool draining;                 /* new allocations redirected or refused with 508 */
+	uint32_t alt_cursor;           /* round-robin over the alternate servers */
 	uint8_t scratch[TURN_SCRATCH]; /* outgoing Data indications and ChannelData */
 	void (*session_end)(void *, const struct turn_session *);
 	void *session_end_arg;
@@ -63,6 +65,7 @@ struct turn_req {
 	bool authenticated;
 	struct turn_allocation *alloc; /* the 5-tuple's allocation, or NULL */
 	struct turn_reply *reply;
+	struct alternate_target alternate; /* where a 300 sends the client */
 };
 
 /* What a request is answered with; filled by a method handler. */
@@ -75,8 +78,9 @@ struct turn_answer {
 	bool mapped;                           /* XOR-MAPPED-ADDRESS */
 	bool has_lifetime;
 	uint32_t lifetime;
-	uint64_t token; /* RESERVATION-TOKEN, 0 for none */
-	int addr_error; /* ADDRESS-ERROR-CODE for IPv6, 0 for none */
+	uint64_t token;                           /* RESERVATION-TOKEN, 0 for none */
+	int addr_error;                           /* ADDRESS-ERROR-CODE for IPv6, 0 for none */
+	const struct alternate_target *alternate; /* ALTERNATE-SERVER of a 300 */
 };
 
 /* What an Allocate asks for (RFC 8656 §7.2). */
@@ -125,6 +129,7 @@ turn_create(const struct turn_config *cfg, const struct creds *creds, const stru
 		t->creds = *creds;
 	t->io = *io;
 	t->binding.software = cfg->software;
+	t->binding.rfc5780 = cfg->rfc5780;
 	t->policy = cfg->policy;
 	if (t->policy == NULL)
 		t->policy = t->own_policy = peerpolicy_create();
@@ -205,6 +210,7 @@ turn_set_config(struct turn *t, const struct turn_config *cfg)
 		return -1;
 	t->cfg = cfg;
 	t->binding.software = cfg->software;
+	t->binding.rfc5780 = cfg->rfc5780;
 	t->policy = cfg->policy != NULL ? cfg->policy : t->own_policy;
 	return 0;
 }
@@ -291,6 +297,12 @@ turn_build(const struct turn_req *r, const struct turn_answer *a, uint8_t *out, 
 		stun_build_error(&b, a->error, a->challenge && !cfg->challenge_reason ? "" : NULL);
 	if (a->nunknown > 0)
 		stun_build_unknown(&b, a->unknown, a->nunknown);
+	if (a->alternate != NULL) {
+		stun_build_addr(&b, STUN_ATTR_ALTERNATE_SERVER,
+		    (const struct sockaddr *)&a->alternate->addr);
+		if (a->alternate->domain[0] != '\0')
+			stun_build_string(&b, STUN_ATTR_ALTERNATE_DOMAIN, a->alternate->domain);
+	}
 	if (a->challenge)
 		auth_build_challenge(&b, cfg, r->tuple, r->now->unix_s);
 	turn_build_success(r, a, &b);
@@ -432,6 +444,28 @@ turn_quota(const struct turn_req *r)
 	return 0;
 }
 
+/*
+ * RFC 8489 §10: 300 Try Alternate with ALTERNATE-SERVER (and ALTERNATE-DOMAIN
+ * for TLS certificate checks) when alternate_choose says so; true when answered.
+ */
+static bool
+turn_redirect(struct turn_req *r, struct turn_answer *ans)
+{
+	struct sockaddr_in sin;
+	struct alternate_query q = {
+	    .transport = r->tuple->transport,
+	    .family = addr_unmap_v4((const struct sockaddr *)&r->tuple->server, &sin)->sa_family,
+	    .draining = r->t->draining,
+	};
+
+	if (!alternate_choose(r->t->cfg->alternates, &q, &r->t->alt_cursor, &r->alternate))
+		return false;
+	ans->error = 300;
+	ans->alternate = &r->alternate;
+	r->t->stats.redirects++;
+	return true;
+}
+
 /* relay_open's answer as a STUN error code. */
 static int
 turn_relay_error(int rc)
@@ -511,6 +545,8 @@ turn_allocate(struct turn_req *r, struct turn_answer *ans)
 			ans->error = 437;
 		return;
 	}
+	if (turn_redirect(r, ans))
+		return;
 	if ((ans->error = turn_allocate_parse(r, &ar)) != 0 || (ans->error = turn_quota(r)) != 0)
 		return;
 	if ((a = allocation_add(r->t->allocs, r->tuple, r->auth.user, r->auth.userlen)) == NULL) {
@@ -695,6 +731,25 @@ turn_method_find(uint16_t method)
 }
 
 /*
+ * A request naming its user by USERHASH (with userhash on): the user's name,
+ * or a label of the hash, in r->auth.userbuf for the throttle; false without one.
+ */
+static bool
+turn_userhash_name(struct turn_req *r, size_t *len)
+{
+	const struct stun_attr *uh = stun_find(r->m, STUN_ATTR_USERHASH);
+	const struct stun_attr *realm = stun_find(r->m, STUN_ATTR_REALM);
+	uint8_t hash[STUN_USERHASH_LEN];
+
+	if (!r->t->cfg->userhash || uh == NULL || realm == NULL ||
+	    stun_get_userhash(r->m, uh, hash) == -1)
+		return false;
+	auth_userhash_name(&r->t->creds, hash, (const char *)stun_attr_value(r->m, realm),
+	    realm->len, r->auth.userbuf, len);
+	return true;
+}
+
+/*
  * The failed-authentication throttle: false when a request with credentials
  * from this source or for this user must be dropped without being checked, so
  * that a guesser learns nothing, not even from a good guess.
@@ -706,16 +761,22 @@ turn_auth_allowed(struct turn_req *r)
 	const struct stun_attr *user;
 	const struct turn_allocation *a;
 	const char *name;
+	size_t len;
 	bool mine;
 
-	if (cfg->auth_allowed == NULL || (r->m->mi < 0 && r->m->mi_sha256 < 0) ||
-	    (user = stun_find(r->m, STUN_ATTR_USERNAME)) == NULL)
+	if (cfg->auth_allowed == NULL || (r->m->mi < 0 && r->m->mi_sha256 < 0))
 		return true;
-	name = (const char *)stun_attr_value(r->m, user);
+	if ((user = stun_find(r->m, STUN_ATTR_USERNAME)) != NULL) {
+		name = (const char *)stun_attr_value(r->m, user);
+		len = user->len;
+	} else if (!turn_userhash_name(r, &len))
+		return true; /* no user named: auth_check answers 400 */
+	else
+		name = r->auth.userbuf;
 	a = allocation_find(r->t->allocs, r->tuple);
-	mine = a != NULL && (a->oauth || allocation_is_user(a, name, user->len));
+	mine = a != NULL && (a->oauth || allocation_is_user(a, name, len));
 	return cfg->auth_allowed(cfg->auth_ctx, (const struct sockaddr *)&r->tuple->client, name,
-	    user->len, mine, r->now->mono_ms);
+	    len, mine, r->now->mono_ms);
 }
 
 /* Long-term credentials, or nothing to check with no-auth; false when answered already. */
@@ -756,6 +817,17 @@ turn_authenticate(struct turn_req *r, struct turn_answer *ans)
 	else if (ans->error == 438)
 		t->stats.auth_failures_438++;
 	return false;
+}
+
+/* alternate-server-preauth: an Allocate without credentials is redirected before the 401. */
+static bool
+turn_preauth_redirect(struct turn_req *r, struct turn_answer *ans)
+{
+	if (!r->t->cfg->alternate_preauth || r->m->method != STUN_ALLOCATE || r->m->mi >= 0 ||
+	    r->m->mi_sha256 >= 0 || r->m->nunknown > 0 ||
+	    allocation_find(r->t->allocs, r->tuple) != NULL)
+		return false;
+	return turn_redirect(r, ans);
 }
 
 /*
@@ -830,6 +902,8 @@ turn_request(struct turn_req *r, uint8_t *out, size_t cap, size_t *outlen)
 	memset(&ans, 0, sizeof ans);
 	if ((meth = turn_method_find(r->m->method)) == NULL)
 		ans.error = 400; /* a method we do not serve (RFC 6062's among them) */
+	else if (turn_preauth_redirect(r, &ans))
+		; /* answered without integrity: the client sent none */
 	else if (turn_authenticate(r, &ans))
 		turn_dispatch(r, meth, &ans);
 	if (r->reply->throttled)
@@ -916,14 +990,25 @@ turn_send_indication(struct turn *t, const struct turn_5tuple *tuple, const stru
 
 static int
 turn_binding(struct turn *t, const struct turn_5tuple *tuple, const struct stun_msg *m,
-    uint8_t *out, size_t cap, size_t *outlen)
+    uint8_t *out, size_t cap, size_t *outlen, struct turn_reply *reply)
 {
+	struct binding_route route = {
+	    .client = (const struct sockaddr *)&tuple->client,
+	    .local = tuple->server.ss_family != AF_UNSPEC ? (const struct sockaddr *)&tuple->server
+							  : NULL,
+	    .udp = tuple->transport == TURN_UDP,
+	};
+
 	t->stats.binding_requests++;
-	if (binding_process(&t->binding, m->raw, m->len, (const struct sockaddr *)&tuple->client,
-		out, cap, outlen) != BINDING_REPLY ||
+	if (binding_respond(&t->binding, m, &route, out, cap, outlen) != BINDING_REPLY ||
 	    *outlen < 2) {
 		*outlen = 0;
 		return 0;
+	}
+	if (route.rerouted) {
+		reply->rerouted = true;
+		reply->from = route.from;
+		reply->to = route.to;
 	}
 	/* RFC 8489 §5: class bits C1 (0x0100) and C0 (0x0010); both set is an error. */
 	if ((out[1] & 0x10) != 0)
@@ -950,7 +1035,7 @@ turn_handle_message(struct turn *t, const struct turn_5tuple *tuple, void *conn,
 	if (m->cls != STUN_REQUEST)
 		return 0;
 	if (m->method == STUN_BINDING)
-		return turn_binding(t, tuple, m, out, cap, outlen);
+		return turn_binding(t, tuple, m, out, cap, outlen, reply);
 	memset(&r, 0, sizeof r);
 	r.t = t;
 	r.tuple = tuple;

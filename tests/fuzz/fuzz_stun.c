@@ -2,6 +2,7 @@
  * Fuzz target for the STUN decoder: decode, every getter on every attribute,
  * integrity and fingerprint checks, then re-encode what decoded and decode again.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +23,13 @@ fuzz_getters(const struct stun_msg *m, const struct stun_attr *a)
 {
 	struct sockaddr_storage ss;
 	const uint8_t *reason;
+	uint8_t hash[STUN_USERHASH_LEN];
+	char domain[STUN_DOMAIN_MAX];
 	size_t rlen;
 	uint32_t u32;
 	uint16_t u16;
 	uint8_t u8;
+	bool ip, port;
 	int code;
 
 	if (stun_attr_value(m, a) + a->len > m->raw + m->len)
@@ -38,6 +42,11 @@ fuzz_getters(const struct stun_msg *m, const struct stun_attr *a)
 	(void)stun_get_u8(m, a, &u8);
 	(void)stun_get_addr(m, a, &ss);
 	(void)stun_get_xor_addr(m, a, &ss);
+	(void)stun_get_change_request(m, a, &ip, &port);
+	if (stun_get_userhash(m, a, hash) == 0 && a->len != STUN_USERHASH_LEN)
+		abort();
+	if (stun_get_domain(m, a, domain, sizeof domain) == 0 && strlen(domain) != a->len)
+		abort();
 	(void)stun_attr_name(a->type);
 }
 

@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "turnpike/addr.h"
+#include "turnpike/alternate.h"
+#include "turnpike/binding.h"
 #include "turnpike/auth.h"
 #include "turnpike/creds.h"
 #include "turnpike/integrity.h"
@@ -53,6 +55,10 @@ struct fuzz {
 	uint8_t req[2048];
 	size_t reqlen;
 	uint8_t out[TURN_RESPONSE_MAX];
+	uint8_t pad[1600];
+	struct alternate_set *alternates;
+	struct sockaddr_storage ips[2];
+	struct binding_rfc5780 rfc5780;
 };
 
 /* 192.0.2.1 is the server: its relay ports are peers, its other ports are refused. */
@@ -165,6 +171,12 @@ fuzz_feed(struct fuzz *f, uint8_t which)
 		abort();
 	if (outlen == 0)
 		return;
+	/* RFC 5780: an answer may leave from another of our addresses, never to another IP. */
+	if (reply.rerouted &&
+	    (!addr_equal_ip((const struct sockaddr *)&reply.to,
+		 (const struct sockaddr *)&t->client) ||
+		t->transport != TURN_UDP || m.method != STUN_BINDING))
+		abort();
 	if (stun_decode(&r, f->out, outlen, &errstr) != STUN_DECODE_OK ||
 	    memcmp(r.tid, m.tid, STUN_TID_LEN) != 0 || r.method != m.method ||
 	    (r.cls != STUN_SUCCESS && r.cls != STUN_ERROR) || m.cls != STUN_REQUEST ||
@@ -181,7 +193,20 @@ fuzz_attr(struct fuzz *f, struct script *s, struct stun_build *b)
 	struct sockaddr_storage peer;
 	uint8_t v[8];
 
-	switch (next(s) % 12) {
+	switch (next(s) % 16) {
+	case 12:
+		stun_build_u32(b, STUN_ATTR_CHANGE_REQUEST, next(s));
+		break;
+	case 13:
+		stun_build_u16(b, STUN_ATTR_RESPONSE_PORT, next16(s));
+		break;
+	case 14:
+		memset(f->pad, 'z', sizeof f->pad);
+		stun_build_attr(b, STUN_ATTR_PADDING, f->pad, next16(s) % sizeof f->pad);
+		break;
+	case 15:
+		stun_build_attr(b, STUN_ATTR_ALTERNATE_DOMAIN, "turn.example.org", next(s) % 17);
+		break;
 	case 0:
 		stun_build_u32(b, STUN_ATTR_LIFETIME, (uint32_t)next16(s) * (next(s) & 3));
 		break;
@@ -240,7 +265,11 @@ fuzz_sign(struct fuzz *f, struct script *s, struct stun_build *b, uint8_t which)
 		return;
 	len = auth_nonce_make(&f->cfg, &f->tuples[which % 4],
 	    f->now.unix_s - (how & 0x20 ? 700 : 0), nonce);
-	stun_build_string(b, STUN_ATTR_USERNAME, user);
+	if (f->cfg.userhash && next(s) & 1) {
+		integrity_userhash(user, strlen(user), REALM, strlen(REALM), key);
+		stun_build_attr(b, STUN_ATTR_USERHASH, key, 32);
+	} else
+		stun_build_string(b, STUN_ATTR_USERNAME, user);
 	stun_build_string(b, STUN_ATTR_REALM, REALM);
 	stun_build_attr(b, STUN_ATTR_NONCE, nonce, len);
 	integrity_key_long_term(how & 0x40 ? STUN_PWALG_SHA256 : STUN_PWALG_MD5, user, strlen(user),
@@ -370,8 +399,34 @@ fuzz_op(struct fuzz *f, struct script *s)
 	}
 }
 
+/* ALTERNATE-SERVER, USERHASH and RFC 5780, chosen by a second flag byte. */
 static void
-fuzz_setup(struct fuzz *f, uint8_t flags, const struct peerpolicy *policy)
+fuzz_setup_extensions(struct fuzz *f, uint8_t flags2)
+{
+	const char *errstr;
+	char *cause = NULL;
+
+	f->cfg.userhash = (flags2 & 1) != 0;
+	f->cfg.alternate_preauth = (flags2 & 2) != 0;
+	if (flags2 & 4) {
+		if ((f->alternates = alternate_set_create()) == NULL ||
+		    alternate_set_add(f->alternates, ALTERNATE_PLAIN, "192.0.2.50", &cause) != 0 ||
+		    alternate_set_add(f->alternates, ALTERNATE_TLS, "192.0.2.51/turn.example.org",
+			&cause) != 0)
+			abort();
+		f->cfg.alternates = f->alternates;
+	}
+	if (flags2 & 8) {
+		if (addr_parse("192.0.2.1", 0, &f->ips[0], &errstr) == -1 ||
+		    addr_parse("192.0.2.2", 0, &f->ips[1], &errstr) == -1)
+			abort();
+		f->rfc5780 = (struct binding_rfc5780){3478, 3479, f->ips, flags2 & 16 ? 1 : 2};
+		f->cfg.rfc5780 = &f->rfc5780;
+	}
+}
+
+static void
+fuzz_setup(struct fuzz *f, uint8_t flags, uint8_t flags2, const struct peerpolicy *policy)
 {
 	static const char *const clients[] = {"198.51.100.1:40000", "198.51.100.2:40000",
 	    "[2001:db8::99]:40000", "198.51.100.1:40000"};
@@ -393,6 +448,7 @@ fuzz_setup(struct fuzz *f, uint8_t flags, const struct peerpolicy *policy)
 	f->cfg.software = flags & 32 ? "fuzz" : NULL;
 	f->cfg.policy = flags & 64 ? policy : NULL;
 	memset(f->cfg.nonce_key, 7, sizeof f->cfg.nonce_key);
+	fuzz_setup_extensions(f, flags2);
 	f->now.mono_ms = 1000000;
 	f->now.unix_s = 1800000000 + f->now.mono_ms / 1000;
 	f->port = 50000;
@@ -436,7 +492,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if ((f = calloc(1, sizeof *f)) == NULL)
 		return 0;
-	fuzz_setup(f, next(&s), pp);
+	/* The extensions' flags are the last byte, so older seeds keep their script. */
+	fuzz_setup(f, next(&s), size > 0 ? data[size - 1] : 0, pp);
 	io = (struct turn_io){f, fuzz_open, fuzz_close, fuzz_send, fuzz_client};
 	if ((f->turn = turn_create(&f->cfg, &creds, &io)) == NULL) {
 		free(f);
@@ -447,6 +504,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	turn_free(f->turn);
 	if (f->live != 0)
 		abort(); /* turn_free must close every relay */
+	alternate_set_free(f->alternates);
 	free(f);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include "turnpike/oauth.h"
 #include "turnpike/stun_build.h"
 #include "unit.h"
+#include "vectors.h"
 
 #define REALM "example.org"
 
@@ -33,6 +34,7 @@ struct req {
 	const uint8_t *pwalgs;
 	size_t pwalgslen;
 	uint16_t pwalg; /* 0: no PASSWORD-ALGORITHM */
+	bool userhash;  /* USERHASH of user instead of USERNAME */
 };
 
 static void
@@ -87,7 +89,12 @@ request(const struct req *q)
 
 	stun_build_init(&b, buf, sizeof buf, STUN_ALLOCATE, STUN_REQUEST, tid);
 	stun_build_u8(&b, STUN_ATTR_REQUESTED_TRANSPORT, 17);
-	if (q->user != NULL)
+	if (q->user != NULL && q->userhash) {
+		uint8_t h[32];
+		const char *realm = q->realm != NULL ? q->realm : REALM;
+		integrity_userhash(q->user, strlen(q->user), realm, strlen(realm), h);
+		stun_build_attr(&b, STUN_ATTR_USERHASH, h, sizeof h);
+	} else if (q->user != NULL)
 		stun_build_string(&b, STUN_ATTR_USERNAME, q->user);
 	stun_build_string(&b, STUN_ATTR_REALM, q->realm != NULL ? q->realm : REALM);
 	if (q->nonce != NULL)
@@ -359,7 +366,7 @@ fixed_lookup(void *ctx, const char *user, size_t userlen, const char *realm, siz
 static void
 test_backend_failure(void)
 {
-	static const struct creds_ops ops = {fixed_lookup, NULL};
+	static const struct creds_ops ops = {fixed_lookup, NULL, NULL};
 	static int status;
 	struct creds saved = creds;
 	char n[AUTH_NONCE_MAX];
@@ -378,6 +385,100 @@ test_backend_failure(void)
 	    1000);
 	CHECKM(r.error == 401, "pending lookups answer 401 for now");
 	creds = saved;
+}
+
+/* RFC 8489 B.1 (errata 6268): its USERHASH finds the user, whose SHA-256 key verifies it. */
+static void
+test_userhash_b1(void)
+{
+	struct vector vs[VECTORS_MAX];
+	const struct vector *v = NULL;
+	struct creds_static *b1 = creds_static_create("example.org");
+	struct creds c;
+	struct creds_result r;
+	struct stun_msg m;
+	const struct stun_attr *a;
+	uint8_t msgbuf[512], hash[32], key[32], user[64];
+	char name[CREDS_NAME_MAX], spec[128], *cause = NULL;
+	const char *errstr;
+	size_t namelen;
+	int i, n = vectors_load(TEST_DATADIR "/rfc5769_vectors.txt", vs), len, ulen;
+
+	for (i = 0; i < n; i++) {
+		if (strstr(vector_name(&vs[i]), "B.1") != NULL)
+			v = &vs[i];
+	}
+	CHECKM(v != NULL, "the RFC 8489 B.1 vector is in rfc5769_vectors.txt");
+	if (v == NULL)
+		return;
+	len = vector_hex(v, "hex", msgbuf, sizeof msgbuf);
+	ulen = vector_hex(v, "username_hex", user, sizeof user - 1);
+	snprintf(spec, sizeof spec, "%.*s:TheMatrIX", ulen, (const char *)user);
+	creds_static_iface(b1, &c);
+	CHECK(creds_static_add_user(b1, spec, &cause) == 0);
+	CHECK(len > 0 && stun_decode(&m, msgbuf, (size_t)len, &errstr) == 0);
+	CHECKM((a = stun_find(&m, STUN_ATTR_USERHASH)) != NULL &&
+		stun_get_userhash(&m, a, hash) == 0 && stun_find(&m, STUN_ATTR_USERNAME) == NULL,
+	    "B.1 names its user by USERHASH only");
+	CHECKM(creds_find_hash(&c, hash, "example.org", 11, name, &namelen) == CREDS_FOUND &&
+		namelen == (size_t)ulen && memcmp(name, user, namelen) == 0,
+	    "the B.1 USERHASH finds <U+30DE><U+30C8><U+30EA><U+30C3><U+30AF><U+30B9> in "
+	    "example.org");
+	CHECK(creds_lookup(&c, name, namelen, "example.org", 11, 0, &r) == CREDS_FOUND);
+	CHECKM(vector_hex(v, "hmac_key_hex", key, sizeof key) == 32 &&
+		memcmp(r.keys[0].sha256, key, 32) == 0,
+	    "the found user's SHA-256 key is B.1's");
+	CHECKM(integrity_verify(&m, true, r.keys[0].sha256, 32),
+	    "B.1's MESSAGE-INTEGRITY-SHA256 verifies with the key found by hash");
+	creds_static_free(b1);
+}
+
+/* auth_check with USERHASH: only with the userhash option and its nonce cookie bit. */
+static void
+test_userhash(void)
+{
+	char n[AUTH_NONCE_MAX], plain[AUTH_NONCE_MAX];
+	static struct auth_result r; /* r.user may point into r.userbuf: never copied */
+	struct req q = {.user = "alice",
+	    .mi_sha256 = true,
+	    .key_alg = STUN_PWALG_SHA256,
+	    .password = "s3cret",
+	    .pwalgs = offered,
+	    .pwalgslen = sizeof offered,
+	    .pwalg = STUN_PWALG_SHA256,
+	    .userhash = true};
+
+	cfg.sha256 = true;
+	auth_nonce_make(&cfg, &tup, 1000, plain);
+	cfg.userhash = true;
+	auth_nonce_make(&cfg, &tup, 1000, n);
+	CHECKM(strncmp(n, "obMatJos2AAAD", 13) == 0 && auth_nonce_has_anonymity((uint8_t *)n, 13) &&
+		auth_nonce_has_pwalgs((uint8_t *)n, 13),
+	    "userhash: the cookie offers username anonymity and password algorithms (AAAD)");
+	CHECK(!auth_nonce_has_anonymity((const uint8_t *)plain, strlen(plain)));
+	q.nonce = n;
+	auth_check(&cfg, &creds, &tup, request(&q), 1000, &r);
+	CHECKM(r.error == 0 && r.userlen == 5 && memcmp(r.user, "alice", 5) == 0 && r.mac_sha256,
+	    "USERHASH of alice: authenticated as alice, answered with MESSAGE-INTEGRITY-SHA256");
+	q.password = "wrong";
+	auth_check(&cfg, &creds, &tup, request(&q), 1000, &r);
+	CHECKM(r.error == 401 && r.challenge, "USERHASH with a wrong password: 401");
+	q.password = "s3cret";
+	q.user = "nobody";
+	auth_check(&cfg, &creds, &tup, request(&q), 1000, &r);
+	CHECKM(r.error == 401 && r.challenge, "USERHASH of an unknown user: 401");
+	q.user = "alice";
+	q.nonce = plain;
+	auth_check(&cfg, &creds, &tup, request(&q), 1000, &r);
+	CHECKM(r.error == 400, "USERHASH after a nonce that did not offer anonymity: 400");
+	cfg.userhash = false;
+	q.nonce = n;
+	auth_check(&cfg, &creds, &tup, request(&q), 1000, &r);
+	CHECKM(r.error == 400, "userhash off: USERHASH without USERNAME is a 400");
+	q.userhash = false;
+	q.nonce = plain;
+	auth_check(&cfg, &creds, &tup, request(&q), 1000, &r);
+	CHECKM(r.error == 0, "userhash off: USERNAME still works");
 }
 
 static void
@@ -461,7 +562,7 @@ oauth_token(const char *server, uint64_t ts, uint32_t lifetime, const uint8_t ma
 static void
 test_oauth(void)
 {
-	static const struct creds_ops ops = {no_users, oauth_lookup};
+	static const struct creds_ops ops = {no_users, oauth_lookup, NULL};
 	const uint8_t mac[20] = "session-key-20-bytes", other[20] = "another-key-20-bytes";
 	struct creds oc = {&ops, NULL};
 	uint8_t tok[OAUTH_TOKEN_MAX], stolen[OAUTH_TOKEN_MAX];
@@ -573,6 +674,8 @@ main(void)
 	test_rest_rotation();
 	test_sha256();
 	test_backend_failure();
+	test_userhash_b1();
+	test_userhash();
 	test_challenge();
 	test_oauth();
 	test_oauth_challenge();

@@ -3,8 +3,10 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "turnpike/addr.h"
 #include "turnpike/binding.h"
 #include "turnpike/integrity.h"
 #include "turnpike/stun.h"
@@ -12,11 +14,11 @@
 #include "unit.h"
 
 static const uint8_t tid[STUN_TID_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-static const struct binding_config plain = {NULL};
-static const struct binding_config with_software = {"turnpike test"};
+static const struct binding_config plain = {NULL, NULL};
+static const struct binding_config with_software = {"turnpike test", NULL};
 
 static struct sockaddr_storage src4, src6, mapped;
-static uint8_t out[1024];
+static uint8_t out[2048];
 static size_t outlen;
 static struct stun_msg resp;
 
@@ -210,6 +212,162 @@ test_ignored(void)
 	    "no room: nothing sent");
 }
 
+/* RFC 5780 on 192.0.2.1 and 192.0.2.2, ports 3478 and 3479. */
+static struct sockaddr_storage ips5780[2], local5780, client5780;
+static struct binding_rfc5780 rfc = {3478, 3479, ips5780, 2};
+static const struct binding_config cfg5780 = {NULL, &rfc};
+static struct binding_route route;
+
+static struct sockaddr_storage
+ss(const char *text)
+{
+	struct sockaddr_storage parsed;
+	const char *errstr;
+
+	if (addr_parse(text, 0, &parsed, &errstr) != 0)
+		abort();
+	return parsed;
+}
+
+/* A Binding request from client5780 to local5780 with the given RFC 5780 attributes. */
+static int
+run5780(const struct binding_config *cfg, bool udp, int change, int rport, size_t pad)
+{
+	static uint8_t big[4096];
+	static const uint8_t zeros[4000];
+	struct stun_build b;
+	struct stun_msg m;
+	const char *errstr;
+	size_t len;
+	int rc;
+
+	stun_build_init(&b, big, sizeof big, STUN_BINDING, STUN_REQUEST, tid);
+	if (change >= 0)
+		stun_build_u32(&b, STUN_ATTR_CHANGE_REQUEST, (uint32_t)change);
+	if (rport >= 0)
+		stun_build_u16(&b, STUN_ATTR_RESPONSE_PORT, (uint16_t)rport);
+	if (pad > 0)
+		stun_build_attr(&b, STUN_ATTR_PADDING, zeros, pad);
+	if (stun_build_finish(&b, &len) != 0 || stun_decode(&m, big, len, &errstr) != 0)
+		abort();
+	memset(&route, 0, sizeof route);
+	route.client = (const struct sockaddr *)&client5780;
+	route.local = (const struct sockaddr *)&local5780;
+	route.udp = udp;
+	rc = binding_respond(cfg, &m, &route, out, sizeof out, &outlen);
+	if (rc == BINDING_REPLY && stun_decode(&resp, out, outlen, &errstr) != 0)
+		return -100;
+	return rc;
+}
+
+static int
+code(void)
+{
+	const struct stun_attr *a = stun_find(&resp, STUN_ATTR_ERROR_CODE);
+	const uint8_t *r;
+	size_t rl;
+	int c = 0;
+
+	if (a != NULL && stun_get_error(&resp, a, &c, &r, &rl) != 0)
+		return -1;
+	return c;
+}
+
+static bool
+addr_attr_is(uint16_t type, const char *want)
+{
+	const struct stun_attr *a = stun_find(&resp, type);
+	struct sockaddr_storage got, w = ss(want);
+
+	return a != NULL && stun_get_addr(&resp, a, &got) == 0 &&
+	    addr_equal((const struct sockaddr *)&got, (const struct sockaddr *)&w);
+}
+
+static bool
+route_is(const char *from, const char *to)
+{
+	struct sockaddr_storage f = ss(from), t = ss(to);
+
+	return addr_equal((const struct sockaddr *)&route.from, (const struct sockaddr *)&f) &&
+	    addr_equal((const struct sockaddr *)&route.to, (const struct sockaddr *)&t);
+}
+
+static void
+test_rfc5780(void)
+{
+	const struct stun_attr *a;
+	int flags;
+
+	ips5780[0] = ss("192.0.2.1");
+	ips5780[1] = ss("192.0.2.2");
+	local5780 = ss("192.0.2.1:3478");
+	client5780 = ss("198.51.100.7:40000");
+	CHECK(run5780(&cfg5780, true, -1, -1, 0) == BINDING_REPLY && code() == 0);
+	CHECKM(addr_attr_is(STUN_ATTR_RESPONSE_ORIGIN, "192.0.2.1:3478") &&
+		addr_attr_is(STUN_ATTR_OTHER_ADDRESS, "192.0.2.2:3479") &&
+		route_is("192.0.2.1:3478", "198.51.100.7:40000") && !route.rerouted,
+	    "RESPONSE-ORIGIN is where it arrived, OTHER-ADDRESS the other IP and port");
+	CHECK(run5780(&cfg5780, true, STUN_CHANGE_IP | STUN_CHANGE_PORT, -1, 0) == BINDING_REPLY &&
+	    code() == 0);
+	CHECKM(route_is("192.0.2.2:3479", "198.51.100.7:40000") && route.rerouted &&
+		addr_attr_is(STUN_ATTR_RESPONSE_ORIGIN, "192.0.2.2:3479"),
+	    "change IP and port: sent from 192.0.2.2:3479, RESPONSE-ORIGIN says so");
+	CHECK(run5780(&cfg5780, true, STUN_CHANGE_PORT, -1, 0) == BINDING_REPLY &&
+	    route_is("192.0.2.1:3479", "198.51.100.7:40000"));
+	CHECK(run5780(&cfg5780, true, STUN_CHANGE_IP, -1, 0) == BINDING_REPLY &&
+	    route_is("192.0.2.2:3478", "198.51.100.7:40000"));
+	for (flags = 0; flags < 8; flags++) {
+		run5780(&cfg5780, true, flags << 1, -1, 0);
+		if (!addr_equal_ip((const struct sockaddr *)&route.to,
+			(const struct sockaddr *)&client5780) ||
+		    addr_port((const struct sockaddr *)&route.to) != 40000)
+			break;
+	}
+	CHECKM(flags == 8, "no CHANGE-REQUEST value sends the answer anywhere but the source");
+	CHECK(run5780(&cfg5780, true, -1, 5000, 0) == BINDING_REPLY && code() == 0);
+	CHECKM(route_is("192.0.2.1:3478", "198.51.100.7:5000") && route.rerouted,
+	    "RESPONSE-PORT: the source IP at that port, nothing else");
+	CHECKM(run5780(&cfg5780, true, -1, 0, 0) == BINDING_REPLY && code() == 400,
+	    "RESPONSE-PORT 0: 400");
+	CHECK(run5780(&cfg5780, true, -1, -1, 200) == BINDING_REPLY && code() == 0);
+	CHECKM((a = stun_find(&resp, STUN_ATTR_PADDING)) != NULL && a->len == 200,
+	    "PADDING is echoed with the request's length");
+	CHECK(run5780(&cfg5780, true, -1, -1, 4000) == BINDING_REPLY && code() == 0);
+	CHECKM((a = stun_find(&resp, STUN_ATTR_PADDING)) != NULL && a->len <= 1500 &&
+		outlen <= sizeof out,
+	    "a longer PADDING is echoed at most 1500 bytes long");
+
+	CHECK(run5780(&cfg5780, false, STUN_CHANGE_IP, -1, 0) == BINDING_REPLY);
+	CHECKM(code() == 400 && !route.rerouted, "over TCP or TLS, CHANGE-REQUEST is a 400");
+	CHECK(run5780(&cfg5780, false, -1, -1, 0) == BINDING_REPLY && code() == 0);
+	CHECKM(stun_find(&resp, STUN_ATTR_OTHER_ADDRESS) == NULL,
+	    "over TCP or TLS no OTHER-ADDRESS (RFC 5780 runs over UDP)");
+
+	CHECK(run5780(&plain, true, STUN_CHANGE_IP, -1, 0) == BINDING_REPLY);
+	CHECKM(code() == 420 && stun_find(&resp, STUN_ATTR_UNKNOWN_ATTRIBUTES) != NULL &&
+		!route.rerouted,
+	    "RFC 5780 off: CHANGE-REQUEST gets 420 Unknown Attribute");
+	CHECK(run5780(&plain, true, -1, 5000, 64) == BINDING_REPLY && code() == 420 &&
+	    !route.rerouted);
+	CHECK(run5780(&plain, true, -1, -1, 0) == BINDING_REPLY && code() == 0);
+	CHECKM(stun_find(&resp, STUN_ATTR_OTHER_ADDRESS) == NULL &&
+		stun_find(&resp, STUN_ATTR_RESPONSE_ORIGIN) == NULL,
+	    "RFC 5780 off: no OTHER-ADDRESS, no RESPONSE-ORIGIN");
+
+	rfc.nips = 1;
+	CHECK(run5780(&cfg5780, true, -1, -1, 0) == BINDING_REPLY &&
+	    addr_attr_is(STUN_ATTR_OTHER_ADDRESS, "192.0.2.1:3479"));
+	CHECKM(run5780(&cfg5780, true, STUN_CHANGE_IP, -1, 0) == BINDING_REPLY && code() == 420 &&
+		!route.rerouted,
+	    "one address: OTHER-ADDRESS differs in port only, change IP gets 420");
+	CHECK(run5780(&cfg5780, true, STUN_CHANGE_PORT, -1, 0) == BINDING_REPLY &&
+	    route_is("192.0.2.1:3479", "198.51.100.7:40000"));
+	rfc.nips = 2;
+	local5780 = ss("192.0.2.1:4000");
+	CHECKM(run5780(&cfg5780, true, STUN_CHANGE_IP, -1, 0) == BINDING_REPLY && code() == 420,
+	    "a request to another port (not the two of RFC 5780) is not served by it");
+}
+
 int
 main(void)
 {
@@ -217,5 +375,6 @@ main(void)
 	test_success();
 	test_errors();
 	test_ignored();
+	test_rfc5780();
 	return unit_done();
 }

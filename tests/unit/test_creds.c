@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "turnpike/creds.h"
+#include "turnpike/integrity.h"
 #include "unit.h"
 
 #define REALM "example.org"
@@ -85,6 +86,75 @@ test_rest_password(void)
 	CHECK(creds_rest_password("north", 5, "1700000000", 10, pw, sizeof pw) == 0 &&
 	    strcmp(pw, "CWyHi3zCeWqXBir9thl4m+iZPRY=") == 0);
 	CHECK(creds_rest_password("north", 5, "x", 1, pw, 28) == -1);
+	/* rest-api-hmac=sha256: printf %s "$user" | openssl dgst -sha256 -hmac north -binary | base64 */
+	CHECKM(creds_rest_password_alg(true, "north", 5, "1700000000:alice", 16, pw, sizeof pw) ==
+		    0 &&
+		strcmp(pw, "EuME0Xh0HllnbpbObfs8aBsd78Vr1EMwxArqbyCrGl8=") == 0,
+	    "the HMAC-SHA256 REST password equals the openssl recipe's");
+	CHECK(creds_rest_password_alg(true, "north", 5, "x", 1, pw, 44) == -1);
+	CHECK(creds_rest_password_alg(false, "north", 5, "1700000000", 10, pw, sizeof pw) == 0 &&
+	    strcmp(pw, "CWyHi3zCeWqXBir9thl4m+iZPRY=") == 0);
+}
+
+/* rest-api-hmac=sha256: the keys come from the SHA-256 password, the SHA-1 one no longer works. */
+static void
+test_rest_sha256(void)
+{
+	struct creds_static *cs = creds_static_create(REALM);
+	struct creds_result r;
+	struct creds c;
+	char *cause = NULL;
+
+	creds_static_iface(cs, &c);
+	CHECK(creds_static_add_secret(cs, "north", &cause) == 0);
+	creds_static_set_rest(cs, true, ':');
+	creds_static_set_rest_sha256(cs, true);
+	CHECKM(lookup(&c, "1700000000:alice", REALM, 1600000000, &r) == CREDS_FOUND &&
+		r.nkeys == 1 && key_is(r.keys[0].md5, "46fb97dd3fc6bd84fb041ba61fbd9c58", 16),
+	    "MD5(user:realm:base64(HMAC-SHA256(secret, user)))");
+	CHECKM(!key_is(r.keys[0].md5, "d9a6a3d964467baeffd2fce41704a913", 16),
+	    "not the key of the HMAC-SHA1 password");
+	creds_static_set_rest_sha256(cs, false);
+	CHECK(lookup(&c, "1700000000:alice", REALM, 1600000000, &r) == CREDS_FOUND &&
+	    key_is(r.keys[0].md5, "d9a6a3d964467baeffd2fce41704a913", 16));
+	creds_static_free(cs);
+}
+
+/* USERHASH: SHA-256(name ":" realm) finds static users and keyed ones, never REST names. */
+static void
+test_find_hash(void)
+{
+	struct creds_static *cs = creds_static_create(REALM);
+	struct creds c, none = {NULL, NULL};
+	struct creds_key k;
+	uint8_t hash[32];
+	char name[CREDS_NAME_MAX], *cause = NULL;
+	size_t len = 99;
+
+	creds_static_iface(cs, &c);
+	memset(&k, 0, sizeof k);
+	CHECK(creds_static_add_user(cs, "alice:pw", &cause) == 0);
+	CHECK(creds_static_add_key(cs, "bob", &k, &cause) == 0);
+	CHECK(creds_static_add_secret(cs, "north", &cause) == 0);
+	creds_static_set_rest(cs, true, ':');
+	CHECK(unit_unhex("4195b8e0695a819d0bce093baa24c78483bfa7a4c61a7dee65f63b5aa100bea6", hash,
+		  sizeof hash) == 32);
+	CHECKM(creds_find_hash(&c, hash, REALM, strlen(REALM), name, &len) == CREDS_FOUND &&
+		len == 3 && strcmp(name, "bob") == 0,
+	    "SHA-256(\"bob:example.org\") finds bob");
+	CHECKM(creds_find_hash(&c, hash, "other.org", 9, name, &len) == CREDS_UNKNOWN && len == 0,
+	    "another realm finds nobody");
+	integrity_userhash("alice", 5, REALM, strlen(REALM), hash);
+	CHECK(creds_find_hash(&c, hash, REALM, strlen(REALM), name, &len) == CREDS_FOUND &&
+	    strcmp(name, "alice") == 0);
+	integrity_userhash("1700000000:alice", 16, REALM, strlen(REALM), hash);
+	CHECKM(creds_find_hash(&c, hash, REALM, strlen(REALM), name, &len) == CREDS_UNKNOWN,
+	    "a REST user name has no fixed hash");
+	hash[0] ^= 1;
+	CHECK(creds_find_hash(&c, hash, REALM, strlen(REALM), name, &len) == CREDS_UNKNOWN);
+	CHECKM(creds_find_hash(&none, hash, REALM, strlen(REALM), name, &len) == CREDS_UNKNOWN,
+	    "a provider without find_hash finds nobody");
+	creds_static_free(cs);
 }
 
 static void
@@ -179,6 +249,8 @@ main(void)
 	test_static_users();
 	test_rest_password();
 	test_rest();
+	test_rest_sha256();
+	test_find_hash();
 	test_add_key();
 	test_interface();
 	return unit_done();

@@ -528,6 +528,49 @@ test_names(void)
 	CHECKM(ok, "stun_type and stun_type_split round-trip every method and class");
 }
 
+/* RFC 5780 CHANGE-REQUEST, RFC 8489 USERHASH and ALTERNATE-DOMAIN through the checked reader. */
+static void
+test_new_attrs(void)
+{
+	struct stun_msg m;
+	const struct stun_attr *a;
+	uint8_t hash[STUN_USERHASH_LEN];
+	char name[STUN_DOMAIN_MAX];
+	bool ip = false, port = false;
+
+	CHECK(dec(&m, "0003 0004 00000006") == STUN_DECODE_OK && m.nunknown == 0);
+	a = stun_find(&m, STUN_ATTR_CHANGE_REQUEST);
+	CHECKM(a != NULL && stun_get_change_request(&m, a, &ip, &port) == 0 && ip && port,
+	    "CHANGE-REQUEST 6: change IP and port");
+	CHECK(dec(&m, "0003 0004 fffffff2") == STUN_DECODE_OK);
+	a = stun_find(&m, STUN_ATTR_CHANGE_REQUEST);
+	CHECKM(stun_get_change_request(&m, a, &ip, &port) == 0 && !ip && port,
+	    "CHANGE-REQUEST: unused bits ignored");
+	CHECKM(dec(&m, "0003 0002 0006 0000") == STUN_DECODE_MALFORMED, "short CHANGE-REQUEST");
+	CHECK(
+	    dec(&m, "001e 0020 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f") ==
+	    STUN_DECODE_OK);
+	a = stun_find(&m, STUN_ATTR_USERHASH);
+	CHECK(a != NULL && stun_get_userhash(&m, a, hash) == 0 && hash[0] == 0 && hash[31] == 31);
+	CHECKM(dec(&m, "001e 001c 000102030405060708090a0b0c0d0e0f101112131415161718191a1b") ==
+		STUN_DECODE_MALFORMED,
+	    "a 28-byte USERHASH is refused");
+	CHECK(dec(&m, "8003 000b 6578616d706c652e6f726700") == STUN_DECODE_OK);
+	a = stun_find(&m, STUN_ATTR_ALTERNATE_DOMAIN);
+	CHECKM(a != NULL && stun_get_domain(&m, a, name, sizeof name) == 0 &&
+		strcmp(name, "example.org") == 0,
+	    "ALTERNATE-DOMAIN example.org");
+	CHECKM(stun_get_domain(&m, a, name, 11) == -1, "no room for the NUL: refused");
+	CHECKM(dec(&m, "8003 0003 61206200") == STUN_DECODE_MALFORMED, "a domain with a space");
+	CHECKM(dec(&m, "8003 0002 2e610000") == STUN_DECODE_MALFORMED, "an empty label");
+	CHECKM(dec(&m, "8003 0000") == STUN_DECODE_MALFORMED, "an empty domain");
+	CHECK(dec(&m, "0027 0004 13880000") == STUN_DECODE_OK);
+	uint16_t p16 = 0;
+	CHECK((a = stun_find(&m, STUN_ATTR_RESPONSE_PORT)) != NULL &&
+	    stun_get_u16(&m, a, &p16) == 0 && p16 == 5000);
+	CHECKM(dec(&m, "0027 0002 1388 0000") == STUN_DECODE_MALFORMED, "short RESPONSE-PORT");
+}
+
 int
 main(void)
 {
@@ -540,5 +583,6 @@ main(void)
 	test_unknown_overflow();
 	test_getters();
 	test_names();
+	test_new_attrs();
 	return unit_done();
 }

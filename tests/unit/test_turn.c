@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "turnpike/addr.h"
+#include "turnpike/alternate.h"
 #include "turnpike/auth.h"
 #include "turnpike/chandata.h"
 #include "turnpike/creds.h"
@@ -1260,6 +1261,98 @@ test_drain_and_reconfigure(void)
 	CHECK(turn_set_config(turn, &cfg) == 0);
 }
 
+/* The ALTERNATE-SERVER of the last answer, and its ALTERNATE-DOMAIN ("" when none). */
+static bool
+alternate_is(const char *addr, const char *domain)
+{
+	const struct stun_attr *a = stun_find(&resp, STUN_ATTR_ALTERNATE_SERVER);
+	const struct stun_attr *d = stun_find(&resp, STUN_ATTR_ALTERNATE_DOMAIN);
+	struct sockaddr_storage got, want = sa(addr);
+	char name[STUN_DOMAIN_MAX] = "";
+
+	if (a == NULL || stun_get_addr(&resp, a, &got) != 0 || !addr_equal(SA(got), SA(want)))
+		return false;
+	if (d != NULL && stun_get_domain(&resp, d, name, sizeof name) != 0)
+		return false;
+	return strcmp(name, domain) == 0;
+}
+
+/* RFC 8489 §10: 300 Try Alternate to authenticated Allocates, round-robin, by family. */
+static void
+test_alternate(void)
+{
+	struct alternate_set *set = alternate_set_create();
+	struct turn_5tuple tls = tuple("198.51.100.30:6000", TURN_TLS);
+	char *cause = NULL;
+	int ten = 0, eleven = 0;
+
+	CHECK(alternate_set_add(set, ALTERNATE_PLAIN, "192.0.2.10:3478", &cause) == 0 &&
+	    alternate_set_add(set, ALTERNATE_PLAIN, "192.0.2.11", &cause) == 0 &&
+	    alternate_set_add(set, ALTERNATE_PLAIN, "[2001:db8::10]:3479", &cause) == 0 &&
+	    alternate_set_add(set, ALTERNATE_TLS, "192.0.2.20:5350/turn-b.example.org", &cause) ==
+		0);
+	cfg.alternates = set;
+	restart();
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as(NULL, NULL, &c1, false);
+	feed(&c1, NULL);
+	CHECKM(answer() == 401, "by default an Allocate without credentials is challenged first");
+	CHECKM(allocate(&c1) == 300 && alternate_is("192.0.2.10:3478", "") &&
+		mi_ok("alice", "s3cret"),
+	    "an authenticated Allocate gets 300 with ALTERNATE-SERVER and MESSAGE-INTEGRITY");
+	CHECKM(io.nreq == 0 && stats().allocations_active == 0 && stats().redirects == 1,
+	    "a redirect opens no relay and is counted");
+	CHECKM(allocate(&c2) == 300 && alternate_is("192.0.2.11:3478", ""),
+	    "round-robin: the next Allocate goes to the next entry (default port 3478)");
+	CHECKM(allocate(&c1) == 300 && alternate_is("192.0.2.10:3478", ""),
+	    "round-robin skips the IPv6 entry for an IPv4 client (RFC 8489 §14.15)");
+	CHECKM(allocate(&c6) == 300 && alternate_is("[2001:db8::10]:3479", ""),
+	    "an IPv6 client is sent to the IPv6 alternate");
+	CHECKM(allocate(&tls) == 300 && alternate_is("192.0.2.20:5350", "turn-b.example.org"),
+	    "TLS: tls-alternate-server, with ALTERNATE-DOMAIN for the certificate check");
+	CHECKM(refresh(&c1, 600) == 437, "nothing was allocated here");
+
+	cfg.alternate_preauth = true;
+	restart();
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as(NULL, NULL, &c1, false);
+	feed(&c1, NULL);
+	CHECKM(answer() == 300 && alternate_is("192.0.2.10:3478", "") &&
+		!has(STUN_ATTR_MESSAGE_INTEGRITY) && !has(STUN_ATTR_NONCE),
+	    "alternate-server-preauth: redirected before the challenge, without integrity");
+	CHECKM(allocate(&c1) == 300 && mi_ok("alice", "s3cret"),
+	    "with credentials the 300 is still authenticated");
+	cfg.alternate_preauth = false;
+
+	/* A weight: an entry given twice is taken twice as often. */
+	alternate_set_free(set);
+	set = alternate_set_create();
+	alternate_set_add(set, ALTERNATE_PLAIN, "192.0.2.10", &cause);
+	alternate_set_add(set, ALTERNATE_PLAIN, "192.0.2.10", &cause);
+	alternate_set_add(set, ALTERNATE_PLAIN, "192.0.2.11", &cause);
+	cfg.alternates = set;
+	restart();
+	for (int i = 0; i < 30; i++) {
+		if (allocate(&c1) != 300)
+			break;
+		ten += alternate_is("192.0.2.10:3478", "");
+		eleven += alternate_is("192.0.2.11:3478", "");
+	}
+	CHECKM(ten == 20 && eleven == 10,
+	    "weights: 20 of 30 to the entry listed twice, 10 to the other");
+	CHECKM(allocate(&tls) == 0, "no tls-alternate-server: a TLS client is served here");
+
+	/* Drain: 300 when an alternate exists for the client, 508 when none. */
+	turn_set_draining(turn, true);
+	CHECKM(allocate(&c2) == 300, "draining with an alternate: 300 instead of 508");
+	CHECKM(allocate(&c6) == 508, "draining, no alternate of the client's family: 508");
+	cfg.alternates = NULL;
+	restart();
+	alternate_set_free(set);
+}
+
 static void
 test_noauth_and_policy(void)
 {
@@ -1429,6 +1522,7 @@ main(void)
 	test_sha256();
 	test_quota();
 	test_drain_and_reconfigure();
+	test_alternate();
 	test_noauth_and_policy();
 	test_peer_check_hook();
 	test_own_address();

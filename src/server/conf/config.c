@@ -841,6 +841,27 @@ config_validate_auth(struct config *cfg, char **cause)
 	return config_default_realm(cfg, cause);
 }
 
+/* rfc5780: the second UDP port (coturn: listening-port plus one); no-rfc5780 wins. */
+static int
+config_validate_rfc5780(struct config *cfg, char **cause)
+{
+	if (cfg->no_rfc5780)
+		cfg->rfc5780 = false;
+	if (!cfg->rfc5780)
+		return 0;
+	if (cfg->no_udp)
+		return config_fail(cause, "rfc5780 needs UDP: no-udp is set");
+	if (cfg->alt_listening_port == 0) {
+		if (cfg->listening_port == 65535)
+			return config_fail(cause, "rfc5780: give alt-listening-port");
+		cfg->alt_listening_port = cfg->listening_port + 1;
+	}
+	if (cfg->alt_listening_port == cfg->listening_port)
+		return config_fail(cause, "alt-listening-port and listening-port are both %d",
+		    cfg->listening_port);
+	return 0;
+}
+
 /* Whether this kernel has IPv6 at all (booted with ipv6.disable=1 it has not). */
 static bool
 config_have_ipv6(void)
@@ -887,7 +908,7 @@ config_validate(struct config *cfg, char **cause)
 		return config_fail(cause, "min-port %d is greater than max-port %d", cfg->min_port,
 		    cfg->max_port);
 	}
-	if (config_validate_auth(cfg, cause) != 0)
+	if (config_validate_auth(cfg, cause) != 0 || config_validate_rfc5780(cfg, cause) != 0)
 		return -1;
 	if ((cfg->cert == NULL) != (cfg->pkey == NULL))
 		return config_fail(cause, "cert and pkey must be given together");

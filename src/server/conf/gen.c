@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "turnpike/addr.h"
+#include "turnpike/alternate.h"
 #include "turnpike/authguard.h"
 #include "turnpike/cause.h"
 #include "turnpike/config.h"
@@ -52,10 +53,12 @@ gen_init_creds(struct gen *g, const struct gen_fixed *fx, char **cause)
 			return -1;
 	}
 	creds_static_set_rest(g->cstatic, cfg->use_auth_secret, cfg->rest_api_separator[0]);
+	creds_static_set_rest_sha256(g->cstatic, strcmp(cfg->rest_api_hmac, "sha256") == 0);
 	creds_static_iface(g->cstatic, &g->copts);
 	g->creds = g->copts;
 	if (!cfg->auth || fx->userdb == NULL)
 		return 0;
+	userdb_set_rest_sha256(fx->userdb, strcmp(cfg->rest_api_hmac, "sha256") == 0);
 	g->front.u = fx->userdb;
 	g->front.opts = &g->copts;
 	userdb_front_iface(&g->front, &g->creds);
@@ -224,6 +227,40 @@ gen_init_turn(struct gen *g, const struct gen_fixed *fx)
 	/* Quotas are process-wide, counted by limits.c; the core counts none without it. */
 	t->user_quota = fx->limits != NULL ? 0 : (uint32_t)cfg->user_quota;
 	t->total_quota = 0;
+	t->alternates = g->alternates;
+	if (fx->boot->rfc5780) {
+		g->rfc5780.port = (uint16_t)fx->boot->listening_port;
+		g->rfc5780.alt_port = (uint16_t)fx->boot->alt_listening_port;
+		g->rfc5780.ips = fx->boot->listening_ip.v;
+		g->rfc5780.nips = fx->boot->listening_ip.n;
+		t->rfc5780 = &g->rfc5780;
+	}
+	t->alternate_preauth = cfg->alternate_server_preauth;
+	t->userhash = cfg->userhash;
+}
+
+/* alternate-server and tls-alternate-server, in the order given (weights by repetition). */
+static int
+gen_init_alternates(struct gen *g, char **cause)
+{
+	const struct config *cfg = g->cfg;
+	size_t i;
+
+	if (cfg->alternate_server.n == 0 && cfg->tls_alternate_server.n == 0)
+		return 0;
+	if ((g->alternates = alternate_set_create()) == NULL)
+		return cause_fail(cause, "out of memory");
+	for (i = 0; i < cfg->alternate_server.n; i++) {
+		if (alternate_set_add(g->alternates, ALTERNATE_PLAIN, cfg->alternate_server.v[i],
+			cause) != 0)
+			return -1;
+	}
+	for (i = 0; i < cfg->tls_alternate_server.n; i++) {
+		if (alternate_set_add(g->alternates, ALTERNATE_TLS, cfg->tls_alternate_server.v[i],
+			cause) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* proxy-protocol-from, parsed once (the options check validated each range). */
@@ -314,7 +351,8 @@ gen_create(struct config *cfg, const struct gen_fixed *fx, const struct gen *pre
 	    dtls_ctx_create(cfg->cert, cfg->pkey, cfg->cipher_list, &g->dtls_ctx, cause) != 0)
 		goto fail;
 	if (gen_init_creds(g, fx, cause) != 0 || gen_nonce_key(g, prev, cause) != 0 ||
-	    gen_nonce_mac(g, cause) != 0 || gen_init_policy(g, fx, cause) != 0)
+	    gen_nonce_mac(g, cause) != 0 || gen_init_policy(g, fx, cause) != 0 ||
+	    gen_init_alternates(g, cause) != 0)
 		goto fail;
 	if (gen_init_proxy(g, cause) != 0)
 		goto fail;
@@ -335,6 +373,7 @@ gen_free(struct gen *g)
 	tls_ctx_free(g->ssl_ctx);
 	SSL_CTX_free(g->dtls_ctx);
 	peerpolicy_free(g->policy);
+	alternate_set_free(g->alternates);
 	free(g->proxy_from);
 	creds_static_free(g->cstatic);
 	explicit_bzero(g->turn.nonce_key, sizeof g->turn.nonce_key);

@@ -8,9 +8,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "turnpike/addr.h"
+#include "turnpike/alternate.h"
 #include "turnpike/config.h"
 #include "turnpike/log.h"
 #include "turnpike/options.h"
@@ -158,6 +160,33 @@ options_check_facility(const char *value, char *err, size_t errlen)
 		snprintf(err, errlen,
 		    "'%s' is not a syslog facility (LOG_USER, LOG_LOCAL0 to LOG_LOCAL7, ...)",
 		    value);
+		return -1;
+	}
+	return 0;
+}
+
+/* alternate-server, tls-alternate-server: IP[:PORT][/DOMAIN]. */
+static int
+options_check_alternate(const char *value, char *err, size_t errlen)
+{
+	struct alternate_set *set = alternate_set_create();
+	char *cause = NULL;
+	int rc = 0;
+
+	if (set == NULL || alternate_set_add(set, ALTERNATE_PLAIN, value, &cause) != 0) {
+		snprintf(err, errlen, "%s", cause != NULL ? cause : "out of memory");
+		rc = -1;
+	}
+	free(cause);
+	alternate_set_free(set);
+	return rc;
+}
+
+static int
+options_check_hmac(const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "sha1") != 0 && strcmp(value, "sha256") != 0) {
+		snprintf(err, errlen, "'%s' is not sha1 or sha256", value);
 		return -1;
 	}
 	return 0;
@@ -620,6 +649,24 @@ const struct option_entry options_table[] = {
 	.arg = "CHAR",
 	.check = options_check_char,
 	.help = "The character between expiry and name in TURN REST API user names."},
+    {.name = "rest-api-hmac",
+	.type = OPTION_STRING,
+	.flags = OPTION_RELOADABLE,
+	.def = "sha1",
+	.offset = OFF(rest_api_hmac),
+	.arg = "sha1|sha256",
+	.check = options_check_hmac,
+	.help = "The HMAC of TURN REST API passwords: sha1 (coturn's, the default) or "
+		"sha256, where the password is base64(HMAC-SHA256(secret, user name)): "
+		"printf %s \"$user\" | openssl dgst -sha256 -hmac \"$secret\" -binary | "
+		"base64. Every secret, from options and the store, uses it."},
+    {.name = "userhash",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(userhash),
+	.help = "Offer username anonymity (RFC 8489 §9.2.1, nonce cookie bit 1) and accept "
+		"USERHASH, SHA-256(user:realm), instead of USERNAME from users of user "
+		"options and the userdb (REST API user names cannot be found by hash)."},
     {.name = "realm",
 	.short_flag = 'r',
 	.type = OPTION_STRING,
@@ -795,6 +842,63 @@ const struct option_entry options_table[] = {
 	.arg = "GROUP",
 	.help = "Give the control socket to this group (a name or a number) with mode 0660, "
 		"so its members can run turnpikectl against the server without root."},
+    {.name = "alternate-server",
+	.type = OPTION_STRINGS,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(alternate_server),
+	.arg = "IP[:PORT][/DOMAIN]",
+	.check = options_check_alternate,
+	.help = "Redirect Allocates over UDP and TCP to this TURN server with 300 Try "
+		"Alternate (RFC 8489 ALTERNATE-SERVER; port 3478 when none is given); "
+		"repeatable: round-robin among those of the client's address family, an "
+		"entry given twice taken twice as often. With /DOMAIN, ALTERNATE-DOMAIN "
+		"names it for certificate checks. A draining server redirects instead of "
+		"answering 508."},
+    {.name = "tls-alternate-server",
+	.type = OPTION_STRINGS,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(tls_alternate_server),
+	.arg = "IP[:PORT][/DOMAIN]",
+	.check = options_check_alternate,
+	.help = "The same for Allocates over TLS (port 5349 when none is given); give "
+		"/DOMAIN so that the client checks the alternate's certificate against "
+		"that name (ALTERNATE-DOMAIN)."},
+    {.name = "alternate-server-preauth",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(alternate_server_preauth),
+	.help = "Redirect an Allocate before its credentials are checked (the 300 then "
+		"carries no MESSAGE-INTEGRITY), as coturn does; by default only "
+		"authenticated Allocates are redirected, with an authenticated 300."},
+    {.name = "rfc5780",
+	.type = OPTION_FLAG,
+	.offset = OFF(rfc5780),
+	.help = "NAT behaviour discovery (RFC 5780): UDP also listens on alt-listening-port, "
+		"Binding responses carry OTHER-ADDRESS and RESPONSE-ORIGIN, and CHANGE-REQUEST, "
+		"RESPONSE-PORT and PADDING are served. OTHER-ADDRESS is another listening-ip "
+		"of the same family (at the other port), or the same address at the other "
+		"port when there is only one. Off by default (coturn 4.7's default): the "
+		"extra attributes add to reflection."},
+    {.name = "no-rfc5780",
+	.type = OPTION_FLAG,
+	.offset = OFF(no_rfc5780),
+	.help = "Turn rfc5780 off even when it is set (coturn 4.6's option; the default "
+		"is off anyway)."},
+    {.name = "alt-listening-port",
+	.type = OPTION_INT,
+	.def = "0",
+	.min = 0,
+	.max = 65535,
+	.offset = OFF(alt_listening_port),
+	.arg = "PORT",
+	.def_text = "0: listening-port plus one, as coturn",
+	.help = "The second UDP port of rfc5780 (CHANGE-REQUEST change port); unused "
+		"without rfc5780."},
+    {.name = "response-origin-only-with-rfc5780",
+	.type = OPTION_FLAG,
+	.flags = OPTION_NOOP,
+	.offset = OPTION_NOWHERE,
+	.help = "Accepted and ignored: RESPONSE-ORIGIN is only ever sent with rfc5780."},
     {.name = "drain-timeout",
 	.type = OPTION_INT,
 	.flags = OPTION_RELOADABLE,
@@ -880,23 +984,18 @@ const struct option_entry options_table[] = {
     UNIMPL_FLAG("secure-stun", 0, "Require authentication for Binding."),
     UNIMPL_ARG("listening-device", NULL, 'd', "DEVICE", "Bind listeners to a network device."),
     UNIMPL_ARG("relay-device", NULL, 'i', "DEVICE", "Bind relay sockets to a network device."),
-    UNIMPL_ARG("alt-listening-port", NULL, 0, "PORT", "RFC 5780 alternative port."),
     UNIMPL_ARG("alt-tls-listening-port", NULL, 0, "PORT", "RFC 5780 alternative TLS port."),
     UNIMPL_ARG("aux-server", NULL, 0, "IP:PORT", "Auxiliary listener."),
     UNIMPL_FLAG("udp-self-balance", 0, "Balance UDP over auxiliary servers."),
-    UNIMPL_ARG("alternate-server", NULL, 0, "IP:PORT", "ALTERNATE-SERVER redirection."),
-    UNIMPL_ARG("tls-alternate-server", NULL, 0, "IP:PORT", "ALTERNATE-SERVER redirection for TLS."),
     UNIMPL_FLAG("check-origin-consistency", 0, "ORIGIN consistency check."),
     UNIMPL_FLAG("no-udp-relay", 0, "No UDP relay endpoints."),
     UNIMPL_FLAG("no-tcp-relay", 0, "No TCP relay endpoints."),
-    UNIMPL_FLAG("no-rfc5780", 0, "No NAT behaviour discovery."),
     {.name = "no-stun-backward-compatibility",
 	.type = OPTION_FLAG,
 	.flags = OPTION_NOOP,
 	.offset = OPTION_NOWHERE,
 	.help = "Accepted and ignored: RFC 3489 Binding requests (no magic cookie) are "
 		"never answered and MAPPED-ADDRESS is never sent."},
-    UNIMPL_FLAG("response-origin-only-with-rfc5780", 0, "RESPONSE-ORIGIN only with RFC 5780."),
     UNIMPL_FLAG("mobility", 0, "ICE mobility (MICE)."),
     {.name = "keep-address-family",
 	.short_flag = 'K',

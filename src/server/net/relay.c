@@ -683,7 +683,17 @@ relay_creds_oauth_key(void *ctx, const char *kid, size_t kidlen, struct oauth_ke
 	return creds_oauth_key(rl->setup.creds, kid, kidlen, out);
 }
 
-static const struct creds_ops relay_creds_ops = {relay_creds_lookup, relay_creds_oauth_key};
+static int
+relay_creds_find_hash(void *ctx, const uint8_t *hash, const char *realm, size_t realmlen,
+    char *name, size_t *namelen)
+{
+	struct relay *rl = ctx;
+
+	return creds_find_hash(rl->setup.creds, hash, realm, realmlen, name, namelen);
+}
+
+static const struct creds_ops relay_creds_ops = {relay_creds_lookup, relay_creds_oauth_key,
+    relay_creds_find_hash};
 
 void
 relay_set_creds(struct relay *rl, const struct creds *creds, size_t total_quota)

@@ -113,6 +113,7 @@ metrics_sum(const struct metrics_snapshot *snap, struct metrics_sum *s)
 		s->t.auth_failures_438 += w->turn.auth_failures_438;
 		s->t.auth_failures_441 += w->turn.auth_failures_441;
 		s->t.peer_refused += w->turn.peer_refused;
+		s->t.redirects += w->turn.redirects;
 		s->t.client_to_peer_packets += w->turn.client_to_peer_packets;
 		s->t.client_to_peer_bytes += w->turn.client_to_peer_bytes;
 		s->t.peer_to_client_packets += w->turn.peer_to_client_packets;
@@ -318,6 +319,8 @@ metrics_process(FILE *f, const struct metrics_snapshot *snap, const struct metri
 	    "Relay ports free, every relay address", free_ports);
 	metrics_one(f, "turnpike_peer_refusals_total", "counter",
 	    "Permissions, channels and packets refused by the peer policy", s->t.peer_refused);
+	metrics_one(f, "turnpike_redirects_total", "counter",
+	    "Allocates answered 300 Try Alternate (alternate-server)", s->t.redirects);
 	metrics_one(f, "turnpike_tls_handshake_failures_total", "counter",
 	    "TLS connections that ended before the handshake completed", s->tls_failures);
 	metrics_one(f, "turnpike_dtls_sessions", "gauge", "Established DTLS sessions",

@@ -677,6 +677,10 @@ worker_conn_buffered(struct worker_conn *c, size_t len, uint64_t now_ms)
 {
 	struct worker *w = c->w;
 	struct worker_conn *big;
+	/* Never less than one frame of the largest size: that one must fit. */
+	size_t budget = w->setup->stream_input_budget > WORKER_CONN_INPUT_MAX
+	    ? w->setup->stream_input_budget
+	    : WORKER_CONN_INPUT_MAX;
 
 	if (len == 0)
 		c->frame_ms = 0;
@@ -684,8 +688,7 @@ worker_conn_buffered(struct worker_conn *c, size_t len, uint64_t now_ms)
 		c->frame_ms = now_ms;
 	w->buffered = w->buffered - c->buffered + len;
 	c->buffered = len;
-	while (w->buffered > w->setup->stream_input_budget && w->setup->stream_input_budget > 0 &&
-	    (big = worker_conn_biggest(w)) != NULL) {
+	while (w->buffered > budget && (big = worker_conn_biggest(w)) != NULL) {
 		w->stats.conns_input_budget++;
 		worker_conn_close(big, "over stream-input-budget: the largest incomplete frame",
 		    true);

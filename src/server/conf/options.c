@@ -525,8 +525,9 @@ const struct option_entry options_table[] = {
 	.offset = OFF(stream_input_budget),
 	.arg = "BYTES",
 	.help = "Bytes that incomplete frames of TCP and TLS connections may hold together, "
-		"shared equally by the worker threads; past its share a worker closes the "
-		"connection holding the most buffered bytes and counts it."},
+		"shared equally by the worker threads (each at least one frame of 64 KiB); past "
+		"its share a worker closes the connection holding the most buffered bytes and "
+		"counts it."},
     {.name = "challenge-reason-phrase",
 	.type = OPTION_FLAG,
 	.flags = OPTION_RELOADABLE,

@@ -65,6 +65,7 @@ struct config {
 	bool no_udp;
 	bool no_tcp;
 	bool no_tls;
+	bool no_dtls;
 	bool rfc5780;
 	bool no_rfc5780;
 	int alt_listening_port;
@@ -151,6 +152,7 @@ struct config {
 	/* Not options: filled by config_create. */
 	char *file;           /* the configuration file read, or NULL */
 	bool tls;             /* TLS listeners on: not no-tls, and cert and pkey given */
+	bool dtls;            /* DTLS on the UDP sockets: not no-dtls, and cert and pkey given */
 	bool auth;            /* long-term credentials required: not no-auth */
 	bool realm_from_host; /* realm not given: the host name is used */
 	char **warnings;      /* for the caller to log once logging is set up */

@@ -61,6 +61,7 @@ struct gen {
 	struct peerpolicy_range *proxy_from; /* proxy-protocol-from */
 	struct integrity_key *nonce_mac;     /* turn.nonce_mac, owned */
 	SSL_CTX *ssl_ctx;
+	SSL_CTX *dtls_ctx;
 	unsigned long id;         /* 1 at start, then one more per reload */
 	atomic_uint users;        /* workers reading setup */
 	atomic_uint pending;      /* switches posted and not yet run */

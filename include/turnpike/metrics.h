@@ -31,14 +31,18 @@ void metrics_histogram_observe(struct metrics_histogram *h, uint64_t us);
 void metrics_histogram_add(struct metrics_histogram *dst, const struct metrics_histogram *src);
 
 /* Transports of turn_total_allocations{type=...}, indexed by enum turn_transport. */
-#define METRICS_TRANSPORTS 3
+#define METRICS_TRANSPORTS 4
 
 /* One worker's counters, read on its own thread. */
 struct metrics_worker {
 	uint64_t udp_in, udp_out, udp_dropped;
 	uint64_t conns, conns_dropped;
 	uint64_t tls_handshake_failures;
-	uint64_t unauth_dropped; /* 401s not sent over unauth-rate-limit */
+	uint64_t dtls_hello_verify, dtls_bad_cookie, dtls_dropped;
+	uint64_t dtls_handshakes, dtls_handshake_failures, dtls_evicted, dtls_refused;
+	uint64_t dtls_closed_idle, dtls_send_dropped;
+	uint64_t dtls_sessions, dtls_half_open; /* gauges */
+	uint64_t unauth_dropped;                /* 401s not sent over unauth-rate-limit */
 	uint64_t unauth_budget_dropped;
 	uint64_t conns_refused_per_ip, conns_refused_fds;
 	uint64_t conns_deadline, conns_idle, conns_input_budget;

@@ -35,11 +35,14 @@ struct relay_client_sock {
 };
 
 /*
- * A TCP/TLS client connection as the core sees it (the conn of turn.h): the
- * worker embeds it in its connection and passes its address to the core.
+ * A TCP/TLS connection or a DTLS session as the core sees it (the conn of
+ * turn.h): the worker embeds it in its connection and passes its address to
+ * the core.
  */
 struct relay_conn {
 	struct bufferevent *bev;
+	/* Without bev: sends one datagram to the client (DTLS); -1 when dropped. */
+	int (*send)(struct relay_conn *c, const void *data, size_t len);
 	unsigned int allocs; /* relays of allocations made over this connection */
 };
 

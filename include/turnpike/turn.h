@@ -23,7 +23,15 @@ enum turn_transport {
 	TURN_UDP = 0,
 	TURN_TCP = 1,
 	TURN_TLS = 2,
+	TURN_DTLS = 3, /* RFC 7350 */
 };
+
+/* TCP and TLS carry a byte stream (framing, padding: RFC 8656 §12.5); UDP and DTLS datagrams. */
+static inline bool
+turn_transport_is_stream(uint8_t transport)
+{
+	return transport == TURN_TCP || transport == TURN_TLS;
+}
 
 struct alternate_set;
 struct binding_rfc5780;

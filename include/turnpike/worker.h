@@ -16,6 +16,7 @@
 
 #include <openssl/ssl.h>
 
+#include "turnpike/dtls.h"
 #include "turnpike/metrics.h"
 #include "turnpike/preamble.h"
 
@@ -61,6 +62,7 @@ struct worker_setup {
 	size_t stream_input_budget;    /* bytes of incomplete frames this worker holds */
 	struct connlimit *connlimit;   /* shared; NULL: stream connections unbounded */
 	SSL_CTX *ssl_ctx;              /* NULL without TLS */
+	SSL_CTX *dtls_ctx;             /* NULL without DTLS */
 	/* proxy-protocol-from: the sources a PROXY header is taken from */
 	const struct peerpolicy_range *proxy_from;
 	size_t nproxy_from;
@@ -104,6 +106,7 @@ struct worker_stats {
 	uint64_t conns_idle;            /* closed: no frame and no allocation for 60 s */
 	uint64_t conns_input_budget;    /* closed: over stream-input-budget */
 	uint64_t tls_handshake_failures;
+	struct dtls_stats dtls;
 	/* PROXY headers refused, by enum preamble_status (untrusted, malformed, timeout) */
 	uint64_t proxy_refused[PREAMBLE_NSTATUS];
 	struct metrics_histogram allocate_latency; /* Allocate received to success sent */

@@ -162,29 +162,36 @@ server_with_port(struct sockaddr_storage *out, const struct sockaddr_storage *ip
 	addr_set_port((struct sockaddr *)out, (uint16_t)port);
 }
 
-/* UDP addresses; a probe bind without SO_REUSEPORT catches a port in use. */
+/*
+ * UDP addresses: listening-port, then tls-listening-port for DTLS; a probe
+ * bind without SO_REUSEPORT catches a port in use.
+ */
 static int
 server_init_udp(struct server *s, char **cause)
 {
 	const struct config_addrs *ips = &s->cfg->listening_ip;
-	size_t i;
-	int fd;
+	size_t i, k, n = 0;
+	int fd, port;
 
-	size_t n = s->cfg->rfc5780 ? 2 * ips->n : ips->n;
-
-	if (s->cfg->no_udp)
-		return 0;
-	if ((s->udp = calloc(n, sizeof *s->udp)) == NULL)
+	if ((s->udp = calloc(3 * ips->n, sizeof *s->udp)) == NULL)
 		return cause_fail(cause, "out of memory");
-	for (i = 0; i < n; i++) {
-		/* rfc5780: every listening address at alt-listening-port too. */
-		server_with_port(&s->udp[i], &ips->v[i % ips->n],
-		    i < ips->n ? s->cfg->listening_port : s->cfg->alt_listening_port);
-		fd = listener_socket((const struct sockaddr *)&s->udp[i], SOCK_DGRAM, false, "UDP",
+	for (i = 0; i < 3 * ips->n; i++) {
+		/* listening-port; with rfc5780 alt-listening-port; with DTLS tls-listening-port. */
+		k = i / ips->n;
+		if (k == 0       ? s->cfg->no_udp
+			: k == 1 ? s->cfg->no_udp || !s->cfg->rfc5780
+				 : !s->cfg->dtls)
+			continue;
+		port = k == 0 ? s->cfg->listening_port
+		    : k == 1  ? s->cfg->alt_listening_port
+			      : s->cfg->tls_listening_port;
+		server_with_port(&s->udp[n], &ips->v[i % ips->n], port);
+		fd = listener_socket((const struct sockaddr *)&s->udp[n], SOCK_DGRAM, false, "UDP",
 		    cause);
 		if (fd == -1)
 			return -1;
 		close(fd);
+		n++;
 	}
 	s->fixed.udp = s->udp;
 	s->fixed.nudp = n;
@@ -630,7 +637,7 @@ server_init_control(struct server *s, char **cause)
 	s->csrc.start_mono_s = (uint64_t)ts.tv_sec;
 	s->csrc.workers = s->nworkers;
 	s->csrc.listeners = s->nlisteners;
-	s->csrc.udp = s->udp != NULL ? s->fixed.nudp : 0;
+	s->csrc.udp = s->fixed.nudp;
 	s->csrc.allocations = &s->allocations;
 	s->csrc.worker = s->workers;
 	s->csrc.realm = s->cfg->realm != NULL ? s->cfg->realm : "-";
@@ -892,6 +899,8 @@ server_log_startup(struct server *s, rlim_t nofile)
 		server_log_transport(s, "TCP", cfg->listening_port);
 	if (cfg->tls)
 		server_log_transport(s, "TLS", cfg->tls_listening_port);
+	if (cfg->dtls)
+		server_log_transport(s, "DTLS", cfg->tls_listening_port);
 	if (cfg->tcp_proxy_port != 0)
 		server_log_transport(s, "TCP with PROXY protocol", cfg->tcp_proxy_port);
 	if (cfg->proxy_protocol != NULL || cfg->tcp_proxy_port != 0)

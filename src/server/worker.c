@@ -34,6 +34,8 @@
 #include "turnpike/chandata.h"
 #include "turnpike/connlimit.h"
 #include "turnpike/creds.h"
+#include "turnpike/dtls.h"
+#include "turnpike/dtlsrec.h"
 #include "turnpike/framing.h"
 #include "turnpike/integrity.h"
 #include "turnpike/listener.h"
@@ -149,6 +151,7 @@ struct worker {
 	struct udpio_rx *rx;
 	struct turn *turn;
 	struct relay *relay;
+	struct dtls *dtls;            /* DTLS sessions on the UDP sockets */
 	struct creds creds;           /* the server's, seen through relay.c */
 	struct event *tick;           /* once a second: expiry */
 	struct iplimit *unauth;       /* 401s per UDP source; NULL: no limit */
@@ -274,6 +277,27 @@ worker_log_msg(const char *session, const char *transport, const struct stun_msg
 }
 
 /*
+ * A decoded message from a datagram client (UDP, or DTLS with its session as
+ * conn) to the core; the answer is in w->tx.
+ */
+static void
+worker_dgram_core(struct worker *w, const struct turn_5tuple *t, struct relay_conn *conn,
+    const struct stun_msg *m, const struct turn_now *now, size_t *outlen, struct turn_reply *reply)
+{
+	char session[32];
+
+	relay_begin(w->relay, conn);
+	turn_handle_message(w->turn, t, conn, m, now, w->tx, sizeof w->tx, outlen, reply);
+	relay_end(w->relay);
+	worker_warn_auth(reply, (const struct sockaddr *)&t->client);
+	if (log_level_enabled(LOG_LEVEL_DEBUG)) {
+		snprintf(session, sizeof session, "w%d", w->id);
+		worker_log_msg(session, t->transport == TURN_DTLS ? "DTLS" : "UDP", m,
+		    (const struct sockaddr *)&t->client, *outlen);
+	}
+}
+
+/*
  * RFC 5780: a Binding answer that leaves from another of our UDP addresses
  * (CHANGE-REQUEST) or goes to another port of the client (RESPONSE-PORT).
  * The core chose from among our listening addresses and to at the client's
@@ -313,20 +337,10 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 	enum worker_msg what;
 	struct turn_reply reply;
 	const struct sockaddr *to;
-	char session[32];
 
 	what = worker_decode(w, &m, p, len, (const struct sockaddr *)&t->client, &outlen);
 	if (what == WORKER_MSG_CORE) {
-		relay_begin(w->relay, NULL);
-		turn_handle_message(w->turn, t, NULL, &m, now, w->tx, sizeof w->tx, &outlen,
-		    &reply);
-		relay_end(w->relay);
-		worker_warn_auth(&reply, (const struct sockaddr *)&t->client);
-		if (log_level_enabled(LOG_LEVEL_DEBUG)) {
-			snprintf(session, sizeof session, "w%d", w->id);
-			worker_log_msg(session, "UDP", &m, (const struct sockaddr *)&t->client,
-			    outlen);
-		}
+		worker_dgram_core(w, t, NULL, &m, now, &outlen, &reply);
 		if (outlen > 0 && w->unauth != NULL && reply.unauthenticated &&
 		    !worker_unauth_ok(w, (const struct sockaddr *)&t->client, now)) {
 			w->stats.unauth_dropped++;
@@ -420,7 +434,10 @@ worker_udp_unproxy(struct worker *w, const struct sockaddr *src, const uint8_t *
 	return -1;
 }
 
-/* One datagram: STUN (top bits 00) or ChannelData (01); anything else is dropped. */
+/*
+ * One datagram, by its first byte (RFC 7983): STUN, DTLS (with DTLS on) or
+ * ChannelData; anything else is dropped.
+ */
 static void
 worker_udp_datagram(struct worker_udp *u, int i, const struct turn_now *now)
 {
@@ -436,17 +453,70 @@ worker_udp_datagram(struct worker_udp *u, int i, const struct turn_now *now)
 	memcpy(&client, src, addr_len(src));
 	if (w->proxied != NULL && worker_udp_unproxy(w, src, &p, &len, &client, now) != 0)
 		return;
-	if (len == 0 || (p[0] & 0x80) != 0) {
-		w->stats.udp_dropped++;
-		return;
-	}
 	memcpy(&t.client, &client, addr_len((const struct sockaddr *)&client));
 	memcpy(&t.server, dst, addr_len(dst));
 	t.transport = TURN_UDP;
-	if ((p[0] & 0x40) != 0)
-		worker_udp_chandata(w, &t, p, len, now);
-	else
+	switch (dtlsrec_classify(p, len)) {
+	case DTLSREC_STUN:
 		worker_udp_stun(u, &t, p, len, now);
+		break;
+	case DTLSREC_CHANDATA:
+		worker_udp_chandata(w, &t, p, len, now);
+		break;
+	case DTLSREC_DTLS:
+		/* Not behind proxy-protocol=udp: records would go to the client, not the balancer. */
+		if (w->dtls != NULL && w->proxied == NULL) {
+			t.transport = TURN_DTLS;
+			dtls_input(w->dtls, u->fd, (const struct sockaddr *)&u->addr, &t, p, len,
+			    now);
+			break;
+		}
+		/* FALLTHROUGH */
+	default:
+		w->stats.udp_dropped++;
+		break;
+	}
+}
+
+/* A decrypted record from a DTLS client: handled as from a UDP client, answered in DTLS. */
+static void
+worker_dtls_deliver(void *arg, struct dtls_session *s, const uint8_t *p, size_t len,
+    const struct turn_now *now)
+{
+	struct worker *w = arg;
+	const struct turn_5tuple *t = dtls_session_tuple(s);
+	struct stun_msg m;
+	struct turn_reply reply;
+	size_t outlen;
+	enum worker_msg what;
+
+	switch (dtlsrec_classify(p, len)) {
+	case DTLSREC_STUN:
+		what = worker_decode(w, &m, p, len, (const struct sockaddr *)&t->client, &outlen);
+		if (what == WORKER_MSG_CORE)
+			worker_dgram_core(w, t, dtls_session_conn(s), &m, now, &outlen, &reply);
+		else if (what == WORKER_MSG_NOT_STUN)
+			w->stats.udp_dropped++;
+		if (outlen > 0 && dtls_send(s, w->tx, outlen) == 0 && what == WORKER_MSG_CORE)
+			worker_allocate_done(w, &m, w->tx, outlen);
+		break;
+	case DTLSREC_CHANDATA:
+		worker_udp_chandata(w, t, p, len, now);
+		break;
+	default:
+		w->stats.udp_dropped++;
+		break;
+	}
+}
+
+/* A DTLS session ended: its allocation ends with it (RFC 8656 §3.1, as over TLS). */
+static void
+worker_dtls_gone(void *arg, struct dtls_session *s)
+{
+	struct worker *w = arg;
+
+	turn_handle_disconnect(w->turn, dtls_session_tuple(s));
+	relay_conn_gone(w->relay, dtls_session_conn(s));
 }
 
 static void
@@ -1356,6 +1426,8 @@ worker_switch_run(struct worker_job *job, struct turn *t, const struct turn_now 
 			return;
 		}
 		relay_set_creds(w->relay, sw->setup->creds, sw->setup->total_quota);
+		if (w->dtls != NULL) /* new handshakes get the new certificate */
+			dtls_set_ctx(w->dtls, sw->setup->dtls_ctx, sw->setup->verbose);
 		old = w->setup;
 		w->setup = sw->setup;
 	}
@@ -1393,6 +1465,7 @@ worker_main(void *arg)
 	relay_flush(w->relay);
 	while ((c = LIST_FIRST(&w->conns)) != NULL)
 		worker_conn_close(c, "server stopping", false);
+	dtls_close_all(w->dtls, "server stopping");
 	return NULL;
 }
 
@@ -1428,6 +1501,8 @@ void
 worker_stats(const struct worker *w, struct worker_stats *st)
 {
 	*st = w->stats;
+	if (w->dtls != NULL)
+		dtls_get_stats(w->dtls, &st->dtls);
 }
 
 void
@@ -1495,6 +1570,8 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	relay_now(&now);
 	turn_expire(w->turn, &now);
 	portpool_expire(w->setup->pool, now.mono_ms);
+	if (w->dtls != NULL)
+		dtls_tick(w->dtls, &now);
 	worker_conn_sweep(w, now.mono_ms);
 	/* A proxied client refreshes within its allocation's lifetime, or is gone. */
 	if (w->proxied != NULL)
@@ -1522,6 +1599,22 @@ const struct metrics_usertab *
 worker_ended_users(const struct worker *w)
 {
 	return &w->ended;
+}
+
+/* DTLS sessions, when DTLS is on at start (its sockets are bound only then). */
+static int
+worker_open_dtls(struct worker *w, char **cause)
+{
+	struct dtls_hooks hooks = {
+	    .arg = w,
+	    .deliver = worker_dtls_deliver,
+	    .gone = worker_dtls_gone,
+	};
+
+	if ((w->dtls = dtls_create(w->id, &hooks)) == NULL)
+		return worker_fail(cause, w->id, "set up DTLS");
+	dtls_set_ctx(w->dtls, w->setup->dtls_ctx, w->setup->verbose);
+	return 0;
 }
 
 /* The TURN core with its relay sockets, and the timer that expires its state. */
@@ -1564,6 +1657,8 @@ worker_open_turn(struct worker *w, char **cause)
 	if (w->setup->user_stats)
 		turn_set_session_end(w->turn, worker_session_end, w);
 	turn_set_tag(w->turn, (uint8_t)w->id);
+	if (w->setup->dtls_ctx != NULL && worker_open_dtls(w, cause) != 0)
+		return -1;
 	w->tick = event_new(w->base, -1, EV_PERSIST, worker_tick, w);
 	if (w->tick == NULL || event_add(w->tick, &second) != 0)
 		return worker_fail(cause, w->id, "start the expiry timer");
@@ -1634,6 +1729,7 @@ worker_free(struct worker *w)
 	worker_join(w);
 	turn_free(w->turn); /* closes the relays left through relay.c */
 	relay_free(w->relay);
+	dtls_free(w->dtls); /* after the relays that counted on its sessions */
 	iplimit_free(w->unauth);
 	metrics_usertab_free(&w->ended);
 	if (w->tick != NULL)

@@ -1161,7 +1161,7 @@ turn_handle_message(struct turn *t, const struct turn_5tuple *tuple, void *conn,
 	memset(reply, 0, sizeof *reply);
 	/* RFC 8489 §7.3: a wrong FINGERPRINT means the message is not STUN. */
 	if (m->fingerprint >= 0 && !integrity_fingerprint_ok(m))
-		return tuple->transport == TURN_UDP ? 0 : -1;
+		return turn_transport_is_stream(tuple->transport) ? -1 : 0;
 	if (m->cls == STUN_INDICATION && m->method == STUN_SEND)
 		turn_send_indication(t, tuple, m, now);
 	if (m->cls != STUN_REQUEST)
@@ -1210,7 +1210,7 @@ turn_build_to_client(struct turn *t, const struct turn_allocation *a, const stru
 	if (c != NULL) {
 		/* RFC 8656 §12.5: padded to 4 bytes over streams. */
 		n = chandata_encode(t->scratch, sizeof t->scratch, c->number, data, len,
-		    a->tuple.transport != TURN_UDP);
+		    turn_transport_is_stream(a->tuple.transport));
 		*outlen = n > 0 ? (size_t)n : 0;
 		return n > 0 ? 0 : -1;
 	}

@@ -54,7 +54,7 @@ long_alloc bench1
 wait_allocations 1
 tap_is "status counts a live allocation" "$?" "allocations $n"
 ctl status >"$T/out" 2>&1
-grep -qx "sessions udp 1 tcp 0 tls 0" "$T/out" && grep -qx "allocations-created 1" "$T/out" &&
+grep -qx "sessions udp 1 tcp 0 tls 0 dtls 0" "$T/out" && grep -qx "allocations-created 1" "$T/out" &&
 	grep -Eq "^to-peer packets [0-9]+ bytes [0-9]+$" "$T/out"
 tap_is "status gathers sessions by transport and counters from the workers" "$?" \
 	"$(cat "$T/out")"

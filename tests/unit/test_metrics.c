@@ -106,6 +106,10 @@ test_render(void)
 	w[0].allocations[0] = 1;
 	w[1].allocations[0] = 2;
 	w[1].allocations[2] = 1;
+	w[1].allocations[3] = 4;
+	w[0].dtls_sessions = 2;
+	w[1].dtls_sessions = 3;
+	w[1].dtls_hello_verify = 9;
 	w[0].udp_in = 11;
 	w[1].udp_in = 22;
 	w[1].tls_handshake_failures = 6;
@@ -135,6 +139,9 @@ test_render(void)
 	CHECK(sample(text, "turn_total_allocations{type=\"UDP\"}") == 3);
 	CHECK(sample(text, "turn_total_allocations{type=\"TCP\"}") == 0);
 	CHECK(sample(text, "turn_total_allocations{type=\"TLS/TCP\"}") == 1);
+	CHECK(sample(text, "turn_total_allocations{type=\"DTLS\"}") == 4);
+	CHECKM(sample(text, "turnpike_dtls_sessions") == 5, "DTLS sessions summed");
+	CHECK(sample(text, "turnpike_worker_dtls_hello_verify_total{worker=\"1\"}") == 9);
 	CHECKM(sample(text, "turn_traffic_rcvp{realm=\"ex\\\"ample\"}") == 10,
 	    "realm label escaped");
 	CHECK(sample(text, "turn_traffic_peer_sentb{realm=\"ex\\\"ample\"}") == 1000);

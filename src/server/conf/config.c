@@ -913,12 +913,15 @@ config_validate(struct config *cfg, char **cause)
 	if ((cfg->cert == NULL) != (cfg->pkey == NULL))
 		return config_fail(cause, "cert and pkey must be given together");
 	cfg->tls = !cfg->no_tls && cfg->cert != NULL;
+	cfg->dtls = !cfg->no_dtls && cfg->cert != NULL;
 	if (!cfg->no_tls && !cfg->tls)
 		config_warn(cfg, "no cert and pkey configured: TLS listeners are off");
-	if (cfg->no_udp && cfg->no_tcp && !cfg->tls) {
-		return config_fail(cause, "nothing to listen on: UDP, TCP and TLS are all off");
+	if (cfg->no_udp && cfg->no_tcp && !cfg->tls && !cfg->dtls) {
+		return config_fail(cause,
+		    "nothing to listen on: UDP, TCP, TLS and DTLS are all off");
 	}
-	if (!cfg->no_tcp && cfg->tls && cfg->listening_port == cfg->tls_listening_port) {
+	if (((!cfg->no_tcp && cfg->tls) || (!cfg->no_udp && cfg->dtls)) &&
+	    cfg->listening_port == cfg->tls_listening_port) {
 		return config_fail(cause, "listening-port and tls-listening-port are both %d",
 		    cfg->listening_port);
 	}
@@ -1160,6 +1163,7 @@ config_clone(const struct config *src, struct config **out)
 		}
 	}
 	cfg->tls = src->tls;
+	cfg->dtls = src->dtls;
 	cfg->auth = src->auth;
 	cfg->realm_from_host = src->realm_from_host;
 	if (src->file != NULL && (cfg->file = strdup(src->file)) == NULL) {

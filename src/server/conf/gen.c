@@ -27,6 +27,7 @@
 #include "turnpike/peerpolicy.h"
 #include "turnpike/random.h"
 #include "turnpike/relayaddr.h"
+#include "turnpike/dtls.h"
 #include "turnpike/tls.h"
 
 /* RFC 8656 §6.2: the lifetime of an allocation when the client asks for none. */
@@ -316,6 +317,7 @@ gen_init_setup(struct gen *g, const struct gen_fixed *fx)
 	    (size_t)gen_share((uint64_t)g->cfg->stream_input_budget, fx->nworkers);
 	ws->connlimit = fx->connlimit;
 	ws->ssl_ctx = g->ssl_ctx;
+	ws->dtls_ctx = g->dtls_ctx;
 	ws->proxy_from = g->proxy_from;
 	ws->nproxy_from = g->cfg->proxy_protocol_from.n;
 	ws->proxy_udp = config_proxy_protocol_on(g->cfg, "udp");
@@ -346,6 +348,9 @@ gen_create(struct config *cfg, const struct gen_fixed *fx, const struct gen *pre
 	if (cfg->tls &&
 	    tls_ctx_create(cfg->cert, cfg->pkey, cfg->cipher_list, &g->ssl_ctx, cause) != 0)
 		goto fail;
+	if (cfg->dtls &&
+	    dtls_ctx_create(cfg->cert, cfg->pkey, cfg->cipher_list, &g->dtls_ctx, cause) != 0)
+		goto fail;
 	if (gen_init_creds(g, fx, cause) != 0 || gen_nonce_key(g, prev, cause) != 0 ||
 	    gen_nonce_mac(g, cause) != 0 || gen_init_policy(g, fx, cause) != 0 ||
 	    gen_init_alternates(g, cause) != 0)
@@ -367,6 +372,7 @@ gen_free(struct gen *g)
 	if (g == NULL)
 		return;
 	tls_ctx_free(g->ssl_ctx);
+	SSL_CTX_free(g->dtls_ctx);
 	peerpolicy_free(g->policy);
 	alternate_set_free(g->alternates);
 	free(g->proxy_from);

@@ -142,7 +142,7 @@ relay_is_exhausted(int err)
 static void
 relay_log_open(const struct relay_sock *s)
 {
-	static const char *const names[] = {"UDP", "TCP", "TLS"};
+	static const char *const names[] = {"UDP", "TCP", "TLS", "DTLS"};
 	char local[ADDR_STRLEN], adv[ADDR_STRLEN], client[ADDR_STRLEN], session[48];
 
 	addr_fmt((const struct sockaddr *)&s->local, true, local, sizeof local);
@@ -153,7 +153,7 @@ relay_log_open(const struct relay_sock *s)
 	log_session(LOG_LEVEL_INFO, session, client, "%s %s%s%s for %s client %s, user \"%s\"",
 	    s->tcp ? "TCP relay" : "relay", local, strcmp(local, adv) != 0 ? " advertised as " : "",
 	    strcmp(local, adv) != 0 ? adv : "",
-	    s->transport <= TURN_TLS ? names[s->transport] : "?", client, s->user);
+	    s->transport <= TURN_DTLS ? names[s->transport] : "?", client, s->user);
 }
 
 static void relay_read(evutil_socket_t fd, short what, void *arg);
@@ -550,6 +550,9 @@ relay_client_send(void *ctx, void *conn, const struct turn_5tuple *t, const void
 		if (u != NULL &&
 		    udpio_tx_queue(rl->tx_client, u->fd,
 			wildcard ? (const struct sockaddr *)&t->server : NULL, to, data, len) == 0)
+			return 0;
+	} else if (c != NULL && c->send != NULL) {
+		if (c->send(c, data, len) == 0)
 			return 0;
 	} else if (c != NULL && c->bev != NULL) {
 		outbuf = bufferevent_get_output(c->bev);

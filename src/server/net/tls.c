@@ -62,8 +62,8 @@ tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, cons
 	return SSL_TLSEXT_ERR_OK;
 }
 
-static int
-tls_ctx_load(SSL_CTX *ctx, const char *cert, const char *pkey, char **cause)
+int
+tls_ctx_load_keys(SSL_CTX *ctx, const char *cert, const char *pkey, char **cause)
 {
 	if (tls_check_readable("certificate", cert, cause) != 0 ||
 	    tls_check_readable("private key", pkey, cause) != 0)
@@ -75,6 +75,12 @@ tls_ctx_load(SSL_CTX *ctx, const char *cert, const char *pkey, char **cause)
 	if (SSL_CTX_check_private_key(ctx) != 1)
 		return tls_fail(cause, "private key does not match certificate", pkey);
 	return 0;
+}
+
+void
+tls_ctx_set_alpn(SSL_CTX *ctx)
+{
+	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
 }
 
 int
@@ -92,8 +98,8 @@ tls_ctx_create(const char *cert, const char *pkey, const char *ciphers, SSL_CTX 
 	    SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 		SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
-	if (tls_ctx_load(ctx, cert, pkey, cause) != 0)
+	tls_ctx_set_alpn(ctx);
+	if (tls_ctx_load_keys(ctx, cert, pkey, cause) != 0)
 		goto fail;
 	if (ciphers != NULL && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
 		tls_fail(cause, "invalid cipher-list", ciphers);

@@ -51,7 +51,7 @@ struct controlcmd_job {
 	size_t outlen;
 	size_t killed;
 	struct turn_stats ts;
-	size_t transport[3]; /* live allocations by enum turn_transport */
+	size_t transport[4]; /* live allocations by enum turn_transport */
 };
 
 /* A command every worker answers; freed when the last one has. */
@@ -116,7 +116,8 @@ controlcmd_loglevel(struct controlcmd *cmds, struct control_conn *cc, int argc, 
 	return 0;
 }
 
-static const char *const controlcmd_transports[] = {"udp", "tcp", "tls"};
+static const char *const controlcmd_transports[] = {"udp", "tcp", "tls", "dtls"};
+#define CONTROLCMD_TRANSPORTS 4
 
 /* " peer-addrs A,B" (the permissions' IP addresses) or " peer-addrs -". */
 static void
@@ -149,7 +150,7 @@ controlcmd_session_line(void *arg, const struct turn_session *s)
 	    " to-peer-bytes %" PRIu64 " to-client-packets %" PRIu64 " to-client-bytes %" PRIu64
 	    " peers %zu",
 	    (int)j->fj.worker, s->id, s->user[0] != '\0' ? s->user : "-", req->realm,
-	    controlcmd_transports[s->tuple.transport % 3],
+	    controlcmd_transports[s->tuple.transport % CONTROLCMD_TRANSPORTS],
 	    addr_fmt((const struct sockaddr *)&s->tuple.client, true, cl, sizeof cl),
 	    addr_fmt((const struct sockaddr *)&s->tuple.server, true, sv, sizeof sv),
 	    addr_fmt((const struct sockaddr *)&s->relayed, true, rl, sizeof rl), s->age_s,
@@ -163,7 +164,7 @@ controlcmd_session_count(void *arg, const struct turn_session *s)
 {
 	struct controlcmd_job *j = arg;
 
-	j->transport[s->tuple.transport % 3]++;
+	j->transport[s->tuple.transport % CONTROLCMD_TRANSPORTS]++;
 }
 
 /* On the worker's thread. */
@@ -204,12 +205,12 @@ static void
 controlcmd_status_done(struct control_conn *cc, const struct controlcmd_req *req)
 {
 	struct turn_stats t = {0};
-	size_t i, k, tr[3] = {0};
+	size_t i, k, tr[CONTROLCMD_TRANSPORTS] = {0};
 
 	for (i = 0; i < req->cmds->src->workers; i++) {
 		const struct controlcmd_job *j = &req->jobs[i];
 
-		for (k = 0; k < 3; k++)
+		for (k = 0; k < CONTROLCMD_TRANSPORTS; k++)
 			tr[k] += j->transport[k];
 		t.allocations_created += j->ts.allocations_created;
 		t.auth_failures += j->ts.auth_failures;
@@ -218,7 +219,8 @@ controlcmd_status_done(struct control_conn *cc, const struct controlcmd_req *req
 		t.peer_to_client_packets += j->ts.peer_to_client_packets;
 		t.peer_to_client_bytes += j->ts.peer_to_client_bytes;
 	}
-	control_conn_printf(cc, "sessions udp %zu tcp %zu tls %zu\n", tr[0], tr[1], tr[2]);
+	control_conn_printf(cc, "sessions udp %zu tcp %zu tls %zu dtls %zu\n", tr[0], tr[1], tr[2],
+	    tr[3]);
 	control_conn_printf(cc, "allocations-created %" PRIu64 "\n", t.allocations_created);
 	control_conn_printf(cc, "auth-failures %" PRIu64 "\n", t.auth_failures);
 	control_conn_printf(cc, "to-peer packets %" PRIu64 " bytes %" PRIu64 "\n",

@@ -218,6 +218,17 @@ httpd_job_run(struct fanout_job *fj, struct turn *t, const struct turn_now *now)
 	j->m.conns = ws.conns;
 	j->m.conns_dropped = ws.conns_dropped;
 	j->m.tls_handshake_failures = ws.tls_handshake_failures;
+	j->m.dtls_hello_verify = ws.dtls.hello_verify;
+	j->m.dtls_bad_cookie = ws.dtls.bad_cookie;
+	j->m.dtls_dropped = ws.dtls.dropped;
+	j->m.dtls_handshakes = ws.dtls.handshakes;
+	j->m.dtls_handshake_failures = ws.dtls.handshake_failures;
+	j->m.dtls_evicted = ws.dtls.evicted;
+	j->m.dtls_refused = ws.dtls.refused;
+	j->m.dtls_closed_idle = ws.dtls.closed_idle;
+	j->m.dtls_send_dropped = ws.dtls.send_dropped;
+	j->m.dtls_sessions = ws.dtls.sessions;
+	j->m.dtls_half_open = ws.dtls.half_open;
 	memcpy(j->m.proxy_refused, ws.proxy_refused, sizeof j->m.proxy_refused);
 	j->m.unauth_dropped = ws.unauth_dropped;
 	j->m.unauth_budget_dropped = ws.unauth_budget_dropped;

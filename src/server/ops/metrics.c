@@ -19,7 +19,8 @@ const uint64_t metrics_latency_bounds_us[METRICS_LATENCY_BUCKETS] = {100, 250, 5
     5000, 10000, 25000, 50000, 100000, 250000, 1000000};
 
 /* coturn's socket type names (socket_type_name), by enum turn_transport. */
-static const char *const metrics_transport_names[METRICS_TRANSPORTS] = {"UDP", "TCP", "TLS/TCP"};
+static const char *const metrics_transport_names[METRICS_TRANSPORTS] = {"UDP", "TCP", "TLS/TCP",
+    "DTLS"};
 
 void
 metrics_histogram_observe(struct metrics_histogram *h, uint64_t us)
@@ -88,6 +89,7 @@ struct metrics_sum {
 	struct turn_stats t;
 	struct relay_stats r;
 	uint64_t tls_failures;
+	uint64_t dtls_sessions, dtls_half_open;
 	uint64_t proxy_refused[PREAMBLE_NSTATUS];
 	uint64_t allocations[METRICS_TRANSPORTS];
 	struct metrics_histogram latency;
@@ -118,6 +120,8 @@ metrics_sum(const struct metrics_snapshot *snap, struct metrics_sum *s)
 		s->t.peer_to_client_bytes += w->turn.peer_to_client_bytes;
 		s->r.open_failures += w->relay.open_failures;
 		s->tls_failures += w->tls_handshake_failures;
+		s->dtls_sessions += w->dtls_sessions;
+		s->dtls_half_open += w->dtls_half_open;
 		for (k = 0; k < PREAMBLE_NSTATUS; k++)
 			s->proxy_refused[k] += w->proxy_refused[k];
 		for (k = 0; k < METRICS_TRANSPORTS; k++)
@@ -319,6 +323,10 @@ metrics_process(FILE *f, const struct metrics_snapshot *snap, const struct metri
 	    "Allocates answered 300 Try Alternate (alternate-server)", s->t.redirects);
 	metrics_one(f, "turnpike_tls_handshake_failures_total", "counter",
 	    "TLS connections that ended before the handshake completed", s->tls_failures);
+	metrics_one(f, "turnpike_dtls_sessions", "gauge", "Established DTLS sessions",
+	    s->dtls_sessions);
+	metrics_one(f, "turnpike_dtls_half_open", "gauge",
+	    "DTLS handshakes in progress (past the cookie exchange)", s->dtls_half_open);
 	metrics_proxy(f, s);
 	metrics_one(f, "turnpike_ready", "gauge", "1 when /readyz answers 200", snap->ready);
 	metrics_one(f, "turnpike_draining", "gauge", "1 while the server drains", snap->draining);
@@ -374,6 +382,27 @@ static const struct metrics_per_worker metrics_workers[] = {
     {"turnpike_worker_udp_gso_messages_total",
 	"Of them, UDP GSO messages carrying several datagrams to one destination",
 	MW(relay.gso_messages)},
+    {"turnpike_worker_dtls_hello_verify_total",
+	"DTLS HelloVerifyRequests sent (a ClientHello without a valid cookie; no state kept)",
+	MW(dtls_hello_verify)},
+    {"turnpike_worker_dtls_bad_cookie_total",
+	"Of them, answers to a ClientHello with a wrong cookie", MW(dtls_bad_cookie)},
+    {"turnpike_worker_dtls_dropped_total",
+	"DTLS records from unknown sources that are not a ClientHello, dropped", MW(dtls_dropped)},
+    {"turnpike_worker_dtls_handshakes_total", "DTLS handshakes completed", MW(dtls_handshakes)},
+    {"turnpike_worker_dtls_handshake_failures_total",
+	"DTLS handshakes past the cookie exchange that failed, timed out or were evicted",
+	MW(dtls_handshake_failures)},
+    {"turnpike_worker_dtls_evicted_total",
+	"Half-open DTLS handshakes dropped for newer ones at the per-worker limit",
+	MW(dtls_evicted)},
+    {"turnpike_worker_dtls_refused_total",
+	"DTLS handshakes refused with a valid cookie: session limit or out of memory",
+	MW(dtls_refused)},
+    {"turnpike_worker_dtls_idle_closed_total", "DTLS sessions ended for idleness",
+	MW(dtls_closed_idle)},
+    {"turnpike_worker_dtls_send_dropped_total", "DTLS records to clients the socket refused",
+	MW(dtls_send_dropped)},
     {"turnpike_worker_unauth_dropped_total",
 	"401 answers not sent: over unauth-rate-limit for the source address", MW(unauth_dropped)},
     {"turnpike_worker_unauth_budget_dropped_total",

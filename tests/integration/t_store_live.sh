@@ -16,7 +16,7 @@ RELAY_MIN=$((30000 + (RANDOM % 14000) * 2))
 RELAY_MAX=$((RELAY_MIN + 199))
 COMMON=(-n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls --log-file stdout
 	--relay-threads 2 --min-port "$RELAY_MIN" --max-port "$RELAY_MAX" --realm "$REALM"
-	--lt-cred-mech --userdb "$DB")
+	--lt-cred-mech --userdb-stale-limit 0 --userdb "$DB")
 
 # alloc_status ARGS...: "ok" when an allocation succeeds, "401" when refused so.
 alloc_status() {
@@ -59,6 +59,7 @@ ctl user delete dave --realm "$REALM"
 expect_within "after user delete the user gets 401" 401 --user dave --password dave-pass
 
 # ---- a corrupt database: fail closed, then recover when it is restored ----
+# (userdb-stale-limit 0 refuses at once; t_userdb_stale covers the default.)
 # (An exclusive lock from another process cannot be taken while turnpiked holds
 # the WAL database open, so corruption is what makes it unreadable here.)
 python3 -c 'import sqlite3, sys

@@ -38,6 +38,10 @@ val() { prom value "$T/$1.prom" "$2"; }
 sum() { awk -v f="$2{" 'index($0, f) == 1 { s += $2 } END { print s + 0 }' "$T/$1.prom"; }
 # shellcheck disable=SC2317 # called through wait_until
 value_is() { scrape wait && [ "$(val wait "$1")" = "$2" ]; }
+# AddressSanitizer's quarantine keeps freed memory resident: the RSS bounds
+# are checked only in the ordinary build.
+ASAN=
+grep -qa AddressSanitizer "$TURNPIKED" && ASAN=1
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$TURNPIKED_PID/status"; }
 fingerprint() { openssl x509 -noout -fingerprint -sha256 -in "$1"; }
 # s_client PORT ARGS...: one DTLS 1.2 handshake; its output in $T/sc.
@@ -171,7 +175,7 @@ hv1=$(sum after_flood turnpike_worker_dtls_hello_verify_total)
 echo "# cookie flood: $out; server counted $((hv1 - hv0)); RSS ${rss0} -> ${rss1} kB"
 [ "$((hv1 - hv0))" -ge 4500 ] && [ "$(val after_flood turnpike_dtls_half_open)" = 0 ] &&
 	[ "$(val after_flood turnpike_dtls_sessions)" = "$(val before_flood turnpike_dtls_sessions)" ] &&
-	[ "$((rss1 - rss0))" -lt 16384 ]
+	{ [ -n "$ASAN" ] || [ "$((rss1 - rss0))" -lt 16384 ]; }
 tap_is "5000 ClientHellos without a cookie: HelloVerifyRequests, no session, RSS +$((rss1 - rss0)) kB" \
 	"$?" "$out" "hello_verify +$((hv1 - hv0))" "$(grep -E '^turnpike_dtls' "$T/after_flood.prom")"
 
@@ -189,8 +193,8 @@ ev=$(sum halfopen2 turnpike_worker_dtls_evicted_total)
 ho=$(val halfopen turnpike_dtls_half_open)
 ho2=$(val halfopen2 turnpike_dtls_half_open)
 echo "# half-open: $out, then $out2; half-open $ho, then $ho2; evicted $ev; RSS $rss0 -> $rss1 -> $rss2 kB"
-[ "$ho" -le 512 ] && [ "$ho2" -le 512 ] && [ "$ev" -ge 1 ] && [ "$((rss1 - rss0))" -lt 98304 ] &&
-	[ "$((rss2 - rss1))" -lt 16384 ]
+[ "$ho" -le 512 ] && [ "$ho2" -le 512 ] && [ "$ev" -ge 1 ] &&
+	{ [ -n "$ASAN" ] || { [ "$((rss1 - rss0))" -lt 98304 ] && [ "$((rss2 - rss1))" -lt 16384 ]; }; }
 tap_is "2 x 1200 abandoned handshakes: at most 512 half-open ($ho, $ho2), $ev evicted, RSS +$((rss1 - rss0)) then +$((rss2 - rss1)) kB" \
 	"$?" "$out" "$out2" "$(grep -E '^turnpike_dtls|dtls_evicted' "$T/halfopen2.prom")"
 s_client "$TLS_PORT" -alpn stun.turn
@@ -241,11 +245,12 @@ start_turn_server_or_bail "${TURN_ARGS[@]}" --listening-ip 127.0.0.1 \
 	--prometheus --prometheus-address 127.0.0.1 --prometheus-port "$MPORT"
 timeout 60 "$UCLIENT" -S -n 5 -m 1 -u "$TURN_USER" -w "$TURN_PASS" -e 127.0.0.1 \
 	-r "$PEER_PORT" -p "$TLS_PORT" 127.0.0.1 >"$T/uc.deny" 2>&1
-scrape deny
-! uclient_summary "$T/uc.deny" 5 >/dev/null && [ "$(val deny turnpike_peer_refusals_total)" -ge 1 ]
-tap_is "over DTLS a loopback peer is refused by the default peer policy" "$?" \
+# shellcheck disable=SC2317 # called through wait_until
+refused() { scrape deny && [ "$(val deny turnpike_peer_refusals_total)" -ge 1 ]; }
+wait_until 10 refused && [ "$(sum deny turnpike_worker_to_peer_packets_total)" = 0 ]
+tap_is "over DTLS a loopback peer is refused by the default peer policy, nothing relayed" "$?" \
 	"$(grep -iE '403|forbidden|tot_' "$T/uc.deny" | head -n 3)" \
-	"$(grep peer_refusals "$T/deny.prom")"
+	"$(grep -E 'peer_refusals|to_peer_packets' "$T/deny.prom")"
 turn_stop_check
 
 # no-dtls: no UDP socket on the TLS port, and DTLS records are not answered.

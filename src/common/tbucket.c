@@ -156,6 +156,15 @@ iplimit_find(struct iplimit *l, const uint8_t *key, size_t keylen, bool *found)
 	return victim;
 }
 
+/* The entry for a key (or the slot to reuse for it); NULL for an unusable key. */
+static struct iplimit_entry *
+iplimit_lookup(struct iplimit *l, const void *key, size_t keylen, bool *found)
+{
+	if (keylen == 0 || keylen > IPLIMIT_KEY_MAX)
+		return NULL;
+	return iplimit_find(l, key, keylen, found);
+}
+
 bool
 iplimit_take_n(struct iplimit *l, const void *key, size_t keylen, uint64_t n, uint64_t now_ms)
 {
@@ -164,9 +173,8 @@ iplimit_take_n(struct iplimit *l, const void *key, size_t keylen, uint64_t n, ui
 
 	if (l->rate == 0)
 		return true;
-	if (keylen == 0 || keylen > IPLIMIT_KEY_MAX)
+	if ((e = iplimit_lookup(l, key, keylen, &found)) == NULL)
 		return false;
-	e = iplimit_find(l, key, keylen, &found);
 	if (!found) {
 		if (e->keylen == 0)
 			l->used++;
@@ -192,9 +200,8 @@ iplimit_has(struct iplimit *l, const void *key, size_t keylen, uint64_t n, uint6
 
 	if (l->rate == 0)
 		return true;
-	if (keylen == 0 || keylen > IPLIMIT_KEY_MAX)
+	if ((e = iplimit_lookup(l, key, keylen, &found)) == NULL)
 		return false;
-	e = iplimit_find(l, key, keylen, &found);
 	if (!found)
 		return n <= l->burst;
 	return tbucket_take(&e->b, 0, now_ms) && n <= e->b.milli / 1000;

@@ -443,17 +443,15 @@ worker_udp_datagram(struct worker_udp *u, int i, const struct turn_now *now)
 {
 	struct worker *w = u->w;
 	const struct sockaddr *src = udpio_src(w->rx, i), *dst = udpio_dst(w->rx, i);
-	struct sockaddr_storage client;
 	struct turn_5tuple t;
 	const uint8_t *p;
 	size_t len;
 
 	w->stats.udp_in++;
 	p = udpio_data(w->rx, i, &len);
-	memcpy(&client, src, addr_len(src));
-	if (w->proxied != NULL && worker_udp_unproxy(w, src, &p, &len, &client, now) != 0)
+	memcpy(&t.client, src, addr_len(src));
+	if (w->proxied != NULL && worker_udp_unproxy(w, src, &p, &len, &t.client, now) != 0)
 		return;
-	memcpy(&t.client, &client, addr_len((const struct sockaddr *)&client));
 	memcpy(&t.server, dst, addr_len(dst));
 	t.transport = TURN_UDP;
 	switch (dtlsrec_classify(p, len)) {

@@ -17,8 +17,6 @@ clients lay them out) with the AS-RS key KID, then prints one line per case:
 Every wait is bounded.
 """
 import base64
-import hashlib
-import hmac
 import os
 import select
 import socket
@@ -28,30 +26,8 @@ import time
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-MAGIC = 0x2112A442
+from stunmsg import attr, message, parse
 
-
-def attr(kind, value):
-    return struct.pack("!HH", kind, len(value)) + value + b"\0" * ((4 - len(value) % 4) % 4)
-
-
-def message(mtype, attrs, key=None):
-    tid = os.urandom(12)
-    body = b"".join(attrs)
-    if key is not None:
-        head = struct.pack("!HHI", mtype, len(body) + 24, MAGIC) + tid
-        body += attr(0x0008, hmac.new(key, head + body, hashlib.sha1).digest())
-    return struct.pack("!HHI", mtype, len(body), MAGIC) + tid + body, tid
-
-
-def parse(data):
-    mtype, length = struct.unpack("!HH", data[:4])
-    attrs, i = {}, 20
-    while i + 4 <= 20 + length:
-        kind, alen = struct.unpack("!HH", data[i:i + 4])
-        attrs.setdefault(kind, data[i + 4:i + 4 + alen])
-        i += 4 + alen + (4 - alen % 4) % 4
-    return mtype, data[8:20], attrs
 
 
 def send(sock, server, data, tid):

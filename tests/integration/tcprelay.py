@@ -20,7 +20,6 @@ tcprelay.py HOST PORT USER PASSWORD REALM COMMAND [ARGS]
 Long-term credentials with an MD5 key; every wait is bounded (10 s); loopback.
 """
 import hashlib
-import hmac
 import os
 import select
 import socket
@@ -28,34 +27,11 @@ import struct
 import sys
 import time
 
-MAGIC = 0x2112A442
+from stunmsg import attr, message, xor_addr, unxor_addr
+
 ALLOCATE, CREATE_PERMISSION, CONNECT, CONNECTION_BIND = 0x003, 0x008, 0x00A, 0x00B
 CONNECTION_ATTEMPT_IND = 0x001C
 T = 10.0
-
-
-def attr(kind, value):
-    return struct.pack("!HH", kind, len(value)) + value + b"\0" * ((4 - len(value) % 4) % 4)
-
-
-def message(mtype, attrs, key=None):
-    tid = os.urandom(12)
-    body = b"".join(attrs)
-    if key is not None:
-        head = struct.pack("!HHI", mtype, len(body) + 24, MAGIC) + tid
-        body += attr(0x0008, hmac.new(key, head + body, hashlib.sha1).digest())
-    return struct.pack("!HHI", mtype, len(body), MAGIC) + tid + body, tid
-
-
-def xor_addr(ip, port):
-    a = struct.unpack("!I", socket.inet_aton(ip))[0] ^ MAGIC
-    return struct.pack("!BBHI", 0, 1, port ^ (MAGIC >> 16), a)
-
-
-def unxor_addr(v):
-    port = struct.unpack("!H", v[2:4])[0] ^ (MAGIC >> 16)
-    a = struct.unpack("!I", v[4:8])[0] ^ MAGIC
-    return socket.inet_ntoa(struct.pack("!I", a)), port
 
 
 def recv_exact(sock, n):

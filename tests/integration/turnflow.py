@@ -10,52 +10,17 @@ by the client between 2 s after the start and the end (the first seconds hold
 the limiter's burst). Every wait is bounded; loopback only.
 """
 import hashlib
-import hmac
-import os
 import select
 import socket
 import struct
 import sys
 import time
 
-MAGIC = 0x2112A442
+from stunmsg import attr, message, parse, xor_addr, unxor_addr
+
 PAYLOAD = 1000
 CHANNEL = 0x4001
 SKIP = 2.0
-
-
-def attr(kind, value):
-    return struct.pack("!HH", kind, len(value)) + value + b"\0" * ((4 - len(value) % 4) % 4)
-
-
-def message(mtype, attrs, key=None):
-    tid = os.urandom(12)
-    body = b"".join(attrs)
-    if key is not None:
-        head = struct.pack("!HHI", mtype, len(body) + 24, MAGIC) + tid
-        body += attr(0x0008, hmac.new(key, head + body, hashlib.sha1).digest())
-    return struct.pack("!HHI", mtype, len(body), MAGIC) + tid + body, tid
-
-
-def parse(data):
-    mtype, length = struct.unpack("!HH", data[:4])
-    attrs, i = {}, 20
-    while i + 4 <= 20 + length:
-        kind, alen = struct.unpack("!HH", data[i:i + 4])
-        attrs.setdefault(kind, data[i + 4:i + 4 + alen])
-        i += 4 + alen + (4 - alen % 4) % 4
-    return mtype, data[8:20], attrs
-
-
-def xor_addr(ip, port):
-    a = struct.unpack("!I", socket.inet_aton(ip))[0] ^ MAGIC
-    return struct.pack("!BBHI", 0, 1, port ^ (MAGIC >> 16), a)
-
-
-def unxor_addr(v):
-    port = struct.unpack("!H", v[2:4])[0] ^ (MAGIC >> 16)
-    a = struct.unpack("!I", v[4:8])[0] ^ MAGIC
-    return socket.inet_ntoa(struct.pack("!I", a)), port
 
 
 def transact(sock, server, mtype, attrs, key=None):

@@ -41,10 +41,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import turnflow  # noqa: E402
+import stunmsg  # noqa: E402
 
-ALLOCATE = struct.pack("!HHI", 0x0003, 8, turnflow.MAGIC)
-TRANSPORT = turnflow.attr(0x0019, b"\x11\0\0\0")
+ALLOCATE = struct.pack("!HHI", 0x0003, 8, stunmsg.MAGIC)
+TRANSPORT = stunmsg.attr(0x0019, b"\x11\0\0\0")
 
 
 def allocate_req():
@@ -120,7 +120,7 @@ def binding_over(sock):
     """Sends a Binding request; True when its answer comes back within 3 s."""
     tid = os.urandom(12)
     try:
-        sock.sendall(struct.pack("!HHI", 0x0001, 0, turnflow.MAGIC) + tid)
+        sock.sendall(struct.pack("!HHI", 0x0001, 0, stunmsg.MAGIC) + tid)
         deadline = time.monotonic() + 3
         got = b""
         while time.monotonic() < deadline and len(got) < 20:
@@ -161,8 +161,8 @@ def udp_allocate(src, server, user, password, realm):
         if rtype != 0x0113 or 0x0015 not in a:
             return "other", sock
         key = hashlib.md5(("%s:%s:%s" % (user, realm, password)).encode()).digest()
-        cred = [turnflow.attr(0x0006, user.encode()), turnflow.attr(0x0014, realm.encode()),
-                turnflow.attr(0x0015, a[0x0015])]
+        cred = [stunmsg.attr(0x0006, user.encode()), stunmsg.attr(0x0014, realm.encode()),
+                stunmsg.attr(0x0015, a[0x0015])]
         rtype, a = turnflow_transact(sock, server, 0x0003, [TRANSPORT] + cred, key)
         if rtype == 0x0103:
             return "ok", sock
@@ -173,7 +173,7 @@ def udp_allocate(src, server, user, password, realm):
 
 
 def turnflow_transact(sock, server, mtype, attrs, key=None):
-    data, tid = turnflow.message(mtype, attrs, key)
+    data, tid = stunmsg.message(mtype, attrs, key)
     for _ in range(3):
         sock.sendto(data, server)
         deadline = time.monotonic() + 1.0
@@ -182,7 +182,7 @@ def turnflow_transact(sock, server, mtype, attrs, key=None):
                 continue
             got = sock.recv(65536)
             if len(got) >= 20 and got[0] < 0x40:
-                rtype, rtid, rattrs = turnflow.parse(got)
+                rtype, rtid, rattrs = stunmsg.parse(got)
                 if rtid == tid:
                     return rtype, rattrs
     return None, {}
@@ -210,9 +210,9 @@ def crowd(host, port, n, src, other, user, password, realm, count):
 
 def wrong_allocate(user, realm, nonce):
     key = hashlib.md5(("%s:%s:wrong-password" % (user, realm)).encode()).digest()
-    cred = [turnflow.attr(0x0006, user.encode()), turnflow.attr(0x0014, realm.encode()),
-            turnflow.attr(0x0015, nonce)]
-    return turnflow.message(0x0003, [TRANSPORT] + cred, key)[0]
+    cred = [stunmsg.attr(0x0006, user.encode()), stunmsg.attr(0x0014, realm.encode()),
+            stunmsg.attr(0x0015, nonce)]
+    return stunmsg.message(0x0003, [TRANSPORT] + cred, key)[0]
 
 
 def count_answers(sock, quiet, limit):
@@ -241,7 +241,7 @@ def guess(host, port, src, user, realm, count):
     s.sendall(allocate_req())
     s.settimeout(5)
     got = s.recv(4096)
-    nonce = turnflow.parse(got)[2].get(0x0015)
+    nonce = stunmsg.parse(got)[2].get(0x0015)
     if nonce is None:
         sys.exit("guess: no nonce in the first answer")
     s.setblocking(False)
@@ -296,11 +296,11 @@ def sizes(host, port):
     for name, mtype, attrs in (("Allocate", 0x0003, TRANSPORT), ("Refresh", 0x0004, b""),
                                ("CreatePermission", 0x0008, b""),
                                ("ChannelBind", 0x0009, b"")):
-        req = struct.pack("!HHI", mtype, len(attrs), turnflow.MAGIC) + os.urandom(12) + attrs
+        req = struct.pack("!HHI", mtype, len(attrs), stunmsg.MAGIC) + os.urandom(12) + attrs
         got = udp_ask(sock, (host, port), req)
         code = 0
         if got is not None:
-            err = turnflow.parse(got)[2].get(0x0009, b"\0\0\0\0")
+            err = stunmsg.parse(got)[2].get(0x0009, b"\0\0\0\0")
             code = err[2] * 100 + err[3]
         print("%s %d %d %d" % (name, len(req), len(got) if got else 0, code))
 
@@ -328,7 +328,7 @@ def partial(host, port, n, nbytes):
     held = []
     for _ in range(n):
         s = socket.create_connection((host, port), 5)
-        head = struct.pack("!HHI", 0x0003, 60000, turnflow.MAGIC) + os.urandom(12)
+        head = struct.pack("!HHI", 0x0003, 60000, stunmsg.MAGIC) + os.urandom(12)
         try:
             s.sendall(head + b"\0" * nbytes)
         except OSError:
@@ -344,8 +344,8 @@ def partial(host, port, n, nbytes):
 def trailing(host, port):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
-    plain = struct.pack("!HHI", 0x0001, 0, turnflow.MAGIC) + os.urandom(12)
-    extra = struct.pack("!HHI", 0x0001, 0, turnflow.MAGIC) + os.urandom(12) + b"\0\0\0\0"
+    plain = struct.pack("!HHI", 0x0001, 0, stunmsg.MAGIC) + os.urandom(12)
+    extra = struct.pack("!HHI", 0x0001, 0, stunmsg.MAGIC) + os.urandom(12) + b"\0\0\0\0"
     a = udp_ask(sock, (host, port), plain) is not None
     b = any(udp_ask(sock, (host, port), extra, 0.5) is not None for _ in range(3))
     print("plain %s trailing %s" % ("yes" if a else "no", "yes" if b else "no"))

@@ -294,7 +294,7 @@ tap_is "scrapes abandoned by their clients and garbage requests leave the endpoi
 	"$?" "status $CODE: $(cat "$T/gone.check")"
 wait_value turnpike_tls_handshake_failures_total 1
 tap_is "a broken TLS handshake record on the TLS port counts a TLS handshake failure" "$?" "value $GOT"
-bench turn --timeout 3000 --user "$TURN_USER" --password "$TURN_PASS" --refresh-after 3000 \
+bench turn --timeout 3000 --user "$TURN_USER" --password "$TURN_PASS" --refresh-after 12000 \
 	"127.0.0.1:$PORT" >"$T/bench" 2>&1 &
 BENCH=$!
 wait_value 'turnpike_user_allocations{realm="q\"t",user="alice"}' 1

@@ -148,6 +148,11 @@ struct config {
 	struct config_strings alternate_server;
 	struct config_strings tls_alternate_server;
 	bool alternate_server_preauth;
+	char *fleet_redis;
+	char *fleet_node_name;
+	char *fleet_advertise;
+	char *fleet_redirect_at;
+	int fleet_heartbeat_ttl;
 
 	/* Not options: filled by config_create. */
 	char *file;           /* the configuration file read, or NULL */

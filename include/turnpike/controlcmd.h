@@ -27,6 +27,11 @@ void controlcmd_free(struct controlcmd *cmds);
  */
 int controlcmd_run(struct controlcmd *cmds, struct control_conn *cc, int argc, char **argv,
     char **cause);
+/*
+ * kill --user for the fleet (no client): the same jobs as the command, the
+ * outcome logged; CONTROLCMD_PENDING, or -1 with *cause.
+ */
+int controlcmd_kill_user(struct controlcmd *cmds, const char *user, char **cause);
 /* cc has gone while req was pending: the workers' answers are dropped. */
 void controlcmd_detach(struct controlcmd_req *req);
 

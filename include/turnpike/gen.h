@@ -25,6 +25,7 @@ struct alternate_set;
 struct authguard;
 struct config;
 struct connlimit;
+struct fleetops;
 struct limits;
 struct peerpolicy;
 struct relayaddr;
@@ -39,6 +40,7 @@ struct gen_fixed {
 	const atomic_size_t *capacity;
 	atomic_size_t *allocations;
 	struct limits *limits;       /* quotas and max-bps across workers; NULL in unit tests */
+	struct fleetops *fleet;      /* fleet-redis: steering (turn_config.fleet_view); NULL: off */
 	struct connlimit *connlimit; /* stream connections; NULL in unit tests */
 	struct authguard *authguard; /* auth-failure-limit; NULL when off */
 	size_t nworkers;             /* bps-capacity is shared out equally */

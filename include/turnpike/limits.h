@@ -68,6 +68,21 @@ size_t limits_user_count(struct limits *l, const char *user, size_t userlen);
  */
 struct userdb_rows;
 void limits_apply_store(void *arg, const struct userdb_rows *rows);
+/*
+ * The fleet (fleet-redis): allocations on the other nodes count toward the
+ * quotas (user and total read from the fleet's last snapshot, never waiting on
+ * Redis), and changed is told after each take and release. NULL ops: this
+ * node only. ops and ctx outlive the limits.
+ */
+struct limits_remote {
+	uint64_t (*user)(void *ctx, const char *user, size_t userlen);
+	uint64_t (*total)(void *ctx);
+	void (*changed)(void *ctx);
+};
+void limits_set_remote(struct limits *l, const struct limits_remote *ops, void *ctx);
+/* Each user with allocations here and their count, under the lock (fn must not block). */
+void limits_foreach_user(struct limits *l,
+    void (*fn)(void *arg, const char *user, size_t len, uint64_t count), void *arg);
 /* The peer check for turn_config.peer_check (ctx: the limits), from any thread. */
 bool limits_peer_check(void *ctx, const struct sockaddr *peer, const char **reason);
 

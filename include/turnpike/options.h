@@ -7,6 +7,7 @@
 #define TURNPIKE_OPTIONS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum option_type {
@@ -55,6 +56,9 @@ struct option_entry {
 
 extern const struct option_entry options_table[];
 extern const size_t options_count;
+
+/* "0.9" as 900: a fraction from 0.001 to 1 in thousandths; -1 otherwise. */
+int options_parse_permille(const char *value, uint32_t *out);
 
 /* The row for a long name or alias (case-sensitive: -v verbose, -V Verbose). */
 const struct option_entry *options_find(const char *name);

@@ -33,6 +33,7 @@ turn_transport_is_stream(uint8_t transport)
 	return transport == TURN_TCP || transport == TURN_TLS;
 }
 
+struct alternate_query;
 struct alternate_set;
 struct binding_rfc5780;
 struct integrity_key;
@@ -88,6 +89,13 @@ struct turn_config {
 	const struct alternate_set *alternates;
 	/* Redirect Allocates without MESSAGE-INTEGRITY too, before any credential check. */
 	bool alternate_preauth;
+	/*
+	 * fleet-redis: fills the fleet part of an authenticated Allocate's
+	 * alternate_query (this node's load, the other live nodes); NULL: no
+	 * fleet. Called from every worker thread; must not block.
+	 */
+	void (*fleet_view)(void *ctx, struct alternate_query *q);
+	void *fleet_ctx;
 	bool userhash; /* offer username anonymity and accept USERHASH (RFC 8489 §9.2.1) */
 	const struct binding_rfc5780 *rfc5780; /* NULL: RFC 5780 off */
 };

@@ -10,6 +10,7 @@
 
 #include "turnpike/ctlsock.h"
 #include "turnpike/dbcmd.h"
+#include "turnpike/fleetcmd.h"
 #include "turnpike/turnadmin.h"
 
 static void
@@ -18,11 +19,14 @@ ctl_usage(FILE *f)
 	fputs("usage: turnpikectl [--db PATH] [--json] command [arguments]\n"
 	      "       turnpikectl --help | --version\n"
 	      "       turnpikectl --control-socket PATH command [arguments]\n"
+	      "       turnpikectl --fleet-redis CONNSTRING command [arguments]\n"
 	      "\n",
 	    f);
 	dbcmd_usage(f);
 	fputc('\n', f);
 	ctlsock_usage(f);
+	fputc('\n', f);
+	fleetcmd_usage(f);
 	fputc('\n', f);
 	turnadmin_usage(f);
 }
@@ -67,6 +71,8 @@ main(int argc, char **argv)
 	}
 	if (ctlsock_is_invocation(argc, argv))
 		return ctlsock_main(argc, argv);
+	if (fleetcmd_is_invocation(argc, argv))
+		return fleetcmd_main(argc, argv);
 	if (turnadmin_is_invocation(argc, argv))
 		return turnadmin_main(argc, argv);
 	return dbcmd_main(argc, argv);

@@ -34,6 +34,10 @@ struct limits {
 	struct peerpolicy *store_policy;
 	char *realm; /* the server realm, for the store's rows; guarded by mu */
 
+	/* The fleet's counts (limits_set_remote); set before the workers start. */
+	const struct limits_remote *remote;
+	void *remote_ctx;
+
 	/* What limits_apply_store logged last (the reload thread's own). */
 	bool logged;
 	struct limits_values logged_v;
@@ -183,53 +187,108 @@ limits_get(struct limits *l, const char *user, size_t len)
 	return u;
 }
 
+void
+limits_set_remote(struct limits *l, const struct limits_remote *ops, void *ctx)
+{
+	l->remote = ops;
+	l->remote_ctx = ctx;
+}
+
+void
+limits_foreach_user(struct limits *l,
+    void (*fn)(void *arg, const char *user, size_t len, uint64_t count), void *arg)
+{
+	struct limits_user *u;
+	size_t i;
+
+	pthread_mutex_lock(&l->mu);
+	for (i = 0; i < LIMITS_BUCKETS; i++) {
+		for (u = l->users[i]; u != NULL; u = u->next)
+			fn(arg, u->name, u->len, (uint64_t)u->count);
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* Allocations on the other nodes of the fleet: the total, and user's (userlen > 0). */
+static void
+limits_remote_counts(struct limits *l, const char *user, size_t userlen, uint64_t *total,
+    uint64_t *mine)
+{
+	*total = *mine = 0;
+	if (l->remote == NULL)
+		return;
+	*total = l->remote->total(l->remote_ctx);
+	if (userlen > 0)
+		*mine = l->remote->user(l->remote_ctx, user, userlen);
+}
+
+static void
+limits_changed(struct limits *l)
+{
+	if (l->remote != NULL)
+		l->remote->changed(l->remote_ctx);
+}
+
+/* Removes and frees h; called with mu held. */
+static void
+limits_unlink(struct limits *l, struct limits_user *h)
+{
+	struct limits_user **pp;
+
+	for (pp = &l->users[limits_hash(h->name, h->len)]; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			free(h);
+			return;
+		}
+	}
+}
+
 int
 limits_take(struct limits *l, size_t total, const char *user, size_t userlen,
     struct limits_user **handle, uint64_t *max_bps)
 {
 	struct limits_values v;
 	struct limits_user *u;
+	uint64_t rtotal, ruser;
 	int rc = 0;
 
 	*handle = NULL;
+	limits_remote_counts(l, user, userlen, &rtotal, &ruser);
 	pthread_mutex_lock(&l->mu);
 	limits_current_locked(l, &v);
 	*max_bps = v.max_bps;
-	if (v.total_quota != 0 && total >= v.total_quota)
+	if (v.total_quota != 0 && (uint64_t)total + rtotal >= v.total_quota)
 		rc = 486;
 	else if (userlen > 0) {
-		/* A new entry starts at 0 and a quota is at least 1: none stays empty. */
+		/* A new entry starts at 0; one the fleet's count refuses goes again. */
 		if ((u = limits_get(l, user, userlen)) == NULL)
 			rc = 508; /* out of memory */
-		else if (v.user_quota != 0 && u->count >= v.user_quota)
+		else if (v.user_quota != 0 && (uint64_t)u->count + ruser >= v.user_quota) {
 			rc = 486;
-		else {
+			if (u->count == 0)
+				limits_unlink(l, u);
+		} else {
 			u->count++;
 			*handle = u;
 		}
 	}
 	pthread_mutex_unlock(&l->mu);
+	if (*handle != NULL)
+		limits_changed(l);
 	return rc;
 }
 
 void
 limits_release(struct limits *l, struct limits_user *h)
 {
-	struct limits_user **pp;
-
 	if (h == NULL)
 		return;
 	pthread_mutex_lock(&l->mu);
-	if (--h->count == 0) {
-		for (pp = &l->users[limits_hash(h->name, h->len)]; *pp != NULL; pp = &(*pp)->next) {
-			if (*pp == h) {
-				*pp = h->next;
-				free(h);
-				break;
-			}
-		}
-	}
+	if (--h->count == 0)
+		limits_unlink(l, h);
 	pthread_mutex_unlock(&l->mu);
+	limits_changed(l);
 }
 
 size_t

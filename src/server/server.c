@@ -31,6 +31,7 @@
 #include "turnpike/config.h"
 #include "turnpike/control.h"
 #include "turnpike/creds.h"
+#include "turnpike/fleetops.h"
 #include "turnpike/gen.h"
 #include "turnpike/limits.h"
 #include "turnpike/httpd.h"
@@ -60,6 +61,7 @@ struct server {
 	struct limits *limits; /* quotas and max-bps across workers, the store's realm options */
 	struct connlimit *connlimit; /* stream connections per source and in total */
 	struct authguard *authguard; /* auth-failure-limit; NULL when off */
+	struct fleetops *fleet;      /* fleet-redis; NULL when off */
 	struct relayaddr *relays;
 	struct portpool *pool;
 	atomic_size_t allocations;
@@ -245,6 +247,20 @@ server_limits_update(struct server *s)
 
 static size_t server_thread_count(const struct config *cfg);
 
+/* fleet-redis: the fleet reads the allocations, capacity, drain and users of this node. */
+static int
+server_init_fleet(struct server *s, char **cause)
+{
+	struct fleetops_source src = {
+	    .limits = s->limits,
+	    .allocations = &s->allocations,
+	    .capacity = &s->capacity,
+	    .draining = &s->draining,
+	};
+
+	return fleetops_create(s->cfg, &src, &s->fleet, cause);
+}
+
 /* The first generation, from a copy of the configuration the server started with. */
 static int
 server_init_gen(struct server *s, char **cause)
@@ -258,7 +274,10 @@ server_init_gen(struct server *s, char **cause)
 	if (s->cfg->auth_failure_limit > 0 &&
 	    (s->authguard = authguard_create((uint64_t)s->cfg->auth_failure_limit)) == NULL)
 		return cause_fail(cause, "out of memory");
+	if (server_init_fleet(s, cause) != 0)
+		return -1;
 	s->fixed.limits = s->limits;
+	s->fixed.fleet = s->fleet;
 	s->fixed.connlimit = s->connlimit;
 	s->fixed.authguard = s->authguard;
 	s->fixed.nworkers = server_thread_count(s->cfg);
@@ -495,6 +514,7 @@ server_reload(struct server *s, bool certs_only, char **restart, char **cause)
 		return -1;
 	if (server_limits_update(s) != 0)
 		log_warnx("reload: out of memory: quotas and max-bps keep their previous values");
+	fleetops_set_config(s->fleet, g->cfg);
 	if (s->userdb != NULL)
 		userdb_set_stale_limit(s->userdb, g->cfg->userdb_stale_limit);
 	if (certs_only) {
@@ -571,6 +591,7 @@ server_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd, (void)what;
 	server_sweep(s);
+	fleetops_tick(s->fleet);
 	if (atomic_load(&s->draining))
 		server_drain_check(s);
 }
@@ -950,9 +971,10 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 	if (server_init_turn(s, cause) != 0 || server_init_udp(s, cause) != 0 ||
 	    server_init_gen(s, cause) != 0 || server_init_workers(s, cause) != 0 ||
 	    server_init_listeners(s, cause) != 0 || server_write_pidfile(s, cause) != 0 ||
-	    server_init_control(s, cause) != 0 || server_init_httpd(s, cause) != 0 ||
-	    server_drop_privileges(s, cause) != 0 || server_init_watchdog(s, cause) != 0 ||
-	    server_start_workers(s, cause) != 0)
+	    server_init_control(s, cause) != 0 ||
+	    fleetops_start(s->fleet, s->base, s->workers, s->nworkers, s->cfg->realm, cause) != 0 ||
+	    server_init_httpd(s, cause) != 0 || server_drop_privileges(s, cause) != 0 ||
+	    server_init_watchdog(s, cause) != 0 || server_start_workers(s, cause) != 0)
 		goto fail;
 	server_log_startup(s, nofile);
 	*sp = s;
@@ -1070,6 +1092,8 @@ server_free(struct server *s)
 		listener_free(s->listeners[i]);
 	free(s->listeners);
 	server_stop_workers(s);
+	fleetops_free(s->fleet); /* after the workers: they ask it; before the limits it reads */
+	s->fleet = NULL;
 	control_free(s->control); /* after the workers: they may still answer it */
 	httpd_free(s->httpd);     /* likewise */
 	for (i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++) {

@@ -94,6 +94,48 @@ alternate_set_count(const struct alternate_set *s, enum alternate_class cls)
 	return s != NULL ? s->lists[cls].n : 0;
 }
 
+/* allocations at or above redirect_at per mille of capacity. */
+static bool
+alternate_over(uint64_t allocations, uint64_t capacity, uint32_t redirect_at)
+{
+	return capacity != 0 && allocations * 1000 >= capacity * redirect_at;
+}
+
+/* The least-loaded other node that may take the client: *out, or false. */
+static bool
+alternate_fleet_pick(const struct alternate_query *q, struct alternate_target *out)
+{
+	const struct alternate_node *n, *best = NULL;
+	bool secure = q->transport == TURN_TLS || q->transport == TURN_DTLS;
+	size_t i;
+
+	for (i = 0; i < q->nfleet && i < ALTERNATE_FLEET_MAX; i++) {
+		n = &q->fleet[i];
+		if (n->draining || n->capacity == 0 || n->addr.ss_family != q->family ||
+		    (secure && n->tls_port == 0) ||
+		    alternate_over(n->allocations, n->capacity, q->redirect_at))
+			continue;
+		/* n->allocations / n->capacity < best's, without division. */
+		if (best == NULL ||
+		    n->allocations * best->capacity < best->allocations * n->capacity)
+			best = n;
+	}
+	if (best == NULL)
+		return false;
+	memset(out, 0, sizeof *out);
+	out->addr = best->addr;
+	if (secure)
+		addr_set_port((struct sockaddr *)&out->addr, best->tls_port);
+	return true;
+}
+
+bool
+alternate_fleet_wanted(const struct alternate_query *q)
+{
+	return q->redirect_at != 0 &&
+	    (q->draining || alternate_over(q->allocations, q->capacity, q->redirect_at));
+}
+
 bool
 alternate_choose(const struct alternate_set *s, const struct alternate_query *q, uint32_t *cursor,
     struct alternate_target *out)
@@ -101,6 +143,8 @@ alternate_choose(const struct alternate_set *s, const struct alternate_query *q,
 	const struct alternate_list *l;
 	size_t i, at;
 
+	if (alternate_fleet_wanted(q) && alternate_fleet_pick(q, out))
+		return true;
 	if (s == NULL)
 		return false;
 	l = &s->lists[q->transport == TURN_TLS ? ALTERNATE_TLS : ALTERNATE_PLAIN];

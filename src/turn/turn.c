@@ -497,9 +497,10 @@ turn_quota(const struct turn_req *r)
 /*
  * RFC 8489 §10: 300 Try Alternate with ALTERNATE-SERVER (and ALTERNATE-DOMAIN
  * for TLS certificate checks) when alternate_choose says so; true when answered.
+ * The fleet steers authenticated Allocates only.
  */
 static bool
-turn_redirect(struct turn_req *r, struct turn_answer *ans)
+turn_redirect(struct turn_req *r, struct turn_answer *ans, bool authenticated)
 {
 	struct sockaddr_in sin;
 	struct alternate_query q = {
@@ -508,6 +509,8 @@ turn_redirect(struct turn_req *r, struct turn_answer *ans)
 	    .draining = r->t->draining,
 	};
 
+	if (authenticated && r->t->cfg->fleet_view != NULL)
+		r->t->cfg->fleet_view(r->t->cfg->fleet_ctx, &q);
 	if (!alternate_choose(r->t->cfg->alternates, &q, &r->t->alt_cursor, &r->alternate))
 		return false;
 	ans->error = 300;
@@ -596,7 +599,7 @@ turn_allocate(struct turn_req *r, struct turn_answer *ans)
 			ans->error = 437;
 		return;
 	}
-	if (turn_redirect(r, ans))
+	if (turn_redirect(r, ans, true))
 		return;
 	if ((ans->error = turn_allocate_parse(r, &ar)) != 0 || (ans->error = turn_quota(r)) != 0)
 		return;
@@ -957,7 +960,7 @@ turn_preauth_redirect(struct turn_req *r, struct turn_answer *ans)
 	    r->m->mi_sha256 >= 0 || r->m->nunknown > 0 ||
 	    allocation_find(r->t->allocs, r->tuple) != NULL)
 		return false;
-	return turn_redirect(r, ans);
+	return turn_redirect(r, ans, false);
 }
 
 /*

@@ -21,6 +21,7 @@
 #include "turnpike/authguard.h"
 #include "turnpike/cause.h"
 #include "turnpike/config.h"
+#include "turnpike/fleetops.h"
 #include "turnpike/gen.h"
 #include "turnpike/integrity.h"
 #include "turnpike/limits.h"
@@ -229,6 +230,10 @@ gen_init_turn(struct gen *g, const struct gen_fixed *fx)
 	t->user_quota = fx->limits != NULL ? 0 : (uint32_t)cfg->user_quota;
 	t->total_quota = 0;
 	t->alternates = g->alternates;
+	if (fx->fleet != NULL) {
+		t->fleet_view = fleetops_view;
+		t->fleet_ctx = fx->fleet;
+	}
 	if (fx->boot->rfc5780) {
 		g->rfc5780.port = (uint16_t)fx->boot->listening_port;
 		g->rfc5780.alt_port = (uint16_t)fx->boot->alt_listening_port;

@@ -17,6 +17,7 @@
 #include "turnpike/log.h"
 #include "turnpike/options.h"
 #include "turnpike/peerpolicy.h"
+#include "turnpike/redisconn.h"
 
 #define OFF(field) offsetof(struct config, field)
 
@@ -108,6 +109,63 @@ options_check_char(const char *value, char *err, size_t errlen)
 {
 	if (strlen(value) != 1 || !isgraph((unsigned char)value[0])) {
 		snprintf(err, errlen, "'%s' is not one printable character", value);
+		return -1;
+	}
+	return 0;
+}
+
+int
+options_parse_permille(const char *value, uint32_t *out)
+{
+	char *end;
+	double v;
+
+	if (value == NULL || !(isdigit((unsigned char)value[0]) || value[0] == '.'))
+		return -1;
+	v = strtod(value, &end);
+	if (*end != '\0' || !(v >= 0.001 && v <= 1.0))
+		return -1;
+	*out = (uint32_t)(v * 1000.0 + 0.5);
+	return 0;
+}
+
+/* fleet-redis: coturn's Redis connection string. */
+static int
+options_check_redisconn(const char *value, char *err, size_t errlen)
+{
+	struct redisconn rc;
+	const char *errstr;
+
+	if (redisconn_parse(value, &rc, &errstr) != 0) {
+		snprintf(err, errlen, "not a Redis connection string: %s", errstr);
+		return -1;
+	}
+	return 0;
+}
+
+/* fleet-redirect-at: a fraction above 0 and at most 1, e.g. 0.9. */
+static int
+options_check_fraction(const char *value, char *err, size_t errlen)
+{
+	uint32_t pm;
+
+	if (options_parse_permille(value, &pm) != 0) {
+		snprintf(err, errlen, "'%s' is not a fraction from 0.001 to 1 (e.g. 0.9)", value);
+		return -1;
+	}
+	return 0;
+}
+
+/* fleet-advertise: IP[:PORT] (an IPv6 address with a port in brackets). */
+static int
+options_check_ipport(const char *value, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	const char *errstr;
+
+	if (addr_parse(value, 3478, &ss, &errstr) != 0 || addr_is_any((struct sockaddr *)&ss)) {
+		snprintf(err, errlen, "'%s' is not IP[:PORT] a client can reach%s%s", value,
+		    errstr != NULL ? ": " : "", errstr != NULL ? errstr : "");
 		return -1;
 	}
 	return 0;
@@ -871,6 +929,51 @@ const struct option_entry options_table[] = {
 	.help = "Redirect an Allocate before its credentials are checked (the 300 then "
 		"carries no MESSAGE-INTEGRITY), as coturn does; by default only "
 		"authenticated Allocates are redirected, with an authenticated 300."},
+    {.name = "fleet-redis",
+	.type = OPTION_STRING,
+	.flags = OPTION_SECRET,
+	.offset = OFF(fleet_redis),
+	.arg = "CONNSTRING",
+	.check = options_check_redisconn,
+	.help = "Join a fleet of turnpiked nodes sharing this Redis (coturn's syntax: "
+		"\"ip=ADDR dbname=N password=P port=N connect_timeout=S\"): a heartbeat "
+		"registers the node, user-quota and total-quota count every node's "
+		"allocations, turnpikectl fleet status lists the nodes and a fleet-wide kill "
+		"reaches all of them. While Redis is unreachable quotas count this node only."},
+    {.name = "fleet-node-name",
+	.type = OPTION_STRING,
+	.offset = OFF(fleet_node_name),
+	.def_text = "the host name",
+	.arg = "NAME",
+	.help = "This node's name in the fleet; each node needs its own."},
+    {.name = "fleet-advertise",
+	.type = OPTION_STRING,
+	.offset = OFF(fleet_advertise),
+	.def_text = "the first external-ip, else the first listening-ip, with listening-port",
+	.arg = "IP[:PORT]",
+	.check = options_check_ipport,
+	.help = "The address other nodes send clients to (ALTERNATE-SERVER) when they "
+		"steer an Allocate here; the TLS port is tls-listening-port."},
+    {.name = "fleet-redirect-at",
+	.type = OPTION_STRING,
+	.flags = OPTION_RELOADABLE,
+	.def = "0.9",
+	.offset = OFF(fleet_redirect_at),
+	.arg = "FRACTION",
+	.check = options_check_fraction,
+	.help = "A fleet node holding this fraction of its capacity or more, or draining, "
+		"answers new authenticated Allocates with 300 Try Alternate naming the "
+		"least-loaded live node below it."},
+    {.name = "fleet-heartbeat-ttl",
+	.type = OPTION_INT,
+	.def = "15",
+	.min = 3,
+	.max = 300,
+	.offset = OFF(fleet_heartbeat_ttl),
+	.arg = "SECONDS",
+	.help = "How long a node's heartbeat lives in Redis; it is renewed every third of "
+		"that, so a node that stops drops out of the fleet (and its allocations "
+		"stop counting) within this time."},
     {.name = "rfc5780",
 	.type = OPTION_FLAG,
 	.offset = OFF(rfc5780),

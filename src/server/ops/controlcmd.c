@@ -60,6 +60,7 @@ struct controlcmd_req {
 	struct controlcmd *cmds;
 	struct control_conn *cc; /* NULL once the client has gone */
 	bool kill;
+	bool fleet; /* a fleet-wide kill: no client, the outcome is logged */
 	bool status;
 	uint64_t id; /* kill SESSION: the core's id, only on worker */
 	int worker;  /* kill SESSION: -1 for every worker */
@@ -244,6 +245,11 @@ controlcmd_req_done(struct fanout_call *call)
 		control_conn_abort(cc, "server stopping: a worker did not answer");
 		cc = NULL;
 	}
+	if (cc == NULL && req->fleet) {
+		for (i = 0; i < req->cmds->src->workers; i++)
+			killed += req->jobs[i].killed;
+		log_info("fleet: kill --user %s: killed %zu sessions", req->user, killed);
+	}
 	if (cc != NULL) {
 		for (i = 0; i < req->cmds->src->workers; i++) {
 			if (req->jobs[i].out != NULL)
@@ -279,7 +285,8 @@ controlcmd_req_post(struct controlcmd *cmds, struct control_conn *cc, struct con
 		controlcmd_req_free(req);
 		return cause_fail(cause, "out of memory");
 	}
-	control_conn_wait(cc, req);
+	if (cc != NULL)
+		control_conn_wait(cc, req);
 	LIST_INSERT_HEAD(&cmds->reqs, req, entry);
 	req->posted = true;
 	req->call.run = controlcmd_job_run;
@@ -370,6 +377,18 @@ controlcmd_kill(struct controlcmd *cmds, struct control_conn *cc, int argc, char
 		return cause_fail(cause, "no such session %.64s", argv[1]);
 	}
 	return controlcmd_req_post(cmds, cc, req, cause);
+}
+
+int
+controlcmd_kill_user(struct controlcmd *cmds, const char *user, char **cause)
+{
+	struct controlcmd_req *req;
+
+	if ((req = controlcmd_req_new(user, cause)) == NULL)
+		return -1;
+	req->kill = true;
+	req->fleet = true;
+	return controlcmd_req_post(cmds, NULL, req, cause);
 }
 
 /* "restart NAME ..." when changed options need a restart, then ok or the refusal. */

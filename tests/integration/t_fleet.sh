@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# A fleet (fleet-redis): three turnpiked nodes on 127.0.0.1, 127.0.0.2 and
+# 127.0.0.3 share one private redis-server. turnpikectl fleet status lists
+# them; a fleet-wide user-quota 2 refuses (486) a third allocation made on
+# another node; turnpikectl kill --user ends the user's allocations on every
+# node; a drained node sends coturn's turnutils_uclient (300 Try Alternate) to
+# the least-loaded live node, which relays with zero loss; a node killed with
+# SIGKILL drops out of the status within its heartbeat TTL; Redis stopped
+# mid-run: no crash, quotas per node and a log line; Redis back: recovered.
+# Prints how long the kill took to reach every node and the dead node to drop out.
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/turnlib.sh"
+
+require_binaries
+REDIS=${REDIS_SERVER:-$(command -v redis-server)}
+UCLIENT=${UCLIENT:-$(command -v turnutils_uclient)}
+UPEER=${UPEER:-$(command -v turnutils_peer)}
+[ -n "$REDIS" ] || tap_skip_all "redis-server not installed (apt-get install redis-server)"
+if [ -z "$UCLIENT" ] || [ -z "$UPEER" ]; then
+	tap_skip_all "turnutils_uclient/turnutils_peer not installed (apt-get install coturn)"
+fi
+CTL=${TURNPIKECTL:-$TOP_BUILDDIR/turnpikectl}
+TTL=3
+
+# ---- Redis ----
+pick_port
+REDIS_PORT=$PICKED
+CONN="ip=127.0.0.1 port=$REDIS_PORT dbname=2 connect_timeout=2"
+REDIS_PID=
+redis_start() {
+	"$REDIS" --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T" --save '' --appendonly no \
+		>>"$T/redis.log" 2>&1 &
+	REDIS_PID=$!
+	track_pid "$REDIS_PID"
+	wait_until 10 fleet status >/dev/null 2>&1 || bail_out "redis-server did not start: $(tail -n 5 "$T/redis.log")"
+}
+redis_stop() {
+	kill "$REDIS_PID" 2>/dev/null
+	wait_exit "$REDIS_PID" 10
+}
+
+fleet() { timeout 10 "$CTL" --fleet-redis "$CONN" fleet "$@"; }
+
+# field NODE KEY: a value of NODE's line in fleet status ("" when it is not listed).
+field() {
+	fleet status 2>/dev/null | awk -v n="$1" -v k="$2" \
+		'$1 == "node" && $2 == n { for (i = 3; i < NF; i += 2) if ($i == k) print $(i + 1) }'
+}
+# shellcheck disable=SC2317 # called through wait_until
+nodes_are() { [ "$(fleet status 2>/dev/null | awk '$1 == "nodes" { print $2 }')" = "$1" ]; }
+# shellcheck disable=SC2317
+draining_is() { [ "$(field "$1" draining)" = "$2" ]; }
+# shellcheck disable=SC2317
+allocs_are() { [ "$(field "$1" allocations)" = "$2" ]; }
+# seen NODE BY: BY beat (and so read the fleet) after NODE's last beat.
+# shellcheck disable=SC2317
+seen() {
+	local a b
+	a=$(field "$1" updated-ms)
+	b=$(field "$2" updated-ms)
+	[ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt "$a" ]
+}
+
+# ---- the nodes ----
+redis_start
+turn_common_args
+USERS=()
+for u in u1 u2 u3 u4 u5; do
+	USERS+=(--user "$u:pw-$u")
+done
+declare -A NODE_PID NODE_PORT NODE_LOG
+node_start() {
+	local name=$1 ip=$2
+	start_turn_server_or_bail "${TURN_ARGS[@]}" "${USERS[@]}" --listening-ip "$ip" \
+		--relay-ip "$ip" --no-tls --allow-loopback-peers --relay-threads 2 \
+		--user-quota 2 --control-socket "$T/$name.sock" --fleet-redis "$CONN" \
+		--fleet-node-name "$name" --fleet-heartbeat-ttl "$TTL"
+	NODE_PID[$name]=$TURNPIKED_PID
+	NODE_PORT[$name]=$PORT
+	NODE_LOG[$name]=$TURNPIKED_LOG
+}
+node_start a 127.0.0.1
+node_start b 127.0.0.2
+node_start c 127.0.0.3
+
+wait_until 10 nodes_are 3
+tap_is "fleet status lists the 3 nodes" "$?" "$(fleet status 2>&1)"
+fleet status --json >"$T/status.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if sorted(n["name"] for n in d["nodes"]) == ["a","b","c"] and d["nodes"][0]["addr"].startswith("127.0.0.") else 1)' "$T/status.json"
+tap_is "fleet status --json is JSON naming a, b and c with their addresses" "$?" "$(cat "$T/status.json")"
+
+# hold NODE USER: an allocation held 40 s (TCP) in the background; waits until it exists.
+HOLDS=()
+hold() {
+	local f=$T/hold.$1.$2.$RANDOM
+	"$TURNPIKE_BENCH" turn --transport tcp --timeout 3000 --user "$2" --password "pw-$2" \
+		--refresh-after 40000 "$(node_ip "$1"):${NODE_PORT[$1]}" >"$f" 2>&1 &
+	track_pid "$!"
+	HOLDS+=("$!")
+	wait_until 10 grep -qs '^allocate ok' "$f" || bail_out "no allocation to hold on $1: $(cat "$f")"
+}
+node_ip() { case $1 in a) echo 127.0.0.1 ;; b) echo 127.0.0.2 ;; c) echo 127.0.0.3 ;; esac }
+# alloc NODE USER CODE: one allocation (deallocated again) answered CODE (0: success).
+alloc() {
+	bench turn --transport tcp --timeout 3000 --user "$2" --password "pw-$2" \
+		--expect-allocate "$3" "$(node_ip "$1"):${NODE_PORT[$1]}" >"$T/out" 2>&1
+}
+
+# ---- fleet-wide user-quota ----
+hold a u1
+hold a u1
+wait_until 10 allocs_are a 2 && wait_until 10 seen a b
+tap_is "node a's two allocations of u1 are in the fleet status" "$?" "$(fleet status 2>&1)"
+alloc b u1 486
+tap_is "user-quota 2 counts the fleet: a third allocation of u1 on node b gets 486" "$?" \
+	"$(cat "$T/out")"
+alloc b u2 0
+tap_is "another user allocates on node b" "$?" "$(cat "$T/out")"
+
+# ---- fleet-wide kill (user-quota 2: u2 holds one allocation on a and one on b) ----
+hold a u2
+hold b u2
+# shellcheck disable=SC2317 # called through wait_until
+killed_everywhere() {
+	grep -q 'fleet: kill --user u2: killed 1 sessions' "${NODE_LOG[a]}" &&
+		grep -q 'fleet: kill --user u2: killed 1 sessions' "${NODE_LOG[b]}" &&
+		grep -q 'fleet: kill --user u2: killed 0 sessions' "${NODE_LOG[c]}"
+}
+T0=$(date +%s%3N)
+timeout 10 "$CTL" --fleet-redis "$CONN" kill --user u2 >"$T/out" 2>&1
+tap_is "turnpikectl --fleet-redis kill --user u2 reaches the 3 nodes" "$?" "$(cat "$T/out")"
+grep -q 'kill sent to 3 nodes' "$T/out"
+tap_is "it says 3 nodes heard it" "$?" "$(cat "$T/out")"
+wait_until 10 killed_everywhere
+tap_is "a and b ended their allocation of u2 (the control socket's kill), c had none" "$?" \
+	"$(grep -h 'fleet: kill' "${NODE_LOG[@]}")"
+LAST=0
+for n in a b c; do
+	ts=$(grep -h 'fleet: kill --user u2' "${NODE_LOG[$n]}" | head -n 1 | cut -d' ' -f1)
+	ms=$(date -d "$ts" +%s%3N 2>/dev/null || echo 0)
+	[ "$ms" -gt "$LAST" ] && LAST=$ms
+done
+echo "# figure: kill --user reached all 3 nodes $((LAST - T0)) ms after turnpikectl started"
+[ $((LAST - T0)) -lt 2000 ]
+tap_is "the kill reached every node within 2 s" "$?" "$((LAST - T0)) ms"
+wait_until 10 allocs_are b 0
+tap_is "node b reports no allocation left" "$?" "$(fleet status 2>&1)"
+
+# ---- a drained node steers to the least-loaded live node ----
+pick_port
+PEER_PORT=$PICKED
+"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
+track_pid "$!"
+wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+hold c u3 # keeps the drained node running
+timeout 10 "$CTL" --control-socket "$T/c.sock" drain >"$T/out" 2>&1
+tap_is "turnpikectl drain on node c" "$?" "$(cat "$T/out")"
+wait_until 10 draining_is c yes && wait_until 10 allocs_are a 2 &&
+	wait_until 10 allocs_are b 0 && wait_until 10 seen b c
+tap_is "status shows c draining, a holding 2 and b none" "$?" "$(fleet status 2>&1)"
+N=10
+timeout 60 "$UCLIENT" -v -n "$N" -m 1 -l 120 -u u5 -w pw-u5 -e 127.0.0.1 -r "$PEER_PORT" \
+	-p "${NODE_PORT[c]}" 127.0.0.3 >"$T/uc.drain" 2>&1
+RC=$?
+SUMMARY=$(uclient_summary "$T/uc.drain" $((2 * N)))
+CK=$?
+[ "$RC" = 0 ] && [ "$CK" = 0 ] && grep -q 'error 300 (Try Alternate)' "$T/uc.drain" &&
+	grep -q "Connected to: 127.0.0.2:${NODE_PORT[b]}" "$T/uc.drain" &&
+	grep -q 'Received relay addr: 127.0.0.2:' "$T/uc.drain" &&
+	! grep -q 'Received relay addr: 127.0.0.3:' "$T/uc.drain"
+tap_is "drained node c sends turnutils_uclient (300) to b, the least loaded, which relays: $SUMMARY" \
+	"$?" "$(grep -E 'error|Connected to|relay addr|tot_send' "$T/uc.drain" | tail -n 12)"
+
+# ---- a dead node drops out ----
+T0=$(date +%s%3N)
+kill -KILL "${NODE_PID[c]}"
+wait_exit "${NODE_PID[c]}" 10
+wait_until 30 nodes_are 2
+tap_is "node c killed with SIGKILL drops out of fleet status (heartbeat TTL $TTL s)" "$?" \
+	"$(fleet status 2>&1)"
+echo "# figure: a SIGKILLed node left fleet status after $(($(date +%s%3N) - T0)) ms (TTL $TTL s)"
+
+# ---- Redis goes away and comes back ----
+B0=$(field b allocations)
+hold b u4
+hold b u4
+wait_until 10 allocs_are b $((B0 + 2)) && wait_until 10 seen b a
+tap_is "node b holds 2 allocations of u4, seen by a" "$?" "$(fleet status 2>&1)"
+alloc a u4 486
+tap_is "with Redis up, u4 on node a gets 486" "$?" "$(cat "$T/out")"
+redis_stop
+# shellcheck disable=SC2317 # called through wait_until
+down_logged() {
+	local n
+	for n in a b; do
+		grep -q 'fleet: Redis unreachable' "${NODE_LOG[$n]}" || return 1
+	done
+}
+wait_until 10 down_logged
+tap_is "Redis stopped: both nodes log that quotas count this node only" "$?" \
+	"$(grep -h 'fleet:' "${NODE_LOG[a]}" | tail -n 3)"
+alloc a u4 0
+tap_is "Redis down: quotas per node, u4 allocates on node a" "$?" "$(cat "$T/out")"
+alloc b u4 486
+tap_is "Redis down: node b still enforces user-quota 2 for its own allocations" "$?" \
+	"$(cat "$T/out")"
+proc_alive "${NODE_PID[a]}" && proc_alive "${NODE_PID[b]}"
+tap_is "both nodes still run" "$?"
+redis_start
+wait_until 15 nodes_are 2 && wait_until 10 seen b a
+tap_is "Redis restarted: both nodes registered again" "$?" "$(fleet status 2>&1)"
+# shellcheck disable=SC2317 # called through wait_until
+back_logged() {
+	[ "$(grep -c 'fleet: Redis 127.0.0.1:[0-9]* reached' "${NODE_LOG[a]}")" -ge 2 ]
+}
+wait_until 10 back_logged
+tap_is "node a logs that Redis is reached again" "$?" "$(grep 'fleet:' "${NODE_LOG[a]}" | tail -n 3)"
+alloc a u4 486
+tap_is "recovered: u4 on node a gets 486 again (b's 2 count)" "$?" "$(cat "$T/out")"
+
+for pid in "${HOLDS[@]}"; do
+	kill "$pid" 2>/dev/null
+done
+for n in a b; do
+	TURNPIKED_PID=${NODE_PID[$n]}
+	stop_turnpiked
+	tap_is "node $n stops cleanly" "$?" "status $TURNPIKED_STATUS"
+done
+redis_stop
+tap_done

@@ -80,10 +80,85 @@ test_choose(void)
 	alternate_set_free(s);
 }
 
+/* One fleet node at addr with a load. */
+static void
+fleet_node(struct alternate_query *q, const char *addr, uint64_t allocs, uint64_t cap,
+    bool draining)
+{
+	struct alternate_node *n = &q->fleet[q->nfleet++];
+	const char *errstr;
+
+	memset(n, 0, sizeof *n);
+	(void)addr_parse(addr, 3478, &n->addr, &errstr);
+	n->tls_port = 5349;
+	n->allocations = allocs;
+	n->capacity = cap;
+	n->draining = draining;
+}
+
+static void
+test_fleet(void)
+{
+	struct alternate_set *s = alternate_set_create();
+	struct alternate_query *q = calloc(1, sizeof *q);
+	struct alternate_target t;
+	uint32_t cur = 0;
+	char *cause = NULL;
+
+	q->transport = TURN_UDP;
+	q->family = AF_INET;
+	q->redirect_at = 900;
+	q->allocations = 80;
+	q->capacity = 100;
+	fleet_node(q, "192.0.2.1:3478", 50, 100, false);
+	fleet_node(q, "192.0.2.2:3479", 10, 100, false);
+	fleet_node(q, "192.0.2.3:3478", 0, 100, true);
+	fleet_node(q, "[2001:db8::1]:3478", 0, 100, false);
+	fleet_node(q, "192.0.2.4:3478", 95, 100, false);
+	CHECKM(!alternate_fleet_wanted(q) && !alternate_choose(NULL, q, &cur, &t),
+	    "below fleet-redirect-at: served here");
+	q->allocations = 90;
+	CHECKM(alternate_fleet_wanted(q) && alternate_choose(NULL, q, &cur, &t) &&
+		target_is(&t, "192.0.2.2:3479", ""),
+	    "at 0.9 of capacity: the least-loaded live node of the family, not the draining one");
+	q->fleet[1].allocations = 60;
+	CHECKM(alternate_choose(NULL, q, &cur, &t) && target_is(&t, "192.0.2.1:3478", ""),
+	    "loads compared as fractions of each node's capacity");
+	q->fleet[0].capacity = 1000; /* 50 of 1000 */
+	CHECKM(alternate_choose(NULL, q, &cur, &t) && target_is(&t, "192.0.2.1:3478", ""),
+	    "a bigger node with more allocations can be the least loaded");
+	q->transport = TURN_TLS;
+	CHECKM(alternate_choose(NULL, q, &cur, &t) && target_is(&t, "192.0.2.1:5349", ""),
+	    "TLS goes to the node's TLS port");
+	q->transport = TURN_UDP;
+	q->family = AF_INET6;
+	CHECKM(alternate_choose(NULL, q, &cur, &t) && target_is(&t, "[2001:db8::1]:3478", ""),
+	    "IPv6 clients go to an IPv6 node");
+	q->family = AF_INET;
+	q->fleet[0].draining = q->fleet[1].draining = true;
+	CHECKM(!alternate_choose(NULL, q, &cur, &t),
+	    "no live node below the bar: served here (no ping-pong to a full node)");
+	CHECK(alternate_set_add(s, ALTERNATE_PLAIN, "198.51.100.9", &cause) == 0);
+	q->allocations = 1;
+	q->draining = true;
+	CHECKM(alternate_choose(s, q, &cur, &t) && target_is(&t, "198.51.100.9:3478", ""),
+	    "draining with no fleet node to take it: the configured alternate-server");
+	q->fleet[1].draining = false;
+	CHECKM(alternate_choose(s, q, &cur, &t) && target_is(&t, "192.0.2.2:3479", ""),
+	    "draining: the fleet first");
+	q->redirect_at = 0;
+	q->draining = false;
+	CHECKM(alternate_choose(s, q, &cur, &t) && target_is(&t, "198.51.100.9:3478", ""),
+	    "no fleet: alternate-server as before");
+	alternate_set_free(s);
+	free(q);
+}
+
 int
 main(void)
 {
 	test_parse();
 	test_choose();
+	test_fleet();
 	return unit_done();
 }

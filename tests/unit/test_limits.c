@@ -168,10 +168,77 @@ test_threads(void)
 	limits_free(l);
 }
 
+/* A fake fleet: other nodes hold remote_user of every user and remote_total in all. */
+static uint64_t remote_user, remote_total;
+static int remote_changes;
+
+static uint64_t
+fake_user(void *ctx, const char *user, size_t len)
+{
+	(void)ctx, (void)user, (void)len;
+	return remote_user;
+}
+
+static uint64_t
+fake_total(void *ctx)
+{
+	(void)ctx;
+	return remote_total;
+}
+
+static void
+fake_changed(void *ctx)
+{
+	(void)ctx;
+	remote_changes++;
+}
+
+static void
+count_user(void *arg, const char *user, size_t len, uint64_t count)
+{
+	(void)user, (void)len;
+	*(uint64_t *)arg += count;
+}
+
+static void
+test_remote(void)
+{
+	static const struct limits_remote ops = {fake_user, fake_total, fake_changed};
+	struct limits_values v = {2, 5, 0};
+	struct limits *l = limits_create(&v, NULL, REALM);
+	struct limits_user *h1, *h2;
+	uint64_t n = 0;
+
+	limits_set_remote(l, &ops, NULL);
+	remote_user = 1;
+	CHECK(take(l, 0, "alice", &h1) == 0);
+	CHECKM(take(l, 1, "alice", &h2) == 486 && h2 == NULL,
+	    "user-quota 2: one here and one on another node, a third is refused");
+	CHECKM(remote_changes == 1, "the fleet is told of the take (not of the refusal)");
+	remote_user = 2;
+	CHECKM(take(l, 1, "carol", &h2) == 486, "carol holds 2 elsewhere: refused here");
+	CHECKM(limits_user_count(l, "carol", 5) == 0, "a refused user leaves no entry behind");
+	remote_user = 0;
+	remote_total = 4;
+	CHECKM(take(l, 1, "bob", &h2) == 486, "total-quota 5: 1 here and 4 elsewhere");
+	limits_foreach_user(l, count_user, &n);
+	CHECKM(n == 1, "foreach_user reports the one allocation held here");
+	limits_release(l, h1);
+	CHECKM(remote_changes == 2, "and of the release");
+	remote_total = 0;
+	limits_set_remote(l, NULL, NULL);
+	CHECKM(take(l, 0, "alice", &h1) == 0 && take(l, 1, "alice", &h2) == 0,
+	    "without the fleet, this node's counts only");
+	limits_release(l, h1);
+	limits_release(l, h2);
+	limits_free(l);
+}
+
 int
 main(void)
 {
 	test_quotas();
+	test_remote();
 	test_store_overrides();
 	test_store_peers();
 	test_threads();

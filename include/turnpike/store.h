@@ -117,6 +117,14 @@ int store_user_list(struct store *s, const char *realm, store_row_fn fn, void *a
 int store_user_lookup(struct store *s, const char *realm, const char *name,
     struct creds_result *out, char **cause);
 
+typedef int (
+    *store_key_fn)(void *arg, const char *realm, const char *name, const struct creds_key *k);
+/*
+ * At most limit users with their keys (as store_user_lookup gives them), in no
+ * particular order, in one query: the daemon's bulk load. Unusable rows are skipped.
+ */
+int store_user_keys(struct store *s, uint64_t limit, store_key_fn fn, void *arg, char **cause);
+
 /* TURN REST API shared secrets (turn_secret). */
 int store_secret_add(struct store *s, const char *realm, const char *secret, char **cause);
 int store_secret_delete(struct store *s, const char *realm, const char *secret, char **cause);
@@ -174,6 +182,20 @@ int store_admin_delete(struct store *s, const char *name, char **cause);
 int store_admin_list(struct store *s, store_row_fn fn, void *arg, char **cause);
 /* 0 and *ok when name exists and password matches its hash. */
 int store_admin_verify(struct store *s, const char *name, const char *password, bool *ok,
+    char **cause);
+
+/* What store_copy copied. */
+struct store_copy_counts {
+	size_t users, secrets, peers, origins, realm_options, admins, oauth_keys;
+};
+
+/*
+ * Copies every row of from (users with both keys, secrets, peer ranges,
+ * origins, realm options, admins with their hashes, OAuth keys) into to, in
+ * one transaction of to: all or nothing. Rows of to with the same key are
+ * replaced, other rows of to stay. Users' created/updated times restart.
+ */
+int store_copy(struct store *from, struct store *to, struct store_copy_counts *counts,
     char **cause);
 
 /* Hashes password into out (STORE_HASH_MAX bytes) with a fresh random salt. */

@@ -18,16 +18,17 @@
  * how many each takes. Query columns are listed per statement.
  */
 enum store_stmt {
-	ST_USER_PUT,       /* realm, name, md5hex: turnusers_lt, replacing */
-	ST_USER_SHA_PUT,   /* realm, name, md5hex, sha256hex: turnpike_user_sha256 */
-	ST_USER_SHA_DEL,   /* realm, name */
-	ST_USER_META_PUT,  /* realm, name: created (new) and updated, unix seconds now */
-	ST_USER_DEL,       /* realm, name */
-	ST_USER_META_DEL,  /* realm, name */
-	ST_USER_LIST,      /* realm or NULL -> realm, name, hmackey; by realm, name */
-	ST_USER_GET,       /* realm, name -> hmackey, sha256key (NULL unless for that hmackey) */
-	ST_SECRET_ADD,     /* realm, value; an existing one is kept */
-	ST_SECRET_DEL,     /* realm, value */
+	ST_USER_PUT,      /* realm, name, md5hex: turnusers_lt, replacing */
+	ST_USER_SHA_PUT,  /* realm, name, md5hex, sha256hex: turnpike_user_sha256 */
+	ST_USER_SHA_DEL,  /* realm, name */
+	ST_USER_META_PUT, /* realm, name: created (new) and updated, unix seconds now */
+	ST_USER_DEL,      /* realm, name */
+	ST_USER_META_DEL, /* realm, name */
+	ST_USER_LIST,     /* realm or NULL -> realm, name, hmackey; by realm, name */
+	ST_USER_GET,      /* realm, name -> hmackey, sha256key (NULL unless for that hmackey) */
+	ST_USER_KEYS,     /* limit -> realm, name, hmackey, sha256key (as ST_USER_GET); any order */
+	ST_SECRET_ADD,    /* realm, value; an existing one is kept */
+	ST_SECRET_DEL,    /* realm, value */
 	ST_SECRET_DEL_ALL, /* realm or NULL */
 	ST_SECRET_LIST,    /* realm or NULL -> realm, NULL, value */
 	ST_ALLOW_ADD,      /* realm, range; an existing one is kept */

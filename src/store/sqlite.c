@@ -64,6 +64,9 @@ static const char *const sqlite_sql[ST_COUNT] = {
     [ST_USER_GET] = "SELECT u.hmackey, s.sha256key FROM turnusers_lt u "
 		    "LEFT JOIN turnpike_user_sha256 s ON s.realm = u.realm AND s.name = u.name "
 		    "AND s.hmackey = lower(u.hmackey) WHERE u.realm = ?1 AND u.name = ?2",
+    [ST_USER_KEYS] = "SELECT u.realm, u.name, u.hmackey, s.sha256key FROM turnusers_lt u "
+		     "LEFT JOIN turnpike_user_sha256 s ON s.realm = u.realm AND s.name = u.name "
+		     "AND s.hmackey = lower(u.hmackey) LIMIT CAST(?1 AS INTEGER)",
     [ST_SECRET_ADD] = "INSERT OR IGNORE INTO turn_secret (realm, value) VALUES (?1, ?2)",
     [ST_SECRET_DEL] = "DELETE FROM turn_secret WHERE realm = ?1 AND value = ?2",
     [ST_SECRET_DEL_ALL] = "DELETE FROM turn_secret WHERE ?1 IS NULL OR realm = ?1",

@@ -105,6 +105,7 @@ const int store_stmt_nargs[ST_COUNT] = {
     [ST_USER_META_DEL] = 2,
     [ST_USER_LIST] = 1,
     [ST_USER_GET] = 2,
+    [ST_USER_KEYS] = 1,
     [ST_SECRET_ADD] = 2,
     [ST_SECRET_DEL] = 2,
     [ST_SECRET_DEL_ALL] = 1,
@@ -452,6 +453,39 @@ store_user_lookup(struct store *s, const char *realm, const char *name, struct c
 	return l.status;
 }
 
+struct store_keys_rows {
+	store_key_fn fn;
+	void *arg;
+};
+
+static int
+store_keys_row(void *arg, const char *const *cols, int ncols)
+{
+	struct store_keys_rows *r = arg;
+	struct creds_key k;
+	int rc;
+
+	memset(&k, 0, sizeof k);
+	if (ncols < 4 || cols[0] == NULL || cols[1] == NULL || cols[2] == NULL ||
+	    hex_decode(cols[2], k.md5, sizeof k.md5) == -1)
+		return 0; /* a row no lookup would serve either */
+	k.has_sha256 = cols[3] != NULL && hex_decode(cols[3], k.sha256, sizeof k.sha256) == 0;
+	rc = r->fn(r->arg, cols[0], cols[1], &k);
+	explicit_bzero(&k, sizeof k);
+	return rc;
+}
+
+int
+store_user_keys(struct store *s, uint64_t limit, store_key_fn fn, void *arg, char **cause)
+{
+	struct store_keys_rows r = {fn, arg};
+	char lim[24];
+	const char *args[] = {lim};
+
+	snprintf(lim, sizeof lim, "%" PRIu64, limit > INT64_MAX ? (uint64_t)INT64_MAX : limit);
+	return s->engine->each(s->ctx, ST_USER_KEYS, args, store_keys_row, &r, cause);
+}
+
 int
 store_secret_add(struct store *s, const char *realm, const char *secret, char **cause)
 {
@@ -788,4 +822,177 @@ store_oauth_key_list(struct store *s, store_oauth_fn fn, void *arg, char **cause
 	struct store_oauth_rows r = {fn, arg};
 
 	return s->engine->each(s->ctx, ST_OAUTH_LIST, none, store_oauth_row, &r, cause);
+}
+
+/* The writes of a copy: ops whose argument strings the list owns. */
+struct store_copy {
+	struct store_op *ops;
+	size_t n, cap;
+	struct store *from;
+	struct store_copy_counts *counts;
+	char **cause;
+};
+
+static int
+store_copy_add(struct store_copy *c, enum store_stmt st, const char *const *args)
+{
+	struct store_op *grown, *op;
+	int i;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 64;
+		if ((grown = reallocarray(c->ops, c->cap, sizeof *grown)) == NULL)
+			return cause_fail(c->cause, "out of memory");
+		c->ops = grown;
+	}
+	op = &c->ops[c->n];
+	memset(op, 0, sizeof *op);
+	op->st = st;
+	for (i = 0; i < store_stmt_nargs[st]; i++) {
+		if (args[i] != NULL && (op->args[i] = strdup(args[i])) == NULL)
+			return cause_fail(c->cause, "out of memory");
+	}
+	c->n++;
+	return 0;
+}
+
+static void
+store_copy_free(struct store_copy *c)
+{
+	size_t i;
+	int j;
+
+	for (i = 0; i < c->n; i++) {
+		for (j = 0; j < STORE_OP_ARGS; j++) {
+			if (c->ops[i].args[j] != NULL)
+				explicit_bzero((char *)(uintptr_t)c->ops[i].args[j],
+				    strlen(c->ops[i].args[j]));
+			free((char *)(uintptr_t)c->ops[i].args[j]);
+		}
+	}
+	free(c->ops);
+}
+
+static int
+store_copy_user(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+	const char *realm = cols[0], *name = cols[1], *md5 = cols[2], *sha = cols[3];
+	const char *put[] = {realm, name, md5}, *shaput[] = {realm, name, md5, sha};
+	const char *meta[] = {realm, name};
+
+	if (ncols < 4 || realm == NULL || name == NULL || md5 == NULL)
+		return 0;
+	c->counts->users++;
+	if (store_copy_add(c, ST_USER_PUT, put) == -1 ||
+	    (sha != NULL && store_copy_add(c, ST_USER_SHA_PUT, shaput) == -1) ||
+	    store_copy_add(c, ST_USER_META_PUT, meta) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+store_copy_secret(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+	const char *args[] = {cols[0], cols[2]};
+
+	c->counts->secrets++;
+	return ncols < 3 ? 0 : store_copy_add(c, ST_SECRET_ADD, args);
+}
+
+static int
+store_copy_peer(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+	const char *args[] = {cols[0], cols[2]};
+
+	if (ncols < 3 || cols[1] == NULL)
+		return 0;
+	c->counts->peers++;
+	return store_copy_add(c, strcmp(cols[1], "allow") == 0 ? ST_ALLOW_ADD : ST_DENY_ADD, args);
+}
+
+static int
+store_copy_origin(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+	const char *args[] = {cols[1], cols[0]};
+
+	c->counts->origins++;
+	return ncols < 2 ? 0 : store_copy_add(c, ST_ORIGIN_ADD, args);
+}
+
+static int
+store_copy_realm(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+
+	c->counts->realm_options++;
+	return ncols < 3 ? 0 : store_copy_add(c, ST_REALM_SET, cols);
+}
+
+static int
+store_copy_admin_row(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+	const char *args[] = {cols[1], cols[0], cols[2]};
+
+	c->counts->admins++;
+	return ncols < 3 ? 0 : store_copy_add(c, ST_ADMIN_PUT, args);
+}
+
+/* An admin's row with its password hash (the list leaves the hash out). */
+static int
+store_copy_admin(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+	const char *args[] = {cols[1]};
+
+	if (ncols < 2 || cols[1] == NULL)
+		return 0;
+	return c->from->engine->each(c->from->ctx, ST_ADMIN_GET, args, store_copy_admin_row, c,
+	    c->cause);
+}
+
+static int
+store_copy_oauth(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+
+	c->counts->oauth_keys++;
+	return ncols < 6 ? 0 : store_copy_add(c, ST_OAUTH_PUT, cols);
+}
+
+int
+store_copy(struct store *from, struct store *to, struct store_copy_counts *counts, char **cause)
+{
+	static const struct {
+		enum store_stmt q;
+		store_cols_fn fn;
+	} steps[] = {
+	    {ST_USER_KEYS, store_copy_user},
+	    {ST_SECRET_LIST, store_copy_secret},
+	    {ST_PEER_LIST, store_copy_peer},
+	    {ST_ORIGIN_LIST, store_copy_origin},
+	    {ST_REALM_LIST, store_copy_realm},
+	    {ST_ADMIN_LIST, store_copy_admin},
+	    {ST_OAUTH_LIST, store_copy_oauth},
+	};
+	struct store_copy c = {NULL, 0, 0, from, counts, cause};
+	char all[24];
+	const char *args[] = {NULL};
+	size_t i;
+	int rc = 0;
+
+	memset(counts, 0, sizeof *counts);
+	snprintf(all, sizeof all, "%" PRId64, INT64_MAX);
+	for (i = 0; i < STORE_NELEM(steps) && rc == 0; i++) {
+		args[0] = steps[i].q == ST_USER_KEYS ? all : NULL;
+		rc = from->engine->each(from->ctx, steps[i].q, args, steps[i].fn, &c, cause);
+	}
+	if (rc == 0 && c.n > 0)
+		rc = to->engine->apply(to->ctx, c.ops, c.n, cause);
+	store_copy_free(&c);
+	return rc;
 }

@@ -8,6 +8,7 @@
 #   pg_sql DB           psql on DB reading SQL from stdin
 # pg_start exits the script with a SKIP when PostgreSQL is not installed.
 
+# shellcheck disable=SC2034 # PG_CONN is for the scripts that source this file
 PG_BIN=${PG_BIN:-}
 PG_DIR=
 PG_PORT=

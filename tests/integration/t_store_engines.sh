@@ -95,7 +95,8 @@ hb=$(sqlite3 "$B" "SELECT password FROM admin_user" 2>&1)
 tap_is "... with the same MD5 and SHA-256 keys and admin hash" \
 	"$([ -n "$ka" ] && [ "$ka" = "$kb" ] && [ -n "$ha" ] && [ "$ha" = "$hb" ] && echo 0 || echo 1)" \
 	"$ka / $kb" "$ha / $hb"
-out=$("$CTL" store copy "$A" "postgresql:host=127.0.0.1 port=1 user=postgres dbname=x" 2>&1)
+rc=0
+out=$("$CTL" store copy "$A" "postgresql:host=127.0.0.1 port=1 user=postgres dbname=x" 2>&1) || rc=$?
 tap_is "a copy to an unreachable PostgreSQL fails and says why" \
-	"$([ $? -ne 0 ] && grep -q 'postgresql' <<<"$out" && echo 0 || echo 1)" "$out"
+	"$([ "$rc" -ne 0 ] && grep -q 'postgresql' <<<"$out" && echo 0 || echo 1)" "$out"
 tap_done

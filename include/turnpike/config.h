@@ -148,6 +148,7 @@ struct config {
 	struct config_strings alternate_server;
 	struct config_strings tls_alternate_server;
 	bool alternate_server_preauth;
+	char *redis_userdb;
 	char *fleet_redis;
 	char *fleet_node_name;
 	char *fleet_advertise;

@@ -84,6 +84,7 @@ struct store_engine {
 };
 
 extern const struct store_engine store_engine_sqlite;
+extern const struct store_engine store_engine_redis;
 #ifdef HAVE_LIBPQ
 extern const struct store_engine store_engine_postgres;
 #endif

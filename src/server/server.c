@@ -720,7 +720,10 @@ server_drop_privileges(struct server *s, char **cause)
 
 	if (!s->priv.active)
 		return 0;
-	for (i = 0; cfg->userdb != NULL && i < sizeof suffixes / sizeof suffixes[0]; i++) {
+	/* A database file (not a server's connection string: redis-userdb) follows the user. */
+	for (i = 0; cfg->userdb != NULL && cfg->redis_userdb == NULL &&
+	     i < sizeof suffixes / sizeof suffixes[0];
+	     i++) {
 		snprintf(path, sizeof path, "%s%s", cfg->userdb, suffixes[i]);
 		if (privdrop_chown(&s->priv, path, cause) != 0)
 			return -1;

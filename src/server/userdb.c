@@ -45,6 +45,9 @@ struct userdb_snap {
 
 struct userdb {
 	char *path;
+	char *
+	    label; /* in log lines: the file, or the engine (a connection string may hold a password) */
+	bool is_file; /* SQLite: watched with stat(2) */
 	const struct creds *opts;
 	bool rest;
 	char sep;
@@ -187,7 +190,7 @@ userdb_load_secret(void *arg, const struct store_row *row)
 		if (!l->u->secrets_warned)
 			log_warnx("userdb %s: realm \"%s\" has more than %d secrets; the others "
 				  "are ignored",
-			    l->u->path, row->realm, CREDS_MAX_KEYS);
+			    l->u->label, row->realm, CREDS_MAX_KEYS);
 		l->u->secrets_warned = true;
 		return 0;
 	}
@@ -205,7 +208,7 @@ userdb_load_oauth(void *arg, const struct store_oauth_key *row)
 	if (oauth_key_make(row->kid, row->ikm_key, row->as_rs_alg, row->timestamp, row->lifetime,
 		row->realm, &k, &errstr) == -1) {
 		if (!l->u->okeys_warned)
-			log_warnx("userdb %s: oauth key \"%s\" ignored: %s", l->u->path, row->kid,
+			log_warnx("userdb %s: oauth key \"%s\" ignored: %s", l->u->label, row->kid,
 			    errstr);
 		l->u->okeys_warned = true;
 		return 0;
@@ -328,13 +331,14 @@ userdb_open(struct userdb *u, char **cause)
 {
 	struct stat sb;
 
-	if (u->store != NULL && (stat(u->path, &sb) == -1 || userdb_changed(u, &sb))) {
+	if (u->store != NULL && u->is_file &&
+	    (stat(u->path, &sb) == -1 || userdb_changed(u, &sb))) {
 		store_close(u->store);
 		u->store = NULL;
 	}
 	if (u->store != NULL)
 		return 0;
-	if (stat(u->path, &u->seen) == -1)
+	if (!u->is_file || stat(u->path, &u->seen) == -1)
 		memset(&u->seen, 0, sizeof u->seen);
 	if (store_open_busy(u->path, USERDB_BUSY_MS, &u->store, cause) != 0) {
 		u->store = NULL;
@@ -404,7 +408,7 @@ static void
 userdb_recovered(struct userdb *u, uint64_t now)
 {
 	if (u->failing)
-		log_info("userdb %s: readable again%s", u->path,
+		log_info("userdb %s: readable again%s", u->label,
 		    u->closed ? "; its users are accepted again" : "");
 	u->failing = false;
 	u->closed = false;
@@ -436,16 +440,16 @@ userdb_failed(struct userdb *u, const char *cause, uint64_t now)
 			log_warnx("userdb %s: cannot be read: %s; the copy read %" PRIu64
 				  " s ago is served for at most %" PRIu64
 				  " s (userdb-stale-limit), then its users are refused",
-			    u->path, cause, (now - u->good_ms) / 1000, limit / 1000);
+			    u->label, cause, (now - u->good_ms) / 1000, limit / 1000);
 		else
 			log_warnx("userdb %s: cannot be read: %s; its users are refused until it "
 				  "can be read",
-			    u->path, cause);
+			    u->label, cause);
 		u->logged_ms = now;
 	} else if (!stale && !u->closed && u->good_ms != 0)
 		log_warnx("userdb %s: unreadable for %" PRIu64 " s (userdb-stale-limit): its "
 			  "users are refused until it can be read",
-		    u->path, (now - u->fail_ms) / 1000);
+		    u->label, (now - u->fail_ms) / 1000);
 	if (!stale && !u->closed) {
 		userdb_swap_unavailable(u);
 		u->closed = true;
@@ -528,6 +532,25 @@ userdb_check_dir(const char *path, char **cause)
 	return rc;
 }
 
+/* A file (SQLite) is named in logs; a server only by its engine. */
+static int
+userdb_label(struct userdb *u, char **cause)
+{
+	struct store_spec spec;
+	char *label;
+
+	if (store_spec_parse(u->path, &spec, cause) != 0)
+		return -1;
+	u->is_file = spec.kind == STORE_SQLITE;
+	if (u->is_file)
+		label = strdup(u->path);
+	else if (asprintf(&label, "(%s server)", store_kind_name(spec.kind)) == -1)
+		label = NULL;
+	if ((u->label = label) == NULL)
+		return cause_fail(cause, "out of memory");
+	return 0;
+}
+
 int
 userdb_create(const char *path, const struct creds *opts, bool rest, char sep, struct userdb **out,
     char **cause)
@@ -543,11 +566,15 @@ userdb_create(const char *path, const struct creds *opts, bool rest, char sep, s
 		userdb_free(u);
 		return cause_fail(cause, "out of memory");
 	}
+	if (userdb_label(u, cause) != 0) {
+		userdb_free(u);
+		return -1;
+	}
 	u->opts = opts;
 	u->rest = rest;
 	u->sep = sep != '\0' ? sep : ':';
 	u->stale_ms = (uint64_t)USERDB_STALE_DEFAULT * 1000;
-	if (userdb_check_dir(path, cause) != 0) {
+	if (u->is_file && userdb_check_dir(path, cause) != 0) {
 		userdb_free(u);
 		return -1;
 	}
@@ -578,6 +605,7 @@ userdb_free(struct userdb *u)
 	store_close(u->store);
 	userdb_snap_free(u->snap);
 	free(u->path);
+	free(u->label);
 	free(u);
 }
 

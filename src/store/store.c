@@ -148,7 +148,7 @@ static const struct {
 #else
     {STORE_MYSQL, {"mysql", "mariadb", NULL}, NULL},
 #endif
-    {STORE_REDIS, {"redis", NULL, NULL}, NULL},
+    {STORE_REDIS, {"redis", NULL, NULL}, &store_engine_redis},
 };
 
 const char *

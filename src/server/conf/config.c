@@ -899,11 +899,30 @@ config_skip_ipv6_default(struct config *cfg)
 	    "the default [::] listener is skipped; listening on 0.0.0.0 only");
 }
 
+/* redis-userdb: the userdb is that Redis (store spec "redis:CONNSTRING"). */
+static int
+config_userdb_engine(struct config *cfg, char **cause)
+{
+	char *spec;
+
+	if (cfg->redis_userdb == NULL)
+		return 0;
+	if (cfg->userdb != NULL && strncmp(cfg->userdb, "redis:", 6) != 0)
+		return config_fail(cause, "userdb and redis-userdb name two databases: give one");
+	if (asprintf(&spec, "redis:%s", cfg->redis_userdb) == -1)
+		return config_fail(cause, "out of memory");
+	free(cfg->userdb);
+	cfg->userdb = spec;
+	return 0;
+}
+
 /* Checks across options, and derives what depends on several of them. */
 static int
 config_validate(struct config *cfg, char **cause)
 {
 	config_skip_ipv6_default(cfg);
+	if (config_userdb_engine(cfg, cause) != 0)
+		return -1;
 	if (cfg->min_port > cfg->max_port) {
 		return config_fail(cause, "min-port %d is greater than max-port %d", cfg->min_port,
 		    cfg->max_port);

@@ -1080,7 +1080,17 @@ const struct option_entry options_table[] = {
     UNIMPL_SECRET("psql-userdb", "sql-userdb", 'e', "CONNINFO", "PostgreSQL user database."),
     UNIMPL_SECRET("mysql-userdb", NULL, 'M', "CONNINFO", "MySQL user database."),
     UNIMPL_SECRET("mongo-userdb", NULL, 'J', "CONNINFO", "MongoDB user database."),
-    UNIMPL_SECRET("redis-userdb", NULL, 'N', "CONNINFO", "Redis user database."),
+    {.name = "redis-userdb",
+	.short_flag = 'N',
+	.type = OPTION_STRING,
+	.flags = OPTION_SECRET,
+	.offset = OFF(redis_userdb),
+	.arg = "CONNSTRING",
+	.check = options_check_redisconn,
+	.help = "Redis credential database in coturn's key layout (turn/realm/R/user/U/key, "
+		"turn/realm/R/secret, ...; coturn's turnadmin -N and turnpikectl -N write "
+		"it), instead of userdb: coturn's connection string \"ip=ADDR dbname=N "
+		"password=P port=N connect_timeout=S\"."},
     UNIMPL_SECRET("redis-statsdb", NULL, 'O', "CONNINFO", "Redis statistics database."),
     UNIMPL_ARG("secret-key-file", NULL, 0, "FILE", "Key for encrypted database passwords."),
     UNIMPL_FLAG("stun-only", 'S', "Serve STUN only, no TURN."),

@@ -366,7 +366,7 @@ fixed_lookup(void *ctx, const char *user, size_t userlen, const char *realm, siz
 static void
 test_backend_failure(void)
 {
-	static const struct creds_ops ops = {fixed_lookup, NULL, NULL};
+	static const struct creds_ops ops = {fixed_lookup, NULL, NULL, NULL};
 	static int status;
 	struct creds saved = creds;
 	char n[AUTH_NONCE_MAX];
@@ -562,7 +562,7 @@ oauth_token(const char *server, uint64_t ts, uint32_t lifetime, const uint8_t ma
 static void
 test_oauth(void)
 {
-	static const struct creds_ops ops = {no_users, oauth_lookup, NULL};
+	static const struct creds_ops ops = {no_users, oauth_lookup, NULL, NULL};
 	const uint8_t mac[20] = "session-key-20-bytes", other[20] = "another-key-20-bytes";
 	struct creds oc = {&ops, NULL};
 	uint8_t tok[OAUTH_TOKEN_MAX], stolen[OAUTH_TOKEN_MAX];

@@ -988,7 +988,13 @@ const struct option_entry options_table[] = {
     UNIMPL_ARG("alt-tls-listening-port", NULL, 0, "PORT", "RFC 5780 alternative TLS port."),
     UNIMPL_ARG("aux-server", NULL, 0, "IP:PORT", "Auxiliary listener."),
     UNIMPL_FLAG("udp-self-balance", 0, "Balance UDP over auxiliary servers."),
-    UNIMPL_FLAG("check-origin-consistency", 0, "ORIGIN consistency check."),
+    {.name = "check-origin-consistency",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(check_origin_consistency),
+	.help = "Requests on an allocation made with an ORIGIN attribute must carry the same "
+		"ORIGIN (441 otherwise), as in coturn. ORIGIN picks the realm of the 401 "
+		"through the userdb's turn_origin_to_realm table."},
     UNIMPL_FLAG("no-udp-relay", 0, "No UDP relay endpoints."),
     {.name = "no-tcp-relay",
 	.type = OPTION_FLAG,

@@ -69,8 +69,9 @@ int auth_userhash_name(const struct creds *creds, const uint8_t hash[STUN_USERHA
     const char *realm, size_t realmlen, char name[CREDS_NAME_MAX], size_t *namelen);
 
 /*
- * The realm a request is answered in: the one the store maps its first ORIGIN
- * to (coturn's turn_origin_to_realm), else the configured realm. Sets r->realm
+ * The realm a request is answered in: the one the store maps the first of its
+ * ORIGIN attributes that it maps to (coturn's turn_origin_to_realm; clients
+ * may send several), else the configured realm. Sets r->realm
  * (and r->realmbuf). An ORIGIN only chooses which realm's credentials must
  * verify: it never grants anything by itself.
  */

@@ -279,15 +279,20 @@ void
 auth_request_realm(const struct turn_config *cfg, const struct creds *creds,
     const struct stun_msg *m, struct auth_result *r)
 {
-	const struct stun_attr *origin = stun_find(m, STUN_ATTR_ORIGIN);
+	const struct stun_attr *a;
+	size_t i;
 
-	if (origin != NULL &&
-	    creds_origin_realm(creds, (const char *)stun_attr_value(m, origin), origin->len,
-		r->realmbuf, &r->realmlen) == CREDS_FOUND &&
-	    r->realmlen < sizeof r->realmbuf) {
-		r->realmbuf[r->realmlen] = '\0';
-		r->realm = r->realmbuf;
-		return;
+	/* As coturn: the first of the ORIGIN attributes that the store maps. */
+	for (i = 0; i < m->nattrs; i++) {
+		a = &m->attrs[i];
+		if (a->type == STUN_ATTR_ORIGIN &&
+		    creds_origin_realm(creds, (const char *)stun_attr_value(m, a), a->len,
+			r->realmbuf, &r->realmlen) == CREDS_FOUND &&
+		    r->realmlen < sizeof r->realmbuf) {
+			r->realmbuf[r->realmlen] = '\0';
+			r->realm = r->realmbuf;
+			return;
+		}
 	}
 	r->realm = cfg->realm != NULL ? cfg->realm : "";
 	r->realmlen = strlen(r->realm);

@@ -163,10 +163,10 @@ relay_log_open(const struct relay_sock *s)
 	snprintf(session, sizeof session, "w%d.r%llu", s->rl->setup.worker_id,
 	    (unsigned long long)s->id);
 	log_session(LOG_LEVEL_INFO, session, client,
-	    "%s %s%s%s for %s client %s, user \"%s\" realm \"%s\"", s->tcp ? "TCP relay" : "relay",
+	    "%s %s%s%s for %s client %s, realm \"%s\", user \"%s\"", s->tcp ? "TCP relay" : "relay",
 	    local, strcmp(local, adv) != 0 ? " advertised as " : "",
 	    strcmp(local, adv) != 0 ? adv : "",
-	    s->transport <= TURN_DTLS ? names[s->transport] : "?", client, s->user, s->realm);
+	    s->transport <= TURN_DTLS ? names[s->transport] : "?", client, s->realm, s->user);
 }
 
 static void relay_read(evutil_socket_t fd, short what, void *arg);
@@ -445,10 +445,10 @@ relay_log_close(const struct relay_sock *s)
 	    (unsigned long long)s->id);
 	addr_fmt((const struct sockaddr *)&s->client, true, client, sizeof client);
 	log_session(LOG_LEVEL_INFO, session, client,
-	    "relay %s of user \"%s\" realm \"%s\" closed after %llu s: from peers %llu "
+	    "relay %s of user \"%s\" closed after %llu s, realm \"%s\": from peers %llu "
 	    "packets %llu bytes, to peers %llu packets %llu bytes",
 	    addr_fmt((const struct sockaddr *)&s->local, true, local, sizeof local), s->user,
-	    s->realm, (unsigned long long)((now.mono_ms - s->opened_ms) / 1000),
+	    (unsigned long long)((now.mono_ms - s->opened_ms) / 1000), s->realm,
 	    (unsigned long long)s->in_pkts, (unsigned long long)s->in_bytes,
 	    (unsigned long long)s->out_pkts, (unsigned long long)s->out_bytes);
 }

@@ -15,8 +15,9 @@
 require_binaries
 UCLIENT=${UCLIENT:-$(command -v turnutils_uclient)}
 UPEER=${UPEER:-$(command -v turnutils_peer)}
-[ -n "$UCLIENT" ] && [ -n "$UPEER" ] ||
+if [ -z "$UCLIENT" ] || [ -z "$UPEER" ]; then
 	tap_skip_all "coturn's turnutils_uclient or turnutils_peer not installed (apt-get install coturn)"
+fi
 command -v python3 >/dev/null 2>&1 || tap_skip_all "python3 is not installed"
 
 CTL=${TURNPIKECTL:-$TOP_BUILDDIR/turnpikectl}
@@ -43,9 +44,9 @@ start_turn_server_or_bail "${TURN_ARGS[@]}" --listening-ip 127.0.0.1 --relay-ip 
 	--auth-failure-limit 0 \
 	--prometheus --prometheus-address 127.0.0.1 --prometheus-port @PORT2@
 METRICS=http://127.0.0.1:$PORT2/metrics
-# shellcheck disable=SC2329 # called through wait_until
+# shellcheck disable=SC2317,SC2329 # called through wait_until
 realm_of() { timeout 20 python3 "$CHECK" realm401 127.0.0.1 "$PORT" "$@"; }
-# shellcheck disable=SC2329 # called through wait_until
+# shellcheck disable=SC2317,SC2329 # called through wait_until
 realm_is() { [ "$(realm_of "$2")" = "$1" ]; }
 
 wait_until 5 realm_is "$B" "$OB"

@@ -48,7 +48,7 @@ struct fleet_local {
 	bool draining;
 };
 
-/* Called on the fleet thread: each user with allocations here and their count. */
+/* Called on the fleet thread: each count this node publishes (binary key) and its value. */
 typedef void (*fleet_user_fn)(void *arg, const char *user, size_t len, uint64_t count);
 
 struct fleet_setup {
@@ -72,10 +72,11 @@ void fleet_free(struct fleet *f);
 
 /* From any thread, cheap: this node's counts changed, beat soon. */
 void fleet_poke(struct fleet *f);
-/* Allocations of user on the other live nodes (0 while Redis is unreachable). */
-uint64_t fleet_remote_user(struct fleet *f, const char *user, size_t len);
-/* Allocations on the other live nodes. */
-uint64_t fleet_remote_total(struct fleet *f);
+/*
+ * The count the other live nodes published under key (the daemon's keys: a
+ * user of a realm, a realm's total), 0 while Redis is unreachable.
+ */
+uint64_t fleet_remote_user(struct fleet *f, const char *key, size_t len);
 /* fn for each other live node, under the snapshot's lock (fn must not block). */
 void fleet_foreach_node(struct fleet *f, void (*fn)(void *arg, const struct fleet_node *n),
     void *arg);

@@ -36,7 +36,6 @@ struct fleet_count {
 struct fleet_snap {
 	struct fleet_node *nodes; /* the other live nodes */
 	size_t n;
-	uint64_t total;
 	struct fleet_count **buckets;
 	size_t nbuckets; /* a power of two, or 0 */
 };
@@ -313,7 +312,6 @@ fleet_read(struct fleet *f, redisContext *c, char **cause)
 	for (i = 0; i < n; i++) {
 		if (strcmp(nodes[i].name, f->name) == 0)
 			continue;
-		b.sn->total += nodes[i].allocations;
 		nodes[k++] = nodes[i];
 	}
 	for (i = 0; i < f->nusers; i++) {
@@ -578,17 +576,6 @@ fleet_remote_user(struct fleet *f, const char *user, size_t len)
 	pthread_mutex_lock(&f->snap_mu);
 	c = fleet_snap_find(f->snap, user, len);
 	n = c != NULL ? c->count : 0;
-	pthread_mutex_unlock(&f->snap_mu);
-	return n;
-}
-
-uint64_t
-fleet_remote_total(struct fleet *f)
-{
-	uint64_t n;
-
-	pthread_mutex_lock(&f->snap_mu);
-	n = f->snap != NULL ? f->snap->total : 0;
 	pthread_mutex_unlock(&f->snap_mu);
 	return n;
 }

@@ -23,6 +23,7 @@
 #include "turnpike/options.h"
 
 #define FLEETOPS_LOG_EVERY_S 60 /* an outage is logged again this often */
+#define FLEETOPS_KEY_MAX 1024   /* a realm and a user name */
 
 struct fleetops {
 	struct fleetops_source src;
@@ -39,6 +40,9 @@ struct fleetops {
 
 	bool logged, was_up;
 	uint64_t logged_s;
+
+	fleet_user_fn each; /* during fleetops_local: the fleet's collector */
+	void *each_arg;
 };
 
 static const struct limits_remote fleetops_remote;
@@ -95,6 +99,42 @@ fleetops_node_name(const struct config *cfg, char *out, size_t cap, char **cause
 	return 0;
 }
 
+/*
+ * The fleet's key of a count: "REALM\0USER" for a user of a realm, "\1REALM"
+ * for the realm's total; 0 when it does not fit.
+ */
+static size_t
+fleetops_key(char *out, size_t cap, const char *realm, size_t realmlen, const char *user,
+    size_t userlen)
+{
+	if (user == NULL) {
+		if (realmlen + 1 > cap)
+			return 0;
+		out[0] = '\1';
+		memcpy(out + 1, realm, realmlen);
+		return realmlen + 1;
+	}
+	if (realmlen + 1 + userlen > cap)
+		return 0;
+	memcpy(out, realm, realmlen);
+	out[realmlen] = '\0';
+	memcpy(out + realmlen + 1, user, userlen);
+	return realmlen + 1 + userlen;
+}
+
+/* limits_foreach_count's callback on the fleet's thread: one count to the fleet. */
+static void
+fleetops_local_count(void *arg, const char *realm, size_t realmlen, const char *user,
+    size_t userlen, uint64_t count)
+{
+	struct fleetops *fo = arg;
+	char key[FLEETOPS_KEY_MAX];
+	size_t len;
+
+	if ((len = fleetops_key(key, sizeof key, realm, realmlen, user, userlen)) > 0)
+		fo->each(fo->each_arg, key, len, count);
+}
+
 /* fleet_setup.local, on the fleet's thread. */
 static void
 fleetops_local(void *arg, struct fleet_local *out, fleet_user_fn each, void *each_arg)
@@ -104,7 +144,9 @@ fleetops_local(void *arg, struct fleet_local *out, fleet_user_fn each, void *eac
 	out->allocations = atomic_load(fo->src.allocations);
 	out->capacity = atomic_load(fo->src.capacity);
 	out->draining = atomic_load(fo->src.draining);
-	limits_foreach_user(fo->src.limits, each, each_arg);
+	fo->each = each;
+	fo->each_arg = each_arg;
+	limits_foreach_count(fo->src.limits, fleetops_local_count, fo);
 }
 
 int
@@ -272,15 +314,16 @@ fleetops_free(struct fleetops *fo)
 }
 
 static uint64_t
-fleetops_remote_user(void *ctx, const char *user, size_t len)
+fleetops_remote_count(void *ctx, const char *realm, size_t realmlen, const char *user,
+    size_t userlen)
 {
-	return fleet_remote_user(((struct fleetops *)ctx)->fleet, user, len);
-}
+	struct fleetops *fo = ctx;
+	char key[FLEETOPS_KEY_MAX];
+	size_t len;
 
-static uint64_t
-fleetops_remote_total(void *ctx)
-{
-	return fleet_remote_total(((struct fleetops *)ctx)->fleet);
+	if ((len = fleetops_key(key, sizeof key, realm, realmlen, user, userlen)) == 0)
+		return 0;
+	return fleet_remote_user(fo->fleet, key, len);
 }
 
 static void
@@ -290,7 +333,6 @@ fleetops_changed(void *ctx)
 }
 
 static const struct limits_remote fleetops_remote = {
-    fleetops_remote_user,
-    fleetops_remote_total,
+    fleetops_remote_count,
     fleetops_changed,
 };

@@ -23,6 +23,8 @@ struct fastpath_binding {
 	struct sockaddr_storage relay;  /* the relayed transport address */
 	struct sockaddr_storage peer;   /* the peer bound to the channel */
 	uint16_t channel;
+	uint64_t expires_ns; /* CLOCK_MONOTONIC; later packets go up to the daemon */
+	bool dont_fragment;  /* the relay sets DF (RFC 8656 §14) */
 	/* 0: looked up in the routing table, and it must be an attached one */
 	unsigned int client_ifindex;
 	unsigned int peer_ifindex;
@@ -52,7 +54,8 @@ int fastpath_attach_all(struct fastpath *fp, char **cause);
 int fastpath_attached(const struct fastpath *fp);
 
 /*
- * Installs both directions of a binding; fails (and installs nothing) when the
+ * Installs both directions of a binding, or refreshes its expiry and keeps its
+ * counters when it is installed already; fails (and installs nothing) when the
  * families differ, or a direction has no unicast route or would leave by an
  * interface not attached.
  */

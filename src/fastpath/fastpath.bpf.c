@@ -38,6 +38,22 @@ struct {
 	__type(value, struct fp_p2c_val);
 } fp_p2c SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, FP_MAX_BINDINGS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct fp_c2p_key);
+	__type(value, struct fp_count);
+} fp_c2p_count SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, FP_MAX_BINDINGS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct fp_p2c_key);
+	__type(value, struct fp_count);
+} fp_p2c_count SEC(".maps");
+
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 
 /* Only the field read here; CO-RE finds it in the running kernel. */
@@ -179,7 +195,8 @@ fp_parse_v6(struct __sk_buff *skb, struct fp_pkt *p)
 
 /* Rewrites the IP header after the payload changed by delta bytes. */
 static __always_inline int
-fp_write_ip(struct __sk_buff *skb, __u8 family, const __u32 *src, const __u32 *dst, __u16 ulen)
+fp_write_ip(struct __sk_buff *skb, __u8 family, const __u32 *src, const __u32 *dst, __u16 ulen,
+    __u16 frag_off)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 
@@ -192,6 +209,7 @@ fp_write_ip(struct __sk_buff *skb, __u8 family, const __u32 *src, const __u32 *d
 			return -1;
 		ip->tot_len = bpf_htons(ulen + sizeof(*ip));
 		ip->ttl = FP_TTL;
+		ip->frag_off = frag_off;
 		ip->saddr = src[0];
 		ip->daddr = dst[0];
 		ip->check = 0;
@@ -233,22 +251,26 @@ fp_final(__u32 s)
 }
 
 static __always_inline void
-fp_count(struct fp_count *c, __u64 bytes)
+fp_count(struct fp_count *c, __u64 bytes, __u64 now)
 {
-	__sync_fetch_and_add(&c->packets, 1);
-	__sync_fetch_and_add(&c->bytes, bytes);
-	c->last_ns = bpf_ktime_get_ns();
+	c->packets++;
+	c->bytes += bytes;
+	c->last_ns = now;
 }
 
 /* Client to peer: strip the ChannelData header (RFC 8656 §12.4 and §12.5). */
 static __always_inline int
-fp_client_to_peer(struct __sk_buff *skb, const struct fp_pkt *p, struct fp_c2p_val *v)
+fp_client_to_peer(struct __sk_buff *skb, const struct fp_pkt *p, struct fp_c2p_val *v,
+    struct fp_count *cnt, __u64 now)
 {
 	__u16 dlen = bpf_ntohs(p->chlen), nlen = p->ulen - FP_CH_HLEN, csum = 0;
 	__u16 rport = v->relay_port, pport = v->peer_port;
 	__u32 relay[4], peer[4], ifindex = v->ifindex, s;
+	__u16 frag_off = v->frag_off;
 	struct udphdr *udp;
 
+	if (now >= v->expires_ns)
+		return TC_ACT_OK;
 	if (dlen != p->ulen - sizeof(struct udphdr) - FP_CH_HLEN) /* padded or truncated */
 		return TC_ACT_OK;
 	if (p->csum == 0 && p->family == 6)
@@ -268,7 +290,7 @@ fp_client_to_peer(struct __sk_buff *skb, const struct fp_pkt *p, struct fp_c2p_v
 	}
 	if (bpf_skb_adjust_room(skb, -FP_CH_HLEN, BPF_ADJ_ROOM_NET, 0) != 0)
 		return TC_ACT_OK;
-	if (fp_write_ip(skb, p->family, relay, peer, nlen) != 0)
+	if (fp_write_ip(skb, p->family, relay, peer, nlen, frag_off) != 0)
 		return TC_ACT_SHOT;
 	udp = fp_udp(skb, p->family, 0);
 	if (!udp)
@@ -277,14 +299,15 @@ fp_client_to_peer(struct __sk_buff *skb, const struct fp_pkt *p, struct fp_c2p_v
 	udp->dest = pport;
 	udp->len = bpf_htons(nlen);
 	udp->check = csum;
-	fp_count(&v->count, dlen);
+	fp_count(cnt, dlen, now);
 	bpf_csum_level(skb, BPF_CSUM_LEVEL_RESET);
 	return bpf_redirect_neigh(ifindex, 0, 0, 0);
 }
 
 /* Peer to client: add a ChannelData header (RFC 8656 §12.5). */
 static __always_inline int
-fp_peer_to_client(struct __sk_buff *skb, const struct fp_pkt *p, struct fp_p2c_val *v)
+fp_peer_to_client(struct __sk_buff *skb, const struct fp_pkt *p, struct fp_p2c_val *v,
+    struct fp_count *cnt, __u64 now)
 {
 	__u16 dlen = p->ulen - sizeof(struct udphdr), nlen = p->ulen + FP_CH_HLEN, csum = 0;
 	__u16 sport = v->server_port, cport = v->client_port, chan = v->channel;
@@ -292,7 +315,7 @@ fp_peer_to_client(struct __sk_buff *skb, const struct fp_pkt *p, struct fp_p2c_v
 	struct udphdr *udp;
 	__u16 *ch;
 
-	if (p->csum == 0 && p->family == 6)
+	if (now >= v->expires_ns || (p->csum == 0 && p->family == 6))
 		return TC_ACT_OK;
 	if (nlen < p->ulen || bpf_check_mtu(skb, ifindex, &mtu, FP_CH_HLEN, 0) != 0)
 		return TC_ACT_OK;
@@ -311,7 +334,7 @@ fp_peer_to_client(struct __sk_buff *skb, const struct fp_pkt *p, struct fp_p2c_v
 	}
 	if (bpf_skb_adjust_room(skb, FP_CH_HLEN, BPF_ADJ_ROOM_NET, 0) != 0)
 		return TC_ACT_OK;
-	if (fp_write_ip(skb, p->family, server, client, nlen) != 0)
+	if (fp_write_ip(skb, p->family, server, client, nlen, bpf_htons(0x4000)) != 0)
 		return TC_ACT_SHOT;
 	udp = fp_udp(skb, p->family, FP_CH_HLEN);
 	if (!udp)
@@ -323,7 +346,7 @@ fp_peer_to_client(struct __sk_buff *skb, const struct fp_pkt *p, struct fp_p2c_v
 	ch = (__u16 *)(udp + 1);
 	ch[0] = chan;
 	ch[1] = bpf_htons(dlen);
-	fp_count(&v->count, dlen);
+	fp_count(cnt, dlen, now);
 	bpf_csum_level(skb, BPF_CSUM_LEVEL_RESET);
 	return bpf_redirect_neigh(ifindex, 0, 0, 0);
 }
@@ -337,21 +360,25 @@ fp_relay(struct __sk_buff *skb, const struct fp_pkt *p)
 		    .server_port = p->dport,
 		    .channel = p->chan};
 		struct fp_c2p_val *cv;
+		struct fp_count *cc;
 
 		__builtin_memcpy(ck.client, p->src, sizeof(ck.client));
 		__builtin_memcpy(ck.server, p->dst, sizeof(ck.server));
 		cv = bpf_map_lookup_elem(&fp_c2p, &ck);
-		if (cv)
-			return fp_client_to_peer(skb, p, cv);
+		cc = cv ? bpf_map_lookup_elem(&fp_c2p_count, &ck) : 0;
+		if (cv && cc)
+			return fp_client_to_peer(skb, p, cv, cc, bpf_ktime_get_ns());
 	}
 	struct fp_p2c_key pk = {.family = p->family, .peer_port = p->sport, .relay_port = p->dport};
 	struct fp_p2c_val *pv;
+	struct fp_count *pc;
 
 	__builtin_memcpy(pk.peer, p->src, sizeof(pk.peer));
 	__builtin_memcpy(pk.relay, p->dst, sizeof(pk.relay));
 	pv = bpf_map_lookup_elem(&fp_p2c, &pk);
-	if (pv)
-		return fp_peer_to_client(skb, p, pv);
+	pc = pv ? bpf_map_lookup_elem(&fp_p2c_count, &pk) : 0;
+	if (pv && pc)
+		return fp_peer_to_client(skb, p, pv, pc, bpf_ktime_get_ns());
 	return TC_ACT_OK;
 }
 

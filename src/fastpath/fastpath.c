@@ -262,6 +262,43 @@ fastpath_route_oif(int family, const __u32 a[4], unsigned int *oif)
 	return -1;
 }
 
+/* Creates a binding's zeroed per-CPU counters unless they exist. */
+static int
+fastpath_update(struct bpf_map *m, const void *key, size_t klen, bool keep)
+{
+	size_t n = (size_t)libbpf_num_possible_cpus();
+	struct fp_count *zero = calloc(n, sizeof(*zero));
+	int rc;
+
+	if (zero == NULL)
+		return -1;
+	rc = bpf_map__update_elem(m, key, klen, zero, n * sizeof(*zero),
+	    keep ? BPF_NOEXIST : BPF_ANY);
+	if (rc != 0 && keep && errno == EEXIST)
+		rc = 0;
+	free(zero);
+	return rc;
+}
+
+/* Sums a binding's per-CPU counters; -1 when absent. */
+static int
+fastpath_sum(struct bpf_map *m, const void *key, size_t klen, uint64_t *pkts, uint64_t *bytes)
+{
+	size_t n = (size_t)libbpf_num_possible_cpus();
+	struct fp_count *c = calloc(n, sizeof(*c));
+	int rc = -1;
+
+	if (c != NULL && bpf_map__lookup_elem(m, key, klen, c, n * sizeof(*c), 0) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			*pkts += c[i].packets;
+			*bytes += c[i].bytes;
+		}
+		rc = 0;
+	}
+	free(c);
+	return rc;
+}
+
 /* Builds both keys and values; -1 with a cause when the binding cannot be fast. */
 static int
 fastpath_entries(const struct fastpath_binding *b, struct fp_c2p_key *ck, struct fp_c2p_val *cv,
@@ -282,6 +319,9 @@ fastpath_entries(const struct fastpath_binding *b, struct fp_c2p_key *ck, struct
 	ck->family = (__u8)fc;
 	ck->channel = htons(b->channel);
 	cv->ifindex = b->peer_ifindex;
+	cv->expires_ns = b->expires_ns;
+	cv->frag_off = b->dont_fragment && fc == 4 ? htons(0x4000) : 0;
+	pv->expires_ns = b->expires_ns;
 	pk->family = (__u8)fc;
 	memcpy(pk->peer, cv->peer, sizeof(pk->peer));
 	memcpy(pk->relay, cv->relay, sizeof(pk->relay));
@@ -322,13 +362,16 @@ fastpath_add(struct fastpath *fp, struct fastpath_binding *b, char **cause)
 	}
 	cv.ifindex = b->peer_ifindex;
 	pv.ifindex = b->client_ifindex;
-	if (bpf_map_update_elem(bpf_map__fd(fp->skel->maps.fp_c2p), &ck, &cv, BPF_ANY) != 0)
-		return cause_fail(cause, "cannot add the client entry: %s", strerror(errno));
-	if (bpf_map_update_elem(bpf_map__fd(fp->skel->maps.fp_p2c), &pk, &pv, BPF_ANY) != 0) {
+	if (fastpath_update(fp->skel->maps.fp_c2p_count, &ck, sizeof(ck), true) != 0 ||
+	    fastpath_update(fp->skel->maps.fp_p2c_count, &pk, sizeof(pk), true) != 0 ||
+	    bpf_map__update_elem(fp->skel->maps.fp_c2p, &ck, sizeof(ck), &cv, sizeof(cv),
+		BPF_ANY) != 0 ||
+	    bpf_map__update_elem(fp->skel->maps.fp_p2c, &pk, sizeof(pk), &pv, sizeof(pv),
+		BPF_ANY) != 0) {
 		int e = errno;
 
-		bpf_map_delete_elem(bpf_map__fd(fp->skel->maps.fp_c2p), &ck);
-		return cause_fail(cause, "cannot add the peer entry: %s", strerror(e));
+		fastpath_remove(fp, b);
+		return cause_fail(cause, "cannot add the entries: %s", strerror(e));
 	}
 	return 0;
 }
@@ -343,8 +386,10 @@ fastpath_remove(struct fastpath *fp, const struct fastpath_binding *b)
 
 	if (fastpath_entries(b, &ck, &cv, &pk, &pv, NULL) != 0)
 		return;
-	bpf_map_delete_elem(bpf_map__fd(fp->skel->maps.fp_c2p), &ck);
-	bpf_map_delete_elem(bpf_map__fd(fp->skel->maps.fp_p2c), &pk);
+	bpf_map__delete_elem(fp->skel->maps.fp_c2p, &ck, sizeof(ck), 0);
+	bpf_map__delete_elem(fp->skel->maps.fp_p2c, &pk, sizeof(pk), 0);
+	bpf_map__delete_elem(fp->skel->maps.fp_c2p_count, &ck, sizeof(ck), 0);
+	bpf_map__delete_elem(fp->skel->maps.fp_p2c_count, &pk, sizeof(pk), 0);
 }
 
 int
@@ -358,13 +403,12 @@ fastpath_read(struct fastpath *fp, const struct fastpath_binding *b, struct fast
 	memset(c, 0, sizeof(*c));
 	if (fastpath_entries(b, &ck, &cv, &pk, &pv, NULL) != 0)
 		return -1;
-	if (bpf_map_lookup_elem(bpf_map__fd(fp->skel->maps.fp_c2p), &ck, &cv) != 0 ||
-	    bpf_map_lookup_elem(bpf_map__fd(fp->skel->maps.fp_p2c), &pk, &pv) != 0)
+	if (bpf_map__lookup_elem(fp->skel->maps.fp_c2p, &ck, sizeof(ck), &cv, sizeof(cv), 0) != 0 ||
+	    fastpath_sum(fp->skel->maps.fp_c2p_count, &ck, sizeof(ck), &c->to_peer_packets,
+		&c->to_peer_bytes) != 0 ||
+	    fastpath_sum(fp->skel->maps.fp_p2c_count, &pk, sizeof(pk), &c->to_client_packets,
+		&c->to_client_bytes) != 0)
 		return -1;
-	c->to_peer_packets = cv.count.packets;
-	c->to_peer_bytes = cv.count.bytes;
-	c->to_client_packets = pv.count.packets;
-	c->to_client_bytes = pv.count.bytes;
 	return 0;
 }
 

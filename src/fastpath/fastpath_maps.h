@@ -33,8 +33,10 @@ struct fp_c2p_val {
 	__u32 peer[4];
 	__u16 relay_port;
 	__u16 peer_port;
-	__u32 ifindex; /* interface towards the peer */
-	struct fp_count count;
+	__u32 ifindex;    /* interface towards the peer */
+	__u64 expires_ns; /* CLOCK_MONOTONIC: the channel, permission or allocation ends */
+	__u16 frag_off;   /* the relay's DF (RFC 8656 §14: DONT-FRAGMENT), network order */
+	__u16 pad[3];
 };
 
 /* A UDP datagram from a permitted peer to a relay address ... */
@@ -56,8 +58,7 @@ struct fp_p2c_val {
 	__u16 channel; /* network order */
 	__u16 pad;
 	__u32 ifindex; /* interface towards the client */
-	__u32 pad2;
-	struct fp_count count;
+	__u64 expires_ns;
 };
 
 #endif

@@ -209,7 +209,10 @@ struct lab {
 static void
 test_family(struct fastpath *fp, int prog, const struct lab *l)
 {
-	struct fastpath_binding b = {.channel = 0x4001, .client_ifindex = 1, .peer_ifindex = 1};
+	struct fastpath_binding b = {.channel = 0x4001,
+	    .client_ifindex = 1,
+	    .peer_ifindex = 1,
+	    .expires_ns = UINT64_MAX};
 	struct addrs c2s = {l->client, l->server, 40000, 3478},
 		     r2p = {l->relay, l->peer, 50000, 9000};
 	struct addrs p2r = {l->peer, l->relay, 9000, 50000},
@@ -256,6 +259,29 @@ test_family(struct fastpath *fp, int prog, const struct lab *l)
 	CHECKM(cnt.to_peer_packets == 2 && cnt.to_peer_bytes == dn + 3 &&
 		cnt.to_client_packets == 1 && cnt.to_client_bytes == dn,
 	    "counters: packets and application bytes per direction");
+
+	n = chandata(cd, 0x4001, data, dn, 0);
+	build(&in, &c2s, cd, n);
+	if (!v6) {
+		CHECK(run(prog, &in, &out) == TC_ACT_REDIRECT);
+		CHECKM(out.b[ETH_LEN + 6] == 0, "v4 without DONT-FRAGMENT: DF cleared");
+		b.dont_fragment = true;
+		CHECK(fastpath_add(fp, &b, &cause) == 0);
+		CHECK(run(prog, &in, &out) == TC_ACT_REDIRECT);
+		CHECKM(out.b[ETH_LEN + 6] == 0x40, "v4 with DONT-FRAGMENT: DF set");
+		b.dont_fragment = false;
+	}
+	b.expires_ns = 1;
+	CHECK(fastpath_add(fp, &b, &cause) == 0);
+	CHECKM(run(prog, &in, &out) == TC_ACT_OK && memcmp(out.b, in.b, in.len) == 0,
+	    "expired: passes unchanged");
+	build(&in, &p2r, (const unsigned char *)data, dn);
+	CHECKM(run(prog, &in, &out) == TC_ACT_OK && memcmp(out.b, in.b, in.len) == 0,
+	    "expired: peer passes unchanged");
+	b.expires_ns = UINT64_MAX;
+	CHECK(fastpath_add(fp, &b, &cause) == 0);
+	CHECK(fastpath_read(fp, &b, &cnt) == 0);
+	CHECKM(cnt.to_peer_packets == (v6 ? 2 : 4), "a refresh keeps the counters");
 
 	n = chandata(cd, 0x4001, data, dn + 4, 0);
 	build(&in, &c2s, cd, n);

@@ -85,6 +85,7 @@ struct config {
 	int total_quota;
 	int max_bps;
 	int bps_capacity;
+	char *fast_path; /* auto, on or off: the kernel fast path (fastpath.h) */
 	int max_permissions;
 	int max_channels;
 	int unauth_rate_limit;

@@ -37,6 +37,7 @@
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
 #include "turnpike/portpool.h"
+#include "turnpike/fastpath.h"
 #include "turnpike/privdrop.h"
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
@@ -62,6 +63,7 @@ struct server {
 	struct authguard *authguard; /* auth-failure-limit; NULL when off */
 	struct relayaddr *relays;
 	struct portpool *pool;
+	struct fastpath *fastpath; /* the kernel fast path, NULL: none */
 	atomic_size_t allocations;
 	atomic_size_t capacity; /* 0 until logged at startup */
 	struct gen_fixed fixed;
@@ -221,6 +223,38 @@ server_init_turn(struct server *s, char **cause)
 	s->fixed.userdb = s->userdb;
 	s->fixed.allocations = &s->allocations;
 	s->fixed.capacity = &s->capacity;
+	return 0;
+}
+
+/*
+ * fast-path: loads the BPF programs and attaches them to the interfaces, or
+ * says in one line why not (auto) or refuses to start (on). Before privileges
+ * drop: it needs CAP_BPF and CAP_NET_ADMIN.
+ */
+static int
+server_init_fastpath(struct server *s, char **cause)
+{
+	const char *mode = s->cfg->fast_path != NULL ? s->cfg->fast_path : "auto";
+	char *why = NULL;
+
+	if (strcmp(mode, "off") == 0)
+		return 0;
+	if (fastpath_open(&s->fastpath, &why) != 0 || fastpath_attach_all(s->fastpath, &why) != 0) {
+		fastpath_free(s->fastpath);
+		s->fastpath = NULL;
+		if (strcmp(mode, "on") == 0) {
+			cause_fail(cause, "fast-path on: %s", why != NULL ? why : "out of memory");
+			free(why);
+			return -1;
+		}
+		log_info("fast path off, channels relay in the daemon: %s",
+		    why != NULL ? why : "out of memory");
+		free(why);
+		return 0;
+	}
+	log_info("fast path on: eBPF programs attached to %d interfaces",
+	    fastpath_attached(s->fastpath));
+	s->fixed.fastpath = s->fastpath;
 	return 0;
 }
 
@@ -947,12 +981,12 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 	nofile = server_raise_nofile();
 	if (server_init_base(s, cause) != 0)
 		goto fail;
-	if (server_init_turn(s, cause) != 0 || server_init_udp(s, cause) != 0 ||
-	    server_init_gen(s, cause) != 0 || server_init_workers(s, cause) != 0 ||
-	    server_init_listeners(s, cause) != 0 || server_write_pidfile(s, cause) != 0 ||
-	    server_init_control(s, cause) != 0 || server_init_httpd(s, cause) != 0 ||
-	    server_drop_privileges(s, cause) != 0 || server_init_watchdog(s, cause) != 0 ||
-	    server_start_workers(s, cause) != 0)
+	if (server_init_turn(s, cause) != 0 || server_init_fastpath(s, cause) != 0 ||
+	    server_init_udp(s, cause) != 0 || server_init_gen(s, cause) != 0 ||
+	    server_init_workers(s, cause) != 0 || server_init_listeners(s, cause) != 0 ||
+	    server_write_pidfile(s, cause) != 0 || server_init_control(s, cause) != 0 ||
+	    server_init_httpd(s, cause) != 0 || server_drop_privileges(s, cause) != 0 ||
+	    server_init_watchdog(s, cause) != 0 || server_start_workers(s, cause) != 0)
 		goto fail;
 	server_log_startup(s, nofile);
 	*sp = s;
@@ -1095,6 +1129,7 @@ server_free(struct server *s)
 	}
 	free(s->drain_sw);
 	free(s->worker_hung);
+	fastpath_free(s->fastpath); /* detaches: the workers are gone */
 	portpool_free(s->pool);
 	relayaddr_free(s->relays);
 	free(s->udp);

@@ -152,6 +152,16 @@ options_check_format(const char *value, char *err, size_t errlen)
 }
 
 static int
+options_check_fast_path(const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "auto") != 0 && strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+		snprintf(err, errlen, "'%s' is not auto, on or off", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int
 options_check_facility(const char *value, char *err, size_t errlen)
 {
 	int facility;
@@ -454,6 +464,18 @@ const struct option_entry options_table[] = {
 		"to peer and peer to client are limited separately (as coturn), each worker "
 		"thread gets an equal share of each; excess packets are dropped. 0 means "
 		"unlimited."},
+    {.name = "fast-path",
+	.type = OPTION_STRING,
+	.def = "auto",
+	.offset = OFF(fast_path),
+	.arg = "auto|on|off",
+	.check = options_check_fast_path,
+	.help = "Relay established UDP channels (ChannelData) in the kernel, with eBPF "
+		"programs on the tc ingress hook of every interface that is up (but loopback): "
+		"auto uses it when the programs load and attach (CAP_BPF and CAP_NET_ADMIN) "
+		"and otherwise logs why and relays in the daemon, on refuses to start without "
+		"it, off never loads it. Sessions with max-bps or bps-capacity, behind PROXY "
+		"v2, over TCP, TLS or DTLS, and Send and Data indications stay in the daemon."},
     {.name = "max-permissions",
 	.type = OPTION_INT,
 	.def = "1024",

@@ -39,9 +39,9 @@ def transact(sock, server, mtype, attrs, key=None):
     sys.exit("turnflow: no answer to request 0x%04x" % mtype)
 
 
-def setup(server, user, password, realm):
+def setup(server, user, password, realm, local="127.0.0.1"):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((local, 0))
     req = [attr(0x0019, b"\x11\0\0\0")]
     rtype, a = transact(sock, server, 0x0003, req)
     if rtype != 0x0113 or 0x0015 not in a:

@@ -236,9 +236,18 @@ server_init_fastpath(struct server *s, char **cause)
 {
 	const char *mode = s->cfg->fast_path != NULL ? s->cfg->fast_path : "auto";
 	char *why = NULL;
+	size_t i;
 
 	if (strcmp(mode, "off") == 0)
 		return 0;
+	/* Loopback relays never take it (lo is not attached): auto loads nothing then. */
+	for (i = 0; i < s->relays->n && s->relays->v[i].loopback; i++)
+		;
+	if (strcmp(mode, "auto") == 0 && i == s->relays->n) {
+		log_info("fast path off, channels relay in the daemon: every relay address is "
+			 "on loopback");
+		return 0;
+	}
 	if (fastpath_open(&s->fastpath, &why) != 0 || fastpath_attach_all(s->fastpath, &why) != 0) {
 		fastpath_free(s->fastpath);
 		s->fastpath = NULL;

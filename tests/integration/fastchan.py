@@ -37,7 +37,7 @@ def main():
     host, port, user, password, realm, peer_ip = sys.argv[1:7]
     peer_port, count, wait = int(sys.argv[7]), int(sys.argv[8]), float(sys.argv[9])
     server = (host, int(port))
-    sock, key, cred, _ = turnflow.setup(server, user, password, realm, "0.0.0.0")
+    sock, key, cred, _ = turnflow.setup(server, user, password, realm, local="0.0.0.0")
     bind = [attr(0x000C, struct.pack("!HH", CHANNEL, 0)), attr(0x0012, xor_addr(peer_ip, peer_port))]
     rtype, a = turnflow.transact(sock, server, 0x0009, bind + cred, key)
     if rtype != 0x0109:

@@ -13,12 +13,12 @@ command -v curl >/dev/null || tap_skip_all "curl is not installed"
 command -v turnutils_uclient >/dev/null || tap_skip_all "turnutils_uclient is not installed (apt-get install coturn)"
 CTL=$TOP_BUILDDIR/turnpikectl
 DB=$T/users.db
-"$CTL" --db "$DB" admin add root --password root-pw-1 >/dev/null &&
-	"$CTL" --db "$DB" admin add other --realm other.test --password other-pw-1 >/dev/null &&
-	"$CTL" --db "$DB" admin add local --realm "$TURN_REALM" --password local-pw-1 >/dev/null ||
+if ! "$CTL" --db "$DB" admin add root --password root-pw-1 >/dev/null ||
+	! "$CTL" --db "$DB" admin add other --realm other.test --password other-pw-1 >/dev/null; then
 	bail_out "turnpikectl admin add failed"
+fi
 # A coturn turnadmin -A hash (SHA-256-crypt) logs in too.
-if command -v python3 >/dev/null && command -v sqlite3 >/dev/null; then
+if command -v sqlite3 >/dev/null; then
 	HASH5=$(openssl passwd -5 -salt saltsalt coturn-pw)
 	sqlite3 "$DB" "INSERT INTO admin_user (name, realm, password) VALUES ('legacy', '', '$HASH5')"
 fi
@@ -121,6 +121,7 @@ timeout 60 turnutils_uclient -y -c -n 2000 -m 1 -l 100 -z 20 -u bob -w bob-pw-1 
 	-p "$PORT" 127.0.0.1 >"$T/uc" 2>&1 &
 UC=$!
 track_pid "$UC"
+# shellcheck disable=SC2317 # called through wait_until
 has_session() {
 	req sessions -b "$T/jar" "$BASE/sessions" >/dev/null &&
 		[ "$(json "$T/sessions.body" 'len([s for s in d if s["user"]=="bob"])')" -ge 1 ]
@@ -136,6 +137,7 @@ code=$(req otherkill -b "$T/jarother" -H "X-CSRF-Token: $CSRF_O" -X DELETE "$BAS
 [ "$code" = 404 ]
 tap_is "another realm's admin cannot kill it (404: not in its realm)" "$?" "status $code"
 code=$(req kill -b "$T/jar" -H "X-CSRF-Token: $CSRF" -X DELETE "$BASE/sessions/$SID")
+# shellcheck disable=SC2317 # called through wait_until
 gone() {
 	req sessions -b "$T/jar" "$BASE/sessions" >/dev/null &&
 		[ "$(json "$T/sessions.body" "len([s for s in d if s['id']=='$SID'])")" = 0 ]

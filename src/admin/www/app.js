@@ -87,7 +87,8 @@ function chart() {
   const h = state.history;
   const line = (key, id) => {
     const max = Math.max(1, ...h.map((p) => p[key]));
-    const pts = h.map((p, i) => (i * 300 / 149).toFixed(1) + ',' + (98 - p[key] * 96 / max).toFixed(1));
+    const span = Math.max(h.length - 1, 10); // fills the width as the history grows to 5 minutes
+    const pts = h.map((p, i) => (i * 300 / span).toFixed(1) + ',' + (98 - p[key] * 96 / max).toFixed(1));
     $(id).setAttribute('points', pts.join(' '));
   };
   line('allocs', 'chart-allocs');

@@ -636,11 +636,12 @@ admin_row(void *arg, const struct store_row *row)
 static void
 admin_users(struct admin_call *c)
 {
-	struct admin_rows r = {json_array(), {"realm", "name", NULL}};
+	struct admin_rows r = {NULL, {"realm", "name", NULL}};
 	char *cause = NULL;
 
 	if (admin_realm(c) != 0)
 		return;
+	r.a = json_array();
 	if (store_user_list(c->a->store, admin_list_realm(c), admin_row, &r, &cause) != 0) {
 		json_decref(r.a);
 		admin_store_error(c, cause);
@@ -743,11 +744,12 @@ admin_secret_row(void *arg, const struct store_row *row)
 static void
 admin_secrets(struct admin_call *c)
 {
-	json_t *a = json_array();
+	json_t *a;
 	char *cause = NULL;
 
 	if (admin_realm(c) != 0)
 		return;
+	a = json_array();
 	if (store_secret_list(c->a->store, admin_list_realm(c), admin_secret_row, a, &cause) != 0) {
 		json_decref(a);
 		admin_store_error(c, cause);
@@ -902,11 +904,12 @@ admin_realm_row(void *arg, const struct store_row *row)
 static void
 admin_realm_get(struct admin_call *c)
 {
-	json_t *opts = json_object();
+	json_t *opts;
 	char *cause = NULL;
 
 	if (admin_realm(c) != 0)
 		return;
+	opts = json_object();
 	if (store_realm_list(c->a->store, c->realm, admin_realm_row, opts, &cause) != 0) {
 		json_decref(opts);
 		admin_store_error(c, cause);
@@ -944,11 +947,12 @@ admin_realm_set(struct admin_call *c)
 static void
 admin_peers(struct admin_call *c)
 {
-	struct admin_rows r = {json_array(), {"realm", "action", "range"}};
+	struct admin_rows r = {NULL, {"realm", "action", "range"}};
 	char *cause = NULL;
 
 	if (admin_realm(c) != 0)
 		return;
+	r.a = json_array();
 	if (store_peer_list(c->a->store, admin_list_realm(c), admin_row, &r, &cause) != 0) {
 		json_decref(r.a);
 		admin_store_error(c, cause);

@@ -328,6 +328,19 @@ rs_op(const struct store_op *op, struct rs_cmd *cmds, struct rs_cmd *exists, cha
 		memcpy(exists->keys[0], k0, RS_KEY_MAX);
 		rs_cmd(exists, 2, (const char *[]){"EXISTS", exists->keys[0]});
 		return 1;
+	case ST_APIKEY_PUT: /* an existing name was refused by rs_check_exists */
+		snprintf(k0, RS_KEY_MAX, "turnpike/apikey/%s", a[0]);
+		rs_cmd(c, 8,
+		    (const char *[]){"HSET", k0, "realm", a[1], "hash", a[2], "created", now});
+		memcpy(exists->keys[0], k0, RS_KEY_MAX);
+		rs_cmd(exists, 2, (const char *[]){"EXISTS", exists->keys[0]});
+		return 1;
+	case ST_APIKEY_DEL:
+		snprintf(k0, RS_KEY_MAX, "turnpike/apikey/%s", a[0]);
+		rs_cmd(c, 2, (const char *[]){"DEL", k0});
+		memcpy(exists->keys[0], k0, RS_KEY_MAX);
+		rs_cmd(exists, 2, (const char *[]){"EXISTS", exists->keys[0]});
+		return 1;
 	case ST_REALM_SET:
 		rs_realm_key(k0, a[0], a[1]);
 		rs_cmd(c, 3, (const char *[]){"SET", k0, a[2]});
@@ -367,7 +380,7 @@ rs_check_exists(struct rs_store *s, const struct store_op *ops, size_t n, char *
 	int gone;
 
 	for (i = 0; i < n; i++) {
-		if (ops[i].missing == NULL)
+		if (ops[i].missing == NULL && ops[i].st != ST_APIKEY_PUT)
 			continue;
 		if (rs_op(&ops[i], cmds, &ex, now) < 0)
 			return cause_fail(cause, "redis: statement %d is not a write", ops[i].st);
@@ -377,7 +390,9 @@ rs_check_exists(struct rs_store *s, const struct store_op *ops, size_t n, char *
 			return -1;
 		gone = r->type == REDIS_REPLY_INTEGER && r->integer == 0;
 		freeReplyObject(r);
-		if (gone)
+		if (ops[i].st == ST_APIKEY_PUT && !gone)
+			return cause_fail(cause, "API key %s exists", ops[i].args[0]);
+		if (ops[i].st != ST_APIKEY_PUT && gone)
 			return cause_fail(cause, "%s", ops[i].missing);
 	}
 	return 0;
@@ -843,6 +858,27 @@ rs_rows_swap01(struct rs_rows *rows)
 	}
 }
 
+/* turnpike/apikey/N -> realm, name, created. */
+static int
+rs_collect_apikey(void *arg, const char *key)
+{
+	static const char *const fields[] = {"realm", "created"};
+	struct rs_collect *c = arg;
+	const char *cols[STORE_OP_ARGS] = {NULL};
+	char *v[2] = {NULL, NULL};
+	int rc;
+
+	if (rs_hmget(c->s, key, fields, 2, v, &c->cause) == -1)
+		return -1;
+	cols[0] = v[0] != NULL ? v[0] : "";
+	cols[1] = key + strlen("turnpike/apikey/");
+	cols[2] = v[1] != NULL ? v[1] : "0";
+	rc = rs_rows_add(c->rows, cols);
+	free(v[0]);
+	free(v[1]);
+	return rc;
+}
+
 /* A realm-wide pattern: "turn/realm/R/SUFFIX" with R escaped, or any realm. */
 static void
 rs_realm_pattern(char *out, const char *realm, const char *suffix)
@@ -866,6 +902,7 @@ rs_list(struct rs_store *s, enum store_stmt q, const char *const *args, store_co
 	struct rs_rows rows = {NULL, 0, 0, 3};
 	struct rs_collect c = {s, &rows, q, NULL, UINT64_MAX, NULL};
 	char pat[RS_KEY_MAX];
+	bool by_name;
 	size_t i;
 	int rc = 0;
 
@@ -907,6 +944,9 @@ rs_list(struct rs_store *s, enum store_stmt q, const char *const *args, store_co
 	case ST_ADMIN_LIST:
 		rc = rs_scan(s, "turn/admin_user/*", rs_collect_hash, &c, cause);
 		break;
+	case ST_APIKEY_LIST:
+		rc = rs_scan(s, "turnpike/apikey/*", rs_collect_apikey, &c, cause);
+		break;
 	case ST_OAUTH_LIST:
 		rows.ncols = 6;
 		rc = rs_scan(s, "turn/oauth/kid/*", rs_collect_hash, &c, cause);
@@ -920,15 +960,16 @@ rs_list(struct rs_store *s, enum store_stmt q, const char *const *args, store_co
 		c.cause = NULL;
 	}
 	free(c.cause);
-	if (rc == 0 && q == ST_ADMIN_LIST)
-		rs_rows_swap01(
-		    &rows); /* by name: sorted as (name, realm), emitted as (realm, name) */
-	if (rc == 0 && q == ST_ADMIN_LIST && rows.n > 1)
+	/* By name: sorted as (name, realm), emitted as (realm, name). */
+	by_name = q == ST_ADMIN_LIST || q == ST_APIKEY_LIST;
+	if (rc == 0 && by_name)
+		rs_rows_swap01(&rows);
+	if (rc == 0 && by_name && rows.n > 1)
 		qsort(rows.v, rows.n, sizeof *rows.v, rs_rows_cmp);
-	if (rc == 0 && q == ST_ADMIN_LIST)
+	if (rc == 0 && by_name)
 		rs_rows_swap01(&rows);
 	if (rc == 0)
-		rc = rs_rows_emit(&rows, q != ST_ADMIN_LIST, fn, arg, cause);
+		rc = rs_rows_emit(&rows, !by_name, fn, arg, cause);
 	rs_rows_free(&rows);
 	return rc;
 }
@@ -961,7 +1002,7 @@ rs_user_get(struct rs_store *s, const char *const *args, store_cols_fn fn, void 
 	return rc;
 }
 
-/* ST_REALM_GET and ST_ADMIN_GET: one row of three columns, or none. */
+/* ST_REALM_GET, ST_ADMIN_GET and ST_APIKEY_GET: one row of three columns, or none. */
 static int
 rs_get_one(struct rs_store *s, enum store_stmt q, const char *const *args, store_cols_fn fn,
     void *arg, char **cause)
@@ -975,6 +1016,12 @@ rs_get_one(struct rs_store *s, enum store_stmt q, const char *const *args, store
 		if (rs_get(s, key, &v[0], cause) == -1)
 			return -1;
 		cols[0] = args[0], cols[1] = args[1], cols[2] = v[0];
+	} else if (q == ST_APIKEY_GET) {
+		snprintf(key, sizeof key, "turnpike/apikey/%s", args[0]);
+		fields[1] = "hash";
+		if (rs_hmget(s, key, fields, 2, v, cause) == -1)
+			return -1;
+		cols[0] = v[0] != NULL ? v[0] : "", cols[1] = args[0], cols[2] = v[1];
 	} else {
 		snprintf(key, sizeof key, "turn/admin_user/%s", args[0]);
 		if (rs_hmget(s, key, fields, 2, v, cause) == -1)
@@ -996,7 +1043,7 @@ rs_each(void *ctx, enum store_stmt q, const char *const *args, store_cols_fn fn,
 
 	if (q == ST_USER_GET)
 		return rs_user_get(s, args, fn, arg, cause);
-	if (q == ST_REALM_GET || q == ST_ADMIN_GET)
+	if (q == ST_REALM_GET || q == ST_ADMIN_GET || q == ST_APIKEY_GET)
 		return rs_get_one(s, q, args, fn, arg, cause);
 	return rs_list(s, q, args, fn, arg, cause);
 }

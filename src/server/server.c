@@ -183,18 +183,23 @@ server_init_udp(struct server *s, char **cause)
 	size_t i, k, n = 0;
 	int fd, port;
 
-	if ((s->udp = calloc(3 * ips->n, sizeof *s->udp)) == NULL)
+	if ((s->udp = calloc(4 * ips->n, sizeof *s->udp)) == NULL)
 		return cause_fail(cause, "out of memory");
-	for (i = 0; i < 3 * ips->n; i++) {
-		/* listening-port; with rfc5780 alt-listening-port; with DTLS tls-listening-port. */
+	for (i = 0; i < 4 * ips->n; i++) {
+		/*
+		 * listening-port; with rfc5780 alt-listening-port; with DTLS
+		 * tls-listening-port, and with both alt-tls-listening-port.
+		 */
 		k = i / ips->n;
 		if (k == 0       ? s->cfg->no_udp
 			: k == 1 ? s->cfg->no_udp || !s->cfg->rfc5780
-				 : !s->cfg->dtls)
+			: k == 2 ? !s->cfg->dtls
+				 : !s->cfg->dtls || !s->cfg->rfc5780)
 			continue;
 		port = k == 0 ? s->cfg->listening_port
 		    : k == 1  ? s->cfg->alt_listening_port
-			      : s->cfg->tls_listening_port;
+		    : k == 2  ? s->cfg->tls_listening_port
+			      : s->cfg->alt_tls_listening_port;
 		server_with_port(&s->udp[n], &ips->v[i % ips->n], port);
 		fd = listener_socket((const struct sockaddr *)&s->udp[n], SOCK_DGRAM, false, "UDP",
 		    cause);
@@ -412,12 +417,16 @@ server_init_listeners(struct server *s, char **cause)
 	unsigned tcp = config_proxy_protocol_on(cfg, "tcp") ? LISTENER_PROXY : 0;
 	unsigned tls = config_proxy_protocol_on(cfg, "tls") ? LISTENER_PROXY : 0;
 
-	s->listeners = calloc(3 * cfg->listening_ip.n, sizeof *s->listeners);
+	s->listeners = calloc(4 * cfg->listening_ip.n, sizeof *s->listeners);
 	if (s->listeners == NULL)
 		return cause_fail(cause, "out of memory");
 	if (!cfg->no_tcp && server_listen(s, cfg->listening_port, tcp, cause) != 0)
 		return -1;
 	if (cfg->tls && server_listen(s, cfg->tls_listening_port, LISTENER_TLS | tls, cause) != 0)
+		return -1;
+	/* coturn's alternative TLS port of RFC 5780: served as the TLS port is. */
+	if (cfg->tls && cfg->rfc5780 &&
+	    server_listen(s, cfg->alt_tls_listening_port, LISTENER_TLS | tls, cause) != 0)
 		return -1;
 	if (cfg->tcp_proxy_port != 0 &&
 	    server_listen(s, cfg->tcp_proxy_port, LISTENER_PROXY, cause) != 0)
@@ -1015,6 +1024,12 @@ server_log_startup(struct server *s, rlim_t nofile)
 		server_log_transport(s, "TLS", cfg->tls_listening_port);
 	if (cfg->dtls)
 		server_log_transport(s, "DTLS", cfg->tls_listening_port);
+	if (cfg->tls && cfg->rfc5780)
+		server_log_transport(s, "TLS (alt-tls-listening-port)",
+		    cfg->alt_tls_listening_port);
+	if (cfg->dtls && cfg->rfc5780)
+		server_log_transport(s, "DTLS (alt-tls-listening-port)",
+		    cfg->alt_tls_listening_port);
 	if (cfg->tcp_proxy_port != 0)
 		server_log_transport(s, "TCP with PROXY protocol", cfg->tcp_proxy_port);
 	if (cfg->proxy_protocol != NULL || cfg->tcp_proxy_port != 0)

@@ -926,6 +926,17 @@ const struct option_entry options_table[] = {
 	.def_text = "0: listening-port plus one, as coturn",
 	.help = "The second UDP port of rfc5780 (CHANGE-REQUEST change port); unused "
 		"without rfc5780."},
+    {.name = "alt-tls-listening-port",
+	.type = OPTION_INT,
+	.def = "0",
+	.min = 0,
+	.max = 65535,
+	.offset = OFF(alt_tls_listening_port),
+	.arg = "PORT",
+	.def_text = "0: tls-listening-port plus one, as coturn",
+	.help = "With rfc5780, TLS and DTLS also listen on this port (coturn's alternative "
+		"TLS port), serving as tls-listening-port does; unused without rfc5780 or "
+		"without cert and pkey."},
     {.name = "response-origin-only-with-rfc5780",
 	.type = OPTION_FLAG,
 	.flags = OPTION_NOOP,
@@ -1043,7 +1054,6 @@ const struct option_entry options_table[] = {
     UNIMPL_FLAG("secure-stun", 0, "Require authentication for Binding."),
     UNIMPL_ARG("listening-device", NULL, 'd', "DEVICE", "Bind listeners to a network device."),
     UNIMPL_ARG("relay-device", NULL, 'i', "DEVICE", "Bind relay sockets to a network device."),
-    UNIMPL_ARG("alt-tls-listening-port", NULL, 0, "PORT", "RFC 5780 alternative TLS port."),
     UNIMPL_ARG("aux-server", NULL, 0, "IP:PORT", "Auxiliary listener."),
     UNIMPL_FLAG("udp-self-balance", 0, "Balance UDP over auxiliary servers."),
     UNIMPL_FLAG("no-udp-relay", 0, "No UDP relay endpoints."),

@@ -50,7 +50,14 @@ void usercache_put(struct usercache *c, const char *realm, const char *name, int
 /* Takes the next queued name into realm and name (NUL-terminated); false when none. */
 bool usercache_next_wanted(struct usercache *c, char realm[STORE_REALM_MAX + 1],
     char name[STORE_NAME_MAX + 1]);
-/* Forgets every entry (the store changed or cannot be read). */
+/*
+ * Copies the realm and name of every entry into a new array (*out, n entries of
+ * STORE_REALM_MAX + 1 + STORE_NAME_MAX + 1 bytes: realm, then name), for the
+ * store thread to look them up again after a change; -1 when out of memory.
+ */
+int usercache_names(struct usercache *c, char **out, size_t *n);
+#define USERCACHE_NAME_REC (STORE_REALM_MAX + 1 + STORE_NAME_MAX + 1)
+/* Forgets every entry (the store cannot be read). */
 void usercache_clear(struct usercache *c);
 
 #endif

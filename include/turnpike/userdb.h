@@ -17,8 +17,8 @@
 #include "turnpike/store.h"
 
 #define USERDB_POLL_MS 200
-#define USERDB_STALE_DEFAULT 60           /* seconds: userdb-stale-limit */
-#define USERDB_CACHE_USERS_DEFAULT 100000 /* userdb-cache-users */
+#define USERDB_STALE_DEFAULT 60          /* seconds: userdb-stale-limit */
+#define USERDB_CACHE_USERS_DEFAULT 10000 /* userdb-cache-users */
 
 struct userdb;
 

@@ -305,3 +305,28 @@ usercache_clear(struct usercache *c)
 	explicit_bzero(c->slots, sizeof c->slots);
 	pthread_mutex_unlock(&c->mu);
 }
+
+int
+usercache_names(struct usercache *c, char **out, size_t *n)
+{
+	char *v;
+	size_t i, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if ((v = malloc((size_t)USERCACHE_SLOTS * USERCACHE_NAME_REC)) == NULL)
+		return -1;
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < USERCACHE_SLOTS; i++) {
+		if (!c->slots[i].used)
+			continue;
+		memcpy(v + k * USERCACHE_NAME_REC, c->slots[i].realm, STORE_REALM_MAX + 1);
+		memcpy(v + k * USERCACHE_NAME_REC + STORE_REALM_MAX + 1, c->slots[i].name,
+		    STORE_NAME_MAX + 1);
+		k++;
+	}
+	pthread_mutex_unlock(&c->mu);
+	*out = v;
+	*n = k;
+	return 0;
+}

@@ -298,7 +298,6 @@ userdb_swap(struct userdb *u, struct userdb_snap *sn)
 {
 	struct userdb_snap *old;
 
-	usercache_clear(u->cache); /* what was looked up may have changed too */
 	pthread_rwlock_wrlock(&u->lock);
 	old = u->snap;
 	u->snap = sn;
@@ -312,6 +311,7 @@ userdb_swap_unavailable(struct userdb *u)
 {
 	struct userdb_snap *sn;
 
+	usercache_clear(u->cache);
 	if ((sn = calloc(1, sizeof *sn)) != NULL)
 		userdb_swap(u, sn);
 }
@@ -382,6 +382,34 @@ userdb_load_extra(struct userdb *u, struct userdb_extra *opts, struct userdb_ext
 	return 0;
 }
 
+/*
+ * After a change: the users looked up on demand are looked up again (one query
+ * each, the old answers served meanwhile), so a change to them counts too.
+ */
+static void
+userdb_revalidate(struct userdb *u)
+{
+	struct creds_result r;
+	char *names, *cause = NULL;
+	const char *realm, *name;
+	size_t i, n;
+	int rc;
+
+	if (usercache_names(u->cache, &names, &n) != 0)
+		return;
+	for (i = 0; i < n; i++) {
+		realm = names + i * USERCACHE_NAME_REC;
+		name = realm + STORE_REALM_MAX + 1;
+		rc = store_user_lookup(u->store, realm, name, &r, &cause);
+		if (rc == CREDS_FOUND || rc == CREDS_UNKNOWN)
+			usercache_put(u->cache, realm, name, rc, &r.keys[0]);
+		explicit_bzero(&r, sizeof r);
+		free(cause);
+		cause = NULL;
+	}
+	free(names);
+}
+
 /* Reloads when data_version moved (another connection committed) or a hook was set. */
 static int
 userdb_refresh(struct userdb *u, char **cause)
@@ -412,6 +440,7 @@ userdb_refresh(struct userdb *u, char **cause)
 	}
 	u->version = v;
 	userdb_swap(u, sn);
+	userdb_revalidate(u);
 	if (hook != NULL) {
 		rows = (struct userdb_rows){opts.v, opts.n, peers.v, peers.n};
 		hook(hook_arg, &rows);

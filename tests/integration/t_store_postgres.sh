@@ -24,7 +24,8 @@ RELAY_MIN=$((30000 + (RANDOM % 14000) * 2))
 RELAY_MAX=$((RELAY_MIN + 199))
 COMMON=(-n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls --log-file stdout
 	--relay-threads 2 --min-port "$RELAY_MIN" --max-port "$RELAY_MAX" --realm "$REALM"
-	--lt-cred-mech --user opt:opt-pw --psql-userdb "$PG_CONN")
+	--lt-cred-mech --user opt:opt-pw --psql-userdb "$PG_CONN" --relay-ip 127.0.0.1
+	--allow-loopback-peers --rfc5766-channel-numbers)
 
 # alloc_status ARGS...: "ok" when an allocation succeeds, "401" when refused so.
 alloc_status() {
@@ -42,6 +43,8 @@ alloc_is() {
 	[ "$(alloc_status "$@")" = "$want" ]
 }
 now_ms() { date +%s%3N; }
+# shellcheck disable=SC2317 # called through wait_until
+peer_up() { [ -n "$(ss -Hlnu "sport = :$PEER_PORT" 2>/dev/null)" ]; }
 
 ctl user add alice --realm "$REALM" --password alice-pw >/dev/null || bail_out "user add failed"
 start_turnpiked_or_bail "${COMMON[@]}"
@@ -80,9 +83,10 @@ if command -v turnadmin >/dev/null 2>&1 && [ -n "$UCLIENT" ] && [ -n "$UPEER" ];
 	PEER_PORT=$PICKED
 	"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
 	track_pid "$!"
+	wait_until 10 peer_up
 	uc() {
-		timeout 30 "$UCLIENT" -y -c -n 5 -m 1 -l 100 -u "$1" -w "$2" -p "$PORT" 127.0.0.1 \
-			>"$T/uc.$1" 2>&1
+		timeout 30 "$UCLIENT" -c -n 5 -m 1 -l 100 -u "$1" -w "$2" -e 127.0.0.1 \
+			-r "$PEER_PORT" -p "$PORT" 127.0.0.1 >"$T/uc.$1" 2>&1
 	}
 	wait_until 10 alloc_is ok --user carol --password carol-pw
 	uc carol carol-pw

@@ -643,7 +643,7 @@ const struct option_entry options_table[] = {
 		"second; while it cannot be reached its users get 401."},
     {.name = "userdb-cache-users",
 	.type = OPTION_INT,
-	.def = "100000",
+	.def = "10000",
 	.min = 0,
 	.max = 100000000,
 	.offset = OFF(userdb_cache_users),

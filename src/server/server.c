@@ -7,7 +7,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,6 +31,8 @@
 #include "turnpike/connlimit.h"
 #include "turnpike/cause.h"
 #include "turnpike/config.h"
+#include "turnpike/admin.h"
+#include "turnpike/tls.h"
 #include "turnpike/control.h"
 #include "turnpike/creds.h"
 #include "turnpike/gen.h"
@@ -37,6 +41,7 @@
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
 #include "turnpike/portpool.h"
+#include "turnpike/fastpath.h"
 #include "turnpike/privdrop.h"
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
@@ -62,6 +67,7 @@ struct server {
 	struct authguard *authguard; /* auth-failure-limit; NULL when off */
 	struct relayaddr *relays;
 	struct portpool *pool;
+	struct fastpath *fastpath; /* the kernel fast path, NULL: none */
 	atomic_size_t allocations;
 	atomic_size_t capacity; /* 0 until logged at startup */
 	struct gen_fixed fixed;
@@ -84,6 +90,10 @@ struct server {
 	/* The metrics endpoint; while draining is set /readyz answers 503. */
 	struct httpd_source hsrc;
 	struct httpd *httpd;
+	/* The web console and admin API (web-admin). */
+	struct admin_source asrc;
+	struct admin *admin;
+	SSL_CTX *admin_tls;
 	struct privdrop priv;   /* proc-user, proc-group */
 	struct event *watchdog; /* WATCHDOG=1 for systemd, when it asks */
 	bool *worker_hung;      /* a worker missed a watchdog ping (logged) */
@@ -173,18 +183,23 @@ server_init_udp(struct server *s, char **cause)
 	size_t i, k, n = 0;
 	int fd, port;
 
-	if ((s->udp = calloc(3 * ips->n, sizeof *s->udp)) == NULL)
+	if ((s->udp = calloc(4 * ips->n, sizeof *s->udp)) == NULL)
 		return cause_fail(cause, "out of memory");
-	for (i = 0; i < 3 * ips->n; i++) {
-		/* listening-port; with rfc5780 alt-listening-port; with DTLS tls-listening-port. */
+	for (i = 0; i < 4 * ips->n; i++) {
+		/*
+		 * listening-port; with rfc5780 alt-listening-port; with DTLS
+		 * tls-listening-port, and with both alt-tls-listening-port.
+		 */
 		k = i / ips->n;
 		if (k == 0       ? s->cfg->no_udp
 			: k == 1 ? s->cfg->no_udp || !s->cfg->rfc5780
-				 : !s->cfg->dtls)
+			: k == 2 ? !s->cfg->dtls
+				 : !s->cfg->dtls || !s->cfg->rfc5780)
 			continue;
 		port = k == 0 ? s->cfg->listening_port
 		    : k == 1  ? s->cfg->alt_listening_port
-			      : s->cfg->tls_listening_port;
+		    : k == 2  ? s->cfg->tls_listening_port
+			      : s->cfg->alt_tls_listening_port;
 		server_with_port(&s->udp[n], &ips->v[i % ips->n], port);
 		fd = listener_socket((const struct sockaddr *)&s->udp[n], SOCK_DGRAM, false, "UDP",
 		    cause);
@@ -244,6 +259,47 @@ server_init_turn(struct server *s, char **cause)
 	s->fixed.userdb = s->userdb;
 	s->fixed.allocations = &s->allocations;
 	s->fixed.capacity = &s->capacity;
+	return 0;
+}
+
+/*
+ * fast-path: loads the BPF programs and attaches them to the interfaces, or
+ * says in one line why not (auto) or refuses to start (on). Before privileges
+ * drop: it needs CAP_BPF and CAP_NET_ADMIN.
+ */
+static int
+server_init_fastpath(struct server *s, char **cause)
+{
+	const char *mode = s->cfg->fast_path != NULL ? s->cfg->fast_path : "auto";
+	char *why = NULL;
+	size_t i;
+
+	if (strcmp(mode, "off") == 0)
+		return 0;
+	/* Loopback relays never take it (lo is not attached): auto loads nothing then. */
+	for (i = 0; i < s->relays->n && s->relays->v[i].loopback; i++)
+		;
+	if (strcmp(mode, "auto") == 0 && i == s->relays->n) {
+		log_info("fast path off, channels relay in the daemon: every relay address is "
+			 "on loopback");
+		return 0;
+	}
+	if (fastpath_open(&s->fastpath, &why) != 0 || fastpath_attach_all(s->fastpath, &why) != 0) {
+		fastpath_free(s->fastpath);
+		s->fastpath = NULL;
+		if (strcmp(mode, "on") == 0) {
+			cause_fail(cause, "fast-path on: %s", why != NULL ? why : "out of memory");
+			free(why);
+			return -1;
+		}
+		log_info("fast path off, channels relay in the daemon: %s",
+		    why != NULL ? why : "out of memory");
+		free(why);
+		return 0;
+	}
+	log_info("fast path on: eBPF programs attached to %d interfaces",
+	    fastpath_attached(s->fastpath));
+	s->fixed.fastpath = s->fastpath;
 	return 0;
 }
 
@@ -384,12 +440,16 @@ server_init_listeners(struct server *s, char **cause)
 	unsigned tcp = config_proxy_protocol_on(cfg, "tcp") ? LISTENER_PROXY : 0;
 	unsigned tls = config_proxy_protocol_on(cfg, "tls") ? LISTENER_PROXY : 0;
 
-	s->listeners = calloc(3 * cfg->listening_ip.n, sizeof *s->listeners);
+	s->listeners = calloc(4 * cfg->listening_ip.n, sizeof *s->listeners);
 	if (s->listeners == NULL)
 		return cause_fail(cause, "out of memory");
 	if (!cfg->no_tcp && server_listen(s, cfg->listening_port, tcp, cause) != 0)
 		return -1;
 	if (cfg->tls && server_listen(s, cfg->tls_listening_port, LISTENER_TLS | tls, cause) != 0)
+		return -1;
+	/* coturn's alternative TLS port of RFC 5780: served as the TLS port is. */
+	if (cfg->tls && cfg->rfc5780 &&
+	    server_listen(s, cfg->alt_tls_listening_port, LISTENER_TLS | tls, cause) != 0)
 		return -1;
 	if (cfg->tcp_proxy_port != 0 &&
 	    server_listen(s, cfg->tcp_proxy_port, LISTENER_PROXY, cause) != 0)
@@ -649,13 +709,12 @@ server_control_group(const struct config *cfg, char **cause)
 	return 0;
 }
 
-static int
-server_init_control(struct server *s, char **cause)
+/* What the control commands read: the control socket's and the admin API's. */
+static void
+server_init_csrc(struct server *s)
 {
 	struct timespec ts;
 
-	if (s->cfg->control_socket == NULL)
-		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	s->csrc.start_mono_s = (uint64_t)ts.tv_sec;
 	s->csrc.workers = s->nworkers;
@@ -667,6 +726,14 @@ server_init_control(struct server *s, char **cause)
 	s->csrc.reload = server_control_reload;
 	s->csrc.drain = server_control_drain;
 	s->csrc.arg = s;
+}
+
+static int
+server_init_control(struct server *s, char **cause)
+{
+	server_init_csrc(s);
+	if (s->cfg->control_socket == NULL)
+		return 0;
 	if (control_create(s->base, s->cfg->control_socket, &s->csrc, &s->control, cause) != 0)
 		return -1;
 	return server_control_group(s->cfg, cause);
@@ -706,6 +773,61 @@ server_init_httpd(struct server *s, char **cause)
 	s->hsrc.username_labels = cfg->prometheus_username_labels;
 	s->hsrc.limits = s->limits;
 	return httpd_create(s->base, (const struct sockaddr *)&ss, &s->hsrc, &s->httpd, cause);
+}
+
+static const struct config *
+server_config(void *arg)
+{
+	const struct server *s = arg;
+
+	return s->gen->cfg;
+}
+
+static bool
+server_is_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+	if (sa->sa_family == AF_INET)
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+}
+
+/* web-admin: HTTPS with the server's certificate, or plain HTTP on loopback only. */
+static int
+server_init_admin(struct server *s, char **cause)
+{
+	const struct config *cfg = s->cfg;
+	struct sockaddr_storage ss;
+	const char *errstr;
+
+	if (!cfg->web_admin)
+		return 0;
+	if (cfg->userdb == NULL)
+		return cause_fail(cause, "web-admin needs userdb: its admins are admin_user rows");
+	if (addr_parse_ip(cfg->web_admin_ip, &ss, &errstr) != 0)
+		return cause_fail(cause, "web-admin-ip %s: %s", cfg->web_admin_ip, errstr);
+	addr_set_port((struct sockaddr *)&ss, (uint16_t)cfg->web_admin_port);
+	if (cfg->cert != NULL && cfg->pkey != NULL) {
+		if (tls_ctx_create(cfg->cert, cfg->pkey, cfg->cipher_list, &s->admin_tls, cause) !=
+		    0)
+			return -1;
+	} else if (!server_is_loopback((const struct sockaddr *)&ss))
+		return cause_fail(cause,
+		    "web-admin-ip %s: plain HTTP is served on loopback only; set cert and pkey "
+		    "for HTTPS",
+		    cfg->web_admin_ip);
+	s->asrc.csrc = &s->csrc;
+	s->asrc.config = server_config;
+	s->asrc.config_arg = s;
+	s->asrc.draining = &s->draining;
+	s->asrc.pool = s->pool;
+	s->asrc.naddrs = s->relays->n;
+	s->asrc.ports_per_addr = (size_t)(cfg->max_port - cfg->min_port + 1);
+	s->asrc.dbpath = cfg->userdb;
+	s->asrc.tls = s->admin_tls;
+	return admin_create(s->base, (const struct sockaddr *)&ss, &s->asrc, &s->admin, cause);
 }
 
 /*
@@ -930,6 +1052,12 @@ server_log_startup(struct server *s, rlim_t nofile)
 		server_log_transport(s, "TLS", cfg->tls_listening_port);
 	if (cfg->dtls)
 		server_log_transport(s, "DTLS", cfg->tls_listening_port);
+	if (cfg->tls && cfg->rfc5780)
+		server_log_transport(s, "TLS (alt-tls-listening-port)",
+		    cfg->alt_tls_listening_port);
+	if (cfg->dtls && cfg->rfc5780)
+		server_log_transport(s, "DTLS (alt-tls-listening-port)",
+		    cfg->alt_tls_listening_port);
 	if (cfg->tcp_proxy_port != 0)
 		server_log_transport(s, "TCP with PROXY protocol", cfg->tcp_proxy_port);
 	if (cfg->proxy_protocol != NULL || cfg->tcp_proxy_port != 0)
@@ -976,10 +1104,11 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 	nofile = server_raise_nofile();
 	if (server_init_base(s, cause) != 0)
 		goto fail;
-	if (server_init_turn(s, cause) != 0 || server_init_udp(s, cause) != 0 ||
-	    server_init_gen(s, cause) != 0 || server_init_workers(s, cause) != 0 ||
-	    server_init_listeners(s, cause) != 0 || server_write_pidfile(s, cause) != 0 ||
-	    server_init_control(s, cause) != 0 || server_init_httpd(s, cause) != 0 ||
+	if (server_init_turn(s, cause) != 0 || server_init_fastpath(s, cause) != 0 ||
+	    server_init_udp(s, cause) != 0 || server_init_gen(s, cause) != 0 ||
+	    server_init_workers(s, cause) != 0 || server_init_listeners(s, cause) != 0 ||
+	    server_write_pidfile(s, cause) != 0 || server_init_control(s, cause) != 0 ||
+	    server_init_httpd(s, cause) != 0 || server_init_admin(s, cause) != 0 ||
 	    server_drop_privileges(s, cause) != 0 || server_init_watchdog(s, cause) != 0 ||
 	    server_start_workers(s, cause) != 0)
 		goto fail;
@@ -1101,6 +1230,8 @@ server_free(struct server *s)
 	server_stop_workers(s);
 	control_free(s->control); /* after the workers: they may still answer it */
 	httpd_free(s->httpd);     /* likewise */
+	admin_free(s->admin);     /* likewise */
+	tls_ctx_free(s->admin_tls);
 	for (i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++) {
 		if (s->signals[i] != NULL)
 			event_free(s->signals[i]);
@@ -1124,6 +1255,7 @@ server_free(struct server *s)
 	}
 	free(s->drain_sw);
 	free(s->worker_hung);
+	fastpath_free(s->fastpath); /* detaches: the workers are gone */
 	portpool_free(s->pool);
 	relayaddr_free(s->relays);
 	free(s->udp);

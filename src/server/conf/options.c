@@ -152,6 +152,16 @@ options_check_format(const char *value, char *err, size_t errlen)
 }
 
 static int
+options_check_fast_path(const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "auto") != 0 && strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+		snprintf(err, errlen, "'%s' is not auto, on or off", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int
 options_check_facility(const char *value, char *err, size_t errlen)
 {
 	int facility;
@@ -456,6 +466,18 @@ const struct option_entry options_table[] = {
 		"to peer and peer to client are limited separately (as coturn), each worker "
 		"thread gets an equal share of each; excess packets are dropped. 0 means "
 		"unlimited."},
+    {.name = "fast-path",
+	.type = OPTION_STRING,
+	.def = "auto",
+	.offset = OFF(fast_path),
+	.arg = "auto|on|off",
+	.check = options_check_fast_path,
+	.help = "Relay established UDP channels (ChannelData) in the kernel, with eBPF "
+		"programs on the tc ingress hook of every interface that is up (but loopback): "
+		"auto uses it when the programs load and attach (CAP_BPF and CAP_NET_ADMIN) "
+		"and otherwise logs why and relays in the daemon, on refuses to start without "
+		"it, off never loads it. Sessions with max-bps or bps-capacity, behind PROXY "
+		"v2, over TCP, TLS or DTLS, and Send and Data indications stay in the daemon."},
     {.name = "max-permissions",
 	.type = OPTION_INT,
 	.def = "1024",
@@ -925,6 +947,17 @@ const struct option_entry options_table[] = {
 	.def_text = "0: listening-port plus one, as coturn",
 	.help = "The second UDP port of rfc5780 (CHANGE-REQUEST change port); unused "
 		"without rfc5780."},
+    {.name = "alt-tls-listening-port",
+	.type = OPTION_INT,
+	.def = "0",
+	.min = 0,
+	.max = 65535,
+	.offset = OFF(alt_tls_listening_port),
+	.arg = "PORT",
+	.def_text = "0: tls-listening-port plus one, as coturn",
+	.help = "With rfc5780, TLS and DTLS also listen on this port (coturn's alternative "
+		"TLS port), serving as tls-listening-port does; unused without rfc5780 or "
+		"without cert and pkey."},
     {.name = "response-origin-only-with-rfc5780",
 	.type = OPTION_FLAG,
 	.flags = OPTION_NOOP,
@@ -969,6 +1002,33 @@ const struct option_entry options_table[] = {
 	.offset = OFF(prometheus_username_labels),
 	.help = "Add a user label to the turn_traffic_* metrics and report live "
 		"allocations per user (at most 1000 users)."},
+    {.name = "web-admin",
+	.type = OPTION_FLAG,
+	.offset = OFF(web_admin),
+	.help = "Serve the web console and admin API (/api/v1/) on web-admin-ip:web-admin-port: "
+		"HTTPS with cert and pkey; plain HTTP only on a loopback address and only "
+		"without a certificate. Admins are the userdb's admin_user rows "
+		"(turnpikectl admin add), so userdb is required."},
+    {.name = "web-admin-ip",
+	.type = OPTION_STRING,
+	.def = "127.0.0.1",
+	.offset = OFF(web_admin_ip),
+	.arg = "IP",
+	.check = options_check_ip,
+	.help = "Address of the web console and admin API."},
+    {.name = "web-admin-port",
+	.type = OPTION_INT,
+	.def = "8080",
+	.min = 1,
+	.max = 65535,
+	.offset = OFF(web_admin_port),
+	.arg = "PORT",
+	.help = "TCP port of the web console and admin API (coturn's default)."},
+    {.name = "web-admin-listen-on-workers",
+	.type = OPTION_FLAG,
+	.flags = OPTION_NOOP,
+	.offset = OPTION_NOWHERE,
+	.help = "Accepted and ignored: the web console has its own port (web-admin-port)."},
     {.name = "software-attribute",
 	.type = OPTION_FLAG,
 	.flags = OPTION_RELOADABLE,
@@ -1014,7 +1074,6 @@ const struct option_entry options_table[] = {
     UNIMPL_FLAG("secure-stun", 0, "Require authentication for Binding."),
     UNIMPL_ARG("listening-device", NULL, 'd', "DEVICE", "Bind listeners to a network device."),
     UNIMPL_ARG("relay-device", NULL, 'i', "DEVICE", "Bind relay sockets to a network device."),
-    UNIMPL_ARG("alt-tls-listening-port", NULL, 0, "PORT", "RFC 5780 alternative TLS port."),
     UNIMPL_ARG("aux-server", NULL, 0, "IP:PORT", "Auxiliary listener."),
     UNIMPL_FLAG("udp-self-balance", 0, "Balance UDP over auxiliary servers."),
     UNIMPL_FLAG("no-udp-relay", 0, "No UDP relay endpoints."),
@@ -1056,10 +1115,6 @@ const struct option_entry options_table[] = {
     UNIMPL_ARG("cli-port", NULL, 0, "PORT", "telnet CLI port."),
     UNIMPL_SECRET("cli-password", NULL, 0, "PASSWORD", "telnet CLI password."),
     UNIMPL_ARG("cli-max-output-sessions", NULL, 0, "N", "telnet CLI output limit."),
-    UNIMPL_FLAG("web-admin", 0, "Web administration."),
-    UNIMPL_ARG("web-admin-ip", NULL, 0, "IP", "Web administration address."),
-    UNIMPL_ARG("web-admin-port", NULL, 0, "PORT", "Web administration port."),
-    UNIMPL_FLAG("web-admin-listen-on-workers", 0, "Web administration on the TURN ports."),
     UNIMPL_ARG("acme-redirect", NULL, 0, "URL", "ACME HTTP redirection."),
     UNIMPL_FLAG("server-relay", 0, "No permission checks on relay endpoints."),
     UNIMPL_FLAG("no-auth-pings", 0, "No database health checks."),

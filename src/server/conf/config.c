@@ -833,7 +833,10 @@ config_validate_auth(struct config *cfg, char **cause)
 	cfg->auth = !cfg->no_auth;
 	if (cfg->no_auth && cfg->users.n > 0)
 		config_warn(cfg, "no-auth: the %zu user accounts are ignored", cfg->users.n);
-	if (cfg->use_auth_secret && cfg->static_auth_secrets.n == 0 && cfg->userdb == NULL) {
+	if (cfg->userdb != NULL && cfg->psql_userdb != NULL)
+		return config_fail(cause, "userdb and psql-userdb: choose one credential store");
+	if (cfg->use_auth_secret && cfg->static_auth_secrets.n == 0 && cfg->userdb == NULL &&
+	    cfg->psql_userdb == NULL) {
 		config_warn(cfg,
 		    "use-auth-secret without static-auth-secret: "
 		    "no TURN REST API credential can be checked");
@@ -921,20 +924,13 @@ config_skip_ipv6_default(struct config *cfg)
 	    "the default [::] listener is skipped; listening on 0.0.0.0 only");
 }
 
-/* redis-userdb: the userdb is that Redis (store spec "redis:CONNSTRING"). */
+/* redis-userdb: one credential store only. */
 static int
 config_userdb_engine(struct config *cfg, char **cause)
 {
-	char *spec;
-
-	if (cfg->redis_userdb == NULL)
-		return 0;
-	if (cfg->userdb != NULL && strncmp(cfg->userdb, "redis:", 6) != 0)
-		return config_fail(cause, "userdb and redis-userdb name two databases: give one");
-	if (asprintf(&spec, "redis:%s", cfg->redis_userdb) == -1)
-		return config_fail(cause, "out of memory");
-	free(cfg->userdb);
-	cfg->userdb = spec;
+	if (cfg->redis_userdb != NULL && (cfg->userdb != NULL || cfg->psql_userdb != NULL))
+		return config_fail(cause, "redis-userdb and %s: choose one credential store",
+		    cfg->userdb != NULL ? "userdb" : "psql-userdb");
 	return 0;
 }
 

@@ -88,6 +88,9 @@ bool doctor_net_is_private(const struct sockaddr *sa);
 int doctor_net_rest(const struct config *cfg, const char *secret, const char *user, int64_t expiry,
     char *username, size_t usercap, char *password, size_t passcap);
 
+/* The Date header of an HTTP response (its first len bytes) as unix time; -1 when none. */
+int doctor_net_http_date(const char *resp, size_t len, time_t *out);
+
 /* "listeners": a STUN Binding over every enabled transport. */
 void doctor_net_listeners(struct doctor_report *r, struct doctor_net *n);
 /* "external-ip": what a Binding from the external address shows. */

@@ -597,15 +597,38 @@ doctornet_clock_rest(struct doctor_report *r, struct doctor_net *n)
 		    DOCTORNET_CLOCK_WINDOW, DOCTORNET_CLOCK_WINDOW, DOCTORNET_CLOCK_WINDOW);
 }
 
+int
+doctor_net_http_date(const char *resp, size_t len, time_t *out)
+{
+	char head[4096], *d, *end;
+	struct tm tm;
+
+	if (len >= sizeof head)
+		len = sizeof head - 1;
+	memcpy(head, resp, len);
+	head[len] = '\0';
+	if ((end = strstr(head, "\r\n\r\n")) != NULL)
+		end[2] = '\0';
+	if (strncmp(head, "HTTP/1.", 7) != 0 || (d = strstr(head, "\r\nDate: ")) == NULL)
+		return -1;
+	memset(&tm, 0, sizeof tm);
+	end = strptime(d + 8, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (end == NULL || strncmp(end, "\r\n", 2) != 0)
+		return -1;
+	*out = timegm(&tm);
+	return *out == (time_t)-1 ? -1 : 0;
+}
+
 /* The Date header of the metrics endpoint, as unix time; -1 when none came. */
 static int
 doctornet_http_date(struct doctor_net *n, const struct sockaddr *sa, time_t *out, char **cause)
 {
-	static const char req[] = "GET /metrics HTTP/1.0\r\nConnection: close\r\n\r\n";
+	/* HTTP/1.1: evhttp sends no Date to HTTP/1.0 requests. */
+	static const char req[] =
+	    "GET /metrics HTTP/1.1\r\nHost: turnpike\r\nConnection: close\r\n\r\n";
 	uint64_t end = netio_now_ms() + n->timeout_ms;
-	char buf[4096], *d, *eol;
+	char buf[4096];
 	size_t have = 0;
-	struct tm tm;
 	int fd, got;
 
 	if ((fd = netio_connect(sa, SOCK_STREAM, end, cause)) == -1)
@@ -614,19 +637,12 @@ doctornet_http_date(struct doctor_net *n, const struct sockaddr *sa, time_t *out
 		close(fd);
 		return -1;
 	}
-	while (have < sizeof buf - 1 &&
-	    (got = netio_recv(fd, buf + have, sizeof buf - 1 - have, end, NULL)) > 0)
+	while (have < sizeof buf && memmem(buf, have, "\r\n\r\n", 4) == NULL &&
+	    (got = netio_recv(fd, buf + have, sizeof buf - have, end, NULL)) > 0)
 		have += (size_t)got;
 	close(fd);
-	buf[have] = '\0';
-	if ((eol = strstr(buf, "\r\n\r\n")) != NULL)
-		*eol = '\0';
-	if ((d = strstr(buf, "\r\nDate: ")) == NULL)
-		return cause_fail(cause, "no Date header from the metrics endpoint");
-	memset(&tm, 0, sizeof tm);
-	if (strptime(d + 8, "%a, %d %b %Y %H:%M:%S GMT", &tm) == NULL)
-		return cause_fail(cause, "an unreadable Date header from the metrics endpoint");
-	*out = timegm(&tm);
+	if (doctor_net_http_date(buf, have, out) == -1)
+		return cause_fail(cause, "no readable Date header from the metrics endpoint");
 	return 0;
 }
 

@@ -183,13 +183,22 @@ stop_turnpiked
 
 # ---- the peer policy forbids the self-check ----
 # shellcheck disable=SC2317 # called through TP_PREPARE
+# A long-term user from the file instead of a REST secret, and the metrics endpoint.
 prepare_nopeers() {
-	write_conf "$T/nopeers.conf"
+	write_conf "$T/nopeers.tmp" "user=alice:wonder-Land-9" prometheus "prometheus-port=$PORT2"
+	grep -v '^static-auth-secret=' "$T/nopeers.tmp" >"$T/nopeers.conf"
 }
 TP_PREPARE=prepare_nopeers start_turnpiked_or_bail -c "$T/nopeers.conf"
 doctor nopeers -c "$T/nopeers.conf" --ca "$CERT"
 [ "$DOCTOR_RC" = 0 ] && line_is nopeers relay warn "peer policy forbids.*allow-loopback-peers"
 tap_is "loopback peers refused: relay warns and says why (exit 0)" "$?" \
+	"$(cat "$T/nopeers.out")"
+line_is nopeers relay warn "allocated 127\.0\.0\.1:[0-9]+" &&
+	grep -q '"username": "alice"' "$T/nopeers.out"
+tap_is "without a REST secret the file's user allocates and goes into iceServers" "$?" \
+	"$(cat "$T/nopeers.out")"
+line_is nopeers clock pass "Date of the metrics endpoint 127\.0\.0\.1:$PORT2 is -?[0-9] s from"
+tap_is "without REST credentials the clock check reads the metrics endpoint's Date" "$?" \
 	"$(cat "$T/nopeers.out")"
 stop_turnpiked
 

@@ -31,8 +31,11 @@ enum dbcmd_list {
 int dbcmd_main(int argc, char **argv);
 /* True when argv names a database command (its first word is a noun dbcmd knows). */
 bool dbcmd_is_command(const char *word);
-/* Opens path (NULL: the default), printing the reason on failure. */
+/* Opens a store spec (NULL: the default SQLite file), printing the reason on failure. */
 struct store *dbcmd_open(const char *path);
+/* The first engine given (PostgreSQL, MySQL, Redis connection strings), else path. */
+struct store *dbcmd_open_engine(const char *path, const char *psql, const char *mysql,
+    const char *redis);
 /* Prints a list as text (turnadmin's formats) or JSON; realm NULL lists all realms. */
 int dbcmd_list(struct store *s, enum dbcmd_list what, const char *realm, bool json);
 /* "turnpikectl: cause" on stderr, frees cause; returns DBCMD_FAIL. */

@@ -1,9 +1,11 @@
 /*
- * The credential store: one SQLite file, schema-compatible with coturn's SQLite
- * user database (turnadmin -b and turnserver --db read and write the same file).
- * turnpike's additions live in tables of their own (turnpike_*), so coturn still
- * reads the file; the schema version is PRAGMA user_version and forward
- * migrations run once, in one transaction, when the file is opened.
+ * The credential store: one interface over several engines (store_engine.h),
+ * each schema-compatible with coturn's user database for that engine, so
+ * coturn's turnadmin and turnserver read and write the same data. SQLite: one
+ * file (turnadmin -b, turnserver --db); PostgreSQL (-e, psql-userdb); MySQL or
+ * MariaDB (-M, mysql-userdb). turnpike's additions live in tables of their own
+ * (turnpike_*), so coturn still reads the database; forward migrations run
+ * once, in one transaction, when it is opened.
  *
  * Passwords are never stored: a user has coturn's hmackey (hex MD5 long-term key)
  * and, when added with a password, the SHA-256 key (RFC 8489 §9.2.2); an admin
@@ -49,19 +51,47 @@ struct store_row {
 /* List callback: return 0 to go on, -1 to stop (the list call then returns -1). */
 typedef int (*store_row_fn)(void *arg, const struct store_row *row);
 
+enum store_kind {
+	STORE_SQLITE,
+	STORE_POSTGRES,
+	STORE_MYSQL,
+	STORE_REDIS
+};
+
+/* Which engine and its connection string (SQLite: the file's path). */
+struct store_spec {
+	enum store_kind kind;
+	const char *conn;
+};
+
 /*
- * Opens (creating the file 0600 when missing; its directory must exist) and
- * migrates the database at path; WAL mode, busy timeout STORE_BUSY_TIMEOUT_MS.
+ * A store as text: "sqlite:PATH", "postgresql:CONNINFO" (or "psql:", libpq's
+ * conninfo), "mysql:CONN" (coturn's "host=... dbname=..." syntax),
+ * "redis:CONN"; anything else is an SQLite path. out->conn points into text.
  */
-int store_open(const char *path, struct store **out, char **cause);
+int store_spec_parse(const char *text, struct store_spec *out, char **cause);
+/* "sqlite", "postgresql", "mysql", "redis". */
+const char *store_kind_name(enum store_kind kind);
+/* Whether this build has the engine. */
+bool store_kind_built(enum store_kind kind);
+
+/*
+ * Opens and migrates the store named by spec (store_spec_parse). SQLite: the
+ * file is created 0600 when missing (its directory must exist); WAL mode,
+ * busy timeout STORE_BUSY_TIMEOUT_MS.
+ */
+int store_open(const char *spec, struct store **out, char **cause);
 /* The same, waiting at most busy_ms for another connection's lock (the daemon's reads). */
-int store_open_busy(const char *path, int busy_ms, struct store **out, char **cause);
+int store_open_busy(const char *spec, int busy_ms, struct store **out, char **cause);
+int store_open_spec(const struct store_spec *spec, int busy_ms, struct store **out, char **cause);
 void store_close(struct store *s);
+/* The engine's name: "sqlite", "postgresql", ... */
+const char *store_engine_name(const struct store *s);
 /* How long a statement waits for another connection's lock before failing. */
 void store_set_busy_timeout(struct store *s, int ms);
-/* PRAGMA user_version of the open database. */
+/* The schema version of the open database (SQLite: PRAGMA user_version). */
 int store_schema_version(struct store *s, int *version, char **cause);
-/* PRAGMA data_version: changes when another connection commits (cache invalidation). */
+/* Changes when another connection commits (SQLite: PRAGMA data_version). */
 int store_data_version(struct store *s, int64_t *version, char **cause);
 
 /*
@@ -86,6 +116,14 @@ int store_user_list(struct store *s, const char *realm, store_row_fn fn, void *a
 /* The keys of a user: CREDS_FOUND, CREDS_UNKNOWN, or CREDS_UNAVAILABLE with *cause. */
 int store_user_lookup(struct store *s, const char *realm, const char *name,
     struct creds_result *out, char **cause);
+
+typedef int (
+    *store_key_fn)(void *arg, const char *realm, const char *name, const struct creds_key *k);
+/*
+ * At most limit users with their keys (as store_user_lookup gives them), in no
+ * particular order, in one query: the daemon's bulk load. Unusable rows are skipped.
+ */
+int store_user_keys(struct store *s, uint64_t limit, store_key_fn fn, void *arg, char **cause);
 
 /* TURN REST API shared secrets (turn_secret). */
 int store_secret_add(struct store *s, const char *realm, const char *secret, char **cause);
@@ -144,6 +182,20 @@ int store_admin_delete(struct store *s, const char *name, char **cause);
 int store_admin_list(struct store *s, store_row_fn fn, void *arg, char **cause);
 /* 0 and *ok when name exists and password matches its hash. */
 int store_admin_verify(struct store *s, const char *name, const char *password, bool *ok,
+    char **cause);
+
+/* What store_copy copied. */
+struct store_copy_counts {
+	size_t users, secrets, peers, origins, realm_options, admins, oauth_keys;
+};
+
+/*
+ * Copies every row of from (users with both keys, secrets, peer ranges,
+ * origins, realm options, admins with their hashes, OAuth keys) into to, in
+ * one transaction of to: all or nothing. Rows of to with the same key are
+ * replaced, other rows of to stay. Users' created/updated times restart.
+ */
+int store_copy(struct store *from, struct store *to, struct store_copy_counts *counts,
     char **cause);
 
 /* Hashes password into out (STORE_HASH_MAX bytes) with a fresh random salt. */

@@ -16,7 +16,7 @@
 #define DBCMD_MAXPOS 4
 
 struct dbcmd_opts {
-	const char *db, *realm, *password, *password_file, *key;
+	const char *db, *psql, *mysql, *redis, *realm, *password, *password_file, *key;
 	const char *user_quota, *total_quota, *max_bps;
 	const char *alg, *timestamp, *lifetime;
 	bool json;
@@ -31,6 +31,9 @@ static const struct {
 	bool flag;
 } dbcmd_options[] = {
     {"--db", offsetof(struct dbcmd_opts, db), false},
+    {"--psql-userdb", offsetof(struct dbcmd_opts, psql), false},
+    {"--mysql-userdb", offsetof(struct dbcmd_opts, mysql), false},
+    {"--redis-userdb", offsetof(struct dbcmd_opts, redis), false},
     {"--realm", offsetof(struct dbcmd_opts, realm), false},
     {"--password", offsetof(struct dbcmd_opts, password), false},
     {"--password-file", offsetof(struct dbcmd_opts, password_file), false},
@@ -123,6 +126,29 @@ dbcmd_open(const char *path)
 		return NULL;
 	}
 	return s;
+}
+
+struct store *
+dbcmd_open_engine(const char *path, const char *psql, const char *mysql, const char *redis)
+{
+	static const char *const prefix[] = {"postgresql:", "mysql:", "redis:"};
+	const char *conn[] = {psql, mysql, redis};
+	struct store *s = NULL;
+	char *spec;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (conn[i] == NULL)
+			continue;
+		if (asprintf(&spec, "%s%s", prefix[i], conn[i]) == -1) {
+			dbcmd_fail(NULL);
+			return NULL;
+		}
+		s = dbcmd_open(spec);
+		free(spec);
+		return s;
+	}
+	return dbcmd_open(path);
 }
 
 /* Per list: JSON keys of a row's realm, name and value (NULL: left out). */
@@ -639,6 +665,33 @@ dbcmd_oauth_list(struct store *s, const struct dbcmd_opts *o)
 	return fflush(stdout) == 0 ? DBCMD_OK : dbcmd_fail(strdup("writing the list failed"));
 }
 
+/* store copy FROM TO: every row, in one transaction of TO. */
+static int
+dbcmd_store_copy(struct store *unused, const struct dbcmd_opts *o)
+{
+	struct store_copy_counts n;
+	struct store *from, *to;
+	char *cause = NULL;
+	int rc;
+
+	(void)unused;
+	if ((from = dbcmd_open(o->pos[2])) == NULL)
+		return DBCMD_FAIL;
+	if ((to = dbcmd_open(o->pos[3])) == NULL) {
+		store_close(from);
+		return DBCMD_FAIL;
+	}
+	rc = store_copy(from, to, &n, &cause);
+	store_close(from);
+	store_close(to);
+	if (rc == -1)
+		return dbcmd_fail(cause);
+	printf("copied %zu users, %zu secrets, %zu peer ranges, %zu origins, %zu realm options, "
+	       "%zu admins, %zu oauth keys\n",
+	    n.users, n.secrets, n.peers, n.origins, n.realm_options, n.admins, n.oauth_keys);
+	return DBCMD_OK;
+}
+
 /* Every command: noun, verb, its word arguments (min..max), handler and usage. */
 static const struct dbcmd_command {
 	const char *noun, *verb;
@@ -674,6 +727,8 @@ static const struct dbcmd_command {
 	"admin add NAME [--realm R] [--password P | --password-file F]"},
     {"admin", "delete", 1, 1, dbcmd_admin_delete, "admin delete NAME"},
     {"admin", "list", 0, 0, dbcmd_admin_list, "admin list [--json]"},
+    {"store", "copy", 2, 2, dbcmd_store_copy,
+	"store copy FROM TO (PATH, sqlite:PATH, postgresql:CONNINFO, mysql:CONN)"},
 };
 
 #define DBCMD_NCOMMANDS (sizeof dbcmd_commands / sizeof dbcmd_commands[0])
@@ -683,7 +738,9 @@ dbcmd_usage(FILE *f)
 {
 	size_t i;
 
-	fputs("database commands (global options: --db PATH, default " DBCMD_DEFAULT_DB ")\n", f);
+	fputs("database commands (global options: --db PATH, default " DBCMD_DEFAULT_DB
+	      ",\n  or --psql-userdb CONNINFO, --mysql-userdb CONN, or --db ENGINE:CONN)\n",
+	    f);
 	for (i = 0; i < DBCMD_NCOMMANDS; i++)
 		fprintf(f, "       turnpikectl %s\n", dbcmd_commands[i].usage);
 }
@@ -733,7 +790,9 @@ dbcmd_main(int argc, char **argv)
 	}
 	if (o.npos - 2 < c->min || o.npos - 2 > c->max)
 		return dbcmd_usage_error("usage: turnpikectl %s", c->usage);
-	if ((s = dbcmd_open(o.db)) == NULL)
+	if (c->run == dbcmd_store_copy)
+		return c->run(NULL, &o);
+	if ((s = dbcmd_open_engine(o.db, o.psql, o.mysql, o.redis)) == NULL)
 		return DBCMD_FAIL;
 	rc = c->run(s, &o);
 	store_close(s);

@@ -256,16 +256,22 @@ doctor_secret_row(void *arg, const struct store_row *row)
 	return 0;
 }
 
-/* A REST secret of the realm from the userdb, when it exists. */
+/* A REST secret of the realm from the userdb (any engine), when it exists. */
 static bool
 doctor_store_secret(struct doctor *d)
 {
+	struct store_spec spec;
 	struct store *s;
 	char *cause = NULL;
 
-	if (d->cfg->userdb == NULL || access(d->cfg->userdb, R_OK) != 0)
+	if (d->cfg->userdb == NULL || store_spec_parse(d->cfg->userdb, &spec, &cause) == -1) {
+		free(cause);
 		return false;
-	if (store_open(d->cfg->userdb, &s, &cause) == -1) {
+	}
+	/* Never create an SQLite file that is not there. */
+	if (spec.kind == STORE_SQLITE && access(spec.conn, R_OK) != 0)
+		return false;
+	if (store_open_spec(&spec, 1000, &s, &cause) == -1) {
 		free(cause);
 		return false;
 	}

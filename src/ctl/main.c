@@ -11,6 +11,7 @@
 #include "turnpike/ctlsock.h"
 #include "turnpike/dbcmd.h"
 #include "turnpike/doctor.h"
+#include "turnpike/store.h"
 #include "turnpike/turnadmin.h"
 
 static void
@@ -40,7 +41,16 @@ ctl_help(void)
 static int
 ctl_version(void)
 {
-	printf("turnpikectl %s\n", PACKAGE_VERSION);
+	static const enum store_kind kinds[] = {STORE_SQLITE, STORE_POSTGRES, STORE_MYSQL,
+	    STORE_REDIS};
+	size_t i;
+
+	printf("turnpikectl %s\nstore engines:", PACKAGE_VERSION);
+	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		if (store_kind_built(kinds[i]))
+			printf(" %s", store_kind_name(kinds[i]));
+	}
+	putchar('\n');
 	return 0;
 }
 

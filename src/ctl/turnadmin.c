@@ -18,7 +18,7 @@ enum {
 };
 
 struct turnadmin_opts {
-	const char *db, *user, *realm, *password, *origin, *secret;
+	const char *db, *psql, *mysql, *redis, *user, *realm, *password, *origin, *secret;
 	const char *quota[3]; /* max-bps, total-quota, user-quota */
 };
 
@@ -44,6 +44,9 @@ static const struct option turnadmin_longopts[] = {
     {"generate-encrypted-password", no_argument, NULL, 'P'},
     {"db", required_argument, NULL, 'b'},
     {"userdb", required_argument, NULL, 'b'},
+    {"psql-userdb", required_argument, NULL, 'e'},
+    {"mysql-userdb", required_argument, NULL, 'M'},
+    {"redis-userdb", required_argument, NULL, 'N'},
     {"user", required_argument, NULL, 'u'},
     {"realm", required_argument, NULL, 'r'},
     {"password", required_argument, NULL, 'p'},
@@ -55,7 +58,7 @@ static const struct option turnadmin_longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static const char turnadmin_shortopts[] = "kaAdDlLs:SX:ORIgGPb:u:r:p:o:h";
+static const char turnadmin_shortopts[] = "kaAdDlLs:SX:ORIgGPb:e:M:N:u:r:p:o:h";
 
 static int
 turnadmin_usage_error(const char *msg)
@@ -312,6 +315,15 @@ turnadmin_set_option(int c, struct turnadmin_opts *o)
 	case 'b':
 		o->db = optarg;
 		break;
+	case 'e':
+		o->psql = optarg;
+		break;
+	case 'M':
+		o->mysql = optarg;
+		break;
+	case 'N':
+		o->redis = optarg;
+		break;
 	case 'u':
 		o->user = optarg;
 		break;
@@ -377,7 +389,7 @@ turnadmin_main(int argc, char **argv)
 
 	if ((rc = turnadmin_parse(argc, argv, &o, &cmd)) != 0)
 		return rc;
-	if (cmd->needs_db && (s = dbcmd_open(o.db)) == NULL)
+	if (cmd->needs_db && (s = dbcmd_open_engine(o.db, o.psql, o.mysql, o.redis)) == NULL)
 		return DBCMD_FAIL;
 	rc = cmd->run(s, &o);
 	store_close(s);
@@ -429,6 +441,8 @@ turnadmin_usage(FILE *f)
 	      "       turnpikectl -O -o ORIGIN -r REALM | -R -o ORIGIN | -I [-r REALM]\n"
 	      "       turnpikectl -g -r REALM [--max-bps N] [--total-quota N] [--user-quota N]\n"
 	      "       turnpikectl -G [-r REALM]\n"
-	      "       turnpikectl -P -p PASSWORD                       print a password hash\n",
+	      "       turnpikectl -P -p PASSWORD                       print a password hash\n"
+	      "  the store: -b DB (SQLite), -e CONNINFO (--psql-userdb, PostgreSQL),\n"
+	      "  -M CONN (--mysql-userdb, MySQL/MariaDB), -N CONN (--redis-userdb)\n",
 	    f);
 }

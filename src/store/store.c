@@ -1,19 +1,14 @@
-/* The credential store: coturn's SQLite schema plus turnpike_* tables. */
+/* The credential store: checks, keys and hashes, then one engine (store_engine.h) runs it. */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <sqlite3.h>
 
 #include "turnpike/cause.h"
 #include "turnpike/integrity.h"
@@ -21,157 +16,10 @@
 #include "turnpike/hex.h"
 #include "turnpike/oauth.h"
 #include "turnpike/store.h"
+#include "turnpike/store_engine.h"
 #include "turnpike/stun.h"
 
-/* Migration i takes user_version i to i + 1; each ends by setting the version. */
-static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
-    /* v0 -> v1: coturn's tables (absent in a new file) and the SHA-256 keys. */
-    "CREATE TABLE IF NOT EXISTS turnusers_lt (realm varchar(127) default '', "
-    "name varchar(512), hmackey char(128), PRIMARY KEY (realm,name));"
-    "CREATE TABLE IF NOT EXISTS turn_secret (realm varchar(127) default '', "
-    "value varchar(127), primary key (realm,value));"
-    "CREATE TABLE IF NOT EXISTS allowed_peer_ip (realm varchar(127) default '', "
-    "ip_range varchar(256), primary key (realm,ip_range));"
-    "CREATE TABLE IF NOT EXISTS denied_peer_ip (realm varchar(127) default '', "
-    "ip_range varchar(256), primary key (realm,ip_range));"
-    "CREATE TABLE IF NOT EXISTS turn_origin_to_realm (origin varchar(127),"
-    "realm varchar(127),primary key (origin));"
-    "CREATE TABLE IF NOT EXISTS turn_realm_option (realm varchar(127) default '',"
-    "opt varchar(32),value varchar(128),primary key (realm,opt));"
-    "CREATE TABLE IF NOT EXISTS oauth_key (kid varchar(128),ikm_key varchar(256),"
-    "timestamp bigint default 0,lifetime integer default 0,"
-    "as_rs_alg varchar(64) default '',realm varchar(127) default '',primary key (kid));"
-    "CREATE TABLE IF NOT EXISTS admin_user (name varchar(32), realm varchar(127), "
-    "password varchar(127), primary key (name));"
-    /* The MD5 key the SHA-256 key was derived with: a coturn update makes it stale. */
-    "CREATE TABLE IF NOT EXISTS turnpike_user_sha256 (realm varchar(127) default '', "
-    "name varchar(512), hmackey char(32), sha256key char(64), PRIMARY KEY (realm,name));"
-    "PRAGMA user_version = 1;",
-    /* v1 -> v2: when each user was added and last changed (unknown for older ones). */
-    "CREATE TABLE IF NOT EXISTS turnpike_user_meta (realm varchar(127) default '', "
-    "name varchar(512), created bigint, updated bigint, PRIMARY KEY (realm,name));"
-    "INSERT OR IGNORE INTO turnpike_user_meta (realm, name) "
-    "SELECT realm, name FROM turnusers_lt;"
-    "PRAGMA user_version = 2;",
-};
-
-enum store_stmt {
-	ST_BEGIN,
-	ST_COMMIT,
-	ST_ROLLBACK,
-	ST_DATA_VERSION,
-	ST_USER_PUT,
-	ST_USER_SHA_PUT,
-	ST_USER_SHA_DEL,
-	ST_USER_META_PUT,
-	ST_USER_DEL,
-	ST_USER_META_DEL,
-	ST_USER_LIST,
-	ST_USER_GET,
-	ST_SECRET_ADD,
-	ST_SECRET_DEL,
-	ST_SECRET_DEL_ALL,
-	ST_SECRET_LIST,
-	ST_ALLOW_ADD,
-	ST_ALLOW_DEL,
-	ST_DENY_ADD,
-	ST_DENY_DEL,
-	ST_PEER_LIST,
-	ST_ORIGIN_ADD,
-	ST_ORIGIN_DEL,
-	ST_ORIGIN_LIST,
-	ST_REALM_SET,
-	ST_REALM_DEL,
-	ST_REALM_GET,
-	ST_REALM_LIST,
-	ST_ADMIN_PUT,
-	ST_ADMIN_DEL,
-	ST_ADMIN_LIST,
-	ST_ADMIN_GET,
-	ST_OAUTH_PUT,
-	ST_OAUTH_DEL,
-	ST_OAUTH_LIST,
-	ST_COUNT
-};
-
-/* Every statement, prepared once per handle; parameters are always bound. */
-static const char *const store_sql[ST_COUNT] = {
-    [ST_BEGIN] = "BEGIN IMMEDIATE",
-    [ST_COMMIT] = "COMMIT",
-    [ST_ROLLBACK] = "ROLLBACK",
-    [ST_DATA_VERSION] = "PRAGMA data_version",
-    [ST_USER_PUT] =
-	"INSERT OR REPLACE INTO turnusers_lt (realm, name, hmackey) VALUES (?1, ?2, ?3)",
-    [ST_USER_SHA_PUT] = "INSERT OR REPLACE INTO turnpike_user_sha256 "
-			"(realm, name, hmackey, sha256key) VALUES (?1, ?2, ?3, ?4)",
-    [ST_USER_SHA_DEL] = "DELETE FROM turnpike_user_sha256 WHERE realm = ?1 AND name = ?2",
-    [ST_USER_META_PUT] = "INSERT INTO turnpike_user_meta (realm, name, created, updated) "
-			 "VALUES (?1, ?2, CAST(strftime('%s', 'now') AS INTEGER), "
-			 "CAST(strftime('%s', 'now') AS INTEGER)) ON CONFLICT (realm, name) "
-			 "DO UPDATE SET updated = CAST(strftime('%s', 'now') AS INTEGER)",
-    [ST_USER_DEL] = "DELETE FROM turnusers_lt WHERE realm = ?1 AND name = ?2",
-    [ST_USER_META_DEL] = "DELETE FROM turnpike_user_meta WHERE realm = ?1 AND name = ?2",
-    [ST_USER_LIST] = "SELECT realm, name, hmackey FROM turnusers_lt "
-		     "WHERE ?1 IS NULL OR realm = ?1 ORDER BY realm, name",
-    [ST_USER_GET] = "SELECT u.hmackey, s.sha256key FROM turnusers_lt u "
-		    "LEFT JOIN turnpike_user_sha256 s ON s.realm = u.realm AND s.name = u.name "
-		    "AND s.hmackey = lower(u.hmackey) WHERE u.realm = ?1 AND u.name = ?2",
-    [ST_SECRET_ADD] = "INSERT OR IGNORE INTO turn_secret (realm, value) VALUES (?1, ?2)",
-    [ST_SECRET_DEL] = "DELETE FROM turn_secret WHERE realm = ?1 AND value = ?2",
-    [ST_SECRET_DEL_ALL] = "DELETE FROM turn_secret WHERE ?1 IS NULL OR realm = ?1",
-    [ST_SECRET_LIST] = "SELECT realm, NULL, value FROM turn_secret "
-		       "WHERE ?1 IS NULL OR realm = ?1 ORDER BY realm, value",
-    [ST_ALLOW_ADD] = "INSERT OR IGNORE INTO allowed_peer_ip (realm, ip_range) VALUES (?1, ?2)",
-    [ST_ALLOW_DEL] = "DELETE FROM allowed_peer_ip WHERE realm = ?1 AND ip_range = ?2",
-    [ST_DENY_ADD] = "INSERT OR IGNORE INTO denied_peer_ip (realm, ip_range) VALUES (?1, ?2)",
-    [ST_DENY_DEL] = "DELETE FROM denied_peer_ip WHERE realm = ?1 AND ip_range = ?2",
-    [ST_PEER_LIST] = "SELECT realm, 'allow', ip_range FROM allowed_peer_ip "
-		     "WHERE ?1 IS NULL OR realm = ?1 UNION ALL "
-		     "SELECT realm, 'deny', ip_range FROM denied_peer_ip "
-		     "WHERE ?1 IS NULL OR realm = ?1 ORDER BY 1, 2, 3",
-    [ST_ORIGIN_ADD] = "INSERT OR REPLACE INTO turn_origin_to_realm (origin, realm) VALUES (?1, ?2)",
-    [ST_ORIGIN_DEL] = "DELETE FROM turn_origin_to_realm WHERE origin = ?1",
-    [ST_ORIGIN_LIST] = "SELECT realm, origin, NULL FROM turn_origin_to_realm "
-		       "WHERE ?1 IS NULL OR realm = ?1 ORDER BY realm, origin",
-    [ST_REALM_SET] = "INSERT OR REPLACE INTO turn_realm_option (realm, opt, value) "
-		     "VALUES (?1, ?2, ?3)",
-    [ST_REALM_DEL] = "DELETE FROM turn_realm_option WHERE realm = ?1 AND opt = ?2",
-    [ST_REALM_GET] = "SELECT realm, opt, value FROM turn_realm_option "
-		     "WHERE realm = ?1 AND opt = ?2",
-    [ST_REALM_LIST] = "SELECT realm, opt, value FROM turn_realm_option "
-		      "WHERE ?1 IS NULL OR realm = ?1 ORDER BY realm, opt",
-    [ST_ADMIN_PUT] = "INSERT OR REPLACE INTO admin_user (name, realm, password) "
-		     "VALUES (?1, ?2, ?3)",
-    [ST_ADMIN_DEL] = "DELETE FROM admin_user WHERE name = ?1",
-    [ST_ADMIN_LIST] = "SELECT realm, name, NULL FROM admin_user ORDER BY name",
-    [ST_ADMIN_GET] = "SELECT realm, name, password FROM admin_user WHERE name = ?1",
-    [ST_OAUTH_PUT] = "INSERT OR REPLACE INTO oauth_key "
-		     "(kid, ikm_key, timestamp, lifetime, as_rs_alg, realm) "
-		     "VALUES (?1, ?2, CAST(?3 AS INTEGER), CAST(?4 AS INTEGER), ?5, ?6)",
-    [ST_OAUTH_DEL] = "DELETE FROM oauth_key WHERE kid = ?1",
-    [ST_OAUTH_LIST] = "SELECT kid, ikm_key, timestamp, lifetime, as_rs_alg, realm "
-		      "FROM oauth_key ORDER BY kid",
-};
-
-struct store {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[ST_COUNT];
-};
-
-/* One step of a write: a statement, its text parameters, and what must exist. */
-struct store_op {
-	enum store_stmt st;
-	const char *args[6];
-	const char *missing; /* non-NULL: fail with this when no row changed */
-};
-
 #define STORE_NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-static int
-store_fail_db(struct store *s, char **cause, const char *what)
-{
-	return cause_fail(cause, "%s: %s", what, sqlite3_errmsg(s->db));
-}
 
 /* Length of the UTF-8 sequence at p (at most n bytes), or 0 when invalid. */
 static size_t
@@ -243,211 +91,214 @@ store_check_realm(const char *realm, char **cause)
 	return store_check_text("realm", realm, strlen(realm), STORE_REALM_MAX, cause);
 }
 
-/* The directory that holds path must exist: a typo in a path never makes directories. */
-static int
-store_check_parent(const char *path, char **cause)
-{
-	const char *slash = strrchr(path, '/');
-	struct stat sb;
-	char *dir;
-	int rc = 0;
+struct store {
+	const struct store_engine *engine;
+	void *ctx;
+};
 
-	if (slash == NULL || slash == path)
-		return 0;
-	if ((dir = strndup(path, (size_t)(slash - path))) == NULL)
-		return cause_fail(cause, "%s: out of memory", path);
-	if (stat(dir, &sb) == -1)
-		rc = cause_fail(cause, "%s: directory %s: %s (it is not created)", path, dir,
-		    strerror(errno));
-	else if (!S_ISDIR(sb.st_mode))
-		rc = cause_fail(cause, "%s: %s is not a directory", path, dir);
-	free(dir);
-	return rc;
-}
+const int store_stmt_nargs[ST_COUNT] = {
+    [ST_USER_PUT] = 3,
+    [ST_USER_SHA_PUT] = 4,
+    [ST_USER_SHA_DEL] = 2,
+    [ST_USER_META_PUT] = 2,
+    [ST_USER_DEL] = 2,
+    [ST_USER_META_DEL] = 2,
+    [ST_USER_LIST] = 1,
+    [ST_USER_GET] = 2,
+    [ST_USER_KEYS] = 1,
+    [ST_SECRET_ADD] = 2,
+    [ST_SECRET_DEL] = 2,
+    [ST_SECRET_DEL_ALL] = 1,
+    [ST_SECRET_LIST] = 1,
+    [ST_ALLOW_ADD] = 2,
+    [ST_ALLOW_DEL] = 2,
+    [ST_DENY_ADD] = 2,
+    [ST_DENY_DEL] = 2,
+    [ST_PEER_LIST] = 1,
+    [ST_ORIGIN_ADD] = 2,
+    [ST_ORIGIN_DEL] = 1,
+    [ST_ORIGIN_LIST] = 1,
+    [ST_REALM_SET] = 3,
+    [ST_REALM_DEL] = 2,
+    [ST_REALM_GET] = 2,
+    [ST_REALM_LIST] = 1,
+    [ST_ADMIN_PUT] = 3,
+    [ST_ADMIN_DEL] = 1,
+    [ST_ADMIN_LIST] = 0,
+    [ST_ADMIN_GET] = 1,
+    [ST_OAUTH_PUT] = 6,
+    [ST_OAUTH_DEL] = 1,
+    [ST_OAUTH_LIST] = 0,
+};
 
-/* Creates the file 0600 when missing, before SQLite would create it 0644. */
-static int
-store_create_file(const char *path, char **cause)
-{
-	int fd;
+/* The engines this build has, by spec prefix; NULL: known but not built in. */
+static const struct {
+	enum store_kind kind;
+	const char *prefix[3];
+	const struct store_engine *engine;
+} store_engines[] = {
+    {STORE_SQLITE, {"sqlite", NULL, NULL}, &store_engine_sqlite},
+#ifdef HAVE_LIBPQ
+    {STORE_POSTGRES, {"postgresql", "postgres", "psql"}, &store_engine_postgres},
+#else
+    {STORE_POSTGRES, {"postgresql", "postgres", "psql"}, NULL},
+#endif
+#ifdef HAVE_MARIADB
+    {STORE_MYSQL, {"mysql", "mariadb", NULL}, &store_engine_mysql},
+#else
+    {STORE_MYSQL, {"mysql", "mariadb", NULL}, NULL},
+#endif
+    {STORE_REDIS, {"redis", NULL, NULL}, NULL},
+};
 
-	if (store_check_parent(path, cause) == -1)
-		return -1;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1 && errno != EEXIST)
-		return cause_fail(cause, "%s: cannot create: %s", path, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	return 0;
-}
-
-static int
-store_pragma_int(struct store *s, const char *sql, int64_t *out, char **cause)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return store_fail_db(s, cause, "reading the schema version");
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return store_fail_db(s, cause, "reading the schema version");
-	return 0;
-}
-
-int
-store_schema_version(struct store *s, int *version, char **cause)
-{
-	int64_t v = 0;
-
-	if (store_pragma_int(s, "PRAGMA user_version", &v, cause) == -1)
-		return -1;
-	*version = (int)v;
-	return 0;
-}
-
-/* Runs the migrations from the file's version to STORE_SCHEMA_VERSION, in one transaction. */
-static int
-store_migrate(struct store *s, char **cause)
-{
-	int v = 0;
-
-	if (store_schema_version(s, &v, cause) == -1)
-		return -1;
-	if (v == STORE_SCHEMA_VERSION)
-		return 0;
-	if (v < 0 || v > STORE_SCHEMA_VERSION)
-		return cause_fail(cause, "schema version %d is newer than this turnpike's (%d)", v,
-		    STORE_SCHEMA_VERSION);
-	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return store_fail_db(s, cause, "starting the migration");
-	/* Another process may have migrated while this one waited for the lock. */
-	if (store_schema_version(s, &v, cause) == -1)
-		goto fail;
-	for (; v < STORE_SCHEMA_VERSION; v++) {
-		if (sqlite3_exec(s->db, store_migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
-			cause_fail(cause, "migrating schema version %d to %d: %s", v, v + 1,
-			    sqlite3_errmsg(s->db));
-			goto fail;
-		}
-	}
-	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		store_fail_db(s, cause, "committing the migration");
-		goto fail;
-	}
-	return 0;
-fail:
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
-static int
-store_prepare(struct store *s, char **cause)
+const char *
+store_kind_name(enum store_kind kind)
 {
 	size_t i;
 
-	for (i = 0; i < ST_COUNT; i++) {
-		if (sqlite3_prepare_v3(s->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-			&s->stmt[i], NULL) != SQLITE_OK)
-			return cause_fail(cause, "preparing statement %zu: %s", i,
-			    sqlite3_errmsg(s->db));
+	for (i = 0; i < STORE_NELEM(store_engines); i++) {
+		if (store_engines[i].kind == kind)
+			return store_engines[i].prefix[0];
 	}
-	return 0;
+	return "?";
 }
 
-static int
-store_setup(struct store *s, const char *path, int busy_ms, char **cause)
+bool
+store_kind_built(enum store_kind kind)
 {
-	int rc;
+	size_t i;
 
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		if (s->db == NULL)
-			return cause_fail(cause, "%s: cannot open: out of memory", path);
-		return cause_fail(cause, "%s: cannot open: %s", path, sqlite3_errmsg(s->db));
+	for (i = 0; i < STORE_NELEM(store_engines); i++) {
+		if (store_engines[i].kind == kind)
+			return store_engines[i].engine != NULL;
 	}
-	sqlite3_busy_timeout(s->db, busy_ms);
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK)
-		return cause_fail(cause, "%s: %s", path, sqlite3_errmsg(s->db));
-	if (store_migrate(s, cause) == -1 || store_prepare(s, cause) == -1)
-		return -1;
-	return 0;
+	return false;
 }
 
 int
-store_open(const char *path, struct store **out, char **cause)
+store_spec_parse(const char *text, struct store_spec *out, char **cause)
 {
-	return store_open_busy(path, STORE_BUSY_TIMEOUT_MS, out, cause);
+	const char *colon;
+	size_t i, j, n;
+
+	if (text == NULL || *text == '\0')
+		return cause_fail(cause, "store: empty");
+	out->kind = STORE_SQLITE;
+	out->conn = text;
+	if ((colon = strchr(text, ':')) == NULL)
+		return 0;
+	n = (size_t)(colon - text);
+	for (i = 0; i < STORE_NELEM(store_engines); i++) {
+		for (j = 0; j < 3 && store_engines[i].prefix[j] != NULL; j++) {
+			if (strlen(store_engines[i].prefix[j]) == n &&
+			    strncmp(text, store_engines[i].prefix[j], n) == 0) {
+				out->kind = store_engines[i].kind;
+				out->conn = colon + 1;
+				return 0;
+			}
+		}
+	}
+	return 0; /* a file name with a colon in it */
 }
 
 int
-store_open_busy(const char *path, int busy_ms, struct store **out, char **cause)
+store_open_spec(const struct store_spec *spec, int busy_ms, struct store **out, char **cause)
 {
+	const struct store_engine *e = NULL;
 	struct store *s;
+	size_t i;
 
 	*out = NULL;
-	if (path == NULL || *path == '\0')
-		return cause_fail(cause, "database path: empty");
-	if (store_create_file(path, cause) == -1)
-		return -1;
+	for (i = 0; i < STORE_NELEM(store_engines); i++) {
+		if (store_engines[i].kind == spec->kind)
+			e = store_engines[i].engine;
+	}
+	if (e == NULL)
+		return cause_fail(cause, "store engine %s: not built into this turnpike",
+		    store_kind_name(spec->kind));
 	if ((s = calloc(1, sizeof *s)) == NULL)
-		return cause_fail(cause, "%s: out of memory", path);
-	if (store_setup(s, path, busy_ms, cause) == -1) {
-		store_close(s);
+		return cause_fail(cause, "out of memory");
+	s->engine = e;
+	if (e->open(spec->conn != NULL ? spec->conn : "", busy_ms, &s->ctx, cause) == -1) {
+		free(s);
 		return -1;
 	}
 	*out = s;
 	return 0;
 }
 
+int
+store_open(const char *spec, struct store **out, char **cause)
+{
+	return store_open_busy(spec, STORE_BUSY_TIMEOUT_MS, out, cause);
+}
+
+int
+store_open_busy(const char *text, int busy_ms, struct store **out, char **cause)
+{
+	struct store_spec spec;
+
+	*out = NULL;
+	if (text == NULL || *text == '\0')
+		return cause_fail(cause, "database path: empty");
+	if (store_spec_parse(text, &spec, cause) == -1)
+		return -1;
+	return store_open_spec(&spec, busy_ms, out, cause);
+}
+
 void
 store_close(struct store *s)
 {
-	size_t i;
-
 	if (s == NULL)
 		return;
-	for (i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(s->stmt[i]);
-	sqlite3_close(s->db);
+	s->engine->close(s->ctx);
 	free(s);
+}
+
+const char *
+store_engine_name(const struct store *s)
+{
+	return s->engine->name;
 }
 
 void
 store_set_busy_timeout(struct store *s, int ms)
 {
-	sqlite3_busy_timeout(s->db, ms);
+	if (s->engine->set_busy_timeout != NULL)
+		s->engine->set_busy_timeout(s->ctx, ms);
 }
 
-/* Binds args (NULL binds SQL NULL), steps to the end; returns the rows changed or -1. */
+int
+store_schema_version(struct store *s, int *version, char **cause)
+{
+	return s->engine->schema_version(s->ctx, version, cause);
+}
+
+int
+store_data_version(struct store *s, int64_t *version, char **cause)
+{
+	return s->engine->data_version(s->ctx, version, cause);
+}
+
 static int
-store_step(struct store *s, enum store_stmt id, const char *const *args, char **cause)
+store_apply(struct store *s, const struct store_op *ops, size_t nops, char **cause)
 {
-	sqlite3_stmt *st = s->stmt[id];
-	int i, n = sqlite3_bind_parameter_count(st), rc;
-
-	for (i = 0; i < n; i++) {
-		if (sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC) != SQLITE_OK) {
-			sqlite3_reset(st);
-			return store_fail_db(s, cause, "binding");
-		}
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE)
-		return store_fail_db(s, cause, "database");
-	return sqlite3_changes(s->db);
+	return s->engine->apply(s->ctx, ops, nops, cause);
 }
 
-static const char *
-store_col(sqlite3_stmt *st, int i)
+struct store_each_rows {
+	store_row_fn fn;
+	void *arg;
+};
+
+static int
+store_each_row(void *arg, const char *const *cols, int ncols)
 {
-	return (const char *)sqlite3_column_text(st, i);
+	struct store_each_rows *r = arg;
+	struct store_row row = {ncols > 0 ? cols[0] : NULL, ncols > 1 ? cols[1] : NULL,
+	    ncols > 2 ? cols[2] : NULL};
+
+	return r->fn(r->arg, &row);
 }
 
 /* Runs a query whose columns are realm, name, value, calling fn per row. */
@@ -455,67 +306,9 @@ static int
 store_each(struct store *s, enum store_stmt id, const char *const *args, store_row_fn fn, void *arg,
     char **cause)
 {
-	sqlite3_stmt *st = s->stmt[id];
-	struct store_row row;
-	int i, n = sqlite3_bind_parameter_count(st), rc;
+	struct store_each_rows r = {fn, arg};
 
-	for (i = 0; i < n; i++)
-		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row.realm = store_col(st, 0);
-		row.name = store_col(st, 1);
-		row.value = store_col(st, 2);
-		if (fn(arg, &row) == -1) {
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			return cause_fail(cause, "listing stopped");
-		}
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE)
-		return store_fail_db(s, cause, "database");
-	return 0;
-}
-
-/* Runs ops as one transaction: all of them, or (on any error) none. */
-static int
-store_apply(struct store *s, const struct store_op *ops, size_t nops, char **cause)
-{
-	static const char *const none[1] = {NULL};
-	size_t i;
-	int n;
-
-	if (store_step(s, ST_BEGIN, none, cause) == -1)
-		return -1;
-	for (i = 0; i < nops; i++) {
-		if ((n = store_step(s, ops[i].st, ops[i].args, cause)) == -1)
-			goto fail;
-		if (n == 0 && ops[i].missing != NULL) {
-			cause_fail(cause, "%s", ops[i].missing);
-			goto fail;
-		}
-	}
-	if (store_step(s, ST_COMMIT, none, cause) == -1)
-		goto fail;
-	return 0;
-fail:
-	store_step(s, ST_ROLLBACK, none, NULL);
-	return -1;
-}
-
-int
-store_data_version(struct store *s, int64_t *version, char **cause)
-{
-	sqlite3_stmt *st = s->stmt[ST_DATA_VERSION];
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW)
-		*version = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return store_fail_db(s, cause, "data_version");
-	return 0;
+	return s->engine->each(s->ctx, id, args, store_each_row, &r, cause);
 }
 
 static int
@@ -617,16 +410,28 @@ store_user_list(struct store *s, const char *realm, store_row_fn fn, void *arg, 
 	return store_each(s, ST_USER_LIST, args, fn, arg, cause);
 }
 
-/* Decodes one looked-up row into a key pair. */
+struct store_lookup {
+	struct creds_key *key;
+	int status;
+	char **cause;
+};
+
+/* Decodes one looked-up row (hmackey, sha256key) into a key pair. */
 static int
-store_user_key(sqlite3_stmt *st, struct creds_key *k, char **cause)
+store_user_key(void *arg, const char *const *cols, int ncols)
 {
-	const char *md5 = store_col(st, 0), *sha = store_col(st, 1);
+	struct store_lookup *l = arg;
+	const char *md5 = ncols > 0 ? cols[0] : NULL, *sha = ncols > 1 ? cols[1] : NULL;
+	struct creds_key *k = l->key;
 
 	memset(k, 0, sizeof *k);
-	if (md5 == NULL || hex_decode(md5, k->md5, sizeof k->md5) == -1)
-		return cause_fail(cause, "stored hmackey is not a %zu-digit hex MD5 key",
+	l->status = CREDS_FOUND;
+	if (md5 == NULL || hex_decode(md5, k->md5, sizeof k->md5) == -1) {
+		l->status = CREDS_UNAVAILABLE;
+		cause_fail(l->cause, "stored hmackey is not a %zu-digit hex MD5 key",
 		    2 * sizeof k->md5);
+		return 0;
+	}
 	k->has_sha256 = sha != NULL && hex_decode(sha, k->sha256, sizeof k->sha256) == 0;
 	return 0;
 }
@@ -635,30 +440,50 @@ int
 store_user_lookup(struct store *s, const char *realm, const char *name, struct creds_result *out,
     char **cause)
 {
-	sqlite3_stmt *st = s->stmt[ST_USER_GET];
-	int rc, status;
+	struct store_lookup l = {&out->keys[0], CREDS_UNKNOWN, cause};
+	const char *args[] = {realm, name};
 
 	out->nkeys = 0;
 	if (store_check_user(realm, name, cause) == -1)
 		return CREDS_UNKNOWN;
-	sqlite3_bind_text(st, 1, realm, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		status = CREDS_FOUND;
-		if (store_user_key(st, &out->keys[0], cause) == -1)
-			status = CREDS_UNAVAILABLE;
-		else
-			out->nkeys = 1;
-	} else if (rc == SQLITE_DONE)
-		status = CREDS_UNKNOWN;
-	else {
-		store_fail_db(s, cause, "user lookup");
-		status = CREDS_UNAVAILABLE;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return status;
+	if (s->engine->each(s->ctx, ST_USER_GET, args, store_user_key, &l, cause) == -1)
+		return CREDS_UNAVAILABLE;
+	if (l.status == CREDS_FOUND)
+		out->nkeys = 1;
+	return l.status;
+}
+
+struct store_keys_rows {
+	store_key_fn fn;
+	void *arg;
+};
+
+static int
+store_keys_row(void *arg, const char *const *cols, int ncols)
+{
+	struct store_keys_rows *r = arg;
+	struct creds_key k;
+	int rc;
+
+	memset(&k, 0, sizeof k);
+	if (ncols < 4 || cols[0] == NULL || cols[1] == NULL || cols[2] == NULL ||
+	    hex_decode(cols[2], k.md5, sizeof k.md5) == -1)
+		return 0; /* a row no lookup would serve either */
+	k.has_sha256 = cols[3] != NULL && hex_decode(cols[3], k.sha256, sizeof k.sha256) == 0;
+	rc = r->fn(r->arg, cols[0], cols[1], &k);
+	explicit_bzero(&k, sizeof k);
+	return rc;
+}
+
+int
+store_user_keys(struct store *s, uint64_t limit, store_key_fn fn, void *arg, char **cause)
+{
+	struct store_keys_rows r = {fn, arg};
+	char lim[24];
+	const char *args[] = {lim};
+
+	snprintf(lim, sizeof lim, "%" PRIu64, limit > INT64_MAX ? (uint64_t)INT64_MAX : limit);
+	return s->engine->each(s->ctx, ST_USER_KEYS, args, store_keys_row, &r, cause);
 }
 
 int
@@ -968,29 +793,206 @@ store_oauth_key_delete(struct store *s, const char *kid, char **cause)
 	return store_apply(s, ops, 1, cause);
 }
 
+struct store_oauth_rows {
+	store_oauth_fn fn;
+	void *arg;
+};
+
+static int
+store_oauth_row(void *arg, const char *const *cols, int ncols)
+{
+	struct store_oauth_rows *r = arg;
+	struct store_oauth_key k;
+
+	if (ncols < 6 || cols[0] == NULL || cols[1] == NULL)
+		return 0; /* a row coturn could not use either */
+	k.kid = cols[0];
+	k.ikm_key = cols[1];
+	k.timestamp = cols[2] != NULL ? strtoull(cols[2], NULL, 10) : 0;
+	k.lifetime = cols[3] != NULL ? (uint32_t)strtoul(cols[3], NULL, 10) : 0;
+	k.as_rs_alg = cols[4] != NULL ? cols[4] : "";
+	k.realm = cols[5] != NULL ? cols[5] : "";
+	return r->fn(r->arg, &k);
+}
+
 int
 store_oauth_key_list(struct store *s, store_oauth_fn fn, void *arg, char **cause)
 {
-	sqlite3_stmt *st = s->stmt[ST_OAUTH_LIST];
-	struct store_oauth_key k;
-	int rc;
+	static const char *const none[1] = {NULL};
+	struct store_oauth_rows r = {fn, arg};
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		k.kid = store_col(st, 0);
-		k.ikm_key = store_col(st, 1);
-		k.timestamp = (uint64_t)sqlite3_column_int64(st, 2);
-		k.lifetime = (uint32_t)sqlite3_column_int64(st, 3);
-		k.as_rs_alg = store_col(st, 4) != NULL ? store_col(st, 4) : "";
-		k.realm = store_col(st, 5) != NULL ? store_col(st, 5) : "";
-		if (k.kid == NULL || k.ikm_key == NULL)
-			continue; /* a row coturn could not use either */
-		if (fn(arg, &k) == -1) {
-			sqlite3_reset(st);
-			return cause_fail(cause, "listing stopped");
+	return s->engine->each(s->ctx, ST_OAUTH_LIST, none, store_oauth_row, &r, cause);
+}
+
+/* The writes of a copy: ops whose argument strings the list owns. */
+struct store_copy {
+	struct store_op *ops;
+	size_t n, cap;
+	struct store *from;
+	struct store_copy_counts *counts;
+	char **cause;
+};
+
+static int
+store_copy_add(struct store_copy *c, enum store_stmt st, const char *const *args)
+{
+	struct store_op *grown, *op;
+	int i;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 64;
+		if ((grown = reallocarray(c->ops, c->cap, sizeof *grown)) == NULL)
+			return cause_fail(c->cause, "out of memory");
+		c->ops = grown;
+	}
+	op = &c->ops[c->n];
+	memset(op, 0, sizeof *op);
+	op->st = st;
+	for (i = 0; i < store_stmt_nargs[st]; i++) {
+		if (args[i] != NULL && (op->args[i] = strdup(args[i])) == NULL)
+			return cause_fail(c->cause, "out of memory");
+	}
+	c->n++;
+	return 0;
+}
+
+static void
+store_copy_free(struct store_copy *c)
+{
+	size_t i;
+	int j;
+
+	for (i = 0; i < c->n; i++) {
+		for (j = 0; j < STORE_OP_ARGS; j++) {
+			if (c->ops[i].args[j] != NULL)
+				explicit_bzero((char *)(uintptr_t)c->ops[i].args[j],
+				    strlen(c->ops[i].args[j]));
+			free((char *)(uintptr_t)c->ops[i].args[j]);
 		}
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_fail_db(s, cause, "database");
+	free(c->ops);
+}
+
+static int
+store_copy_user(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+	const char *realm = cols[0], *name = cols[1], *md5 = cols[2], *sha = cols[3];
+	const char *put[] = {realm, name, md5}, *shaput[] = {realm, name, md5, sha};
+	const char *meta[] = {realm, name};
+
+	if (ncols < 4 || realm == NULL || name == NULL || md5 == NULL)
+		return 0;
+	c->counts->users++;
+	if (store_copy_add(c, ST_USER_PUT, put) == -1 ||
+	    (sha != NULL && store_copy_add(c, ST_USER_SHA_PUT, shaput) == -1) ||
+	    store_copy_add(c, ST_USER_META_PUT, meta) == -1)
+		return -1;
 	return 0;
+}
+
+static int
+store_copy_secret(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+	const char *args[] = {cols[0], cols[2]};
+
+	c->counts->secrets++;
+	return ncols < 3 ? 0 : store_copy_add(c, ST_SECRET_ADD, args);
+}
+
+static int
+store_copy_peer(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+	const char *args[] = {cols[0], cols[2]};
+
+	if (ncols < 3 || cols[1] == NULL)
+		return 0;
+	c->counts->peers++;
+	return store_copy_add(c, strcmp(cols[1], "allow") == 0 ? ST_ALLOW_ADD : ST_DENY_ADD, args);
+}
+
+static int
+store_copy_origin(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+	const char *args[] = {cols[1], cols[0]};
+
+	c->counts->origins++;
+	return ncols < 2 ? 0 : store_copy_add(c, ST_ORIGIN_ADD, args);
+}
+
+static int
+store_copy_realm(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+
+	c->counts->realm_options++;
+	return ncols < 3 ? 0 : store_copy_add(c, ST_REALM_SET, cols);
+}
+
+static int
+store_copy_admin_row(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+	const char *args[] = {cols[1], cols[0], cols[2]};
+
+	c->counts->admins++;
+	return ncols < 3 ? 0 : store_copy_add(c, ST_ADMIN_PUT, args);
+}
+
+/* An admin's row with its password hash (the list leaves the hash out). */
+static int
+store_copy_admin(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+	const char *args[] = {cols[1]};
+
+	if (ncols < 2 || cols[1] == NULL)
+		return 0;
+	return c->from->engine->each(c->from->ctx, ST_ADMIN_GET, args, store_copy_admin_row, c,
+	    c->cause);
+}
+
+static int
+store_copy_oauth(void *arg, const char *const *cols, int ncols)
+{
+	struct store_copy *c = arg;
+
+	c->counts->oauth_keys++;
+	return ncols < 6 ? 0 : store_copy_add(c, ST_OAUTH_PUT, cols);
+}
+
+int
+store_copy(struct store *from, struct store *to, struct store_copy_counts *counts, char **cause)
+{
+	static const struct {
+		enum store_stmt q;
+		store_cols_fn fn;
+	} steps[] = {
+	    {ST_USER_KEYS, store_copy_user},
+	    {ST_SECRET_LIST, store_copy_secret},
+	    {ST_PEER_LIST, store_copy_peer},
+	    {ST_ORIGIN_LIST, store_copy_origin},
+	    {ST_REALM_LIST, store_copy_realm},
+	    {ST_ADMIN_LIST, store_copy_admin},
+	    {ST_OAUTH_LIST, store_copy_oauth},
+	};
+	struct store_copy c = {NULL, 0, 0, from, counts, cause};
+	char all[24];
+	const char *args[] = {NULL};
+	size_t i;
+	int rc = 0;
+
+	memset(counts, 0, sizeof *counts);
+	snprintf(all, sizeof all, "%" PRId64, INT64_MAX);
+	for (i = 0; i < STORE_NELEM(steps) && rc == 0; i++) {
+		args[0] = steps[i].q == ST_USER_KEYS ? all : NULL;
+		rc = from->engine->each(from->ctx, steps[i].q, args, steps[i].fn, &c, cause);
+	}
+	if (rc == 0 && c.n > 0)
+		rc = to->engine->apply(to->ctx, c.ops, c.n, cause);
+	store_copy_free(&c);
+	return rc;
 }

@@ -1,4 +1,11 @@
-/* The credential store on temporary database files. */
+/*
+ * The credential store on temporary database files; with TURNPIKE_TEST_STORE
+ * set (a store spec with a %d for a fresh database number, e.g.
+ * "postgresql:host=127.0.0.1 port=5999 user=postgres dbname=tp%d") the
+ * engine-independent tests run against that engine instead, and
+ * TURNPIKE_TEST_SQL (a command with %d reading SQL on its stdin) stands in for
+ * another client of the database. tests/integration/t_store_engines.sh runs both.
+ */
 #include "config.h"
 
 #include <stdint.h>
@@ -45,11 +52,30 @@ static const char v1_schema[] =
 static char tmpdir[] = "/tmp/test_store.XXXXXX";
 static int dbn;
 
+static const char *engine_spec; /* TURNPIKE_TEST_STORE */
+static const char *engine_sql;  /* TURNPIKE_TEST_SQL */
+
+/* tmpl with its first "%d" replaced by n. */
+static void
+subst_n(const char *tmpl, int n, char *out, size_t cap)
+{
+	const char *at = strstr(tmpl, "%d");
+
+	if (at == NULL)
+		snprintf(out, cap, "%s", tmpl);
+	else
+		snprintf(out, cap, "%.*s%d%s", (int)(at - tmpl), tmpl, n, at + 2);
+}
+
 static char *
 tmpdb(void)
 {
-	static char path[256];
+	static char path[512];
 
+	if (engine_spec != NULL) {
+		subst_n(engine_spec, ++dbn, path, sizeof path);
+		return path;
+	}
 	snprintf(path, sizeof path, "%s/db%d", tmpdir, ++dbn);
 	if (mkdir(path, 0700) != 0)
 		abort();
@@ -62,8 +88,17 @@ static int
 raw_exec(const char *path, const char *sql)
 {
 	sqlite3 *db;
+	char cmd[512];
+	FILE *f;
 	int rc;
 
+	if (engine_spec != NULL) {
+		subst_n(engine_sql, dbn, cmd, sizeof cmd);
+		if ((f = popen(cmd, "w")) == NULL)
+			return -1;
+		fputs(sql, f);
+		return pclose(f) == 0 ? 0 : -1;
+	}
 	if (sqlite3_open(path, &db) != SQLITE_OK)
 		return -1;
 	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
@@ -254,6 +289,46 @@ test_user_keys(void)
 		cause != NULL,
 	    "a malformed stored key is an error, not a match");
 	free(cause);
+	store_close(s);
+}
+
+static int
+count_key(void *arg, const char *realm, const char *name, const struct creds_key *k)
+{
+	int *n = arg;
+
+	if (strcmp(name, "alice") == 0 && k->has_sha256 && k->md5[0] == 0x54)
+		n[1]++;
+	n[0]++;
+	return 0;
+}
+
+/* The daemon's bulk load, and the change counter another connection sees. */
+static void
+test_bulk_keys(void)
+{
+	char spec[512], *cause = NULL;
+	struct store *s, *b;
+	int n[2] = {0, 0};
+	int64_t v1 = 0, v2 = 0;
+
+	snprintf(spec, sizeof spec, "%s", tmpdb());
+	s = open_ok(spec);
+	b = open_ok(spec);
+	CHECK(store_user_set(s, "example.org", "alice", "secret", &cause) == 0);
+	CHECK(store_user_set(s, "example.org", "bob", "pw", &cause) == 0);
+	CHECK(
+	    store_user_set_key(s, "x", "carol", "0x543E1AEC5D3614F03141652D6ADA51B2", &cause) == 0);
+	CHECKM(store_user_keys(s, 10, count_key, n, &cause) == 0 && n[0] == 3 && n[1] == 1,
+	    "every user with its keys in one call");
+	n[0] = n[1] = 0;
+	CHECKM(store_user_keys(s, 2, count_key, n, &cause) == 0 && n[0] == 2,
+	    "... at most limit of them");
+	CHECK(store_data_version(b, &v1, &cause) == 0);
+	CHECK(store_secret_add(s, "r", "s", &cause) == 0);
+	CHECKM(store_data_version(b, &v2, &cause) == 0 && v1 != v2,
+	    "the change counter moves when another connection commits");
+	store_close(b);
 	store_close(s);
 }
 
@@ -530,9 +605,25 @@ main(void)
 
 	if (mkdtemp(tmpdir) == NULL)
 		return 99;
+	engine_spec = getenv("TURNPIKE_TEST_STORE");
+	engine_sql = getenv("TURNPIKE_TEST_SQL");
+	if (engine_spec != NULL && engine_sql != NULL) {
+		/* The engine-independent part, against a real engine. */
+		printf("# store engine: %s\n", engine_spec);
+		test_users();
+		test_user_keys();
+		test_bulk_keys();
+		test_secrets_peers_origins();
+		test_oauth_keys();
+		test_realm_admin();
+		test_hostile();
+		rmdir(tmpdir);
+		return unit_done();
+	}
 	test_create();
 	test_users();
 	test_user_keys();
+	test_bulk_keys();
 	test_secrets_peers_origins();
 	test_oauth_keys();
 	test_realm_admin();

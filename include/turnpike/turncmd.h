@@ -13,7 +13,7 @@
 	"\t[--permission PEER[=CODE]]... [--send PEER [--channel | --channel-number N]\n"          \
 	"\t[--payload-size N] [--count N]] [--password-algorithm md5|sha256]\n"                    \
 	"\t[--tamper-algorithms] [--expect-allocate CODE] [--lifetime S] [--retransmit]\n"         \
-	"\t[--refresh-after MS] [--second-user U --second-password P]\n"                           \
+	"\t[--refresh-after MS (SIGUSR1: now)] [--second-user U --second-password P]\n"            \
 	"\t[--permission-after-deallocate PEER[=CODE]] [--rest-ttl [-]S] [--rest-user-first]\n"    \
 	"\tHOST[:PORT]"
 #define TURNCMD_HELP                                                                               \

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -480,13 +481,23 @@ turncmd_refresh(struct turnclient *c, const char *step)
 	return 0;
 }
 
+/* SIGUSR1 ends the --refresh-after wait early: a test refreshes when it is ready, not on a timer. */
+static volatile sig_atomic_t turncmd_woken;
+
+static void
+turncmd_wake(int sig)
+{
+	(void)sig;
+	turncmd_woken = 1;
+}
+
 static int
 turncmd_refresh_later(struct turnclient *c, unsigned long ms)
 {
 	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
 	    .tv_nsec = (long)(ms % 1000) * 1000000};
 
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+	while (!turncmd_woken && nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		continue;
 	return turncmd_refresh(c, "refresh");
 }
@@ -708,6 +719,11 @@ turncmd_run(int argc, char **argv)
 	o->count = 10;
 	o->rest_ttl = TURNCMD_REST_TTL;
 	if ((rc = turncmd_parse(o, argc, argv)) == 0) {
+		struct sigaction sa = {.sa_handler = turncmd_wake}; /* no SA_RESTART */
+
+		sigemptyset(&sa.sa_mask);
+		if (o->refresh_after_ms > 0)
+			sigaction(SIGUSR1, &sa, NULL);
 		if ((c = turnclient_create(&o->cfg, &cause)) == NULL) {
 			fprintf(stderr, "turnpike-bench turn: %s\n",
 			    cause != NULL ? cause : "out of memory");

@@ -320,6 +320,27 @@ bench() {
 	timeout 120 "$TURNPIKE_BENCH" "$@"
 }
 
+# bench_refresh_now PID: a `bench turn --refresh-after MS ... &` started as
+# PID refreshes at once (SIGUSR1 to the turnpike-bench process below the
+# subshell and timeout); waits for it.
+bench_refresh_now() {
+	local p kids=$1 next
+	while [ -n "$kids" ]; do
+		next=
+		for p in $kids; do
+			if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = turnpike-bench ]; then
+				kill -USR1 "$p"
+			else
+				next="$next $(pgrep -P "$p" | tr '\n' ' ')"
+			fi
+		done
+		kids=${next# }
+		kids=${kids%% }
+		[ -n "${kids// /}" ] || kids=
+	done
+	wait "$1"
+}
+
 require_binaries() {
 	[ -x "$TURNPIKED" ] || bail_out "no daemon at $TURNPIKED (set TURNPIKED or TOP_BUILDDIR)"
 	[ -x "$TURNPIKE_BENCH" ] ||

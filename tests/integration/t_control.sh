@@ -33,12 +33,14 @@ tap_is "status shows no allocation at first" "$?" "$(cat "$T/out")"
 grep -qx "workers 2" "$T/out"
 tap_is "status shows the worker count" "$?" "$(cat "$T/out")"
 
-# long_alloc NAME: an allocation of alice that refreshes after 3 s, output in $T/NAME.
+# long_alloc NAME: an allocation of alice, output in $T/NAME; it refreshes when
+# sent SIGUSR1 (bench_refresh_now), or after 60 s.
 long_alloc() {
-	bench turn --timeout 3000 --user alice --password alice-pass --refresh-after 3000 \
+	bench turn --timeout 3000 --user alice --password alice-pass --refresh-after 60000 \
 		"127.0.0.1:$PORT" >"$T/$1" 2>&1 &
 	BENCH=$!
 }
+
 
 # wait_allocations N: status shows N allocations within 2 s; sets $n.
 wait_allocations() {
@@ -71,7 +73,7 @@ tap_is "sessions --json is a JSON array of sessions" "$?"
 tap_run "kill SESSION succeeds" ctl kill "$SID"
 grep -qx "killed 1" "$T/out"
 tap_is "... and says so" "$?" "$(cat "$T/out")"
-wait "$BENCH"
+bench_refresh_now "$BENCH"
 grep -q "refresh error 437" "$T/bench1"
 tap_is "the killed client's next Refresh gets 437" "$?" "$(cat "$T/bench1")"
 wait_allocations 0
@@ -81,7 +83,7 @@ tap_run_fails "kill of an unknown session fails" ctl kill "$SID"
 long_alloc bench2
 wait_allocations 1
 tap_run "kill --user alice succeeds" ctl kill --user alice
-wait "$BENCH"
+bench_refresh_now "$BENCH"
 grep -q "refresh error 437" "$T/bench2"
 tap_is "... and the user's client gets 437" "$?" "$(cat "$T/bench2")"
 tap_run_fails "kill --user with no session fails" ctl kill --user alice

@@ -23,7 +23,7 @@ hard() { timeout 120 python3 "$H" "$@" 2>&1; }
 
 # metric NAME: the sum of a counter over the workers.
 metric() {
-	timeout 10 python3 -c 'import sys, urllib.request
+	timeout 30 python3 -c 'import sys, urllib.request
 text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
 print(sum(int(float(l.split()[-1])) for l in text.splitlines()
           if l.startswith(sys.argv[2] + "{")))' "http://127.0.0.1:$MPORT/metrics" "$1" 2>&1
@@ -119,10 +119,13 @@ tap_diag "300 unauthenticated Allocates from 300 ports, unauth-answer-budget 200
 n=$(echo "$got" | awk '{ print $4 }')
 [ -n "$n" ] && [ "$n" -ge 1 ] && [ "$n" -le 100 ]
 tap_is "a budget of 2000 bytes/s answers at most 100 of 300 (92 bytes each)" "$?" "$got"
+# Every Allocate that reached the daemon is answered or counted as dropped (on
+# a loaded machine the kernel may drop some before the daemon reads them).
+r=$(metric turnpike_worker_udp_received_packets_total)
 d=$(metric turnpike_worker_unauth_budget_dropped_total)
-[ -n "$n" ] && [ -n "$d" ] && [ "$d" -ge $((300 - n)) ] 2>/dev/null
+[ -n "$n" ] && [ -n "$d" ] && [ "$r" -gt 200 ] && [ "$d" -ge $((r - n)) ] 2>/dev/null
 tap_is "/metrics counts the dropped answers (turnpike_worker_unauth_budget_dropped_total)" "$?" \
-	"$d"
+	"dropped $d, received $r, answered $n"
 
 # ---- memory held by incomplete frames ----
 got=$(hard partial 127.0.0.1 "$PORT" 8 50000)

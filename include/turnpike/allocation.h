@@ -47,6 +47,10 @@ struct turn_allocation {
 	uint8_t tid[STUN_TID_LEN]; /* of the Allocate that created it */
 	char *user;                /* who authenticated it ("" without auth) */
 	size_t userlen;
+	char *realm; /* the realm its credentials verified in (NULL until set) */
+	size_t realmlen;
+	char *origin; /* the ORIGIN of its Allocate, NULL without one */
+	size_t originlen;
 	bool oauth; /* made with an RFC 7635 token: any valid token may refresh it */
 	struct auth_session session; /* with oauth: the last token's mac_key and end */
 	/* Slots never move: the I/O layer keeps pointers to them (turn_handle_peer_data). */
@@ -89,6 +93,11 @@ struct turn_allocation *allocation_add(struct allocation_table *tab, const struc
 /* Unlinks and frees a (its relays must be closed). */
 void allocation_remove(struct allocation_table *tab, struct turn_allocation *a);
 bool allocation_is_user(const struct turn_allocation *a, const char *user, size_t userlen);
+/* Records a's realm and ORIGIN (origin NULL: none); -1 when out of memory. */
+int allocation_set_realm(struct turn_allocation *a, const char *realm, size_t realmlen,
+    const char *origin, size_t originlen);
+/* True when a was made in realm (an unset realm is ""). */
+bool allocation_is_realm(const struct turn_allocation *a, const char *realm, size_t realmlen);
 
 /* A free relay slot to open into, or NULL; allocation_keep_relay marks it live. */
 struct turn_relay *allocation_free_relay(struct turn_allocation *a);

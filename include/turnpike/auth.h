@@ -39,6 +39,14 @@ struct auth_result {
 	bool oauth;            /* authenticated by an RFC 7635 access token */
 	uint64_t expires_unix; /* with oauth: when the token ends (allocations end by then) */
 	char userbuf[CREDS_NAME_MAX]; /* the user a USERHASH named (RFC 8489 §14.4) */
+	/*
+	 * The realm of the request (auth_request_realm), set by every check, failed
+	 * or not: the challenge's REALM, and once authenticated the realm of the
+	 * credentials. Points to the configuration or into realmbuf: use in place.
+	 */
+	const char *realm;
+	size_t realmlen;
+	char realmbuf[CREDS_REALM_MAX];
 };
 
 /* A fresh nonce for t, valid for cfg->stale_nonce seconds; returns its length. */
@@ -60,6 +68,16 @@ bool auth_nonce_has_anonymity(const uint8_t *nonce, size_t len);
 int auth_userhash_name(const struct creds *creds, const uint8_t hash[STUN_USERHASH_LEN],
     const char *realm, size_t realmlen, char name[CREDS_NAME_MAX], size_t *namelen);
 
+/*
+ * The realm a request is answered in: the one the store maps the first of its
+ * ORIGIN attributes that it maps to (coturn's turn_origin_to_realm; clients
+ * may send several), else the configured realm. Sets r->realm
+ * (and r->realmbuf). An ORIGIN only chooses which realm's credentials must
+ * verify: it never grants anything by itself.
+ */
+void auth_request_realm(const struct turn_config *cfg, const struct creds *creds,
+    const struct stun_msg *m, struct auth_result *r);
+
 /* Checks m's long-term credentials in RFC 8489 §9.2.4's order and fills r. */
 void auth_check(const struct turn_config *cfg, const struct creds *creds,
     const struct turn_5tuple *t, const struct stun_msg *m, uint64_t now_unix,
@@ -79,5 +97,8 @@ void auth_check_session(const struct turn_config *cfg, const struct creds *creds
  */
 int auth_build_challenge(struct stun_build *b, const struct turn_config *cfg,
     const struct turn_5tuple *t, uint64_t now_unix);
+/* The same with REALM realm (a request's auth_result.realm) instead of cfg->realm. */
+int auth_build_challenge_realm(struct stun_build *b, const struct turn_config *cfg,
+    const char *realm, size_t realmlen, const struct turn_5tuple *t, uint64_t now_unix);
 
 #endif

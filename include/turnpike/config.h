@@ -110,6 +110,7 @@ struct config {
 	char *rest_api_separator;
 	char *rest_api_hmac;
 	bool userhash;
+	bool check_origin_consistency;
 	char *realm;
 	char *userdb;
 	int userdb_stale_limit; /* seconds the last good copy is served */

@@ -36,6 +36,8 @@ struct creds_result {
 struct oauth_key;
 /* Room for a user name found by its USERHASH (RFC 8489 §14.3: 513 bytes) and a NUL. */
 #define CREDS_NAME_MAX 514
+/* Room for a realm the store maps an ORIGIN to (coturn's varchar(127)) and a NUL. */
+#define CREDS_REALM_MAX 128
 
 struct creds_ops {
 	/* Looks up user in realm at wall-clock time now_unix; fills out on CREDS_FOUND. */
@@ -51,6 +53,14 @@ struct creds_ops {
 	 */
 	int (*find_hash)(void *ctx, const uint8_t hash[32], const char *realm, size_t realmlen,
 	    char *name, size_t *namelen);
+	/*
+	 * Optional (NULL: no ORIGIN is mapped): the realm coturn's
+	 * turn_origin_to_realm maps origin to, copied to realm (cap
+	 * CREDS_REALM_MAX, NUL-terminated) with *realmlen; CREDS_FOUND or
+	 * CREDS_UNKNOWN.
+	 */
+	int (*origin_realm)(void *ctx, const char *origin, size_t originlen, char *realm,
+	    size_t *realmlen);
 };
 
 struct creds {
@@ -66,6 +76,10 @@ int creds_oauth_key(const struct creds *c, const char *kid, size_t kidlen, struc
 /* The user whose USERHASH is hash, through c's find_hash (CREDS_UNKNOWN without one). */
 int creds_find_hash(const struct creds *c, const uint8_t hash[32], const char *realm,
     size_t realmlen, char name[CREDS_NAME_MAX], size_t *namelen);
+
+/* The realm origin maps to, through c's origin_realm (CREDS_UNKNOWN without one). */
+int creds_origin_realm(const struct creds *c, const char *origin, size_t originlen,
+    char realm[CREDS_REALM_MAX], size_t *realmlen);
 
 /* The static provider: users and shared secrets from the configuration. */
 struct creds_static;

@@ -76,8 +76,17 @@ int metrics_usertab_add(struct metrics_usertab *tab, const char *user,
     const struct metrics_user *traffic);
 void metrics_usertab_free(struct metrics_usertab *tab);
 
+/* Live allocations of one realm (the realm their credentials verified in). */
+struct metrics_realm {
+	char *name;
+	uint64_t allocations;
+};
+
 struct metrics_snapshot {
 	const char *realm;
+	/* Every realm holding allocations; the server realm is always listed. */
+	struct metrics_realm *realms;
+	size_t nrealms;
 	struct metrics_worker *worker;
 	size_t nworkers;
 	uint64_t ports_used, ports_total;

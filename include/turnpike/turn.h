@@ -90,6 +90,8 @@ struct turn_config {
 	bool alternate_preauth;
 	bool userhash; /* offer username anonymity and accept USERHASH (RFC 8489 §9.2.1) */
 	const struct binding_rfc5780 *rfc5780; /* NULL: RFC 5780 off */
+	/* check-origin-consistency: requests on an allocation made with ORIGIN repeat it (441). */
+	bool check_origin;
 };
 
 /* Room for any response turn_handle_message builds. */
@@ -281,8 +283,9 @@ void turn_stats(const struct turn *t, struct turn_stats *out);
 
 /* A read-only copy of one allocation, for the control socket. */
 struct turn_session {
-	uint64_t id;      /* unique in this core */
-	const char *user; /* "" without auth; valid during the callback only */
+	uint64_t id;       /* unique in this core */
+	const char *user;  /* "" without auth; valid during the callback only */
+	const char *realm; /* the realm its credentials verified in; idem */
 	struct turn_5tuple tuple;
 	struct sockaddr_storage relayed; /* the first relay's advertised address */
 	uint64_t age_s;

@@ -681,6 +681,7 @@ server_init_httpd(struct server *s, char **cause)
 	s->hsrc.ports_per_addr = (size_t)(cfg->max_port - cfg->min_port + 1);
 	s->hsrc.draining = &s->draining;
 	s->hsrc.username_labels = cfg->prometheus_username_labels;
+	s->hsrc.limits = s->limits;
 	return httpd_create(s->base, (const struct sockaddr *)&ss, &s->hsrc, &s->httpd, cause);
 }
 

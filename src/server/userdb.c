@@ -38,6 +38,8 @@ struct userdb_snap {
 	size_t nrealms;
 	struct oauth_key *okeys; /* RFC 7635 AS-RS keys (oauth_key) */
 	size_t nokeys;
+	char **origins; /* turn_origin_to_realm: origin, realm, origin, realm... */
+	size_t norigins;
 	bool rest;
 	bool rest_sha256; /* rest-api-hmac=sha256 when it was loaded */
 	char sep;
@@ -91,8 +93,10 @@ static int userdb_lookup(void *, const char *, size_t, const char *, size_t, uin
 static int userdb_oauth_key(void *, const char *, size_t, struct oauth_key *);
 
 static int userdb_find_hash(void *, const uint8_t *, const char *, size_t, char *, size_t *);
+static int userdb_origin_realm(void *, const char *, size_t, char *, size_t *);
 
-static const struct creds_ops userdb_ops = {userdb_lookup, userdb_oauth_key, userdb_find_hash};
+static const struct creds_ops userdb_ops = {userdb_lookup, userdb_oauth_key, userdb_find_hash,
+    userdb_origin_realm};
 
 static void
 userdb_snap_free(struct userdb_snap *sn)
@@ -104,6 +108,9 @@ userdb_snap_free(struct userdb_snap *sn)
 	for (i = 0; i < sn->nrealms; i++)
 		creds_static_free(sn->realms[i]);
 	free(sn->realms);
+	for (i = 0; i < 2 * sn->norigins; i++)
+		free(sn->origins[i]);
+	free(sn->origins);
 	if (sn->okeys != NULL)
 		explicit_bzero(sn->okeys, sn->nokeys * sizeof *sn->okeys);
 	free(sn->okeys);
@@ -220,6 +227,27 @@ userdb_load_oauth(void *arg, const struct store_oauth_key *row)
 	return 0;
 }
 
+/* One turn_origin_to_realm row (row: realm, name = origin). */
+static int
+userdb_load_origin(void *arg, const struct store_row *row)
+{
+	struct userdb_load *l = arg;
+	struct userdb_snap *sn = l->sn;
+	char **grown;
+
+	if (strlen(row->realm) >= CREDS_REALM_MAX)
+		return 0; /* longer than coturn's column: never matched */
+	if ((grown = reallocarray(sn->origins, 2 * (sn->norigins + 1), sizeof *grown)) == NULL)
+		return cause_fail(l->cause, "out of memory");
+	sn->origins = grown;
+	grown[2 * sn->norigins] = strdup(row->name);
+	grown[2 * sn->norigins + 1] = strdup(row->realm);
+	sn->norigins++;
+	if (grown[2 * sn->norigins - 2] == NULL || grown[2 * sn->norigins - 1] == NULL)
+		return cause_fail(l->cause, "out of memory");
+	return 0;
+}
+
 static void
 userdb_extra_free(struct userdb_extra *x)
 {
@@ -274,7 +302,8 @@ userdb_load(struct userdb *u, char **cause)
 	l.sn->sep = u->sep;
 	if (store_user_list(u->store, NULL, userdb_load_user, &l, cause) != 0 ||
 	    (u->rest && store_secret_list(u->store, NULL, userdb_load_secret, &l, cause) != 0) ||
-	    store_oauth_key_list(u->store, userdb_load_oauth, &l, cause) != 0) {
+	    store_oauth_key_list(u->store, userdb_load_oauth, &l, cause) != 0 ||
+	    store_origin_list(u->store, NULL, userdb_load_origin, &l, cause) != 0) {
 		if (*cause == NULL)
 			cause_fail(cause, "reading the store failed");
 		userdb_snap_free(l.sn);
@@ -765,8 +794,40 @@ userdb_front_find_hash(void *ctx, const uint8_t *hash, const char *realm, size_t
 	return userdb_find_hash_with(f->u, f->opts, hash, realm, realmlen, name, namelen);
 }
 
+/* The realm the store maps origin to (exact match, as coturn's table lookup). */
+static int
+userdb_origin_realm(void *ctx, const char *origin, size_t originlen, char *realm, size_t *realmlen)
+{
+	struct userdb *u = ctx;
+	const char *o;
+	size_t i;
+	int rc = CREDS_UNKNOWN;
+
+	pthread_rwlock_rdlock(&u->lock);
+	for (i = 0; u->snap->ok && i < u->snap->norigins; i++) {
+		o = u->snap->origins[2 * i];
+		if (strlen(o) == originlen && memcmp(o, origin, originlen) == 0) {
+			*realmlen = strlen(u->snap->origins[2 * i + 1]);
+			memcpy(realm, u->snap->origins[2 * i + 1], *realmlen + 1);
+			rc = CREDS_FOUND;
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&u->lock);
+	return rc;
+}
+
+static int
+userdb_front_origin_realm(void *ctx, const char *origin, size_t originlen, char *realm,
+    size_t *realmlen)
+{
+	struct userdb_front *f = ctx;
+
+	return userdb_origin_realm(f->u, origin, originlen, realm, realmlen);
+}
+
 static const struct creds_ops userdb_front_ops = {userdb_front_lookup, userdb_front_oauth_key,
-    userdb_front_find_hash};
+    userdb_front_find_hash, userdb_front_origin_realm};
 
 void
 userdb_front_iface(struct userdb_front *f, struct creds *out)

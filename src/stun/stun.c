@@ -83,6 +83,8 @@ static const struct stun_attr_def stun_attr_defs[] = {
     {STUN_ATTR_OTHER_ADDRESS, "OTHER-ADDRESS", 8, 20, stun_valid_addr},
     {STUN_ATTR_THIRD_PARTY_AUTHORIZATION, "THIRD-PARTY-AUTHORIZATION", 0, STUN_TEXT_MAX_BYTES,
 	stun_valid_text},
+    /* A web origin (coturn picks the realm by it): text, as long as REALM may be. */
+    {STUN_ATTR_ORIGIN, "ORIGIN", 0, STUN_TEXT_MAX_BYTES, stun_valid_text},
 };
 
 static const struct {

@@ -87,6 +87,8 @@ allocation_free_one(struct turn_allocation *a)
 	for (i = 0; i < sizeof a->session.key; i++)
 		k[i] = 0;
 	free(a->user);
+	free(a->realm);
+	free(a->origin);
 	free(a->perms);
 	free(a->chans);
 	free(a);
@@ -297,6 +299,48 @@ bool
 allocation_is_user(const struct turn_allocation *a, const char *user, size_t userlen)
 {
 	return a->userlen == userlen && memcmp(a->user, user, userlen) == 0;
+}
+
+/* A NUL-terminated copy of len bytes of p; NULL when out of memory. */
+static char *
+allocation_copy(const char *p, size_t len)
+{
+	char *c;
+
+	if ((c = malloc(len + 1)) == NULL)
+		return NULL;
+	if (len > 0)
+		memcpy(c, p, len);
+	c[len] = '\0';
+	return c;
+}
+
+int
+allocation_set_realm(struct turn_allocation *a, const char *realm, size_t realmlen,
+    const char *origin, size_t originlen)
+{
+	char *r, *o = NULL;
+
+	if ((r = allocation_copy(realm, realmlen)) == NULL ||
+	    (origin != NULL && (o = allocation_copy(origin, originlen)) == NULL)) {
+		free(r);
+		return -1;
+	}
+	free(a->realm);
+	free(a->origin);
+	a->realm = r;
+	a->realmlen = realmlen;
+	a->origin = o;
+	a->originlen = o != NULL ? originlen : 0;
+	return 0;
+}
+
+bool
+allocation_is_realm(const struct turn_allocation *a, const char *realm, size_t realmlen)
+{
+	if (a->realmlen != realmlen)
+		return false;
+	return realmlen == 0 || memcmp(a->realm, realm, realmlen) == 0;
 }
 
 /* The slot index of r in a, or ALLOCATION_MAX_RELAYS when r is not one of a's slots. */

@@ -251,34 +251,51 @@ auth_fail(struct auth_result *r, int error, bool challenge)
 	r->challenge = challenge;
 }
 
+/* True when the request's REALM is the realm it is answered in (r->realm). */
 static bool
-auth_realm_ours(const struct turn_config *cfg, const struct stun_msg *m,
-    const struct stun_attr *realm)
+auth_realm_ours(const struct stun_msg *m, const struct stun_attr *realm,
+    const struct auth_result *r)
 {
-	const char *ours = cfg->realm != NULL ? cfg->realm : "";
-
-	return realm->len == strlen(ours) &&
-	    memcmp(stun_attr_value(m, realm), ours, realm->len) == 0;
+	return realm->len == r->realmlen &&
+	    memcmp(stun_attr_value(m, realm), r->realm, realm->len) == 0;
 }
 
-/* The user's keys and the MAC; realm must be ours. */
+/* The user's keys in the request's realm and the MAC. */
 static void
-auth_check_keys(const struct turn_config *cfg, const struct creds *creds, const struct stun_msg *m,
-    const struct stun_attr *realm, uint16_t alg, uint64_t now_unix, struct auth_result *r)
+auth_check_keys(const struct creds *creds, const struct stun_msg *m, uint16_t alg,
+    uint64_t now_unix, struct auth_result *r)
 {
-	const char *ours = cfg->realm != NULL ? cfg->realm : "";
 	struct creds_result cr;
 
-	if (!auth_realm_ours(cfg, m, realm)) {
-		auth_fail(r, 401, true);
-		return;
-	}
 	/* CREDS_PENDING is a 401 for now; an asynchronous store will park the request. */
-	if (creds_lookup(creds, r->user, r->userlen, ours, realm->len, now_unix, &cr) !=
+	if (creds_lookup(creds, r->user, r->userlen, r->realm, r->realmlen, now_unix, &cr) !=
 		CREDS_FOUND ||
 	    !auth_verify_keys(m, alg, &cr, r))
 		auth_fail(r, 401, true);
 	auth_wipe(&cr, sizeof cr);
+}
+
+void
+auth_request_realm(const struct turn_config *cfg, const struct creds *creds,
+    const struct stun_msg *m, struct auth_result *r)
+{
+	const struct stun_attr *a;
+	size_t i;
+
+	/* As coturn: the first of the ORIGIN attributes that the store maps. */
+	for (i = 0; i < m->nattrs; i++) {
+		a = &m->attrs[i];
+		if (a->type == STUN_ATTR_ORIGIN &&
+		    creds_origin_realm(creds, (const char *)stun_attr_value(m, a), a->len,
+			r->realmbuf, &r->realmlen) == CREDS_FOUND &&
+		    r->realmlen < sizeof r->realmbuf) {
+			r->realmbuf[r->realmlen] = '\0';
+			r->realm = r->realmbuf;
+			return;
+		}
+	}
+	r->realm = cfg->realm != NULL ? cfg->realm : "";
+	r->realmlen = strlen(r->realm);
 }
 
 int
@@ -310,8 +327,8 @@ auth_userhash_name(const struct creds *creds, const uint8_t hash[STUN_USERHASH_L
  */
 static int
 auth_resolve_userhash(const struct turn_config *cfg, const struct creds *creds,
-    const struct stun_msg *m, const struct stun_attr *uh, const struct stun_attr *realm,
-    const struct stun_attr *nonce, struct auth_result *r)
+    const struct stun_msg *m, const struct stun_attr *uh, const struct stun_attr *nonce,
+    struct auth_result *r)
 {
 	uint8_t hash[STUN_USERHASH_LEN];
 
@@ -320,8 +337,8 @@ auth_resolve_userhash(const struct turn_config *cfg, const struct creds *creds,
 		auth_fail(r, 400, false);
 		return -1;
 	}
-	if (auth_userhash_name(creds, hash, (const char *)stun_attr_value(m, realm), realm->len,
-		r->userbuf, &r->userlen) != CREDS_FOUND) {
+	if (auth_userhash_name(creds, hash, r->realm, r->realmlen, r->userbuf, &r->userlen) !=
+	    CREDS_FOUND) {
 		r->user = r->userbuf; /* the label: the failure counts against this hash */
 		auth_fail(r, 401, true);
 		return -1;
@@ -423,6 +440,7 @@ auth_check_session(const struct turn_config *cfg, const struct creds *creds,
 	uint16_t alg;
 
 	memset(r, 0, sizeof *r);
+	auth_request_realm(cfg, creds, m, r);
 	if (m->mi < 0 && m->mi_sha256 < 0) {
 		auth_fail(r, 401, true);
 		return;
@@ -447,28 +465,39 @@ auth_check_session(const struct turn_config *cfg, const struct creds *creds,
 	if (user != NULL) {
 		r->user = (const char *)stun_attr_value(m, user);
 		r->userlen = user->len;
-	} else if (auth_resolve_userhash(cfg, creds, m, uh, realm, nonce, r) != 0)
+	} else if (auth_resolve_userhash(cfg, creds, m, uh, nonce, r) != 0)
 		return;
-	token = cfg->oauth ? stun_find(m, STUN_ATTR_ACCESS_TOKEN) : NULL;
-	if ((token != NULL || (sess != NULL && sess->keylen > 0)) &&
-	    !auth_realm_ours(cfg, m, realm))
+	/* Credentials of another realm than the ORIGIN's (or the server's) never verify. */
+	if (!auth_realm_ours(m, realm, r)) {
 		auth_fail(r, 401, true);
-	else if (token != NULL)
+		return;
+	}
+	token = cfg->oauth ? stun_find(m, STUN_ATTR_ACCESS_TOKEN) : NULL;
+	if (token != NULL)
 		auth_check_oauth(cfg, creds, m, token, now_unix, r);
 	else if (sess != NULL && sess->keylen > 0)
 		auth_check_sess(m, sess, now_unix, r);
 	else
-		auth_check_keys(cfg, creds, m, realm, alg, now_unix, r);
+		auth_check_keys(creds, m, alg, now_unix, r);
 }
 
 int
 auth_build_challenge(struct stun_build *b, const struct turn_config *cfg,
     const struct turn_5tuple *t, uint64_t now_unix)
 {
+	const char *realm = cfg->realm != NULL ? cfg->realm : "";
+
+	return auth_build_challenge_realm(b, cfg, realm, strlen(realm), t, now_unix);
+}
+
+int
+auth_build_challenge_realm(struct stun_build *b, const struct turn_config *cfg, const char *realm,
+    size_t realmlen, const struct turn_5tuple *t, uint64_t now_unix)
+{
 	char nonce[AUTH_NONCE_MAX];
 	size_t len = auth_nonce_make(cfg, t, now_unix, nonce);
 
-	stun_build_string(b, STUN_ATTR_REALM, cfg->realm != NULL ? cfg->realm : "");
+	stun_build_attr(b, STUN_ATTR_REALM, realm, realmlen);
 	stun_build_attr(b, STUN_ATTR_NONCE, nonce, len);
 	if (cfg->sha256)
 		stun_build_attr(b, STUN_ATTR_PASSWORD_ALGORITHMS, auth_offered,

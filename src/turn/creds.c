@@ -45,8 +45,8 @@ static int creds_static_lookup(void *, const char *, size_t, const char *, size_
     struct creds_result *);
 static int creds_static_find_hash(void *, const uint8_t *, const char *, size_t, char *, size_t *);
 
-static const struct creds_ops creds_static_ops = {creds_static_lookup, NULL,
-    creds_static_find_hash};
+static const struct creds_ops creds_static_ops = {creds_static_lookup, NULL, creds_static_find_hash,
+    NULL};
 
 /* Overwrites secrets before their memory is released. */
 static void
@@ -84,6 +84,16 @@ creds_find_hash(const struct creds *c, const uint8_t hash[32], const char *realm
 	if (c == NULL || c->ops == NULL || c->ops->find_hash == NULL)
 		return CREDS_UNKNOWN;
 	return c->ops->find_hash(c->ctx, hash, realm, realmlen, name, namelen);
+}
+
+int
+creds_origin_realm(const struct creds *c, const char *origin, size_t originlen,
+    char realm[CREDS_REALM_MAX], size_t *realmlen)
+{
+	*realmlen = 0;
+	if (c == NULL || c->ops == NULL || c->ops->origin_realm == NULL)
+		return CREDS_UNKNOWN;
+	return c->ops->origin_realm(c->ctx, origin, originlen, realm, realmlen);
 }
 
 struct creds_static *

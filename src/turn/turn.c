@@ -166,6 +166,7 @@ turn_session_fill(const struct turn_allocation *a, struct turn_session *s)
 	memset(s, 0, sizeof *s);
 	s->id = a->id;
 	s->user = a->user != NULL ? a->user : "";
+	s->realm = a->realm != NULL ? a->realm : "";
 	s->tuple = a->tuple;
 	s->to_peer_packets = a->to_peer_packets;
 	s->to_peer_bytes = a->to_peer_bytes;
@@ -327,7 +328,8 @@ turn_build(const struct turn_req *r, const struct turn_answer *a, uint8_t *out, 
 			stun_build_string(&b, STUN_ATTR_ALTERNATE_DOMAIN, a->alternate->domain);
 	}
 	if (a->challenge)
-		auth_build_challenge(&b, cfg, r->tuple, r->now->unix_s);
+		auth_build_challenge_realm(&b, cfg, r->auth.realm, r->auth.realmlen, r->tuple,
+		    r->now->unix_s);
 	turn_build_success(r, a, &b);
 	if (cfg->software != NULL)
 		stun_build_string(&b, STUN_ATTR_SOFTWARE, cfg->software);
@@ -581,6 +583,21 @@ turn_allocate_answer(const struct turn_req *r, const struct turn_allocation *a,
 	ans->mapped = true;
 }
 
+/*
+ * The allocation's realm is the one its credentials verified in (never
+ * chosen by an ORIGIN alone); its ORIGIN is kept for check-origin-consistency.
+ */
+static int
+turn_bind_realm(const struct turn_req *r, struct turn_allocation *a)
+{
+	const struct stun_attr *origin = stun_find(r->m, STUN_ATTR_ORIGIN);
+	const char *realm = r->auth.realm != NULL ? r->auth.realm : "";
+
+	return allocation_set_realm(a, realm, r->auth.realm != NULL ? r->auth.realmlen : 0,
+	    origin != NULL ? (const char *)stun_attr_value(r->m, origin) : NULL,
+	    origin != NULL ? origin->len : 0);
+}
+
 /* RFC 8656 §7.2. */
 static void
 turn_allocate(struct turn_req *r, struct turn_answer *ans)
@@ -601,6 +618,11 @@ turn_allocate(struct turn_req *r, struct turn_answer *ans)
 	if ((ans->error = turn_allocate_parse(r, &ar)) != 0 || (ans->error = turn_quota(r)) != 0)
 		return;
 	if ((a = allocation_add(r->t->allocs, r->tuple, r->auth.user, r->auth.userlen)) == NULL) {
+		ans->error = 508;
+		return;
+	}
+	if (turn_bind_realm(r, a) != 0) {
+		turn_delete(r->t, a);
 		ans->error = 508;
 		return;
 	}
@@ -837,7 +859,8 @@ turn_connection_bind(struct turn_req *r, struct turn_answer *ans)
 	    stun_get_u32(r->m, ida, &id) == -1 || (c = tcpconn_find(r->t->tcpconns, id)) == NULL ||
 	    c->state != TCPCONN_PENDING)
 		ans->error = 400;
-	else if (!allocation_is_user(c->alloc, r->auth.user, r->auth.userlen))
+	else if (!allocation_is_user(c->alloc, r->auth.user, r->auth.userlen) ||
+	    !allocation_is_realm(c->alloc, r->auth.realm, r->auth.realmlen))
 		ans->error = 441;
 	if (ans->error != 0) {
 		r->t->stats.tcp_bind_failures++;
@@ -918,6 +941,8 @@ turn_authenticate(struct turn_req *r, struct turn_answer *ans)
 
 	if (!t->cfg->auth) {
 		r->auth.user = "";
+		r->auth.realm = t->cfg->realm != NULL ? t->cfg->realm : "";
+		r->auth.realmlen = strlen(r->auth.realm);
 		r->authenticated = true;
 		return true;
 	}
@@ -969,9 +994,27 @@ turn_preauth_redirect(struct turn_req *r, struct turn_answer *ans)
 static bool
 turn_same_credentials(const struct turn_req *r)
 {
+	if (!allocation_is_realm(r->alloc, r->auth.realm, r->auth.realmlen))
+		return false; /* the same name in another realm is another user */
 	if (r->alloc->oauth || r->auth.oauth)
 		return r->alloc->oauth && r->auth.oauth;
 	return allocation_is_user(r->alloc, r->auth.user, r->auth.userlen);
+}
+
+/*
+ * coturn's check-origin-consistency: once an allocation was made with an
+ * ORIGIN, every request on it carries the same one.
+ */
+static bool
+turn_same_origin(const struct turn_req *r)
+{
+	const struct stun_attr *origin;
+
+	if (!r->t->cfg->check_origin || r->alloc->origin == NULL)
+		return true;
+	origin = stun_find(r->m, STUN_ATTR_ORIGIN);
+	return origin != NULL && origin->len == r->alloc->originlen &&
+	    memcmp(stun_attr_value(r->m, origin), r->alloc->origin, origin->len) == 0;
 }
 
 /* RFC 7635 §7: the allocation keeps the mac_key of the token that last succeeded. */
@@ -1000,7 +1043,7 @@ turn_dispatch(struct turn_req *r, const struct turn_method *meth, struct turn_an
 		return;
 	}
 	r->alloc = turn_find(r->t, r->tuple, r->now->mono_ms);
-	if (r->alloc != NULL && !turn_same_credentials(r)) {
+	if (r->alloc != NULL && (!turn_same_credentials(r) || !turn_same_origin(r))) {
 		ans->error = 441; /* another user's allocation: left untouched */
 		r->t->stats.auth_failures_441++;
 		return;

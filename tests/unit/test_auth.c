@@ -33,8 +33,9 @@ struct req {
 	const char *password;
 	const uint8_t *pwalgs;
 	size_t pwalgslen;
-	uint16_t pwalg; /* 0: no PASSWORD-ALGORITHM */
-	bool userhash;  /* USERHASH of user instead of USERNAME */
+	uint16_t pwalg;               /* 0: no PASSWORD-ALGORITHM */
+	bool userhash;                /* USERHASH of user instead of USERNAME */
+	const char *origin, *origin2; /* ORIGIN attributes, in this order */
 };
 
 static void
@@ -103,6 +104,10 @@ request(const struct req *q)
 		stun_build_attr(&b, STUN_ATTR_PASSWORD_ALGORITHMS, q->pwalgs, q->pwalgslen);
 	if (q->pwalg != 0)
 		stun_build_u32(&b, STUN_ATTR_PASSWORD_ALGORITHM, (uint32_t)q->pwalg << 16);
+	if (q->origin != NULL)
+		stun_build_string(&b, STUN_ATTR_ORIGIN, q->origin);
+	if (q->origin2 != NULL)
+		stun_build_string(&b, STUN_ATTR_ORIGIN, q->origin2);
 	if (q->user != NULL && q->password != NULL)
 		sign(&b, q);
 	else if (q->mi)
@@ -366,7 +371,7 @@ fixed_lookup(void *ctx, const char *user, size_t userlen, const char *realm, siz
 static void
 test_backend_failure(void)
 {
-	static const struct creds_ops ops = {fixed_lookup, NULL, NULL};
+	static const struct creds_ops ops = {fixed_lookup, NULL, NULL, NULL};
 	static int status;
 	struct creds saved = creds;
 	char n[AUTH_NONCE_MAX];
@@ -385,6 +390,105 @@ test_backend_failure(void)
 	    1000);
 	CHECKM(r.error == 401, "pending lookups answer 401 for now");
 	creds = saved;
+}
+
+/* Two realms behind one provider: REALM's users in cs, b.org's in tenant_b. */
+static struct creds_static *tenant_b;
+
+static int
+tenant_lookup(void *ctx, const char *user, size_t userlen, const char *realm, size_t realmlen,
+    uint64_t now, struct creds_result *out)
+{
+	struct creds c;
+
+	creds_static_iface(creds_static_has_realm(tenant_b, realm, realmlen) ? tenant_b : cs, &c);
+	return creds_lookup(&c, user, userlen, realm, realmlen, now, out);
+}
+
+static int
+tenant_origin(void *ctx, const char *origin, size_t len, char *realm, size_t *realmlen)
+{
+	if (len != 13 || memcmp(origin, "https://b.org", 13) != 0)
+		return CREDS_UNKNOWN;
+	memcpy(realm, "b.org", 6);
+	*realmlen = 5;
+	return CREDS_FOUND;
+}
+
+static bool
+realm_is(const struct auth_result *r, const char *realm)
+{
+	return r->realmlen == strlen(realm) && memcmp(r->realm, realm, r->realmlen) == 0;
+}
+
+static void
+test_origin_realms(void)
+{
+	static const struct creds_ops ops = {tenant_lookup, NULL, NULL, tenant_origin};
+	struct creds saved = creds;
+	char n[AUTH_NONCE_MAX], *cause = NULL;
+	const struct stun_attr *a;
+	struct auth_result r;
+	struct stun_build b;
+	size_t len;
+
+	tenant_b = creds_static_create("b.org");
+	CHECK(creds_static_add_user(tenant_b, "bob:b-pw", &cause) == 0);
+	creds.ops = &ops;
+	creds.ctx = NULL;
+	cfg.sha256 = false;
+	auth_nonce_make(&cfg, &tup, 1000, n);
+	r = check(&(struct req){.origin = "https://b.org"}, 1000);
+	CHECKM(r.error == 401 && r.challenge && realm_is(&r, "b.org"),
+	    "no credentials: the 401's realm is the one ORIGIN maps to");
+	r = check(&(struct req){.origin = "https://x.org"}, 1000);
+	CHECKM(r.error == 401 && realm_is(&r, REALM), "an unmapped ORIGIN: the server realm");
+	r = check(&(struct req){.user = "bob",
+		      .realm = "b.org",
+		      .nonce = n,
+		      .mi = true,
+		      .password = "b-pw",
+		      .origin = "https://b.org"},
+	    1000);
+	CHECKM(r.error == 0 && realm_is(&r, "b.org"), "bob of b.org through b.org's ORIGIN");
+	r = check(&(struct req){.user = "bob",
+		      .realm = "b.org",
+		      .nonce = n,
+		      .mi = true,
+		      .password = "b-pw",
+		      .origin = "https://x.org",
+		      .origin2 = "https://b.org"},
+	    1000);
+	CHECKM(r.error == 0 && realm_is(&r, "b.org"), "the first ORIGIN the store maps counts");
+	r = check(&(struct req){.user = "bob",
+		      .realm = "b.org",
+		      .nonce = n,
+		      .mi = true,
+		      .password = "b-pw"},
+	    1000);
+	CHECKM(r.error == 401 && realm_is(&r, REALM),
+	    "bob of b.org without ORIGIN: 401 (the server realm's challenge)");
+	r = check(&(struct req){.user = "alice",
+		      .nonce = n,
+		      .mi = true,
+		      .password = "s3cret",
+		      .origin = "https://b.org"},
+	    1000);
+	CHECKM(r.error == 401 && r.challenge && realm_is(&r, "b.org"),
+	    "alice of the server realm through b.org's ORIGIN: 401");
+	r = check(&(struct req){.user = "alice", .nonce = n, .mi = true, .password = "s3cret"},
+	    1000);
+	CHECKM(r.error == 0 && realm_is(&r, REALM), "alice without ORIGIN: her realm");
+	stun_build_init(&b, buf, sizeof buf, STUN_ALLOCATE, STUN_ERROR, msg.tid);
+	stun_build_error(&b, 401, "");
+	CHECK(auth_build_challenge_realm(&b, &cfg, "b.org", 5, &tup, 1000) == 0);
+	CHECK(stun_build_finish(&b, &len) == 0 &&
+	    stun_decode(&msg, buf, len, &(const char *){0}) == 0);
+	CHECKM((a = stun_find(&msg, STUN_ATTR_REALM)) != NULL && a->len == 5 &&
+		memcmp(stun_attr_value(&msg, a), "b.org", 5) == 0,
+	    "the challenge carries the realm it is given");
+	creds = saved;
+	creds_static_free(tenant_b);
 }
 
 /* RFC 8489 B.1 (errata 6268): its USERHASH finds the user, whose SHA-256 key verifies it. */
@@ -562,7 +666,7 @@ oauth_token(const char *server, uint64_t ts, uint32_t lifetime, const uint8_t ma
 static void
 test_oauth(void)
 {
-	static const struct creds_ops ops = {no_users, oauth_lookup, NULL};
+	static const struct creds_ops ops = {no_users, oauth_lookup, NULL, NULL};
 	const uint8_t mac[20] = "session-key-20-bytes", other[20] = "another-key-20-bytes";
 	struct creds oc = {&ops, NULL};
 	uint8_t tok[OAUTH_TOKEN_MAX], stolen[OAUTH_TOKEN_MAX];
@@ -674,6 +778,7 @@ main(void)
 	test_rest_rotation();
 	test_sha256();
 	test_backend_failure();
+	test_origin_realms();
 	test_userhash_b1();
 	test_userhash();
 	test_challenge();

@@ -238,6 +238,7 @@ gen_init_turn(struct gen *g, const struct gen_fixed *fx)
 	}
 	t->alternate_preauth = cfg->alternate_server_preauth;
 	t->userhash = cfg->userhash;
+	t->check_origin = cfg->check_origin_consistency;
 }
 
 /* alternate-server and tls-alternate-server, in the order given (weights by repetition). */

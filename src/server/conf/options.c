@@ -416,9 +416,9 @@ const struct option_entry options_table[] = {
 	.max = 1000000000,
 	.offset = OFF(user_quota),
 	.arg = "N",
-	.help = "Concurrent allocations one user name may hold (486 beyond), counted "
-		"across all worker threads; 0 means unlimited. A realm's user-quota in the "
-		"store overrides it."},
+	.help = "Concurrent allocations one user name of a realm may hold (486 beyond), "
+		"counted across all worker threads; 0 means unlimited. A realm's user-quota "
+		"in the store overrides it there."},
     {.name = "total-quota",
 	.short_flag = 'Q',
 	.type = OPTION_INT,
@@ -428,8 +428,9 @@ const struct option_entry options_table[] = {
 	.max = 1000000000,
 	.offset = OFF(total_quota),
 	.arg = "N",
-	.help = "Concurrent allocations on the whole server (486 beyond); 0 means "
-		"unlimited. A realm's total-quota in the store overrides it."},
+	.help = "Concurrent allocations in a realm (486 beyond; as in coturn, each realm "
+		"of the store counts its own, so with one realm: the whole server); 0 means "
+		"unlimited. A realm's total-quota in the store overrides it there."},
     {.name = "max-bps",
 	.short_flag = 's',
 	.type = OPTION_INT,
@@ -441,7 +442,8 @@ const struct option_entry options_table[] = {
 	.arg = "BYTES",
 	.help = "Bytes per second relayed for one session, limited in each direction "
 		"separately with a burst of one second; excess packets are dropped. 0 means "
-		"unlimited. A realm's max-bps in the store overrides it for new sessions."},
+		"unlimited. A realm's max-bps in the store overrides it for the new sessions "
+		"of that realm."},
     {.name = "bps-capacity",
 	.short_flag = 'B',
 	.type = OPTION_INT,
@@ -668,6 +670,13 @@ const struct option_entry options_table[] = {
 	.help = "Offer username anonymity (RFC 8489 §9.2.1, nonce cookie bit 1) and accept "
 		"USERHASH, SHA-256(user:realm), instead of USERNAME from users of user "
 		"options and the userdb (REST API user names cannot be found by hash)."},
+    {.name = "check-origin-consistency",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(check_origin_consistency),
+	.help = "Requests on an allocation made with an ORIGIN attribute must carry the same "
+		"ORIGIN (441 otherwise), as in coturn. ORIGIN picks the realm of the 401 "
+		"through the userdb's turn_origin_to_realm table."},
     {.name = "realm",
 	.short_flag = 'r',
 	.type = OPTION_STRING,
@@ -988,7 +997,6 @@ const struct option_entry options_table[] = {
     UNIMPL_ARG("alt-tls-listening-port", NULL, 0, "PORT", "RFC 5780 alternative TLS port."),
     UNIMPL_ARG("aux-server", NULL, 0, "IP:PORT", "Auxiliary listener."),
     UNIMPL_FLAG("udp-self-balance", 0, "Balance UDP over auxiliary servers."),
-    UNIMPL_FLAG("check-origin-consistency", 0, "ORIGIN consistency check."),
     UNIMPL_FLAG("no-udp-relay", 0, "No UDP relay endpoints."),
     {.name = "no-tcp-relay",
 	.type = OPTION_FLAG,

@@ -69,6 +69,7 @@ struct relay_sock {
 	struct sockaddr_storage client;
 	uint8_t transport; /* the client's, enum turn_transport */
 	char user[RELAY_USER_MAX + 1];
+	char realm[RELAY_USER_MAX + 1]; /* its allocation's realm, for the logs */
 	uint64_t id;
 	uint64_t opened_ms;
 	uint64_t in_pkts, in_bytes, out_pkts, out_bytes;
@@ -139,6 +140,17 @@ relay_is_exhausted(int err)
 	return err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS;
 }
 
+/* A printable copy of len bytes of src, cut to RELAY_USER_MAX (dst: RELAY_USER_MAX + 1). */
+static void
+relay_printable(char *dst, const char *src, size_t len)
+{
+	size_t i, n = len < RELAY_USER_MAX ? len : RELAY_USER_MAX;
+
+	for (i = 0; i < n; i++)
+		dst[i] = isprint((unsigned char)src[i]) && src[i] != '"' ? src[i] : '?';
+	dst[n] = '\0';
+}
+
 static void
 relay_log_open(const struct relay_sock *s)
 {
@@ -150,10 +162,11 @@ relay_log_open(const struct relay_sock *s)
 	addr_fmt((const struct sockaddr *)&s->client, true, client, sizeof client);
 	snprintf(session, sizeof session, "w%d.r%llu", s->rl->setup.worker_id,
 	    (unsigned long long)s->id);
-	log_session(LOG_LEVEL_INFO, session, client, "%s %s%s%s for %s client %s, user \"%s\"",
-	    s->tcp ? "TCP relay" : "relay", local, strcmp(local, adv) != 0 ? " advertised as " : "",
+	log_session(LOG_LEVEL_INFO, session, client,
+	    "%s %s%s%s for %s client %s, realm \"%s\", user \"%s\"", s->tcp ? "TCP relay" : "relay",
+	    local, strcmp(local, adv) != 0 ? " advertised as " : "",
 	    strcmp(local, adv) != 0 ? adv : "",
-	    s->transport <= TURN_DTLS ? names[s->transport] : "?", client, s->user);
+	    s->transport <= TURN_DTLS ? names[s->transport] : "?", client, s->realm, s->user);
 }
 
 static void relay_read(evutil_socket_t fd, short what, void *arg);
@@ -193,6 +206,8 @@ relay_sock_start(struct relay *rl, const struct turn_relay_req *req, int fd, siz
 	s->client = req->client->client;
 	s->transport = req->client->transport;
 	memcpy(s->user, rl->user, sizeof s->user);
+	if (req->alloc != NULL && req->alloc->realm != NULL)
+		relay_printable(s->realm, req->alloc->realm, req->alloc->realmlen);
 	s->id = ++rl->next_id;
 	s->opened_ms = now.mono_ms;
 	if (req->client->transport != TURN_UDP && rl->cur_conn != NULL) {
@@ -331,8 +346,14 @@ static int
 relay_quota_take(struct relay *rl, const struct turn_relay_req *req, struct limits_user **h,
     uint64_t *bps)
 {
-	const char *user = req->alloc != NULL ? req->alloc->user : NULL;
-	size_t n, userlen = user != NULL ? req->alloc->userlen : 0;
+	const struct turn_allocation *a = req->alloc;
+	struct limits_req lr = {
+	    .realm = a != NULL ? a->realm : NULL,
+	    .realmlen = a != NULL && a->realm != NULL ? a->realmlen : 0,
+	    .user = a != NULL ? a->user : NULL,
+	    .userlen = a != NULL && a->user != NULL ? a->userlen : 0,
+	};
+	size_t n;
 	int rc;
 
 	*h = NULL;
@@ -345,7 +366,7 @@ relay_quota_take(struct relay *rl, const struct turn_relay_req *req, struct limi
 	if (relay_over_capacity(rl, n))
 		rc = 508; /* keeps descriptors for control, metrics and stream clients */
 	else if (rl->setup.limits != NULL)
-		rc = limits_take(rl->setup.limits, n, user, userlen, h, bps);
+		rc = limits_take(rl->setup.limits, &lr, h, bps);
 	else
 		rc = rl->setup.total_quota > 0 && n >= rl->setup.total_quota ? 486 : 0;
 	if (rc != 0)
@@ -424,10 +445,10 @@ relay_log_close(const struct relay_sock *s)
 	    (unsigned long long)s->id);
 	addr_fmt((const struct sockaddr *)&s->client, true, client, sizeof client);
 	log_session(LOG_LEVEL_INFO, session, client,
-	    "relay %s of user \"%s\" closed after %llu s: from peers %llu "
+	    "relay %s of user \"%s\" closed after %llu s, realm \"%s\": from peers %llu "
 	    "packets %llu bytes, to peers %llu packets %llu bytes",
 	    addr_fmt((const struct sockaddr *)&s->local, true, local, sizeof local), s->user,
-	    (unsigned long long)((now.mono_ms - s->opened_ms) / 1000),
+	    (unsigned long long)((now.mono_ms - s->opened_ms) / 1000), s->realm,
 	    (unsigned long long)s->in_pkts, (unsigned long long)s->in_bytes,
 	    (unsigned long long)s->out_pkts, (unsigned long long)s->out_bytes);
 }
@@ -707,11 +728,7 @@ relay_io(struct relay *rl, struct turn_io *io)
 static void
 relay_note_user(struct relay *rl, const char *user, size_t userlen)
 {
-	size_t i, n = userlen < RELAY_USER_MAX ? userlen : RELAY_USER_MAX;
-
-	for (i = 0; i < n; i++)
-		rl->user[i] = isprint((unsigned char)user[i]) && user[i] != '"' ? user[i] : '?';
-	rl->user[n] = '\0';
+	relay_printable(rl->user, user, userlen);
 }
 
 /* Forwards to the server's credentials, keeping a printable copy of the name. */
@@ -744,8 +761,17 @@ relay_creds_find_hash(void *ctx, const uint8_t *hash, const char *realm, size_t 
 	return creds_find_hash(rl->setup.creds, hash, realm, realmlen, name, namelen);
 }
 
+static int
+relay_creds_origin_realm(void *ctx, const char *origin, size_t originlen, char *realm,
+    size_t *realmlen)
+{
+	struct relay *rl = ctx;
+
+	return creds_origin_realm(rl->setup.creds, origin, originlen, realm, realmlen);
+}
+
 static const struct creds_ops relay_creds_ops = {relay_creds_lookup, relay_creds_oauth_key,
-    relay_creds_find_hash};
+    relay_creds_find_hash, relay_creds_origin_realm};
 
 void
 relay_set_creds(struct relay *rl, const struct creds *creds, size_t total_quota)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -32,9 +33,12 @@
 /* After accept() fails (out of descriptors), pause this long instead of spinning. */
 #define CONTROL_PAUSE_S 1
 
+struct control_conn;
+
 struct control {
 	struct evconnlistener *listener;
-	struct event *pause; /* re-enables the listener after an accept() error */
+	LIST_HEAD(, control_conn) conns; /* open client connections, freed with the control */
+	struct event *pause;             /* re-enables the listener after an accept() error */
 	char *path;
 	struct controlcmd *cmds;
 };
@@ -51,6 +55,7 @@ struct control_conn {
 	struct bufferevent *bev;
 	enum control_state state;
 	struct controlcmd_req *req; /* while the workers answer */
+	LIST_ENTRY(control_conn) link;
 };
 
 void
@@ -112,6 +117,7 @@ control_conn_free(struct control_conn *cc)
 {
 	if (cc->req != NULL)
 		controlcmd_detach(cc->req);
+	LIST_REMOVE(cc, link);
 	bufferevent_free(cc->bev);
 	free(cc);
 }
@@ -230,6 +236,7 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa
 		free(cc);
 		return;
 	}
+	LIST_INSERT_HEAD(&cc->c->conns, cc, link);
 	bufferevent_setcb(cc->bev, control_read, control_write, control_event, cc);
 	bufferevent_set_timeouts(cc->bev, &tv, &tv);
 	bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
@@ -347,6 +354,8 @@ control_free(struct control *c)
 		evconnlistener_free(c->listener);
 	if (c->pause != NULL)
 		event_free(c->pause);
+	while (!LIST_EMPTY(&c->conns))
+		control_conn_free(LIST_FIRST(&c->conns));
 	controlcmd_free(c->cmds);
 	unlink(c->path);
 	free(c->path);

@@ -23,6 +23,7 @@
 #include "turnpike/cause.h"
 #include "turnpike/fanout.h"
 #include "turnpike/httpd.h"
+#include "turnpike/limits.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
 #include "turnpike/metrics.h"
@@ -286,6 +287,25 @@ httpd_users(struct httpd_scrape *sc, struct metrics_snapshot *snap)
 	return 0;
 }
 
+/* One realm of limits_realms_walk into the snapshot; a failed copy is left out. */
+static void
+httpd_realm_add(void *arg, const char *realm, size_t count)
+{
+	struct metrics_snapshot *snap = arg;
+	struct metrics_realm *grown;
+	char *name;
+
+	if ((name = strdup(realm)) == NULL ||
+	    (grown = reallocarray(snap->realms, snap->nrealms + 1, sizeof *grown)) == NULL) {
+		free(name);
+		return;
+	}
+	snap->realms = grown;
+	grown[snap->nrealms].name = name;
+	grown[snap->nrealms].allocations = count;
+	snap->nrealms++;
+}
+
 static int
 httpd_render(struct httpd_scrape *sc, char **text, size_t *len)
 {
@@ -307,6 +327,8 @@ httpd_render(struct httpd_scrape *sc, char **text, size_t *len)
 	httpd_ports(sc->h, &snap.ports_used, &snap.ports_total);
 	snap.draining = atomic_load(src->draining);
 	snap.ready = httpd_not_ready(sc->h) == NULL;
+	if (src->limits != NULL)
+		limits_realms_walk(src->limits, httpd_realm_add, &snap);
 	if ((!src->username_labels || httpd_users(sc, &snap) == 0) &&
 	    (f = open_memstream(text, len)) != NULL) {
 		rc = metrics_render(f, &snap);
@@ -316,6 +338,9 @@ httpd_render(struct httpd_scrape *sc, char **text, size_t *len)
 	for (i = 0; i < snap.nusers; i++)
 		free(snap.user[i].name);
 	free(snap.user);
+	for (i = 0; i < snap.nrealms; i++)
+		free(snap.realms[i].name);
+	free(snap.realms);
 	free(snap.worker);
 	return rc;
 }

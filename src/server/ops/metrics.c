@@ -524,6 +524,23 @@ metrics_users(FILE *f, const struct metrics_snapshot *snap)
 	    snap->users_dropped);
 }
 
+static void
+metrics_realms(FILE *f, const struct metrics_snapshot *snap)
+{
+	bool server = false;
+	size_t i;
+
+	metrics_head(f, "turnpike_realm_allocations", "gauge",
+	    "Live allocations per realm (the realm their credentials verified in)");
+	for (i = 0; i < snap->nrealms; i++) {
+		metrics_realm(f, "turnpike_realm_allocations", snap->realms[i].name,
+		    snap->realms[i].allocations);
+		server = server || strcmp(snap->realms[i].name, snap->realm) == 0;
+	}
+	if (!server)
+		metrics_realm(f, "turnpike_realm_allocations", snap->realm, 0);
+}
+
 int
 metrics_render(FILE *f, const struct metrics_snapshot *snap)
 {
@@ -533,6 +550,7 @@ metrics_render(FILE *f, const struct metrics_snapshot *snap)
 	metrics_stun(f, &s);
 	metrics_traffic_all(f, snap, &s);
 	metrics_allocations(f, &s);
+	metrics_realms(f, snap);
 	metrics_auth(f, &s);
 	metrics_latency(f, &s.latency);
 	metrics_process(f, snap, &s);

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Multi-tenant realms from the store: coturn's turn_origin_to_realm maps the
+# ORIGIN attribute to the realm of the 401; users of each realm authenticate
+# there only (coturn's turnutils_uclient -o ORIGIN relays with no loss in its
+# realm and is refused through an ORIGIN of another realm); each realm's
+# turn_realm_option rows set its user-quota (486) and max-bps; the realm is the
+# one the credentials verified in (an ORIGIN alone grants nothing), labels
+# the turnpike_realm_allocations gauge and the relay log lines;
+# check-origin-consistency answers 441 to a request that changes its ORIGIN.
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/turnlib.sh"
+
+require_binaries
+UCLIENT=${UCLIENT:-$(command -v turnutils_uclient)}
+UPEER=${UPEER:-$(command -v turnutils_peer)}
+if [ -z "$UCLIENT" ] || [ -z "$UPEER" ]; then
+	tap_skip_all "coturn's turnutils_uclient or turnutils_peer not installed (apt-get install coturn)"
+fi
+command -v python3 >/dev/null 2>&1 || tap_skip_all "python3 is not installed"
+
+CTL=${TURNPIKECTL:-$TOP_BUILDDIR/turnpikectl}
+CHECK=$TOP_SRCDIR/tests/integration/realmcheck.py
+FLOW=$TOP_SRCDIR/tests/integration/turnflow.py
+DB=$T/realms.db
+ctl() { "$CTL" --db "$DB" "$@"; }
+A=a.example
+B=b.example
+OA=https://app.a.example
+OB=https://app.b.example
+
+ctl user add alice --realm "$A" --password alice-a >/dev/null 2>&1 ||
+	bail_out "turnpikectl could not create $DB"
+ctl user add bob --realm "$B" --password bob-b
+ctl origin add "$OA" --realm "$A"
+ctl origin add "$OB" --realm "$B"
+ctl realm set "$B" --user-quota 2 --max-bps 40000
+ctl realm set "$A" --user-quota 3
+
+turn_common_args
+start_turn_server_or_bail "${TURN_ARGS[@]}" --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 \
+	--relay-threads 2 --allow-loopback-peers --userdb "$DB" --check-origin-consistency \
+	--auth-failure-limit 0 \
+	--prometheus --prometheus-address 127.0.0.1 --prometheus-port @PORT2@
+METRICS=http://127.0.0.1:$PORT2/metrics
+# shellcheck disable=SC2317,SC2329 # called through wait_until
+realm_of() { timeout 20 python3 "$CHECK" realm401 127.0.0.1 "$PORT" "$@"; }
+# shellcheck disable=SC2317,SC2329 # called through wait_until
+realm_is() { [ "$(realm_of "$2")" = "$1" ]; }
+
+wait_until 5 realm_is "$B" "$OB"
+tap_is "the 401 to an ORIGIN mapped to $B carries REALM $B" "$?" "got '$(realm_of "$OB")'"
+got=$(realm_of "$OA")
+tap_is "... and to $OA, REALM $A" "$([ "$got" = "$A" ]; echo $?)" "got '$got'"
+got=$(realm_of)
+tap_is "without ORIGIN: the server realm" "$([ "$got" = "$TURN_REALM" ]; echo $?)" "got '$got'"
+got=$(realm_of https://unknown.example)
+tap_is "an ORIGIN the store does not map: the server realm" \
+	"$([ "$got" = "$TURN_REALM" ]; echo $?)" "got '$got'"
+ctl origin add https://late.example --realm "$A"
+wait_until 5 realm_is "$A" https://late.example
+tap_is "an origin added while the server runs maps within 5 s" "$?"
+
+out=$(timeout 30 python3 "$CHECK" quota 127.0.0.1 "$PORT" bob bob-b "$B" "$OB" "$METRICS" 2>&1)
+tap_diag "bob via $OB: $(echo "$out" | tr '\n' ' ')"
+echo "$out" | grep -qx 'alloc1 0' && echo "$out" | grep -qx 'alloc2 0' &&
+	echo "$out" | grep -qx 'alloc3 486'
+tap_is "$B's user-quota 2 from turn_realm_option: bob's third allocation gets 486" "$?" "$out"
+echo "$out" | grep -qx 'gauge 2'
+tap_is "turnpike_realm_allocations{realm=\"$B\"} counts bob's 2 live allocations" "$?" "$out"
+out=$(timeout 30 python3 "$CHECK" quota 127.0.0.1 "$PORT" alice alice-a "$A" "$OA" "$METRICS" 2>&1)
+echo "$out" | grep -qx 'alloc3 0' && echo "$out" | grep -qx 'gauge 3'
+tap_is "$A's user-quota is 3: alice's third allocation succeeds, the gauge of $A shows 3" "$?" \
+	"$out"
+
+out=$(timeout 30 python3 "$CHECK" consistency 127.0.0.1 "$PORT" "$TURN_USER" "$TURN_PASS" \
+	"$TURN_REALM" https://one.example https://two.example 2>&1)
+echo "$out" | grep -qx 'allocate 0' && echo "$out" | grep -qx 'other 441' &&
+	echo "$out" | grep -qx 'none 441' && echo "$out" | grep -qx 'same 0'
+tap_is "check-origin-consistency: a Refresh with another ORIGIN or none gets 441" "$?" "$out"
+
+# coturn's client. uclient -o sends three ORIGIN attributes (two of its own
+# around the one given): the first one the store maps picks the realm. It makes
+# two allocations, one of which it leaves to expire: these runs come after the
+# quota checks.
+pick_port
+PEER_PORT=$PICKED
+"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
+track_pid "$!"
+wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+N=20
+# uclient NAME ORIGIN USER PASSWORD: one turnutils_uclient run (-o ORIGIN unless empty).
+uclient() {
+	local origin=()
+	[ -z "$2" ] || origin=(-o "$2")
+	timeout 60 "$UCLIENT" -c "${origin[@]}" -n "$N" -m 1 -u "$3" -w "$4" -e 127.0.0.1 \
+		-r "$PEER_PORT" -p "$PORT" 127.0.0.1 >"$T/uc.$1" 2>&1
+}
+# uclient_ok NAME ORIGIN USER PASSWORD: the run relays N messages with no loss.
+uclient_ok() {
+	local rc ck
+	uclient "$@"
+	rc=$?
+	uclient_summary "$T/uc.$1" "$N" >"$T/uc.$1.check"
+	ck=$?
+	[ "$rc" -eq 0 ] && [ "$ck" -eq 0 ]
+	tap_is "uclient -o $2: $3 relays every message" "$?" "exit status $rc" \
+		"$(cat "$T/uc.$1.check")" "$(tail -n 5 "$T/uc.$1")"
+	tap_diag "$3 via $2: $(cat "$T/uc.$1.check")"
+}
+# uclient_refused NAME ORIGIN USER PASSWORD: the run cannot allocate.
+uclient_refused() {
+	uclient "$@"
+	! uclient_summary "$T/uc.$1" "$N" >/dev/null &&
+		grep -q 'Cannot complete Allocation' "$T/uc.$1"
+}
+uclient_ok alice "$OA" alice alice-a
+uclient_ok bob "$OB" bob bob-b
+uclient_refused cross "$OB" alice alice-a
+tap_is "uclient -o $OB: alice of $A cannot authenticate through $B's ORIGIN" "$?" \
+	"$(tail -n 3 "$T/uc.cross")"
+uclient_refused plain '' alice alice-a
+tap_is "uclient without ORIGIN: alice of $A is no user of the server realm" "$?" \
+	"$(tail -n 3 "$T/uc.plain")"
+grep -qE "relay 127\.0\.0\.1:[0-9]+ of user \"alice\" closed after [0-9]+ s, realm \"$A\"" \
+	"$TURNPIKED_LOG" &&
+	grep -qE "relay 127\.0\.0\.1:[0-9]+ of user \"bob\" closed after [0-9]+ s, realm \"$B\"" \
+		"$TURNPIKED_LOG"
+tap_is "the relay's closing log line names the realm" "$?" \
+	"$(grep -E 'relay .* closed' "$TURNPIKED_LOG" | tail -n 3)"
+
+# max-bps of realm B (40000) applies to bob's session (the one uclient left
+# and this one make 2, within the quota); the server has no max-bps.
+out=$(timeout 60 python3 "$FLOW" 127.0.0.1 "$PORT" bob bob-b "$B" 80000 6 "$OB" 2>&1)
+up=$(echo "$out" | awk '$1 == "up" { print $2 }')
+down=$(echo "$out" | awk '$1 == "up" { print $4 }')
+tap_diag "bob at 80000 B/s through $B (max-bps 40000): peer got $up B/s, client $down B/s"
+[ -n "$up" ] && [ -n "$down" ] && [ "$up" -ge 32000 ] && [ "$up" -le 48000 ] &&
+	[ "$down" -ge 32000 ] && [ "$down" -le 48000 ]
+tap_is "$B's max-bps 40000 holds bob's flow at 80000 B/s to 40000 each way (+-20 %)" "$?" "$out"
+
+turn_stop_check
+tap_done

@@ -204,10 +204,14 @@ stop_turnpiked
 
 # ---- every relay port taken ----
 # shellcheck disable=SC2317 # called through TP_PREPARE
+# The REST secret from the userdb this time (doctor finds it there by itself).
 prepare_taken() {
-	write_conf "$T/taken.conf" allow-loopback-peers "min-port=$TAKEN_MIN" \
-		"max-port=$((TAKEN_MIN + 1))"
+	write_conf "$T/taken.tmp" allow-loopback-peers "min-port=$TAKEN_MIN" \
+		"max-port=$((TAKEN_MIN + 1))" use-auth-secret "userdb=$T/users.db"
+	grep -v '^static-auth-secret=' "$T/taken.tmp" >"$T/taken.conf"
 }
+"$TURNPIKECTL" --db "$T/users.db" secret add "$SECRET" --realm turnpike.test >"$T/secret.log" 2>&1 ||
+	bail_out "turnpikectl secret add: $(cat "$T/secret.log")"
 # shellcheck disable=SC2317 # called through wait_until
 holder_ready() {
 	[ -s "$T/holder.ready" ]
@@ -234,6 +238,9 @@ TP_PREPARE=prepare_taken start_turnpiked_or_bail -c "$T/taken.conf"
 doctor taken -c "$T/taken.conf" --ca "$CERT"
 [ "$DOCTOR_RC" = 1 ] && line_is taken relay fail "508.*no free port between min-port and max-port"
 tap_is "every relay port taken: exit 1, relay fails with 508" "$?" "$(cat "$T/taken.out")"
+line_is taken relay fail "as REST credentials from the userdb's secret: 508"
+tap_is "the REST secret is found in the userdb (the 508 came after authentication)" "$?" \
+	"$(cat "$T/taken.out")"
 stop_turnpiked
 
 # ---- no server running ----

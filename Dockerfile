@@ -8,7 +8,8 @@ ARG JOBS=2
 RUN apt-get update \
 	&& DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 		build-essential autoconf automake libtool pkg-config \
-		libevent-dev libssl-dev libsqlite3-dev libjansson-dev \
+		libevent-dev libssl-dev libsqlite3-dev \
+		libpq-dev libmariadb-dev libhiredis-dev libjansson-dev \
 	&& rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -22,7 +23,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
 	&& DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 		libevent-2.1-7 libevent-pthreads-2.1-7 libevent-openssl-2.1-7 \
-		libssl3 libsqlite3-0 libjansson4 \
+		libssl3 libsqlite3-0 libpq5 libmariadb3 libhiredis0.14 libjansson4 \
 	&& apt-get clean && rm -rf /var/lib/apt/lists/* \
 	&& groupadd --system --gid 10000 turnpike \
 	&& useradd --system --uid 10000 --gid turnpike --home-dir /var/lib/turnpike \

@@ -137,6 +137,9 @@ struct config {
 	int prometheus_port;
 	char *prometheus_address;
 	bool prometheus_username_labels;
+	bool web_admin;
+	char *web_admin_ip;
+	int web_admin_port;
 	bool software_attribute;
 	char *log_min_level;
 	char *log_format;

@@ -57,6 +57,17 @@ int control_create(struct event_base *base, const char *path, const struct contr
 /* Closes the listening socket and removes its file (connections end with the loop). */
 void control_free(struct control *c);
 
+/*
+ * Runs one command line through cmds as a client of the socket would (the
+ * admin API's way in, with the same code paths). done gets the answer lines
+ * and NULL, or the reason of "error: ..."; it runs exactly once, possibly
+ * before control_exec returns, always on the main loop. -1: out of memory,
+ * done is not called.
+ */
+struct controlcmd;
+typedef void (*control_exec_fn)(void *arg, const char *out, size_t len, const char *err);
+int control_exec(struct controlcmd *cmds, const char *line, control_exec_fn done, void *arg);
+
 /* For the commands (controlcmd.h): one client's connection. */
 struct control_conn;
 struct controlcmd_req;

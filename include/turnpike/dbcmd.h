@@ -25,6 +25,7 @@ enum dbcmd_list {
 	DBCMD_LIST_ORIGINS,
 	DBCMD_LIST_REALM,
 	DBCMD_LIST_ADMINS,
+	DBCMD_LIST_APIKEYS,
 };
 
 /* Runs "turnpikectl [--db PATH] [--json] NOUN VERB ARGS..."; returns the exit status. */

@@ -22,7 +22,7 @@
 
 #include "turnpike/creds.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 /* Column sizes of coturn's schema (bytes). */
@@ -34,6 +34,9 @@
 #define STORE_ADMIN_NAME_MAX 32
 #define STORE_PASSWORD_MAX 256
 #define STORE_COMMENT_MAX 256
+#define STORE_APIKEY_NAME_MAX 64
+/* An API key: "NAME." and 48 hex digits. */
+#define STORE_APIKEY_MAX (STORE_APIKEY_NAME_MAX + 50)
 
 /* Admin password hashes: "$pbkdf2-sha256$ITER$SALTHEX$HASHHEX". */
 #define STORE_PBKDF2_ITER 210000
@@ -180,7 +183,7 @@ int store_admin_set(struct store *s, const char *name, const char *realm, const 
 int store_admin_delete(struct store *s, const char *name, char **cause);
 /* row: realm, name. */
 int store_admin_list(struct store *s, store_row_fn fn, void *arg, char **cause);
-/* 0 and *ok when name exists and password matches its hash. */
+/* 0 and *ok when name exists and password matches its hash (PBKDF2, or coturn's "$5$"). */
 int store_admin_verify(struct store *s, const char *name, const char *password, bool *ok,
     char **cause);
 
@@ -200,7 +203,22 @@ int store_copy(struct store *from, struct store *to, struct store_copy_counts *c
 
 /* Hashes password into out (STORE_HASH_MAX bytes) with a fresh random salt. */
 int store_hash_password(const char *password, char *out, size_t cap, char **cause);
-/* True when password matches a "$pbkdf2-sha256$..." hash. */
+/* True when password matches a "$pbkdf2-sha256$..." or a coturn "$5$" (SHA-256-crypt) hash. */
 bool store_hash_verify(const char *password, const char *hash);
+
+/*
+ * API keys of the credential issuer (turnpike_apikey). add makes a fresh key
+ * "NAME.HEX" into key (cap >= STORE_APIKEY_MAX), stores its SHA-256 only and
+ * fails when NAME exists; the key is shown once. A realm-scoped key ("" for
+ * any) issues credentials for that realm.
+ */
+int store_apikey_add(struct store *s, const char *name, const char *realm, char *key, size_t cap,
+    char **cause);
+int store_apikey_delete(struct store *s, const char *name, char **cause);
+/* row: realm, name, value = creation time (unix seconds). */
+int store_apikey_list(struct store *s, store_row_fn fn, void *arg, char **cause);
+/* 0 and *ok with the key's realm when key is a stored key. */
+int store_apikey_verify(struct store *s, const char *key, bool *ok, char realm[STORE_REALM_MAX + 1],
+    char **cause);
 
 #endif

@@ -50,6 +50,10 @@ enum store_stmt {
 	ST_OAUTH_PUT,      /* kid, ikm_key, timestamp, lifetime, as_rs_alg, realm, replacing */
 	ST_OAUTH_DEL,      /* kid */
 	ST_OAUTH_LIST,     /* -> kid, ikm_key, timestamp, lifetime, as_rs_alg, realm; by kid */
+	ST_APIKEY_PUT,     /* name, realm, sha256hex; created now; fails when name exists */
+	ST_APIKEY_DEL,     /* name */
+	ST_APIKEY_LIST,    /* (NULL) -> realm, name, created; by name */
+	ST_APIKEY_GET,     /* name -> realm, name, sha256hex */
 	ST_COUNT
 };
 

@@ -161,6 +161,7 @@ static const struct {
     [DBCMD_LIST_ORIGINS] = {{"realm", "origin", NULL}},
     [DBCMD_LIST_REALM] = {{"realm", "option", "value"}},
     [DBCMD_LIST_ADMINS] = {{"realm", "name", NULL}},
+    [DBCMD_LIST_APIKEYS] = {{"realm", "name", "created"}},
 };
 
 struct dbcmd_printer {
@@ -230,6 +231,9 @@ dbcmd_print_text(const struct dbcmd_printer *p, const struct store_row *row)
 	case DBCMD_LIST_REALM:
 		printf("%s[%s]=%s\n", row->name, realm, row->value);
 		break;
+	case DBCMD_LIST_APIKEYS:
+		printf("%s[%s] created %s\n", row->name, realm, row->value);
+		break;
 	}
 }
 
@@ -273,6 +277,9 @@ dbcmd_list(struct store *s, enum dbcmd_list what, const char *realm, bool json)
 		break;
 	case DBCMD_LIST_ADMINS:
 		rc = store_admin_list(s, dbcmd_print_row, &p, &cause);
+		break;
+	case DBCMD_LIST_APIKEYS:
+		rc = store_apikey_list(s, dbcmd_print_row, &p, &cause);
 		break;
 	}
 	if (json)
@@ -596,6 +603,33 @@ dbcmd_admin_list(struct store *s, const struct dbcmd_opts *o)
 	return dbcmd_list(s, DBCMD_LIST_ADMINS, NULL, o->json);
 }
 
+/* The credential issuer's keys: printed once, stored as a hash. */
+static int
+dbcmd_apikey_add(struct store *s, const struct dbcmd_opts *o)
+{
+	char key[STORE_APIKEY_MAX], *cause = NULL;
+
+	if (store_apikey_add(s, o->pos[2], dbcmd_realm(o), key, sizeof key, &cause) == -1)
+		return dbcmd_done(-1, &cause);
+	printf("%s\n", key);
+	explicit_bzero(key, sizeof key);
+	return DBCMD_OK;
+}
+
+static int
+dbcmd_apikey_delete(struct store *s, const struct dbcmd_opts *o)
+{
+	char *cause = NULL;
+
+	return dbcmd_done(store_apikey_delete(s, o->pos[2], &cause), &cause);
+}
+
+static int
+dbcmd_apikey_list(struct store *s, const struct dbcmd_opts *o)
+{
+	return dbcmd_list(s, DBCMD_LIST_APIKEYS, NULL, o->json);
+}
+
 /* RFC 7635 keys: the AES key material (--key, base64) is never printed back. */
 static int
 dbcmd_oauth_add(struct store *s, const struct dbcmd_opts *o)
@@ -727,6 +761,9 @@ static const struct dbcmd_command {
 	"admin add NAME [--realm R] [--password P | --password-file F]"},
     {"admin", "delete", 1, 1, dbcmd_admin_delete, "admin delete NAME"},
     {"admin", "list", 0, 0, dbcmd_admin_list, "admin list [--json]"},
+    {"apikey", "add", 1, 1, dbcmd_apikey_add, "apikey add NAME [--realm R]"},
+    {"apikey", "delete", 1, 1, dbcmd_apikey_delete, "apikey delete NAME"},
+    {"apikey", "list", 0, 0, dbcmd_apikey_list, "apikey list [--json]"},
     {"store", "copy", 2, 2, dbcmd_store_copy,
 	"store copy FROM TO (PATH, sqlite:PATH, postgresql:CONNINFO, mysql:CONN)"},
 };

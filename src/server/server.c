@@ -7,7 +7,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,6 +31,8 @@
 #include "turnpike/connlimit.h"
 #include "turnpike/cause.h"
 #include "turnpike/config.h"
+#include "turnpike/admin.h"
+#include "turnpike/tls.h"
 #include "turnpike/control.h"
 #include "turnpike/creds.h"
 #include "turnpike/gen.h"
@@ -84,6 +88,10 @@ struct server {
 	/* The metrics endpoint; while draining is set /readyz answers 503. */
 	struct httpd_source hsrc;
 	struct httpd *httpd;
+	/* The web console and admin API (web-admin). */
+	struct admin_source asrc;
+	struct admin *admin;
+	SSL_CTX *admin_tls;
 	struct privdrop priv;   /* proc-user, proc-group */
 	struct event *watchdog; /* WATCHDOG=1 for systemd, when it asks */
 	bool *worker_hung;      /* a worker missed a watchdog ping (logged) */
@@ -626,13 +634,12 @@ server_control_group(const struct config *cfg, char **cause)
 	return 0;
 }
 
-static int
-server_init_control(struct server *s, char **cause)
+/* What the control commands read: the control socket's and the admin API's. */
+static void
+server_init_csrc(struct server *s)
 {
 	struct timespec ts;
 
-	if (s->cfg->control_socket == NULL)
-		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	s->csrc.start_mono_s = (uint64_t)ts.tv_sec;
 	s->csrc.workers = s->nworkers;
@@ -644,6 +651,14 @@ server_init_control(struct server *s, char **cause)
 	s->csrc.reload = server_control_reload;
 	s->csrc.drain = server_control_drain;
 	s->csrc.arg = s;
+}
+
+static int
+server_init_control(struct server *s, char **cause)
+{
+	server_init_csrc(s);
+	if (s->cfg->control_socket == NULL)
+		return 0;
 	if (control_create(s->base, s->cfg->control_socket, &s->csrc, &s->control, cause) != 0)
 		return -1;
 	return server_control_group(s->cfg, cause);
@@ -683,6 +698,61 @@ server_init_httpd(struct server *s, char **cause)
 	s->hsrc.username_labels = cfg->prometheus_username_labels;
 	s->hsrc.limits = s->limits;
 	return httpd_create(s->base, (const struct sockaddr *)&ss, &s->hsrc, &s->httpd, cause);
+}
+
+static const struct config *
+server_config(void *arg)
+{
+	const struct server *s = arg;
+
+	return s->gen->cfg;
+}
+
+static bool
+server_is_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+	if (sa->sa_family == AF_INET)
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+}
+
+/* web-admin: HTTPS with the server's certificate, or plain HTTP on loopback only. */
+static int
+server_init_admin(struct server *s, char **cause)
+{
+	const struct config *cfg = s->cfg;
+	struct sockaddr_storage ss;
+	const char *errstr;
+
+	if (!cfg->web_admin)
+		return 0;
+	if (cfg->userdb == NULL)
+		return cause_fail(cause, "web-admin needs userdb: its admins are admin_user rows");
+	if (addr_parse_ip(cfg->web_admin_ip, &ss, &errstr) != 0)
+		return cause_fail(cause, "web-admin-ip %s: %s", cfg->web_admin_ip, errstr);
+	addr_set_port((struct sockaddr *)&ss, (uint16_t)cfg->web_admin_port);
+	if (cfg->cert != NULL && cfg->pkey != NULL) {
+		if (tls_ctx_create(cfg->cert, cfg->pkey, cfg->cipher_list, &s->admin_tls, cause) !=
+		    0)
+			return -1;
+	} else if (!server_is_loopback((const struct sockaddr *)&ss))
+		return cause_fail(cause,
+		    "web-admin-ip %s: plain HTTP is served on loopback only; set cert and pkey "
+		    "for HTTPS",
+		    cfg->web_admin_ip);
+	s->asrc.csrc = &s->csrc;
+	s->asrc.config = server_config;
+	s->asrc.config_arg = s;
+	s->asrc.draining = &s->draining;
+	s->asrc.pool = s->pool;
+	s->asrc.naddrs = s->relays->n;
+	s->asrc.ports_per_addr = (size_t)(cfg->max_port - cfg->min_port + 1);
+	s->asrc.dbpath = cfg->userdb;
+	s->asrc.tls = s->admin_tls;
+	return admin_create(s->base, (const struct sockaddr *)&ss, &s->asrc, &s->admin, cause);
 }
 
 /*
@@ -952,8 +1022,8 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 	    server_init_gen(s, cause) != 0 || server_init_workers(s, cause) != 0 ||
 	    server_init_listeners(s, cause) != 0 || server_write_pidfile(s, cause) != 0 ||
 	    server_init_control(s, cause) != 0 || server_init_httpd(s, cause) != 0 ||
-	    server_drop_privileges(s, cause) != 0 || server_init_watchdog(s, cause) != 0 ||
-	    server_start_workers(s, cause) != 0)
+	    server_init_admin(s, cause) != 0 || server_drop_privileges(s, cause) != 0 ||
+	    server_init_watchdog(s, cause) != 0 || server_start_workers(s, cause) != 0)
 		goto fail;
 	server_log_startup(s, nofile);
 	*sp = s;
@@ -1073,6 +1143,8 @@ server_free(struct server *s)
 	server_stop_workers(s);
 	control_free(s->control); /* after the workers: they may still answer it */
 	httpd_free(s->httpd);     /* likewise */
+	admin_free(s->admin);     /* likewise */
+	tls_ctx_free(s->admin_tls);
 	for (i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++) {
 		if (s->signals[i] != NULL)
 			event_free(s->signals[i]);

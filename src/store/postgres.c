@@ -64,6 +64,10 @@ static const char *const pg_migrations[STORE_SCHEMA_VERSION] = {
     "name varchar(512), created bigint, updated bigint, PRIMARY KEY (realm,name));"
     "INSERT INTO turnpike_user_meta (realm, name) SELECT realm, name FROM turnusers_lt "
     "ON CONFLICT DO NOTHING;",
+    /* v2 -> v3: the credential issuer's API keys (a SHA-256 of each key, never the key). */
+    "CREATE TABLE IF NOT EXISTS turnpike_apikey (name varchar(64), realm varchar(127) "
+    "default '', hash varchar(64), created bigint, PRIMARY KEY (name));" PG_TRIGGER(
+	"turnpike_apikey"),
 };
 
 #define PG_NOW "extract(epoch from now())::bigint"
@@ -137,6 +141,11 @@ static const char *const pg_sql[ST_COUNT] = {
     [ST_OAUTH_DEL] = "DELETE FROM oauth_key WHERE kid = $1",
     [ST_OAUTH_LIST] = "SELECT kid, ikm_key, timestamp, lifetime, as_rs_alg, realm "
 		      "FROM oauth_key ORDER BY kid" PG_C,
+    [ST_APIKEY_PUT] = "INSERT INTO turnpike_apikey (name, realm, hash, created) "
+		      "VALUES ($1, $2, $3, " PG_NOW ")",
+    [ST_APIKEY_DEL] = "DELETE FROM turnpike_apikey WHERE name = $1",
+    [ST_APIKEY_LIST] = "SELECT realm, name, created::text FROM turnpike_apikey ORDER BY name" PG_C,
+    [ST_APIKEY_GET] = "SELECT realm, name, hash FROM turnpike_apikey WHERE name = $1",
 };
 
 struct pg_store {

@@ -44,6 +44,10 @@ static const char *const sqlite_migrations[STORE_SCHEMA_VERSION] = {
     "INSERT OR IGNORE INTO turnpike_user_meta (realm, name) "
     "SELECT realm, name FROM turnusers_lt;"
     "PRAGMA user_version = 2;",
+    /* v2 -> v3: the credential issuer's API keys (a SHA-256 of each key, never the key). */
+    "CREATE TABLE IF NOT EXISTS turnpike_apikey (name varchar(64), realm varchar(127) "
+    "default '', hash char(64), created bigint, PRIMARY KEY (name));"
+    "PRAGMA user_version = 3;",
 };
 
 /* Every statement, prepared once per handle; parameters are always bound. */
@@ -102,6 +106,11 @@ static const char *const sqlite_sql[ST_COUNT] = {
     [ST_OAUTH_DEL] = "DELETE FROM oauth_key WHERE kid = ?1",
     [ST_OAUTH_LIST] = "SELECT kid, ikm_key, timestamp, lifetime, as_rs_alg, realm "
 		      "FROM oauth_key ORDER BY kid",
+    [ST_APIKEY_PUT] = "INSERT INTO turnpike_apikey (name, realm, hash, created) "
+		      "VALUES (?1, ?2, ?3, CAST(strftime('%s', 'now') AS INTEGER))",
+    [ST_APIKEY_DEL] = "DELETE FROM turnpike_apikey WHERE name = ?1",
+    [ST_APIKEY_LIST] = "SELECT realm, name, created FROM turnpike_apikey ORDER BY name",
+    [ST_APIKEY_GET] = "SELECT realm, name, hash FROM turnpike_apikey WHERE name = ?1",
 };
 
 enum sqlite_ctl {

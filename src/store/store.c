@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <crypt.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -129,6 +131,10 @@ const int store_stmt_nargs[ST_COUNT] = {
     [ST_OAUTH_PUT] = 6,
     [ST_OAUTH_DEL] = 1,
     [ST_OAUTH_LIST] = 0,
+    [ST_APIKEY_PUT] = 3,
+    [ST_APIKEY_DEL] = 1,
+    [ST_APIKEY_LIST] = 0,
+    [ST_APIKEY_GET] = 1,
 };
 
 /* The engines this build has, by spec prefix; NULL: known but not built in. */
@@ -674,6 +680,24 @@ store_hash_password(const char *password, char *out, size_t cap, char **cause)
 	return 0;
 }
 
+/* coturn's admin hashes: SHA-256-crypt ("$5$SALT$HASH", crypt(3)). */
+static bool
+store_hash_verify_crypt(const char *password, const char *hash)
+{
+	struct crypt_data *cd;
+	const char *got;
+	bool ok = false;
+
+	if ((cd = calloc(1, sizeof *cd)) == NULL)
+		return false;
+	got = crypt_r(password, hash, cd);
+	if (got != NULL && got[0] == '$' && strlen(got) == strlen(hash))
+		ok = CRYPTO_memcmp(got, hash, strlen(hash)) == 0;
+	explicit_bzero(cd, sizeof *cd);
+	free(cd);
+	return ok;
+}
+
 bool
 store_hash_verify(const char *password, const char *hash)
 {
@@ -683,6 +707,8 @@ store_hash_verify(const char *password, const char *hash)
 	char *end;
 	unsigned long iter;
 
+	if (password != NULL && hash != NULL && strncmp(hash, "$5$", 3) == 0)
+		return store_hash_verify_crypt(password, hash);
 	if (password == NULL || hash == NULL ||
 	    strncmp(hash, STORE_HASH_PREFIX, strlen(STORE_HASH_PREFIX)) != 0)
 		return false;
@@ -995,4 +1021,97 @@ store_copy(struct store *from, struct store *to, struct store_copy_counts *count
 		rc = to->engine->apply(to->ctx, c.ops, c.n, cause);
 	store_copy_free(&c);
 	return rc;
+}
+/* The stored form of an API key: SHA-256 of the whole key, in hex. */
+static int
+store_apikey_hash(const char *key, char out[65], char **cause)
+{
+	uint8_t md[32];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		return cause_fail(cause, "cannot hash the API key");
+	hex_encode(out, md, sizeof md);
+	return 0;
+}
+
+int
+store_apikey_add(struct store *s, const char *name, const char *realm, char *key, size_t cap,
+    char **cause)
+{
+	uint8_t rnd[24];
+	char hex[2 * sizeof rnd + 1], hash[65];
+
+	if (store_check_name("API key name", name, STORE_APIKEY_NAME_MAX, cause) == -1 ||
+	    store_check_realm(realm, cause) == -1)
+		return -1;
+	if (strchr(name, '.') != NULL || strchr(name, ' ') != NULL)
+		return cause_fail(cause, "an API key name has no dot and no space");
+	if (random_bytes(rnd, sizeof rnd) == -1)
+		return cause_fail(cause, "no random bytes for the API key");
+	hex_encode(hex, rnd, sizeof rnd);
+	if ((size_t)snprintf(key, cap, "%s.%s", name, hex) >= cap)
+		return cause_fail(cause, "API key buffer too small");
+	if (store_apikey_hash(key, hash, cause) == -1)
+		return -1;
+	const struct store_op ops[] = {{ST_APIKEY_PUT, {name, realm, hash}, NULL}};
+	return store_apply(s, ops, 1, cause);
+}
+
+int
+store_apikey_delete(struct store *s, const char *name, char **cause)
+{
+	if (store_check_name("API key name", name, STORE_APIKEY_NAME_MAX, cause) == -1)
+		return -1;
+	const struct store_op ops[] = {{ST_APIKEY_DEL, {name}, "no such API key"}};
+	return store_apply(s, ops, 1, cause);
+}
+
+int
+store_apikey_list(struct store *s, store_row_fn fn, void *arg, char **cause)
+{
+	const char *args[] = {NULL};
+
+	return store_each(s, ST_APIKEY_LIST, args, fn, arg, cause);
+}
+
+struct store_apikey_check {
+	const char *hash;
+	bool *ok;
+	char *realm;
+};
+
+static int
+store_apikey_row(void *arg, const struct store_row *row)
+{
+	struct store_apikey_check *c = arg;
+
+	if (row->value == NULL || strlen(row->value) != 64 ||
+	    CRYPTO_memcmp(row->value, c->hash, 64) != 0)
+		return 0;
+	*c->ok = true;
+	snprintf(c->realm, STORE_REALM_MAX + 1, "%s", row->realm != NULL ? row->realm : "");
+	return 0;
+}
+
+int
+store_apikey_verify(struct store *s, const char *key, bool *ok, char realm[STORE_REALM_MAX + 1],
+    char **cause)
+{
+	char name[STORE_APIKEY_NAME_MAX + 1], hash[65];
+	const char *dot = strchr(key, '.');
+	struct store_apikey_check c = {hash, ok, realm};
+	const char *args[1];
+
+	*ok = false;
+	realm[0] = '\0';
+	if (dot == NULL || dot == key || (size_t)(dot - key) > STORE_APIKEY_NAME_MAX)
+		return 0;
+	memcpy(name, key, (size_t)(dot - key));
+	name[dot - key] = '\0';
+	if (store_check_name("API key name", name, STORE_APIKEY_NAME_MAX, cause) == -1 ||
+	    store_apikey_hash(key, hash, cause) == -1)
+		return -1;
+	args[0] = name;
+	return store_each(s, ST_APIKEY_GET, args, store_apikey_row, &c, cause);
 }

@@ -443,6 +443,12 @@ test_realm_admin(void)
 	    strncmp(hash, "$pbkdf2-sha256$210000$", 22) == 0 && strlen(hash) <= 127);
 	CHECK(store_hash_verify("hunter2", hash) && !store_hash_verify("hunter3", hash));
 	CHECK(!store_hash_verify("hunter2", "$5$3af60ff5f6fac4d0$7c0a"));
+	/* coturn's turnadmin -A hashes: SHA-256-crypt (openssl passwd -5 -salt saltsalt hunter2). */
+	CHECK(store_hash_verify("hunter2",
+	    "$5$saltsalt$OIdfjX.u4Y3SJ4I2bX8w5BMf1VAUhHABNUirScDzZi3"));
+	CHECK(!store_hash_verify("hunter3",
+	    "$5$saltsalt$OIdfjX.u4Y3SJ4I2bX8w5BMf1VAUhHABNUirScDzZi3"));
+	CHECK(!store_hash_verify("hunter2", "$5$saltsalt$"));
 	CHECK(store_admin_set(s, "root", "", "hunter2", &cause) == 0);
 	CHECK(store_admin_verify(s, "root", "hunter2", &ok, &cause) == 0 && ok);
 	CHECK(store_admin_verify(s, "root", "wrong", &ok, &cause) == 0 && !ok);
@@ -454,6 +460,22 @@ test_realm_admin(void)
 		&cause, "admin name: longer than 32"));
 	CHECK(store_admin_delete(s, "root", &cause) == 0);
 	CHECK(fails_with(store_admin_delete(s, "root", &cause), &cause, "no such admin"));
+
+	char key[STORE_APIKEY_MAX], key2[STORE_APIKEY_MAX], realm[STORE_REALM_MAX + 1];
+	CHECK(store_apikey_add(s, "app", "example.org", key, sizeof key, &cause) == 0 &&
+	    strncmp(key, "app.", 4) == 0 && strlen(key) == 4 + 48);
+	CHECK(fails_with(store_apikey_add(s, "app", "", key2, sizeof key2, &cause), &cause, ""));
+	CHECK(store_apikey_verify(s, key, &ok, realm, &cause) == 0 && ok &&
+	    strcmp(realm, "example.org") == 0);
+	key[10] = key[10] == '0' ? '1' : '0';
+	CHECK(store_apikey_verify(s, key, &ok, realm, &cause) == 0 && !ok);
+	CHECK(store_apikey_verify(s, "nodot", &ok, realm, &cause) == 0 && !ok);
+	memset(&r, 0, sizeof r);
+	CHECK(store_apikey_list(s, collect, &r, &cause) == 0 && r.n == 1 &&
+	    strncmp(r.text, "example.org|app|", 16) == 0);
+	CHECK(fails_with(store_apikey_add(s, "a.b", "", key2, sizeof key2, &cause), &cause, "dot"));
+	CHECK(store_apikey_delete(s, "app", &cause) == 0);
+	CHECK(fails_with(store_apikey_delete(s, "app", &cause), &cause, "no such API key"));
 	store_close(s);
 }
 

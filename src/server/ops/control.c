@@ -52,11 +52,21 @@ enum control_state {
 
 struct control_conn {
 	struct control *c;
-	struct bufferevent *bev;
+	struct bufferevent *bev; /* NULL for control_exec */
+	struct controlcmd *cmds;
+	struct evbuffer *out; /* control_exec: the answer lines */
+	control_exec_fn done; /* control_exec: called once, then cc is freed */
+	void *done_arg;
 	enum control_state state;
 	struct controlcmd_req *req; /* while the workers answer */
 	LIST_ENTRY(control_conn) link;
 };
+
+static struct evbuffer *
+control_conn_out(struct control_conn *cc)
+{
+	return cc->bev != NULL ? bufferevent_get_output(cc->bev) : cc->out;
+}
 
 void
 control_conn_printf(struct control_conn *cc, const char *fmt, ...)
@@ -64,14 +74,14 @@ control_conn_printf(struct control_conn *cc, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(bufferevent_get_output(cc->bev), fmt, ap);
+	evbuffer_add_vprintf(control_conn_out(cc), fmt, ap);
 	va_end(ap);
 }
 
 void
 control_conn_write(struct control_conn *cc, const void *data, size_t len)
 {
-	evbuffer_add(bufferevent_get_output(cc->bev), data, len);
+	evbuffer_add(control_conn_out(cc), data, len);
 }
 
 void
@@ -79,7 +89,8 @@ control_conn_wait(struct control_conn *cc, struct controlcmd_req *req)
 {
 	cc->req = req;
 	cc->state = CONTROL_WORKERS_WAIT;
-	bufferevent_disable(cc->bev, EV_READ);
+	if (cc->bev != NULL)
+		bufferevent_disable(cc->bev, EV_READ);
 }
 
 /* Splits line on spaces in place; -1 when there are too many words. */
@@ -109,7 +120,7 @@ control_dispatch(struct control_conn *cc, char *line, char **cause)
 		return cause_fail(cause, "too many arguments");
 	if (argc == 0)
 		return cause_fail(cause, "no command");
-	return controlcmd_run(cc->c->cmds, cc, argc, argv, cause);
+	return controlcmd_run(cc->cmds, cc, argc, argv, cause);
 }
 
 static void
@@ -117,14 +128,35 @@ control_conn_free(struct control_conn *cc)
 {
 	if (cc->req != NULL)
 		controlcmd_detach(cc->req);
-	LIST_REMOVE(cc, link);
-	bufferevent_free(cc->bev);
+	if (cc->bev != NULL) { /* control_exec's are on no list */
+		LIST_REMOVE(cc, link);
+		bufferevent_free(cc->bev);
+	}
+	if (cc->out != NULL)
+		evbuffer_free(cc->out);
 	free(cc);
+}
+
+/* control_exec's end: the lines (without the final one) and the error go to done. */
+static void
+control_exec_end(struct control_conn *cc, const char *err)
+{
+	size_t len = evbuffer_get_length(cc->out);
+	const char *data = (const char *)evbuffer_pullup(cc->out, -1);
+
+	cc->done(cc->done_arg, data != NULL ? data : "", len, err);
+	control_conn_free(cc);
 }
 
 void
 control_conn_finish(struct control_conn *cc, const char *err)
 {
+	if (cc->bev == NULL) {
+		cc->req = NULL;
+		cc->state = CONTROL_DONE;
+		control_exec_end(cc, err);
+		return;
+	}
 	if (err != NULL)
 		control_conn_printf(cc, "error: %s\n", err);
 	else
@@ -142,6 +174,10 @@ control_conn_abort(struct control_conn *cc, const char *err)
 	unsigned char *data;
 	evutil_socket_t fd;
 
+	if (cc->bev == NULL) {
+		control_conn_finish(cc, err); /* done runs and cc is freed */
+		return;
+	}
 	control_conn_finish(cc, err);
 	len = evbuffer_get_length(out);
 	data = evbuffer_pullup(out, -1);
@@ -230,6 +266,7 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa
 		return;
 	}
 	cc->c = arg;
+	cc->cmds = cc->c->cmds;
 	cc->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (cc->bev == NULL) {
 		close(fd);
@@ -240,6 +277,34 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa
 	bufferevent_setcb(cc->bev, control_read, control_write, control_event, cc);
 	bufferevent_set_timeouts(cc->bev, &tv, &tv);
 	bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
+}
+
+int
+control_exec(struct controlcmd *cmds, const char *line, control_exec_fn done, void *arg)
+{
+	struct control_conn *cc;
+	char *copy, *cause = NULL;
+	int rc;
+
+	if ((cc = calloc(1, sizeof *cc)) == NULL || (cc->out = evbuffer_new()) == NULL ||
+	    (copy = strdup(line)) == NULL) {
+		if (cc != NULL)
+			evbuffer_free(cc->out);
+		free(cc);
+		return -1;
+	}
+	cc->cmds = cmds;
+	cc->done = done;
+	cc->done_arg = arg;
+	cc->state = CONTROL_CMD_WAIT;
+	rc = control_dispatch(cc, copy, &cause);
+	free(copy);
+	if (rc == 0)
+		control_conn_finish(cc, NULL);
+	else if (rc != CONTROLCMD_PENDING)
+		control_conn_finish(cc, cause != NULL ? cause : "out of memory");
+	free(cause);
+	return 0;
 }
 
 /* A socket file left by a daemon that died is removed; anything else is an error. */

@@ -69,6 +69,7 @@ struct config {
 	bool rfc5780;
 	bool no_rfc5780;
 	int alt_listening_port;
+	int alt_tls_listening_port; /* rfc5780 with TLS or DTLS: a second TLS/DTLS port */
 	int tcp_proxy_port;
 	char *proxy_protocol;
 	struct config_strings proxy_protocol_from;
@@ -85,6 +86,7 @@ struct config {
 	int total_quota;
 	int max_bps;
 	int bps_capacity;
+	char *fast_path; /* auto, on or off: the kernel fast path (fastpath.h) */
 	int max_permissions;
 	int max_channels;
 	int unauth_rate_limit;

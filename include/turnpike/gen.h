@@ -42,6 +42,7 @@ struct gen_fixed {
 	struct connlimit *connlimit; /* stream connections; NULL in unit tests */
 	struct authguard *authguard; /* auth-failure-limit; NULL when off */
 	size_t nworkers;             /* bps-capacity is shared out equally */
+	struct fastpath *fastpath;   /* the kernel fast path; NULL: none */
 	const struct sockaddr_storage *udp;
 	size_t nudp;
 };

@@ -62,7 +62,8 @@ struct relay_setup {
 	uint64_t bps_capacity;      /* this worker's bytes per second each way, 0: unlimited */
 	/* UDP clients behind a PROXY v2 balancer: answers go to its flow; NULL: none */
 	const struct proxymap *proxied;
-	size_t conn_output_max; /* data to a stream client is dropped past this */
+	size_t conn_output_max;    /* data to a stream client is dropped past this */
+	struct fastpath *fastpath; /* the kernel fast path (fastpath.h), NULL: none */
 };
 
 /* Counters, only ever increased but active. */
@@ -81,6 +82,8 @@ struct relay_stats {
 	uint64_t send_calls;       /* sendmmsg/sendmsg calls for relayed UDP, both directions */
 	uint64_t gso_messages;     /* of them, GSO messages carrying several datagrams */
 	struct tcprelay_stats tcp; /* RFC 6062 peer connections */
+	uint64_t fast_channels;    /* channels in the kernel fast path now (active) */
+	uint64_t fast_packets;     /* packets it relayed, both directions */
 };
 
 int relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause);
@@ -120,6 +123,12 @@ void relay_flush_peers(struct relay *rl);
  * connection is handed over to c's peer connection (tcprelay.h).
  */
 void relay_splice(struct relay *rl, struct tcpconn *c, struct bufferevent *client);
+/*
+ * About once a second: the kernel fast path's counts since the last call go
+ * into the relay, core and session counters, and its channels follow the
+ * core (refreshed, or removed when the channel, permission or allocation ended).
+ */
+void relay_fast_sync(struct relay *rl);
 /* Closes what the core left open (call after turn_free) and frees rl. */
 void relay_free(struct relay *rl);
 

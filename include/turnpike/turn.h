@@ -146,6 +146,15 @@ struct turn_io {
 	    struct tcpconn *c);
 	/* Closes c's peer connection and the client data connection bound to it. */
 	void (*tcp_close)(void *ctx, struct tcpconn *c);
+	/*
+	 * Optional (NULL: none). A ChannelBind of alloc succeeded or refreshed
+	 * (RFC 8656 §11.2), after the peer policy, before the answer goes out:
+	 * until until_ms, channel number relays between peer and relay r (the
+	 * first of the channel's, the permission's and the allocation's ends;
+	 * turn_channel_until tells it again later). For the kernel fast path.
+	 */
+	void (*channel_bound)(void *ctx, const struct turn_relay *r, struct turn_allocation *alloc,
+	    uint16_t number, const struct sockaddr *peer, uint64_t until_ms);
 };
 
 /* Counters of one worker's core, only ever increased. */
@@ -270,6 +279,21 @@ struct tcpconn *turn_handle_peer_connect(struct turn *t, struct turn_allocation 
     const struct turn_now *now);
 /* The I/O layer closed c (either side ended): the core forgets it. */
 void turn_handle_tcp_closed(struct turn *t, struct tcpconn *c);
+/* Packets and bytes relayed outside the core (the kernel fast path). */
+struct turn_counts {
+	uint64_t to_peer_packets, to_peer_bytes;
+	uint64_t to_client_packets, to_client_bytes;
+};
+/* Adds n to the core's and alloc's counters (turn_stats, the session end). */
+void turn_count_relayed(struct turn *t, struct turn_allocation *alloc, const struct turn_counts *n);
+/*
+ * Until when (monotonic ms) channel number of alloc relays to peer with no
+ * further check: the first of the channel's, its permission's and the
+ * allocation's ends; 0 when it does not (gone, rebound, or a permission whose
+ * port the policy checks per packet).
+ */
+uint64_t turn_channel_until(struct turn_allocation *alloc, uint16_t number,
+    const struct sockaddr *peer, uint64_t now_ms);
 /* Bytes relayed on c's bound connection, for the counters. */
 void turn_tcp_count(struct turn *t, struct tcpconn *c, bool to_peer, size_t len);
 

@@ -10,7 +10,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # Debian packages needed to build and run.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 BUILD_PKGS=(build-essential autoconf automake libtool pkg-config libevent-dev libssl-dev
-	libsqlite3-dev libjansson-dev openssl libpq-dev libmariadb-dev)
+	libsqlite3-dev libjansson-dev openssl libpq-dev libmariadb-dev libbpf-dev bpftool clang)
 
 
 as_root() {

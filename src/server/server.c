@@ -41,6 +41,7 @@
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
 #include "turnpike/portpool.h"
+#include "turnpike/fastpath.h"
 #include "turnpike/privdrop.h"
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
@@ -66,6 +67,7 @@ struct server {
 	struct authguard *authguard; /* auth-failure-limit; NULL when off */
 	struct relayaddr *relays;
 	struct portpool *pool;
+	struct fastpath *fastpath; /* the kernel fast path, NULL: none */
 	atomic_size_t allocations;
 	atomic_size_t capacity; /* 0 until logged at startup */
 	struct gen_fixed fixed;
@@ -181,18 +183,23 @@ server_init_udp(struct server *s, char **cause)
 	size_t i, k, n = 0;
 	int fd, port;
 
-	if ((s->udp = calloc(3 * ips->n, sizeof *s->udp)) == NULL)
+	if ((s->udp = calloc(4 * ips->n, sizeof *s->udp)) == NULL)
 		return cause_fail(cause, "out of memory");
-	for (i = 0; i < 3 * ips->n; i++) {
-		/* listening-port; with rfc5780 alt-listening-port; with DTLS tls-listening-port. */
+	for (i = 0; i < 4 * ips->n; i++) {
+		/*
+		 * listening-port; with rfc5780 alt-listening-port; with DTLS
+		 * tls-listening-port, and with both alt-tls-listening-port.
+		 */
 		k = i / ips->n;
 		if (k == 0       ? s->cfg->no_udp
 			: k == 1 ? s->cfg->no_udp || !s->cfg->rfc5780
-				 : !s->cfg->dtls)
+			: k == 2 ? !s->cfg->dtls
+				 : !s->cfg->dtls || !s->cfg->rfc5780)
 			continue;
 		port = k == 0 ? s->cfg->listening_port
 		    : k == 1  ? s->cfg->alt_listening_port
-			      : s->cfg->tls_listening_port;
+		    : k == 2  ? s->cfg->tls_listening_port
+			      : s->cfg->alt_tls_listening_port;
 		server_with_port(&s->udp[n], &ips->v[i % ips->n], port);
 		fd = listener_socket((const struct sockaddr *)&s->udp[n], SOCK_DGRAM, false, "UDP",
 		    cause);
@@ -229,6 +236,47 @@ server_init_turn(struct server *s, char **cause)
 	s->fixed.userdb = s->userdb;
 	s->fixed.allocations = &s->allocations;
 	s->fixed.capacity = &s->capacity;
+	return 0;
+}
+
+/*
+ * fast-path: loads the BPF programs and attaches them to the interfaces, or
+ * says in one line why not (auto) or refuses to start (on). Before privileges
+ * drop: it needs CAP_BPF and CAP_NET_ADMIN.
+ */
+static int
+server_init_fastpath(struct server *s, char **cause)
+{
+	const char *mode = s->cfg->fast_path != NULL ? s->cfg->fast_path : "auto";
+	char *why = NULL;
+	size_t i;
+
+	if (strcmp(mode, "off") == 0)
+		return 0;
+	/* Loopback relays never take it (lo is not attached): auto loads nothing then. */
+	for (i = 0; i < s->relays->n && s->relays->v[i].loopback; i++)
+		;
+	if (strcmp(mode, "auto") == 0 && i == s->relays->n) {
+		log_info("fast path off, channels relay in the daemon: every relay address is "
+			 "on loopback");
+		return 0;
+	}
+	if (fastpath_open(&s->fastpath, &why) != 0 || fastpath_attach_all(s->fastpath, &why) != 0) {
+		fastpath_free(s->fastpath);
+		s->fastpath = NULL;
+		if (strcmp(mode, "on") == 0) {
+			cause_fail(cause, "fast-path on: %s", why != NULL ? why : "out of memory");
+			free(why);
+			return -1;
+		}
+		log_info("fast path off, channels relay in the daemon: %s",
+		    why != NULL ? why : "out of memory");
+		free(why);
+		return 0;
+	}
+	log_info("fast path on: eBPF programs attached to %d interfaces",
+	    fastpath_attached(s->fastpath));
+	s->fixed.fastpath = s->fastpath;
 	return 0;
 }
 
@@ -369,12 +417,16 @@ server_init_listeners(struct server *s, char **cause)
 	unsigned tcp = config_proxy_protocol_on(cfg, "tcp") ? LISTENER_PROXY : 0;
 	unsigned tls = config_proxy_protocol_on(cfg, "tls") ? LISTENER_PROXY : 0;
 
-	s->listeners = calloc(3 * cfg->listening_ip.n, sizeof *s->listeners);
+	s->listeners = calloc(4 * cfg->listening_ip.n, sizeof *s->listeners);
 	if (s->listeners == NULL)
 		return cause_fail(cause, "out of memory");
 	if (!cfg->no_tcp && server_listen(s, cfg->listening_port, tcp, cause) != 0)
 		return -1;
 	if (cfg->tls && server_listen(s, cfg->tls_listening_port, LISTENER_TLS | tls, cause) != 0)
+		return -1;
+	/* coturn's alternative TLS port of RFC 5780: served as the TLS port is. */
+	if (cfg->tls && cfg->rfc5780 &&
+	    server_listen(s, cfg->alt_tls_listening_port, LISTENER_TLS | tls, cause) != 0)
 		return -1;
 	if (cfg->tcp_proxy_port != 0 &&
 	    server_listen(s, cfg->tcp_proxy_port, LISTENER_PROXY, cause) != 0)
@@ -972,6 +1024,12 @@ server_log_startup(struct server *s, rlim_t nofile)
 		server_log_transport(s, "TLS", cfg->tls_listening_port);
 	if (cfg->dtls)
 		server_log_transport(s, "DTLS", cfg->tls_listening_port);
+	if (cfg->tls && cfg->rfc5780)
+		server_log_transport(s, "TLS (alt-tls-listening-port)",
+		    cfg->alt_tls_listening_port);
+	if (cfg->dtls && cfg->rfc5780)
+		server_log_transport(s, "DTLS (alt-tls-listening-port)",
+		    cfg->alt_tls_listening_port);
 	if (cfg->tcp_proxy_port != 0)
 		server_log_transport(s, "TCP with PROXY protocol", cfg->tcp_proxy_port);
 	if (cfg->proxy_protocol != NULL || cfg->tcp_proxy_port != 0)
@@ -1018,12 +1076,13 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 	nofile = server_raise_nofile();
 	if (server_init_base(s, cause) != 0)
 		goto fail;
-	if (server_init_turn(s, cause) != 0 || server_init_udp(s, cause) != 0 ||
-	    server_init_gen(s, cause) != 0 || server_init_workers(s, cause) != 0 ||
-	    server_init_listeners(s, cause) != 0 || server_write_pidfile(s, cause) != 0 ||
-	    server_init_control(s, cause) != 0 || server_init_httpd(s, cause) != 0 ||
-	    server_init_admin(s, cause) != 0 || server_drop_privileges(s, cause) != 0 ||
-	    server_init_watchdog(s, cause) != 0 || server_start_workers(s, cause) != 0)
+	if (server_init_turn(s, cause) != 0 || server_init_fastpath(s, cause) != 0 ||
+	    server_init_udp(s, cause) != 0 || server_init_gen(s, cause) != 0 ||
+	    server_init_workers(s, cause) != 0 || server_init_listeners(s, cause) != 0 ||
+	    server_write_pidfile(s, cause) != 0 || server_init_control(s, cause) != 0 ||
+	    server_init_httpd(s, cause) != 0 || server_init_admin(s, cause) != 0 ||
+	    server_drop_privileges(s, cause) != 0 || server_init_watchdog(s, cause) != 0 ||
+	    server_start_workers(s, cause) != 0)
 		goto fail;
 	server_log_startup(s, nofile);
 	*sp = s;
@@ -1168,6 +1227,7 @@ server_free(struct server *s)
 	}
 	free(s->drain_sw);
 	free(s->worker_hung);
+	fastpath_free(s->fastpath); /* detaches: the workers are gone */
 	portpool_free(s->pool);
 	relayaddr_free(s->relays);
 	free(s->udp);

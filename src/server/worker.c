@@ -1567,6 +1567,7 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 
 	relay_now(&now);
 	turn_expire(w->turn, &now);
+	relay_fast_sync(w->relay);
 	portpool_expire(w->setup->pool, now.mono_ms);
 	if (w->dtls != NULL)
 		dtls_tick(w->dtls, &now);
@@ -1635,6 +1636,7 @@ worker_open_turn(struct worker *w, char **cause)
 	    .bps_capacity = w->setup->bps_capacity,
 	    .proxied = w->proxied,
 	    .conn_output_max = WORKER_CONN_RELAY_MAX,
+	    .fastpath = w->setup->fastpath,
 	};
 	struct turn_io io;
 

@@ -191,16 +191,17 @@ turn_delete(struct turn *t, struct turn_allocation *a)
 {
 	size_t i;
 
-	if (t->session_end != NULL)
-		turn_session_end(t, a);
 	while (a->tcpconns != NULL) {
 		t->io.tcp_close(t->io.ctx, a->tcpconns);
 		tcpconn_remove(t->tcpconns, &a->tcpconns, a->tcpconns);
 	}
+	/* Closing a relay may bring its last counts in (turn_count_relayed): first. */
 	for (i = 0; i < ALLOCATION_MAX_RELAYS; i++) {
 		if (a->live[i])
 			t->io.relay_close(t->io.ctx, &a->relays[i]);
 	}
+	if (t->session_end != NULL)
+		turn_session_end(t, a);
 	allocation_remove(t->allocs, a);
 }
 
@@ -765,6 +766,36 @@ turn_create_permission(struct turn_req *r, struct turn_answer *ans)
 	}
 }
 
+uint64_t
+turn_channel_until(struct turn_allocation *a, uint16_t number, const struct sockaddr *peer,
+    uint64_t now_ms)
+{
+	const struct allocation_channel *c = allocation_channel(a, number, now_ms);
+	const struct allocation_permission *p;
+	uint64_t until;
+
+	if (a->tcp || now_ms >= a->expires_ms || c == NULL ||
+	    !addr_equal((const struct sockaddr *)&c->peer, peer))
+		return 0;
+	p = allocation_permission(a, peer, now_ms);
+	if (p == NULL || p->check_port) /* check_port: the policy is asked per packet */
+		return 0;
+	until = a->expires_ms < c->expires_ms ? a->expires_ms : c->expires_ms;
+	return until < p->expires_ms ? until : p->expires_ms;
+}
+
+/* Tells the I/O layer of a channel bound or refreshed, before the answer goes out. */
+static void
+turn_channel_announce(struct turn *t, struct turn_allocation *a, uint16_t number,
+    const struct sockaddr *peer, uint64_t now_ms)
+{
+	const struct turn_relay *rel = allocation_relay(a, peer->sa_family);
+	uint64_t until = turn_channel_until(a, number, peer, now_ms);
+
+	if (t->io.channel_bound != NULL && rel != NULL && until != 0)
+		t->io.channel_bound(t->io.ctx, rel, a, number, peer, until);
+}
+
 /* RFC 8656 §11.2: binds or refreshes, and installs or refreshes the peer's permission. */
 static void
 turn_channel_bind(struct turn_req *r, struct turn_answer *ans)
@@ -796,8 +827,11 @@ turn_channel_bind(struct turn_req *r, struct turn_answer *ans)
 	if (rc != ALLOCATION_BIND_OK || !turn_permissions_fit(r, &peer, 1) ||
 	    turn_permit(r, sa, now + turn_ms(cfg->permission_lifetime)) == -1 ||
 	    allocation_bind(r->alloc, number, sa, now + turn_ms(cfg->channel_lifetime),
-		cfg->max_channels, now) != ALLOCATION_BIND_OK)
+		cfg->max_channels, now) != ALLOCATION_BIND_OK) {
 		ans->error = 508;
+		return;
+	}
+	turn_channel_announce(r->t, r->alloc, number, sa, now);
 }
 
 /* RFC 6062 §5.2: the answer waits for the connection's outcome. */
@@ -1442,6 +1476,19 @@ void
 turn_handle_tcp_closed(struct turn *t, struct tcpconn *c)
 {
 	tcpconn_remove(t->tcpconns, &c->alloc->tcpconns, c);
+}
+
+void
+turn_count_relayed(struct turn *t, struct turn_allocation *a, const struct turn_counts *n)
+{
+	t->stats.client_to_peer_packets += n->to_peer_packets;
+	t->stats.client_to_peer_bytes += n->to_peer_bytes;
+	t->stats.peer_to_client_packets += n->to_client_packets;
+	t->stats.peer_to_client_bytes += n->to_client_bytes;
+	a->to_peer_packets += n->to_peer_packets;
+	a->to_peer_bytes += n->to_peer_bytes;
+	a->to_client_packets += n->to_client_packets;
+	a->to_client_bytes += n->to_client_bytes;
 }
 
 void

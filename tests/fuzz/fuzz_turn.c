@@ -617,7 +617,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The extensions' flags are the last byte, so older seeds keep their script. */
 	fuzz_setup(f, next(&s), size > 0 ? data[size - 1] : 0, pp);
 	io = (struct turn_io){f, fuzz_open, fuzz_close, fuzz_send, fuzz_client, fuzz_tcp_connect,
-	    fuzz_tcp_close};
+	    fuzz_tcp_close, NULL};
 	if ((f->turn = turn_create(&f->cfg, &creds, &io)) == NULL) {
 		free(f);
 		return 0;

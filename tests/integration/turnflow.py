@@ -40,9 +40,9 @@ def transact(sock, server, mtype, attrs, key=None):
     sys.exit("turnflow: no answer to request 0x%04x" % mtype)
 
 
-def setup(server, user, password, realm, origin=None):
+def setup(server, user, password, realm, origin=None, local="127.0.0.1"):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((local, 0))
     extra = [attr(0x802F, origin.encode())] if origin else []
     req = [attr(0x0019, b"\x11\0\0\0")]
     rtype, a = transact(sock, server, 0x0003, req + extra)

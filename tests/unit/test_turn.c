@@ -49,6 +49,10 @@ struct fake {
 	struct tcpconn *tcp_conn; /* the last one connected */
 	struct tcpconn *tcp_closed;
 	struct sockaddr_storage tcp_peer;
+	size_t bounds; /* channel_bound calls */
+	struct turn_allocation *bound_alloc;
+	uint16_t bound_number;
+	uint64_t bound_until;
 };
 
 static struct fake io;
@@ -173,8 +177,20 @@ fake_tcp_close(void *ctx, struct tcpconn *c)
 	f->tcp_closed = c;
 }
 
+static void
+fake_channel_bound(void *ctx, const struct turn_relay *r, struct turn_allocation *alloc,
+    uint16_t number, const struct sockaddr *peer, uint64_t until_ms)
+{
+	struct fake *f = ctx;
+
+	f->bounds++;
+	f->bound_alloc = alloc;
+	f->bound_number = number;
+	f->bound_until = until_ms;
+}
+
 static const struct turn_io fake_io = {&io, fake_open, fake_close, fake_send, fake_client,
-    fake_tcp_connect, fake_tcp_close};
+    fake_tcp_connect, fake_tcp_close, fake_channel_bound};
 
 static struct turn_5tuple
 tuple(const char *client, uint8_t transport)
@@ -1057,8 +1073,17 @@ test_channels(void)
 		bind_channel(&c1, 0x8000, "203.0.113.14:7000") == 400,
 	    "rfc5766-channel-numbers: 0x5000-0x7FFF as coturn's clients pick them");
 	cfg.rfc5766_channels = false;
-	CHECKM(bind_channel(&c1, 0x4000, "10.1.1.1:7000") == 403, "refused peer: 403");
+	io.bounds = 0;
+	CHECKM(bind_channel(&c1, 0x4000, "10.1.1.1:7000") == 403 && io.bounds == 0,
+	    "refused peer: 403, and the fast path hears nothing of it");
 	CHECK(bind_channel(&c1, 0x4000, "203.0.113.9:7000") == 0 && mi_ok("alice", "s3cret"));
+	CHECKM(io.bounds == 1 && io.bound_number == 0x4000 &&
+		io.bound_until == now.mono_ms + (uint64_t)cfg.permission_lifetime * 1000,
+	    "a bound channel is announced until its permission's end (the first to end)");
+	CHECKM(turn_channel_until(io.bound_alloc, 0x4000, SA(p), now.mono_ms) == io.bound_until &&
+		turn_channel_until(io.bound_alloc, 0x4001, SA(p), now.mono_ms) == 0 &&
+		turn_channel_until(io.bound_alloc, 0x4000, SA(p), io.bound_until) == 0,
+	    "turn_channel_until: the same end; 0 for another channel or once it passed");
 	CHECKM(bind_channel(&c1, 0x4000, "203.0.113.10:7000") == 400,
 	    "channel bound to another peer: 400");
 	CHECKM(bind_channel(&c1, 0x4001, "203.0.113.9:7000") == 400,

@@ -860,6 +860,28 @@ config_validate_rfc5780(struct config *cfg, char **cause)
 	if (cfg->alt_listening_port == cfg->listening_port)
 		return config_fail(cause, "alt-listening-port and listening-port are both %d",
 		    cfg->listening_port);
+	if (cfg->alt_tls_listening_port == 0) {
+		if (cfg->tls_listening_port == 65535)
+			return config_fail(cause, "rfc5780: give alt-tls-listening-port");
+		cfg->alt_tls_listening_port = cfg->tls_listening_port + 1;
+	}
+	return 0;
+}
+
+/* rfc5780's TLS and DTLS port: known once TLS and DTLS are; none of the others. */
+static int
+config_validate_alt_tls(struct config *cfg, char **cause)
+{
+	int p = cfg->alt_tls_listening_port;
+
+	if (!cfg->rfc5780 || (!cfg->tls && !cfg->dtls))
+		return 0;
+	if (p == cfg->tls_listening_port || p == cfg->listening_port ||
+	    p == cfg->alt_listening_port)
+		return config_fail(cause,
+		    "alt-tls-listening-port %d is also listening-port, alt-listening-port or "
+		    "tls-listening-port",
+		    p);
 	return 0;
 }
 
@@ -926,7 +948,7 @@ config_validate(struct config *cfg, char **cause)
 		return config_fail(cause, "listening-port and tls-listening-port are both %d",
 		    cfg->listening_port);
 	}
-	return 0;
+	return config_validate_alt_tls(cfg, cause);
 }
 
 int

@@ -324,6 +324,7 @@ gen_init_setup(struct gen *g, const struct gen_fixed *fx)
 	ws->proxy_udp = config_proxy_protocol_on(g->cfg, "udp");
 	ws->udp = fx->udp;
 	ws->nudp = fx->nudp;
+	ws->fastpath = fx->fastpath;
 	ws->verbose = g->cfg->verbose || g->cfg->debug;
 	ws->user_stats = g->cfg->prometheus && g->cfg->prometheus_username_labels;
 	ws->generation = g->id;

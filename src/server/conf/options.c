@@ -152,6 +152,16 @@ options_check_format(const char *value, char *err, size_t errlen)
 }
 
 static int
+options_check_fast_path(const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "auto") != 0 && strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+		snprintf(err, errlen, "'%s' is not auto, on or off", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int
 options_check_facility(const char *value, char *err, size_t errlen)
 {
 	int facility;
@@ -456,6 +466,18 @@ const struct option_entry options_table[] = {
 		"to peer and peer to client are limited separately (as coturn), each worker "
 		"thread gets an equal share of each; excess packets are dropped. 0 means "
 		"unlimited."},
+    {.name = "fast-path",
+	.type = OPTION_STRING,
+	.def = "auto",
+	.offset = OFF(fast_path),
+	.arg = "auto|on|off",
+	.check = options_check_fast_path,
+	.help = "Relay established UDP channels (ChannelData) in the kernel, with eBPF "
+		"programs on the tc ingress hook of every interface that is up (but loopback): "
+		"auto uses it when the programs load and attach (CAP_BPF and CAP_NET_ADMIN) "
+		"and otherwise logs why and relays in the daemon, on refuses to start without "
+		"it, off never loads it. Sessions with max-bps or bps-capacity, behind PROXY "
+		"v2, over TCP, TLS or DTLS, and Send and Data indications stay in the daemon."},
     {.name = "max-permissions",
 	.type = OPTION_INT,
 	.def = "1024",
@@ -904,6 +926,17 @@ const struct option_entry options_table[] = {
 	.def_text = "0: listening-port plus one, as coturn",
 	.help = "The second UDP port of rfc5780 (CHANGE-REQUEST change port); unused "
 		"without rfc5780."},
+    {.name = "alt-tls-listening-port",
+	.type = OPTION_INT,
+	.def = "0",
+	.min = 0,
+	.max = 65535,
+	.offset = OFF(alt_tls_listening_port),
+	.arg = "PORT",
+	.def_text = "0: tls-listening-port plus one, as coturn",
+	.help = "With rfc5780, TLS and DTLS also listen on this port (coturn's alternative "
+		"TLS port), serving as tls-listening-port does; unused without rfc5780 or "
+		"without cert and pkey."},
     {.name = "response-origin-only-with-rfc5780",
 	.type = OPTION_FLAG,
 	.flags = OPTION_NOOP,
@@ -1021,7 +1054,6 @@ const struct option_entry options_table[] = {
     UNIMPL_FLAG("secure-stun", 0, "Require authentication for Binding."),
     UNIMPL_ARG("listening-device", NULL, 'd', "DEVICE", "Bind listeners to a network device."),
     UNIMPL_ARG("relay-device", NULL, 'i', "DEVICE", "Bind relay sockets to a network device."),
-    UNIMPL_ARG("alt-tls-listening-port", NULL, 0, "PORT", "RFC 5780 alternative TLS port."),
     UNIMPL_ARG("aux-server", NULL, 0, "IP:PORT", "Auxiliary listener."),
     UNIMPL_FLAG("udp-self-balance", 0, "Balance UDP over auxiliary servers."),
     UNIMPL_FLAG("no-udp-relay", 0, "No UDP relay endpoints."),

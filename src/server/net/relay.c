@@ -30,6 +30,7 @@
 #include "turnpike/proxymap.h"
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
+#include "turnpike/relayfast.h"
 #include "turnpike/tbucket.h"
 #include "turnpike/tcpconn.h"
 #include "turnpike/tcprelay.h"
@@ -73,8 +74,11 @@ struct relay_sock {
 	uint64_t id;
 	uint64_t opened_ms;
 	uint64_t in_pkts, in_bytes, out_pkts, out_bytes;
-	bool in_cb; /* its read callback is running */
-	bool dead;  /* closed inside the callback: free when it returns */
+	bool df;                /* DONT-FRAGMENT: it sets DF */
+	uint64_t bps;           /* its max-bps, 0: none */
+	struct relayfast *fast; /* its channels in the kernel fast path */
+	bool in_cb;             /* its read callback is running */
+	bool dead;              /* closed inside the callback: free when it returns */
 	LIST_ENTRY(relay_sock) entry;
 };
 
@@ -195,6 +199,7 @@ relay_sock_start(struct relay *rl, const struct turn_relay_req *req, int fd, siz
 	if (!req->tcp)
 		relay_set_df(fd, e->local.ss_family, req->dont_fragment);
 	s->tcp = req->tcp;
+	s->df = req->dont_fragment;
 	s->rl = rl;
 	s->fd = fd;
 	s->addr = addr;
@@ -422,6 +427,7 @@ relay_open(void *ctx, const struct turn_relay_req *req, struct turn_relay *out, 
 	relay_now(&now);
 	tbucket_init(&s->bps_in, bps, relay_burst(bps), now.mono_ms);
 	tbucket_init(&s->bps_out, bps, relay_burst(bps), now.mono_ms);
+	s->bps = bps;
 	rl->last_counted = req->alloc;
 	rl->last_bps = bps;
 	return 0;
@@ -453,10 +459,30 @@ relay_log_close(const struct relay_sock *s)
 	    (unsigned long long)s->out_pkts, (unsigned long long)s->out_bytes);
 }
 
+/* Counts relayed by the kernel fast path, into the socket's and the core's counters. */
+static void
+relay_fast_count(struct relay *rl, struct relay_sock *s, const struct turn_counts *n)
+{
+	s->out_pkts += n->to_peer_packets;
+	s->out_bytes += n->to_peer_bytes;
+	s->in_pkts += n->to_client_packets;
+	s->in_bytes += n->to_client_bytes;
+	rl->stats.fast_packets += n->to_peer_packets + n->to_client_packets;
+	if (rl->turn != NULL && s->alloc != NULL)
+		turn_count_relayed(rl->turn, s->alloc, n);
+}
+
 /* Closes the socket and gives back its port and count; frees it unless in its callback. */
 static void
 relay_sock_close(struct relay *rl, struct relay_sock *s)
 {
+	struct turn_counts n = {0};
+
+	if (s->fast != NULL) {
+		rl->stats.fast_channels -= relayfast_count(s->fast);
+		relayfast_clear(rl->setup.fastpath, &s->fast, &n);
+		relay_fast_count(rl, s, &n);
+	}
 	relay_log_close(s);
 	event_del(s->ev);
 	relay_flush_peers(rl); /* its datagrams leave before the socket closes */
@@ -712,6 +738,78 @@ relay_set_turn(struct relay *rl, struct turn *t)
 	tcprelay_set_turn(rl->tcp, t);
 }
 
+/*
+ * A ChannelBind succeeded: its channel goes to the kernel fast path when the
+ * fast path runs and nothing here must see each packet (UDP client, not
+ * behind PROXY v2, no max-bps or bps-capacity, addresses known).
+ */
+static void
+relay_channel_bound(void *ctx, const struct turn_relay *r, struct turn_allocation *alloc,
+    uint16_t number, const struct sockaddr *peer, uint64_t until_ms)
+{
+	struct relay *rl = ctx;
+	struct relay_sock *s = r->handle;
+	struct fastpath_binding b;
+	size_t before;
+	char *cause = NULL, session[48];
+
+	if (rl->setup.fastpath == NULL || s == NULL || s->tcp || s->transport != TURN_UDP ||
+	    s->bps != 0 || rl->setup.bps_capacity != 0 ||
+	    proxymap_get(rl->setup.proxied, (const struct sockaddr *)&alloc->tuple.client) !=
+		NULL ||
+	    addr_is_any((const struct sockaddr *)&alloc->tuple.server))
+		return;
+	memset(&b, 0, sizeof b);
+	b.client = alloc->tuple.client;
+	b.server = alloc->tuple.server;
+	b.relay = s->local;
+	memcpy(&b.peer, peer, addr_len(peer));
+	b.channel = number;
+	b.dont_fragment = s->df;
+	before = relayfast_count(s->fast);
+	if (relayfast_bind(rl->setup.fastpath, &s->fast, &b, until_ms, &cause) != 0) {
+		snprintf(session, sizeof session, "w%d.r%llu", rl->setup.worker_id,
+		    (unsigned long long)s->id);
+		log_session(LOG_LEVEL_DEBUG, session, "-",
+		    "channel 0x%04x stays off the fast path: %s", number,
+		    cause != NULL ? cause : "out of memory");
+		free(cause);
+		return;
+	}
+	rl->stats.fast_channels += relayfast_count(s->fast) - before;
+}
+
+static uint64_t
+relay_fast_until(void *arg, uint16_t number, const struct sockaddr *peer)
+{
+	struct relay_sock *s = arg;
+	struct turn_now now;
+
+	relay_now(&now);
+	return turn_channel_until(s->alloc, number, peer, now.mono_ms);
+}
+
+void
+relay_fast_sync(struct relay *rl)
+{
+	struct relay_sock *s;
+	struct turn_counts n;
+	size_t before;
+
+	if (rl->setup.fastpath == NULL)
+		return;
+	LIST_FOREACH(s, &rl->socks, entry)
+	{
+		if (s->fast == NULL)
+			continue;
+		memset(&n, 0, sizeof n);
+		before = relayfast_count(s->fast);
+		relayfast_sync(rl->setup.fastpath, &s->fast, relay_fast_until, s, &n);
+		rl->stats.fast_channels -= before - relayfast_count(s->fast);
+		relay_fast_count(rl, s, &n);
+	}
+}
+
 void
 relay_io(struct relay *rl, struct turn_io *io)
 {
@@ -722,6 +820,7 @@ relay_io(struct relay *rl, struct turn_io *io)
 	io->client_send = relay_client_send;
 	io->tcp_connect = relay_tcp_connect;
 	io->tcp_close = relay_tcp_close;
+	io->channel_bound = relay_channel_bound;
 }
 
 /* A printable copy of the request's user name, for the logs. */

@@ -533,6 +533,21 @@ server_switch(struct server *s, struct gen *g, char **cause)
 	return 0;
 }
 
+/* The web console's HTTPS certificate follows the reload; new connections get it. */
+static void
+server_reload_admin_tls(struct server *s, const struct config *cfg)
+{
+	char *why = NULL;
+
+	if (s->admin_tls == NULL || cfg->cert == NULL || cfg->pkey == NULL)
+		return;
+	if (tls_ctx_load_keys(s->admin_tls, cfg->cert, cfg->pkey, &why) != 0) {
+		log_warnx("reload: web-admin keeps its previous certificate: %s",
+		    why != NULL ? why : "out of memory");
+		free(why);
+	}
+}
+
 int
 server_reload(struct server *s, bool certs_only, char **restart, char **cause)
 {
@@ -557,6 +572,7 @@ server_reload(struct server *s, bool certs_only, char **restart, char **cause)
 		log_warnx("reload: out of memory: quotas and max-bps keep their previous values");
 	if (s->userdb != NULL)
 		userdb_set_stale_limit(s->userdb, g->cfg->userdb_stale_limit);
+	server_reload_admin_tls(s, g->cfg);
 	if (certs_only) {
 		log_info("certificates reloaded%s", g->cfg->tls ? "" : " (none: TLS is off)");
 		return 0;

@@ -211,6 +211,21 @@ code2=$(req plain "http://127.0.0.1:$PORT2/api/v1/status")
 [ "$code" = 200 ] && [[ $cookie == *"; Secure"* ]] && [ "$code2" = 000 ]
 tap_is "with cert and pkey: HTTPS, the cookie is Secure, plain HTTP gets no answer" "$?" \
 	"https $code ($cookie) http $code2"
+# SIGUSR2 (certificates reload): new HTTPS connections get the new certificate.
+serial() {
+	timeout 10 openssl s_client -connect "127.0.0.1:$PORT2" </dev/null 2>/dev/null |
+		openssl x509 -noout -serial 2>/dev/null
+}
+before=$(serial)
+cp "$CERT" "$T/old.pem"
+make_cert renewed
+cp "$T/renewed.pem" "$T/server.pem"
+cp "$T/renewed.key" "$T/server.key"
+kill -USR2 "$TURNPIKED_PID"
+# shellcheck disable=SC2317 # called through wait_until
+renewed() { [ -n "$before" ] && [ "$(serial)" != "$before" ]; }
+wait_until 10 renewed
+tap_is "after SIGUSR2 the console serves the renewed certificate" "$?" "before $before after $(serial)"
 stop_turnpiked
 
 "$TURNPIKED" -n --listening-ip 127.0.0.1 --listening-port 1 --userdb "$DB" --web-admin \

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "turnpike/fastpath.h"
+#include "turnpike/relayfast.h"
 #include "unit.h"
 
 #ifdef HAVE_FASTPATH
@@ -350,6 +351,63 @@ test_family(struct fastpath *fp, int prog, const struct lab *l)
 	CHECK(fastpath_read(fp, &b, &cnt) == -1);
 }
 
+static uint64_t relay_until;
+
+static uint64_t
+fake_until(void *arg, uint16_t number, const struct sockaddr *peer)
+{
+	(void)arg;
+	(void)number;
+	(void)peer;
+	return relay_until;
+}
+
+/* relayfast: deltas once, refresh, removal when the core says 0, the last counts at clear. */
+static void
+test_relayfast(struct fastpath *fp, int prog)
+{
+	struct fastpath_binding b = {.channel = 0x4002, .client_ifindex = 1, .peer_ifindex = 1};
+	struct addrs c2s = {"192.0.2.20", "198.51.100.1", 40001, 3478};
+	struct relayfast *list = NULL;
+	struct turn_counts d = {0};
+	unsigned char cd[64];
+	struct pkt in, out;
+	char *cause = NULL;
+	size_t n = chandata(cd, 0x4002, "data", 4, 0);
+
+	set_sa(&b.client, c2s.src, 40001);
+	set_sa(&b.server, c2s.dst, 3478);
+	set_sa(&b.relay, "198.51.100.2", 50002);
+	set_sa(&b.peer, "203.0.113.8", 9002);
+	build(&in, &c2s, cd, n);
+	relay_until = UINT64_MAX / 1000000;
+	CHECK(
+	    relayfast_bind(fp, &list, &b, relay_until, &cause) == 0 && relayfast_count(list) == 1);
+	CHECK(run(prog, &in, &out) == TC_ACT_REDIRECT && run(prog, &in, &out) == TC_ACT_REDIRECT);
+	relayfast_sync(fp, &list, fake_until, NULL, &d);
+	CHECKM(d.to_peer_packets == 2 && d.to_peer_bytes == 8 && d.to_client_packets == 0,
+	    "relayfast_sync: the counts since the binding");
+	memset(&d, 0, sizeof d);
+	relayfast_sync(fp, &list, fake_until, NULL, &d);
+	CHECKM(d.to_peer_packets == 0, "relayfast_sync: each count is handed back once");
+	relay_until--;
+	relayfast_sync(fp, &list, fake_until, NULL, &d);
+	CHECKM(relayfast_count(list) == 1 && run(prog, &in, &out) == TC_ACT_REDIRECT,
+	    "a refreshed end: the entry stays and relays");
+	relay_until = 0;
+	relayfast_sync(fp, &list, fake_until, NULL, &d);
+	CHECKM(list == NULL && d.to_peer_packets == 1 && run(prog, &in, &out) == TC_ACT_OK,
+	    "the core says the channel ended: its last count, then the entry is gone");
+	relay_until = UINT64_MAX / 1000000;
+	CHECK(relayfast_bind(fp, &list, &b, relay_until, &cause) == 0);
+	CHECK(run(prog, &in, &out) == TC_ACT_REDIRECT);
+	memset(&d, 0, sizeof d);
+	relayfast_clear(fp, &list, &d);
+	CHECKM(list == NULL && d.to_peer_packets == 1 && run(prog, &in, &out) == TC_ACT_OK,
+	    "relayfast_clear: the last counts, and nothing relays after");
+	free(cause);
+}
+
 #endif
 
 int
@@ -374,6 +432,7 @@ main(void)
 	}
 	test_family(fp, fastpath_prog_fd(fp), &v4);
 	test_family(fp, fastpath_prog_fd(fp), &v6);
+	test_relayfast(fp, fastpath_prog_fd(fp));
 	set_sa(&mixed.client, v4.client, 1);
 	set_sa(&mixed.server, v4.server, 2);
 	set_sa(&mixed.relay, v6.relay, 3);

@@ -115,7 +115,9 @@ struct config {
 	bool check_origin_consistency;
 	char *realm;
 	char *userdb;
+	char *psql_userdb;      /* PostgreSQL store: libpq conninfo */
 	int userdb_stale_limit; /* seconds the last good copy is served */
+	int userdb_cache_users; /* store users held in memory; others looked up on demand */
 	int stale_nonce;
 	char *stateless_nonce_secret;
 	bool oauth;

@@ -17,13 +17,16 @@
 #include "turnpike/store.h"
 
 #define USERDB_POLL_MS 200
-#define USERDB_STALE_DEFAULT 60 /* seconds: userdb-stale-limit */
+#define USERDB_STALE_DEFAULT 60          /* seconds: userdb-stale-limit */
+#define USERDB_CACHE_USERS_DEFAULT 10000 /* userdb-cache-users */
 
 struct userdb;
 
 /*
- * Loads path (created when missing; its directory must exist, or -1 with
- * *cause naming it) and starts the reload thread. opts (the
+ * Loads the store spec path (store_spec_parse: an SQLite file, created when
+ * missing, its directory must exist, or -1 with *cause naming it; or
+ * "postgresql:CONNINFO"...) and starts the reload thread. A network store that
+ * cannot be reached is refused at once (no stale copy). opts (the
  * users and secrets from options) must outlive the userdb. rest and sep are
  * use-auth-secret and rest-api-separator for the store's secrets. A store that
  * cannot be read yet is not an error: it is logged and retried.
@@ -32,6 +35,12 @@ int userdb_create(const char *path, const struct creds *opts, bool rest, char se
     struct userdb **out, char **cause);
 /* How long the last good copy is served once the store cannot be read; 0: not at all. */
 void userdb_set_stale_limit(struct userdb *u, int seconds);
+/*
+ * userdb-cache-users: how many users the snapshot holds; when the store has
+ * more, the others are looked up on demand (a first lookup answers
+ * CREDS_PENDING, a 401 challenge the client answers again).
+ */
+void userdb_set_cache_users(struct userdb *u, size_t n);
 /* Stops the thread and frees everything; NULL is a no-op. */
 void userdb_free(struct userdb *u);
 /*

@@ -12,6 +12,7 @@
 #include "turnpike/log.h"
 #include "turnpike/options.h"
 #include "turnpike/server.h"
+#include "turnpike/store.h"
 #include "turnpike/tls.h"
 
 /* -h, --version, --dump-options: print and exit. */
@@ -32,6 +33,46 @@ main_action(const struct config *cfg)
 		    cfg->dump_options);
 		return 1;
 	}
+	return 0;
+}
+
+static int
+main_count_row(void *arg, const struct store_row *row)
+{
+	(void)row;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* --check-config with psql-userdb: connect, read, and say what the store holds. */
+static int
+main_check_store(const struct config *cfg)
+{
+	struct store *st = NULL;
+	char *spec = NULL, *cause = NULL;
+	size_t users = 0, secrets = 0;
+	int rc;
+
+	if (cfg->psql_userdb == NULL)
+		return 0;
+	if (asprintf(&spec, "postgresql:%s", cfg->psql_userdb) == -1)
+		return 1;
+	rc = store_open(spec, &st, &cause);
+	explicit_bzero(spec, strlen(spec));
+	free(spec);
+	if (rc == 0 &&
+	    (store_user_list(st, NULL, main_count_row, &users, &cause) != 0 ||
+		store_secret_list(st, NULL, main_count_row, &secrets, &cause) != 0))
+		rc = -1;
+	store_close(st);
+	if (rc != 0) {
+		fprintf(stderr, "turnpiked: psql-userdb: %s\n",
+		    cause != NULL ? cause : "cannot be read");
+		free(cause);
+		return 1;
+	}
+	fprintf(stderr, "turnpiked: psql-userdb: connected; %zu users, %zu secrets\n", users,
+	    secrets);
 	return 0;
 }
 
@@ -59,7 +100,7 @@ main_check(const struct config *cfg)
 	confshow_print(stdout, cfg);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return 1;
-	return 0;
+	return main_check_store(cfg);
 }
 
 static const char *

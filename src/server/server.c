@@ -213,6 +213,29 @@ server_init_udp(struct server *s, char **cause)
 	return 0;
 }
 
+/* The credential store: the userdb file or psql-userdb (none: no store). */
+static int
+server_open_userdb(struct server *s, char **cause)
+{
+	const struct config *cfg = s->cfg;
+	char *spec = NULL;
+	int rc;
+
+	if (cfg->psql_userdb != NULL)
+		rc = asprintf(&spec, "postgresql:%s", cfg->psql_userdb);
+	else if (cfg->userdb != NULL)
+		rc = asprintf(&spec, "sqlite:%s", cfg->userdb);
+	else
+		return 0;
+	if (rc == -1)
+		return cause_fail(cause, "out of memory");
+	rc = userdb_create(spec, &s->no_creds, cfg->use_auth_secret, cfg->rest_api_separator[0],
+	    &s->userdb, cause);
+	explicit_bzero(spec, strlen(spec));
+	free(spec);
+	return rc;
+}
+
 /* What never changes on reload: relay addresses, the port pool, the userdb. */
 static int
 server_init_turn(struct server *s, char **cause)
@@ -224,12 +247,12 @@ server_init_turn(struct server *s, char **cause)
 	s->pool = portpool_create((uint16_t)cfg->min_port, (uint16_t)cfg->max_port, s->relays->n);
 	if (s->pool == NULL)
 		return cause_fail(cause, "out of memory");
-	if (cfg->auth && cfg->userdb != NULL &&
-	    userdb_create(cfg->userdb, &s->no_creds, cfg->use_auth_secret,
-		cfg->rest_api_separator[0], &s->userdb, cause) != 0)
+	if (cfg->auth && server_open_userdb(s, cause) != 0)
 		return -1;
-	if (s->userdb != NULL)
+	if (s->userdb != NULL) {
 		userdb_set_stale_limit(s->userdb, cfg->userdb_stale_limit);
+		userdb_set_cache_users(s->userdb, (size_t)cfg->userdb_cache_users);
+	}
 	s->fixed.boot = cfg;
 	s->fixed.relays = s->relays;
 	s->fixed.pool = s->pool;
@@ -958,9 +981,14 @@ server_log_auth(const struct server *s)
 		log_info("oauth: RFC 7635 access tokens for server name \"%s\", keys from %s",
 		    cfg->server_name != NULL && *cfg->server_name != '\0' ? cfg->server_name
 									  : cfg->realm,
-		    cfg->userdb != NULL ? cfg->userdb
-					: "nowhere (no userdb: every token is refused)");
-	if (cfg->users.n == 0 && cfg->static_auth_secrets.n == 0 && cfg->userdb == NULL) {
+		    cfg->userdb != NULL            ? cfg->userdb
+			: cfg->psql_userdb != NULL ? "the psql-userdb store"
+						   : "nowhere (no userdb: every token is refused)");
+	if (cfg->psql_userdb != NULL)
+		log_info("credential store: PostgreSQL (psql-userdb), at most %d users in memory",
+		    cfg->userdb_cache_users);
+	if (cfg->users.n == 0 && cfg->static_auth_secrets.n == 0 && cfg->userdb == NULL &&
+	    cfg->psql_userdb == NULL) {
 		log_warnx("no user and no static-auth-secret: every allocation is refused (401); "
 			  "add user=NAME:PASSWORD or static-auth-secret");
 	}

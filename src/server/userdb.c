@@ -1,6 +1,8 @@
 /*
- * userdb: the SQLite store's credentials as an in-memory snapshot, one
- * creds_static per realm, swapped under a rwlock by one reload thread.
+ * userdb: the store's credentials as an in-memory snapshot (secrets in one
+ * creds_static per realm, users in a bounded usertab), swapped under a rwlock
+ * by one reload thread; users beyond userdb-cache-users are looked up on
+ * demand by that thread into a usercache (a miss answers CREDS_PENDING).
  *
  * "A slow lookup delays only the request that needs it": here no request ever
  * waits on SQLite. Only the reload thread touches the database; a worker's
@@ -26,16 +28,20 @@
 #include "turnpike/log.h"
 #include "turnpike/oauth.h"
 #include "turnpike/store.h"
+#include "turnpike/usercache.h"
 #include "turnpike/userdb.h"
 
-#define USERDB_BUSY_MS 100        /* the reload thread's wait for another writer's lock */
-#define USERDB_LOG_EVERY_MS 60000 /* a store that stays unreadable: one line a minute */
+#define USERDB_BUSY_MS 100          /* the reload thread's wait for another writer's lock */
+#define USERDB_NET_TIMEOUT_MS 10000 /* a network store's statement timeout */
+#define USERDB_LOG_EVERY_MS 60000   /* a store that stays unreadable: one line a minute */
 
 /* What the store held at one data_version; ok false: unreadable, fail closed. */
 struct userdb_snap {
 	bool ok;
 	struct creds_static **realms;
 	size_t nrealms;
+	struct usertab *users;   /* at most cache_users of the store's users */
+	bool partial;            /* the store has more: look the others up on demand */
 	struct oauth_key *okeys; /* RFC 7635 AS-RS keys (oauth_key) */
 	size_t nokeys;
 	char **origins; /* turn_origin_to_realm: origin, realm, origin, realm... */
@@ -46,7 +52,11 @@ struct userdb_snap {
 };
 
 struct userdb {
-	char *path;
+	char *path;  /* the store spec */
+	char *label; /* what the log calls it: the SQLite path, or the engine */
+	enum store_kind kind;
+	atomic_size_t cache_users; /* userdb-cache-users */
+	struct usercache *cache;   /* users looked up on demand */
 	const struct creds *opts;
 	bool rest;
 	char sep;
@@ -55,9 +65,10 @@ struct userdb {
 	pthread_rwlock_t lock; /* guards snap: held for a pointer swap or a memory lookup */
 	struct userdb_snap *snap;
 
-	pthread_mutex_t mu; /* guards stop */
+	pthread_mutex_t mu; /* guards stop and wake */
 	pthread_cond_t cv;
 	bool stop;
+	bool wake; /* a lookup queued a user */
 	pthread_t thread;
 	bool started;
 
@@ -108,6 +119,7 @@ userdb_snap_free(struct userdb_snap *sn)
 	for (i = 0; i < sn->nrealms; i++)
 		creds_static_free(sn->realms[i]);
 	free(sn->realms);
+	usertab_free(sn->users);
 	for (i = 0; i < 2 * sn->norigins; i++)
 		free(sn->origins[i]);
 	free(sn->origins);
@@ -155,29 +167,19 @@ struct userdb_load {
 	char **cause;
 };
 
-/* One turnusers_lt row: its keys (MD5, and SHA-256 when turnpike stored one). */
+/* One user with its keys, while the table has room. */
 static int
-userdb_load_user(void *arg, const struct store_row *row)
+userdb_load_user(void *arg, const char *realm, const char *name, const struct creds_key *k)
 {
 	struct userdb_load *l = arg;
-	struct creds_static *cs;
-	struct creds_result r;
-	int rc;
 
-	rc = store_user_lookup(l->store, row->realm, row->name, &r, l->cause);
-	if (rc == CREDS_UNKNOWN) {
-		free(*l->cause);
-		*l->cause = NULL;
+	if (usertab_count(l->sn->users) >= atomic_load(&l->u->cache_users)) {
+		l->sn->partial = true;
 		return 0;
 	}
-	if (rc != CREDS_FOUND)
-		return -1;
-	if ((cs = userdb_snap_realm(l->sn, row->realm)) == NULL)
-		rc = cause_fail(l->cause, "out of memory");
-	else
-		rc = creds_static_add_key(cs, row->name, &r.keys[0], l->cause);
-	explicit_bzero(&r, sizeof r);
-	return rc;
+	if (usertab_add(l->sn->users, realm, name, k) == -1)
+		return cause_fail(l->cause, "out of memory");
+	return 0;
 }
 
 /* One turn_secret row. */
@@ -194,7 +196,7 @@ userdb_load_secret(void *arg, const struct store_row *row)
 		if (!l->u->secrets_warned)
 			log_warnx("userdb %s: realm \"%s\" has more than %d secrets; the others "
 				  "are ignored",
-			    l->u->path, row->realm, CREDS_MAX_KEYS);
+			    l->u->label, row->realm, CREDS_MAX_KEYS);
 		l->u->secrets_warned = true;
 		return 0;
 	}
@@ -212,7 +214,7 @@ userdb_load_oauth(void *arg, const struct store_oauth_key *row)
 	if (oauth_key_make(row->kid, row->ikm_key, row->as_rs_alg, row->timestamp, row->lifetime,
 		row->realm, &k, &errstr) == -1) {
 		if (!l->u->okeys_warned)
-			log_warnx("userdb %s: oauth key \"%s\" ignored: %s", l->u->path, row->kid,
+			log_warnx("userdb %s: oauth key \"%s\" ignored: %s", l->u->label, row->kid,
 			    errstr);
 		l->u->okeys_warned = true;
 		return 0;
@@ -300,7 +302,14 @@ userdb_load(struct userdb *u, char **cause)
 	l.sn->rest = u->rest;
 	l.sn->rest_sha256 = atomic_load(&u->rest_sha256);
 	l.sn->sep = u->sep;
-	if (store_user_list(u->store, NULL, userdb_load_user, &l, cause) != 0 ||
+	size_t cap = atomic_load(&u->cache_users);
+
+	if ((l.sn->users = usertab_create(cap < 1000000 ? cap : 1000000)) == NULL) {
+		userdb_snap_free(l.sn);
+		cause_fail(cause, "out of memory");
+		return NULL;
+	}
+	if (store_user_keys(u->store, (uint64_t)cap + 1, userdb_load_user, &l, cause) != 0 ||
 	    (u->rest && store_secret_list(u->store, NULL, userdb_load_secret, &l, cause) != 0) ||
 	    store_oauth_key_list(u->store, userdb_load_oauth, &l, cause) != 0 ||
 	    store_origin_list(u->store, NULL, userdb_load_origin, &l, cause) != 0) {
@@ -331,6 +340,7 @@ userdb_swap_unavailable(struct userdb *u)
 {
 	struct userdb_snap *sn;
 
+	usercache_clear(u->cache);
 	if ((sn = calloc(1, sizeof *sn)) != NULL)
 		userdb_swap(u, sn);
 }
@@ -357,13 +367,25 @@ userdb_open(struct userdb *u, char **cause)
 {
 	struct stat sb;
 
-	if (u->store != NULL && (stat(u->path, &sb) == -1 || userdb_changed(u, &sb))) {
+	if (u->kind != STORE_SQLITE) {
+		if (u->store != NULL)
+			return 0;
+		if (store_open_busy(u->path, USERDB_NET_TIMEOUT_MS, &u->store, cause) != 0) {
+			u->store = NULL;
+			return -1;
+		}
+		u->version = -1; /* a new connection: read everything again */
+		return 0;
+	}
+	if (u->store != NULL && (stat(u->label, &sb) == -1 || userdb_changed(u, &sb))) {
 		store_close(u->store);
 		u->store = NULL;
 	}
 	if (u->store != NULL)
 		return 0;
-	if (stat(u->path, &u->seen) == -1)
+	if (stat(u->label, &sb) == 0 && sb.st_size == 0 && u->good_ms != 0)
+		return cause_fail(cause, "%s: empty (being rewritten?)", u->label);
+	if (stat(u->label, &u->seen) == -1)
 		memset(&u->seen, 0, sizeof u->seen);
 	if (store_open_busy(u->path, USERDB_BUSY_MS, &u->store, cause) != 0) {
 		u->store = NULL;
@@ -387,6 +409,34 @@ userdb_load_extra(struct userdb *u, struct userdb_extra *opts, struct userdb_ext
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * After a change: the users looked up on demand are looked up again (one query
+ * each, the old answers served meanwhile), so a change to them counts too.
+ */
+static void
+userdb_revalidate(struct userdb *u)
+{
+	struct creds_result r;
+	char *names, *cause = NULL;
+	const char *realm, *name;
+	size_t i, n;
+	int rc;
+
+	if (usercache_names(u->cache, &names, &n) != 0)
+		return;
+	for (i = 0; i < n; i++) {
+		realm = names + i * USERCACHE_NAME_REC;
+		name = realm + STORE_REALM_MAX + 1;
+		rc = store_user_lookup(u->store, realm, name, &r, &cause);
+		if (rc == CREDS_FOUND || rc == CREDS_UNKNOWN)
+			usercache_put(u->cache, realm, name, rc, &r.keys[0]);
+		explicit_bzero(&r, sizeof r);
+		free(cause);
+		cause = NULL;
+	}
+	free(names);
 }
 
 /* Reloads when data_version moved (another connection committed) or a hook was set. */
@@ -419,6 +469,7 @@ userdb_refresh(struct userdb *u, char **cause)
 	}
 	u->version = v;
 	userdb_swap(u, sn);
+	userdb_revalidate(u);
 	if (hook != NULL) {
 		rows = (struct userdb_rows){opts.v, opts.n, peers.v, peers.n};
 		hook(hook_arg, &rows);
@@ -433,7 +484,7 @@ static void
 userdb_recovered(struct userdb *u, uint64_t now)
 {
 	if (u->failing)
-		log_info("userdb %s: readable again%s", u->path,
+		log_info("userdb %s: readable again%s", u->label,
 		    u->closed ? "; its users are accepted again" : "");
 	u->failing = false;
 	u->closed = false;
@@ -465,16 +516,16 @@ userdb_failed(struct userdb *u, const char *cause, uint64_t now)
 			log_warnx("userdb %s: cannot be read: %s; the copy read %" PRIu64
 				  " s ago is served for at most %" PRIu64
 				  " s (userdb-stale-limit), then its users are refused",
-			    u->path, cause, (now - u->good_ms) / 1000, limit / 1000);
+			    u->label, cause, (now - u->good_ms) / 1000, limit / 1000);
 		else
 			log_warnx("userdb %s: cannot be read: %s; its users are refused until it "
 				  "can be read",
-			    u->path, cause);
+			    u->label, cause);
 		u->logged_ms = now;
 	} else if (!stale && !u->closed && u->good_ms != 0)
 		log_warnx("userdb %s: unreadable for %" PRIu64 " s (userdb-stale-limit): its "
 			  "users are refused until it can be read",
-		    u->path, (now - u->fail_ms) / 1000);
+		    u->label, (now - u->fail_ms) / 1000);
 	if (!stale && !u->closed) {
 		userdb_swap_unavailable(u);
 		u->closed = true;
@@ -498,23 +549,51 @@ userdb_poll(struct userdb *u)
 	u->store = NULL;
 }
 
+/* The users that lookups missed: one query each, answers (or "no such user") cached. */
+static void
+userdb_fetch_wanted(struct userdb *u)
+{
+	char realm[STORE_REALM_MAX + 1], name[STORE_NAME_MAX + 1], *cause = NULL;
+	struct creds_result r;
+	int rc;
+
+	while (usercache_next_wanted(u->cache, realm, name)) {
+		if (u->store == NULL || u->closed)
+			continue; /* the snapshot says unavailable: nothing to cache */
+		rc = store_user_lookup(u->store, realm, name, &r, &cause);
+		if (rc == CREDS_FOUND || rc == CREDS_UNKNOWN)
+			usercache_put(u->cache, realm, name, rc, &r.keys[0]);
+		explicit_bzero(&r, sizeof r);
+		free(cause);
+		cause = NULL;
+	}
+}
+
 static void *
 userdb_main(void *arg)
 {
 	struct userdb *u = arg;
 	struct timespec ts;
+	uint64_t next = 0, now, wait;
 
 	pthread_mutex_lock(&u->mu);
 	while (!u->stop) {
 		pthread_mutex_unlock(&u->mu);
-		userdb_poll(u);
+		if ((now = userdb_mono_ms()) >= next) {
+			userdb_poll(u);
+			next = now + USERDB_POLL_MS;
+		}
+		userdb_fetch_wanted(u);
+		now = userdb_mono_ms();
+		wait = next > now ? next - now : 0;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += USERDB_POLL_MS * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+		ts.tv_sec += (time_t)(wait / 1000) + ts.tv_nsec / 1000000000L;
 		ts.tv_nsec %= 1000000000L;
 		pthread_mutex_lock(&u->mu);
-		if (!u->stop)
+		if (!u->stop && !u->wake)
 			pthread_cond_timedwait(&u->cv, &u->mu, &ts);
+		u->wake = false;
 	}
 	pthread_mutex_unlock(&u->mu);
 	return NULL;
@@ -561,6 +640,7 @@ int
 userdb_create(const char *path, const struct creds *opts, bool rest, char sep, struct userdb **out,
     char **cause)
 {
+	struct store_spec spec;
 	struct userdb *u;
 
 	if ((u = calloc(1, sizeof *u)) == NULL)
@@ -568,15 +648,30 @@ userdb_create(const char *path, const struct creds *opts, bool rest, char sep, s
 	pthread_rwlock_init(&u->lock, NULL);
 	pthread_mutex_init(&u->mu, NULL);
 	pthread_cond_init(&u->cv, NULL);
-	if ((u->path = strdup(path)) == NULL || (u->snap = calloc(1, sizeof *u->snap)) == NULL) {
+	if ((u->path = strdup(path)) == NULL || (u->snap = calloc(1, sizeof *u->snap)) == NULL ||
+	    (u->cache = usercache_create()) == NULL) {
 		userdb_free(u);
 		return cause_fail(cause, "out of memory");
 	}
+	if (store_spec_parse(path, &spec, cause) != 0) {
+		userdb_free(u);
+		return -1;
+	}
+	u->kind = spec.kind;
+	if (u->kind == STORE_SQLITE)
+		u->label = strdup(spec.conn);
+	else if (asprintf(&u->label, "(%s store)", store_kind_name(u->kind)) == -1)
+		u->label = NULL;
+	if (u->label == NULL) {
+		userdb_free(u);
+		return cause_fail(cause, "out of memory");
+	}
+	atomic_store(&u->cache_users, USERDB_CACHE_USERS_DEFAULT);
 	u->opts = opts;
 	u->rest = rest;
 	u->sep = sep != '\0' ? sep : ':';
-	u->stale_ms = (uint64_t)USERDB_STALE_DEFAULT * 1000;
-	if (userdb_check_dir(path, cause) != 0) {
+	u->stale_ms = u->kind == STORE_SQLITE ? (uint64_t)USERDB_STALE_DEFAULT * 1000 : 0;
+	if (u->kind == STORE_SQLITE && userdb_check_dir(spec.conn, cause) != 0) {
 		userdb_free(u);
 		return -1;
 	}
@@ -606,7 +701,9 @@ userdb_free(struct userdb *u)
 	pthread_cond_destroy(&u->cv);
 	store_close(u->store);
 	userdb_snap_free(u->snap);
+	usercache_free(u->cache);
 	free(u->path);
+	free(u->label);
 	free(u);
 }
 
@@ -614,7 +711,20 @@ void
 userdb_set_stale_limit(struct userdb *u, int seconds)
 {
 	pthread_mutex_lock(&u->mu);
-	u->stale_ms = seconds > 0 ? (uint64_t)seconds * 1000 : 0;
+	/* A network store that cannot be reached is refused at once: no stale copy. */
+	u->stale_ms = seconds > 0 && u->kind == STORE_SQLITE ? (uint64_t)seconds * 1000 : 0;
+	pthread_mutex_unlock(&u->mu);
+}
+
+void
+userdb_set_cache_users(struct userdb *u, size_t n)
+{
+	pthread_mutex_lock(&u->mu);
+	if (atomic_load(&u->cache_users) != n) {
+		atomic_store(&u->cache_users, n);
+		u->hook_new = true;
+		pthread_cond_signal(&u->cv);
+	}
 	pthread_mutex_unlock(&u->mu);
 }
 
@@ -648,6 +758,29 @@ userdb_iface(struct userdb *u, struct creds *out)
 	out->ctx = u;
 }
 
+/* A store user of the snapshot, else of the on-demand cache (queueing a miss). */
+static int
+userdb_lookup_user(struct userdb *u, const char *user, size_t userlen, const char *realm,
+    size_t realmlen, struct creds_result *out)
+{
+	bool queued = false;
+	int rc;
+
+	rc = usertab_find(u->snap->users, realm, realmlen, user, userlen, &out->keys[0]);
+	if (rc != CREDS_FOUND && u->snap->partial)
+		rc =
+		    usercache_get(u->cache, realm, realmlen, user, userlen, &out->keys[0], &queued);
+	if (rc == CREDS_FOUND)
+		out->nkeys = 1;
+	if (queued) {
+		pthread_mutex_lock(&u->mu);
+		u->wake = true;
+		pthread_cond_signal(&u->cv);
+		pthread_mutex_unlock(&u->mu);
+	}
+	return rc;
+}
+
 /* The store's answer for user in realm, from the current snapshot in memory. */
 static int
 userdb_lookup_snap(struct userdb *u, const char *user, size_t userlen, const char *realm,
@@ -669,6 +802,8 @@ userdb_lookup_snap(struct userdb *u, const char *user, size_t userlen, const cha
 			break;
 		}
 	}
+	if (rc == CREDS_UNKNOWN && out->nkeys == 0)
+		rc = userdb_lookup_user(u, user, userlen, realm, realmlen, out);
 	pthread_rwlock_unlock(&u->lock);
 	return rc;
 }
@@ -698,6 +833,8 @@ userdb_lookup_with(struct userdb *u, const struct creds *opts, const char *user,
 		return CREDS_FOUND;
 	if (rc_opt == CREDS_UNAVAILABLE || rc_db == CREDS_UNAVAILABLE)
 		return CREDS_UNAVAILABLE;
+	if (rc_db == CREDS_PENDING)
+		return CREDS_PENDING;
 	return CREDS_UNKNOWN;
 }
 
@@ -764,6 +901,8 @@ userdb_find_hash_with(struct userdb *u, const struct creds *opts, const uint8_t 
 			break;
 		}
 	}
+	if (u->snap->ok && rc == CREDS_UNKNOWN)
+		rc = usertab_find_hash(u->snap->users, hash, realm, realmlen, name, namelen);
 	pthread_rwlock_unlock(&u->lock);
 	return rc;
 }

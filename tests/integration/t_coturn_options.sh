@@ -46,6 +46,11 @@ check_one() {
 	sql-userdb) shown=psql-userdb ;;
 	*) shown=$name ;;
 	esac
+	# --check-config connects to a PostgreSQL store: none runs here, which it reports.
+	if [ "$rc" -eq 1 ] && [ "$shown" = psql-userdb ] &&
+		grep -q "psql-userdb: postgresql: cannot connect" "$T/one.err"; then
+		rc=0
+	fi
 	if [ "$rc" -eq 0 ] && ! grep -qi 'unknown option' "$T/one.err" &&
 		{ [ "$name" = version ] || grep -q "^${shown}[ =]" "$T/one.out" ||
 			grep -q "^$shown  #" "$T/one.out" ||

@@ -67,14 +67,14 @@ done
 # The log names each relay, inside the configured ports, its client and user,
 # and what it carried.
 awk -v lo="$RELAY_MIN" -v hi="$RELAY_MAX" '
-	/: relay 127\.0\.0\.1:[0-9]+ for UDP client 127\.0\.0\.1:[0-9]+, user "alice"$/ {
+	/: relay 127\.0\.0\.1:[0-9]+ for UDP client 127\.0\.0\.1:[0-9]+, realm "turnpike\.test", user "alice"$/ {
 		p = $0; sub(/.*: relay 127\.0\.0\.1:/, "", p); sub(/ .*/, "", p)
 		n++; if (p + 0 < lo || p + 0 > hi) bad = 1
 	}
 	END { exit !(n >= 4 && !bad) }' "$TURNPIKED_LOG"
 tap_is "relays logged with addresses in $RELAY_MIN-$RELAY_MAX, client and user" "$?" \
 	"$(grep ': relay ' "$TURNPIKED_LOG" | head -n 8)"
-grep -qE 'of user "alice" closed after [0-9]+ s: from peers 20 packets 2400 bytes, to peers 20 packets 2400 bytes' \
+grep -qE 'of user "alice" closed after [0-9]+ s, realm "turnpike\.test": from peers 20 packets 2400 bytes, to peers 20 packets 2400 bytes' \
 	"$TURNPIKED_LOG"
 tap_is "a relay's end is logged with its counters" "$?" "$(grep 'closed after' "$TURNPIKED_LOG")"
 ! grep -qE 'wonderland|wrong' "$TURNPIKED_LOG"

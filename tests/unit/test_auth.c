@@ -415,6 +415,13 @@ tenant_origin(void *ctx, const char *origin, size_t len, char *realm, size_t *re
 	return CREDS_FOUND;
 }
 
+/* auth_check into *r in place (auth_result.realm may point into the struct itself). */
+static void
+check_in(const struct req *q, uint64_t now, struct auth_result *r)
+{
+	auth_check(&cfg, &creds, &tup, request(q), now, r);
+}
+
 static bool
 realm_is(const struct auth_result *r, const char *realm)
 {
@@ -428,7 +435,7 @@ test_origin_realms(void)
 	struct creds saved = creds;
 	char n[AUTH_NONCE_MAX], *cause = NULL;
 	const struct stun_attr *a;
-	struct auth_result r;
+	static struct auth_result r; /* in place: r.realm may point into r.realmbuf */
 	struct stun_build b;
 	size_t len;
 
@@ -438,46 +445,46 @@ test_origin_realms(void)
 	creds.ctx = NULL;
 	cfg.sha256 = false;
 	auth_nonce_make(&cfg, &tup, 1000, n);
-	r = check(&(struct req){.origin = "https://b.org"}, 1000);
+	check_in(&(struct req){.origin = "https://b.org"}, 1000, &r);
 	CHECKM(r.error == 401 && r.challenge && realm_is(&r, "b.org"),
 	    "no credentials: the 401's realm is the one ORIGIN maps to");
-	r = check(&(struct req){.origin = "https://x.org"}, 1000);
+	check_in(&(struct req){.origin = "https://x.org"}, 1000, &r);
 	CHECKM(r.error == 401 && realm_is(&r, REALM), "an unmapped ORIGIN: the server realm");
-	r = check(&(struct req){.user = "bob",
-		      .realm = "b.org",
-		      .nonce = n,
-		      .mi = true,
-		      .password = "b-pw",
-		      .origin = "https://b.org"},
-	    1000);
+	check_in(&(struct req){.user = "bob",
+		     .realm = "b.org",
+		     .nonce = n,
+		     .mi = true,
+		     .password = "b-pw",
+		     .origin = "https://b.org"},
+	    1000, &r);
 	CHECKM(r.error == 0 && realm_is(&r, "b.org"), "bob of b.org through b.org's ORIGIN");
-	r = check(&(struct req){.user = "bob",
-		      .realm = "b.org",
-		      .nonce = n,
-		      .mi = true,
-		      .password = "b-pw",
-		      .origin = "https://x.org",
-		      .origin2 = "https://b.org"},
-	    1000);
+	check_in(&(struct req){.user = "bob",
+		     .realm = "b.org",
+		     .nonce = n,
+		     .mi = true,
+		     .password = "b-pw",
+		     .origin = "https://x.org",
+		     .origin2 = "https://b.org"},
+	    1000, &r);
 	CHECKM(r.error == 0 && realm_is(&r, "b.org"), "the first ORIGIN the store maps counts");
-	r = check(&(struct req){.user = "bob",
-		      .realm = "b.org",
-		      .nonce = n,
-		      .mi = true,
-		      .password = "b-pw"},
-	    1000);
+	check_in(&(struct req){.user = "bob",
+		     .realm = "b.org",
+		     .nonce = n,
+		     .mi = true,
+		     .password = "b-pw"},
+	    1000, &r);
 	CHECKM(r.error == 401 && realm_is(&r, REALM),
 	    "bob of b.org without ORIGIN: 401 (the server realm's challenge)");
-	r = check(&(struct req){.user = "alice",
-		      .nonce = n,
-		      .mi = true,
-		      .password = "s3cret",
-		      .origin = "https://b.org"},
-	    1000);
+	check_in(&(struct req){.user = "alice",
+		     .nonce = n,
+		     .mi = true,
+		     .password = "s3cret",
+		     .origin = "https://b.org"},
+	    1000, &r);
 	CHECKM(r.error == 401 && r.challenge && realm_is(&r, "b.org"),
 	    "alice of the server realm through b.org's ORIGIN: 401");
-	r = check(&(struct req){.user = "alice", .nonce = n, .mi = true, .password = "s3cret"},
-	    1000);
+	check_in(&(struct req){.user = "alice", .nonce = n, .mi = true, .password = "s3cret"}, 1000,
+	    &r);
 	CHECKM(r.error == 0 && realm_is(&r, REALM), "alice without ORIGIN: her realm");
 	stun_build_init(&b, buf, sizeof buf, STUN_ALLOCATE, STUN_ERROR, msg.tid);
 	stun_build_error(&b, 401, "");

@@ -834,7 +834,10 @@ config_validate_auth(struct config *cfg, char **cause)
 	cfg->auth = !cfg->no_auth;
 	if (cfg->no_auth && cfg->users.n > 0)
 		config_warn(cfg, "no-auth: the %zu user accounts are ignored", cfg->users.n);
-	if (cfg->use_auth_secret && cfg->static_auth_secrets.n == 0 && cfg->userdb == NULL) {
+	if (cfg->userdb != NULL && cfg->psql_userdb != NULL)
+		return config_fail(cause, "userdb and psql-userdb: choose one credential store");
+	if (cfg->use_auth_secret && cfg->static_auth_secrets.n == 0 && cfg->userdb == NULL &&
+	    cfg->psql_userdb == NULL) {
 		config_warn(cfg,
 		    "use-auth-secret without static-auth-secret: "
 		    "no TURN REST API credential can be checked");

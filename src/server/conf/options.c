@@ -654,6 +654,27 @@ const struct option_entry options_table[] = {
 	.help = "SQLite credential database (coturn's schema; turnpikectl or turnadmin -b "
 		"write it): its users and, with use-auth-secret, its secrets are accepted "
 		"besides those from options. Read live: changes apply within a second."},
+    {.name = "psql-userdb",
+	.alias = "sql-userdb",
+	.short_flag = 'e',
+	.type = OPTION_STRING,
+	.flags = OPTION_SECRET,
+	.offset = OFF(psql_userdb),
+	.arg = "CONNINFO",
+	.help = "PostgreSQL credential store instead of the userdb file: a libpq connection "
+		"string (host=... dbname=... user=... password=... sslmode=...), coturn's "
+		"schema (turnpikectl -e or turnadmin -e write it). Changes apply within a "
+		"second; while it cannot be reached its users get 401."},
+    {.name = "userdb-cache-users",
+	.type = OPTION_INT,
+	.def = "10000",
+	.min = 0,
+	.max = 100000000,
+	.offset = OFF(userdb_cache_users),
+	.arg = "N",
+	.help = "At most this many store users are held in memory; when the store has "
+		"more, the others are fetched on demand by the store thread (their first "
+		"request gets a 401 challenge, which clients answer again)."},
     {.name = "userdb-stale-limit",
 	.type = OPTION_INT,
 	.flags = OPTION_RELOADABLE,
@@ -1043,7 +1064,6 @@ const struct option_entry options_table[] = {
 		"request that carries one."},
 
     /* coturn options accepted with a warning, not implemented yet. */
-    UNIMPL_SECRET("psql-userdb", "sql-userdb", 'e', "CONNINFO", "PostgreSQL user database."),
     UNIMPL_SECRET("mysql-userdb", NULL, 'M', "CONNINFO", "MySQL user database."),
     UNIMPL_SECRET("mongo-userdb", NULL, 'J', "CONNINFO", "MongoDB user database."),
     UNIMPL_SECRET("redis-userdb", NULL, 'N', "CONNINFO", "Redis user database."),

@@ -14,8 +14,11 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 # /var as localstatedir: turnpikectl's default database is /var/lib/turnpike/turnpike.db.
+# Without the eBPF fast path (it needs clang to build and CAP_BPF, CAP_NET_ADMIN and
+# host networking to run; README, "Kernel fast path").
 RUN autoreconf -fi \
 	&& ./configure --prefix=/usr --sysconfdir=/etc/turnpike --localstatedir=/var \
+		--disable-fastpath \
 	&& make -j"$JOBS" turnpiked turnpikectl turnpike-bench \
 	&& strip turnpiked turnpikectl turnpike-bench
 

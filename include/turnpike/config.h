@@ -171,6 +171,7 @@ struct config {
 	bool realm_from_host; /* realm not given: the host name is used */
 	char **warnings;      /* for the caller to log once logging is set up */
 	size_t nwarnings;
+	size_t nunknown;               /* unknown options in the file (warned about, ignored) */
 	struct config_origin *origins; /* options_count entries, indexed like options_table */
 };
 

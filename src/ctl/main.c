@@ -10,6 +10,7 @@
 
 #include "turnpike/ctlsock.h"
 #include "turnpike/dbcmd.h"
+#include "turnpike/doctor.h"
 #include "turnpike/fleetcmd.h"
 #include "turnpike/store.h"
 #include "turnpike/turnadmin.h"
@@ -28,6 +29,8 @@ ctl_usage(FILE *f)
 	ctlsock_usage(f);
 	fputc('\n', f);
 	fleetcmd_usage(f);
+	fputc('\n', f);
+	doctor_usage(f);
 	fputc('\n', f);
 	turnadmin_usage(f);
 }
@@ -79,6 +82,8 @@ main(int argc, char **argv)
 		if (strcmp(argv[1], ctl_commands[i].name) == 0)
 			return ctl_commands[i].run();
 	}
+	if (doctor_is_invocation(argc, argv))
+		return doctor_main(argc, argv);
 	if (ctlsock_is_invocation(argc, argv))
 		return ctlsock_main(argc, argv);
 	if (fleetcmd_is_invocation(argc, argv))

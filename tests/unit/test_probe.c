@@ -1,4 +1,4 @@
-/* Unit tests for src/bench/probe.c: the response check, without sockets. */
+/* Unit tests for src/client/probe.c: the response check, without sockets. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* Unit tests for src/bench/turnclient.c: credentials, requests, answers, without sockets. */
+/* Unit tests for src/client/turnclient.c: credentials, requests, answers, without sockets. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>

@@ -656,6 +656,7 @@ config_parse_line(struct config_parser *p, char *line, char **cause)
 	}
 	if ((o = options_find(name)) == NULL) {
 		config_warn(p->cfg, "%s: unknown option '%s'; ignored", where, name);
+		p->cfg->nunknown++;
 		return 0;
 	}
 	config_strip_number_comment(p, o, value, where);

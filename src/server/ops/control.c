@@ -419,9 +419,10 @@ control_free(struct control *c)
 		evconnlistener_free(c->listener);
 	if (c->pause != NULL)
 		event_free(c->pause);
+	/* First the requests still waiting for workers: their clients get the final line. */
+	controlcmd_free(c->cmds);
 	while (!LIST_EMPTY(&c->conns))
 		control_conn_free(LIST_FIRST(&c->conns));
-	controlcmd_free(c->cmds);
 	unlink(c->path);
 	free(c->path);
 	free(c);

@@ -254,7 +254,10 @@ adminapi_lines(const char *text, size_t len, void (*fn)(void *, char *), void *a
 	while (p < end) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
-		if ((line = strndup(p, (size_t)(nl - p))) != NULL) {
+		/* Not strndup: text is not NUL-terminated, and strndup may read past n. */
+		if ((line = malloc((size_t)(nl - p) + 1)) != NULL) {
+			memcpy(line, p, (size_t)(nl - p));
+			line[nl - p] = '\0';
 			fn(arg, line);
 			free(line);
 		}

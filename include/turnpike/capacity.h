@@ -8,6 +8,7 @@
 #ifndef TURNPIKE_CAPACITY_H
 #define TURNPIKE_CAPACITY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,12 +19,13 @@ struct capacity {
 	uint64_t nofile;      /* RLIMIT_NOFILE soft limit */
 	uint64_t fds_open;    /* descriptors open once started */
 	uint64_t ports;       /* relay ports over every relay address */
+	bool shared;          /* relay-sockets=shared: relays hold no descriptor */
 	uint64_t by_fds;      /* nofile - fds_open - CAPACITY_FD_SPARE, at least 0 */
 	uint64_t allocations; /* min(by_fds, ports) */
 	uint64_t streams;     /* TCP and TLS connections: by_fds / 2, at least 1 */
 };
 
-/* Fills c->by_fds, c->allocations and c->streams from the other three fields. */
+/* Fills c->by_fds, c->allocations and c->streams from the other four fields. */
 void capacity_compute(struct capacity *c);
 /* Descriptors open in this process, counted below limit (the soft RLIMIT_NOFILE). */
 uint64_t capacity_open_fds(uint64_t limit);

@@ -43,6 +43,8 @@
 #include "turnpike/log.h"
 #include "turnpike/portpool.h"
 #include "turnpike/fastpath.h"
+#include "turnpike/relayshared.h"
+#include "turnpike/sklookup.h"
 #include "turnpike/privdrop.h"
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
@@ -70,6 +72,7 @@ struct server {
 	struct relayaddr *relays;
 	struct portpool *pool;
 	struct fastpath *fastpath; /* the kernel fast path, NULL: none */
+	struct sklookup *sklookup; /* relay-sockets=shared, NULL: a socket per relay */
 	atomic_size_t allocations;
 	atomic_size_t capacity; /* 0 until logged at startup */
 	struct gen_fixed fixed;
@@ -304,6 +307,58 @@ server_init_fastpath(struct server *s, char **cause)
 	log_info("fast path on: eBPF programs attached to %d interfaces",
 	    fastpath_attached(s->fastpath));
 	s->fixed.fastpath = s->fastpath;
+	return 0;
+}
+
+/* Whether the relay port range overlaps the kernel's ephemeral ports (not reserved). */
+static void
+server_check_ephemeral(const struct config *cfg)
+{
+	unsigned int lo = 0, hi = 0;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+	if (f == NULL)
+		return;
+	if (fscanf(f, "%u %u", &lo, &hi) == 2 && (unsigned int)cfg->min_port <= hi &&
+	    (unsigned int)cfg->max_port >= lo)
+		log_warnx("relay ports %d-%d overlap the ephemeral ports %u-%u: a socket the "
+			  "kernel binds there for another program would lose its datagrams to a "
+			  "shared relay; list the range in net.ipv4.ip_local_reserved_ports",
+		    cfg->min_port, cfg->max_port, lo, hi);
+	fclose(f);
+}
+
+/*
+ * relay-sockets=shared: loads the sk_lookup program and checks the raw
+ * sockets, or says in one line why each relay gets its own socket. Before
+ * privileges drop: it needs CAP_BPF, CAP_NET_ADMIN and CAP_NET_RAW.
+ */
+static int
+server_init_sklookup(struct server *s, char **cause)
+{
+	const char *mode = s->cfg->relay_sockets != NULL ? s->cfg->relay_sockets : "per-allocation";
+	bool v4 = false, v6 = false;
+	char *why = NULL;
+	size_t i;
+
+	if (strcmp(mode, "shared") != 0)
+		return 0;
+	for (i = 0; i < s->relays->n; i++) {
+		v4 |= s->relays->v[i].local.ss_family == AF_INET;
+		v6 |= s->relays->v[i].local.ss_family == AF_INET6;
+	}
+	if ((v4 && relayshared_check(AF_INET, &why) != 0) ||
+	    (v6 && relayshared_check(AF_INET6, &why) != 0) ||
+	    sklookup_open(&s->sklookup, &why) != 0) {
+		log_info("relay sockets per allocation, not shared: %s",
+		    why != NULL ? why : "out of memory");
+		free(why);
+		return 0;
+	}
+	log_info("relay sockets shared: a sk_lookup program steers allocated relay ports to "
+		 "each worker's shared sockets; an allocation holds no descriptor");
+	server_check_ephemeral(s->cfg);
+	s->fixed.sklookup = s->sklookup;
 	return 0;
 }
 
@@ -1068,17 +1123,18 @@ server_log_capacity(struct server *s, rlim_t nofile)
 	struct capacity c = {.nofile = nofile, .fds_open = capacity_open_fds(nofile)};
 
 	c.ports = (uint64_t)(s->cfg->max_port - s->cfg->min_port + 1) * s->relays->n;
+	c.shared = s->sklookup != NULL;
 	capacity_compute(&c);
 	s->csrc.capacity = c.allocations;
 	atomic_store(&s->capacity, (size_t)c.allocations);
 	connlimit_set_total(s->connlimit, (size_t)c.streams);
 	log_info("capacity: %llu allocations (descriptor limit %llu, %llu open, %d kept spare: "
-		 "%llu; relay ports %llu); at most %llu TCP and TLS connections (half the "
+		 "%llu%s; relay ports %llu); at most %llu TCP and TLS connections (half the "
 		 "descriptors left), %d per source address",
 	    (unsigned long long)c.allocations, (unsigned long long)c.nofile,
 	    (unsigned long long)c.fds_open, CAPACITY_FD_SPARE, (unsigned long long)c.by_fds,
-	    (unsigned long long)c.ports, (unsigned long long)c.streams,
-	    s->cfg->max_connections_per_ip);
+	    c.shared ? ", not a bound: UDP relays share sockets" : "", (unsigned long long)c.ports,
+	    (unsigned long long)c.streams, s->cfg->max_connections_per_ip);
 }
 
 static void
@@ -1147,9 +1203,10 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 	if (server_init_base(s, cause) != 0)
 		goto fail;
 	if (server_init_turn(s, cause) != 0 || server_init_fastpath(s, cause) != 0 ||
-	    server_init_udp(s, cause) != 0 || server_init_gen(s, cause) != 0 ||
-	    server_init_workers(s, cause) != 0 || server_init_listeners(s, cause) != 0 ||
-	    server_write_pidfile(s, cause) != 0 || server_init_control(s, cause) != 0 ||
+	    server_init_sklookup(s, cause) != 0 || server_init_udp(s, cause) != 0 ||
+	    server_init_gen(s, cause) != 0 || server_init_workers(s, cause) != 0 ||
+	    server_init_listeners(s, cause) != 0 || server_write_pidfile(s, cause) != 0 ||
+	    server_init_control(s, cause) != 0 ||
 	    fleetops_start(s->fleet, s->base, s->workers, s->nworkers, s->cfg->realm, cause) != 0 ||
 	    server_init_httpd(s, cause) != 0 || server_init_admin(s, cause) != 0 ||
 	    server_drop_privileges(s, cause) != 0 || server_init_watchdog(s, cause) != 0 ||
@@ -1301,6 +1358,7 @@ server_free(struct server *s)
 	free(s->drain_sw);
 	free(s->worker_hung);
 	fastpath_free(s->fastpath); /* detaches: the workers are gone */
+	sklookup_free(s->sklookup);
 	portpool_free(s->pool);
 	relayaddr_free(s->relays);
 	free(s->udp);

@@ -310,17 +310,50 @@ server_init_fastpath(struct server *s, char **cause)
 	return 0;
 }
 
-/* Whether the relay port range overlaps the kernel's ephemeral ports (not reserved). */
+/* How many of the ports lo..hi net.ipv4.ip_local_reserved_ports lists ("a-b,c,..."). */
+static unsigned int
+server_reserved_ports(unsigned int lo, unsigned int hi)
+{
+	unsigned int a, b, n = 0;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_reserved_ports", "r");
+	int c;
+
+	if (f == NULL)
+		return 0;
+	while (fscanf(f, "%u", &a) == 1) {
+		b = a;
+		if ((c = fgetc(f)) == '-' && fscanf(f, "%u", &b) == 1)
+			c = fgetc(f);
+		if (b >= lo && a <= hi)
+			n += (b < hi ? b : hi) - (a > lo ? a : lo) + 1;
+		if (c != ',')
+			break;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * Whether the relay port range overlaps the kernel's ephemeral ports where
+ * they are not reserved: the kernel would bind other programs' sockets there
+ * without knowing the shared relays hold them.
+ */
 static void
 server_check_ephemeral(const struct config *cfg)
 {
-	unsigned int lo = 0, hi = 0;
+	unsigned int lo = 0, hi = 0, from, to;
 	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
 
 	if (f == NULL)
 		return;
-	if (fscanf(f, "%u %u", &lo, &hi) == 2 && (unsigned int)cfg->min_port <= hi &&
-	    (unsigned int)cfg->max_port >= lo)
+	if (fscanf(f, "%u %u", &lo, &hi) != 2 || (unsigned int)cfg->min_port > hi ||
+	    (unsigned int)cfg->max_port < lo) {
+		fclose(f);
+		return;
+	}
+	from = (unsigned int)cfg->min_port > lo ? (unsigned int)cfg->min_port : lo;
+	to = (unsigned int)cfg->max_port < hi ? (unsigned int)cfg->max_port : hi;
+	if (server_reserved_ports(from, to) < to - from + 1)
 		log_warnx("relay ports %d-%d overlap the ephemeral ports %u-%u: a socket the "
 			  "kernel binds there for another program would lose its datagrams to a "
 			  "shared relay; list the range in net.ipv4.ip_local_reserved_ports",

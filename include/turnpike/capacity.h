@@ -1,7 +1,8 @@
 /*
  * How many allocations the process can hold: each UDP relay is a descriptor
  * and a port, so the smaller of the free descriptors (less a reserve for
- * control, metrics and stream clients) and the relay ports bounds it. TCP and
+ * control, metrics and stream clients) and the relay ports bounds it; with
+ * shared relay sockets (relayshared.h) only the ports do. TCP and
  * TLS clients may hold half of those free descriptors, so that a crowd of
  * them always leaves the other half to relays and UDP clients.
  */

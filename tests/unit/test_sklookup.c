@@ -118,7 +118,7 @@ test_program(struct sklookup *sk)
 {
 	int prog = sklookup_prog_fd(sk), fd4 = udp_bound("127.0.0.1", 0), fd6 = udp_bound("::1", 0);
 	struct sockaddr_storage a4, a6;
-	uint32_t s4, s6;
+	uint32_t s4 = 0, s6 = 0;
 	uint64_t c;
 	char *cause = NULL;
 

@@ -116,6 +116,7 @@ struct config {
 	char *realm;
 	char *userdb;
 	char *psql_userdb;      /* PostgreSQL store: libpq conninfo */
+	char *mysql_userdb;     /* MySQL/MariaDB store: coturn's connection string */
 	int userdb_stale_limit; /* seconds the last good copy is served */
 	int userdb_cache_users; /* store users held in memory; others looked up on demand */
 	int stale_nonce;

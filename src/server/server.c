@@ -215,7 +215,7 @@ server_init_udp(struct server *s, char **cause)
 	return 0;
 }
 
-/* The credential store: the userdb file or psql-userdb (none: no store). */
+/* The credential store: the userdb file or a database server's (none: no store). */
 static int
 server_open_userdb(struct server *s, char **cause)
 {
@@ -225,6 +225,8 @@ server_open_userdb(struct server *s, char **cause)
 
 	if (cfg->psql_userdb != NULL)
 		rc = asprintf(&spec, "postgresql:%s", cfg->psql_userdb);
+	else if (cfg->mysql_userdb != NULL)
+		rc = asprintf(&spec, "mysql:%s", cfg->mysql_userdb);
 	else if (cfg->redis_userdb != NULL)
 		rc = asprintf(&spec, "redis:%s", cfg->redis_userdb);
 	else if (cfg->userdb != NULL)
@@ -1009,12 +1011,18 @@ server_log_auth(const struct server *s)
 									  : cfg->realm,
 		    cfg->userdb != NULL            ? cfg->userdb
 			: cfg->psql_userdb != NULL ? "the psql-userdb store"
-						   : "nowhere (no userdb: every token is refused)");
+			: cfg->mysql_userdb != NULL
+			? "the mysql-userdb store"
+			: "nowhere (no userdb: every token is refused)");
 	if (cfg->psql_userdb != NULL)
 		log_info("credential store: PostgreSQL (psql-userdb), at most %d users in memory",
 		    cfg->userdb_cache_users);
+	if (cfg->mysql_userdb != NULL)
+		log_info("credential store: MySQL/MariaDB (mysql-userdb), at most %d users in "
+			 "memory",
+		    cfg->userdb_cache_users);
 	if (cfg->users.n == 0 && cfg->static_auth_secrets.n == 0 && cfg->userdb == NULL &&
-	    cfg->psql_userdb == NULL && cfg->redis_userdb == NULL) {
+	    cfg->psql_userdb == NULL && cfg->mysql_userdb == NULL && cfg->redis_userdb == NULL) {
 		log_warnx("no user and no static-auth-secret: every allocation is refused (401); "
 			  "add user=NAME:PASSWORD or static-auth-secret");
 	}

@@ -15,6 +15,7 @@
 #include "turnpike/alternate.h"
 #include "turnpike/config.h"
 #include "turnpike/log.h"
+#include "turnpike/mysqlconn.h"
 #include "turnpike/options.h"
 #include "turnpike/peerpolicy.h"
 #include "turnpike/redisconn.h"
@@ -141,6 +142,29 @@ options_check_redisconn(const char *value, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* mysql-userdb: coturn's MySQL connection string (the error names the bad key). */
+static int
+options_check_mysqlconn(const char *value, char *err, size_t errlen)
+{
+	struct mysqlconn *c;
+	char *cause = NULL;
+	int rc = 0;
+
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (mysqlconn_parse(value, c, &cause) != 0) {
+		snprintf(err, errlen, "not a MySQL connection string: %s",
+		    cause != NULL ? cause : "out of memory");
+		rc = -1;
+	}
+	explicit_bzero(c, sizeof *c);
+	free(c);
+	free(cause);
+	return rc;
 }
 
 /* fleet-redirect-at: a fraction above 0 and at most 1, e.g. 0.9. */
@@ -723,6 +747,18 @@ const struct option_entry options_table[] = {
 		"string (host=... dbname=... user=... password=... sslmode=...), coturn's "
 		"schema (turnpikectl -e or turnadmin -e write it). Changes apply within a "
 		"second; while it cannot be reached its users get 401."},
+    {.name = "mysql-userdb",
+	.short_flag = 'M',
+	.type = OPTION_STRING,
+	.flags = OPTION_SECRET,
+	.offset = OFF(mysql_userdb),
+	.arg = "CONNSTRING",
+	.check = options_check_mysqlconn,
+	.help = "MySQL or MariaDB credential store instead of the userdb file: coturn's "
+		"connection string (host=... dbname=... user=... password=... port=... "
+		"connect_timeout=... read_timeout=..., TLS: ca capath cert key cipher), "
+		"coturn's schema (turnpikectl -M or turnadmin -M write it). Changes apply "
+		"within a second; while it cannot be reached its users get 401."},
     {.name = "userdb-cache-users",
 	.type = OPTION_INT,
 	.def = "10000",
@@ -1167,7 +1203,6 @@ const struct option_entry options_table[] = {
 		"request that carries one."},
 
     /* coturn options accepted with a warning, not implemented yet. */
-    UNIMPL_SECRET("mysql-userdb", NULL, 'M', "CONNINFO", "MySQL user database."),
     UNIMPL_SECRET("mongo-userdb", NULL, 'J', "CONNINFO", "MongoDB user database."),
     {.name = "redis-userdb",
 	.short_flag = 'N',

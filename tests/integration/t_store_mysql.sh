@@ -98,8 +98,14 @@ done
 tap_is "... and the copy lists the same rows as the original" "$same"
 ka=$(sqlite3 "$A" "SELECT hmackey || sha256key FROM turnusers_lt JOIN turnpike_user_sha256 USING (realm, name)" 2>&1)
 kb=$(sqlite3 "$B" "SELECT hmackey || sha256key FROM turnusers_lt JOIN turnpike_user_sha256 USING (realm, name)" 2>&1)
-[ -n "$ka" ] && [ "$ka" = "$kb" ]
-tap_is "... with the same MD5 and SHA-256 keys" "$?" "$ka / $kb"
+ha=$(sqlite3 "$A" "SELECT password FROM admin_user" 2>&1)
+hb=$(sqlite3 "$B" "SELECT password FROM admin_user" 2>&1)
+[ -n "$ka" ] && [ "$ka" = "$kb" ] && [ -n "$ha" ] && [ "$ha" = "$hb" ]
+tap_is "... with the same MD5 and SHA-256 keys and admin hash" "$?" "$ka / $kb" "$ha / $hb"
+rc=0
+out=$("$CTL" store copy "$A" "mysql:host=127.0.0.1 port=1 user=turn dbname=x" 2>&1) || rc=$?
+[ "$rc" -ne 0 ] && grep -q 'mysql: cannot connect' <<<"$out"
+tap_is "a copy to an unreachable MariaDB fails and says why" "$?" "$out"
 
 # ---- turnpiked on mysql-userdb (coturn's database) ----
 REALM=example.org

@@ -166,7 +166,6 @@ else
 	tap_skip "turnadmin -M while it runs" "coturn (turnadmin, turnutils_uclient) is not installed"
 fi
 t0=$(now_ms)
-"$CTL" --mysql-userdb "$COTURN" user delete bob --realm "$REALM" >/dev/null
 "$CTL" -M "$COTURN" -a -u bob -r "$REALM" -p bob-pw >/dev/null
 for _ in $(seq 1 40); do
 	alloc_is ok --user bob --password bob-pw && break

@@ -321,8 +321,10 @@ server_limits_update(struct server *s)
 
 	if (limits_set_config(s->limits, &v, s->gen->policy, cfg->realm) != 0)
 		return -1;
-	if (s->userdb != NULL)
+	if (s->userdb != NULL) {
+		userdb_set_dynamic(s->userdb, cfg->no_dynamic_realms, cfg->no_dynamic_ip_list);
 		userdb_set_hook(s->userdb, limits_apply_store, s->limits);
+	}
 	return 0;
 }
 

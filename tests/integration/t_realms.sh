@@ -6,7 +6,9 @@
 # turn_realm_option rows set its user-quota (486) and max-bps; the realm is the
 # one the credentials verified in (an ORIGIN alone grants nothing), labels
 # the turnpike_realm_allocations gauge and the relay log lines;
-# check-origin-consistency answers 441 to a request that changes its ORIGIN.
+# check-origin-consistency answers 441 to a request that changes its ORIGIN;
+# with coturn's no-dynamic-realms and no-dynamic-ip-list the store's origins,
+# realm options and peer ranges are not read (only the configuration's apply).
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 # shellcheck source-path=SCRIPTDIR
@@ -37,6 +39,9 @@ ctl origin add "$OA" --realm "$A"
 ctl origin add "$OB" --realm "$B"
 ctl realm set "$B" --user-quota 2 --max-bps 40000
 ctl realm set "$A" --user-quota 3
+ctl realm set "$TURN_REALM" --user-quota 1
+DENIED=127.0.0.99
+ctl peer deny "$DENIED"
 
 turn_common_args
 start_turn_server_or_bail "${TURN_ARGS[@]}" --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 \
@@ -73,6 +78,18 @@ out=$(timeout 30 python3 "$CHECK" quota 127.0.0.1 "$PORT" alice alice-a "$A" "$O
 echo "$out" | grep -qx 'alloc3 0' && echo "$out" | grep -qx 'gauge 3'
 tap_is "$A's user-quota is 3: alice's third allocation succeeds, the gauge of $A shows 3" "$?" \
 	"$out"
+
+out=$(timeout 30 python3 "$CHECK" quota 127.0.0.1 "$PORT" "$TURN_USER" "$TURN_PASS" \
+	"$TURN_REALM" "" "$METRICS" 2>&1)
+echo "$out" | grep -qx 'alloc1 0' && echo "$out" | grep -qx 'alloc2 486'
+tap_is "the server realm's user-quota 1 from the store: a second allocation gets 486" "$?" "$out"
+out=$(timeout 30 python3 "$CHECK" permit 127.0.0.1 "$PORT" "$TURN_USER" "$TURN_PASS" \
+	"$TURN_REALM" "" "$DENIED" 2>&1)
+echo "$out" | grep -qx 'permit 403'
+tap_is "the store's denied_peer_ip $DENIED: CreatePermission gets 403" "$?" "$out"
+grep -q "3 realms with options; 0 allowed and 1 denied" "$TURNPIKED_LOG"
+tap_is "the log says what the store gave: 3 realms with options, 1 denied range" "$?" \
+	"$(grep 'store: realm' "$TURNPIKED_LOG")"
 
 out=$(timeout 30 python3 "$CHECK" consistency 127.0.0.1 "$PORT" "$TURN_USER" "$TURN_PASS" \
 	"$TURN_REALM" https://one.example https://two.example 2>&1)
@@ -140,5 +157,30 @@ tap_diag "bob at 80000 B/s through $B (max-bps 40000): peer got $up B/s, client 
 	[ "$down" -ge 32000 ] && [ "$down" -le 48000 ]
 tap_is "$B's max-bps 40000 holds bob's flow at 80000 B/s to 40000 each way (+-20 %)" "$?" "$out"
 
+turn_stop_check
+
+# The same store with no-dynamic-realms and no-dynamic-ip-list: only the
+# configuration's realm, quotas and peer policy.
+start_turn_server_or_bail "${TURN_ARGS[@]}" --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 \
+	--allow-loopback-peers --userdb "$DB" --no-dynamic-realms --no-dynamic-ip-list \
+	--prometheus --prometheus-address 127.0.0.1 --prometheus-port @PORT2@
+METRICS=http://127.0.0.1:$PORT2/metrics
+# shellcheck disable=SC2317,SC2329 # called through wait_until
+store_applied() { grep -q "$1 realms with options; 0 allowed and $2 denied" "$TURNPIKED_LOG"; }
+wait_until 10 store_applied 0 0
+tap_is "no-dynamic-*: the store is read and gives 0 realm options and 0 peer ranges" "$?" \
+	"$(grep 'store: realm' "$TURNPIKED_LOG")"
+got=$(realm_of "$OB")
+tap_is "no-dynamic-realms: the 401 to $OB carries the server realm" \
+	"$([ "$got" = "$TURN_REALM" ]; echo $?)" "got '$got'"
+out=$(timeout 30 python3 "$CHECK" quota 127.0.0.1 "$PORT" "$TURN_USER" "$TURN_PASS" \
+	"$TURN_REALM" "" "$METRICS" 2>&1)
+echo "$out" | grep -qx 'alloc2 0' && echo "$out" | grep -qx 'alloc3 0'
+tap_is "no-dynamic-realms: the store's user-quota 1 does not apply (3 allocations)" "$?" "$out"
+out=$(timeout 30 python3 "$CHECK" permit 127.0.0.1 "$PORT" "$TURN_USER" "$TURN_PASS" \
+	"$TURN_REALM" "" "$DENIED" 2>&1)
+echo "$out" | grep -qx 'permit 0'
+tap_is "no-dynamic-ip-list: the store's denied $DENIED is permitted (allow-loopback-peers)" \
+	"$?" "$out"
 turn_stop_check
 tap_done

@@ -147,6 +147,30 @@ grep -qE "relay 127\.0\.0\.1:[0-9]+ of user \"alice\" closed after [0-9]+ s, rea
 tap_is "the relay's closing log line names the realm" "$?" \
 	"$(grep -E 'relay .* closed' "$TURNPIKED_LOG" | tail -n 3)"
 
+# Traffic per realm: alice's run in a.example, bob's in b.example, each at
+# least N packets each way; the exposition stays valid.
+PROMTEXT=$TOP_SRCDIR/tests/integration/promtext.py
+timeout 15 python3 "$PROMTEXT" get "$METRICS" "$T/m.prom" >/dev/null &&
+	timeout 15 python3 "$PROMTEXT" check "$T/m.prom" >"$T/m.check" 2>&1
+tap_is "the exposition with per-realm traffic is valid" "$?" "$(cat "$T/m.check")"
+rval() {
+	timeout 15 python3 "$PROMTEXT" value "$T/m.prom" \
+		"turnpike_realm_relayed_$1_total{realm=\"$2\",direction=\"$3\"}"
+}
+traffic=""
+for r in "$A" "$B"; do
+	for d in to_peer to_client; do
+		v=$(rval packets "$r" "$d")
+		traffic="$traffic $r/$d=$v"
+		[ -n "$v" ] && [ "$v" -ge "$N" ] || traffic="$traffic(!)"
+	done
+	traffic="$traffic $r/bytes=$(rval bytes "$r" to_peer)"
+done
+tap_diag "relayed per realm:$traffic"
+[[ $traffic != *'(!)'* ]] && [ -z "$(rval packets _other to_peer)" ]
+tap_is "turnpike_realm_relayed_packets_total: $A and $B each relayed >= $N packets each way" \
+	"$?" "$traffic"
+
 # max-bps of realm B (40000) applies to bob's session (the one uclient left
 # and this one make 2, within the quota); the server has no max-bps.
 out=$(timeout 60 python3 "$FLOW" 127.0.0.1 "$PORT" bob bob-b "$B" 80000 6 "$OB" 2>&1)

@@ -250,10 +250,11 @@ httpd_job_run(struct fanout_job *fj, struct turn *t, const struct turn_now *now)
 	j->m.conns_idle = ws.conns_idle;
 	j->m.conns_input_budget = ws.conns_input_budget;
 	j->m.allocate_latency = ws.allocate_latency;
-	if (httpd_job_labels(j)) {
-		turn_expire(t, now); /* an expired allocation counts as ended, not live */
+	/* An expired allocation counts as ended, not live (else its traffic would dip). */
+	if (httpd_job_labels(j) || j->realm_live != NULL)
+		turn_expire(t, now);
+	if (httpd_job_labels(j))
 		httpd_job_ended(j);
-	}
 	turn_foreach_session(t, now, httpd_job_session, j);
 }
 

@@ -38,6 +38,7 @@
 #include "turnpike/fleetops.h"
 #include "turnpike/gen.h"
 #include "turnpike/limits.h"
+#include "turnpike/realmstats.h"
 #include "turnpike/httpd.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
@@ -64,9 +65,10 @@ struct server {
 	struct userdb *userdb;
 	struct creds no_creds; /* the userdb's own options view, unused: see gen.c */
 	struct limits *limits; /* quotas and max-bps across workers, the store's realm options */
-	struct connlimit *connlimit; /* stream connections per source and in total */
-	struct authguard *authguard; /* auth-failure-limit; NULL when off */
-	struct fleetops *fleet;      /* fleet-redis; NULL when off */
+	struct realmstats *realmstats; /* traffic per realm for the metrics; NULL without them */
+	struct connlimit *connlimit;   /* stream connections per source and in total */
+	struct authguard *authguard;   /* auth-failure-limit; NULL when off */
+	struct fleetops *fleet;        /* fleet-redis; NULL when off */
 	struct relayaddr *relays;
 	struct portpool *pool;
 	struct fastpath *fastpath; /* the kernel fast path, NULL: none */
@@ -323,8 +325,10 @@ server_limits_update(struct server *s)
 
 	if (limits_set_config(s->limits, &v, s->gen->policy, cfg->realm) != 0)
 		return -1;
-	if (s->userdb != NULL)
+	if (s->userdb != NULL) {
+		userdb_set_dynamic(s->userdb, cfg->no_dynamic_realms, cfg->no_dynamic_ip_list);
 		userdb_set_hook(s->userdb, limits_apply_store, s->limits);
+	}
 	return 0;
 }
 
@@ -351,7 +355,8 @@ server_init_gen(struct server *s, char **cause)
 	struct limits_values none = {0, 0, 0};
 	struct config *cfg;
 
-	if ((s->limits = limits_create(&none, NULL, s->cfg->realm)) == NULL ||
+	if ((s->cfg->prometheus && (s->realmstats = realmstats_create(REALMSTATS_MAX)) == NULL) ||
+	    (s->limits = limits_create(&none, NULL, s->cfg->realm)) == NULL ||
 	    (s->connlimit = connlimit_create((size_t)s->cfg->max_connections_per_ip, 0)) == NULL)
 		return cause_fail(cause, "out of memory");
 	if (s->cfg->auth_failure_limit > 0 &&
@@ -360,6 +365,7 @@ server_init_gen(struct server *s, char **cause)
 	if (server_init_fleet(s, cause) != 0)
 		return -1;
 	s->fixed.limits = s->limits;
+	s->fixed.realmstats = s->realmstats;
 	s->fixed.fleet = s->fleet;
 	s->fixed.connlimit = s->connlimit;
 	s->fixed.authguard = s->authguard;
@@ -813,6 +819,7 @@ server_init_httpd(struct server *s, char **cause)
 	s->hsrc.draining = &s->draining;
 	s->hsrc.username_labels = cfg->prometheus_username_labels;
 	s->hsrc.limits = s->limits;
+	s->hsrc.realmstats = s->realmstats;
 	return httpd_create(s->base, (const struct sockaddr *)&ss, &s->hsrc, &s->httpd, cause);
 }
 
@@ -1300,6 +1307,7 @@ server_free(struct server *s)
 	userdb_free(s->userdb); /* first: its hook reads the limits and a generation's policy */
 	s->userdb = NULL;
 	limits_free(s->limits);
+	realmstats_free(s->realmstats);
 	connlimit_free(s->connlimit);
 	authguard_free(s->authguard);
 	while ((g = s->gens) != NULL) {

@@ -814,6 +814,20 @@ const struct option_entry options_table[] = {
 	.help = "Requests on an allocation made with an ORIGIN attribute must carry the same "
 		"ORIGIN (441 otherwise), as in coturn. ORIGIN picks the realm of the 401 "
 		"through the userdb's turn_origin_to_realm table."},
+    {.name = "no-dynamic-realms",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(no_dynamic_realms),
+	.help = "Realms come from the configuration only, as in coturn: the userdb's "
+		"turn_origin_to_realm (ORIGIN) and turn_realm_option (quotas, max-bps) tables "
+		"are not read. Users, secrets and OAuth keys of every realm are still read."},
+    {.name = "no-dynamic-ip-list",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(no_dynamic_ip_list),
+	.help = "Peer address lists come from the configuration only (allowed-peer-ip, "
+		"denied-peer-ip), as in coturn: the userdb's allowed_peer_ip and denied_peer_ip "
+		"tables are not read."},
     {.name = "realm",
 	.short_flag = 'r',
 	.type = OPTION_STRING,
@@ -1266,8 +1280,6 @@ const struct option_entry options_table[] = {
     UNIMPL_ARG("acme-redirect", NULL, 0, "URL", "ACME HTTP redirection."),
     UNIMPL_FLAG("server-relay", 0, "No permission checks on relay endpoints."),
     UNIMPL_FLAG("no-auth-pings", 0, "No database health checks."),
-    UNIMPL_FLAG("no-dynamic-ip-list", 0, "No peer lists from the database."),
-    UNIMPL_FLAG("no-dynamic-realms", 0, "No realms from the database."),
     UNIMPL_ARG("ne", NULL, 0, "1|2|3", "coturn network engine."),
 
     /* coturn 4.6 and later options not listed above (tests/data/coturn_options.txt). */

@@ -114,9 +114,12 @@ struct config {
 	char *rest_api_hmac;
 	bool userhash;
 	bool check_origin_consistency;
+	bool no_dynamic_realms;  /* no origins nor realm options from the store */
+	bool no_dynamic_ip_list; /* no peer ranges from the store */
 	char *realm;
 	char *userdb;
 	char *psql_userdb;      /* PostgreSQL store: libpq conninfo */
+	char *mysql_userdb;     /* MySQL/MariaDB store: coturn's connection string */
 	int userdb_stale_limit; /* seconds the last good copy is served */
 	int userdb_cache_users; /* store users held in memory; others looked up on demand */
 	int stale_nonce;

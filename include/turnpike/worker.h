@@ -24,6 +24,7 @@ struct binding_config;
 struct connlimit;
 struct creds;
 struct limits;
+struct realmstats;
 struct peerpolicy_range;
 struct portpool;
 struct relay_stats;
@@ -77,6 +78,8 @@ struct worker_setup {
 
 	/* Keep per-user totals of ended allocations (metrics). */
 	bool user_stats;
+	/* Ended allocations' traffic per realm (metrics); NULL: not kept. */
+	struct realmstats *realm_stats;
 };
 
 /*

@@ -38,6 +38,7 @@
 #include "turnpike/fleetops.h"
 #include "turnpike/gen.h"
 #include "turnpike/limits.h"
+#include "turnpike/realmstats.h"
 #include "turnpike/httpd.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
@@ -66,9 +67,10 @@ struct server {
 	struct userdb *userdb;
 	struct creds no_creds; /* the userdb's own options view, unused: see gen.c */
 	struct limits *limits; /* quotas and max-bps across workers, the store's realm options */
-	struct connlimit *connlimit; /* stream connections per source and in total */
-	struct authguard *authguard; /* auth-failure-limit; NULL when off */
-	struct fleetops *fleet;      /* fleet-redis; NULL when off */
+	struct realmstats *realmstats; /* traffic per realm for the metrics; NULL without them */
+	struct connlimit *connlimit;   /* stream connections per source and in total */
+	struct authguard *authguard;   /* auth-failure-limit; NULL when off */
+	struct fleetops *fleet;        /* fleet-redis; NULL when off */
 	struct relayaddr *relays;
 	struct portpool *pool;
 	struct fastpath *fastpath; /* the kernel fast path, NULL: none */
@@ -218,7 +220,7 @@ server_init_udp(struct server *s, char **cause)
 	return 0;
 }
 
-/* The credential store: the userdb file or psql-userdb (none: no store). */
+/* The credential store: the userdb file or a database server's (none: no store). */
 static int
 server_open_userdb(struct server *s, char **cause)
 {
@@ -228,6 +230,8 @@ server_open_userdb(struct server *s, char **cause)
 
 	if (cfg->psql_userdb != NULL)
 		rc = asprintf(&spec, "postgresql:%s", cfg->psql_userdb);
+	else if (cfg->mysql_userdb != NULL)
+		rc = asprintf(&spec, "mysql:%s", cfg->mysql_userdb);
 	else if (cfg->redis_userdb != NULL)
 		rc = asprintf(&spec, "redis:%s", cfg->redis_userdb);
 	else if (cfg->userdb != NULL)
@@ -409,8 +413,10 @@ server_limits_update(struct server *s)
 
 	if (limits_set_config(s->limits, &v, s->gen->policy, cfg->realm) != 0)
 		return -1;
-	if (s->userdb != NULL)
+	if (s->userdb != NULL) {
+		userdb_set_dynamic(s->userdb, cfg->no_dynamic_realms, cfg->no_dynamic_ip_list);
 		userdb_set_hook(s->userdb, limits_apply_store, s->limits);
+	}
 	return 0;
 }
 
@@ -437,7 +443,8 @@ server_init_gen(struct server *s, char **cause)
 	struct limits_values none = {0, 0, 0};
 	struct config *cfg;
 
-	if ((s->limits = limits_create(&none, NULL, s->cfg->realm)) == NULL ||
+	if ((s->cfg->prometheus && (s->realmstats = realmstats_create(REALMSTATS_MAX)) == NULL) ||
+	    (s->limits = limits_create(&none, NULL, s->cfg->realm)) == NULL ||
 	    (s->connlimit = connlimit_create((size_t)s->cfg->max_connections_per_ip, 0)) == NULL)
 		return cause_fail(cause, "out of memory");
 	if (s->cfg->auth_failure_limit > 0 &&
@@ -446,6 +453,7 @@ server_init_gen(struct server *s, char **cause)
 	if (server_init_fleet(s, cause) != 0)
 		return -1;
 	s->fixed.limits = s->limits;
+	s->fixed.realmstats = s->realmstats;
 	s->fixed.fleet = s->fleet;
 	s->fixed.connlimit = s->connlimit;
 	s->fixed.authguard = s->authguard;
@@ -899,6 +907,7 @@ server_init_httpd(struct server *s, char **cause)
 	s->hsrc.draining = &s->draining;
 	s->hsrc.username_labels = cfg->prometheus_username_labels;
 	s->hsrc.limits = s->limits;
+	s->hsrc.realmstats = s->realmstats;
 	return httpd_create(s->base, (const struct sockaddr *)&ss, &s->hsrc, &s->httpd, cause);
 }
 
@@ -1097,12 +1106,18 @@ server_log_auth(const struct server *s)
 									  : cfg->realm,
 		    cfg->userdb != NULL            ? cfg->userdb
 			: cfg->psql_userdb != NULL ? "the psql-userdb store"
-						   : "nowhere (no userdb: every token is refused)");
+			: cfg->mysql_userdb != NULL
+			? "the mysql-userdb store"
+			: "nowhere (no userdb: every token is refused)");
 	if (cfg->psql_userdb != NULL)
 		log_info("credential store: PostgreSQL (psql-userdb), at most %d users in memory",
 		    cfg->userdb_cache_users);
+	if (cfg->mysql_userdb != NULL)
+		log_info("credential store: MySQL/MariaDB (mysql-userdb), at most %d users in "
+			 "memory",
+		    cfg->userdb_cache_users);
 	if (cfg->users.n == 0 && cfg->static_auth_secrets.n == 0 && cfg->userdb == NULL &&
-	    cfg->psql_userdb == NULL && cfg->redis_userdb == NULL) {
+	    cfg->psql_userdb == NULL && cfg->mysql_userdb == NULL && cfg->redis_userdb == NULL) {
 		log_warnx("no user and no static-auth-secret: every allocation is refused (401); "
 			  "add user=NAME:PASSWORD or static-auth-secret");
 	}
@@ -1382,6 +1397,7 @@ server_free(struct server *s)
 	userdb_free(s->userdb); /* first: its hook reads the limits and a generation's policy */
 	s->userdb = NULL;
 	limits_free(s->limits);
+	realmstats_free(s->realmstats);
 	connlimit_free(s->connlimit);
 	authguard_free(s->authguard);
 	while ((g = s->gens) != NULL) {

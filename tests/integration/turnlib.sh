@@ -137,6 +137,18 @@ turn_stop_check() {
 	fi
 }
 
+# require_coturn_clients: turnpiked and turnpike-bench built, and coturn's
+# turnutils_uclient and turnutils_peer in UCLIENT and UPEER (skips the script
+# without them).
+require_coturn_clients() {
+	require_binaries
+	UCLIENT=${UCLIENT:-$(command -v turnutils_uclient)}
+	UPEER=${UPEER:-$(command -v turnutils_peer)}
+	if [ -z "$UCLIENT" ] || [ -z "$UPEER" ]; then
+		tap_skip_all "coturn's turnutils_uclient or turnutils_peer not installed (apt-get install coturn)"
+	fi
+}
+
 # uclient_summary FILE EXPECTED: the last "tot_send_msgs=S, tot_recv_msgs=R"
 # line (the total over all clients) has S = EXPECTED and R = S, and "Total lost
 # packets" is 0. Prints what is wrong.

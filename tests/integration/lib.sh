@@ -320,6 +320,26 @@ bench() {
 	timeout 120 "$TURNPIKE_BENCH" "$@"
 }
 
+# alloc_status ARGS...: "ok" when a bench turn allocation with ARGS to
+# 127.0.0.1:$PORT succeeds, "401" when refused so, else "other: " and what it said.
+alloc_status() {
+	local out
+	out=$(bench turn --timeout 3000 "$@" "127.0.0.1:$PORT" 2>&1)
+	case $out in
+	*"allocate ok"*) echo ok ;;
+	*"allocate error 401"*) echo 401 ;;
+	*) echo "other: $out" ;;
+	esac
+}
+
+# alloc_is WANT ARGS...: alloc_status ARGS... answers WANT.
+# shellcheck disable=SC2317 # called through wait_until
+alloc_is() {
+	local want=$1
+	shift
+	[ "$(alloc_status "$@")" = "$want" ]
+}
+
 # bench_refresh_now PID: a `bench turn --refresh-after MS ... &` started as
 # PID refreshes at once (SIGUSR1 to the turnpike-bench process below the
 # subshell and timeout); waits for it.

@@ -47,12 +47,12 @@ turn_wait_stun() {
 	*:*) target="[$host]:$port" ;;
 	*) target="$host:$port" ;;
 	esac
-	local ns=()
-	[ -z "$TURN_NETNS" ] || ns=(ip netns exec "$TURN_NETNS")
+	local inns=()
+	[ -z "$TURN_NETNS" ] || inns=(ip netns exec "$TURN_NETNS")
 	while [ "$SECONDS" -lt "$deadline" ]; do
-		if timeout 5 "${ns[@]}" "$TURNPIKE_BENCH" probe --timeout 500 --max-sends 2 \
+		if timeout 5 "${inns[@]}" "$TURNPIKE_BENCH" probe --timeout 500 --max-sends 2 \
 			"$target" >/dev/null 2>&1 &&
-			timeout 5 "${ns[@]}" "$TURNPIKE_BENCH" probe -t tcp --timeout 500 "$target" \
+			timeout 5 "${inns[@]}" "$TURNPIKE_BENCH" probe -t tcp --timeout 500 "$target" \
 				>/dev/null 2>&1; then
 			return 0
 		fi

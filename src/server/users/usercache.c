@@ -114,6 +114,31 @@ usertab_add(struct usertab *t, const char *realm, const char *name, const struct
 	return 0;
 }
 
+void
+usertab_del(struct usertab *t, const char *realm, const char *name)
+{
+	size_t rl = strlen(realm), nl = strlen(name);
+	struct usertab_entry **pe, *e;
+
+	pe = &t->buckets[usercache_hash(realm, rl, name, nl) & (t->nbuckets - 1)];
+	for (; (e = *pe) != NULL; pe = &e->next) {
+		if (e->realmlen == rl && e->namelen == nl && memcmp(e->text, realm, rl) == 0 &&
+		    memcmp(e->text + rl + 1, name, nl) == 0) {
+			*pe = e->next;
+			explicit_bzero(&e->key, sizeof e->key);
+			free(e);
+			t->n--;
+			return;
+		}
+	}
+}
+
+bool
+usertab_has(const struct usertab *t, const char *realm, const char *name)
+{
+	return t != NULL && usertab_lookup(t, realm, strlen(realm), name, strlen(name)) != NULL;
+}
+
 size_t
 usertab_count(const struct usertab *t)
 {

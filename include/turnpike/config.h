@@ -158,6 +158,7 @@ struct config {
 	bool alternate_server_preauth;
 	char *redis_userdb;
 	char *fleet_redis;
+	char *redis_statsdb; /* coturn's allocation status and traffic events */
 	char *fleet_node_name;
 	char *fleet_advertise;
 	char *fleet_redirect_at;

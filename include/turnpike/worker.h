@@ -70,6 +70,7 @@ struct worker_setup {
 	const struct sockaddr_storage *udp; /* UDP addresses, ports set */
 	size_t nudp;
 	struct fastpath *fastpath; /* the kernel fast path, NULL: the socket path only */
+	struct statsdb *statsdb;   /* redis-statsdb: allocation status and traffic; NULL: none */
 	bool verbose;              /* a log line per connection */
 	unsigned long generation;  /* a switch to an older setup is ignored */
 

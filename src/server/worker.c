@@ -1568,6 +1568,7 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	relay_now(&now);
 	turn_expire(w->turn, &now);
 	relay_fast_sync(w->relay);
+	relay_report(w->relay, &now);
 	portpool_expire(w->setup->pool, now.mono_ms);
 	if (w->dtls != NULL)
 		dtls_tick(w->dtls, &now);
@@ -1637,6 +1638,7 @@ worker_open_turn(struct worker *w, char **cause)
 	    .proxied = w->proxied,
 	    .conn_output_max = WORKER_CONN_RELAY_MAX,
 	    .fastpath = w->setup->fastpath,
+	    .statsdb = w->setup->statsdb,
 	};
 	struct turn_io io;
 

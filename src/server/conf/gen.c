@@ -330,6 +330,7 @@ gen_init_setup(struct gen *g, const struct gen_fixed *fx)
 	ws->udp = fx->udp;
 	ws->nudp = fx->nudp;
 	ws->fastpath = fx->fastpath;
+	ws->statsdb = fx->statsdb;
 	ws->verbose = g->cfg->verbose || g->cfg->debug;
 	ws->user_stats = g->cfg->prometheus && g->cfg->prometheus_username_labels;
 	ws->generation = g->id;

@@ -992,6 +992,18 @@ const struct option_entry options_table[] = {
 		"registers the node, user-quota and total-quota count every node's "
 		"allocations, turnpikectl fleet status lists the nodes and a fleet-wide kill "
 		"reaches all of them. While Redis is unreachable quotas count this node only."},
+    {.name = "redis-statsdb",
+	.short_flag = 'O',
+	.type = OPTION_STRING,
+	.flags = OPTION_SECRET,
+	.offset = OFF(redis_statsdb),
+	.arg = "CONNSTRING",
+	.check = options_check_redisconn,
+	.help = "Report allocations to this Redis in coturn's layout (its "
+		"schema.stats.redis): a status key per allocation "
+		"(turn/realm/R/user/U/allocation/ID/status, expiring with it) and "
+		"published status, traffic and total_traffic events. A thread of its own "
+		"talks to Redis; while Redis is unreachable events are dropped."},
     {.name = "fleet-node-name",
 	.type = OPTION_STRING,
 	.offset = OFF(fleet_node_name),
@@ -1180,7 +1192,6 @@ const struct option_entry options_table[] = {
 		"turn/realm/R/secret, ...; coturn's turnadmin -N and turnpikectl -N write "
 		"it), instead of userdb: coturn's connection string \"ip=ADDR dbname=N "
 		"password=P port=N connect_timeout=S\"."},
-    UNIMPL_SECRET("redis-statsdb", NULL, 'O', "CONNINFO", "Redis statistics database."),
     UNIMPL_ARG("secret-key-file", NULL, 0, "FILE", "Key for encrypted database passwords."),
     UNIMPL_FLAG("stun-only", 'S', "Serve STUN only, no TURN."),
     UNIMPL_FLAG("no-stun", 0, "Serve TURN only, no STUN Binding."),

@@ -31,6 +31,7 @@
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
 #include "turnpike/relayfast.h"
+#include "turnpike/statsdb.h"
 #include "turnpike/tbucket.h"
 #include "turnpike/tcpconn.h"
 #include "turnpike/tcprelay.h"
@@ -79,6 +80,9 @@ struct relay_sock {
 	struct relayfast *fast; /* its channels in the kernel fast path */
 	bool in_cb;             /* its read callback is running */
 	bool dead;              /* closed inside the callback: free when it returns */
+	/* redis-statsdb: what was last reported (st_expires 0: nothing yet). */
+	uint64_t st_expires, st_traffic_ms;
+	uint64_t st_rcvp, st_rcvb, st_sentp, st_sentb;
 	LIST_ENTRY(relay_sock) entry;
 };
 
@@ -473,6 +477,109 @@ relay_fast_count(struct relay *rl, struct relay_sock *s, const struct turn_count
 }
 
 /* Closes the socket and gives back its port and count; frees it unless in its callback. */
+#define RELAY_TRAFFIC_EVERY_MS 5000 /* redis-statsdb traffic events, per allocation */
+
+/* Whether s speaks for its allocation in redis-statsdb (its first relay; the core is alive). */
+static bool
+relay_reports(const struct relay_sock *s)
+{
+	return s->rl->setup.statsdb != NULL && s->rl->turn != NULL && s->alloc != NULL &&
+	    s->tr == &s->alloc->relays[0];
+}
+
+static void
+relay_stat_key(const struct relay_sock *s, const char *what, char *key, size_t cap)
+{
+	uint64_t id = ((uint64_t)(s->rl->setup.worker_id + 1) << 40) | s->alloc->id;
+
+	statsdb_key(key, cap, s->realm, s->user, id, what);
+}
+
+static void
+relay_stat_status(struct relay_sock *s, uint64_t now_ms)
+{
+	const struct turn_allocation *a = s->alloc;
+	uint64_t left = a->expires_ms > now_ms ? (a->expires_ms - now_ms + 999) / 1000 : 1;
+	char key[STATSDB_KEY_MAX], val[64], ttl[24];
+	const char *set[] = {"SET", key, val, "EX", ttl};
+	const char *pub[] = {"PUBLISH", key, val};
+
+	relay_stat_key(s, "status", key, sizeof key);
+	snprintf(val, sizeof val, "%s lifetime=%llu", s->st_expires == 0 ? "new" : "refreshed",
+	    (unsigned long long)left);
+	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)left);
+	statsdb_send(s->rl->setup.statsdb, 5, set);
+	statsdb_send(s->rl->setup.statsdb, 3, pub);
+	s->st_expires = a->expires_ms;
+}
+
+/* Publishes what was relayed since the last report (what: "traffic"), or in all. */
+static void
+relay_stat_traffic(struct relay_sock *s, const char *what, bool total)
+{
+	const struct turn_allocation *a = s->alloc;
+	char key[STATSDB_KEY_MAX], val[128];
+	const char *pub[] = {"PUBLISH", key, val};
+
+	relay_stat_key(s, what, key, sizeof key);
+	/* coturn's rcv: from the client (to peers); sent: to the client. */
+	snprintf(val, sizeof val, "rcvp=%llu, rcvb=%llu, sentp=%llu, sentb=%llu",
+	    (unsigned long long)(a->to_peer_packets - (total ? 0 : s->st_rcvp)),
+	    (unsigned long long)(a->to_peer_bytes - (total ? 0 : s->st_rcvb)),
+	    (unsigned long long)(a->to_client_packets - (total ? 0 : s->st_sentp)),
+	    (unsigned long long)(a->to_client_bytes - (total ? 0 : s->st_sentb)));
+	statsdb_send(s->rl->setup.statsdb, 3, pub);
+	s->st_rcvp = a->to_peer_packets;
+	s->st_rcvb = a->to_peer_bytes;
+	s->st_sentp = a->to_client_packets;
+	s->st_sentb = a->to_client_bytes;
+}
+
+static bool
+relay_stat_moved(const struct relay_sock *s)
+{
+	const struct turn_allocation *a = s->alloc;
+
+	return a->to_peer_packets != s->st_rcvp || a->to_client_packets != s->st_sentp;
+}
+
+void
+relay_report(struct relay *rl, const struct turn_now *now)
+{
+	struct relay_sock *s;
+
+	LIST_FOREACH(s, &rl->socks, entry)
+	{
+		if (!relay_reports(s) || s->alloc->expires_ms == 0)
+			continue;
+		if (s->alloc->expires_ms != s->st_expires)
+			relay_stat_status(s, now->mono_ms);
+		if (now->mono_ms - s->st_traffic_ms >= RELAY_TRAFFIC_EVERY_MS) {
+			if (relay_stat_moved(s))
+				relay_stat_traffic(s, "traffic", false);
+			s->st_traffic_ms = now->mono_ms;
+		}
+	}
+}
+
+/* The allocation ends: its status key goes, "deleted" and its totals are published. */
+static void
+relay_stat_close(struct relay_sock *s)
+{
+	char key[STATSDB_KEY_MAX];
+	const char *del[] = {"DEL", key};
+	const char *pub[] = {"PUBLISH", key, "deleted"};
+
+	if (!relay_reports(s) || s->st_expires == 0)
+		return;
+	relay_stat_key(s, "status", key, sizeof key);
+	statsdb_send(s->rl->setup.statsdb, 2, del);
+	statsdb_send(s->rl->setup.statsdb, 3, pub);
+	if (relay_stat_moved(s))
+		relay_stat_traffic(s, "traffic", false);
+	relay_stat_traffic(s, "total_traffic", true);
+}
+
 static void
 relay_sock_close(struct relay *rl, struct relay_sock *s)
 {
@@ -483,6 +590,7 @@ relay_sock_close(struct relay *rl, struct relay_sock *s)
 		relayfast_clear(rl->setup.fastpath, &s->fast, &n);
 		relay_fast_count(rl, s, &n);
 	}
+	relay_stat_close(s);
 	relay_log_close(s);
 	event_del(s->ev);
 	relay_flush_peers(rl); /* its datagrams leave before the socket closes */
@@ -960,6 +1068,7 @@ relay_free(struct relay *rl)
 	if (rl == NULL)
 		return;
 	tcprelay_free(rl->tcp); /* after the core, which closed what it knew */
+	rl->turn = NULL;        /* nor may its allocations be reported */
 	while ((s = LIST_FIRST(&rl->socks)) != NULL)
 		relay_sock_close(rl, s); /* the core is gone: its relay pointers with it */
 	udpio_rx_free(rl->rx);

@@ -37,6 +37,13 @@ test_usertab(void)
 	    "a user by its USERHASH");
 	CHECK(usertab_find_hash(t, hash, "s", 1, name, &namelen) == CREDS_UNKNOWN);
 	CHECK(usertab_find(NULL, "r", 1, "alice", 5, &out) == CREDS_UNKNOWN);
+	CHECK(usertab_has(t, "r", "user7") && !usertab_has(t, "s", "user7"));
+	usertab_del(t, "r", "user7");
+	usertab_del(t, "r", "nobody");
+	CHECKM(usertab_count(t) == 200 && !usertab_has(t, "r", "user7") &&
+		usertab_find(t, "r", 1, "user7", 5, &out) == CREDS_UNKNOWN &&
+		usertab_find(t, "r", 1, "user8", 5, &out) == CREDS_FOUND,
+	    "a user removed (a change applied from the store's log); the others stay");
 	usertab_free(t);
 	usertab_free(NULL);
 }

@@ -77,6 +77,8 @@ struct userdb {
 	void *hook_arg;
 	bool hook_new;     /* set: the next poll reloads and calls it */
 	bool users_new;    /* set: the next poll reads the users again too */
+	bool no_realms;    /* guarded by mu: no-dynamic-realms */
+	bool no_ip_list;   /* guarded by mu: no-dynamic-ip-list */
 	uint64_t stale_ms; /* guarded by mu: userdb-stale-limit */
 
 	/* The reload thread's own state. */
@@ -292,11 +294,12 @@ userdb_extra_add(void *arg, const struct store_row *row)
 }
 
 /*
- * A snapshot of every realm's users and secrets; NULL with *cause on failure.
- * keep: the users of the current snapshot, carried over instead of read again.
+ * A snapshot of every realm's users and secrets, and of the origin-to-realm
+ * mapping unless no_realms; NULL with *cause on failure. keep: the users of
+ * the current snapshot, carried over instead of read again.
  */
 static struct userdb_snap *
-userdb_load(struct userdb *u, struct usertab *keep, char **cause)
+userdb_load(struct userdb *u, struct usertab *keep, bool no_realms, char **cause)
 {
 	struct userdb_load l = {u, u->store, NULL, cause};
 
@@ -323,7 +326,7 @@ userdb_load(struct userdb *u, struct usertab *keep, char **cause)
 		store_user_keys(u->store, (uint64_t)cap + 1, userdb_load_user, &l, cause) != 0) ||
 	    (u->rest && store_secret_list(u->store, NULL, userdb_load_secret, &l, cause) != 0) ||
 	    store_oauth_key_list(u->store, userdb_load_oauth, &l, cause) != 0 ||
-	    store_origin_list(u->store, NULL, userdb_load_origin, &l, cause) != 0) {
+	    (!no_realms && store_origin_list(u->store, NULL, userdb_load_origin, &l, cause) != 0)) {
 		if (*cause == NULL)
 			cause_fail(cause, "reading the store failed");
 		if (keep != NULL)
@@ -411,13 +414,17 @@ userdb_open(struct userdb *u, char **cause)
 	return 0;
 }
 
-/* Realm options and peer ranges for the hook; -1 with *cause. */
+/*
+ * Realm options and peer ranges for the hook; -1 with *cause. coturn's
+ * no-dynamic-realms and no-dynamic-ip-list leave them empty: only the
+ * configuration's values then apply.
+ */
 static int
-userdb_load_extra(struct userdb *u, struct userdb_extra *opts, struct userdb_extra *peers,
-    char **cause)
+userdb_load_extra(struct userdb *u, bool no_realms, bool no_ip_list, struct userdb_extra *opts,
+    struct userdb_extra *peers, char **cause)
 {
-	if (store_realm_list(u->store, NULL, userdb_extra_add, opts, cause) != 0 ||
-	    store_peer_list(u->store, NULL, userdb_extra_add, peers, cause) != 0) {
+	if ((!no_realms && store_realm_list(u->store, NULL, userdb_extra_add, opts, cause) != 0) ||
+	    (!no_ip_list && store_peer_list(u->store, NULL, userdb_extra_add, peers, cause) != 0)) {
 		if (*cause == NULL)
 			cause_fail(cause, "reading realm options or peer lists failed");
 		userdb_extra_free(opts);
@@ -557,6 +564,7 @@ userdb_refresh(struct userdb *u, char **cause)
 	struct store_mark m;
 	userdb_hook_fn hook;
 	void *hook_arg;
+	bool no_realms, no_ip_list;
 	int64_t v;
 	int follow;
 	bool forced;
@@ -564,6 +572,8 @@ userdb_refresh(struct userdb *u, char **cause)
 	pthread_mutex_lock(&u->mu);
 	hook = u->hook;
 	hook_arg = u->hook_arg;
+	no_realms = u->no_realms;
+	no_ip_list = u->no_ip_list;
 	if (u->hook_new)
 		u->version = -1;
 	if (u->users_new)
@@ -581,9 +591,10 @@ userdb_refresh(struct userdb *u, char **cause)
 		u->version = v; /* only users changed: applied */
 		return 0;
 	}
-	if ((sn = userdb_load(u, follow == 0 ? u->snap->users : NULL, cause)) == NULL)
+	if ((sn = userdb_load(u, follow == 0 ? u->snap->users : NULL, no_realms, cause)) == NULL)
 		return -1;
-	if (hook != NULL && userdb_load_extra(u, &opts, &peers, cause) != 0) {
+	if (hook != NULL &&
+	    userdb_load_extra(u, no_realms, no_ip_list, &opts, &peers, cause) != 0) {
 		if (sn->users == u->snap->users)
 			sn->users = NULL; /* still the current snapshot's */
 		userdb_snap_free(sn);
@@ -861,6 +872,18 @@ userdb_set_hook(struct userdb *u, userdb_hook_fn fn, void *arg)
 	u->hook = fn;
 	u->hook_arg = arg;
 	u->hook_new = true;
+	pthread_cond_signal(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+}
+
+void
+userdb_set_dynamic(struct userdb *u, bool no_realms, bool no_ip_list)
+{
+	pthread_mutex_lock(&u->mu);
+	if (u->no_realms != no_realms || u->no_ip_list != no_ip_list)
+		u->hook_new = true; /* reload now, whatever data_version says */
+	u->no_realms = no_realms;
+	u->no_ip_list = no_ip_list;
 	pthread_cond_signal(&u->cv);
 	pthread_mutex_unlock(&u->mu);
 }

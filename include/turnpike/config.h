@@ -86,7 +86,8 @@ struct config {
 	int total_quota;
 	int max_bps;
 	int bps_capacity;
-	char *fast_path; /* auto, on or off: the kernel fast path (fastpath.h) */
+	char *fast_path;     /* auto, on or off: the kernel fast path (fastpath.h) */
+	char *relay_sockets; /* per-allocation or shared (sklookup.h, relayshared.h) */
 	int max_permissions;
 	int max_channels;
 	int unauth_rate_limit;

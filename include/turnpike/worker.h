@@ -70,9 +70,11 @@ struct worker_setup {
 	bool proxy_udp;                     /* each UDP datagram starts with a PROXY v2 header */
 	const struct sockaddr_storage *udp; /* UDP addresses, ports set */
 	size_t nudp;
-	struct fastpath *fastpath; /* the kernel fast path, NULL: the socket path only */
-	bool verbose;              /* a log line per connection */
-	unsigned long generation;  /* a switch to an older setup is ignored */
+	struct fastpath *fastpath;   /* the kernel fast path, NULL: the socket path only */
+	struct sklookup *sklookup;   /* relay-sockets=shared (sklookup.h); NULL: a socket each */
+	uint16_t min_port, max_port; /* the relay port range */
+	bool verbose;                /* a log line per connection */
+	unsigned long generation;    /* a switch to an older setup is ignored */
 
 	/* Keep per-user totals of ended allocations (metrics). */
 	bool user_stats;

@@ -34,6 +34,7 @@
 #include "turnpike/admin.h"
 #include "turnpike/tls.h"
 #include "turnpike/control.h"
+#include "turnpike/controlcmd.h"
 #include "turnpike/creds.h"
 #include "turnpike/fleetops.h"
 #include "turnpike/gen.h"
@@ -44,6 +45,8 @@
 #include "turnpike/log.h"
 #include "turnpike/portpool.h"
 #include "turnpike/fastpath.h"
+#include "turnpike/relayshared.h"
+#include "turnpike/sklookup.h"
 #include "turnpike/privdrop.h"
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
@@ -72,6 +75,7 @@ struct server {
 	struct relayaddr *relays;
 	struct portpool *pool;
 	struct fastpath *fastpath; /* the kernel fast path, NULL: none */
+	struct sklookup *sklookup; /* relay-sockets=shared, NULL: a socket per relay */
 	atomic_size_t allocations;
 	atomic_size_t capacity; /* 0 until logged at startup */
 	struct gen_fixed fixed;
@@ -97,6 +101,7 @@ struct server {
 	/* The web console and admin API (web-admin). */
 	struct admin_source asrc;
 	struct admin *admin;
+	struct controlcmd *admin_cmds; /* the control commands behind asrc.exec */
 	SSL_CTX *admin_tls;
 	struct privdrop priv;   /* proc-user, proc-group */
 	struct event *watchdog; /* WATCHDOG=1 for systemd, when it asks */
@@ -308,6 +313,91 @@ server_init_fastpath(struct server *s, char **cause)
 	log_info("fast path on: eBPF programs attached to %d interfaces",
 	    fastpath_attached(s->fastpath));
 	s->fixed.fastpath = s->fastpath;
+	return 0;
+}
+
+/* How many of the ports lo..hi net.ipv4.ip_local_reserved_ports lists ("a-b,c,..."). */
+static unsigned int
+server_reserved_ports(unsigned int lo, unsigned int hi)
+{
+	unsigned int a, b, n = 0;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_reserved_ports", "r");
+	int c;
+
+	if (f == NULL)
+		return 0;
+	while (fscanf(f, "%u", &a) == 1) {
+		b = a;
+		if ((c = fgetc(f)) == '-' && fscanf(f, "%u", &b) == 1)
+			c = fgetc(f);
+		if (b >= lo && a <= hi)
+			n += (b < hi ? b : hi) - (a > lo ? a : lo) + 1;
+		if (c != ',')
+			break;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * Whether the relay port range overlaps the kernel's ephemeral ports where
+ * they are not reserved: the kernel would bind other programs' sockets there
+ * without knowing the shared relays hold them.
+ */
+static void
+server_check_ephemeral(const struct config *cfg)
+{
+	unsigned int lo = 0, hi = 0, from, to;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+	if (f == NULL)
+		return;
+	if (fscanf(f, "%u %u", &lo, &hi) != 2 || (unsigned int)cfg->min_port > hi ||
+	    (unsigned int)cfg->max_port < lo) {
+		fclose(f);
+		return;
+	}
+	from = (unsigned int)cfg->min_port > lo ? (unsigned int)cfg->min_port : lo;
+	to = (unsigned int)cfg->max_port < hi ? (unsigned int)cfg->max_port : hi;
+	if (server_reserved_ports(from, to) < to - from + 1)
+		log_warnx("relay ports %d-%d overlap the ephemeral ports %u-%u: a socket the "
+			  "kernel binds there for another program would lose its datagrams to a "
+			  "shared relay; list the range in net.ipv4.ip_local_reserved_ports",
+		    cfg->min_port, cfg->max_port, lo, hi);
+	fclose(f);
+}
+
+/*
+ * relay-sockets=shared: loads the sk_lookup program and checks the raw
+ * sockets, or says in one line why each relay gets its own socket. Before
+ * privileges drop: it needs CAP_BPF, CAP_NET_ADMIN and CAP_NET_RAW.
+ */
+static int
+server_init_sklookup(struct server *s, char **cause)
+{
+	const char *mode = s->cfg->relay_sockets != NULL ? s->cfg->relay_sockets : "per-allocation";
+	bool v4 = false, v6 = false;
+	char *why = NULL;
+	size_t i;
+
+	if (strcmp(mode, "shared") != 0)
+		return 0;
+	for (i = 0; i < s->relays->n; i++) {
+		v4 |= s->relays->v[i].local.ss_family == AF_INET;
+		v6 |= s->relays->v[i].local.ss_family == AF_INET6;
+	}
+	if ((v4 && relayshared_check(AF_INET, &why) != 0) ||
+	    (v6 && relayshared_check(AF_INET6, &why) != 0) ||
+	    sklookup_open(&s->sklookup, &why) != 0) {
+		log_info("relay sockets per allocation, not shared: %s",
+		    why != NULL ? why : "out of memory");
+		free(why);
+		return 0;
+	}
+	log_info("relay sockets shared: a sk_lookup program steers allocated relay ports to "
+		 "each worker's shared sockets; an allocation holds no descriptor");
+	server_check_ephemeral(s->cfg);
+	s->fixed.sklookup = s->sklookup;
 	return 0;
 }
 
@@ -823,12 +913,42 @@ server_init_httpd(struct server *s, char **cause)
 	return httpd_create(s->base, (const struct sockaddr *)&ss, &s->hsrc, &s->httpd, cause);
 }
 
-static const struct config *
-server_config(void *arg)
+/* The console's view of the configuration in force (a reload may change it). */
+static void
+server_admin_settings(void *arg, struct admin_settings *set)
+{
+	const struct server *s = arg;
+	const struct config *cfg = s->gen->cfg;
+
+	set->realm = cfg->realm;
+	set->ip = cfg->listening_ip.v;
+	set->nip = cfg->listening_ip.n;
+	set->port = (uint16_t)cfg->listening_port;
+	set->tls_port = (uint16_t)cfg->tls_listening_port;
+	set->udp = !cfg->no_udp;
+	set->tcp = !cfg->no_tcp;
+	set->tls = cfg->tls;
+	set->use_auth_secret = cfg->use_auth_secret;
+	set->auth_secret = cfg->static_auth_secrets.n > 0 ? cfg->static_auth_secrets.v[0] : NULL;
+	set->rest_separator = cfg->rest_api_separator[0];
+	set->rest_sha256 = strcmp(cfg->rest_api_hmac, "sha256") == 0;
+}
+
+/* The console's commands: the control socket's, run by its own command set. */
+static int
+server_admin_exec(void *arg, const char *line, admin_exec_fn done, void *done_arg)
+{
+	struct server *s = arg;
+
+	return control_exec(s->admin_cmds, line, done, done_arg);
+}
+
+static size_t
+server_admin_ports_used(void *arg, size_t i)
 {
 	const struct server *s = arg;
 
-	return s->gen->cfg;
+	return portpool_used(s->pool, i);
 }
 
 static bool
@@ -849,6 +969,7 @@ server_init_admin(struct server *s, char **cause)
 	const struct config *cfg = s->cfg;
 	struct sockaddr_storage ss;
 	const char *errstr;
+	int fd;
 
 	if (!cfg->web_admin)
 		return 0;
@@ -866,16 +987,21 @@ server_init_admin(struct server *s, char **cause)
 		    "web-admin-ip %s: plain HTTP is served on loopback only; set cert and pkey "
 		    "for HTTPS",
 		    cfg->web_admin_ip);
-	s->asrc.csrc = &s->csrc;
-	s->asrc.config = server_config;
-	s->asrc.config_arg = s;
+	if (controlcmd_create(s->base, &s->csrc, &s->admin_cmds, cause) != 0)
+		return -1;
+	s->asrc.exec = server_admin_exec;
+	s->asrc.settings = server_admin_settings;
+	s->asrc.ports_used = server_admin_ports_used;
+	s->asrc.arg = s;
 	s->asrc.draining = &s->draining;
-	s->asrc.pool = s->pool;
 	s->asrc.naddrs = s->relays->n;
 	s->asrc.ports_per_addr = (size_t)(cfg->max_port - cfg->min_port + 1);
 	s->asrc.dbpath = cfg->userdb;
 	s->asrc.tls = s->admin_tls;
-	return admin_create(s->base, (const struct sockaddr *)&ss, &s->asrc, &s->admin, cause);
+	if ((fd = listener_socket((const struct sockaddr *)&ss, SOCK_STREAM, false, "web admin",
+		 cause)) == -1)
+		return -1;
+	return admin_create(s->base, fd, &s->asrc, &s->admin, cause);
 }
 
 /*
@@ -1083,17 +1209,18 @@ server_log_capacity(struct server *s, rlim_t nofile)
 	struct capacity c = {.nofile = nofile, .fds_open = capacity_open_fds(nofile)};
 
 	c.ports = (uint64_t)(s->cfg->max_port - s->cfg->min_port + 1) * s->relays->n;
+	c.shared = s->sklookup != NULL;
 	capacity_compute(&c);
 	s->csrc.capacity = c.allocations;
 	atomic_store(&s->capacity, (size_t)c.allocations);
 	connlimit_set_total(s->connlimit, (size_t)c.streams);
 	log_info("capacity: %llu allocations (descriptor limit %llu, %llu open, %d kept spare: "
-		 "%llu; relay ports %llu); at most %llu TCP and TLS connections (half the "
+		 "%llu%s; relay ports %llu); at most %llu TCP and TLS connections (half the "
 		 "descriptors left), %d per source address",
 	    (unsigned long long)c.allocations, (unsigned long long)c.nofile,
 	    (unsigned long long)c.fds_open, CAPACITY_FD_SPARE, (unsigned long long)c.by_fds,
-	    (unsigned long long)c.ports, (unsigned long long)c.streams,
-	    s->cfg->max_connections_per_ip);
+	    c.shared ? ", not a bound: UDP relays share sockets" : "", (unsigned long long)c.ports,
+	    (unsigned long long)c.streams, s->cfg->max_connections_per_ip);
 }
 
 static void
@@ -1162,9 +1289,10 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 	if (server_init_base(s, cause) != 0)
 		goto fail;
 	if (server_init_turn(s, cause) != 0 || server_init_fastpath(s, cause) != 0 ||
-	    server_init_udp(s, cause) != 0 || server_init_gen(s, cause) != 0 ||
-	    server_init_workers(s, cause) != 0 || server_init_listeners(s, cause) != 0 ||
-	    server_write_pidfile(s, cause) != 0 || server_init_control(s, cause) != 0 ||
+	    server_init_sklookup(s, cause) != 0 || server_init_udp(s, cause) != 0 ||
+	    server_init_gen(s, cause) != 0 || server_init_workers(s, cause) != 0 ||
+	    server_init_listeners(s, cause) != 0 || server_write_pidfile(s, cause) != 0 ||
+	    server_init_control(s, cause) != 0 ||
 	    fleetops_start(s->fleet, s->base, s->workers, s->nworkers, s->cfg->realm, cause) != 0 ||
 	    server_init_httpd(s, cause) != 0 || server_init_admin(s, cause) != 0 ||
 	    server_drop_privileges(s, cause) != 0 || server_init_watchdog(s, cause) != 0 ||
@@ -1288,9 +1416,10 @@ server_free(struct server *s)
 	server_stop_workers(s);
 	fleetops_free(s->fleet); /* after the workers: they ask it; before the limits it reads */
 	s->fleet = NULL;
-	control_free(s->control); /* after the workers: they may still answer it */
-	httpd_free(s->httpd);     /* likewise */
-	admin_free(s->admin);     /* likewise */
+	control_free(s->control);       /* after the workers: they may still answer it */
+	httpd_free(s->httpd);           /* likewise */
+	controlcmd_free(s->admin_cmds); /* likewise; the console's pending calls are answered */
+	admin_free(s->admin);           /* then the console closes */
 	tls_ctx_free(s->admin_tls);
 	for (i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++) {
 		if (s->signals[i] != NULL)
@@ -1317,6 +1446,7 @@ server_free(struct server *s)
 	free(s->drain_sw);
 	free(s->worker_hung);
 	fastpath_free(s->fastpath); /* detaches: the workers are gone */
+	sklookup_free(s->sklookup);
 	portpool_free(s->pool);
 	relayaddr_free(s->relays);
 	free(s->udp);

@@ -1642,6 +1642,9 @@ worker_open_turn(struct worker *w, char **cause)
 	    .proxied = w->proxied,
 	    .conn_output_max = WORKER_CONN_RELAY_MAX,
 	    .fastpath = w->setup->fastpath,
+	    .sklookup = w->setup->sklookup,
+	    .min_port = w->setup->min_port,
+	    .max_port = w->setup->max_port,
 	};
 	struct turn_io io;
 

@@ -244,6 +244,16 @@ options_check_fast_path(const char *value, char *err, size_t errlen)
 }
 
 static int
+options_check_relay_sockets(const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "per-allocation") != 0 && strcmp(value, "shared") != 0) {
+		snprintf(err, errlen, "'%s' is not per-allocation or shared", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int
 options_check_facility(const char *value, char *err, size_t errlen)
 {
 	int facility;
@@ -560,6 +570,20 @@ const struct option_entry options_table[] = {
 		"and otherwise logs why and relays in the daemon, on refuses to start without "
 		"it, off never loads it. Sessions with max-bps or bps-capacity, behind PROXY "
 		"v2, over TCP, TLS or DTLS, and Send and Data indications stay in the daemon."},
+    {.name = "relay-sockets",
+	.type = OPTION_STRING,
+	.def = "per-allocation",
+	.offset = OFF(relay_sockets),
+	.arg = "per-allocation|shared",
+	.check = options_check_relay_sockets,
+	.help = "UDP relay endpoints: per-allocation opens a socket for each (the descriptor "
+		"limit bounds allocations); shared steers every allocated relay port into a few "
+		"shared sockets per worker thread with a sk_lookup eBPF program and sends "
+		"through raw sockets, so an allocation costs no descriptor (needs CAP_BPF, "
+		"CAP_NET_ADMIN and CAP_NET_RAW; when the program does not load, one line says "
+		"why and each allocation gets its own socket). Keep the relay port range out of "
+		"net.ipv4.ip_local_port_range or in ip_local_reserved_ports. TCP relays and "
+		"EVEN-PORT reservations keep a socket each."},
     {.name = "max-permissions",
 	.type = OPTION_INT,
 	.def = "1024",

@@ -70,8 +70,14 @@ loadpeer_open(struct loadpeer *p, const struct sockaddr *ip, const char *netns, 
 	} else if ((p->fd = socket(ip->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) ==
 	    -1)
 		return cause_fail(cause, "echo peer socket: %s", strerror(errno));
-	(void)setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	(void)setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	/*
+	 * One socket takes every flow's datagrams: past net.core.rmem_max when allowed
+	 * (CAP_NET_ADMIN), so that a short stall of this process does not read as loss.
+	 */
+	if (setsockopt(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) == -1)
+		(void)setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(p->fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) == -1)
+		(void)setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	if (bind(p->fd, ip, addr_len(ip)) == -1 ||
 	    getsockname(p->fd, (struct sockaddr *)&p->addr, &sl) == -1) {
 		cause_fail(cause, "echo peer bind: %s", strerror(errno));

@@ -64,12 +64,12 @@ struct turn_allocation {
 	uint64_t to_peer_packets, to_peer_bytes;     /* client to peers */
 	uint64_t to_client_packets, to_client_bytes; /* peers to client */
 	uint64_t token;                              /* RESERVATION-TOKEN answered, 0 for none */
-	int addr_error;           /* ADDRESS-ERROR-CODE (IPv6) answered, 0 for none */
-	bool tcp;                 /* RFC 6062: its relay is TCP */
+	int addr_error; /* ADDRESS-ERROR-CODE (IPv6) answered, 0 for none */
+	bool tcp;       /* RFC 6062: its relay is TCP */
 	/* RFC 8016: the sequence number of its latest MOBILITY-TICKET, 0: none issued. */
 	uint32_t mobility_seq;
 	char mobility_ticket[MOBILITY_TICKET_LEN]; /* that ticket, sent again on retransmission */
-	struct tcpconn *tcpconns; /* its TCP relay connections (tcpconn.h) */
+	struct tcpconn *tcpconns;                  /* its TCP relay connections (tcpconn.h) */
 	struct allocation_permission *perms;
 	size_t nperms, capperms;
 	struct allocation_channel *chans;

@@ -113,6 +113,7 @@ struct config {
 	char *rest_api_hmac;
 	bool userhash;
 	bool check_origin_consistency;
+	bool mobility; /* RFC 8016 */
 	char *realm;
 	char *userdb;
 	char *psql_userdb;      /* PostgreSQL store: libpq conninfo */

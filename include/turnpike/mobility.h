@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MOBILITY_TICKET_LEN 32 /* characters on the wire */
-#define MOBILITY_SEQ_MAX 0xffffffu /* 24 bits: no ticket is issued beyond */
+#define MOBILITY_TICKET_LEN 32          /* characters on the wire */
+#define MOBILITY_SEQ_MAX 0xffffffu      /* 24 bits: no ticket is issued beyond */
 #define MOBILITY_ID_MAX 0xffffffffffull /* 40 bits of allocation id */
 
 struct mobility_key {

@@ -91,7 +91,7 @@ struct turn_answer {
 	int addr_error;                           /* ADDRESS-ERROR-CODE for IPv6, 0 for none */
 	const struct alternate_target *alternate; /* ALTERNATE-SERVER of a 300 */
 	uint32_t connection_id;                   /* CONNECTION-ID (RFC 6062), 0 for none */
-	bool deferred; /* answered later (CONNECT): nothing to send now */
+	bool deferred;      /* answered later (CONNECT): nothing to send now */
 	const char *ticket; /* MOBILITY-TICKET (MOBILITY_TICKET_LEN characters), NULL for none */
 };
 
@@ -651,8 +651,8 @@ turn_mobility_issue(struct turn_req *r, struct turn_allocation *a)
 	tk.tag = t->tag;
 	tk.id = a->id;
 	tk.seq = a->mobility_seq + 1;
-	tk.expires_unix = (uint32_t)(r->now->unix_s + turn_remaining(a, r->now->mono_ms) +
-	    t->cfg->max_lifetime);
+	tk.expires_unix =
+	    (uint32_t)(r->now->unix_s + turn_remaining(a, r->now->mono_ms) + t->cfg->max_lifetime);
 	if (mobility_seal(&t->mobility, &tk, a->mobility_ticket) == -1)
 		return false;
 	a->mobility_seq = tk.seq;
@@ -704,7 +704,8 @@ turn_mobility_refresh(struct turn_req *r, const struct stun_attr *ta, struct tur
 	if (mobility_open(&t->mobility, stun_attr_value(r->m, ta), ta->len, &tk, &errstr) == -1 ||
 	    tk.expires_unix <= r->now->unix_s || tk.tag != t->tag)
 		goto refused;
-	if ((a = allocation_find_id(t->allocs, tk.id)) == NULL || a->expires_ms <= r->now->mono_ms) {
+	if ((a = allocation_find_id(t->allocs, tk.id)) == NULL ||
+	    a->expires_ms <= r->now->mono_ms) {
 		ans->error = 437; /* its allocation is gone */
 		goto refused;
 	}
@@ -1220,7 +1221,8 @@ turn_dispatch(struct turn_req *r, const struct turn_method *meth, struct turn_an
 		ans->nunknown = r->m->nunknown;
 		return;
 	}
-	if (r->m->method == STUN_REFRESH && (ta = stun_find(r->m, STUN_ATTR_MOBILITY_TICKET)) != NULL &&
+	if (r->m->method == STUN_REFRESH &&
+	    (ta = stun_find(r->m, STUN_ATTR_MOBILITY_TICKET)) != NULL &&
 	    !turn_mobility_refresh(r, ta, ans))
 		return;
 	r->alloc = turn_find(r->t, r->tuple, r->now->mono_ms);

@@ -1832,15 +1832,17 @@ test_mobility(void)
 	    "RFC 8016: mobility off, an Allocate asking for it gets 405");
 	cfg.mobility = true;
 	restart();
-	CHECKM(allocate_mobile(&c1, 8) == 400, "RFC 8016 §3.1: a non-empty ticket in an Allocate: 400");
+	CHECKM(allocate_mobile(&c1, 8) == 400,
+	    "RFC 8016 §3.1: a non-empty ticket in an Allocate: 400");
 	CHECK(allocate(&c1) == 0 && !has(STUN_ATTR_MOBILITY_TICKET));
 	CHECK(refresh(&c1, 0) == 0);
 	CHECKM(allocate_mobile(&c1, 0) == 0 && ticket_of(t1) && mi_ok("alice", "s3cret"),
 	    "an Allocate asking for mobility gets a 32-character ticket");
-	CHECK(permit(&c1, "203.0.113.9:1") == 0 && bind_channel(&c1, 0x4000, "203.0.113.9:7000") == 0);
+	CHECK(permit(&c1, "203.0.113.9:1") == 0 &&
+	    bind_channel(&c1, 0x4000, "203.0.113.9:7000") == 0);
 	io.bounds = 0;
-	CHECK(refresh_ticket(&c2, "alice", "s3cret", t1, MOBILITY_TICKET_LEN) == 0 && ticket_of(t2) &&
-	    strcmp(t1, t2) != 0 && mi_ok("alice", "s3cret"));
+	CHECK(refresh_ticket(&c2, "alice", "s3cret", t1, MOBILITY_TICKET_LEN) == 0 &&
+	    ticket_of(t2) && strcmp(t1, t2) != 0 && mi_ok("alice", "s3cret"));
 	CHECKM(reply.moved && addr_equal(SA(reply.moved_from.client), SA(c1.client)) &&
 		io.moves == 1 && io.bounds == 1 && io.bound_number == 0x4000,
 	    "a ticket from a new 5-tuple moves the allocation; its channel is announced again");

@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # A fleet (fleet-redis): three turnpiked nodes on 127.0.0.1, 127.0.0.2 and
-# 127.0.0.3 share one private redis-server. turnpikectl fleet status lists
-# them; a fleet-wide user-quota 2 refuses (486) a third allocation made on
+# 127.0.0.3 share one private redis-server and one private PostgreSQL
+# credential store (psql-userdb). A user added once with turnpikectl allocates
+# on every node, a REST secret rotated once works everywhere (the old one is
+# refused everywhere); turnpikectl fleet status lists them; a fleet-wide user-quota 2 refuses (486) a third allocation made on
 # another node; turnpikectl kill --user ends the user's allocations on every
 # node; a drained node sends coturn's turnutils_uclient (300 Try Alternate) to
 # the least-loaded live node, which relays with zero loss; a node killed with
 # SIGKILL drops out of the status within its heartbeat TTL; Redis stopped
 # mid-run: no crash, quotas per node and a log line; Redis back: recovered.
-# Prints how long the kill took to reach every node and the dead node to drop out.
+# Prints how long a store change and the kill took to reach every node and the
+# dead node to drop out. Without PostgreSQL the users are options of each node
+# and the shared-store checks are skipped.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/turnlib.sh"
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/engines.sh"
 
 require_binaries
 REDIS=${REDIS_SERVER:-$(command -v redis-server)}
@@ -63,13 +69,27 @@ seen() {
 	[ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt "$a" ]
 }
 
+# ---- the shared credential store ----
+ctl() { "$CTL" --psql-userdb "$PG_CONN" "$@"; }
+USERS=()
+if "$CTL" --version 2>/dev/null | grep -q postgresql && pg_find; then
+	pg_start
+	for u in u1 u2 u3 u4 u5; do
+		ctl user add "$u" --realm "$TURN_REALM" --password "pw-$u" >/dev/null ||
+			bail_out "turnpikectl user add $u failed"
+	done
+	ctl secret add fleet-secret-1 --realm "$TURN_REALM" >/dev/null || bail_out "secret add failed"
+	USERS=(--psql-userdb "$PG_CONN" --use-auth-secret)
+else
+	PG_CONN=
+	for u in u1 u2 u3 u4 u5; do
+		USERS+=(--user "$u:pw-$u")
+	done
+fi
+
 # ---- the nodes ----
 redis_start
 turn_common_args
-USERS=()
-for u in u1 u2 u3 u4 u5; do
-	USERS+=(--user "$u:pw-$u")
-done
 declare -A NODE_PID NODE_PORT NODE_LOG
 node_start() {
 	local name=$1 ip=$2
@@ -107,6 +127,74 @@ alloc() {
 	bench turn --transport tcp --timeout 3000 --user "$2" --password "pw-$2" \
 		--expect-allocate "$3" "$(node_ip "$1"):${NODE_PORT[$1]}" >"$T/out" 2>&1
 }
+
+# rest_pw SECRET USER: the TURN REST API password of USER (HMAC-SHA1, base64).
+rest_pw() { printf '%s' "$2" | openssl dgst -sha1 -hmac "$1" -binary | base64; }
+# alloc_as NODE USER PASSWORD: prints ok, 401 or what else the node answered.
+alloc_as() {
+	local out
+	out=$(bench turn --timeout 3000 --user "$2" --password "$3" \
+		"$(node_ip "$1"):${NODE_PORT[$1]}" 2>&1)
+	case $out in
+	*"allocate ok"*) echo ok ;;
+	*"allocate error 401"*) echo 401 ;;
+	*) echo "other: $out" ;;
+	esac
+}
+# shellcheck disable=SC2317 # called through wait_until
+all_are() {
+	local want=$1 n
+	shift
+	for n in a b c; do
+		[ "$(alloc_as "$n" "$@")" = "$want" ] || return 1
+	done
+}
+now_ms() { date +%s%3N; }
+# spread T0 WANT USER PASSWORD: waits (bounded) until every node answers WANT,
+# asking only the nodes that did not yet; prints the ms from T0 to the last one.
+spread() {
+	local t0=$1 want=$2 n left=(a b c) next i
+	for i in $(seq 1 100); do
+		next=()
+		for n in "${left[@]}"; do
+			[ "$(alloc_as "$n" "$3" "$4")" = "$want" ] || next+=("$n")
+		done
+		left=("${next[@]}")
+		[ "${#left[@]}" = 0 ] && break
+		[ "$i" = 100 ] || sleep 0.02
+	done
+	echo "$(($(now_ms) - t0))"
+	[ "${#left[@]}" = 0 ]
+}
+per_node() { for n in a b c; do echo "$n: $(alloc_as $n "$@")"; done; }
+
+# ---- one shared PostgreSQL store ----
+if [ -n "$PG_CONN" ]; then
+	wait_until 10 all_are ok u1 pw-u1
+	tap_is "users added once with turnpikectl --psql-userdb allocate on the 3 nodes" "$?" \
+		"$(per_node u1 pw-u1)"
+	T0=$(now_ms)
+	ctl user add u6 --realm "$TURN_REALM" --password pw-u6 >/dev/null
+	MS=$(spread "$T0" ok u6 pw-u6)
+	tap_is "a user added while they run allocates on every node" "$?" "$(per_node u6 pw-u6)"
+	echo "# figure: a user added with turnpikectl allocated on all 3 nodes ${MS} ms after turnpikectl started"
+	REST_USER="$(($(date +%s) + 3600)):restuser"
+	OLD_PW=$(rest_pw fleet-secret-1 "$REST_USER")
+	NEW_PW=$(rest_pw fleet-secret-2 "$REST_USER")
+	wait_until 10 all_are ok "$REST_USER" "$OLD_PW"
+	tap_is "a REST secret of the store works on the 3 nodes" "$?" "$(per_node "$REST_USER" "$OLD_PW")"
+	T0=$(now_ms)
+	ctl secret add fleet-secret-2 --realm "$TURN_REALM" >/dev/null &&
+		ctl secret delete fleet-secret-1 --realm "$TURN_REALM" >/dev/null
+	tap_is "turnpikectl rotates the secret once (adds the new one, deletes the old one)" "$?"
+	MS=$(spread "$T0" 401 "$REST_USER" "$OLD_PW")
+	tap_is "the old secret is refused (401) on every node" "$?" "$(per_node "$REST_USER" "$OLD_PW")"
+	echo "# figure: the rotated secret was refused on all 3 nodes ${MS} ms after turnpikectl started"
+	all_are ok "$REST_USER" "$NEW_PW"
+	tap_is "the new secret works on every node" "$?" "$(per_node "$REST_USER" "$NEW_PW")"
+else
+	tap_skip "the shared PostgreSQL store" "PostgreSQL or turnpike's libpq support is missing"
+fi
 
 # ---- fleet-wide user-quota ----
 hold a u1

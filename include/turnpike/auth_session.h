@@ -13,6 +13,8 @@ struct auth_session {
 	uint8_t key[32];
 	size_t keylen;         /* 0: none */
 	uint64_t expires_unix; /* the token's end */
+	char realm[128];       /* the realm of the token's key (coturn's oauth_key.realm), or "" */
+	size_t realmlen;
 };
 
 #endif

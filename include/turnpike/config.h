@@ -86,7 +86,8 @@ struct config {
 	int total_quota;
 	int max_bps;
 	int bps_capacity;
-	char *fast_path; /* auto, on or off: the kernel fast path (fastpath.h) */
+	char *fast_path;     /* auto, on or off: the kernel fast path (fastpath.h) */
+	char *relay_sockets; /* per-allocation or shared (sklookup.h, relayshared.h) */
 	int max_permissions;
 	int max_channels;
 	int unauth_rate_limit;
@@ -114,9 +115,12 @@ struct config {
 	bool userhash;
 	bool check_origin_consistency;
 	bool mobility; /* RFC 8016 */
+	bool no_dynamic_realms;  /* no origins nor realm options from the store */
+	bool no_dynamic_ip_list; /* no peer ranges from the store */
 	char *realm;
 	char *userdb;
 	char *psql_userdb;      /* PostgreSQL store: libpq conninfo */
+	char *mysql_userdb;     /* MySQL/MariaDB store: coturn's connection string */
 	int userdb_stale_limit; /* seconds the last good copy is served */
 	int userdb_cache_users; /* store users held in memory; others looked up on demand */
 	int stale_nonce;

@@ -27,6 +27,7 @@ struct config;
 struct connlimit;
 struct fleetops;
 struct limits;
+struct realmstats;
 struct peerpolicy;
 struct relayaddr;
 
@@ -39,12 +40,14 @@ struct gen_fixed {
 	/* The allocations the process can hold (capacity.h): 508 at it; 0 until known. */
 	const atomic_size_t *capacity;
 	atomic_size_t *allocations;
-	struct limits *limits;       /* quotas and max-bps across workers; NULL in unit tests */
+	struct limits *limits;         /* quotas and max-bps across workers; NULL in unit tests */
+	struct realmstats *realmstats; /* traffic per realm with prometheus; NULL: none */
 	struct fleetops *fleet;      /* fleet-redis: steering (turn_config.fleet_view); NULL: off */
 	struct connlimit *connlimit; /* stream connections; NULL in unit tests */
 	struct authguard *authguard; /* auth-failure-limit; NULL when off */
 	size_t nworkers;             /* bps-capacity is shared out equally */
 	struct fastpath *fastpath;   /* the kernel fast path; NULL: none */
+	struct sklookup *sklookup;   /* relay-sockets=shared; NULL: a socket per relay */
 	const struct sockaddr_storage *udp;
 	size_t nudp;
 };

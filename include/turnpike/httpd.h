@@ -40,7 +40,8 @@ struct httpd_source {
 	size_t ports_per_addr; /* max-port - min-port + 1 */
 	const atomic_bool *draining;
 	bool username_labels;
-	struct limits *limits; /* allocations per realm; NULL: none listed */
+	struct limits *limits;         /* allocations per realm; NULL: none listed */
+	struct realmstats *realmstats; /* traffic per realm; NULL: none listed */
 };
 
 /* Binds addr (port set) and serves on base; -1 with *cause naming the address. */

@@ -5,17 +5,21 @@
  * peer, drives data at a fixed rate or a ramp and reports allocation rate and
  * latency, packets offered and delivered each way, loss, round-trip latency
  * and, given the server's pid, its CPU time per relayed packet and memory per
- * allocation. Human-readable lines, or one JSON object with --json.
+ * allocation, beside the whole machine's busy time over the data phase. With
+ * --direct there is no server: each flow sends straight to the echo peer (what
+ * the generator alone costs); --peer-netns puts the echo peer's socket in
+ * another network namespace. Human-readable lines, or one JSON object with --json.
  */
 #ifndef TURNPIKE_LOAD_H
 #define TURNPIKE_LOAD_H
 
 #define LOAD_USAGE                                                                                 \
-	"--user U (--password P | --secret S) [--transport udp|tcp|tls]\n"                         \
+	"(--user U (--password P | --secret S) | --direct) [--transport udp|tcp|tls]\n"            \
 	"\t[--ca FILE | --insecure] [--allocations N] [--in-flight K] [--procs P]\n"               \
 	"\t[--rate PPS | --ramp] [--ramp-start PPS] [--ramp-factor F] [--ramp-max PPS]\n"          \
 	"\t[--payload N] [--duration S] [--send-indications] [--peer IP] [--server-pid PID]\n"     \
-	"\t[--rto MS] [--timeout MS] [--drain MS] [--refresh S] [--json] HOST[:PORT]"
+	"\t[--ramp-loss F] [--peer-netns NS] [--rto MS] [--timeout MS] [--drain MS]\n"             \
+	"\t[--refresh S] [--json] [HOST[:PORT]]"
 #define LOAD_HELP                                                                                  \
 	"load generator: N allocations, data through an echo peer; allocations/s, "                \
 	"loss, RTT percentiles, server CPU and memory"

@@ -18,8 +18,12 @@ struct loadpeer {
 	uint64_t tx_fail;             /* echoes the kernel refused */
 };
 
-/* A non-blocking UDP socket on ip (port 0: any free one). */
-int loadpeer_open(struct loadpeer *p, const struct sockaddr *ip, char **cause);
+/*
+ * A non-blocking UDP socket on ip (port 0: any free one), made in the network
+ * namespace netns (a name under /run/netns or a path; NULL: this process's own),
+ * so that the peer can sit behind a link of its own while the generator runs here.
+ */
+int loadpeer_open(struct loadpeer *p, const struct sockaddr *ip, const char *netns, char **cause);
 void loadpeer_close(struct loadpeer *p);
 /* Echoes what is waiting (a bounded number of batches); the datagrams handled. */
 unsigned int loadpeer_pump(struct loadpeer *p);

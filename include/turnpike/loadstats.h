@@ -44,11 +44,20 @@ int loadstats_parse_rss(const char *text, uint64_t *kib);
 int loadstats_parse_schedstat(const char *text, uint64_t *ns);
 
 /*
+ * /proc/stat text: the whole machine's busy time in clock ticks, the sum of
+ * user, nice, system, irq and softirq of its first ("cpu") line (guest time is
+ * in user; idle, iowait and steal are not busy); -1 when malformed.
+ */
+int loadstats_parse_busy(const char *text, uint64_t *ticks);
+
+/*
  * A process's CPU time in microseconds: the sum of its threads' schedstat run
  * times (nanosecond precision), else utime + stime of /proc/PID/stat (ticks).
  */
 int loadstats_proc_cpu_us(pid_t pid, uint64_t *us, char **cause);
 /* A process's resident memory in KiB. */
 int loadstats_proc_rss_kib(pid_t pid, uint64_t *kib, char **cause);
+/* The whole machine's busy time so far (all CPUs, /proc/stat) in microseconds. */
+int loadstats_machine_busy_us(uint64_t *us, char **cause);
 
 #endif

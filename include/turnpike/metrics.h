@@ -76,6 +76,18 @@ int metrics_usertab_add(struct metrics_usertab *tab, const char *user,
     const struct metrics_user *traffic);
 void metrics_usertab_free(struct metrics_usertab *tab);
 
+/* Relayed traffic, both ways. */
+struct metrics_counts {
+	uint64_t to_peer_packets, to_peer_bytes;
+	uint64_t to_client_packets, to_client_bytes;
+};
+
+/* One realm's relayed traffic, ended and live sessions (realmstats.h). */
+struct metrics_realm_traffic {
+	char *name;
+	struct metrics_counts c;
+};
+
 /* Live allocations of one realm (the realm their credentials verified in). */
 struct metrics_realm {
 	char *name;
@@ -87,6 +99,9 @@ struct metrics_snapshot {
 	/* Every realm holding allocations; the server realm is always listed. */
 	struct metrics_realm *realms;
 	size_t nrealms;
+	/* Traffic per realm (at most REALMSTATS_MAX and "_other"); NULL: none. */
+	struct metrics_realm_traffic *realm_traffic;
+	size_t nrealm_traffic;
 	struct metrics_worker *worker;
 	size_t nworkers;
 	uint64_t ports_used, ports_total;

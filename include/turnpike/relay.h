@@ -64,6 +64,9 @@ struct relay_setup {
 	const struct proxymap *proxied;
 	size_t conn_output_max;    /* data to a stream client is dropped past this */
 	struct fastpath *fastpath; /* the kernel fast path (fastpath.h), NULL: none */
+	/* relay-sockets=shared: UDP relays hold no socket (relayshared.h); NULL: one each */
+	struct sklookup *sklookup;
+	uint16_t min_port, max_port; /* the pool's range, for the shared sockets' table */
 };
 
 /* Counters, only ever increased but active. */
@@ -84,6 +87,8 @@ struct relay_stats {
 	struct tcprelay_stats tcp; /* RFC 6062 peer connections */
 	uint64_t fast_channels;    /* channels in the kernel fast path now (active) */
 	uint64_t fast_packets;     /* packets it relayed, both directions */
+	uint64_t shared_active;    /* of the active relays, those without a socket of their own */
+	uint64_t shared_unclaimed; /* datagrams to a shared relay port no allocation holds */
 };
 
 int relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause);

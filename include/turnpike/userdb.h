@@ -64,6 +64,12 @@ typedef void (*userdb_hook_fn)(void *arg, const struct userdb_rows *rows);
  */
 void userdb_set_hook(struct userdb *u, userdb_hook_fn fn, void *arg);
 /*
+ * coturn's no-dynamic-realms (no origin-to-realm mapping and no realm options
+ * from the store) and no-dynamic-ip-list (no peer ranges from the store); a
+ * change reloads at once.
+ */
+void userdb_set_dynamic(struct userdb *u, bool no_realms, bool no_ip_list);
+/*
  * rest-api-hmac=sha256 for the store's secrets: the snapshot is reloaded, and
  * until then its REST and user lookups answer CREDS_UNAVAILABLE (fail closed).
  */

@@ -24,6 +24,7 @@ struct binding_config;
 struct connlimit;
 struct creds;
 struct limits;
+struct realmstats;
 struct peerpolicy_range;
 struct portpool;
 struct relay_stats;
@@ -69,12 +70,16 @@ struct worker_setup {
 	bool proxy_udp;                     /* each UDP datagram starts with a PROXY v2 header */
 	const struct sockaddr_storage *udp; /* UDP addresses, ports set */
 	size_t nudp;
-	struct fastpath *fastpath; /* the kernel fast path, NULL: the socket path only */
-	bool verbose;              /* a log line per connection */
-	unsigned long generation;  /* a switch to an older setup is ignored */
+	struct fastpath *fastpath;   /* the kernel fast path, NULL: the socket path only */
+	struct sklookup *sklookup;   /* relay-sockets=shared (sklookup.h); NULL: a socket each */
+	uint16_t min_port, max_port; /* the relay port range */
+	bool verbose;                /* a log line per connection */
+	unsigned long generation;    /* a switch to an older setup is ignored */
 
 	/* Keep per-user totals of ended allocations (metrics). */
 	bool user_stats;
+	/* Ended allocations' traffic per realm (metrics); NULL: not kept. */
+	struct realmstats *realm_stats;
 };
 
 /*

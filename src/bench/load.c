@@ -82,9 +82,12 @@ struct load_opts {
 	unsigned long allocs, in_flight, procs, rate, payload, duration_s, rto_ms, timeout_ms;
 	unsigned long drain_ms, ramp_start, ramp_max, refresh_s;
 	double ramp_factor;
+	double ramp_loss; /* a step counts below this loss (0: only without loss) */
 	bool ramp, send_ind, json;
+	bool direct;     /* no server: each flow sends straight to the echo peer */
 	long server_pid; /* 0: none */
 	struct sockaddr_storage peer_ip;
+	const char *peer_netns; /* the echo peer's network namespace (NULL: ours) */
 };
 
 struct load_alloc {
@@ -125,6 +128,9 @@ struct load_server {
 	bool have;
 	uint64_t rss_before, rss_after, cpu_start, cpu_end;
 	char error[LOAD_ERR_MAX];
+	/* The whole machine's busy time (/proc/stat) over the data phase. */
+	bool have_busy;
+	uint64_t busy_start, busy_end, wall_start, wall_end;
 };
 
 struct load_engine {
@@ -161,6 +167,9 @@ enum {
 	OPT_DRAIN,
 	OPT_REFRESH,
 	OPT_JSON,
+	OPT_DIRECT,
+	OPT_PEER_NETNS,
+	OPT_RAMP_LOSS,
 };
 
 static const struct option load_longopts[] = {
@@ -185,6 +194,9 @@ static const struct option load_longopts[] = {
     {"drain", required_argument, NULL, OPT_DRAIN},
     {"refresh", required_argument, NULL, OPT_REFRESH},
     {"json", no_argument, NULL, OPT_JSON},
+    {"direct", no_argument, NULL, OPT_DIRECT},
+    {"peer-netns", required_argument, NULL, OPT_PEER_NETNS},
+    {"ramp-loss", required_argument, NULL, OPT_RAMP_LOSS},
     {NULL, 0, NULL, 0},
 };
 
@@ -265,6 +277,21 @@ load_opt(struct load_opts *o, int ch, const char *arg)
 	case OPT_JSON:
 		o->json = true;
 		return 0;
+	case OPT_DIRECT:
+		o->direct = true;
+		return 0;
+	case OPT_PEER_NETNS:
+		if (*arg == '\0')
+			return -1;
+		o->peer_netns = arg;
+		return 0;
+	case OPT_RAMP_LOSS:
+		errno = 0;
+		o->ramp_loss = strtod(arg, &end);
+		if (errno != 0 || *end != '\0' || end == arg || !(o->ramp_loss >= 0.0) ||
+		    o->ramp_loss > 1.0)
+			return -1;
+		return 0;
 	default:
 		return -1;
 	}
@@ -284,12 +311,21 @@ load_parse(struct load_opts *o, int argc, char **argv)
 			return load_usage("bad value", optarg);
 	}
 	if ((bad = tlsclient_opt_check(&o->conn.tls)) != NULL ||
-	    (bad = turnclient_who_check(&o->who)) != NULL)
+	    (!o->direct && (bad = turnclient_who_check(&o->who)) != NULL))
 		return load_usage(bad, NULL);
 	if (o->procs > o->allocs)
 		return load_usage("more --procs than --allocations", NULL);
 	if (o->peer_ip.ss_family == AF_INET6)
 		return load_usage("the echo peer is IPv4 only", NULL);
+	if (o->direct) {
+		if (o->conn.transport != PROBE_UDP || o->send_ind)
+			return load_usage("--direct is UDP datagrams without TURN: no -t, no "
+					  "--send-indications",
+			    NULL);
+		if (optind != argc)
+			return load_usage("--direct takes no HOST (it sends to the --peer)", NULL);
+		return 0;
+	}
 	if (optind != argc - 1)
 		return load_usage(optind >= argc ? "missing HOST[:PORT]"
 						 : "more than one HOST[:PORT]",
@@ -599,6 +635,10 @@ load_message(struct load_engine *e, struct load_alloc *a, const uint8_t *p, size
 	size_t dlen, used;
 	uint16_t ch;
 
+	if (e->o->direct) {
+		load_data_in(e, p, len);
+		return;
+	}
 	if (len > 0 && (p[0] & 0xc0) == 0x40) {
 		if (chandata_decode(p, len, a->conn != NULL, &ch, &d, &dlen, &used, &errstr) == 0)
 			load_data_in(e, d, dlen);
@@ -763,7 +803,10 @@ load_send_one(struct load_engine *e, struct load_alloc *a, uint64_t *sent)
 	memcpy(payload + 8, &e->step, sizeof(e->step));
 	memcpy(payload + 12, &a->seq, sizeof(a->seq));
 	a->seq++;
-	if (!e->o->send_ind) {
+	if (e->o->direct) {
+		memcpy(out, payload, e->o->payload);
+		len = e->o->payload;
+	} else if (!e->o->send_ind) {
 		if ((w = chandata_encode(out, sizeof(out), LOAD_CHANNEL, payload, e->o->payload,
 			 a->conn != NULL)) < 0)
 			return;
@@ -931,8 +974,15 @@ load_measure(const struct load_opts *o, struct load_server *srv, int stage)
 {
 	char *cause = NULL;
 	pid_t pid = (pid_t)o->server_pid;
+	uint64_t *busy = stage == 1 ? &srv->busy_start : &srv->busy_end;
 	int rc;
 
+	/* The machine's figure at the edges of the data phase, the server's inside them. */
+	if (stage == 1)
+		srv->have_busy = true;
+	if (srv->have_busy && loadstats_machine_busy_us(busy, NULL) == -1)
+		srv->have_busy = false;
+	*(stage == 1 ? &srv->wall_start : &srv->wall_end) = load_now_us();
 	if (o->server_pid == 0)
 		return;
 	if (stage == 1)
@@ -996,6 +1046,13 @@ load_step(const struct load_opts *o, struct load_driver *d, uint64_t rate, struc
 	return 0;
 }
 
+/* Whether a ramp step with this loss counts. */
+static bool
+load_loss_ok(const struct load_opts *o, double loss)
+{
+	return o->ramp_loss == 0.0 ? loss == 0.0 : loss < o->ramp_loss;
+}
+
 /* The data phase: one step at --rate, or the ramp (steps recorded in r). */
 static int
 load_drive(const struct load_opts *o, struct load_driver *d, struct load_result *r)
@@ -1017,9 +1074,9 @@ load_drive(const struct load_opts *o, struct load_driver *d, struct load_result 
 		 * A step counts only at the rate it asked for: a generator that cannot
 		 * keep up sends less, sees no loss, and would ramp on forever.
 		 */
-		r->ramp_short =
-		    loss < 0.001 && (double)s.tx < LOAD_OFFER_MIN * rate * (double)o->duration_s;
-		if (!(loss < 0.001) || r->ramp_short) {
+		r->ramp_short = load_loss_ok(o, loss) &&
+		    (double)s.tx < LOAD_OFFER_MIN * rate * (double)o->duration_s;
+		if (!load_loss_ok(o, loss) || r->ramp_short) {
 			r->ramp_steps++;
 			break;
 		}
@@ -1027,6 +1084,42 @@ load_drive(const struct load_opts *o, struct load_driver *d, struct load_result 
 		rate *= o->ramp_factor;
 	}
 	return 0;
+}
+
+/*
+ * --direct: each flow is a UDP socket connected straight to the echo peer, ready
+ * at once (what the generator costs without a relay between).
+ */
+static void
+load_direct_open(struct load_engine *e)
+{
+	struct epoll_event ev;
+	struct load_alloc *a;
+	char *cause = NULL;
+	size_t i;
+
+	for (i = 0; i < e->n; i++) {
+		a = &e->allocs[i];
+		a->state = LOAD_ALLOC;
+		if ((a->fd = netio_connect((const struct sockaddr *)&e->peer.addr, SOCK_DGRAM, 0,
+			 &cause)) == -1) {
+			load_fail(e, a, cause);
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.u32 = (uint32_t)i;
+		if (epoll_ctl(e->ep, EPOLL_CTL_ADD, a->fd, &ev) == -1) {
+			load_fail(e, a, strerror(errno));
+			continue;
+		}
+		a->t0_us = load_now_us();
+		e->res->allocs_ok++;
+		e->res->setup_ok++;
+		a->state = LOAD_READY;
+	}
 }
 
 /* Allocations and their channels or permissions; -1 when nothing could start. */
@@ -1043,7 +1136,8 @@ load_engine_setup(struct load_engine *e)
 		e->allocs[i].fd = -1;
 	e->peer.fd = -1;
 	if ((e->ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
-	    loadpeer_open(&e->peer, (const struct sockaddr *)&o->peer_ip, &cause) == -1) {
+	    loadpeer_open(&e->peer, (const struct sockaddr *)&o->peer_ip, o->peer_netns, &cause) ==
+		-1) {
 		snprintf(e->res->error, sizeof(e->res->error), "%s",
 		    cause != NULL ? cause : strerror(errno));
 		free(cause);
@@ -1056,15 +1150,19 @@ load_engine_setup(struct load_engine *e)
 	(void)epoll_ctl(e->ep, EPOLL_CTL_ADD, e->peer.fd, &ev);
 
 	t0 = load_now_us();
-	load_phase(e, LOAD_NEW, LOAD_ALLOC, netio_now_ms() + o->timeout_ms);
+	if (o->direct)
+		load_direct_open(e);
+	else
+		load_phase(e, LOAD_NEW, LOAD_ALLOC, netio_now_ms() + o->timeout_ms);
 	e->res->alloc_us = load_now_us() - t0;
-	load_phase(e, LOAD_ALLOCATED, LOAD_PERM, netio_now_ms() + o->timeout_ms);
+	if (!o->direct)
+		load_phase(e, LOAD_ALLOCATED, LOAD_PERM, netio_now_ms() + o->timeout_ms);
 	if ((e->ready = calloc(e->n + 1, sizeof(*e->ready))) == NULL)
 		return -1;
 	for (i = 0; i < e->n; i++)
 		if (e->allocs[i].state == LOAD_READY)
 			e->ready[e->nready++] = i;
-	e->keep_next = netio_now_ms() + (uint64_t)o->refresh_s * 1000u;
+	e->keep_next = o->direct ? UINT64_MAX : netio_now_ms() + (uint64_t)o->refresh_s * 1000u;
 	return 0;
 }
 
@@ -1080,10 +1178,15 @@ load_engine_finish(struct load_engine *e)
 	/* Refreshes still in flight end first (they rest in LOAD_READY). */
 	if (e->ep != -1)
 		load_settle(e, netio_now_ms() + LOAD_DEALLOC_MS);
-	for (i = 0; i < e->n; i++)
-		if (e->allocs[i].state == LOAD_READY)
-			e->allocs[i].state = LOAD_ALLOCATED;
-	if (e->ep != -1)
+	for (i = 0; i < e->n; i++) {
+		if (e->allocs[i].state != LOAD_READY)
+			continue;
+		/* A direct flow has nothing to give back. */
+		e->allocs[i].state = o->direct ? LOAD_DONE : LOAD_ALLOCATED;
+		if (o->direct)
+			e->res->dealloc_ok++;
+	}
+	if (e->ep != -1 && !o->direct)
 		load_phase(e, LOAD_ALLOCATED, LOAD_DEALLOC,
 		    netio_now_ms() +
 			(o->timeout_ms < LOAD_DEALLOC_MS ? o->timeout_ms : LOAD_DEALLOC_MS));
@@ -1263,6 +1366,10 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 	double kib_pa = s->have && s->rss_after >= s->rss_before && r->allocs_ok > 0
 	    ? (double)(s->rss_after - s->rss_before) / (double)r->allocs_ok
 	    : 0.0;
+	uint64_t busy =
+	    s->have_busy && s->busy_end >= s->busy_start ? s->busy_end - s->busy_start : 0;
+	uint64_t wall = s->wall_end >= s->wall_start ? s->wall_end - s->wall_start : 0;
+	const char *mode = o->direct ? "direct" : o->send_ind ? "send" : "channel";
 	uint64_t i;
 
 	if (o->json) {
@@ -1274,9 +1381,8 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 		    tname, o->allocs, r->allocs_ok, r->allocs_failed, (double)r->alloc_us / 1e6,
 		    aps, loadstats_percentile(&r->alloc_lat, 50),
 		    loadstats_percentile(&r->alloc_lat, 99), r->setup_ok, r->setup_failed);
-		printf(",\"mode\":\"%s\",\"payload\":%lu,\"rate_pps\":%lu,\"duration_s\":%lu",
-		    o->send_ind ? "send" : "channel", o->payload, o->ramp ? 0 : o->rate,
-		    o->duration_s);
+		printf(",\"mode\":\"%s\",\"payload\":%lu,\"rate_pps\":%lu,\"duration_s\":%lu", mode,
+		    o->payload, o->ramp ? 0 : o->rate, o->duration_s);
 		printf(",\"client_to_peer\":{\"offered\":%" PRIu64 ",\"delivered\":%" PRIu64
 		       ",\"loss\":%.6f},\"peer_to_client\":{\"offered\":%" PRIu64
 		       ",\"delivered\":%" PRIu64
@@ -1305,6 +1411,10 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 			       ",\"cpu_us_per_packet\":%.4f,\"rss_before_kib\":%" PRIu64
 			       ",\"rss_after_kib\":%" PRIu64 ",\"kib_per_allocation\":%.3f}",
 			    cpu, relayed, cpu_pp, s->rss_before, s->rss_after, kib_pa);
+		if (s->have_busy)
+			printf(",\"machine\":{\"busy_us\":%" PRIu64 ",\"wall_us\":%" PRIu64
+			       ",\"busy_us_per_packet\":%.4f}",
+			    busy, wall, load_ratio(busy, relayed));
 		printf(",\"refreshed\":%" PRIu64 ",\"refresh_failed\":%" PRIu64, r->keep_ok,
 		    r->keep_failed);
 		printf(",\"deallocated\":%" PRIu64 ",\"deallocate_failed\":%" PRIu64, r->dealloc_ok,
@@ -1321,7 +1431,10 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 	    r->allocs_ok, o->allocs, r->allocs_failed, tname, (double)r->alloc_us / 1e6, aps);
 	printf("allocation latency p50 %" PRIu64 " us, p99 %" PRIu64 " us\n",
 	    loadstats_percentile(&r->alloc_lat, 50), loadstats_percentile(&r->alloc_lat, 99));
-	printf("%s %" PRIu64 " ok, %" PRIu64 " failed\n", o->send_ind ? "permissions" : "channels",
+	printf("%s %" PRIu64 " ok, %" PRIu64 " failed\n",
+	    o->direct         ? "direct flows"
+		: o->send_ind ? "permissions"
+			      : "channels",
 	    r->setup_ok, r->setup_failed);
 	if (o->ramp) {
 		for (i = 0; i < r->ramp_steps; i++)
@@ -1331,7 +1444,11 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 			printf("ramp stopped: this generator sent under %.0f%% of the last step's "
 			       "rate (it is the limit, not the server)\n",
 			    LOAD_OFFER_MIN * 100.0);
-		printf("ramp highest rate with loss under 0.1%%: %" PRIu64 " pps\n", r->ramp_best);
+		if (o->ramp_loss == 0.0)
+			printf("ramp highest rate without loss: %" PRIu64 " pps\n", r->ramp_best);
+		else
+			printf("ramp highest rate with loss under %g%%: %" PRIu64 " pps\n",
+			    o->ramp_loss * 100.0, r->ramp_best);
 	}
 	printf("client->peer offered %" PRIu64 " delivered %" PRIu64 " loss %.4f%%\n", r->client_tx,
 	    r->peer_rx, load_loss(r->peer_rx, r->client_tx) * 100.0);
@@ -1350,6 +1467,10 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 		       " KiB after the allocations: %.2f KiB/allocation\n",
 		    s->rss_before, s->rss_after, kib_pa);
 	}
+	if (s->have_busy)
+		printf("machine busy %" PRIu64 " us over %" PRIu64
+		       " us of data (all CPUs, /proc/stat): %.3f us/packet\n",
+		    busy, wall, load_ratio(busy, relayed));
 	if (r->keep_ok + r->keep_failed > 0)
 		printf("refreshed %" PRIu64 " allocations with their %s, %" PRIu64 " failed\n",
 		    r->keep_ok, o->send_ind ? "permissions" : "channels", r->keep_failed);
@@ -1383,6 +1504,7 @@ load_run(int argc, char **argv)
 	o->drain_ms = 500;
 	o->ramp_start = 1000;
 	o->ramp_factor = 1.25;
+	o->ramp_loss = 0.001;
 	o->ramp_max = LOAD_MAX_RATE;
 	o->refresh_s = LOAD_REFRESH_S;
 	sin = (struct sockaddr_in *)&o->peer_ip;

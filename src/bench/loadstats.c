@@ -184,15 +184,38 @@ loadstats_parse_rss(const char *text, uint64_t *kib)
 	return 0;
 }
 
-static int
-loadstats_read(pid_t pid, const char *what, char *buf, size_t cap, char **cause)
+int
+loadstats_parse_busy(const char *text, uint64_t *ticks)
 {
-	char path[64];
+	/* user nice system idle iowait irq softirq: the busy ones are 0, 1, 2, 5 and 6. */
+	static const int busy[] = {1, 1, 1, 0, 0, 1, 1};
+	uint64_t v, sum = 0;
+	size_t i;
+
+	if (strncmp(text, "cpu ", 4) != 0)
+		return -1;
+	text += 4;
+	for (i = 0; i < sizeof(busy) / sizeof(busy[0]); i++) {
+		while (*text == ' ')
+			text++;
+		if (loadstats_number(&text, &v) == -1 || (*text != ' ' && *text != '\n'))
+			return -1;
+		if (busy[i] && v > UINT64_MAX - sum)
+			return -1;
+		if (busy[i])
+			sum += v;
+	}
+	*ticks = sum;
+	return 0;
+}
+
+static int
+loadstats_read_path(const char *path, char *buf, size_t cap, char **cause)
+{
 	ssize_t n;
 	size_t len = 0;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, what);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return cause_fail(cause, "%s: %s", path, strerror(errno));
 	while (len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0)
@@ -200,6 +223,15 @@ loadstats_read(pid_t pid, const char *what, char *buf, size_t cap, char **cause)
 	close(fd);
 	buf[len] = '\0';
 	return 0;
+}
+
+static int
+loadstats_read(pid_t pid, const char *what, char *buf, size_t cap, char **cause)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, what);
+	return loadstats_read_path(path, buf, cap, cause);
 }
 
 int
@@ -266,5 +298,23 @@ loadstats_proc_rss_kib(pid_t pid, uint64_t *kib, char **cause)
 		return -1;
 	if (loadstats_parse_rss(buf, kib) == -1)
 		return cause_fail(cause, "/proc/%ld/status: no VmRSS", (long)pid);
+	return 0;
+}
+
+int
+loadstats_machine_busy_us(uint64_t *us, char **cause)
+{
+	/* The "cpu" line comes first; the rest of the file is not needed. */
+	char buf[512];
+	uint64_t ticks;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (loadstats_read_path("/proc/stat", buf, sizeof(buf), cause) == -1)
+		return -1;
+	if (loadstats_parse_busy(buf, &ticks) == -1 || hz <= 0)
+		return cause_fail(cause, "/proc/stat: no \"cpu\" line");
+	if (ticks > UINT64_MAX / 1000000u)
+		return cause_fail(cause, "/proc/stat: busy time out of range");
+	*us = ticks * 1000000u / (uint64_t)hz;
 	return 0;
 }

@@ -17,7 +17,7 @@ capacity_compute(struct capacity *c)
 	uint64_t used = c->fds_open + CAPACITY_FD_SPARE;
 
 	c->by_fds = c->nofile > used ? c->nofile - used : 0;
-	c->allocations = c->by_fds < c->ports ? c->by_fds : c->ports;
+	c->allocations = c->by_fds < c->ports && !c->shared ? c->by_fds : c->ports;
 	c->streams = c->by_fds / 2 > 0 ? c->by_fds / 2 : 1;
 }
 

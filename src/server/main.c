@@ -44,18 +44,23 @@ main_count_row(void *arg, const struct store_row *row)
 	return 0;
 }
 
-/* --check-config with psql-userdb: connect, read, and say what the store holds. */
+/* --check-config with psql-userdb or mysql-userdb: connect, read, say what the store holds. */
 static int
 main_check_store(const struct config *cfg)
 {
 	struct store *st = NULL;
 	char *spec = NULL, *cause = NULL;
+	const char *option = cfg->psql_userdb != NULL ? "psql-userdb" : "mysql-userdb";
 	size_t users = 0, secrets = 0;
 	int rc;
 
-	if (cfg->psql_userdb == NULL)
+	if (cfg->psql_userdb != NULL)
+		rc = asprintf(&spec, "postgresql:%s", cfg->psql_userdb);
+	else if (cfg->mysql_userdb != NULL)
+		rc = asprintf(&spec, "mysql:%s", cfg->mysql_userdb);
+	else
 		return 0;
-	if (asprintf(&spec, "postgresql:%s", cfg->psql_userdb) == -1)
+	if (rc == -1)
 		return 1;
 	rc = store_open(spec, &st, &cause);
 	explicit_bzero(spec, strlen(spec));
@@ -66,12 +71,12 @@ main_check_store(const struct config *cfg)
 		rc = -1;
 	store_close(st);
 	if (rc != 0) {
-		fprintf(stderr, "turnpiked: psql-userdb: %s\n",
+		fprintf(stderr, "turnpiked: %s: %s\n", option,
 		    cause != NULL ? cause : "cannot be read");
 		free(cause);
 		return 1;
 	}
-	fprintf(stderr, "turnpiked: psql-userdb: connected; %zu users, %zu secrets\n", users,
+	fprintf(stderr, "turnpiked: %s: connected; %zu users, %zu secrets\n", option, users,
 	    secrets);
 	return 0;
 }

@@ -38,11 +38,14 @@
 #include "turnpike/fleetops.h"
 #include "turnpike/gen.h"
 #include "turnpike/limits.h"
+#include "turnpike/realmstats.h"
 #include "turnpike/httpd.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
 #include "turnpike/portpool.h"
 #include "turnpike/fastpath.h"
+#include "turnpike/relayshared.h"
+#include "turnpike/sklookup.h"
 #include "turnpike/privdrop.h"
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
@@ -64,12 +67,14 @@ struct server {
 	struct userdb *userdb;
 	struct creds no_creds; /* the userdb's own options view, unused: see gen.c */
 	struct limits *limits; /* quotas and max-bps across workers, the store's realm options */
-	struct connlimit *connlimit; /* stream connections per source and in total */
-	struct authguard *authguard; /* auth-failure-limit; NULL when off */
-	struct fleetops *fleet;      /* fleet-redis; NULL when off */
+	struct realmstats *realmstats; /* traffic per realm for the metrics; NULL without them */
+	struct connlimit *connlimit;   /* stream connections per source and in total */
+	struct authguard *authguard;   /* auth-failure-limit; NULL when off */
+	struct fleetops *fleet;        /* fleet-redis; NULL when off */
 	struct relayaddr *relays;
 	struct portpool *pool;
 	struct fastpath *fastpath; /* the kernel fast path, NULL: none */
+	struct sklookup *sklookup; /* relay-sockets=shared, NULL: a socket per relay */
 	atomic_size_t allocations;
 	atomic_size_t capacity; /* 0 until logged at startup */
 	struct gen_fixed fixed;
@@ -215,7 +220,7 @@ server_init_udp(struct server *s, char **cause)
 	return 0;
 }
 
-/* The credential store: the userdb file or psql-userdb (none: no store). */
+/* The credential store: the userdb file or a database server's (none: no store). */
 static int
 server_open_userdb(struct server *s, char **cause)
 {
@@ -225,6 +230,8 @@ server_open_userdb(struct server *s, char **cause)
 
 	if (cfg->psql_userdb != NULL)
 		rc = asprintf(&spec, "postgresql:%s", cfg->psql_userdb);
+	else if (cfg->mysql_userdb != NULL)
+		rc = asprintf(&spec, "mysql:%s", cfg->mysql_userdb);
 	else if (cfg->redis_userdb != NULL)
 		rc = asprintf(&spec, "redis:%s", cfg->redis_userdb);
 	else if (cfg->userdb != NULL)
@@ -307,6 +314,91 @@ server_init_fastpath(struct server *s, char **cause)
 	return 0;
 }
 
+/* How many of the ports lo..hi net.ipv4.ip_local_reserved_ports lists ("a-b,c,..."). */
+static unsigned int
+server_reserved_ports(unsigned int lo, unsigned int hi)
+{
+	unsigned int a, b, n = 0;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_reserved_ports", "r");
+	int c;
+
+	if (f == NULL)
+		return 0;
+	while (fscanf(f, "%u", &a) == 1) {
+		b = a;
+		if ((c = fgetc(f)) == '-' && fscanf(f, "%u", &b) == 1)
+			c = fgetc(f);
+		if (b >= lo && a <= hi)
+			n += (b < hi ? b : hi) - (a > lo ? a : lo) + 1;
+		if (c != ',')
+			break;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * Whether the relay port range overlaps the kernel's ephemeral ports where
+ * they are not reserved: the kernel would bind other programs' sockets there
+ * without knowing the shared relays hold them.
+ */
+static void
+server_check_ephemeral(const struct config *cfg)
+{
+	unsigned int lo = 0, hi = 0, from, to;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+	if (f == NULL)
+		return;
+	if (fscanf(f, "%u %u", &lo, &hi) != 2 || (unsigned int)cfg->min_port > hi ||
+	    (unsigned int)cfg->max_port < lo) {
+		fclose(f);
+		return;
+	}
+	from = (unsigned int)cfg->min_port > lo ? (unsigned int)cfg->min_port : lo;
+	to = (unsigned int)cfg->max_port < hi ? (unsigned int)cfg->max_port : hi;
+	if (server_reserved_ports(from, to) < to - from + 1)
+		log_warnx("relay ports %d-%d overlap the ephemeral ports %u-%u: a socket the "
+			  "kernel binds there for another program would lose its datagrams to a "
+			  "shared relay; list the range in net.ipv4.ip_local_reserved_ports",
+		    cfg->min_port, cfg->max_port, lo, hi);
+	fclose(f);
+}
+
+/*
+ * relay-sockets=shared: loads the sk_lookup program and checks the raw
+ * sockets, or says in one line why each relay gets its own socket. Before
+ * privileges drop: it needs CAP_BPF, CAP_NET_ADMIN and CAP_NET_RAW.
+ */
+static int
+server_init_sklookup(struct server *s, char **cause)
+{
+	const char *mode = s->cfg->relay_sockets != NULL ? s->cfg->relay_sockets : "per-allocation";
+	bool v4 = false, v6 = false;
+	char *why = NULL;
+	size_t i;
+
+	if (strcmp(mode, "shared") != 0)
+		return 0;
+	for (i = 0; i < s->relays->n; i++) {
+		v4 |= s->relays->v[i].local.ss_family == AF_INET;
+		v6 |= s->relays->v[i].local.ss_family == AF_INET6;
+	}
+	if ((v4 && relayshared_check(AF_INET, &why) != 0) ||
+	    (v6 && relayshared_check(AF_INET6, &why) != 0) ||
+	    sklookup_open(&s->sklookup, &why) != 0) {
+		log_info("relay sockets per allocation, not shared: %s",
+		    why != NULL ? why : "out of memory");
+		free(why);
+		return 0;
+	}
+	log_info("relay sockets shared: a sk_lookup program steers allocated relay ports to "
+		 "each worker's shared sockets; an allocation holds no descriptor");
+	server_check_ephemeral(s->cfg);
+	s->fixed.sklookup = s->sklookup;
+	return 0;
+}
+
 /*
  * The current generation's quotas, max-bps, realm and peer policy to the
  * limits; the store's realm options and peer ranges are applied over them
@@ -321,8 +413,10 @@ server_limits_update(struct server *s)
 
 	if (limits_set_config(s->limits, &v, s->gen->policy, cfg->realm) != 0)
 		return -1;
-	if (s->userdb != NULL)
+	if (s->userdb != NULL) {
+		userdb_set_dynamic(s->userdb, cfg->no_dynamic_realms, cfg->no_dynamic_ip_list);
 		userdb_set_hook(s->userdb, limits_apply_store, s->limits);
+	}
 	return 0;
 }
 
@@ -349,7 +443,8 @@ server_init_gen(struct server *s, char **cause)
 	struct limits_values none = {0, 0, 0};
 	struct config *cfg;
 
-	if ((s->limits = limits_create(&none, NULL, s->cfg->realm)) == NULL ||
+	if ((s->cfg->prometheus && (s->realmstats = realmstats_create(REALMSTATS_MAX)) == NULL) ||
+	    (s->limits = limits_create(&none, NULL, s->cfg->realm)) == NULL ||
 	    (s->connlimit = connlimit_create((size_t)s->cfg->max_connections_per_ip, 0)) == NULL)
 		return cause_fail(cause, "out of memory");
 	if (s->cfg->auth_failure_limit > 0 &&
@@ -358,6 +453,7 @@ server_init_gen(struct server *s, char **cause)
 	if (server_init_fleet(s, cause) != 0)
 		return -1;
 	s->fixed.limits = s->limits;
+	s->fixed.realmstats = s->realmstats;
 	s->fixed.fleet = s->fleet;
 	s->fixed.connlimit = s->connlimit;
 	s->fixed.authguard = s->authguard;
@@ -811,6 +907,7 @@ server_init_httpd(struct server *s, char **cause)
 	s->hsrc.draining = &s->draining;
 	s->hsrc.username_labels = cfg->prometheus_username_labels;
 	s->hsrc.limits = s->limits;
+	s->hsrc.realmstats = s->realmstats;
 	return httpd_create(s->base, (const struct sockaddr *)&ss, &s->hsrc, &s->httpd, cause);
 }
 
@@ -1009,12 +1106,18 @@ server_log_auth(const struct server *s)
 									  : cfg->realm,
 		    cfg->userdb != NULL            ? cfg->userdb
 			: cfg->psql_userdb != NULL ? "the psql-userdb store"
-						   : "nowhere (no userdb: every token is refused)");
+			: cfg->mysql_userdb != NULL
+			? "the mysql-userdb store"
+			: "nowhere (no userdb: every token is refused)");
 	if (cfg->psql_userdb != NULL)
 		log_info("credential store: PostgreSQL (psql-userdb), at most %d users in memory",
 		    cfg->userdb_cache_users);
+	if (cfg->mysql_userdb != NULL)
+		log_info("credential store: MySQL/MariaDB (mysql-userdb), at most %d users in "
+			 "memory",
+		    cfg->userdb_cache_users);
 	if (cfg->users.n == 0 && cfg->static_auth_secrets.n == 0 && cfg->userdb == NULL &&
-	    cfg->psql_userdb == NULL && cfg->redis_userdb == NULL) {
+	    cfg->psql_userdb == NULL && cfg->mysql_userdb == NULL && cfg->redis_userdb == NULL) {
 		log_warnx("no user and no static-auth-secret: every allocation is refused (401); "
 			  "add user=NAME:PASSWORD or static-auth-secret");
 	}
@@ -1068,17 +1171,18 @@ server_log_capacity(struct server *s, rlim_t nofile)
 	struct capacity c = {.nofile = nofile, .fds_open = capacity_open_fds(nofile)};
 
 	c.ports = (uint64_t)(s->cfg->max_port - s->cfg->min_port + 1) * s->relays->n;
+	c.shared = s->sklookup != NULL;
 	capacity_compute(&c);
 	s->csrc.capacity = c.allocations;
 	atomic_store(&s->capacity, (size_t)c.allocations);
 	connlimit_set_total(s->connlimit, (size_t)c.streams);
 	log_info("capacity: %llu allocations (descriptor limit %llu, %llu open, %d kept spare: "
-		 "%llu; relay ports %llu); at most %llu TCP and TLS connections (half the "
+		 "%llu%s; relay ports %llu); at most %llu TCP and TLS connections (half the "
 		 "descriptors left), %d per source address",
 	    (unsigned long long)c.allocations, (unsigned long long)c.nofile,
 	    (unsigned long long)c.fds_open, CAPACITY_FD_SPARE, (unsigned long long)c.by_fds,
-	    (unsigned long long)c.ports, (unsigned long long)c.streams,
-	    s->cfg->max_connections_per_ip);
+	    c.shared ? ", not a bound: UDP relays share sockets" : "", (unsigned long long)c.ports,
+	    (unsigned long long)c.streams, s->cfg->max_connections_per_ip);
 }
 
 static void
@@ -1147,9 +1251,10 @@ server_create(const struct config *cfg, struct server **sp, char **cause)
 	if (server_init_base(s, cause) != 0)
 		goto fail;
 	if (server_init_turn(s, cause) != 0 || server_init_fastpath(s, cause) != 0 ||
-	    server_init_udp(s, cause) != 0 || server_init_gen(s, cause) != 0 ||
-	    server_init_workers(s, cause) != 0 || server_init_listeners(s, cause) != 0 ||
-	    server_write_pidfile(s, cause) != 0 || server_init_control(s, cause) != 0 ||
+	    server_init_sklookup(s, cause) != 0 || server_init_udp(s, cause) != 0 ||
+	    server_init_gen(s, cause) != 0 || server_init_workers(s, cause) != 0 ||
+	    server_init_listeners(s, cause) != 0 || server_write_pidfile(s, cause) != 0 ||
+	    server_init_control(s, cause) != 0 ||
 	    fleetops_start(s->fleet, s->base, s->workers, s->nworkers, s->cfg->realm, cause) != 0 ||
 	    server_init_httpd(s, cause) != 0 || server_init_admin(s, cause) != 0 ||
 	    server_drop_privileges(s, cause) != 0 || server_init_watchdog(s, cause) != 0 ||
@@ -1292,6 +1397,7 @@ server_free(struct server *s)
 	userdb_free(s->userdb); /* first: its hook reads the limits and a generation's policy */
 	s->userdb = NULL;
 	limits_free(s->limits);
+	realmstats_free(s->realmstats);
 	connlimit_free(s->connlimit);
 	authguard_free(s->authguard);
 	while ((g = s->gens) != NULL) {
@@ -1301,6 +1407,7 @@ server_free(struct server *s)
 	free(s->drain_sw);
 	free(s->worker_hung);
 	fastpath_free(s->fastpath); /* detaches: the workers are gone */
+	sklookup_free(s->sklookup);
 	portpool_free(s->pool);
 	relayaddr_free(s->relays);
 	free(s->udp);

@@ -47,6 +47,7 @@
 #include "turnpike/proxymap.h"
 #include "turnpike/proxyproto.h"
 #include "turnpike/random.h"
+#include "turnpike/realmstats.h"
 #include "turnpike/relay.h"
 #include "turnpike/stun.h"
 #include "turnpike/tbucket.h"
@@ -1802,7 +1803,7 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 		    ((uint64_t)w->setup->turn->max_lifetime + 60) * 1000);
 }
 
-/* An allocation ended: its traffic goes to its user's totals. */
+/* An allocation ended: its traffic goes to its user's and its realm's totals. */
 static void
 worker_session_end(void *arg, const struct turn_session *s)
 {
@@ -1813,8 +1814,12 @@ worker_session_end(void *arg, const struct turn_session *s)
 	    .to_client_packets = s->to_client_packets,
 	    .to_client_bytes = s->to_client_bytes,
 	};
+	const struct metrics_counts c = {s->to_peer_packets, s->to_peer_bytes, s->to_client_packets,
+	    s->to_client_bytes};
 
-	if (metrics_usertab_add(&w->ended, s->user, &traffic) != 0)
+	if (w->setup->realm_stats != NULL)
+		realmstats_add(w->setup->realm_stats, s->realm, &c);
+	if (w->setup->user_stats && metrics_usertab_add(&w->ended, s->user, &traffic) != 0)
 		w->ended.dropped++; /* out of memory: counted, never fatal */
 }
 
@@ -1861,6 +1866,9 @@ worker_open_turn(struct worker *w, char **cause)
 	    .proxied = w->proxied,
 	    .conn_output_max = WORKER_CONN_RELAY_MAX,
 	    .fastpath = w->setup->fastpath,
+	    .sklookup = w->setup->sklookup,
+	    .min_port = w->setup->min_port,
+	    .max_port = w->setup->max_port,
 	};
 	struct turn_io io;
 
@@ -1878,7 +1886,7 @@ worker_open_turn(struct worker *w, char **cause)
 	if ((w->turn = turn_create(w->setup->turn, &w->creds, &io)) == NULL)
 		return worker_fail(cause, w->id, "create the TURN core");
 	relay_set_turn(w->relay, w->turn);
-	if (w->setup->user_stats)
+	if (w->setup->user_stats || w->setup->realm_stats != NULL)
 		turn_set_session_end(w->turn, worker_session_end, w);
 	turn_set_tag(w->turn, (uint8_t)w->id);
 	if (w->setup->dtls_ctx != NULL && worker_open_dtls(w, cause) != 0)

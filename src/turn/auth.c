@@ -371,10 +371,24 @@ auth_oauth_keylen(const struct stun_msg *m, bool sha, const struct oauth_token *
 	return 0;
 }
 
+/* The session's realm becomes realm (len < CREDS_REALM_MAX), copied into r. */
+static void
+auth_bind_realm(struct auth_result *r, const char *realm, size_t len)
+{
+	if (len == 0 || len >= sizeof r->realmbuf)
+		return;
+	memmove(r->realmbuf, realm, len);
+	r->realmbuf[len] = '\0';
+	r->realm = r->realmbuf;
+	r->realmlen = len;
+}
+
 /*
  * RFC 7635 §6.2 and §8: USERNAME is the kid of the AS-RS key; the token must
  * open with that key and this server's name, be fresh, and its mac_key must
  * verify the request's integrity. Every failure is a 401 with a new challenge.
+ * As coturn: a key with a realm (oauth_key.realm) binds the session to it, so
+ * that realm's options (quotas, max-bps) apply.
  */
 static void
 auth_check_oauth(const struct turn_config *cfg, const struct creds *creds, const struct stun_msg *m,
@@ -400,6 +414,7 @@ auth_check_oauth(const struct turn_config *cfg, const struct creds *creds, const
 		r->mac_sha256 = sha;
 		r->oauth = true;
 		r->expires_unix = expires;
+		auth_bind_realm(r, k.realm, strnlen(k.realm, sizeof k.realm));
 	}
 	auth_wipe(&k, sizeof k);
 	auth_wipe(&tok, sizeof tok);
@@ -422,6 +437,7 @@ auth_check_sess(const struct stun_msg *m, const struct auth_session *sess, uint6
 	r->mac_sha256 = sha;
 	r->oauth = true;
 	r->expires_unix = sess->expires_unix;
+	auth_bind_realm(r, sess->realm, sess->realmlen);
 }
 
 void

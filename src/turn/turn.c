@@ -1166,15 +1166,16 @@ turn_preauth_redirect(struct turn_req *r, struct turn_answer *ans)
  * RFC 8656 §5: requests on an allocation use the credentials that made it.
  * RFC 7635 tokens carry the AS's authorization, not a user: an allocation
  * made with a token takes any valid token (coturn's clients change kid per
- * request), never a password, and a password user's never takes a token.
+ * request), never a password, and a password user's never takes a token; its
+ * realm stays the one its first token bound, whatever key signs the next.
  */
 static bool
 turn_same_credentials(const struct turn_req *r)
 {
-	if (!allocation_is_realm(r->alloc, r->auth.realm, r->auth.realmlen))
-		return false; /* the same name in another realm is another user */
 	if (r->alloc->oauth || r->auth.oauth)
 		return r->alloc->oauth && r->auth.oauth;
+	if (!allocation_is_realm(r->alloc, r->auth.realm, r->auth.realmlen))
+		return false; /* the same name in another realm is another user */
 	return allocation_is_user(r->alloc, r->auth.user, r->auth.userlen);
 }
 
@@ -1207,6 +1208,12 @@ turn_keep_session(struct turn_req *r, const struct turn_answer *ans)
 	memcpy(s->key, r->auth.key, r->auth.keylen);
 	s->keylen = r->auth.keylen;
 	s->expires_unix = r->auth.expires_unix;
+	/* The realm its first token bound (coturn keeps the session's realm too). */
+	s->realmlen = 0;
+	if (r->alloc->realm != NULL && r->alloc->realmlen < sizeof s->realm) {
+		memcpy(s->realm, r->alloc->realm, r->alloc->realmlen);
+		s->realmlen = r->alloc->realmlen;
+	}
 }
 
 /* RFC 8489 §6.3.1 420 after authentication, then RFC 8656 §5's 441 and 437. */

@@ -20,6 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)loadstats_parse_stat(s, &v);
 	(void)loadstats_parse_rss(s, &v);
 	(void)loadstats_parse_schedstat(s, &v);
+	(void)loadstats_parse_busy(s, &v);
 	free(s);
 	return 0;
 }

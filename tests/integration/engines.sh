@@ -7,6 +7,11 @@
 #   pg_stop / pg_resume stop it (fast) and start it again on the same port
 #   pg_sql DB           psql on DB reading SQL from stdin
 # pg_start exits the script with a SKIP when PostgreSQL is not installed.
+#   my_start            MariaDB: sets MY_PORT, MY_DIR and MY_CONN (coturn's connection
+#                       string of the database "turn", as a user with a password)
+#   my_stop / my_resume stop it (mariadbd exits) and start it again on the same port
+#   my_sql DB           the mariadb client on DB reading SQL from stdin
+# my_start exits the script with a SKIP when MariaDB is not installed.
 
 # shellcheck disable=SC2034 # PG_CONN is for the scripts that source this file
 PG_BIN=${PG_BIN:-}
@@ -62,4 +67,67 @@ pg_start() {
 	pg_resume || bail_out "postgres did not start: $(tail -5 "$PG_DIR/log")"
 	echo "CREATE DATABASE turn;" | pg_sql postgres || bail_out "createdb failed"
 	PG_CONN="host=127.0.0.1 port=$PG_PORT user=postgres dbname=turn"
+}
+
+# shellcheck disable=SC2034 # MY_CONN is for the scripts that source this file
+MY_DIR=
+MY_PORT=
+MY_CONN=
+MY_PID=
+MY_D=
+
+my_find() {
+	MY_D=$(command -v mariadbd || ls /usr/sbin/mariadbd 2>/dev/null)
+	[ -n "$MY_D" ] && command -v mariadb-install-db >/dev/null && command -v mariadb >/dev/null
+}
+
+# shellcheck disable=SC2317 # called through wait_until
+my_up() {
+	mariadb-admin --no-defaults --socket="$MY_DIR/sock" -u root ping >/dev/null 2>&1
+}
+
+my_resume() {
+	local as=()
+	[ "$(id -u)" = 0 ] && as=(--user=root)
+	"$MY_D" --no-defaults --datadir="$MY_DIR/data" --socket="$MY_DIR/sock" \
+		--port="$MY_PORT" --bind-address=127.0.0.1 --pid-file="$MY_DIR/pid" \
+		--log-error="$MY_DIR/log" --tmpdir="$MY_DIR" --skip-log-bin \
+		--innodb-buffer-pool-size=16M --innodb-flush-log-at-trx-commit=0 \
+		--innodb-doublewrite=0 "${as[@]}" >/dev/null 2>&1 &
+	MY_PID=$!
+	track_pid "$MY_PID"
+	wait_until 30 my_up
+}
+
+my_stop() {
+	kill -TERM "$MY_PID" 2>/dev/null
+	wait_exit "$MY_PID" 30
+}
+
+my_sql() {
+	mariadb --no-defaults --socket="$MY_DIR/sock" -u root "$1" "${@:2}"
+}
+
+my_cleanup() {
+	[ -n "$MY_DIR" ] && rm -rf "$MY_DIR"
+}
+
+my_start() {
+	local as=()
+	my_find || tap_skip_all "MariaDB is not installed (apt-get install mariadb-server)"
+	MY_DIR=$(mktemp -d "${TMPDIR:-/tmp}/turnpike-my.XXXXXX") || bail_out "mktemp"
+	at_exit my_cleanup
+	[ "$(id -u)" = 0 ] && as=(--user=root)
+	mariadb-install-db --no-defaults --datadir="$MY_DIR/data" --skip-test-db \
+		--auth-root-authentication-method=normal "${as[@]}" >"$MY_DIR/install.log" 2>&1 ||
+		bail_out "mariadb-install-db failed: $(tail -3 "$MY_DIR/install.log")"
+	pick_port
+	MY_PORT=$PICKED
+	my_resume || bail_out "mariadbd did not start: $(tail -5 "$MY_DIR/log")"
+	my_sql mysql <<-EOF || bail_out "CREATE DATABASE failed"
+		CREATE DATABASE turn;
+		CREATE USER 'turn'@'127.0.0.1' IDENTIFIED BY 'turn-db-pw';
+		GRANT ALL ON *.* TO 'turn'@'127.0.0.1';
+	EOF
+	MY_CONN="host=127.0.0.1 port=$MY_PORT user=turn password=turn-db-pw dbname=turn"
 }

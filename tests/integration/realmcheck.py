@@ -10,6 +10,9 @@ realmcheck.py quota HOST PORT USER PASSWORD REALM ORIGIN METRICS_URL
 realmcheck.py consistency HOST PORT USER PASSWORD REALM ORIGIN OTHER
     allocates with ORIGIN, then refreshes with ORIGIN OTHER ("other CODE"),
     without ORIGIN ("none CODE") and with ORIGIN again ("same CODE").
+realmcheck.py permit HOST PORT USER PASSWORD REALM ORIGIN PEER_IP
+    allocates ("allocate CODE"), asks a permission for PEER_IP ("permit CODE")
+    and frees the allocation. ORIGIN may be "".
 A CODE is 0 for a success, else the STUN error code. Every wait is bounded.
 """
 import hashlib
@@ -63,6 +66,10 @@ class Session:
     def allocate(self):
         return self.request(0x0003, [attr(0x0019, b"\x11\0\0\0")])
 
+    def permit(self, ip):
+        xip = bytes(b ^ c for b, c in zip(socket.inet_aton(ip), b"\x21\x12\xa4\x42"))
+        return self.request(0x0008, [attr(0x0012, b"\0\x01\x21\x12" + xip)])
+
     def refresh(self, lifetime, origin=None):
         return self.request(0x0004, [attr(0x000D, lifetime.to_bytes(4, "big"))], origin)
 
@@ -100,6 +107,11 @@ def main():
         print("other %d" % s.refresh(600, sys.argv[8]))
         print("none %d" % s.refresh(600, ""))
         print("same %d" % s.refresh(600))
+        s.refresh(0)
+    elif what == "permit":
+        s = Session(server, user, password, realm, origin)
+        print("allocate %d" % s.allocate())
+        print("permit %d" % s.permit(sys.argv[8]))
         s.refresh(0)
     else:
         sys.exit("realmcheck: unknown check " + what)

@@ -9,7 +9,8 @@
 # no datagram from the peer and only the control messages from the client; the
 # metrics count what the peer received; no UDP checksum error at either end; a
 # refused peer gets no entry and nothing; entries go with their allocation; and
-# ChannelData after the permission ended is not relayed (the daemon drops it).
+# ChannelData after the permission ended is not relayed (the daemon drops it);
+# a session with max-bps gets no entry and is held to its limit by the daemon.
 # Needs root and BPF; says skip otherwise.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -234,4 +235,33 @@ tap_eq "the daemon saw and dropped those 20 (no permission)" \
 tap_eq "the peer received only the first 20" "$(($(peer_count echo) - before_peer))" 20
 stop_turnpiked
 tap_eq "turnpiked stops cleanly again" "$TURNPIKED_STATUS" 0
+
+# max-bps is enforced in the daemon: such a session's channels stay off the fast path.
+start_fast --max-bps 20000
+nsx "$NS-cli" timeout 60 "$PY" "$CHAN" 10.77.1.1 "$PORT" "$TURN_USER" "$TURN_PASS" \
+	"$TURN_REALM" 10.77.2.2 9000 5 1 >"$T/bps.out" 2>&1 &
+live=$!
+track_pid "$live"
+wait_until 20 grep -q '^before' "$T/bps.out"
+grep -qx 'before 5' "$T/bps.out"
+tap_is "max-bps: a bound channel relays (below the limit)" "$?" "$(cat "$T/bps.out")"
+tap_eq "and while it lives it has no fast path entry" "$(fast_entries)" 0
+wait_exit "$live" 30
+# 2000 payloads of 100 bytes a second for a second: ten times the limit.
+nsx "$NS-cli" timeout 60 "$TURNPIKE_BENCH" load --json --user "$TURN_USER" \
+	--password "$TURN_PASS" --allocations 1 --rate 2000 --duration 1 --payload 100 \
+	--peer 10.77.2.2 --peer-netns "$NS-peer" "10.77.1.1:$PORT" >"$T/bps.json" 2>&1
+sent=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["client_to_peer"]["offered"])' \
+	"$T/bps.json" 2>/dev/null)
+got=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["client_to_peer"]["delivered"])' \
+	"$T/bps.json" 2>/dev/null)
+[ "${sent:-0}" -ge 1000 ] && [ "${got:-0}" -gt 0 ] && [ "$got" -le $((sent / 2)) ]
+tap_is "max-bps 20000: a flow at 200000 B/s is held back by the daemon (most dropped)" "$?" \
+	"sent ${sent:-?}, the peer got ${got:-?}: $(cat "$T/bps.json")"
+dropped=$(metric turnpike_worker_bps_dropped_to_peer_packets_total)
+[ "$dropped" -gt 0 ]
+tap_is "and the drops are counted ($dropped)" "$?"
+tap_eq "no packet took the fast path" "$(metric turnpike_worker_fastpath_packets_total)" 0
+stop_turnpiked
+tap_eq "turnpiked stops cleanly with max-bps" "$TURNPIKED_STATUS" 0
 tap_done

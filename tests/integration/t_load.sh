@@ -4,7 +4,8 @@
 # REST credentials, channels and Send indications, several load processes;
 # every allocation succeeds, every payload sent at a low rate comes back
 # through the built-in echo peer, everything is deallocated, and --server-pid
-# yields the server's CPU and memory figures. TURN_SERVER_IMPL=coturn runs the
+# yields the server's CPU and memory figures; --direct (no server) and the
+# machine's busy time over the data phase. TURN_SERVER_IMPL=coturn runs the
 # same checks against coturn.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -147,6 +148,30 @@ check_json "ramp past the generator: no step counts, one step sent far below its
 RC=$?
 [ "$RC" -eq 1 ] && grep -qE 'need [0-9]+ file descriptors, the limit is 150: use --procs 4 or more' "$T/fds.out"
 tap_is "more allocations than descriptors: says to use --procs" "$?" "exit $RC: $(cat "$T/fds.out")"
+# --ramp-loss 0: only a step without any loss counts.
+load ramp0 "${CREDS[@]}" --ramp --ramp-start 100 --ramp-factor 2 --ramp-max 200 --ramp-loss 0 \
+	--allocations 4 --duration 1 "127.0.0.1:$PORT"
+check_json "ramp --ramp-loss 0: two loss-free steps, the highest 200 pps" "$T/ramp0.json" \
+	"[s['pps'] for s in j['ramp']['steps']] == [100, 200]" "j['ramp']['best_pps'] == 200"
+check_json "the whole machine's busy time over the data phase is reported" "$T/ramp0.json" \
+	"j['machine']['busy_us'] > 0" "j['machine']['wall_us'] >= 2000000"
+
+# --direct: the generator alone, flows straight to its echo peer (no server, no credentials).
+load direct --direct --allocations 20 --rate 200 --duration 1
+tap_is "--direct: exit status 0" "$RC" "$(cat "$T/direct.json.err")"
+check_json "--direct, 200 pps straight to the echo peer: 20 flows, all data back, no loss" \
+	"$T/direct.json" "j['mode'] == 'direct'" "j['allocations_ok'] == 20" \
+	"j['client_to_peer']['offered'] > 0" \
+	"j['client_to_peer']['delivered'] == j['client_to_peer']['offered']" \
+	"j['peer_to_client']['delivered'] == j['client_to_peer']['offered']" "j['loss'] == 0" \
+	"0 < j['rtt_us']['p50'] <= j['rtt_us']['p99']" "'server' not in j" \
+	"j['machine']['busy_us_per_packet'] > 0"
+bench load --direct --peer-netns "$T/no-such-netns" --allocations 2 >"$T/nons.out" 2>&1
+[ $? -eq 1 ] && grep -qF "echo peer: $T/no-such-netns: No such file or directory" "$T/nons.out"
+tap_is "--peer-netns that does not exist: exit 1 and why" "$?" "$(cat "$T/nons.out")"
+bench load --direct "127.0.0.1:$PORT" >"$T/usage.out" 2>&1
+tap_is "--direct with a server address is a usage error (exit 2)" \
+	"$([ $? -eq 2 ] && echo 0 || echo 1)" "$(cat "$T/usage.out")"
 bench load "${CREDS[@]}" --rate 10 --ramp-factor 0.5 "127.0.0.1:$PORT" >"$T/usage.out" 2>&1
 tap_is "a ramp factor not above 1 is a usage error (exit 2)" "$([ $? -eq 2 ] && echo 0 || echo 1)" \
 	"$(cat "$T/usage.out")"

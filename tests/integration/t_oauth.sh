@@ -99,5 +99,15 @@ tap_is "the valid Allocate replayed from another address: 438 (the nonce is not 
 tap_is "... and it left no allocation there (437)" "$([ "$(neg after)" = 437 ]; echo $?)" \
 	"$(cat "$T/neg")"
 
+# coturn's rows give north the realm crinna.org, union north.gov, oldempire
+# none: a session is in its key's realm (as coturn), else in the server realm.
+opened=$(grep -oE 'realm "[^"]*", user "(north|union|oldempire)"' "$TURNPIKED_LOG" | sort -u)
+bad=$(echo "$opened" | grep -vxE "realm \"crinna.org\", user \"north\"|realm \"north.gov\", \
+user \"union\"|realm \"$TURN_REALM\", user \"oldempire\"")
+tap_diag "sessions: $(echo "$opened" | tr '\n' ';')"
+echo "$opened" | grep -qx 'realm "crinna.org", user "north"' && [ -z "$bad" ]
+tap_is "a token's session is in the realm of its key (oauth_key.realm), else the server's" \
+	"$?" "$opened"
+
 turn_stop_check
 tap_done

@@ -6,7 +6,9 @@
 # turn_realm_option rows set its user-quota (486) and max-bps; the realm is the
 # one the credentials verified in (an ORIGIN alone grants nothing), labels
 # the turnpike_realm_allocations gauge and the relay log lines;
-# check-origin-consistency answers 441 to a request that changes its ORIGIN.
+# check-origin-consistency answers 441 to a request that changes its ORIGIN;
+# with coturn's no-dynamic-realms and no-dynamic-ip-list the store's origins,
+# realm options and peer ranges are not read (only the configuration's apply).
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 # shellcheck source-path=SCRIPTDIR
@@ -37,6 +39,9 @@ ctl origin add "$OA" --realm "$A"
 ctl origin add "$OB" --realm "$B"
 ctl realm set "$B" --user-quota 2 --max-bps 40000
 ctl realm set "$A" --user-quota 3
+ctl realm set "$TURN_REALM" --user-quota 1
+DENIED=127.0.0.99
+ctl peer deny "$DENIED"
 
 turn_common_args
 start_turn_server_or_bail "${TURN_ARGS[@]}" --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 \
@@ -73,6 +78,18 @@ out=$(timeout 30 python3 "$CHECK" quota 127.0.0.1 "$PORT" alice alice-a "$A" "$O
 echo "$out" | grep -qx 'alloc3 0' && echo "$out" | grep -qx 'gauge 3'
 tap_is "$A's user-quota is 3: alice's third allocation succeeds, the gauge of $A shows 3" "$?" \
 	"$out"
+
+out=$(timeout 30 python3 "$CHECK" quota 127.0.0.1 "$PORT" "$TURN_USER" "$TURN_PASS" \
+	"$TURN_REALM" "" "$METRICS" 2>&1)
+echo "$out" | grep -qx 'alloc1 0' && echo "$out" | grep -qx 'alloc2 486'
+tap_is "the server realm's user-quota 1 from the store: a second allocation gets 486" "$?" "$out"
+out=$(timeout 30 python3 "$CHECK" permit 127.0.0.1 "$PORT" "$TURN_USER" "$TURN_PASS" \
+	"$TURN_REALM" "" "$DENIED" 2>&1)
+echo "$out" | grep -qx 'permit 403'
+tap_is "the store's denied_peer_ip $DENIED: CreatePermission gets 403" "$?" "$out"
+grep -q "3 realms with options; 0 allowed and 1 denied" "$TURNPIKED_LOG"
+tap_is "the log says what the store gave: 3 realms with options, 1 denied range" "$?" \
+	"$(grep 'store: realm' "$TURNPIKED_LOG")"
 
 out=$(timeout 30 python3 "$CHECK" consistency 127.0.0.1 "$PORT" "$TURN_USER" "$TURN_PASS" \
 	"$TURN_REALM" https://one.example https://two.example 2>&1)
@@ -130,6 +147,30 @@ grep -qE "relay 127\.0\.0\.1:[0-9]+ of user \"alice\" closed after [0-9]+ s, rea
 tap_is "the relay's closing log line names the realm" "$?" \
 	"$(grep -E 'relay .* closed' "$TURNPIKED_LOG" | tail -n 3)"
 
+# Traffic per realm: alice's run in a.example, bob's in b.example, each at
+# least N packets each way; the exposition stays valid.
+PROMTEXT=$TOP_SRCDIR/tests/integration/promtext.py
+timeout 15 python3 "$PROMTEXT" get "$METRICS" "$T/m.prom" >/dev/null &&
+	timeout 15 python3 "$PROMTEXT" check "$T/m.prom" >"$T/m.check" 2>&1
+tap_is "the exposition with per-realm traffic is valid" "$?" "$(cat "$T/m.check")"
+rval() {
+	timeout 15 python3 "$PROMTEXT" value "$T/m.prom" \
+		"turnpike_realm_relayed_$1_total{realm=\"$2\",direction=\"$3\"}"
+}
+traffic=""
+for r in "$A" "$B"; do
+	for d in to_peer to_client; do
+		v=$(rval packets "$r" "$d")
+		traffic="$traffic $r/$d=$v"
+		[ -n "$v" ] && [ "$v" -ge "$N" ] || traffic="$traffic(!)"
+	done
+	traffic="$traffic $r/bytes=$(rval bytes "$r" to_peer)"
+done
+tap_diag "relayed per realm:$traffic"
+[[ $traffic != *'(!)'* ]] && [ -z "$(rval packets _other to_peer)" ]
+tap_is "turnpike_realm_relayed_packets_total: $A and $B each relayed >= $N packets each way" \
+	"$?" "$traffic"
+
 # max-bps of realm B (40000) applies to bob's session (the one uclient left
 # and this one make 2, within the quota); the server has no max-bps.
 out=$(timeout 60 python3 "$FLOW" 127.0.0.1 "$PORT" bob bob-b "$B" 80000 6 "$OB" 2>&1)
@@ -140,5 +181,30 @@ tap_diag "bob at 80000 B/s through $B (max-bps 40000): peer got $up B/s, client 
 	[ "$down" -ge 32000 ] && [ "$down" -le 48000 ]
 tap_is "$B's max-bps 40000 holds bob's flow at 80000 B/s to 40000 each way (+-20 %)" "$?" "$out"
 
+turn_stop_check
+
+# The same store with no-dynamic-realms and no-dynamic-ip-list: only the
+# configuration's realm, quotas and peer policy.
+start_turn_server_or_bail "${TURN_ARGS[@]}" --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 \
+	--allow-loopback-peers --userdb "$DB" --no-dynamic-realms --no-dynamic-ip-list \
+	--prometheus --prometheus-address 127.0.0.1 --prometheus-port @PORT2@
+METRICS=http://127.0.0.1:$PORT2/metrics
+# shellcheck disable=SC2317,SC2329 # called through wait_until
+store_applied() { grep -q "$1 realms with options; 0 allowed and $2 denied" "$TURNPIKED_LOG"; }
+wait_until 10 store_applied 0 0
+tap_is "no-dynamic-*: the store is read and gives 0 realm options and 0 peer ranges" "$?" \
+	"$(grep 'store: realm' "$TURNPIKED_LOG")"
+got=$(realm_of "$OB")
+tap_is "no-dynamic-realms: the 401 to $OB carries the server realm" \
+	"$([ "$got" = "$TURN_REALM" ]; echo $?)" "got '$got'"
+out=$(timeout 30 python3 "$CHECK" quota 127.0.0.1 "$PORT" "$TURN_USER" "$TURN_PASS" \
+	"$TURN_REALM" "" "$METRICS" 2>&1)
+echo "$out" | grep -qx 'alloc2 0' && echo "$out" | grep -qx 'alloc3 0'
+tap_is "no-dynamic-realms: the store's user-quota 1 does not apply (3 allocations)" "$?" "$out"
+out=$(timeout 30 python3 "$CHECK" permit 127.0.0.1 "$PORT" "$TURN_USER" "$TURN_PASS" \
+	"$TURN_REALM" "" "$DENIED" 2>&1)
+echo "$out" | grep -qx 'permit 0'
+tap_is "no-dynamic-ip-list: the store's denied $DENIED is permitted (allow-loopback-peers)" \
+	"$?" "$out"
 turn_stop_check
 tap_done

@@ -695,6 +695,8 @@ test_oauth(void)
 	CHECKM(r.error == 0 && r.oauth && r.keylen == 20 && memcmp(r.key, mac, 20) == 0 &&
 		r.expires_unix == 1590,
 	    "a fresh token for this server: the mac_key is the session key");
+	CHECKM(r.realmlen == 10 && memcmp(r.realm, "crinna.org", 10) == 0,
+	    "a key with a realm (oauth_key.realm) binds the session to that realm, as coturn");
 	auth_check(&cfg, &oc, &tup, oauth_request("north", tok, len, n, mac, 16), 1000, &r);
 	CHECKM(r.error == 0 && r.keylen == 16, "coturn's clients key HMAC with 16 bytes of it");
 	auth_check(&cfg, &oc, &tup, oauth_request("north", tok, len, n, other, 20), 1000, &r);
@@ -725,13 +727,25 @@ test_oauth(void)
 	CHECKM(r.error == 401 && !r.oauth, "oauth off: tokens are not accepted");
 	cfg.oauth = true;
 
+	okey.realm[0] = '\0';
+	auth_check(&cfg, &oc, &tup, oauth_request("north", tok, len, n, mac, 20), 1000, &r);
+	CHECKM(r.error == 0 && r.realmlen == strlen(cfg.realm) &&
+		memcmp(r.realm, cfg.realm, r.realmlen) == 0,
+	    "a key without a realm: the session is in the realm the request was answered in");
+	memcpy(okey.realm, "crinna.org", 11);
+
+	memset(&sess, 0, sizeof sess);
 	memcpy(sess.key, mac, 20);
 	sess.keylen = 20;
 	sess.expires_unix = 1590;
+	memcpy(sess.realm, "crinna.org", 10);
+	sess.realmlen = 10;
 	auth_check_session(&cfg, &oc, &tup, oauth_request("union", NULL, 0, n, mac, 20), 1000,
 	    &sess, &r);
 	CHECKM(r.error == 0 && r.oauth && r.keylen == 20,
 	    "no token on a token's allocation: its session key verifies");
+	CHECKM(r.realmlen == 10 && memcmp(r.realm, "crinna.org", 10) == 0,
+	    "... in the realm of the token's key");
 	auth_check_session(&cfg, &oc, &tup, oauth_request("north", NULL, 0, n, other, 20), 1000,
 	    &sess, &r);
 	CHECKM(r.error == 401, "the session key only");

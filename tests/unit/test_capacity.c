@@ -24,6 +24,10 @@ test_compute(void)
 	capacity_compute(&c);
 	CHECKM(c.by_fds == 0 && c.allocations == 0, "fewer descriptors than the reserve: none");
 	CHECKM(c.streams == 1, "... and one stream client, so the limit is never 0 (off)");
+	c = (struct capacity){.nofile = 4096, .fds_open = 30, .ports = 63001, .shared = true};
+	capacity_compute(&c);
+	CHECKM(c.allocations == 63001 && c.streams == c.by_fds / 2,
+	    "relay-sockets=shared: the ports bound it, descriptors only the stream clients");
 }
 
 static void

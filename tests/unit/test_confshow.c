@@ -85,7 +85,7 @@ test_secrets(void)
 			 "static-auth-secret=North-Secret\n"
 			 "stateless-nonce-secret=Fleet-Key\n"
 			 "cli-password=Cli-Pass\n"
-			 "mysql-userdb=\"host=db password=Db-Pass\"\n");
+			 "mongo-userdb=\"mongodb://turn:Db-Pass@db/coturn\"\n");
 
 	CHECK(out != NULL);
 	if (out == NULL)
@@ -96,7 +96,7 @@ test_secrets(void)
 	CHECKM(has_line(out, "stateless-nonce-secret = ********  # t.conf:4"), "nonce key masked");
 	CHECKM(has_line(out, "cli-password = ********  # t.conf:5, not implemented: ignored"),
 	    "an ignored option's secret masked");
-	CHECKM(has_line(out, "mysql-userdb = ********  # t.conf:6, not implemented: ignored"),
+	CHECKM(has_line(out, "mongo-userdb = ********  # t.conf:6, not implemented: ignored"),
 	    "a database connection string masked");
 	CHECKM(strstr(out, "Wonder-7") == NULL && strstr(out, "0123456789") == NULL &&
 		strstr(out, "North-Secret") == NULL && strstr(out, "Fleet-Key") == NULL &&

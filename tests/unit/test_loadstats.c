@@ -81,7 +81,20 @@ main(void)
 	CHECK(loadstats_parse_schedstat("156827248 172067016 6789\n", &v) == 0 && v == 156827248);
 	CHECK(loadstats_parse_schedstat("x 1 2\n", &v) == -1);
 
-	/* Our own process through /proc. */
+	/* /proc/stat: user + nice + system + irq + softirq of the "cpu" line. */
+	CHECK(
+	    loadstats_parse_busy("cpu  100 2 30 9000 7 4 5 6 0 0\ncpu0 50 1 15 4500 3 2 2 3 0 0\n",
+		&v) == 0 &&
+	    v == 141);
+	CHECK(loadstats_parse_busy("cpu 1 2 3 4 5 6 7\n", &v) == 0 && v == 19);
+	CHECK(loadstats_parse_busy("cpu0 1 2 3 4 5 6 7\n", &v) == -1);
+	CHECK(loadstats_parse_busy("cpu  1 2 3 4 5 6\n", &v) == -1);
+	CHECK(loadstats_parse_busy("cpu  1 2 x 4 5 6 7\n", &v) == -1);
+	CHECK(loadstats_parse_busy("cpu  18446744073709551615 1 0 0 0 0 0\n", &v) == -1);
+	CHECK(loadstats_parse_busy("", &v) == -1);
+
+	/* Our own process and the machine through /proc. */
+	CHECK(loadstats_machine_busy_us(&v, NULL) == 0 && v > 0);
 	CHECK(loadstats_proc_cpu_us(getpid(), &v, NULL) == 0);
 	CHECK(loadstats_proc_rss_kib(getpid(), &v, NULL) == 0 && v > 0);
 	CHECK(loadstats_proc_rss_kib(0x7ffffff, &v, NULL) == -1);

@@ -834,10 +834,8 @@ config_validate_auth(struct config *cfg, char **cause)
 	cfg->auth = !cfg->no_auth;
 	if (cfg->no_auth && cfg->users.n > 0)
 		config_warn(cfg, "no-auth: the %zu user accounts are ignored", cfg->users.n);
-	if (cfg->userdb != NULL && cfg->psql_userdb != NULL)
-		return config_fail(cause, "userdb and psql-userdb: choose one credential store");
 	if (cfg->use_auth_secret && cfg->static_auth_secrets.n == 0 && cfg->userdb == NULL &&
-	    cfg->psql_userdb == NULL) {
+	    cfg->psql_userdb == NULL && cfg->mysql_userdb == NULL) {
 		config_warn(cfg,
 		    "use-auth-secret without static-auth-secret: "
 		    "no TURN REST API credential can be checked");
@@ -925,13 +923,31 @@ config_skip_ipv6_default(struct config *cfg)
 	    "the default [::] listener is skipped; listening on 0.0.0.0 only");
 }
 
-/* redis-userdb: one credential store only. */
+/* userdb, psql-userdb, mysql-userdb, redis-userdb: one credential store only. */
 static int
 config_userdb_engine(struct config *cfg, char **cause)
 {
-	if (cfg->redis_userdb != NULL && (cfg->userdb != NULL || cfg->psql_userdb != NULL))
-		return config_fail(cause, "redis-userdb and %s: choose one credential store",
-		    cfg->userdb != NULL ? "userdb" : "psql-userdb");
+	const struct {
+		const char *name, *value;
+	} stores[] = {{"userdb", cfg->userdb}, {"psql-userdb", cfg->psql_userdb},
+	    {"mysql-userdb", cfg->mysql_userdb}, {"redis-userdb", cfg->redis_userdb}};
+	const char *first = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof stores / sizeof stores[0]; i++) {
+		if (stores[i].value == NULL)
+			continue;
+		if (first != NULL)
+			return config_fail(cause, "%s and %s: choose one credential store", first,
+			    stores[i].name);
+		first = stores[i].name;
+	}
+#ifndef HAVE_MARIADB
+	if (cfg->mysql_userdb != NULL)
+		return config_fail(cause,
+		    "mysql-userdb: this turnpike is built without MySQL/MariaDB "
+		    "(rebuild with libmariadb-dev installed)");
+#endif
 	return 0;
 }
 

@@ -332,8 +332,12 @@ gen_init_setup(struct gen *g, const struct gen_fixed *fx)
 	ws->udp = fx->udp;
 	ws->nudp = fx->nudp;
 	ws->fastpath = fx->fastpath;
+	ws->sklookup = fx->sklookup;
+	ws->min_port = (uint16_t)fx->boot->min_port;
+	ws->max_port = (uint16_t)fx->boot->max_port;
 	ws->verbose = g->cfg->verbose || g->cfg->debug;
 	ws->user_stats = g->cfg->prometheus && g->cfg->prometheus_username_labels;
+	ws->realm_stats = fx->realmstats;
 	ws->generation = g->id;
 }
 

@@ -15,6 +15,7 @@
 #include "turnpike/alternate.h"
 #include "turnpike/config.h"
 #include "turnpike/log.h"
+#include "turnpike/mysqlconn.h"
 #include "turnpike/options.h"
 #include "turnpike/peerpolicy.h"
 #include "turnpike/redisconn.h"
@@ -143,6 +144,29 @@ options_check_redisconn(const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+/* mysql-userdb: coturn's MySQL connection string (the error names the bad key). */
+static int
+options_check_mysqlconn(const char *value, char *err, size_t errlen)
+{
+	struct mysqlconn *c;
+	char *cause = NULL;
+	int rc = 0;
+
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (mysqlconn_parse(value, c, &cause) != 0) {
+		snprintf(err, errlen, "not a MySQL connection string: %s",
+		    cause != NULL ? cause : "out of memory");
+		rc = -1;
+	}
+	explicit_bzero(c, sizeof *c);
+	free(c);
+	free(cause);
+	return rc;
+}
+
 /* fleet-redirect-at: a fraction above 0 and at most 1, e.g. 0.9. */
 static int
 options_check_fraction(const char *value, char *err, size_t errlen)
@@ -214,6 +238,16 @@ options_check_fast_path(const char *value, char *err, size_t errlen)
 {
 	if (strcmp(value, "auto") != 0 && strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
 		snprintf(err, errlen, "'%s' is not auto, on or off", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+options_check_relay_sockets(const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "per-allocation") != 0 && strcmp(value, "shared") != 0) {
+		snprintf(err, errlen, "'%s' is not per-allocation or shared", value);
 		return -1;
 	}
 	return 0;
@@ -536,6 +570,20 @@ const struct option_entry options_table[] = {
 		"and otherwise logs why and relays in the daemon, on refuses to start without "
 		"it, off never loads it. Sessions with max-bps or bps-capacity, behind PROXY "
 		"v2, over TCP, TLS or DTLS, and Send and Data indications stay in the daemon."},
+    {.name = "relay-sockets",
+	.type = OPTION_STRING,
+	.def = "per-allocation",
+	.offset = OFF(relay_sockets),
+	.arg = "per-allocation|shared",
+	.check = options_check_relay_sockets,
+	.help = "UDP relay endpoints: per-allocation opens a socket for each (the descriptor "
+		"limit bounds allocations); shared steers every allocated relay port into a few "
+		"shared sockets per worker thread with a sk_lookup eBPF program and sends "
+		"through raw sockets, so an allocation costs no descriptor (needs CAP_BPF, "
+		"CAP_NET_ADMIN and CAP_NET_RAW; when the program does not load, one line says "
+		"why and each allocation gets its own socket). Keep the relay port range out of "
+		"net.ipv4.ip_local_port_range or in ip_local_reserved_ports. TCP relays and "
+		"EVEN-PORT reservations keep a socket each."},
     {.name = "max-permissions",
 	.type = OPTION_INT,
 	.def = "1024",
@@ -723,6 +771,18 @@ const struct option_entry options_table[] = {
 		"string (host=... dbname=... user=... password=... sslmode=...), coturn's "
 		"schema (turnpikectl -e or turnadmin -e write it). Changes apply within a "
 		"second; while it cannot be reached its users get 401."},
+    {.name = "mysql-userdb",
+	.short_flag = 'M',
+	.type = OPTION_STRING,
+	.flags = OPTION_SECRET,
+	.offset = OFF(mysql_userdb),
+	.arg = "CONNSTRING",
+	.check = options_check_mysqlconn,
+	.help = "MySQL or MariaDB credential store instead of the userdb file: coturn's "
+		"connection string (host=... dbname=... user=... password=... port=... "
+		"connect_timeout=... read_timeout=..., TLS: ca capath cert key cipher), "
+		"coturn's schema (turnpikectl -M or turnadmin -M write it). Changes apply "
+		"within a second; while it cannot be reached its users get 401."},
     {.name = "userdb-cache-users",
 	.type = OPTION_INT,
 	.def = "10000",
@@ -788,6 +848,20 @@ const struct option_entry options_table[] = {
 		"new 5-tuple, by the same user, moves the allocation there with its "
 		"permissions and channels. Without it a ticket gets 405 (Mobility "
 		"Forbidden). Off with proxy-protocol=udp."},
+    {.name = "no-dynamic-realms",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(no_dynamic_realms),
+	.help = "Realms come from the configuration only, as in coturn: the userdb's "
+		"turn_origin_to_realm (ORIGIN) and turn_realm_option (quotas, max-bps) tables "
+		"are not read. Users, secrets and OAuth keys of every realm are still read."},
+    {.name = "no-dynamic-ip-list",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(no_dynamic_ip_list),
+	.help = "Peer address lists come from the configuration only (allowed-peer-ip, "
+		"denied-peer-ip), as in coturn: the userdb's allowed_peer_ip and denied_peer_ip "
+		"tables are not read."},
     {.name = "realm",
 	.short_flag = 'r',
 	.type = OPTION_STRING,
@@ -1177,7 +1251,6 @@ const struct option_entry options_table[] = {
 		"request that carries one."},
 
     /* coturn options accepted with a warning, not implemented yet. */
-    UNIMPL_SECRET("mysql-userdb", NULL, 'M', "CONNINFO", "MySQL user database."),
     UNIMPL_SECRET("mongo-userdb", NULL, 'J', "CONNINFO", "MongoDB user database."),
     {.name = "redis-userdb",
 	.short_flag = 'N',
@@ -1240,8 +1313,6 @@ const struct option_entry options_table[] = {
     UNIMPL_ARG("acme-redirect", NULL, 0, "URL", "ACME HTTP redirection."),
     UNIMPL_FLAG("server-relay", 0, "No permission checks on relay endpoints."),
     UNIMPL_FLAG("no-auth-pings", 0, "No database health checks."),
-    UNIMPL_FLAG("no-dynamic-ip-list", 0, "No peer lists from the database."),
-    UNIMPL_FLAG("no-dynamic-realms", 0, "No realms from the database."),
     UNIMPL_ARG("ne", NULL, 0, "1|2|3", "coturn network engine."),
 
     /* coturn 4.6 and later options not listed above (tests/data/coturn_options.txt). */

@@ -31,6 +31,7 @@
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
 #include "turnpike/relayfast.h"
+#include "turnpike/relayshared.h"
 #include "turnpike/tbucket.h"
 #include "turnpike/tcpconn.h"
 #include "turnpike/tcprelay.h"
@@ -61,6 +62,7 @@ struct relay_sock {
 	uint16_t port;
 	bool counted;                   /* holds one unit of the process-wide allocation count */
 	bool tcp;                       /* RFC 6062: a listening TCP socket */
+	bool shared;                    /* no socket: its port is steered to the shared one */
 	struct limits_user *quota;      /* idem, of its user's count (when counted) */
 	struct tbucket bps_in, bps_out; /* max-bps: from peers, to peers */
 	struct sockaddr_storage local;  /* bound address and port */
@@ -89,6 +91,7 @@ struct relay {
 	struct udpio_tx *tx_client;           /* datagrams to clients, sent at relay_flush */
 	struct udpio_tx *tx_peer;             /* datagrams to peers, idem */
 	struct tcprelay *tcp;                 /* RFC 6062 peer connections */
+	struct relayshared *shared;           /* relay-sockets=shared; NULL: a socket each */
 	unsigned pass_reads;                  /* relay sockets read in this loop pass */
 	unsigned last_pass_reads;             /* and in the one before */
 	struct relay_conn *cur_conn;          /* between relay_begin and relay_end */
@@ -187,17 +190,20 @@ relay_sock_start(struct relay *rl, const struct turn_relay_req *req, int fd, siz
 
 	if ((s = calloc(1, sizeof *s)) == NULL)
 		return -1;
-	s->ev = event_new(rl->setup.base, fd, EV_READ | EV_PERSIST,
-	    req->tcp ? relay_accept : relay_read, s);
-	if (s->ev == NULL || event_add(s->ev, NULL) != 0) {
-		if (s->ev != NULL)
-			event_free(s->ev);
-		free(s);
-		return -1;
+	if (fd != -1) {
+		s->ev = event_new(rl->setup.base, fd, EV_READ | EV_PERSIST,
+		    req->tcp ? relay_accept : relay_read, s);
+		if (s->ev == NULL || event_add(s->ev, NULL) != 0) {
+			if (s->ev != NULL)
+				event_free(s->ev);
+			free(s);
+			return -1;
+		}
 	}
 	relay_now(&now);
-	if (!req->tcp)
+	if (!req->tcp && fd != -1)
 		relay_set_df(fd, e->local.ss_family, req->dont_fragment);
+	s->shared = fd == -1;
 	s->tcp = req->tcp;
 	s->df = req->dont_fragment;
 	s->rl = rl;
@@ -227,6 +233,8 @@ relay_sock_start(struct relay *rl, const struct turn_relay_req *req, int fd, siz
 	LIST_INSERT_HEAD(&rl->socks, s, entry);
 	rl->stats.opened++;
 	rl->stats.active++;
+	if (s->shared)
+		rl->stats.shared_active++;
 	relay_log_open(s);
 	return 0;
 }
@@ -250,6 +258,36 @@ relay_reserve_next(struct relay *rl, size_t addr, uint16_t port, uint64_t *token
 	return 0;
 }
 
+/*
+ * One try with relay-sockets=shared: a port steered to the worker's shared
+ * socket; 0, or -1 with errno (EADDRINUSE: try another port).
+ */
+static int
+relay_try_shared(struct relay *rl, const struct turn_relay_req *req, size_t addr,
+    struct turn_relay *out)
+{
+	uint16_t port;
+	int saved;
+
+	if (portpool_get(rl->setup.pool, addr, req->even_port, false, &port) != 0) {
+		errno = EAGAIN; /* this address is full */
+		return -1;
+	}
+	if (relayshared_claim(rl->shared, addr, port, NULL) != 0)
+		goto fail;
+	if (relay_sock_start(rl, req, -1, addr, port, out) == 0) {
+		relayshared_claim_set(rl->shared, addr, port, out->handle);
+		return 0;
+	}
+	relayshared_release(rl->shared, addr, port);
+	errno = ENOMEM;
+fail:
+	saved = errno;
+	portpool_put(rl->setup.pool, addr, port);
+	errno = saved;
+	return -1;
+}
+
 /* One try on pool address addr: 0, or -1 with errno (EADDRINUSE: try another port). */
 static int
 relay_try_port(struct relay *rl, const struct turn_relay_req *req, size_t addr,
@@ -260,6 +298,9 @@ relay_try_port(struct relay *rl, const struct turn_relay_req *req, size_t addr,
 	uint16_t port;
 	int fd, saved;
 
+	/* A RESERVATION-TOKEN holds a socket on port+1: such relays keep a socket each. */
+	if (rl->shared != NULL && !req->tcp && !req->reserve)
+		return relay_try_shared(rl, req, addr, out);
 	if (portpool_get(pool, addr, req->even_port || req->reserve, req->reserve, &port) != 0) {
 		errno = EAGAIN; /* this address is full */
 		return -1;
@@ -436,7 +477,8 @@ relay_open(void *ctx, const struct turn_relay_req *req, struct turn_relay *out, 
 static void
 relay_sock_free(struct relay_sock *s)
 {
-	event_free(s->ev);
+	if (s->ev != NULL)
+		event_free(s->ev);
 	free(s);
 }
 
@@ -484,9 +526,14 @@ relay_sock_close(struct relay *rl, struct relay_sock *s)
 		relay_fast_count(rl, s, &n);
 	}
 	relay_log_close(s);
-	event_del(s->ev);
-	relay_flush_peers(rl); /* its datagrams leave before the socket closes */
-	close(s->fd);
+	if (s->shared) {
+		relayshared_release(rl->shared, s->addr, s->port);
+		rl->stats.shared_active--;
+	} else {
+		event_del(s->ev);
+		relay_flush_peers(rl); /* its datagrams leave before the socket closes */
+		close(s->fd);
+	}
 	portpool_put(rl->setup.pool, s->addr, s->port);
 	if (s->counted)
 		relay_quota_put(rl, s->quota);
@@ -548,7 +595,9 @@ relay_send(void *ctx, const struct turn_relay *r, const struct sockaddr *peer, c
 			return 0; /* dropped by a bandwidth limit, counted there */
 	}
 	/* EAGAIN, EMSGSIZE (DF), ENETUNREACH, EHOSTUNREACH, ECONNREFUSED...: a lost packet. */
-	if (s == NULL || udpio_tx_queue(rl->tx_peer, s->fd, NULL, peer, data, len) != 0) {
+	if (s == NULL ||
+	    (s->shared ? relayshared_send(rl->shared, s->addr, s->port, peer, data, len, s->df)
+		       : udpio_tx_queue(rl->tx_peer, s->fd, NULL, peer, data, len)) != 0) {
 		rl->stats.send_errors++;
 		return -1;
 	}
@@ -611,6 +660,26 @@ relay_client_send(void *ctx, void *conn, const struct turn_5tuple *t, const void
 	return -1;
 }
 
+/* One datagram from a peer to the core; false when the relay went away. */
+static bool
+relay_peer_datagram(struct relay_sock *s, const struct sockaddr *src, const uint8_t *data,
+    size_t len, const struct turn_now *now)
+{
+	struct relay *rl = s->rl;
+
+	rl->stats.peer_in++;
+	if (len == 0) {
+		rl->stats.peer_dropped++;
+		return true;
+	}
+	if (!relay_bps_pass(rl, &s->bps_in, false, len, now->mono_ms))
+		return true;
+	s->in_pkts++;
+	s->in_bytes += len;
+	turn_handle_peer_data(rl->turn, s->alloc, s->tr, src, data, len, now);
+	return !s->dead;
+}
+
 /* One batch from a relay socket to the core; false when the socket went away. */
 static bool
 relay_read_batch(struct relay_sock *s, const struct turn_now *now, int *count)
@@ -623,21 +692,37 @@ relay_read_batch(struct relay_sock *s, const struct turn_now *now, int *count)
 	*count = udpio_recv(rl->rx, s->fd, (const struct sockaddr *)&s->local);
 	for (i = 0; i < *count; i++) {
 		data = udpio_data(rl->rx, i, &len);
-		rl->stats.peer_in++;
-		if (len == 0) {
-			rl->stats.peer_dropped++;
-			continue;
-		}
-		if (!relay_bps_pass(rl, &s->bps_in, false, len, now->mono_ms))
-			continue;
-		s->in_pkts++;
-		s->in_bytes += len;
-		turn_handle_peer_data(rl->turn, s->alloc, s->tr, udpio_src(rl->rx, i), data, len,
-		    now);
-		if (s->dead)
+		if (!relay_peer_datagram(s, udpio_src(rl->rx, i), data, len, now))
 			return false;
 	}
 	return true;
+}
+
+/* A datagram on a shared socket, to the relay that holds its port. */
+static void
+relay_shared_deliver(void *arg, void *handle, const struct sockaddr *src, const uint8_t *data,
+    size_t len)
+{
+	struct relay_sock *s = handle;
+	struct turn_now now;
+
+	relay_now(&now);
+	s->in_cb = true;
+	relay_peer_datagram(s, src, data, len, &now);
+	s->in_cb = false;
+	if (s->dead)
+		relay_sock_free(s);
+}
+
+/* After a batch from a shared socket, as after a relay socket's read. */
+static void
+relay_shared_batch_end(void *arg)
+{
+	struct relay *rl = arg;
+
+	rl->pass_reads++;
+	if (rl->last_pass_reads < RELAY_EAGER_READS)
+		relay_flush(rl);
 }
 
 /* A peer connects to a TCP relay (RFC 6062 §5.3). */
@@ -696,6 +781,25 @@ relay_read(evutil_socket_t fd, short what, void *arg)
 		relay_sock_free(s);
 }
 
+static int
+relay_create_shared(struct relay *rl, char **cause)
+{
+	struct relayshared_setup ss = {
+	    .worker_id = rl->setup.worker_id,
+	    .base = rl->setup.base,
+	    .sklookup = rl->setup.sklookup,
+	    .addrs = rl->setup.addrs,
+	    .pool = rl->setup.pool,
+	    .min_port = rl->setup.min_port,
+	    .max_port = rl->setup.max_port,
+	    .deliver = relay_shared_deliver,
+	    .batch_end = relay_shared_batch_end,
+	    .arg = rl,
+	};
+
+	return relayshared_create(&ss, &rl->shared, cause);
+}
+
 int
 relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause)
 {
@@ -727,6 +831,10 @@ relay_create(const struct relay_setup *setup, struct relay **rlp, char **cause)
 	tbucket_init(&rl->capacity_in, setup->bps_capacity, relay_burst(setup->bps_capacity),
 	    now.mono_ms);
 	LIST_INIT(&rl->socks);
+	if (setup->sklookup != NULL && relay_create_shared(rl, cause) != 0) {
+		relay_free(rl);
+		return -1;
+	}
 	*rlp = rl;
 	return 0;
 }
@@ -945,6 +1053,7 @@ void
 relay_stats(const struct relay *rl, struct relay_stats *st)
 {
 	struct udpio_tx_stats tc, tp;
+	struct relayshared_stats ss;
 
 	*st = rl->stats;
 	udpio_tx_get_stats(rl->tx_client, &tc);
@@ -954,6 +1063,10 @@ relay_stats(const struct relay *rl, struct relay_stats *st)
 	st->send_calls = tc.calls + tp.calls;
 	st->gso_messages = tc.gso + tp.gso;
 	tcprelay_stats(rl->tcp, &st->tcp);
+	if (rl->shared != NULL) {
+		relayshared_stats(rl->shared, &ss);
+		st->shared_unclaimed = ss.unclaimed;
+	}
 }
 
 void
@@ -987,6 +1100,7 @@ relay_free(struct relay *rl)
 	tcprelay_free(rl->tcp); /* after the core, which closed what it knew */
 	while ((s = LIST_FIRST(&rl->socks)) != NULL)
 		relay_sock_close(rl, s); /* the core is gone: its relay pointers with it */
+	relayshared_free(rl->shared);
 	udpio_rx_free(rl->rx);
 	udpio_tx_free(rl->tx_client);
 	udpio_tx_free(rl->tx_peer);

@@ -28,6 +28,7 @@
 #include "turnpike/log.h"
 #include "turnpike/metrics.h"
 #include "turnpike/portpool.h"
+#include "turnpike/realmstats.h"
 #include "turnpike/turn.h"
 #include "turnpike/worker.h"
 
@@ -51,6 +52,7 @@ struct httpd_job {
 	struct metrics_worker m;
 	struct metrics_user *users; /* one per live allocation, with username labels */
 	size_t nusers, capusers, lost;
+	struct metrics_counts *realm_live; /* by realmstats slot (cap + 1); NULL: none */
 };
 
 struct httpd_scrape {
@@ -192,9 +194,18 @@ static void
 httpd_job_session(void *arg, const struct turn_session *s)
 {
 	struct httpd_job *j = arg;
+	struct realmstats *rs = ((const struct httpd_scrape *)j->fj.call)->h->src->realmstats;
+	struct metrics_counts *c;
 	struct metrics_user *u;
 
 	j->m.allocations[s->tuple.transport % METRICS_TRANSPORTS]++;
+	if (rs != NULL && j->realm_live != NULL) {
+		c = &j->realm_live[realmstats_slot(rs, s->realm)];
+		c->to_peer_packets += s->to_peer_packets;
+		c->to_peer_bytes += s->to_peer_bytes;
+		c->to_client_packets += s->to_client_packets;
+		c->to_client_bytes += s->to_client_bytes;
+	}
 	if (!httpd_job_labels(j) || (u = httpd_job_user(j, s->user)) == NULL)
 		return;
 	u->allocations = 1;
@@ -239,10 +250,11 @@ httpd_job_run(struct fanout_job *fj, struct turn *t, const struct turn_now *now)
 	j->m.conns_idle = ws.conns_idle;
 	j->m.conns_input_budget = ws.conns_input_budget;
 	j->m.allocate_latency = ws.allocate_latency;
-	if (httpd_job_labels(j)) {
-		turn_expire(t, now); /* an expired allocation counts as ended, not live */
+	/* An expired allocation counts as ended, not live (else its traffic would dip). */
+	if (httpd_job_labels(j) || j->realm_live != NULL)
+		turn_expire(t, now);
+	if (httpd_job_labels(j))
 		httpd_job_ended(j);
-	}
 	turn_foreach_session(t, now, httpd_job_session, j);
 }
 
@@ -255,6 +267,7 @@ httpd_scrape_free(struct httpd_scrape *sc)
 		for (k = 0; k < sc->jobs[i].nusers; k++)
 			free(sc->jobs[i].users[k].name);
 		free(sc->jobs[i].users);
+		free(sc->jobs[i].realm_live);
 	}
 	LIST_REMOVE(sc, entry);
 	sc->h->nscrapes--;
@@ -306,6 +319,31 @@ httpd_realm_add(void *arg, const char *realm, size_t count)
 	snap->nrealms++;
 }
 
+/* Each realm's traffic: its ended sessions' totals and every worker's live ones. */
+static int
+httpd_realm_traffic(struct httpd_scrape *sc, struct metrics_snapshot *snap)
+{
+	struct realmstats *rs = sc->h->src->realmstats;
+	size_t i, k, cap = realmstats_cap(rs);
+	struct metrics_counts *live, *c;
+
+	if (sc->h->src->nworkers == 0)
+		return realmstats_snapshot(rs, NULL, &snap->realm_traffic, &snap->nrealm_traffic);
+	live = sc->jobs[0].realm_live;
+
+	/* Summed into the first job's counters. */
+	for (i = 1; i < sc->h->src->nworkers; i++) {
+		for (k = 0; k <= cap; k++) {
+			c = &sc->jobs[i].realm_live[k];
+			live[k].to_peer_packets += c->to_peer_packets;
+			live[k].to_peer_bytes += c->to_peer_bytes;
+			live[k].to_client_packets += c->to_client_packets;
+			live[k].to_client_bytes += c->to_client_bytes;
+		}
+	}
+	return realmstats_snapshot(rs, live, &snap->realm_traffic, &snap->nrealm_traffic);
+}
+
 static int
 httpd_render(struct httpd_scrape *sc, char **text, size_t *len)
 {
@@ -329,7 +367,8 @@ httpd_render(struct httpd_scrape *sc, char **text, size_t *len)
 	snap.ready = httpd_not_ready(sc->h) == NULL;
 	if (src->limits != NULL)
 		limits_realms_walk(src->limits, httpd_realm_add, &snap);
-	if ((!src->username_labels || httpd_users(sc, &snap) == 0) &&
+	if ((src->realmstats == NULL || httpd_realm_traffic(sc, &snap) == 0) &&
+	    (!src->username_labels || httpd_users(sc, &snap) == 0) &&
 	    (f = open_memstream(text, len)) != NULL) {
 		rc = metrics_render(f, &snap);
 		if (fclose(f) != 0)
@@ -341,6 +380,9 @@ httpd_render(struct httpd_scrape *sc, char **text, size_t *len)
 	for (i = 0; i < snap.nrealms; i++)
 		free(snap.realms[i].name);
 	free(snap.realms);
+	for (i = 0; i < snap.nrealm_traffic; i++)
+		free(snap.realm_traffic[i].name);
+	free(snap.realm_traffic);
 	free(snap.worker);
 	return rc;
 }
@@ -367,6 +409,32 @@ httpd_scrape_done(struct fanout_call *call)
 	httpd_scrape_free(sc);
 }
 
+/* Jobs that never ran (jobs may be NULL). */
+static void
+httpd_jobs_free(struct httpd_job *jobs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; jobs != NULL && i < n; i++)
+		free(jobs[i].realm_live);
+	free(jobs);
+}
+
+/* The jobs' per-realm live counters (realmstats slots); -1 when out of memory. */
+static int
+httpd_realm_live(const struct httpd *h, struct httpd_scrape *sc, size_t n)
+{
+	size_t i;
+
+	for (i = 0; h->src->realmstats != NULL && i < n; i++) {
+		sc->jobs[i].realm_live =
+		    calloc(realmstats_cap(h->src->realmstats) + 1, sizeof *sc->jobs[i].realm_live);
+		if (sc->jobs[i].realm_live == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 /*
  * Asks every worker for its counters. Should the client go away meanwhile,
  * evhttp keeps the request until it is answered, and then frees it.
@@ -382,7 +450,9 @@ httpd_metrics(struct httpd *h, struct evhttp_request *req)
 		return;
 	}
 	if ((sc = calloc(1, sizeof *sc)) == NULL ||
-	    (sc->jobs = calloc(n, sizeof *sc->jobs)) == NULL) {
+	    (sc->jobs = calloc(n, sizeof *sc->jobs)) == NULL || httpd_realm_live(h, sc, n) != 0) {
+		if (sc != NULL)
+			httpd_jobs_free(sc->jobs, n);
 		free(sc);
 		httpd_reply(req, HTTP_INTERNAL, "Internal Server Error", "out of memory");
 		return;

@@ -544,6 +544,33 @@ metrics_realms(FILE *f, const struct metrics_snapshot *snap)
 		metrics_realm(f, "turnpike_realm_allocations", snap->realm, 0);
 }
 
+/* turnpike_realm_relayed_{packets,bytes}_total{realm,direction}. */
+static void
+metrics_realm_traffic(FILE *f, const struct metrics_snapshot *snap, bool bytes)
+{
+	const char *name =
+	    bytes ? "turnpike_realm_relayed_bytes_total" : "turnpike_realm_relayed_packets_total";
+	const struct metrics_counts *c;
+	size_t i;
+
+	metrics_head(f, name, "counter",
+	    bytes ? "Payload bytes relayed per realm (the first 100 realms seen; the others "
+		    "under realm=\"_other\"), live sessions included"
+		  : "Packets relayed per realm (the first 100 realms seen; the others under "
+		    "realm=\"_other\"), live sessions included");
+	for (i = 0; i < snap->nrealm_traffic; i++) {
+		c = &snap->realm_traffic[i].c;
+		fprintf(f, "%s{realm=\"", name);
+		metrics_escape(f, snap->realm_traffic[i].name);
+		fprintf(f, "\",direction=\"to_peer\"} %" PRIu64 "\n",
+		    bytes ? c->to_peer_bytes : c->to_peer_packets);
+		fprintf(f, "%s{realm=\"", name);
+		metrics_escape(f, snap->realm_traffic[i].name);
+		fprintf(f, "\",direction=\"to_client\"} %" PRIu64 "\n",
+		    bytes ? c->to_client_bytes : c->to_client_packets);
+	}
+}
+
 int
 metrics_render(FILE *f, const struct metrics_snapshot *snap)
 {
@@ -554,6 +581,10 @@ metrics_render(FILE *f, const struct metrics_snapshot *snap)
 	metrics_traffic_all(f, snap, &s);
 	metrics_allocations(f, &s);
 	metrics_realms(f, snap);
+	if (snap->realm_traffic != NULL) {
+		metrics_realm_traffic(f, snap, false);
+		metrics_realm_traffic(f, snap, true);
+	}
 	metrics_auth(f, &s);
 	metrics_latency(f, &s.latency);
 	metrics_process(f, snap, &s);

@@ -75,6 +75,8 @@ struct userdb {
 	userdb_hook_fn hook; /* guarded by mu */
 	void *hook_arg;
 	bool hook_new;     /* set: the next poll reloads and calls it */
+	bool no_realms;    /* guarded by mu: no-dynamic-realms */
+	bool no_ip_list;   /* guarded by mu: no-dynamic-ip-list */
 	uint64_t stale_ms; /* guarded by mu: userdb-stale-limit */
 
 	/* The reload thread's own state. */
@@ -287,9 +289,12 @@ userdb_extra_add(void *arg, const struct store_row *row)
 	return o[0] == NULL || o[1] == NULL || o[2] == NULL ? -1 : 0;
 }
 
-/* A snapshot of every realm's users and secrets; NULL with *cause on failure. */
+/*
+ * A snapshot of every realm's users and secrets, and of the origin-to-realm
+ * mapping unless no_realms; NULL with *cause on failure.
+ */
 static struct userdb_snap *
-userdb_load(struct userdb *u, char **cause)
+userdb_load(struct userdb *u, bool no_realms, char **cause)
 {
 	struct userdb_load l = {u, u->store, NULL, cause};
 
@@ -312,7 +317,7 @@ userdb_load(struct userdb *u, char **cause)
 	if (store_user_keys(u->store, (uint64_t)cap + 1, userdb_load_user, &l, cause) != 0 ||
 	    (u->rest && store_secret_list(u->store, NULL, userdb_load_secret, &l, cause) != 0) ||
 	    store_oauth_key_list(u->store, userdb_load_oauth, &l, cause) != 0 ||
-	    store_origin_list(u->store, NULL, userdb_load_origin, &l, cause) != 0) {
+	    (!no_realms && store_origin_list(u->store, NULL, userdb_load_origin, &l, cause) != 0)) {
 		if (*cause == NULL)
 			cause_fail(cause, "reading the store failed");
 		userdb_snap_free(l.sn);
@@ -395,13 +400,17 @@ userdb_open(struct userdb *u, char **cause)
 	return 0;
 }
 
-/* Realm options and peer ranges for the hook; -1 with *cause. */
+/*
+ * Realm options and peer ranges for the hook; -1 with *cause. coturn's
+ * no-dynamic-realms and no-dynamic-ip-list leave them empty: only the
+ * configuration's values then apply.
+ */
 static int
-userdb_load_extra(struct userdb *u, struct userdb_extra *opts, struct userdb_extra *peers,
-    char **cause)
+userdb_load_extra(struct userdb *u, bool no_realms, bool no_ip_list, struct userdb_extra *opts,
+    struct userdb_extra *peers, char **cause)
 {
-	if (store_realm_list(u->store, NULL, userdb_extra_add, opts, cause) != 0 ||
-	    store_peer_list(u->store, NULL, userdb_extra_add, peers, cause) != 0) {
+	if ((!no_realms && store_realm_list(u->store, NULL, userdb_extra_add, opts, cause) != 0) ||
+	    (!no_ip_list && store_peer_list(u->store, NULL, userdb_extra_add, peers, cause) != 0)) {
 		if (*cause == NULL)
 			cause_fail(cause, "reading realm options or peer lists failed");
 		userdb_extra_free(opts);
@@ -448,11 +457,14 @@ userdb_refresh(struct userdb *u, char **cause)
 	struct userdb_snap *sn;
 	userdb_hook_fn hook;
 	void *hook_arg;
+	bool no_realms, no_ip_list;
 	int64_t v;
 
 	pthread_mutex_lock(&u->mu);
 	hook = u->hook;
 	hook_arg = u->hook_arg;
+	no_realms = u->no_realms;
+	no_ip_list = u->no_ip_list;
 	if (u->hook_new)
 		u->version = -1;
 	u->hook_new = false;
@@ -461,9 +473,10 @@ userdb_refresh(struct userdb *u, char **cause)
 		return -1;
 	if (v == u->version)
 		return 0;
-	if ((sn = userdb_load(u, cause)) == NULL)
+	if ((sn = userdb_load(u, no_realms, cause)) == NULL)
 		return -1;
-	if (hook != NULL && userdb_load_extra(u, &opts, &peers, cause) != 0) {
+	if (hook != NULL &&
+	    userdb_load_extra(u, no_realms, no_ip_list, &opts, &peers, cause) != 0) {
 		userdb_snap_free(sn);
 		return -1;
 	}
@@ -735,6 +748,18 @@ userdb_set_hook(struct userdb *u, userdb_hook_fn fn, void *arg)
 	u->hook = fn;
 	u->hook_arg = arg;
 	u->hook_new = true;
+	pthread_cond_signal(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+}
+
+void
+userdb_set_dynamic(struct userdb *u, bool no_realms, bool no_ip_list)
+{
+	pthread_mutex_lock(&u->mu);
+	if (u->no_realms != no_realms || u->no_ip_list != no_ip_list)
+		u->hook_new = true; /* reload now, whatever data_version says */
+	u->no_realms = no_realms;
+	u->no_ip_list = no_ip_list;
 	pthread_cond_signal(&u->cv);
 	pthread_mutex_unlock(&u->mu);
 }

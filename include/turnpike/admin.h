@@ -4,7 +4,7 @@
  * Admins are the store's admin_user rows; a login gives an HttpOnly,
  * SameSite=Strict session cookie and a CSRF token that every change must
  * carry (X-CSRF-Token). Sessions, kill, drain, reload and the log level go
- * through the control commands (control_exec), the same code paths as the
+ * through the control commands (admin_source.exec), the same code paths as the
  * control socket; users, secrets, realm options and peer ranges through the
  * store. Every change is one audit log line; no secret is logged.
  */
@@ -14,15 +14,13 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include <openssl/ssl.h>
 
 struct admin;
-struct config;
-struct control_source;
 struct event_base;
-struct portpool;
 
 /* Idle time before a client is dropped (headers or body too slow). */
 #define ADMIN_TIMEOUT_S 10
@@ -31,24 +29,52 @@ struct portpool;
 #define ADMIN_SESSION_IDLE_S 1800
 #define ADMIN_SESSION_MAX_S 28800
 
-/* What the console reads; everything pointed to outlives it. */
+/* The configuration in force as the console needs it; valid until the loop runs again. */
+struct admin_settings {
+	const char *realm;                 /* the default realm, NULL: none */
+	const struct sockaddr_storage *ip; /* listening-ip (any-addresses are skipped) */
+	size_t nip;
+	uint16_t port, tls_port;
+	bool udp, tcp, tls;
+	bool use_auth_secret;
+	const char *auth_secret; /* the first static-auth-secret, NULL: the store's */
+	char rest_separator;
+	bool rest_sha256; /* rest-api-hmac sha256, else sha1 */
+};
+
+/* One control command's answer lines, and NULL or the reason of "error: ...". */
+typedef void (*admin_exec_fn)(void *arg, const char *out, size_t len, const char *err);
+
+/*
+ * What the daemon gives the console; everything pointed to outlives it. The
+ * callbacks run on the main loop with arg.
+ */
 struct admin_source {
-	const struct control_source *csrc; /* the control commands' source */
-	/* The configuration in force (a reload may change it); arg is config_arg. */
-	const struct config *(*config)(void *arg);
-	void *config_arg;
+	/*
+	 * Runs one control-socket command line (the same code paths as the
+	 * socket); done runs exactly once, possibly before exec returns. -1: not
+	 * run (out of memory), done is not called.
+	 */
+	int (*exec)(void *arg, const char *line, admin_exec_fn done, void *done_arg);
+	/* The configuration in force (a reload may change it). */
+	void (*settings)(void *arg, struct admin_settings *out);
+	/* Relay ports in use on relay address i (i < naddrs). */
+	size_t (*ports_used)(void *arg, size_t i);
+	void *arg;
 	const atomic_bool *draining;
-	struct portpool *pool;
-	size_t naddrs;         /* relay addresses in the pool */
+	size_t naddrs;         /* relay addresses */
 	size_t ports_per_addr; /* max-port - min-port + 1 */
 	const char *dbpath;    /* the store (userdb) */
 	SSL_CTX *tls;          /* NULL: plain HTTP (loopback only) */
 };
 
-/* Binds addr (port set) and serves on base; -1 with *cause. */
-int admin_create(struct event_base *base, const struct sockaddr *addr,
-    const struct admin_source *src, struct admin **ap, char **cause);
-/* After the workers have stopped: pending answers go out 503, everything closes. */
+/* Serves on fd (a bound TCP socket, taken even on error) on base; -1 with *cause. */
+int admin_create(struct event_base *base, int fd, const struct admin_source *src, struct admin **ap,
+    char **cause);
+/*
+ * After the workers have stopped and the commands behind exec have ended
+ * (their pending answers call done): what is left goes out 503, everything closes.
+ */
 void admin_free(struct admin *a);
 
 /* The console's files, embedded at build time (admin_assets.c, made by embed.sh). */

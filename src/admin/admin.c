@@ -3,7 +3,7 @@
  * request is parsed by adminapi.c, authenticated here (session cookie and
  * CSRF token, or an API key for the issuer), then served by one handler of
  * the op table: the store for users, secrets, realm options and peer ranges,
- * control_exec for what the control socket does.
+ * the daemon's exec (admin_source) for what the control socket does.
  */
 #include "config.h"
 
@@ -30,14 +30,9 @@
 #include "turnpike/admin.h"
 #include "turnpike/adminapi.h"
 #include "turnpike/cause.h"
-#include "turnpike/config.h"
-#include "turnpike/control.h"
-#include "turnpike/controlcmd.h"
 #include "turnpike/hex.h"
-#include "turnpike/listener.h"
 #include "turnpike/log.h"
 #include "turnpike/peerpolicy.h"
-#include "turnpike/portpool.h"
 #include "turnpike/random.h"
 #include "turnpike/store.h"
 #include "turnpike/tbucket.h"
@@ -70,7 +65,6 @@ struct admin {
 	const struct admin_source *src;
 	struct evhttp *http;
 	struct store *store;
-	struct controlcmd *cmds;
 	struct iplimit *fails;
 	struct admin_session sessions[ADMIN_SESSIONS_MAX];
 	LIST_HEAD(, admin_call) calls; /* waiting for the control commands */
@@ -88,7 +82,7 @@ struct admin_call {
 	char who[STORE_APIKEY_NAME_MAX + 16];
 	char from[ADDR_STRLEN];
 	char realm[STORE_REALM_MAX + 1]; /* the realm the call acts on */
-	bool pending;                    /* on a->calls, waiting for control_exec */
+	bool pending;                    /* on a->calls, waiting for src->exec */
 	LIST_ENTRY(admin_call) entry;
 };
 
@@ -103,10 +97,11 @@ admin_now_s(void)
 	return (uint64_t)ts.tv_sec;
 }
 
-static const struct config *
-admin_cfg(const struct admin *a)
+static void
+admin_settings(const struct admin *a, struct admin_settings *set)
 {
-	return a->src->config(a->src->config_arg);
+	memset(set, 0, sizeof *set);
+	a->src->settings(a->src->arg, set);
 }
 
 /* Printable and short for a log line: anything else becomes '?'. */
@@ -199,7 +194,7 @@ static int
 admin_realm(struct admin_call *c)
 {
 	const char *asked = admin_query(c, "realm");
-	const struct config *cfg = admin_cfg(c->a);
+	struct admin_settings set;
 
 	if (asked == NULL && c->ar.body != NULL)
 		asked = adminapi_str(c->ar.body, "realm");
@@ -210,8 +205,10 @@ admin_realm(struct admin_call *c)
 		}
 		asked = c->sess->realm;
 	}
-	if (asked == NULL)
-		asked = cfg->realm != NULL ? cfg->realm : "";
+	if (asked == NULL) {
+		admin_settings(c->a, &set);
+		asked = set.realm != NULL ? set.realm : "";
+	}
 	snprintf(c->realm, sizeof c->realm, "%s", asked);
 	return 0;
 }
@@ -458,7 +455,7 @@ admin_control(struct admin_call *c, const char *line, admin_control_fn fn)
 	ac->fn = fn;
 	LIST_INSERT_HEAD(&c->a->calls, c, entry);
 	c->pending = true;
-	if (control_exec(c->a->cmds, line, admin_control_done, ac) != 0) {
+	if (c->a->src->exec(c->a->src->arg, line, admin_control_done, ac) != 0) {
 		free(ac);
 		admin_error(c, 500, "out of memory");
 	}
@@ -474,7 +471,7 @@ admin_status_done(struct admin_call *c, const char *out, size_t len)
 	size_t i;
 
 	for (i = 0; i < src->naddrs; i++)
-		used += portpool_used(src->pool, i);
+		used += src->ports_used(src->arg, i);
 	json_object_set_new(o, "draining", json_boolean(draining));
 	json_object_set_new(o, "relay-ports",
 	    json_pack("{s:I,s:I}", "used", (json_int_t)used, "total", (json_int_t)total));
@@ -1033,14 +1030,14 @@ admin_first_secret_row(void *arg, const struct store_row *row)
 
 /* The hosts to offer: the listening addresses, else the host the client asked for. */
 static size_t
-admin_ice_hosts(struct admin_call *c, const struct config *cfg, char (*buf)[ADDR_STRLEN],
+admin_ice_hosts(struct admin_call *c, const struct admin_settings *set, char (*buf)[ADDR_STRLEN],
     const char **hosts, size_t max)
 {
 	const char *h = evhttp_request_get_host(c->req);
 	size_t i, n = 0;
 
-	for (i = 0; i < cfg->listening_ip.n && n < max; i++) {
-		const struct sockaddr *sa = (const struct sockaddr *)&cfg->listening_ip.v[i];
+	for (i = 0; i < set->nip && n < max; i++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&set->ip[i];
 
 		if (addr_is_any(sa))
 			continue;
@@ -1087,7 +1084,7 @@ admin_ice_ttl(struct admin_call *c, uint32_t *ttl)
 static void
 admin_ice_servers(struct admin_call *c)
 {
-	const struct config *cfg = admin_cfg(c->a);
+	struct admin_settings set;
 	struct admin_first_secret sec = {""};
 	char hbuf[8][ADDR_STRLEN], *cause = NULL;
 	const char *hosts[8], *errstr, *user = admin_query(c, "user");
@@ -1097,30 +1094,31 @@ admin_ice_servers(struct admin_call *c)
 	memset(&in, 0, sizeof in);
 	if (admin_realm(c) != 0 || admin_ice_ttl(c, &in.ttl) != 0)
 		return;
-	if (user != NULL && (strlen(user) > 256 || strchr(user, cfg->rest_api_separator[0]))) {
+	admin_settings(c->a, &set);
+	if (user != NULL && (strlen(user) > 256 || strchr(user, set.rest_separator))) {
 		admin_error(c, 400, "user: at most 256 bytes, without the separator");
 		return;
 	}
-	if (!cfg->use_auth_secret) {
+	if (!set.use_auth_secret) {
 		admin_error(c, 409, "TURN REST credentials need use-auth-secret");
 		return;
 	}
-	if (cfg->static_auth_secrets.n > 0)
-		snprintf(sec.v, sizeof sec.v, "%s", cfg->static_auth_secrets.v[0]);
+	if (set.auth_secret != NULL)
+		snprintf(sec.v, sizeof sec.v, "%s", set.auth_secret);
 	else if (store_secret_list(c->a->store, c->realm, admin_first_secret_row, &sec, &cause) !=
 	    0)
 		free(cause);
 	in.hosts = hosts;
-	in.nhosts = admin_ice_hosts(c, cfg, hbuf, hosts, 8);
-	in.port = cfg->listening_port;
-	in.tls_port = cfg->tls_listening_port;
-	in.udp = !cfg->no_udp;
-	in.tcp = !cfg->no_tcp;
-	in.tls = cfg->tls;
+	in.nhosts = admin_ice_hosts(c, &set, hbuf, hosts, 8);
+	in.port = set.port;
+	in.tls_port = set.tls_port;
+	in.udp = set.udp;
+	in.tcp = set.tcp;
+	in.tls = set.tls;
 	in.user = user != NULL ? user : "";
 	in.now = (uint64_t)time(NULL);
-	in.separator = cfg->rest_api_separator[0];
-	in.sha256 = strcmp(cfg->rest_api_hmac, "sha256") == 0;
+	in.separator = set.rest_separator;
+	in.sha256 = set.rest_sha256;
 	in.secret = sec.v;
 	if (adminapi_ice_servers(&in, &o, &errstr) != 0)
 		admin_error(c, 409, errstr);
@@ -1374,12 +1372,8 @@ admin_bev(struct event_base *base, void *arg)
 }
 
 static int
-admin_listen(struct admin *a, const struct sockaddr *addr, char **cause)
+admin_listen(struct admin *a, int fd, char **cause)
 {
-	int fd;
-
-	if ((fd = listener_socket(addr, SOCK_STREAM, false, "web admin", cause)) == -1)
-		return -1;
 	if (listen(fd, ADMIN_BACKLOG) != 0) {
 		close(fd);
 		return cause_fail(cause, "cannot listen for web admin: %s", strerror(errno));
@@ -1392,14 +1386,17 @@ admin_listen(struct admin *a, const struct sockaddr *addr, char **cause)
 }
 
 static int
-admin_init(struct admin *a, struct event_base *base, const struct sockaddr *addr, char **cause)
+admin_init(struct admin *a, struct event_base *base, int fd, char **cause)
 {
-	if (store_open_busy(a->src->dbpath, 1000, &a->store, cause) != 0 ||
-	    controlcmd_create(base, a->src->csrc, &a->cmds, cause) != 0)
+	if (store_open_busy(a->src->dbpath, 1000, &a->store, cause) != 0) {
+		close(fd);
 		return -1;
+	}
 	if ((a->fails = iplimit_create(ADMIN_FAIL_SOURCES, 1, ADMIN_FAIL_BURST)) == NULL ||
-	    (a->http = evhttp_new(base)) == NULL)
+	    (a->http = evhttp_new(base)) == NULL) {
+		close(fd);
 		return cause_fail(cause, "cannot create the web admin server");
+	}
 	evhttp_set_timeout(a->http, ADMIN_TIMEOUT_S);
 	evhttp_set_max_headers_size(a->http, ADMIN_HEADERS_MAX);
 	evhttp_set_max_body_size(a->http, ADMINAPI_BODY_MAX);
@@ -1409,21 +1406,23 @@ admin_init(struct admin *a, struct event_base *base, const struct sockaddr *addr
 	if (a->src->tls != NULL)
 		evhttp_set_bevcb(a->http, admin_bev, a);
 	evhttp_set_gencb(a->http, admin_request, a);
-	return admin_listen(a, addr, cause);
+	return admin_listen(a, fd, cause);
 }
 
 int
-admin_create(struct event_base *base, const struct sockaddr *addr, const struct admin_source *src,
-    struct admin **ap, char **cause)
+admin_create(struct event_base *base, int fd, const struct admin_source *src, struct admin **ap,
+    char **cause)
 {
 	struct admin *a;
 
 	*ap = NULL;
-	if ((a = calloc(1, sizeof *a)) == NULL)
+	if ((a = calloc(1, sizeof *a)) == NULL) {
+		close(fd);
 		return cause_fail(cause, "out of memory");
+	}
 	a->src = src;
 	LIST_INIT(&a->calls);
-	if (admin_init(a, base, addr, cause) != 0) {
+	if (admin_init(a, base, fd, cause) != 0) {
 		admin_free(a);
 		return -1;
 	}
@@ -1438,7 +1437,6 @@ admin_free(struct admin *a)
 
 	if (a == NULL)
 		return;
-	controlcmd_free(a->cmds); /* pending commands end: their calls are answered */
 	while ((c = LIST_FIRST(&a->calls)) != NULL)
 		admin_error(c, 503, "server stopping");
 	if (a->http != NULL)

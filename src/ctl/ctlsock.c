@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "turnpike/control.h"
+#include "turnpike/controlproto.h"
 #include "turnpike/ctlsock.h"
 
 #define CTLSOCK_OK 0

@@ -414,10 +414,10 @@ doctor_ice_creds(struct doctor *d, json_t *server)
 		explicit_bzero(pass, sizeof pass);
 		return "REST credentials valid for --ttl seconds";
 	}
-	if (c->user != NULL) {
+	if (c->user != NULL) { /* a long-term password is a secret: never printed */
 		json_object_set_new(server, "username", json_string(c->user));
-		json_object_set_new(server, "credential", json_string(c->password));
-		return "long-term credentials";
+		json_object_set_new(server, "credential", json_string("PASSWORD"));
+		return "long-term credentials: fill in the user's password (not printed)";
 	}
 	json_object_set_new(server, "username", json_string("USERNAME"));
 	json_object_set_new(server, "credential", json_string("PASSWORD"));

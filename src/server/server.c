@@ -34,6 +34,7 @@
 #include "turnpike/admin.h"
 #include "turnpike/tls.h"
 #include "turnpike/control.h"
+#include "turnpike/controlcmd.h"
 #include "turnpike/creds.h"
 #include "turnpike/fleetops.h"
 #include "turnpike/gen.h"
@@ -100,6 +101,7 @@ struct server {
 	/* The web console and admin API (web-admin). */
 	struct admin_source asrc;
 	struct admin *admin;
+	struct controlcmd *admin_cmds; /* the control commands behind asrc.exec */
 	SSL_CTX *admin_tls;
 	struct privdrop priv;   /* proc-user, proc-group */
 	struct event *watchdog; /* WATCHDOG=1 for systemd, when it asks */
@@ -911,12 +913,42 @@ server_init_httpd(struct server *s, char **cause)
 	return httpd_create(s->base, (const struct sockaddr *)&ss, &s->hsrc, &s->httpd, cause);
 }
 
-static const struct config *
-server_config(void *arg)
+/* The console's view of the configuration in force (a reload may change it). */
+static void
+server_admin_settings(void *arg, struct admin_settings *set)
+{
+	const struct server *s = arg;
+	const struct config *cfg = s->gen->cfg;
+
+	set->realm = cfg->realm;
+	set->ip = cfg->listening_ip.v;
+	set->nip = cfg->listening_ip.n;
+	set->port = (uint16_t)cfg->listening_port;
+	set->tls_port = (uint16_t)cfg->tls_listening_port;
+	set->udp = !cfg->no_udp;
+	set->tcp = !cfg->no_tcp;
+	set->tls = cfg->tls;
+	set->use_auth_secret = cfg->use_auth_secret;
+	set->auth_secret = cfg->static_auth_secrets.n > 0 ? cfg->static_auth_secrets.v[0] : NULL;
+	set->rest_separator = cfg->rest_api_separator[0];
+	set->rest_sha256 = strcmp(cfg->rest_api_hmac, "sha256") == 0;
+}
+
+/* The console's commands: the control socket's, run by its own command set. */
+static int
+server_admin_exec(void *arg, const char *line, admin_exec_fn done, void *done_arg)
+{
+	struct server *s = arg;
+
+	return control_exec(s->admin_cmds, line, done, done_arg);
+}
+
+static size_t
+server_admin_ports_used(void *arg, size_t i)
 {
 	const struct server *s = arg;
 
-	return s->gen->cfg;
+	return portpool_used(s->pool, i);
 }
 
 static bool
@@ -937,6 +969,7 @@ server_init_admin(struct server *s, char **cause)
 	const struct config *cfg = s->cfg;
 	struct sockaddr_storage ss;
 	const char *errstr;
+	int fd;
 
 	if (!cfg->web_admin)
 		return 0;
@@ -954,16 +987,21 @@ server_init_admin(struct server *s, char **cause)
 		    "web-admin-ip %s: plain HTTP is served on loopback only; set cert and pkey "
 		    "for HTTPS",
 		    cfg->web_admin_ip);
-	s->asrc.csrc = &s->csrc;
-	s->asrc.config = server_config;
-	s->asrc.config_arg = s;
+	if (controlcmd_create(s->base, &s->csrc, &s->admin_cmds, cause) != 0)
+		return -1;
+	s->asrc.exec = server_admin_exec;
+	s->asrc.settings = server_admin_settings;
+	s->asrc.ports_used = server_admin_ports_used;
+	s->asrc.arg = s;
 	s->asrc.draining = &s->draining;
-	s->asrc.pool = s->pool;
 	s->asrc.naddrs = s->relays->n;
 	s->asrc.ports_per_addr = (size_t)(cfg->max_port - cfg->min_port + 1);
 	s->asrc.dbpath = cfg->userdb;
 	s->asrc.tls = s->admin_tls;
-	return admin_create(s->base, (const struct sockaddr *)&ss, &s->asrc, &s->admin, cause);
+	if ((fd = listener_socket((const struct sockaddr *)&ss, SOCK_STREAM, false, "web admin",
+		 cause)) == -1)
+		return -1;
+	return admin_create(s->base, fd, &s->asrc, &s->admin, cause);
 }
 
 /*
@@ -1378,9 +1416,10 @@ server_free(struct server *s)
 	server_stop_workers(s);
 	fleetops_free(s->fleet); /* after the workers: they ask it; before the limits it reads */
 	s->fleet = NULL;
-	control_free(s->control); /* after the workers: they may still answer it */
-	httpd_free(s->httpd);     /* likewise */
-	admin_free(s->admin);     /* likewise */
+	control_free(s->control);       /* after the workers: they may still answer it */
+	httpd_free(s->httpd);           /* likewise */
+	controlcmd_free(s->admin_cmds); /* likewise; the console's pending calls are answered */
+	admin_free(s->admin);           /* then the console closes */
 	tls_ctx_free(s->admin_tls);
 	for (i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++) {
 		if (s->signals[i] != NULL)

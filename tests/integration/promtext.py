@@ -5,7 +5,9 @@ usage: promtext.py check FILE           exit 1 with the errors when FILE is not 
        promtext.py value FILE SERIES    print the value of SERIES (name{labels} as
                                         rendered, labels in order), exit 1 if absent
        promtext.py get URL OUT          GET URL, body to OUT, print the status code
-       promtext.py head URL             HEAD URL, print the status and body length
+       promtext.py head URL             HEAD URL on a raw socket read to its end: print
+                                        the status, the bytes after the headers and the
+                                        Content-Length header ("-" when absent)
 
 Checked: comment lines are # HELP / # TYPE with a valid name (one each per family,
 TYPE before its samples); sample names and label names are valid; label values
@@ -15,8 +17,10 @@ negative; every histogram has cumulative buckets ending with le="+Inf", whose
 count equals _count, and a _sum.
 """
 import re
+import socket
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -132,6 +136,29 @@ def fetch(url, method):
         return e.code, e.read()
 
 
+def head(url):
+    """HEAD with Connection: close; everything the server sends, to its end (a
+    client library would stop after the headers and never see a stray body)."""
+    u = urllib.parse.urlsplit(url)
+    data = b""
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        s.sendall(f"HEAD {u.path} HTTP/1.1\r\nHost: {u.netloc}\r\n"
+                  "Connection: close\r\n\r\n".encode())
+        while len(data) < 1 << 20:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    headers, _, rest = data.partition(b"\r\n\r\n")
+    lines = headers.decode("latin-1").split("\r\n")
+    length = "-"
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            length = value.strip()
+    return lines[0].split(" ")[1], len(rest), length
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "check":
         with open(argv[2], encoding="utf-8") as f:
@@ -154,8 +181,7 @@ def main(argv):
         print(status)
         return 0
     if len(argv) == 3 and argv[1] == "head":
-        status, body = fetch(argv[2], "HEAD")
-        print(status, len(body))
+        print(*head(argv[2]))
         return 0
     print(__doc__, file=sys.stderr)
     return 2

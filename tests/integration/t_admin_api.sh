@@ -65,6 +65,13 @@ tap_is "a change with a wrong X-CSRF-Token: 403" "$?" "status $code"
 code=$(req users0 -b "$T/jar" "$BASE/users")
 ! grep -q mallory "$T/users0.body"
 tap_is "... and nothing was added" "$?" "$(cat "$T/users0.body")"
+code=$(req status -b "$T/jar" "$BASE/status")
+[ "$code" = 200 ] && [ "$(json "$T/status.body" 'd["realm"]')" = "$TURN_REALM" ] &&
+	[ "$(json "$T/status.body" 'd["relay-ports"]["total"]')" = $((RELAY_MAX - RELAY_MIN + 1)) ] &&
+	[ "$(json "$T/status.body" 'd["draining"]')" = False ] &&
+	[ "$(json "$T/status.body" 'd["workers"] > 0')" = True ]
+tap_is "GET /status: the control status, the realm and the relay ports in use of all" "$?" \
+	"$code $(cat "$T/status.body")"
 
 XSS='<script>alert(1)</script>'
 code=$(req adduser -b "$T/jar" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' \

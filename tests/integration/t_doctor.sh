@@ -197,6 +197,8 @@ line_is nopeers relay warn "allocated 127\.0\.0\.1:[0-9]+" &&
 	grep -q '"username": "alice"' "$T/nopeers.out"
 tap_is "without a REST secret the file's user allocates and goes into iceServers" "$?" \
 	"$(cat "$T/nopeers.out")"
+grep -q '"credential": "PASSWORD"' "$T/nopeers.out" && ! grep -q 'wonder-Land-9' "$T/nopeers.out"
+tap_is "... its password is not printed (a placeholder in iceServers)" "$?" "$(cat "$T/nopeers.out")"
 line_is nopeers clock pass "Date of the metrics endpoint 127\.0\.0\.1:$PORT2 is -?[0-9] s from"
 tap_is "without REST credentials the clock check reads the metrics endpoint's Date" "$?" \
 	"$(cat "$T/nopeers.out")"

@@ -121,8 +121,11 @@ try:
 except urllib.error.HTTPError as e:
     print(e.code, e.headers.get("Allow"))' "http://127.0.0.1:$MPORT/metrics")
 tap_is "POST is 405 with Allow: GET, HEAD" "$([ "$code" = "405 GET, HEAD" ]; echo $?)" "$code"
+# RFC 9110 §9.3.2: the headers of a GET (its Content-Length too), no body.
 head=$(prom head "http://127.0.0.1:$MPORT/metrics")
-tap_is "HEAD /metrics is 200 without a body" "$([ "$head" = "200 0" ]; echo $?)" "$head"
+hz=$(prom head "http://127.0.0.1:$MPORT/healthz")
+tap_is "HEAD /metrics and /healthz: 200, a Content-Length and not one byte of body" \
+	"$([[ $head =~ ^200\ 0\ [1-9][0-9]*$ ]] && [ "$hz" = "200 0 3" ]; echo $?)" "$head; $hz"
 
 scrape idle
 tap_is "/metrics is valid Prometheus text" "$?" "$(cat "$T/idle.check")"

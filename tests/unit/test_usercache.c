@@ -36,6 +36,18 @@ test_usertab(void)
 		strcmp(name, "alice") == 0,
 	    "a user by its USERHASH");
 	CHECK(usertab_find_hash(t, hash, "s", 1, name, &namelen) == CREDS_UNKNOWN);
+	for (i = 0; i < 200; i++) {
+		snprintf(big, sizeof big, "user%d", i);
+		integrity_userhash(big, strlen(big), "r", 1, hash);
+		if (usertab_find_hash(t, hash, "r", 1, name, &namelen) != CREDS_FOUND ||
+		    strcmp(name, big) != 0 || namelen != strlen(big))
+			break;
+	}
+	CHECKM(i == 200,
+	    "each of 200 users (more than buckets sized for) is found by its USERHASH");
+	hash[0] ^= 1;
+	CHECKM(usertab_find_hash(t, hash, "r", 1, name, &namelen) == CREDS_UNKNOWN,
+	    "an unknown USERHASH: none");
 	CHECK(usertab_find(NULL, "r", 1, "alice", 5, &out) == CREDS_UNKNOWN);
 	usertab_free(t);
 	usertab_free(NULL);

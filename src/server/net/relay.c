@@ -92,6 +92,7 @@ struct relay {
 	struct udpio_tx *tx_peer;             /* datagrams to peers, idem */
 	struct tcprelay *tcp;                 /* RFC 6062 peer connections */
 	struct relayshared *shared;           /* relay-sockets=shared; NULL: a socket each */
+	bool shared_refused;                  /* the kernel refused a shared port: logged once */
 	unsigned pass_reads;                  /* relay sockets read in this loop pass */
 	unsigned last_pass_reads;             /* and in the one before */
 	struct relay_conn *cur_conn;          /* between relay_begin and relay_end */
@@ -299,8 +300,18 @@ relay_try_port(struct relay *rl, const struct turn_relay_req *req, size_t addr,
 	int fd, saved;
 
 	/* A RESERVATION-TOKEN holds a socket on port+1: such relays keep a socket each. */
-	if (rl->shared != NULL && !req->tcp && !req->reserve)
-		return relay_try_shared(rl, req, addr, out);
+	if (rl->shared != NULL && !req->tcp && !req->reserve) {
+		if (relay_try_shared(rl, req, addr, out) == 0)
+			return 0;
+		if (errno != EPERM)
+			return -1;
+		/* The kernel refuses the map update (before Linux 6.5, after the privilege drop). */
+		if (!rl->shared_refused)
+			log_warnx("worker %d: shared relay port refused (%s): a socket per "
+				  "allocation",
+			    rl->setup.worker_id, strerror(errno));
+		rl->shared_refused = true;
+	}
 	if (portpool_get(pool, addr, req->even_port || req->reserve, req->reserve, &port) != 0) {
 		errno = EAGAIN; /* this address is full */
 		return -1;

@@ -76,6 +76,23 @@ struct httpd_route {
 	void (*serve)(struct httpd *h, struct evhttp_request *req);
 };
 
+/*
+ * RFC 9110 §9.3.2: HEAD gets the headers a GET would, Content-Length too, and
+ * no body (evhttp would send b's content after them).
+ */
+static void
+httpd_send(struct evhttp_request *req, int code, const char *reason, struct evbuffer *b)
+{
+	char len[32];
+
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		snprintf(len, sizeof len, "%zu", b != NULL ? evbuffer_get_length(b) : (size_t)0);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", len);
+		b = NULL;
+	}
+	evhttp_send_reply(req, code, reason, b);
+}
+
 static void
 httpd_reply(struct evhttp_request *req, int code, const char *reason, const char *body)
 {
@@ -85,7 +102,7 @@ httpd_reply(struct evhttp_request *req, int code, const char *reason, const char
 	    "text/plain; charset=utf-8");
 	if (b != NULL)
 		evbuffer_add_printf(b, "%s\n", body);
-	evhttp_send_reply(req, code, reason, b);
+	httpd_send(req, code, reason, b);
 	if (b != NULL)
 		evbuffer_free(b);
 }
@@ -402,7 +419,7 @@ httpd_scrape_done(struct fanout_call *call)
 		evbuffer_add(b, text, len);
 		evhttp_add_header(evhttp_request_get_output_headers(sc->req), "Content-Type",
 		    "text/plain; version=0.0.4; charset=utf-8");
-		evhttp_send_reply(sc->req, HTTP_OK, "OK", b);
+		httpd_send(sc->req, HTTP_OK, "OK", b);
 		evbuffer_free(b);
 	}
 	free(text);

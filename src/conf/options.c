@@ -838,6 +838,16 @@ const struct option_entry options_table[] = {
 	.help = "Requests on an allocation made with an ORIGIN attribute must carry the same "
 		"ORIGIN (441 otherwise), as in coturn. ORIGIN picks the realm of the 401 "
 		"through the userdb's turn_origin_to_realm table."},
+    {.name = "mobility",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(mobility),
+	.help = "RFC 8016 mobility (ICE mobility, MICE): an Allocate over UDP carrying an "
+		"empty MOBILITY-TICKET gets a sealed ticket (AES-256-GCM, keyed by "
+		"stateless-nonce-secret when set); a Refresh with the latest ticket from a "
+		"new 5-tuple, by the same user, moves the allocation there with its "
+		"permissions and channels. Without it a ticket gets 405 (Mobility "
+		"Forbidden). Off with proxy-protocol=udp."},
     {.name = "no-dynamic-realms",
 	.type = OPTION_FLAG,
 	.flags = OPTION_RELOADABLE,
@@ -1287,7 +1297,6 @@ const struct option_entry options_table[] = {
 	.offset = OPTION_NOWHERE,
 	.help = "Accepted and ignored: RFC 3489 Binding requests (no magic cookie) are "
 		"never answered and MAPPED-ADDRESS is never sent."},
-    UNIMPL_FLAG("mobility", 0, "ICE mobility (MICE)."),
     {.name = "keep-address-family",
 	.short_flag = 'K',
 	.type = OPTION_FLAG,

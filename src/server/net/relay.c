@@ -1006,6 +1006,30 @@ relay_channel_bound(void *ctx, const struct turn_relay *r, struct turn_allocatio
 	rl->stats.fast_channels += relayfast_count(s->fast) - before;
 }
 
+/*
+ * RFC 8016: alloc's client moved to a new 5-tuple. Its fast-path channels
+ * name the old client address: they go, and the core announces them again.
+ */
+static void
+relay_moved(void *ctx, struct turn_allocation *alloc)
+{
+	struct relay *rl = ctx;
+	struct relay_sock *s;
+	struct turn_counts n;
+	size_t i;
+
+	if (rl->setup.fastpath == NULL)
+		return;
+	for (i = 0; i < ALLOCATION_MAX_RELAYS; i++) {
+		if (!alloc->live[i] || (s = alloc->relays[i].handle) == NULL || s->fast == NULL)
+			continue;
+		memset(&n, 0, sizeof n);
+		rl->stats.fast_channels -= relayfast_count(s->fast);
+		relayfast_clear(rl->setup.fastpath, &s->fast, &n);
+		relay_fast_count(rl, s, &n);
+	}
+}
+
 static uint64_t
 relay_fast_until(void *arg, uint16_t number, const struct sockaddr *peer)
 {
@@ -1048,6 +1072,7 @@ relay_io(struct relay *rl, struct turn_io *io)
 	io->tcp_connect = relay_tcp_connect;
 	io->tcp_close = relay_tcp_close;
 	io->channel_bound = relay_channel_bound;
+	io->moved = relay_moved;
 }
 
 /* A printable copy of the request's user name, for the logs. */

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "turnpike/auth_session.h"
+#include "turnpike/mobility.h"
 #include "turnpike/stun.h"
 #include "turnpike/turn.h"
 
@@ -63,9 +64,12 @@ struct turn_allocation {
 	uint64_t to_peer_packets, to_peer_bytes;     /* client to peers */
 	uint64_t to_client_packets, to_client_bytes; /* peers to client */
 	uint64_t token;                              /* RESERVATION-TOKEN answered, 0 for none */
-	int addr_error;           /* ADDRESS-ERROR-CODE (IPv6) answered, 0 for none */
-	bool tcp;                 /* RFC 6062: its relay is TCP */
-	struct tcpconn *tcpconns; /* its TCP relay connections (tcpconn.h) */
+	int addr_error; /* ADDRESS-ERROR-CODE (IPv6) answered, 0 for none */
+	bool tcp;       /* RFC 6062: its relay is TCP */
+	/* RFC 8016: the sequence number of its latest MOBILITY-TICKET, 0: none issued. */
+	uint32_t mobility_seq;
+	char mobility_ticket[MOBILITY_TICKET_LEN]; /* that ticket, sent again on retransmission */
+	struct tcpconn *tcpconns;                  /* its TCP relay connections (tcpconn.h) */
 	struct allocation_permission *perms;
 	size_t nperms, capperms;
 	struct allocation_channel *chans;
@@ -90,6 +94,11 @@ struct turn_allocation *allocation_find(const struct allocation_table *tab,
 /* A new allocation of user at t, already in the table; NULL when out of memory. */
 struct turn_allocation *allocation_add(struct allocation_table *tab, const struct turn_5tuple *t,
     const char *user, size_t userlen);
+/* The allocation with that id (a walk: for the rare RFC 8016 move), or NULL. */
+struct turn_allocation *allocation_find_id(const struct allocation_table *tab, uint64_t id);
+/* RFC 8016: a's 5-tuple becomes t (which holds no allocation); permissions and channels stay. */
+void allocation_move(struct allocation_table *tab, struct turn_allocation *a,
+    const struct turn_5tuple *t);
 /* Unlinks and frees a (its relays must be closed). */
 void allocation_remove(struct allocation_table *tab, struct turn_allocation *a);
 bool allocation_is_user(const struct turn_allocation *a, const char *user, size_t userlen);

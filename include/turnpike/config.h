@@ -114,6 +114,7 @@ struct config {
 	char *rest_api_hmac;
 	bool userhash;
 	bool check_origin_consistency;
+	bool mobility;           /* RFC 8016 */
 	bool no_dynamic_realms;  /* no origins nor realm options from the store */
 	bool no_dynamic_ip_list; /* no peer ranges from the store */
 	char *realm;
@@ -162,6 +163,7 @@ struct config {
 	bool alternate_server_preauth;
 	char *redis_userdb;
 	char *fleet_redis;
+	char *redis_statsdb; /* coturn's allocation status and traffic events */
 	char *fleet_node_name;
 	char *fleet_advertise;
 	char *fleet_redirect_at;

@@ -26,6 +26,7 @@ struct authguard;
 struct config;
 struct connlimit;
 struct fleetops;
+struct statsdb;
 struct limits;
 struct realmstats;
 struct peerpolicy;
@@ -47,6 +48,7 @@ struct gen_fixed {
 	struct authguard *authguard; /* auth-failure-limit; NULL when off */
 	size_t nworkers;             /* bps-capacity is shared out equally */
 	struct fastpath *fastpath;   /* the kernel fast path; NULL: none */
+	struct statsdb *statsdb;     /* redis-statsdb; NULL: none */
 	struct sklookup *sklookup;   /* relay-sockets=shared; NULL: a socket per relay */
 	const struct sockaddr_storage *udp;
 	size_t nudp;

@@ -64,6 +64,7 @@ struct relay_setup {
 	const struct proxymap *proxied;
 	size_t conn_output_max;    /* data to a stream client is dropped past this */
 	struct fastpath *fastpath; /* the kernel fast path (fastpath.h), NULL: none */
+	struct statsdb *statsdb;   /* redis-statsdb (statsdb.h), NULL: none */
 	/* relay-sockets=shared: UDP relays hold no socket (relayshared.h); NULL: one each */
 	struct sklookup *sklookup;
 	uint16_t min_port, max_port; /* the pool's range, for the shared sockets' table */
@@ -134,6 +135,8 @@ void relay_splice(struct relay *rl, struct tcpconn *c, struct bufferevent *clien
  * core (refreshed, or removed when the channel, permission or allocation ended).
  */
 void relay_fast_sync(struct relay *rl);
+/* redis-statsdb: new and refreshed allocations, traffic every 5 s; once a second. */
+void relay_report(struct relay *rl, const struct turn_now *now);
 /* Closes what the core left open (call after turn_free) and frees rl. */
 void relay_free(struct relay *rl);
 

@@ -104,6 +104,25 @@ int store_schema_version(struct store *s, int *version, char **cause);
 int store_data_version(struct store *s, int64_t *version, char **cause);
 
 /*
+ * Where the store's change log stands (PostgreSQL keeps one: a row per user
+ * changed, in commit order): others counts changes to anything but users,
+ * first and last bound the user changes still logged. Lets a reader that holds
+ * the users apply only what changed since.
+ */
+struct store_mark {
+	int64_t others;
+	int64_t first;
+	int64_t last;
+};
+
+/* 0 with *m; 1 when the engine keeps no change log; -1 with *cause. */
+int store_change_mark(struct store *s, struct store_mark *m, char **cause);
+/* fn(arg, realm, name) for each user changed after change `after` up to `upto`, in order. */
+typedef int (*store_name_fn)(void *arg, const char *realm, const char *name);
+int store_user_changes(struct store *s, int64_t after, int64_t upto, store_name_fn fn, void *arg,
+    char **cause);
+
+/*
  * Text checks of every stored name: at most max bytes, valid UTF-8, no control
  * characters (C0, DEL, C1) and no NUL within len. what names the field in *cause.
  */

@@ -80,6 +80,10 @@ struct store_engine {
 	int (*schema_version)(void *ctx, int *version, char **cause);
 	/* A number that changes when any connection commits a change. */
 	int (*data_version)(void *ctx, int64_t *version, char **cause);
+	/* Optional (NULL: no change log): store_change_mark and store_user_changes. */
+	int (*change_mark)(void *ctx, struct store_mark *m, char **cause);
+	int (*user_changes)(void *ctx, int64_t after, int64_t upto, store_cols_fn fn, void *arg,
+	    char **cause);
 	/* Runs ops as one transaction: all of them, or (on any error) none. */
 	int (*apply)(void *ctx, const struct store_op *ops, size_t n, char **cause);
 	/* Runs query q with args, calling fn per row; fn's -1 makes it return -1. */

@@ -81,6 +81,7 @@ enum stun_attr_type {
 	STUN_ATTR_OTHER_ADDRESS = 0x802c,
 	STUN_ATTR_THIRD_PARTY_AUTHORIZATION = 0x802e, /* RFC 7635 */
 	STUN_ATTR_ORIGIN = 0x802f,                    /* IANA; coturn picks the realm by it */
+	STUN_ATTR_MOBILITY_TICKET = 0x8030,           /* RFC 8016 */
 };
 
 /* CHANGE-REQUEST flags (RFC 5780 §7.2). */

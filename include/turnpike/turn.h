@@ -100,6 +100,8 @@ struct turn_config {
 	const struct binding_rfc5780 *rfc5780; /* NULL: RFC 5780 off */
 	/* check-origin-consistency: requests on an allocation made with ORIGIN repeat it (441). */
 	bool check_origin;
+	/* RFC 8016 mobility: MOBILITY-TICKET issued to UDP allocations asking; off: 405. */
+	bool mobility;
 };
 
 /* Room for any response turn_handle_message builds. */
@@ -163,6 +165,13 @@ struct turn_io {
 	 */
 	void (*channel_bound)(void *ctx, const struct turn_relay *r, struct turn_allocation *alloc,
 	    uint16_t number, const struct sockaddr *peer, uint64_t until_ms);
+	/*
+	 * Optional. RFC 8016: alloc moved to a new 5-tuple (alloc->tuple), its
+	 * relays kept; what the I/O layer keyed by the old client address (the
+	 * fast path's channels) is dropped here, and channel_bound follows for
+	 * each live channel.
+	 */
+	void (*moved)(void *ctx, struct turn_allocation *alloc);
 };
 
 /* Counters of one worker's core, only ever increased. */
@@ -194,6 +203,10 @@ struct turn_stats {
 	uint64_t tcp_bind_failures;    /* CONNECTION-BIND errors (400, 441) */
 	uint64_t tcp_bind_timeouts;    /* connections closed unbound after 30 s */
 	uint64_t tcp_conns_active;     /* peer connections, in any state */
+	/* RFC 8016 mobility. */
+	uint64_t mobility_tickets; /* MOBILITY-TICKETs issued */
+	uint64_t mobility_moves;   /* allocations moved to a new 5-tuple */
+	uint64_t mobility_refused; /* tickets refused: forged, expired, replayed, another user's */
 };
 
 /* The time, passed in: monotonic for lifetimes, wall clock for nonces and REST expiry. */
@@ -240,6 +253,9 @@ struct turn_reply {
 	 * the connection carries raw bytes to and from bound->handle.
 	 */
 	struct tcpconn *bound;
+	/* RFC 8016: the request moved an allocation here from moved_from. */
+	bool moved;
+	struct turn_5tuple moved_from;
 };
 
 /*
@@ -274,6 +290,14 @@ void turn_handle_peer_data(struct turn *t, struct turn_allocation *alloc,
 void turn_set_tag(struct turn *t, uint8_t tag);
 /* The tag of a CONNECTION-BIND request's CONNECTION-ID; -1 when m is not one. */
 int turn_connection_tag(const struct stun_msg *m, uint8_t *tag);
+/*
+ * RFC 8016: the tag (worker index) in the MOBILITY-TICKET of a Refresh
+ * request, when the ticket opens with this process's key; -1 when m is not
+ * such a request. The I/O layer hands the request to the worker it names.
+ */
+int turn_mobility_tag(const struct turn *t, const struct stun_msg *m, uint8_t *tag);
+/* True when the 5-tuple holds a live allocation here. */
+bool turn_has_allocation(struct turn *t, const struct turn_5tuple *tuple, uint64_t now_ms);
 /* A CONNECT's TCP connection is up (ok) or failed: the deferred answer goes out. */
 void turn_handle_tcp_connected(struct turn *t, struct tcpconn *c, bool ok,
     const struct turn_now *now);

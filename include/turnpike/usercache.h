@@ -22,6 +22,9 @@ struct usertab *usertab_create(size_t n);
 void usertab_free(struct usertab *t);
 /* Adds (or replaces) realm/name with key k; -1 when out of memory. */
 int usertab_add(struct usertab *t, const char *realm, const char *name, const struct creds_key *k);
+/* Removes realm/name when present. */
+void usertab_del(struct usertab *t, const char *realm, const char *name);
+bool usertab_has(const struct usertab *t, const char *realm, const char *name);
 size_t usertab_count(const struct usertab *t);
 /* CREDS_FOUND with *out, or CREDS_UNKNOWN. */
 int usertab_find(const struct usertab *t, const char *realm, size_t realmlen, const char *name,

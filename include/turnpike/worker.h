@@ -71,6 +71,7 @@ struct worker_setup {
 	const struct sockaddr_storage *udp; /* UDP addresses, ports set */
 	size_t nudp;
 	struct fastpath *fastpath;   /* the kernel fast path, NULL: the socket path only */
+	struct statsdb *statsdb;     /* redis-statsdb: allocation status and traffic; NULL: none */
 	struct sklookup *sklookup;   /* relay-sockets=shared (sklookup.h); NULL: a socket each */
 	uint16_t min_port, max_port; /* the relay port range */
 	bool verbose;                /* a log line per connection */

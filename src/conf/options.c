@@ -838,6 +838,16 @@ const struct option_entry options_table[] = {
 	.help = "Requests on an allocation made with an ORIGIN attribute must carry the same "
 		"ORIGIN (441 otherwise), as in coturn. ORIGIN picks the realm of the 401 "
 		"through the userdb's turn_origin_to_realm table."},
+    {.name = "mobility",
+	.type = OPTION_FLAG,
+	.flags = OPTION_RELOADABLE,
+	.offset = OFF(mobility),
+	.help = "RFC 8016 mobility (ICE mobility, MICE): an Allocate over UDP carrying an "
+		"empty MOBILITY-TICKET gets a sealed ticket (AES-256-GCM, keyed by "
+		"stateless-nonce-secret when set); a Refresh with the latest ticket from a "
+		"new 5-tuple, by the same user, moves the allocation there with its "
+		"permissions and channels. Without it a ticket gets 405 (Mobility "
+		"Forbidden). Off with proxy-protocol=udp."},
     {.name = "no-dynamic-realms",
 	.type = OPTION_FLAG,
 	.flags = OPTION_RELOADABLE,
@@ -1066,6 +1076,18 @@ const struct option_entry options_table[] = {
 		"registers the node, user-quota and total-quota count every node's "
 		"allocations, turnpikectl fleet status lists the nodes and a fleet-wide kill "
 		"reaches all of them. While Redis is unreachable quotas count this node only."},
+    {.name = "redis-statsdb",
+	.short_flag = 'O',
+	.type = OPTION_STRING,
+	.flags = OPTION_SECRET,
+	.offset = OFF(redis_statsdb),
+	.arg = "CONNSTRING",
+	.check = options_check_redisconn,
+	.help = "Report allocations to this Redis in coturn's layout (its "
+		"schema.stats.redis): a status key per allocation "
+		"(turn/realm/R/user/U/allocation/ID/status, expiring with it) and "
+		"published status, traffic and total_traffic events. A thread of its own "
+		"talks to Redis; while Redis is unreachable events are dropped."},
     {.name = "fleet-node-name",
 	.type = OPTION_STRING,
 	.offset = OFF(fleet_node_name),
@@ -1253,7 +1275,6 @@ const struct option_entry options_table[] = {
 		"turn/realm/R/secret, ...; coturn's turnadmin -N and turnpikectl -N write "
 		"it), instead of userdb: coturn's connection string \"ip=ADDR dbname=N "
 		"password=P port=N connect_timeout=S\"."},
-    UNIMPL_SECRET("redis-statsdb", NULL, 'O', "CONNINFO", "Redis statistics database."),
     UNIMPL_ARG("secret-key-file", NULL, 0, "FILE", "Key for encrypted database passwords."),
     UNIMPL_FLAG("stun-only", 'S', "Serve STUN only, no TURN."),
     UNIMPL_FLAG("no-stun", 0, "Serve TURN only, no STUN Binding."),
@@ -1276,7 +1297,6 @@ const struct option_entry options_table[] = {
 	.offset = OPTION_NOWHERE,
 	.help = "Accepted and ignored: RFC 3489 Binding requests (no magic cookie) are "
 		"never answered and MAPPED-ADDRESS is never sent."},
-    UNIMPL_FLAG("mobility", 0, "ICE mobility (MICE)."),
     {.name = "keep-address-family",
 	.short_flag = 'K',
 	.type = OPTION_FLAG,

@@ -51,7 +51,9 @@
 #include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
 #include "turnpike/reload.h"
+#include "turnpike/redisconn.h"
 #include "turnpike/sdnotify.h"
+#include "turnpike/statsdb.h"
 #include "turnpike/server.h"
 #include "turnpike/turn.h"
 #include "turnpike/userdb.h"
@@ -72,6 +74,9 @@ struct server {
 	struct connlimit *connlimit;   /* stream connections per source and in total */
 	struct authguard *authguard;   /* auth-failure-limit; NULL when off */
 	struct fleetops *fleet;        /* fleet-redis; NULL when off */
+	struct statsdb *statsdb;       /* redis-statsdb; NULL when off */
+	bool statsdb_down;             /* said so in the log */
+	uint64_t statsdb_logged_ms;
 	struct relayaddr *relays;
 	struct portpool *pool;
 	struct fastpath *fastpath; /* the kernel fast path, NULL: none */
@@ -438,6 +443,51 @@ server_init_fleet(struct server *s, char **cause)
 	return fleetops_create(s->cfg, &src, &s->fleet, cause);
 }
 
+static uint64_t server_mono_ms(void);
+
+/* redis-statsdb: coturn's allocation status keys and traffic events, from its own thread. */
+static int
+server_init_statsdb(struct server *s, char **cause)
+{
+	struct redisconn rc;
+	const char *errstr;
+
+	if (s->cfg->redis_statsdb == NULL)
+		return 0;
+	if (redisconn_parse(s->cfg->redis_statsdb, &rc, &errstr) != 0)
+		return cause_fail(cause, "redis-statsdb: %s", errstr);
+	if (statsdb_create(&rc, &s->statsdb, cause) != 0)
+		return -1;
+	log_info("redis-statsdb: allocation status and traffic events to Redis %s:%u", rc.host,
+	    rc.port);
+	explicit_bzero(&rc, sizeof rc);
+	return 0;
+}
+
+/* Once a second: says when redis-statsdb cannot be reached (then once a minute) and when it can. */
+static void
+server_statsdb_tick(struct server *s)
+{
+	char why[256];
+	uint64_t dropped, now = server_mono_ms();
+
+	if (s->statsdb == NULL)
+		return;
+	if (statsdb_is_up(s->statsdb, why, sizeof why, &dropped)) {
+		if (s->statsdb_down)
+			log_info("redis-statsdb: Redis reached again");
+		s->statsdb_down = false;
+		return;
+	}
+	if (!s->statsdb_down || now - s->statsdb_logged_ms >= 60000) {
+		log_warnx("redis-statsdb: Redis unreachable (%s): allocation events are dropped "
+			  "(%llu so far)",
+		    why, (unsigned long long)dropped);
+		s->statsdb_logged_ms = now;
+	}
+	s->statsdb_down = true;
+}
+
 /* The first generation, from a copy of the configuration the server started with. */
 static int
 server_init_gen(struct server *s, char **cause)
@@ -452,8 +502,9 @@ server_init_gen(struct server *s, char **cause)
 	if (s->cfg->auth_failure_limit > 0 &&
 	    (s->authguard = authguard_create((uint64_t)s->cfg->auth_failure_limit)) == NULL)
 		return cause_fail(cause, "out of memory");
-	if (server_init_fleet(s, cause) != 0)
+	if (server_init_fleet(s, cause) != 0 || server_init_statsdb(s, cause) != 0)
 		return -1;
+	s->fixed.statsdb = s->statsdb;
 	s->fixed.limits = s->limits;
 	s->fixed.realmstats = s->realmstats;
 	s->fixed.fleet = s->fleet;
@@ -791,6 +842,7 @@ server_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	server_sweep(s);
 	fleetops_tick(s->fleet);
+	server_statsdb_tick(s);
 	if (atomic_load(&s->draining))
 		server_drain_check(s);
 }
@@ -1416,6 +1468,8 @@ server_free(struct server *s)
 	server_stop_workers(s);
 	fleetops_free(s->fleet); /* after the workers: they ask it; before the limits it reads */
 	s->fleet = NULL;
+	statsdb_free(s->statsdb); /* after the workers, which report to it */
+	s->statsdb = NULL;
 	control_free(s->control);       /* after the workers: they may still answer it */
 	httpd_free(s->httpd);           /* likewise */
 	controlcmd_free(s->admin_cmds); /* likewise; the console's pending calls are answered */

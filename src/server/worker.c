@@ -40,11 +40,13 @@
 #include "turnpike/integrity.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
+#include "turnpike/mobroute.h"
 #include "turnpike/peerpolicy.h"
 #include "turnpike/portpool.h"
 #include "turnpike/preamble.h"
 #include "turnpike/proxymap.h"
 #include "turnpike/proxyproto.h"
+#include "turnpike/random.h"
 #include "turnpike/realmstats.h"
 #include "turnpike/relay.h"
 #include "turnpike/stun.h"
@@ -164,6 +166,10 @@ struct worker {
 	struct metrics_usertab ended; /* with setup->user_stats */
 	struct worker **peers;        /* every worker, by id (CONNECTION-BIND handoff) */
 	size_t npeers;
+	/* RFC 8016 moves across workers (see worker_mobility_route); NULL until needed. */
+	struct mobroute *routes; /* 5-tuples our sockets receive that another worker serves */
+	struct mobroute *served; /* 5-tuples another worker receives that we serve */
+	uint64_t route_gen;
 };
 
 /* A connection on its way to another worker, with what its buffers held. */
@@ -183,6 +189,10 @@ static void worker_conn_finish(struct worker_conn *, const char *, bool);
 static int worker_conn_handoff(struct worker_conn *, const struct stun_msg *);
 static void worker_adopt_run(struct worker_job *, struct turn *, const struct turn_now *);
 static void worker_conn_bound(struct worker_conn *, const struct turn_reply *, size_t, size_t);
+static bool worker_mobility_route(struct worker_udp *, const struct turn_5tuple *,
+    const struct stun_msg *, const uint8_t *, size_t);
+static bool worker_chandata_routed(struct worker_udp *, const struct turn_5tuple *, const uint8_t *,
+    size_t);
 
 /*
  * Decodes a message for the core. A request with malformed attributes is
@@ -277,6 +287,20 @@ worker_log_msg(const char *session, const char *transport, const struct stun_msg
 	    m->cls == STUN_REQUEST ? "request" : "indication", outlen);
 }
 
+/* RFC 8016: an allocation moved to a new 5-tuple (on this worker, whichever received it). */
+static void
+worker_log_moved(const struct worker *w, const struct turn_reply *reply,
+    const struct turn_5tuple *t)
+{
+	char from[ADDR_STRLEN], to[ADDR_STRLEN], session[32];
+
+	snprintf(session, sizeof session, "w%d", w->id);
+	log_session(LOG_LEVEL_INFO, session,
+	    addr_fmt((const struct sockaddr *)&t->client, true, to, sizeof to),
+	    "allocation moved here from %s (RFC 8016 mobility)",
+	    addr_fmt((const struct sockaddr *)&reply->moved_from.client, true, from, sizeof from));
+}
+
 /*
  * A decoded message from a datagram client (UDP, or DTLS with its session as
  * conn) to the core; the answer is in w->tx.
@@ -291,6 +315,8 @@ worker_dgram_core(struct worker *w, const struct turn_5tuple *t, struct relay_co
 	turn_handle_message(w->turn, t, conn, m, now, w->tx, sizeof w->tx, outlen, reply);
 	relay_end(w->relay);
 	worker_warn_auth(reply, (const struct sockaddr *)&t->client);
+	if (reply->moved)
+		worker_log_moved(w, reply, t);
 	if (log_level_enabled(LOG_LEVEL_DEBUG)) {
 		snprintf(session, sizeof session, "w%d", w->id);
 		worker_log_msg(session, t->transport == TURN_DTLS ? "DTLS" : "UDP", m,
@@ -327,10 +353,13 @@ worker_udp_rerouted(struct worker *w, const struct turn_reply *reply, size_t out
 	w->stats.udp_out++;
 }
 
-/* A STUN message from a UDP client: the answer leaves from the address it reached. */
+/*
+ * A STUN message from a UDP client: the answer leaves from the address it
+ * reached. routed: another worker received it for us (RFC 8016 move).
+ */
 static void
 worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t *p, size_t len,
-    const struct turn_now *now)
+    const struct turn_now *now, bool routed)
 {
 	struct worker *w = u->w;
 	struct stun_msg m;
@@ -340,6 +369,8 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 	const struct sockaddr *to;
 
 	what = worker_decode(w, &m, p, len, (const struct sockaddr *)&t->client, &outlen);
+	if (what == WORKER_MSG_CORE && !routed && worker_mobility_route(u, t, &m, p, len))
+		return;
 	if (what == WORKER_MSG_CORE) {
 		worker_dgram_core(w, t, NULL, &m, now, &outlen, &reply);
 		if (outlen > 0 && w->unauth != NULL && reply.unauthenticated &&
@@ -457,10 +488,11 @@ worker_udp_datagram(struct worker_udp *u, int i, const struct turn_now *now)
 	t.transport = TURN_UDP;
 	switch (dtlsrec_classify(p, len)) {
 	case DTLSREC_STUN:
-		worker_udp_stun(u, &t, p, len, now);
+		worker_udp_stun(u, &t, p, len, now, false);
 		break;
 	case DTLSREC_CHANDATA:
-		worker_udp_chandata(w, &t, p, len, now);
+		if (!worker_chandata_routed(u, &t, p, len))
+			worker_udp_chandata(w, &t, p, len, now);
 		break;
 	case DTLSREC_DTLS:
 		/* Not behind proxy-protocol=udp: records would go to the client, not the balancer. */
@@ -475,6 +507,194 @@ worker_udp_datagram(struct worker_udp *u, int i, const struct turn_now *now)
 		w->stats.udp_dropped++;
 		break;
 	}
+}
+
+/*
+ * RFC 8016 across workers. Each worker's SO_REUSEPORT socket gets the
+ * datagrams the kernel hashes to it by 5-tuple, and one worker owns each
+ * allocation with its relay sockets, timers and fast-path entries. Moving an
+ * allocation between threads would mean moving all of that; instead the
+ * allocation stays and its new 5-tuple is routed to it. The worker that
+ * receives a Refresh whose ticket another worker sealed records "this
+ * 5-tuple is served there" and hands that datagram, and each later one from
+ * the 5-tuple, over through the job queue. The serving worker answers from
+ * its own socket bound to the same address (the client sees the same server
+ * address) and sends peer data straight to the client. Once it holds no
+ * allocation at that 5-tuple (refused move, deletion, expiry, a further
+ * move), its tick tells the receiving worker to forget the route; a
+ * generation number keeps a late "forget" from removing a newer route. Only
+ * moved clients that the kernel hashes to another worker pay the hop.
+ */
+struct worker_fwd {
+	struct worker_job job;
+	struct worker *to;
+	size_t from;  /* the worker whose socket received it */
+	uint64_t gen; /* of that worker's route */
+	size_t udp;   /* the socket's index: every worker opens the same list */
+	struct turn_5tuple tuple;
+	size_t len;
+	uint8_t data[];
+};
+
+/* "Forget the route of tuple": its serving worker holds no allocation there now. */
+struct worker_unroute {
+	struct worker_job job;
+	struct worker *to;
+	struct turn_5tuple tuple;
+	uint64_t gen;
+};
+
+static struct mobroute *
+worker_mobroute(struct mobroute **r)
+{
+	if (*r == NULL)
+		*r = mobroute_create(random_uniform(UINT32_MAX));
+	return *r;
+}
+
+/* On the serving worker: a datagram another worker received for us. */
+static void
+worker_fwd_run(struct worker_job *job, struct turn *t, const struct turn_now *now)
+{
+	struct worker_fwd *f = (struct worker_fwd *)job;
+	struct worker *w = f->to;
+
+	(void)t;
+	if (f->udp >= w->nudp || worker_mobroute(&w->served) == NULL ||
+	    mobroute_put(w->served, &f->tuple, f->from, f->gen) != 0) {
+		w->stats.udp_dropped++;
+		free(f);
+		return;
+	}
+	w->rx_us = worker_now_us();
+	if (dtlsrec_classify(f->data, f->len) == DTLSREC_STUN)
+		worker_udp_stun(&w->udp[f->udp], &f->tuple, f->data, f->len, now, true);
+	else
+		worker_udp_chandata(w, &f->tuple, f->data, f->len, now);
+	relay_flush_peers(w->relay);
+	free(f);
+}
+
+static void
+worker_job_free(struct worker_job *job)
+{
+	free(job);
+}
+
+/* Hands a datagram from t to the worker serving it (route e). */
+static void
+worker_forward(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t *p, size_t len,
+    const struct mobroute_entry *e)
+{
+	struct worker *w = u->w;
+	struct worker_fwd *f;
+
+	if (e->worker >= w->npeers || (f = malloc(sizeof *f + len)) == NULL) {
+		w->stats.udp_dropped++;
+		return;
+	}
+	memset(f, 0, sizeof *f);
+	f->job.run = worker_fwd_run;
+	f->job.cancel = worker_job_free;
+	f->to = w->peers[e->worker];
+	f->from = (size_t)w->id;
+	f->gen = e->gen;
+	f->udp = (size_t)(u - w->udp);
+	f->tuple = *t;
+	f->len = len;
+	memcpy(f->data, p, len);
+	worker_post(f->to, &f->job);
+}
+
+static void
+worker_log_routed(const struct worker *w, const struct turn_5tuple *t, uint8_t tag)
+{
+	char addr[ADDR_STRLEN], session[32];
+
+	snprintf(session, sizeof session, "w%d", w->id);
+	log_session(LOG_LEVEL_INFO, session,
+	    addr_fmt((const struct sockaddr *)&t->client, true, addr, sizeof addr),
+	    "mobility ticket of worker %u: this 5-tuple goes there (RFC 8016)", (unsigned)tag);
+}
+
+/*
+ * On the worker whose socket received a STUN message m from t: true when it
+ * went to the worker serving t. A Refresh with a ticket another worker sealed
+ * routes t there from now on; one sealed here brings t back.
+ */
+static bool
+worker_mobility_route(struct worker_udp *u, const struct turn_5tuple *t, const struct stun_msg *m,
+    const uint8_t *p, size_t len)
+{
+	struct worker *w = u->w;
+	const struct mobroute_entry *e;
+	uint8_t tag;
+
+	if (w->npeers > 1 && turn_mobility_tag(w->turn, m, &tag) == 0) {
+		if (tag == w->id || tag >= w->npeers) {
+			mobroute_del(w->routes, t, 0);
+			return false; /* ours, or not a worker: the core answers */
+		}
+		e = mobroute_get(w->routes, t);
+		if (e == NULL || e->worker != tag)
+			worker_log_routed(w, t, tag);
+		if (worker_mobroute(&w->routes) == NULL ||
+		    mobroute_put(w->routes, t, tag, ++w->route_gen) != 0)
+			return false; /* out of memory: the core answers 400 */
+	}
+	if ((e = mobroute_get(w->routes, t)) == NULL)
+		return false;
+	worker_forward(u, t, p, len, e);
+	return true;
+}
+
+/* ChannelData from a 5-tuple another worker serves: true when handed over. */
+static bool
+worker_chandata_routed(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t *p,
+    size_t len)
+{
+	const struct mobroute_entry *e = mobroute_get(u->w->routes, t);
+
+	if (e == NULL)
+		return false;
+	worker_forward(u, t, p, len, e);
+	return true;
+}
+
+static void
+worker_unroute_run(struct worker_job *job, struct turn *t, const struct turn_now *now)
+{
+	struct worker_unroute *ur = (struct worker_unroute *)job;
+
+	(void)t, (void)now;
+	mobroute_del(ur->to->routes, &ur->tuple, ur->gen);
+	free(ur);
+}
+
+struct worker_served_walk {
+	struct worker *w;
+	uint64_t now_ms;
+};
+
+/* The tick, for each 5-tuple served here: tell its receiving worker once no allocation is left. */
+static bool
+worker_served_check(void *arg, const struct mobroute_entry *e)
+{
+	struct worker_served_walk *sw = arg;
+	struct worker *w = sw->w;
+	struct worker_unroute *ur;
+
+	if (turn_has_allocation(w->turn, &e->tuple, sw->now_ms))
+		return true;
+	if (e->worker < w->npeers && (ur = calloc(1, sizeof *ur)) != NULL) {
+		ur->job.run = worker_unroute_run;
+		ur->job.cancel = worker_job_free;
+		ur->to = w->peers[e->worker];
+		ur->tuple = e->tuple;
+		ur->gen = e->gen;
+		worker_post(ur->to, &ur->job);
+	}
+	return false; /* out of memory: the next datagram puts it back, the next tick retries */
 }
 
 /* A decrypted record from a DTLS client: handled as from a UDP client, answered in DTLS. */
@@ -1568,7 +1788,12 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 
 	relay_now(&now);
 	turn_expire(w->turn, &now);
+	if (mobroute_count(w->served) > 0) {
+		struct worker_served_walk sw = {w, now.mono_ms};
+		mobroute_walk(w->served, worker_served_check, &sw);
+	}
 	relay_fast_sync(w->relay);
+	relay_report(w->relay, &now);
 	portpool_expire(w->setup->pool, now.mono_ms);
 	if (w->dtls != NULL)
 		dtls_tick(w->dtls, &now);
@@ -1642,6 +1867,7 @@ worker_open_turn(struct worker *w, char **cause)
 	    .proxied = w->proxied,
 	    .conn_output_max = WORKER_CONN_RELAY_MAX,
 	    .fastpath = w->setup->fastpath,
+	    .statsdb = w->setup->statsdb,
 	    .sklookup = w->setup->sklookup,
 	    .min_port = w->setup->min_port,
 	    .max_port = w->setup->max_port,
@@ -1754,6 +1980,8 @@ worker_free(struct worker *w)
 	}
 	preambles_free(w->pre);
 	proxymap_free(w->proxied);
+	mobroute_free(w->routes);
+	mobroute_free(w->served);
 	if (w->notify_ev != NULL)
 		event_free(w->notify_ev);
 	for (i = 0; i < 2; i++) {

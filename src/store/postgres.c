@@ -70,6 +70,39 @@ static const char *const pg_migrations[STORE_SCHEMA_VERSION] = {
 	"turnpike_apikey"),
 };
 
+/*
+ * The user change log, beside the shared schema (its version stays the same
+ * on every engine): a row per user inserted, updated or deleted, written by a
+ * row trigger that first locks turnpike_change's row (the lock the statement
+ * trigger takes anyway), so rows are numbered in commit order and a reader
+ * that saw change N has seen every change before it. turnpike_change row 2
+ * counts changes to every other table (and TRUNCATEs): a reader holding the
+ * users reloads only what changed. The newest PG_LOG_KEEP rows are kept.
+ */
+#define PG_LOG_KEEP "10000"
+#define PG_USER_TABLE "TG_TABLE_NAME IN ('turnusers_lt', 'turnpike_user_sha256')"
+#define PG_ROW_TRIGGER(t)                                                                          \
+	"DROP TRIGGER IF EXISTS turnpike_user_row ON " t ";"                                       \
+	"CREATE TRIGGER turnpike_user_row AFTER INSERT OR UPDATE OR DELETE ON " t                  \
+	" FOR EACH ROW EXECUTE FUNCTION turnpike_user_changed();"
+static const char pg_changelog[] =
+    "CREATE TABLE IF NOT EXISTS turnpike_user_change (seq bigserial PRIMARY KEY, "
+    "realm varchar(127), name varchar(512));"
+    "INSERT INTO turnpike_change VALUES (2, 0) ON CONFLICT DO NOTHING;"
+    "CREATE OR REPLACE FUNCTION turnpike_user_changed() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN PERFORM 1 FROM turnpike_change WHERE id = 1 FOR UPDATE; "
+    "IF TG_OP <> 'INSERT' THEN INSERT INTO turnpike_user_change (realm, name) "
+    "VALUES (OLD.realm, OLD.name); END IF; "
+    "IF TG_OP <> 'DELETE' THEN INSERT INTO turnpike_user_change (realm, name) "
+    "VALUES (NEW.realm, NEW.name); END IF; RETURN NULL; END $$;"
+    "CREATE OR REPLACE FUNCTION turnpike_changed() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN UPDATE turnpike_change SET version = version + 1 WHERE id = 1 OR (id = 2 AND "
+    "(TG_OP = 'TRUNCATE' OR NOT " PG_USER_TABLE ")); "
+    "IF " PG_USER_TABLE " THEN DELETE FROM turnpike_user_change WHERE seq <= "
+    "(SELECT max(seq) FROM turnpike_user_change) - " PG_LOG_KEEP "; END IF; "
+    "PERFORM pg_notify('turnpike_store', TG_TABLE_NAME); RETURN NULL; END $$;" PG_ROW_TRIGGER(
+	"turnusers_lt") PG_ROW_TRIGGER("turnpike_user_sha256");
+
 #define PG_NOW "extract(epoch from now())::bigint"
 #define PG_C " COLLATE \"C\""
 
@@ -276,6 +309,30 @@ fail:
 	return -1;
 }
 
+/* Creates the user change log once, one process at a time. */
+static int
+pg_changelog_create(struct pg_store *s, char **cause)
+{
+	int64_t exists = 0;
+
+	if (pg_int(s,
+		"SELECT to_regclass('turnpike_user_change') IS NOT NULL "
+		"AND EXISTS (SELECT 1 FROM turnpike_change WHERE id = 2)",
+		&exists, cause) == -1)
+		return -1;
+	if (exists)
+		return 0;
+	if (pg_simple(s, "BEGIN", cause) == -1)
+		return -1;
+	if (pg_simple(s, "SET LOCAL client_min_messages = warning", cause) == -1 ||
+	    pg_simple(s, "SELECT pg_advisory_xact_lock(" PG_LOCK_ID ")", cause) == -1 ||
+	    pg_simple(s, pg_changelog, cause) == -1 || pg_simple(s, "COMMIT", cause) == -1) {
+		pg_simple(s, "ROLLBACK", NULL);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 pg_close(void *ctx)
 {
@@ -315,7 +372,7 @@ pg_open(const char *conninfo, int busy_ms, void **out, char **cause)
 		return -1;
 	}
 	PQsetNoticeProcessor(s->conn, pg_notice, NULL);
-	if (pg_migrate(s, cause) == -1) {
+	if (pg_migrate(s, cause) == -1 || pg_changelog_create(s, cause) == -1) {
 		pg_close(s);
 		return -1;
 	}
@@ -337,6 +394,58 @@ static int
 pg_data_version(void *ctx, int64_t *version, char **cause)
 {
 	return pg_int(ctx, "SELECT version FROM turnpike_change WHERE id = 1", version, cause);
+}
+
+static int
+pg_change_mark(void *ctx, struct store_mark *m, char **cause)
+{
+	struct pg_store *s = ctx;
+	PGresult *r;
+
+	r = pg_exec(s,
+	    "SELECT (SELECT version FROM turnpike_change WHERE id = 2), "
+	    "(SELECT coalesce(min(seq), 1) FROM turnpike_user_change), "
+	    "(SELECT coalesce(max(seq), 0) FROM turnpike_user_change)",
+	    0, NULL, cause);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) != 1 || PQnfields(r) != 3 || PQgetisnull(r, 0, 0)) {
+		PQclear(r);
+		return cause_fail(cause, "postgresql: no change log");
+	}
+	m->others = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	m->first = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	m->last = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+	PQclear(r);
+	return 0;
+}
+
+static int
+pg_user_changes(void *ctx, int64_t after, int64_t upto, store_cols_fn fn, void *arg, char **cause)
+{
+	struct pg_store *s = ctx;
+	char a[24], b[24];
+	const char *args[] = {a, b};
+	const char *cols[2];
+	PGresult *r;
+	int i, rc = 0;
+
+	snprintf(a, sizeof a, "%" PRId64, after);
+	snprintf(b, sizeof b, "%" PRId64, upto);
+	r = pg_exec(s,
+	    "SELECT realm, name FROM turnpike_user_change WHERE seq > $1::bigint "
+	    "AND seq <= $2::bigint ORDER BY seq",
+	    2, args, cause);
+	if (r == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(r) && rc == 0; i++) {
+		cols[0] = PQgetisnull(r, i, 0) ? "" : PQgetvalue(r, i, 0);
+		cols[1] = PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1);
+		if (fn(arg, cols, 2) == -1)
+			rc = cause_fail(cause, "listing stopped");
+	}
+	PQclear(r);
+	return rc;
 }
 
 static int
@@ -400,6 +509,8 @@ const struct store_engine store_engine_postgres = {
     .set_busy_timeout = pg_set_busy_timeout,
     .schema_version = pg_schema_version,
     .data_version = pg_data_version,
+    .change_mark = pg_change_mark,
+    .user_changes = pg_user_changes,
     .apply = pg_apply,
     .each = pg_each,
 };

@@ -483,6 +483,41 @@ store_user_lookup(struct store *s, const char *realm, const char *name, struct c
 	return l.status;
 }
 
+int
+store_change_mark(struct store *s, struct store_mark *m, char **cause)
+{
+	if (s->engine->change_mark == NULL)
+		return 1;
+	return s->engine->change_mark(s->ctx, m, cause);
+}
+
+struct store_names {
+	store_name_fn fn;
+	void *arg;
+};
+
+/* A change row: realm, name. */
+static int
+store_name_row(void *arg, const char *const *cols, int ncols)
+{
+	struct store_names *n = arg;
+
+	if (ncols < 2 || cols[0] == NULL || cols[1] == NULL)
+		return 0;
+	return n->fn(n->arg, cols[0], cols[1]);
+}
+
+int
+store_user_changes(struct store *s, int64_t after, int64_t upto, store_name_fn fn, void *arg,
+    char **cause)
+{
+	struct store_names n = {fn, arg};
+
+	if (s->engine->user_changes == NULL)
+		return cause_fail(cause, "%s keeps no change log", s->engine->name);
+	return s->engine->user_changes(s->ctx, after, upto, store_name_row, &n, cause);
+}
+
 struct store_keys_rows {
 	store_key_fn fn;
 	void *arg;

@@ -85,6 +85,8 @@ static const struct stun_attr_def stun_attr_defs[] = {
 	stun_valid_text},
     /* A web origin (coturn picks the realm by it): text, as long as REALM may be. */
     {STUN_ATTR_ORIGIN, "ORIGIN", 0, STUN_TEXT_MAX_BYTES, stun_valid_text},
+    /* RFC 8016 §3.1: empty in an Allocate; opaque (ours: 32 characters) after. */
+    {STUN_ATTR_MOBILITY_TICKET, "MOBILITY-TICKET", 0, 1024, NULL},
 };
 
 static const struct {

@@ -278,6 +278,49 @@ allocation_add(struct allocation_table *tab, const struct turn_5tuple *t, const 
 	return a;
 }
 
+struct turn_allocation *
+allocation_find_id(const struct allocation_table *tab, uint64_t id)
+{
+	struct turn_allocation *a;
+	size_t i;
+
+	for (i = 0; i < tab->nbuckets; i++) {
+		for (a = tab->buckets[i]; a != NULL; a = a->next) {
+			if (a->id == id)
+				return a;
+		}
+	}
+	return NULL;
+}
+
+/* Unlinks a from its bucket (it stays counted). */
+static void
+allocation_unlink(struct allocation_table *tab, struct turn_allocation *a)
+{
+	struct turn_allocation **ap;
+
+	ap = &tab->buckets[allocation_hash_tuple(tab, &a->tuple) & (tab->nbuckets - 1)];
+	for (; *ap != NULL; ap = &(*ap)->next) {
+		if (*ap == a) {
+			*ap = a->next;
+			return;
+		}
+	}
+}
+
+void
+allocation_move(struct allocation_table *tab, struct turn_allocation *a,
+    const struct turn_5tuple *t)
+{
+	size_t h;
+
+	allocation_unlink(tab, a);
+	a->tuple = *t;
+	h = allocation_hash_tuple(tab, t) & (tab->nbuckets - 1);
+	a->next = tab->buckets[h];
+	tab->buckets[h] = a;
+}
+
 void
 allocation_remove(struct allocation_table *tab, struct turn_allocation *a)
 {

@@ -60,6 +60,7 @@ struct turn {
 	uint8_t scratch[TURN_SCRATCH]; /* outgoing Data indications and ChannelData */
 	void (*session_end)(void *, const struct turn_session *);
 	void *session_end_arg;
+	struct mobility_key mobility; /* RFC 8016 tickets: from cfg->nonce_key */
 };
 
 /* One request being answered. */
@@ -90,7 +91,8 @@ struct turn_answer {
 	int addr_error;                           /* ADDRESS-ERROR-CODE for IPv6, 0 for none */
 	const struct alternate_target *alternate; /* ALTERNATE-SERVER of a 300 */
 	uint32_t connection_id;                   /* CONNECTION-ID (RFC 6062), 0 for none */
-	bool deferred; /* answered later (CONNECT): nothing to send now */
+	bool deferred;      /* answered later (CONNECT): nothing to send now */
+	const char *ticket; /* MOBILITY-TICKET (MOBILITY_TICKET_LEN characters), NULL for none */
 };
 
 /* What an Allocate asks for (RFC 8656 §7.2). */
@@ -115,6 +117,10 @@ static void turn_create_permission(struct turn_req *, struct turn_answer *);
 static void turn_channel_bind(struct turn_req *, struct turn_answer *);
 static void turn_connect(struct turn_req *, struct turn_answer *);
 static void turn_connection_bind(struct turn_req *, struct turn_answer *);
+static bool turn_same_credentials(const struct turn_req *);
+static bool turn_same_origin(const struct turn_req *);
+static void turn_channel_announce(struct turn *, struct turn_allocation *, uint16_t,
+    const struct sockaddr *, uint64_t);
 
 static const struct turn_method turn_methods[] = {
     {STUN_ALLOCATE, false, turn_allocate},
@@ -152,7 +158,8 @@ turn_create(const struct turn_config *cfg, const struct creds *creds, const stru
 	    random_bytes(t->tid_prefix, sizeof t->tid_prefix) == -1 || t->policy == NULL ||
 	    (t->allocs = allocation_table_create(seed)) == NULL ||
 	    (t->tcpconns = tcpconn_table_create()) == NULL ||
-	    (t->txcache = txcache_create(TURN_TXCACHE_ENTRIES, TXCACHE_TTL_MS, ~seed)) == NULL) {
+	    (t->txcache = txcache_create(TURN_TXCACHE_ENTRIES, TXCACHE_TTL_MS, ~seed)) == NULL ||
+	    mobility_key_init(&t->mobility, cfg->nonce_key, sizeof cfg->nonce_key) == -1) {
 		turn_free(t);
 		return NULL;
 	}
@@ -235,6 +242,9 @@ turn_set_config(struct turn *t, const struct turn_config *cfg)
 	t->binding.software = cfg->software;
 	t->binding.rfc5780 = cfg->rfc5780;
 	t->policy = cfg->policy != NULL ? cfg->policy : t->own_policy;
+	/* A new stateless-nonce-secret: tickets sealed before no longer open. */
+	if (mobility_key_init(&t->mobility, cfg->nonce_key, sizeof cfg->nonce_key) == -1)
+		memset(&t->mobility.key, 0, sizeof t->mobility.key);
 	return 0;
 }
 
@@ -301,6 +311,8 @@ turn_build_success(const struct turn_req *r, const struct turn_answer *a, struct
 		    addr_unmap_v4((const struct sockaddr *)&r->tuple->client, &sin));
 	if (a->connection_id != 0)
 		stun_build_u32(b, STUN_ATTR_CONNECTION_ID, a->connection_id);
+	if (a->ticket != NULL)
+		stun_build_attr(b, STUN_ATTR_MOBILITY_TICKET, a->ticket, MOBILITY_TICKET_LEN);
 }
 
 /*
@@ -579,6 +591,8 @@ static void
 turn_allocate_answer(const struct turn_req *r, const struct turn_allocation *a,
     struct turn_answer *ans)
 {
+	if (a->mobility_seq != 0)
+		ans->ticket = a->mobility_ticket;
 	ans->relayed = a;
 	ans->has_lifetime = true;
 	ans->lifetime = turn_remaining(a, r->now->mono_ms);
@@ -602,6 +616,126 @@ turn_bind_realm(const struct turn_req *r, struct turn_allocation *a)
 	    origin != NULL ? origin->len : 0);
 }
 
+/*
+ * RFC 8016 §3.1: an Allocate asking for mobility carries an empty
+ * MOBILITY-TICKET (else 400); with mobility off it is refused with 405.
+ */
+static int
+turn_mobility_asked(const struct turn_req *r)
+{
+	const struct stun_attr *ta = stun_find(r->m, STUN_ATTR_MOBILITY_TICKET);
+
+	if (ta == NULL)
+		return 0;
+	if (!r->t->cfg->mobility)
+		return 405;
+	return ta->len == 0 ? 0 : 400;
+}
+
+/*
+ * Seals a's next ticket (UDP allocations only: a stream's allocation ends
+ * with its connection). It is good while a lives and no newer one was
+ * issued, and at most max-allocate-lifetime past a's expiry at issue.
+ * False when none was issued (mobility off, another transport, or a's
+ * 24-bit sequence used up).
+ */
+static bool
+turn_mobility_issue(struct turn_req *r, struct turn_allocation *a)
+{
+	struct turn *t = r->t;
+	struct mobility_ticket tk;
+
+	if (!t->cfg->mobility || a->tuple.transport != TURN_UDP || a->tcp ||
+	    a->mobility_seq >= MOBILITY_SEQ_MAX)
+		return false;
+	tk.tag = t->tag;
+	tk.id = a->id;
+	tk.seq = a->mobility_seq + 1;
+	tk.expires_unix =
+	    (uint32_t)(r->now->unix_s + turn_remaining(a, r->now->mono_ms) + t->cfg->max_lifetime);
+	if (mobility_seal(&t->mobility, &tk, a->mobility_ticket) == -1)
+		return false;
+	a->mobility_seq = tk.seq;
+	t->stats.mobility_tickets++;
+	return true;
+}
+
+/* RFC 8016 §3.2: a moves to the request's 5-tuple with its relays, permissions and channels. */
+static void
+turn_mobility_move(struct turn_req *r, struct turn_allocation *a)
+{
+	struct turn *t = r->t;
+	size_t i;
+
+	r->reply->moved = true;
+	r->reply->moved_from = a->tuple;
+	allocation_move(t->allocs, a, r->tuple);
+	a->conn = r->conn;
+	t->stats.mobility_moves++;
+	if (t->io.moved == NULL)
+		return;
+	t->io.moved(t->io.ctx, a);
+	for (i = 0; i < a->nchans; i++)
+		turn_channel_announce(t, a, a->chans[i].number,
+		    (const struct sockaddr *)&a->chans[i].peer, r->now->mono_ms);
+}
+
+/*
+ * RFC 8016 §3.2: a Refresh carrying MOBILITY-TICKET, before the 5-tuple's
+ * allocation is looked up. A ticket this core sealed, unexpired and the
+ * latest of its allocation, from the user who made that allocation, moves
+ * it to this 5-tuple (when it is elsewhere); false when answered with an
+ * error, and then nothing changed. Moving never makes an allocation, so a
+ * ticket cannot add to a quota; a used ticket is older than the latest.
+ */
+static bool
+turn_mobility_refresh(struct turn_req *r, const struct stun_attr *ta, struct turn_answer *ans)
+{
+	struct turn *t = r->t;
+	struct mobility_ticket tk;
+	struct turn_allocation *a, *here;
+	const char *errstr;
+
+	if (!t->cfg->mobility) {
+		ans->error = 405;
+		return false;
+	}
+	ans->error = 400; /* forged, altered, expired, another server's or replayed */
+	if (mobility_open(&t->mobility, stun_attr_value(r->m, ta), ta->len, &tk, &errstr) == -1 ||
+	    tk.expires_unix <= r->now->unix_s || tk.tag != t->tag)
+		goto refused;
+	if ((a = allocation_find_id(t->allocs, tk.id)) == NULL ||
+	    a->expires_ms <= r->now->mono_ms) {
+		ans->error = 437; /* its allocation is gone */
+		goto refused;
+	}
+	here = turn_find(t, r->tuple, r->now->mono_ms);
+	r->alloc = a;
+	if (!turn_same_credentials(r) || !turn_same_origin(r)) {
+		ans->error = 441; /* another user's ticket: RFC 8656 §5 */
+		t->stats.auth_failures_441++;
+		goto refused;
+	}
+	if (tk.seq != a->mobility_seq)
+		goto refused;
+	if (here != NULL && here != a) {
+		ans->error = 437; /* this 5-tuple has an allocation of its own */
+		goto refused;
+	}
+	if (a->tuple.transport != r->tuple->transport) {
+		ans->error = 405; /* UDP allocations move to UDP 5-tuples only */
+		goto refused;
+	}
+	if (here == NULL)
+		turn_mobility_move(r, a);
+	ans->error = 0;
+	return true;
+refused:
+	r->alloc = NULL;
+	t->stats.mobility_refused++;
+	return false;
+}
+
 /* RFC 8656 §7.2. */
 static void
 turn_allocate(struct turn_req *r, struct turn_answer *ans)
@@ -619,7 +753,8 @@ turn_allocate(struct turn_req *r, struct turn_answer *ans)
 	}
 	if (turn_redirect(r, ans, true))
 		return;
-	if ((ans->error = turn_allocate_parse(r, &ar)) != 0 || (ans->error = turn_quota(r)) != 0)
+	if ((ans->error = turn_allocate_parse(r, &ar)) != 0 ||
+	    (ans->error = turn_mobility_asked(r)) != 0 || (ans->error = turn_quota(r)) != 0)
 		return;
 	if ((a = allocation_add(r->t->allocs, r->tuple, r->auth.user, r->auth.userlen)) == NULL) {
 		ans->error = 508;
@@ -644,6 +779,8 @@ turn_allocate(struct turn_req *r, struct turn_answer *ans)
 	r->alloc = a;
 	r->t->stats.allocations_created++;
 	r->t->stats.tcp_allocations += a->tcp;
+	if (stun_find(r->m, STUN_ATTR_MOBILITY_TICKET) != NULL)
+		turn_mobility_issue(r, a);
 	turn_allocate_answer(r, a, ans);
 }
 
@@ -665,6 +802,9 @@ turn_refresh(struct turn_req *r, struct turn_answer *ans)
 	ans->lifetime = lifetime;
 	if (lifetime > 0) {
 		a->expires_ms = r->now->mono_ms + turn_ms(lifetime);
+		/* RFC 8016 §3.2: a Refresh with the ticket gets the next one. */
+		if (stun_find(r->m, STUN_ATTR_MOBILITY_TICKET) != NULL && turn_mobility_issue(r, a))
+			ans->ticket = a->mobility_ticket;
 		return;
 	}
 	if (only != NULL && a->nrelays > 1) {
@@ -1080,12 +1220,18 @@ turn_keep_session(struct turn_req *r, const struct turn_answer *ans)
 static void
 turn_dispatch(struct turn_req *r, const struct turn_method *meth, struct turn_answer *ans)
 {
+	const struct stun_attr *ta;
+
 	if (r->m->nunknown > 0) {
 		ans->error = 420;
 		ans->unknown = r->m->unknown;
 		ans->nunknown = r->m->nunknown;
 		return;
 	}
+	if (r->m->method == STUN_REFRESH &&
+	    (ta = stun_find(r->m, STUN_ATTR_MOBILITY_TICKET)) != NULL &&
+	    !turn_mobility_refresh(r, ta, ans))
+		return;
 	r->alloc = turn_find(r->t, r->tuple, r->now->mono_ms);
 	if (r->alloc != NULL && (!turn_same_credentials(r) || !turn_same_origin(r))) {
 		ans->error = 441; /* another user's allocation: left untouched */
@@ -1405,6 +1551,27 @@ turn_connection_tag(const struct stun_msg *m, uint8_t *tag)
 		return -1;
 	*tag = (uint8_t)(id & 0xff);
 	return 0;
+}
+
+int
+turn_mobility_tag(const struct turn *t, const struct stun_msg *m, uint8_t *tag)
+{
+	const struct stun_attr *ta;
+	struct mobility_ticket tk;
+	const char *errstr;
+
+	if (!t->cfg->mobility || m->cls != STUN_REQUEST || m->method != STUN_REFRESH ||
+	    (ta = stun_find(m, STUN_ATTR_MOBILITY_TICKET)) == NULL ||
+	    mobility_open(&t->mobility, stun_attr_value(m, ta), ta->len, &tk, &errstr) == -1)
+		return -1;
+	*tag = tk.tag;
+	return 0;
+}
+
+bool
+turn_has_allocation(struct turn *t, const struct turn_5tuple *tuple, uint64_t now_ms)
+{
+	return turn_find(t, tuple, now_ms) != NULL;
 }
 
 void

@@ -517,7 +517,7 @@ fuzz_op(struct fuzz *f, struct script *s)
 	}
 }
 
-/* ALTERNATE-SERVER, USERHASH and RFC 5780, chosen by a second flag byte. */
+/* ALTERNATE-SERVER, USERHASH, RFC 5780 and RFC 8016, chosen by a second flag byte. */
 static void
 fuzz_setup_extensions(struct fuzz *f, uint8_t flags2)
 {
@@ -526,6 +526,7 @@ fuzz_setup_extensions(struct fuzz *f, uint8_t flags2)
 
 	f->cfg.userhash = (flags2 & 1) != 0;
 	f->cfg.alternate_preauth = (flags2 & 2) != 0;
+	f->cfg.mobility = (flags2 & 32) != 0; /* RFC 8016 tickets and moves */
 	if (flags2 & 4) {
 		if ((f->alternates = alternate_set_create()) == NULL ||
 		    alternate_set_add(f->alternates, ALTERNATE_PLAIN, "192.0.2.50", &cause) != 0 ||
@@ -617,7 +618,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The extensions' flags are the last byte, so older seeds keep their script. */
 	fuzz_setup(f, next(&s), size > 0 ? data[size - 1] : 0, pp);
 	io = (struct turn_io){f, fuzz_open, fuzz_close, fuzz_send, fuzz_client, fuzz_tcp_connect,
-	    fuzz_tcp_close, NULL};
+	    fuzz_tcp_close, NULL, NULL};
 	if ((f->turn = turn_create(&f->cfg, &creds, &io)) == NULL) {
 		free(f);
 		return 0;

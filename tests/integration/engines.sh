@@ -8,7 +8,8 @@
 #   pg_sql DB           psql on DB reading SQL from stdin
 # pg_start exits the script with a SKIP when PostgreSQL is not installed.
 #   my_start            MariaDB: sets MY_PORT, MY_DIR and MY_CONN (coturn's connection
-#                       string of the database "turn", as a user with a password)
+#                       string of the database "turn", as a user with a password);
+#                       TLS is on, with the self-signed certificate MY_DIR/cert.pem
 #   my_stop / my_resume stop it (mariadbd exits) and start it again on the same port
 #   my_sql DB           the mariadb client on DB reading SQL from stdin
 # my_start exits the script with a SKIP when MariaDB is not installed.
@@ -93,7 +94,8 @@ my_resume() {
 		--port="$MY_PORT" --bind-address=127.0.0.1 --pid-file="$MY_DIR/pid" \
 		--log-error="$MY_DIR/log" --tmpdir="$MY_DIR" --skip-log-bin \
 		--innodb-buffer-pool-size=16M --innodb-flush-log-at-trx-commit=0 \
-		--innodb-doublewrite=0 "${as[@]}" >/dev/null 2>&1 &
+		--innodb-doublewrite=0 --ssl-cert="$MY_DIR/cert.pem" --ssl-key="$MY_DIR/key.pem" \
+		"${as[@]}" >/dev/null 2>&1 &
 	MY_PID=$!
 	track_pid "$MY_PID"
 	wait_until 30 my_up
@@ -121,6 +123,9 @@ my_start() {
 	mariadb-install-db --no-defaults --datadir="$MY_DIR/data" --skip-test-db \
 		--auth-root-authentication-method=normal "${as[@]}" >"$MY_DIR/install.log" 2>&1 ||
 		bail_out "mariadb-install-db failed: $(tail -3 "$MY_DIR/install.log")"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-keyout "$MY_DIR/key.pem" -out "$MY_DIR/cert.pem" -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 || bail_out "openssl req failed"
 	pick_port
 	MY_PORT=$PICKED
 	my_resume || bail_out "mariadbd did not start: $(tail -5 "$MY_DIR/log")"

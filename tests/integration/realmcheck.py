@@ -13,14 +13,26 @@ realmcheck.py consistency HOST PORT USER PASSWORD REALM ORIGIN OTHER
 realmcheck.py permit HOST PORT USER PASSWORD REALM ORIGIN PEER_IP
     allocates ("allocate CODE"), asks a permission for PEER_IP ("permit CODE")
     and frees the allocation. ORIGIN may be "".
+realmcheck.py userhash HOST PORT USER PASSWORD REALM
+    RFC 8489 username anonymity: reads the 401 ("anonymity 1" when its nonce
+    cookie offers it), allocates naming the user by USERHASH only, with SHA-256
+    (PASSWORD-ALGORITHM, MESSAGE-INTEGRITY-SHA256: "allocate CODE", "mi-sha256 1"
+    when the answer carries one), then with a wrong password ("wrongpw CODE")
+    and with the USERHASH of an unknown user ("unknown CODE"); frees what it got.
 A CODE is 0 for a success, else the STUN error code. Every wait is bounded.
 """
+import base64
 import hashlib
+import hmac
+import os
+import select
 import socket
+import struct
 import sys
+import time
 import urllib.request
 
-from stunmsg import attr
+from stunmsg import MAGIC, attr, parse
 from turnflow import transact
 
 ORIGIN = 0x802F
@@ -83,9 +95,59 @@ def gauge(url, realm):
     return -1
 
 
+def sha256_request(sock, server, mtype, attrs, key):
+    """One request with MESSAGE-INTEGRITY-SHA256 (RFC 8489 14.6): (type, attributes)."""
+    tid = os.urandom(12)
+    body = b"".join(attrs)
+    head = struct.pack("!HHI", mtype, len(body) + 36, MAGIC) + tid
+    body += attr(0x001C, hmac.new(key, head + body, hashlib.sha256).digest())
+    data = struct.pack("!HHI", mtype, len(body), MAGIC) + tid + body
+    for _ in range(5):
+        sock.sendto(data, server)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            if not select.select([sock], [], [], 0.2)[0]:
+                continue
+            got = sock.recv(65536)
+            if len(got) >= 20 and got[0] < 0x40:
+                rtype, rtid, rattrs = parse(got)
+                if rtid == tid:
+                    return rtype, rattrs
+    sys.exit("realmcheck: no answer to request 0x%04x" % mtype)
+
+
+def userhash(server, user, password, realm):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    alloc = [attr(0x0019, b"\x11\0\0\0")]
+    _, a = transact(sock, server, 0x0003, alloc)
+    nonce, algs = a.get(0x0015, b""), a.get(0x8002, b"")
+    # RFC 8489 9.2: "obMatJos2" then the base64 of 24 feature bits; bit 1 is anonymity.
+    feats = base64.b64decode(nonce[9:13]) if nonce.startswith(b"obMatJos2") else b"\0\0\0"
+    print("anonymity %d" % (feats[2] >> 1 & 1))
+
+    def attempt(name, pw, attrs):
+        h = hashlib.sha256(("%s:%s" % (name, realm)).encode()).digest()
+        key = hashlib.sha256(("%s:%s:%s" % (name, realm, pw)).encode()).digest()
+        cred = [attr(0x001E, h), attr(0x0014, realm.encode()), attr(0x0015, nonce),
+                attr(0x8002, algs), attr(0x001D, b"\0\x02\0\0")]
+        return sha256_request(sock, server, 0x0003 if attrs is alloc else 0x0004,
+                              attrs + cred, key)
+
+    rtype, r = attempt(user, password, alloc)
+    print("allocate %d" % code(rtype, r))
+    print("mi-sha256 %d" % (0x001C in r))
+    print("wrongpw %d" % code(*attempt(user, password + "x", alloc)))
+    print("unknown %d" % code(*attempt(user + "-nobody", password, alloc)))
+    attempt(user, password, [attr(0x000D, b"\0\0\0\0")])
+
+
 def main():
     what, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     server = (host, port)
+    if what == "userhash":
+        userhash(server, *sys.argv[4:7])
+        return
     if what == "realm401":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind(("127.0.0.1", 0))

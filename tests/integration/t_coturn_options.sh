@@ -93,7 +93,7 @@ missing=$(grep -v '^#' "$LIST" | awk '{ print $1 }' | sort | comm -23 - <(sort "
 tap_is "every listed name is a row of the option table (or an alias)" "$?" "$missing"
 
 # Options implemented since they were listed: no "not implemented" warning.
-for name in oauth server-name; do
+for name in oauth server-name mobility; do
 	value=
 	[ "$name" = server-name ] && value="=turn.example.org"
 	timeout 10 "$TURNPIKED" --check-config -n "--$name$value" >/dev/null 2>"$T/impl.err"

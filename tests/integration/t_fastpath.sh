@@ -126,6 +126,8 @@ fast_entries() {
 		return
 	}
 	for id in $ids; do
+		# Only the fast path's own maps (fp_*), not relay-sockets=shared's (skl_*).
+		bpftool -j map show id "$id" | grep -q '"name":"fp_' || continue
 		n=$((n + $(bpftool -j map dump id "$id" | "$PY" -c 'import json, sys; print(len(json.load(sys.stdin)))')))
 	done
 	echo "$n"
@@ -203,8 +205,29 @@ tap_is "and relays both ways" "$?" "$(cat "$T/live.out")"
 stop_turnpiked
 tap_eq "turnpiked stops cleanly" "$TURNPIKED_STATUS" 0
 
+# With relay-sockets=shared too: the fast path relays channels as before, and what it
+# leaves to the daemon (Send and Data indications) goes through the shared sockets
+# and the raw sockets, over IPv4 and IPv6.
+start_fast --permission-lifetime 2 --relay-sockets shared
+grep -q 'relay sockets shared' "$TURNPIKED_LOG"
+tap_is "relay-sockets=shared beside the fast path" "$?" "$(grep -i 'relay sockets' "$TURNPIKED_LOG")"
+for fam in 4 6; do
+	if [ "$fam" = 4 ]; then peer=10.77.2.2:9000 srv=10.77.1.1; else peer='[fd77:2::2]:9000' srv='[fd77:1::1]'; fi
+	nsx "$NS-cli" timeout 60 "$TURNPIKE_BENCH" turn --family "$fam" --user "$TURN_USER" \
+		--password "$TURN_PASS" --send "$peer" --count 50 --payload-size 200 \
+		"$srv:$PORT" >"$T/shared$fam.out" 2>&1
+	grep -qx "sent 50 received 50 bad 0" "$T/shared$fam.out"
+	tap_is "IPv$fam: shared relay sockets: 50 Send indications each way, zero loss" "$?" \
+		"$(cat "$T/shared$fam.out")"
+	relay_run "$fam" "$peer" "$srv:$PORT"
+	grep -qx "sent $COUNT received $COUNT bad 0" "$T/relay$fam.out"
+	tap_is "IPv$fam: shared relay sockets: $COUNT channel payloads each way, zero loss" "$?" \
+		"$(cat "$T/relay$fam.out")"
+done
+tap_eq "no UDP checksum error at the peer with shared relay sockets" \
+	"$(udp_csum_errors "$NS-peer")" 0
+
 # Expiry: with a 2 s permission, ChannelData sent after it ended is not relayed.
-start_fast --permission-lifetime 2
 before_peer=$(peer_count echo)
 nsx "$NS-cli" timeout 60 "$PY" "$CHAN" 10.77.1.1 "$PORT" "$TURN_USER" "$TURN_PASS" \
 	"$TURN_REALM" 10.77.2.2 9000 20 3 >"$T/expiry.out" 2>&1

@@ -93,7 +93,7 @@ turn_common_args
 declare -A NODE_PID NODE_PORT NODE_LOG
 node_start() {
 	local name=$1 ip=$2
-	start_turn_server_or_bail "${TURN_ARGS[@]}" "${USERS[@]}" --listening-ip "$ip" \
+	start_turn_server_or_bail "${TURN_ARGS[@]}" "${USERS[@]}" "${@:3}" --listening-ip "$ip" \
 		--relay-ip "$ip" --no-tls --allow-loopback-peers --relay-threads 2 \
 		--user-quota 2 --control-socket "$T/$name.sock" --fleet-redis "$CONN" \
 		--fleet-node-name "$name" --fleet-heartbeat-ttl "$TTL"
@@ -101,7 +101,7 @@ node_start() {
 	NODE_PORT[$name]=$PORT
 	NODE_LOG[$name]=$TURNPIKED_LOG
 }
-node_start a 127.0.0.1
+node_start a 127.0.0.1 --redis-statsdb "$CONN"
 node_start b 127.0.0.2
 node_start c 127.0.0.3
 
@@ -196,6 +196,48 @@ else
 	tap_skip "the shared PostgreSQL store" "PostgreSQL or turnpike's libpq support is missing"
 fi
 
+# ---- redis-statsdb (node a): coturn's allocation status keys and events ----
+pick_port
+PEER_PORT=$PICKED
+"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
+track_pid "$!"
+wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+REDIS_CLI=$(command -v redis-cli)
+if [ -n "$REDIS_CLI" ]; then
+	rcli() { timeout 5 "$REDIS_CLI" -h 127.0.0.1 -p "$REDIS_PORT" -n 2 "$@"; }
+	timeout 60 "$REDIS_CLI" -h 127.0.0.1 -p "$REDIS_PORT" psubscribe \
+		'turn/realm/*/user/*/allocation/*' >"$T/events" 2>&1 &
+	track_pid "$!"
+	wait_until 5 grep -q psubscribe "$T/events"
+	bench turn --user u5 --password pw-u5 --refresh-after 30000 --send "127.0.0.1:$PEER_PORT" \
+		--count 5 "127.0.0.1:${NODE_PORT[a]}" >"$T/stat.out" 2>&1 &
+	STAT_PID=$!
+	track_pid "$STAT_PID"
+	# shellcheck disable=SC2317 # called through wait_until
+	status_key() { rcli --scan --pattern "turn/realm/$TURN_REALM/user/u5/allocation/*/status"; }
+	wait_until 10 test -n "$(status_key)"
+	KEY=$(status_key)
+	VAL=$(rcli get "$KEY")
+	KTTL=$(rcli ttl "$KEY")
+	[ -n "$KEY" ] && [ "${VAL% lifetime=*}" = new ] && [ "$KTTL" -gt 0 ] && [ "$KTTL" -le 600 ]
+	tap_is "redis-statsdb: redis-cli sees the live allocation's status key (new, expiring)" "$?" \
+		"key $KEY = $VAL, ttl $KTTL"
+	bench_refresh_now "$STAT_PID"
+	tap_is "... the client refreshes, relays 5 datagrams and deallocates" "$?" "$(cat "$T/stat.out")"
+	wait_until 5 test -z "$(status_key)"
+	tap_is "... the status key is gone once the allocation ended" "$?" "$(status_key)"
+	# shellcheck disable=SC2317 # called through wait_until
+	events_in() { grep -q deleted "$T/events" && grep -q 'rcvp=5, rcvb=' "$T/events"; }
+	wait_until 5 events_in
+	tap_is "... a subscriber got its status (new, deleted) and traffic (rcvp=5) events" "$?" \
+		"$(tr '\n' ' ' <"$T/events")"
+	grep -q "allocation/[0-9]\{18\}/total_traffic" "$T/events" &&
+		grep -q "sentp=5, sentb=" "$T/events"
+	tap_is "... total_traffic with coturn's 18-digit id, 5 datagrams back from the peer" "$?"
+else
+	tap_skip "redis-statsdb" "redis-cli is not installed"
+fi
+
 # ---- fleet-wide user-quota ----
 hold a u1
 hold a u1
@@ -237,11 +279,6 @@ wait_until 10 allocs_are b 0
 tap_is "node b reports no allocation left" "$?" "$(fleet status 2>&1)"
 
 # ---- a drained node steers to the least-loaded live node ----
-pick_port
-PEER_PORT=$PICKED
-"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
-track_pid "$!"
-wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
 hold c u3 # keeps the drained node running
 timeout 10 "$CTL" --control-socket "$T/c.sock" drain >"$T/out" 2>&1
 tap_is "turnpikectl drain on node c" "$?" "$(cat "$T/out")"

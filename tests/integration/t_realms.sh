@@ -37,6 +37,7 @@ ctl realm set "$A" --user-quota 3
 ctl realm set "$TURN_REALM" --user-quota 1
 DENIED=127.0.0.99
 ctl peer deny "$DENIED"
+ctl user add hugo --realm "$TURN_REALM" --password hugo-pw
 
 turn_common_args
 start_turn_server_or_bail "${TURN_ARGS[@]}" --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 \
@@ -148,9 +149,10 @@ PROMTEXT=$TOP_SRCDIR/tests/integration/promtext.py
 timeout 15 python3 "$PROMTEXT" get "$METRICS" "$T/m.prom" >/dev/null &&
 	timeout 15 python3 "$PROMTEXT" check "$T/m.prom" >"$T/m.check" 2>&1
 tap_is "the exposition with per-realm traffic is valid" "$?" "$(cat "$T/m.check")"
+# rval packets|bytes REALM DIRECTION: the sample's value (empty when absent).
 rval() {
-	timeout 15 python3 "$PROMTEXT" value "$T/m.prom" \
-		"turnpike_realm_relayed_$1_total{realm=\"$2\",direction=\"$3\"}"
+	awk -v s="turnpike_realm_relayed_$1_total{realm=\"$2\",direction=\"$3\"}" \
+		'$1 == s { print $2 }' "$T/m.prom"
 }
 traffic=""
 for r in "$A" "$B"; do
@@ -181,7 +183,7 @@ turn_stop_check
 # The same store with no-dynamic-realms and no-dynamic-ip-list: only the
 # configuration's realm, quotas and peer policy.
 start_turn_server_or_bail "${TURN_ARGS[@]}" --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 \
-	--allow-loopback-peers --userdb "$DB" --no-dynamic-realms --no-dynamic-ip-list \
+	--allow-loopback-peers --userdb "$DB" --no-dynamic-realms --no-dynamic-ip-list --userhash \
 	--prometheus --prometheus-address 127.0.0.1 --prometheus-port @PORT2@
 METRICS=http://127.0.0.1:$PORT2/metrics
 # shellcheck disable=SC2317,SC2329 # called through wait_until
@@ -201,5 +203,15 @@ out=$(timeout 30 python3 "$CHECK" permit 127.0.0.1 "$PORT" "$TURN_USER" "$TURN_P
 echo "$out" | grep -qx 'permit 0'
 tap_is "no-dynamic-ip-list: the store's denied $DENIED is permitted (allow-loopback-peers)" \
 	"$?" "$out"
+
+# RFC 8489 username anonymity with a user of the store: USERHASH and SHA-256.
+out=$(timeout 30 python3 "$CHECK" userhash 127.0.0.1 "$PORT" hugo hugo-pw "$TURN_REALM" 2>&1)
+echo "$out" | grep -qx 'anonymity 1' && echo "$out" | grep -qx 'allocate 0' &&
+	echo "$out" | grep -qx 'mi-sha256 1'
+tap_is "userhash: the store's user hugo allocates named by USERHASH only (SHA-256)" "$?" "$out"
+echo "$out" | grep -qx 'wrongpw 401' && echo "$out" | grep -qx 'unknown 401'
+tap_is "... a wrong password or an unknown USERHASH gets 401" "$?" "$out"
+grep -q "realm \"$TURN_REALM\", user \"hugo\"" "$TURNPIKED_LOG"
+tap_is "... and the session is logged as hugo's" "$?" "$(grep 'relay ' "$TURNPIKED_LOG" | tail -n 2)"
 turn_stop_check
 tap_done

@@ -61,6 +61,22 @@ else
 	tap_skip "turnadmin -M" "coturn is not installed"
 fi
 
+# ---- coturn's TLS keys: a user the server makes use TLS connects with ca= only ----
+my_sql mysql <<EOF
+CREATE USER 'tls'@'127.0.0.1' IDENTIFIED BY 'tls-pw' REQUIRE SSL;
+GRANT ALL ON *.* TO 'tls'@'127.0.0.1';
+EOF
+TLSCONN="host=127.0.0.1 port=$MY_PORT user=tls password=tls-pw dbname=coturn"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-keyout "$T/other.key" -out "$T/other.pem" -subj /CN=other >/dev/null 2>&1
+plain=$("$CTL" --mysql-userdb "$TLSCONN" user list 2>&1)
+tls=$("$CTL" --mysql-userdb "$TLSCONN ca=$MY_DIR/cert.pem" user list 2>&1)
+wrong=$("$CTL" --mysql-userdb "$TLSCONN ca=$T/other.pem" user list 2>&1)
+grep -q "Access denied" <<<"$plain" && grep -q "alice\[example.org\]" <<<"$tls" &&
+	grep -q "cannot connect: TLS" <<<"$wrong"
+tap_is "ca= connects over TLS (a REQUIRE SSL user), without it or with another CA it is refused" \
+	"$?" "without: $plain" "ca=: $tls" "other CA: $wrong"
+
 # ---- store copy: SQLite -> MariaDB -> SQLite keeps every row ----
 A=$T/a.db
 B=$T/b.db

@@ -17,6 +17,7 @@
 #include "turnpike/stun_build.h"
 #include "turnpike/tcpconn.h"
 #include "turnpike/turn.h"
+#include "turnpike/mobility.h"
 #include "unit.h"
 
 #define REALM "example.org"
@@ -53,6 +54,7 @@ struct fake {
 	struct turn_allocation *bound_alloc;
 	uint16_t bound_number;
 	uint64_t bound_until;
+	size_t moves; /* moved calls */
 };
 
 static struct fake io;
@@ -189,8 +191,17 @@ fake_channel_bound(void *ctx, const struct turn_relay *r, struct turn_allocation
 	f->bound_until = until_ms;
 }
 
+static void
+fake_moved(void *ctx, struct turn_allocation *alloc)
+{
+	struct fake *f = ctx;
+
+	(void)alloc;
+	f->moves++;
+}
+
 static const struct turn_io fake_io = {&io, fake_open, fake_close, fake_send, fake_client,
-    fake_tcp_connect, fake_tcp_close, fake_channel_bound};
+    fake_tcp_connect, fake_tcp_close, fake_channel_bound, fake_moved};
 
 static struct turn_5tuple
 tuple(const char *client, uint8_t transport)
@@ -1770,6 +1781,110 @@ test_tcp_bind(void)
 	cfg.tcp_relay = false;
 }
 
+/* A Refresh from t as user carrying MOBILITY-TICKET (len bytes of ticket). */
+static int
+refresh_ticket(const struct turn_5tuple *t, const char *user, const char *password,
+    const char *ticket, size_t len)
+{
+	begin(STUN_REFRESH, STUN_REQUEST);
+	stun_build_attr(&bld, STUN_ATTR_MOBILITY_TICKET, ticket, len);
+	finish_as(user, password, t, false);
+	feed(t, NULL);
+	return answer();
+}
+
+/* An Allocate from t as alice asking for mobility (ticket of len bytes, empty per RFC 8016). */
+static int
+allocate_mobile(const struct turn_5tuple *t, size_t len)
+{
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	stun_build_attr(&bld, STUN_ATTR_MOBILITY_TICKET, "xxxxxxxx", len);
+	finish(t);
+	feed(t, NULL);
+	return answer();
+}
+
+/* The answer's MOBILITY-TICKET into out (MOBILITY_TICKET_LEN + 1); false without one. */
+static bool
+ticket_of(char *dst)
+{
+	const struct stun_attr *a = stun_find(&resp, STUN_ATTR_MOBILITY_TICKET);
+
+	if (outlen == 0 || a == NULL || a->len != MOBILITY_TICKET_LEN)
+		return false;
+	memcpy(dst, stun_attr_value(&resp, a), a->len);
+	dst[a->len] = '\0';
+	return true;
+}
+
+static void
+test_mobility(void)
+{
+	struct turn_5tuple c3 = tuple("198.51.100.3:41000", TURN_UDP);
+	struct sockaddr_storage p = sa("203.0.113.9:7000");
+	char t1[MOBILITY_TICKET_LEN + 1], t2[MOBILITY_TICKET_LEN + 1], bad[MOBILITY_TICKET_LEN + 1];
+	struct turn_stats st;
+	uint8_t tag = 9;
+
+	restart();
+	CHECKM(allocate_mobile(&c1, 0) == 405 && stats().allocations_active == 0,
+	    "RFC 8016: mobility off, an Allocate asking for it gets 405");
+	cfg.mobility = true;
+	restart();
+	CHECKM(allocate_mobile(&c1, 8) == 400,
+	    "RFC 8016 §3.1: a non-empty ticket in an Allocate: 400");
+	CHECK(allocate(&c1) == 0 && !has(STUN_ATTR_MOBILITY_TICKET));
+	CHECK(refresh(&c1, 0) == 0);
+	CHECKM(allocate_mobile(&c1, 0) == 0 && ticket_of(t1) && mi_ok("alice", "s3cret"),
+	    "an Allocate asking for mobility gets a 32-character ticket");
+	CHECK(permit(&c1, "203.0.113.9:1") == 0 &&
+	    bind_channel(&c1, 0x4000, "203.0.113.9:7000") == 0);
+	io.bounds = 0;
+	CHECK(refresh_ticket(&c2, "alice", "s3cret", t1, MOBILITY_TICKET_LEN) == 0 &&
+	    ticket_of(t2) && strcmp(t1, t2) != 0 && mi_ok("alice", "s3cret"));
+	CHECKM(reply.moved && addr_equal(SA(reply.moved_from.client), SA(c1.client)) &&
+		io.moves == 1 && io.bounds == 1 && io.bound_number == 0x4000,
+	    "a ticket from a new 5-tuple moves the allocation; its channel is announced again");
+	CHECKM(refresh(&c1, -1) == 437, "the old 5-tuple no longer owns it: 437");
+	turn_handle_chandata(turn, &c2, 0x4000, (const uint8_t *)"chan", 4, &now);
+	CHECKM(io.peer_sends == 1 && addr_equal(SA(io.peer), SA(p)), "the channel moved along");
+	from_peer("203.0.113.9:7000", "abcde");
+	CHECKM(io.client_sends == 1 && addr_equal(SA(io.ctuple.client), SA(c2.client)),
+	    "peer data goes to the new 5-tuple");
+	CHECKM(refresh_ticket(&c3, "alice", "s3cret", t1, MOBILITY_TICKET_LEN) == 400,
+	    "a used ticket is refused (400)");
+	memcpy(bad, t2, sizeof bad);
+	bad[20] = bad[20] == 'A' ? 'B' : 'A';
+	CHECKM(refresh_ticket(&c3, "alice", "s3cret", bad, MOBILITY_TICKET_LEN) == 400,
+	    "a forged ticket is refused (400)");
+	CHECKM(refresh_ticket(&c3, "alice", "s3cret", t2, 12) == 400, "a short ticket: 400");
+	CHECKM(refresh_ticket(&c3, "bob", "hunter2", t2, MOBILITY_TICKET_LEN) == 441,
+	    "another user's ticket: 441");
+	CHECKM(refresh(&c3, -1) == 437 && refresh(&c2, -1) == 0 && stats().allocations_active == 1,
+	    "refused tickets changed nothing");
+	st = stats();
+	CHECK(st.mobility_moves == 1 && st.mobility_refused == 4 && st.mobility_tickets == 2);
+	CHECK(refresh_ticket(&c2, "alice", "s3cret", t2, MOBILITY_TICKET_LEN) == 0 &&
+	    !reply.moved && ticket_of(t1) && strcmp(t1, t2) != 0);
+	CHECKM(turn_mobility_tag(turn, &req, &tag) == 0 && tag == 0,
+	    "turn_mobility_tag names the worker that sealed it");
+	now.unix_s += 600 + 3600 + 1;
+	now.mono_ms += 1000;
+	CHECKM(refresh_ticket(&c3, "alice", "s3cret", t1, MOBILITY_TICKET_LEN) == 400,
+	    "an expired ticket is refused (400)");
+	now.unix_s -= 600 + 3600 + 1;
+	CHECK(allocate_mobile(&c3, 0) == 0 && ticket_of(t2));
+	CHECKM(refresh_ticket(&c3, "alice", "s3cret", t1, MOBILITY_TICKET_LEN) == 437,
+	    "a 5-tuple holding its own allocation does not take another: 437");
+	CHECK(allocate_mobile(&ctcp, 0) == 0 && !has(STUN_ATTR_MOBILITY_TICKET));
+	cfg.mobility = false;
+	CHECKM(refresh_ticket(&c3, "alice", "s3cret", t2, MOBILITY_TICKET_LEN) == 405,
+	    "mobility turned off: 405");
+	CHECK(turn_mobility_tag(turn, &req, &tag) == -1);
+	restart();
+}
+
 static void
 setup(void)
 {
@@ -1823,6 +1938,7 @@ main(void)
 	test_tcp_allocate();
 	test_tcp_connect();
 	test_tcp_bind();
+	test_mobility();
 	test_free();
 	creds_static_free(cs);
 	return unit_done();

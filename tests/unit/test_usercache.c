@@ -36,7 +36,26 @@ test_usertab(void)
 		strcmp(name, "alice") == 0,
 	    "a user by its USERHASH");
 	CHECK(usertab_find_hash(t, hash, "s", 1, name, &namelen) == CREDS_UNKNOWN);
+	for (i = 0; i < 200; i++) {
+		snprintf(big, sizeof big, "user%d", i);
+		integrity_userhash(big, strlen(big), "r", 1, hash);
+		if (usertab_find_hash(t, hash, "r", 1, name, &namelen) != CREDS_FOUND ||
+		    strcmp(name, big) != 0 || namelen != strlen(big))
+			break;
+	}
+	CHECKM(i == 200,
+	    "each of 200 users (more than buckets sized for) is found by its USERHASH");
+	hash[0] ^= 1;
+	CHECKM(usertab_find_hash(t, hash, "r", 1, name, &namelen) == CREDS_UNKNOWN,
+	    "an unknown USERHASH: none");
 	CHECK(usertab_find(NULL, "r", 1, "alice", 5, &out) == CREDS_UNKNOWN);
+	CHECK(usertab_has(t, "r", "user7") && !usertab_has(t, "s", "user7"));
+	usertab_del(t, "r", "user7");
+	usertab_del(t, "r", "nobody");
+	CHECKM(usertab_count(t) == 200 && !usertab_has(t, "r", "user7") &&
+		usertab_find(t, "r", 1, "user7", 5, &out) == CREDS_UNKNOWN &&
+		usertab_find(t, "r", 1, "user8", 5, &out) == CREDS_FOUND,
+	    "a user removed (a change applied from the store's log); the others stay");
 	usertab_free(t);
 	usertab_free(NULL);
 }

@@ -244,6 +244,8 @@ gen_init_turn(struct gen *g, const struct gen_fixed *fx)
 	t->alternate_preauth = cfg->alternate_server_preauth;
 	t->userhash = cfg->userhash;
 	t->check_origin = cfg->check_origin_consistency;
+	/* Behind proxy-protocol=udp the balancer's flow table is per worker: no moves. */
+	t->mobility = cfg->mobility && !config_proxy_protocol_on(cfg, "udp");
 }
 
 /* alternate-server and tls-alternate-server, in the order given (weights by repetition). */
@@ -330,6 +332,7 @@ gen_init_setup(struct gen *g, const struct gen_fixed *fx)
 	ws->udp = fx->udp;
 	ws->nudp = fx->nudp;
 	ws->fastpath = fx->fastpath;
+	ws->statsdb = fx->statsdb;
 	ws->sklookup = fx->sklookup;
 	ws->min_port = (uint16_t)fx->boot->min_port;
 	ws->max_port = (uint16_t)fx->boot->max_port;

@@ -32,6 +32,7 @@
 #include "turnpike/relayaddr.h"
 #include "turnpike/relayfast.h"
 #include "turnpike/relayshared.h"
+#include "turnpike/statsdb.h"
 #include "turnpike/tbucket.h"
 #include "turnpike/tcpconn.h"
 #include "turnpike/tcprelay.h"
@@ -81,6 +82,9 @@ struct relay_sock {
 	struct relayfast *fast; /* its channels in the kernel fast path */
 	bool in_cb;             /* its read callback is running */
 	bool dead;              /* closed inside the callback: free when it returns */
+	/* redis-statsdb: what was last reported (st_expires 0: nothing yet). */
+	uint64_t st_expires, st_traffic_ms;
+	uint64_t st_rcvp, st_rcvb, st_sentp, st_sentb;
 	LIST_ENTRY(relay_sock) entry;
 };
 
@@ -92,6 +96,7 @@ struct relay {
 	struct udpio_tx *tx_peer;             /* datagrams to peers, idem */
 	struct tcprelay *tcp;                 /* RFC 6062 peer connections */
 	struct relayshared *shared;           /* relay-sockets=shared; NULL: a socket each */
+	bool shared_refused;                  /* the kernel refused a shared port: logged once */
 	unsigned pass_reads;                  /* relay sockets read in this loop pass */
 	unsigned last_pass_reads;             /* and in the one before */
 	struct relay_conn *cur_conn;          /* between relay_begin and relay_end */
@@ -299,8 +304,18 @@ relay_try_port(struct relay *rl, const struct turn_relay_req *req, size_t addr,
 	int fd, saved;
 
 	/* A RESERVATION-TOKEN holds a socket on port+1: such relays keep a socket each. */
-	if (rl->shared != NULL && !req->tcp && !req->reserve)
-		return relay_try_shared(rl, req, addr, out);
+	if (rl->shared != NULL && !req->tcp && !req->reserve) {
+		if (relay_try_shared(rl, req, addr, out) == 0)
+			return 0;
+		if (errno != EPERM)
+			return -1;
+		/* The kernel refuses the map update (before Linux 6.5, after the privilege drop). */
+		if (!rl->shared_refused)
+			log_warnx("worker %d: shared relay port refused (%s): a socket per "
+				  "allocation",
+			    rl->setup.worker_id, strerror(errno));
+		rl->shared_refused = true;
+	}
 	if (portpool_get(pool, addr, req->even_port || req->reserve, req->reserve, &port) != 0) {
 		errno = EAGAIN; /* this address is full */
 		return -1;
@@ -515,6 +530,109 @@ relay_fast_count(struct relay *rl, struct relay_sock *s, const struct turn_count
 }
 
 /* Closes the socket and gives back its port and count; frees it unless in its callback. */
+#define RELAY_TRAFFIC_EVERY_MS 5000 /* redis-statsdb traffic events, per allocation */
+
+/* Whether s speaks for its allocation in redis-statsdb (its first relay; the core is alive). */
+static bool
+relay_reports(const struct relay_sock *s)
+{
+	return s->rl->setup.statsdb != NULL && s->rl->turn != NULL && s->alloc != NULL &&
+	    s->tr == &s->alloc->relays[0];
+}
+
+static void
+relay_stat_key(const struct relay_sock *s, const char *what, char *key, size_t cap)
+{
+	uint64_t id = ((uint64_t)(s->rl->setup.worker_id + 1) << 40) | s->alloc->id;
+
+	statsdb_key(key, cap, s->realm, s->user, id, what);
+}
+
+static void
+relay_stat_status(struct relay_sock *s, uint64_t now_ms)
+{
+	const struct turn_allocation *a = s->alloc;
+	uint64_t left = a->expires_ms > now_ms ? (a->expires_ms - now_ms + 999) / 1000 : 1;
+	char key[STATSDB_KEY_MAX], val[64], ttl[24];
+	const char *set[] = {"SET", key, val, "EX", ttl};
+	const char *pub[] = {"PUBLISH", key, val};
+
+	relay_stat_key(s, "status", key, sizeof key);
+	snprintf(val, sizeof val, "%s lifetime=%llu", s->st_expires == 0 ? "new" : "refreshed",
+	    (unsigned long long)left);
+	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)left);
+	statsdb_send(s->rl->setup.statsdb, 5, set);
+	statsdb_send(s->rl->setup.statsdb, 3, pub);
+	s->st_expires = a->expires_ms;
+}
+
+/* Publishes what was relayed since the last report (what: "traffic"), or in all. */
+static void
+relay_stat_traffic(struct relay_sock *s, const char *what, bool total)
+{
+	const struct turn_allocation *a = s->alloc;
+	char key[STATSDB_KEY_MAX], val[128];
+	const char *pub[] = {"PUBLISH", key, val};
+
+	relay_stat_key(s, what, key, sizeof key);
+	/* coturn's rcv: from the client (to peers); sent: to the client. */
+	snprintf(val, sizeof val, "rcvp=%llu, rcvb=%llu, sentp=%llu, sentb=%llu",
+	    (unsigned long long)(a->to_peer_packets - (total ? 0 : s->st_rcvp)),
+	    (unsigned long long)(a->to_peer_bytes - (total ? 0 : s->st_rcvb)),
+	    (unsigned long long)(a->to_client_packets - (total ? 0 : s->st_sentp)),
+	    (unsigned long long)(a->to_client_bytes - (total ? 0 : s->st_sentb)));
+	statsdb_send(s->rl->setup.statsdb, 3, pub);
+	s->st_rcvp = a->to_peer_packets;
+	s->st_rcvb = a->to_peer_bytes;
+	s->st_sentp = a->to_client_packets;
+	s->st_sentb = a->to_client_bytes;
+}
+
+static bool
+relay_stat_moved(const struct relay_sock *s)
+{
+	const struct turn_allocation *a = s->alloc;
+
+	return a->to_peer_packets != s->st_rcvp || a->to_client_packets != s->st_sentp;
+}
+
+void
+relay_report(struct relay *rl, const struct turn_now *now)
+{
+	struct relay_sock *s;
+
+	LIST_FOREACH(s, &rl->socks, entry)
+	{
+		if (!relay_reports(s) || s->alloc->expires_ms == 0)
+			continue;
+		if (s->alloc->expires_ms != s->st_expires)
+			relay_stat_status(s, now->mono_ms);
+		if (now->mono_ms - s->st_traffic_ms >= RELAY_TRAFFIC_EVERY_MS) {
+			if (relay_stat_moved(s))
+				relay_stat_traffic(s, "traffic", false);
+			s->st_traffic_ms = now->mono_ms;
+		}
+	}
+}
+
+/* The allocation ends: its status key goes, "deleted" and its totals are published. */
+static void
+relay_stat_close(struct relay_sock *s)
+{
+	char key[STATSDB_KEY_MAX];
+	const char *del[] = {"DEL", key};
+	const char *pub[] = {"PUBLISH", key, "deleted"};
+
+	if (!relay_reports(s) || s->st_expires == 0)
+		return;
+	relay_stat_key(s, "status", key, sizeof key);
+	statsdb_send(s->rl->setup.statsdb, 2, del);
+	statsdb_send(s->rl->setup.statsdb, 3, pub);
+	if (relay_stat_moved(s))
+		relay_stat_traffic(s, "traffic", false);
+	relay_stat_traffic(s, "total_traffic", true);
+}
+
 static void
 relay_sock_close(struct relay *rl, struct relay_sock *s)
 {
@@ -525,6 +643,7 @@ relay_sock_close(struct relay *rl, struct relay_sock *s)
 		relayfast_clear(rl->setup.fastpath, &s->fast, &n);
 		relay_fast_count(rl, s, &n);
 	}
+	relay_stat_close(s);
 	relay_log_close(s);
 	if (s->shared) {
 		relayshared_release(rl->shared, s->addr, s->port);
@@ -887,6 +1006,30 @@ relay_channel_bound(void *ctx, const struct turn_relay *r, struct turn_allocatio
 	rl->stats.fast_channels += relayfast_count(s->fast) - before;
 }
 
+/*
+ * RFC 8016: alloc's client moved to a new 5-tuple. Its fast-path channels
+ * name the old client address: they go, and the core announces them again.
+ */
+static void
+relay_moved(void *ctx, struct turn_allocation *alloc)
+{
+	struct relay *rl = ctx;
+	struct relay_sock *s;
+	struct turn_counts n;
+	size_t i;
+
+	if (rl->setup.fastpath == NULL)
+		return;
+	for (i = 0; i < ALLOCATION_MAX_RELAYS; i++) {
+		if (!alloc->live[i] || (s = alloc->relays[i].handle) == NULL || s->fast == NULL)
+			continue;
+		memset(&n, 0, sizeof n);
+		rl->stats.fast_channels -= relayfast_count(s->fast);
+		relayfast_clear(rl->setup.fastpath, &s->fast, &n);
+		relay_fast_count(rl, s, &n);
+	}
+}
+
 static uint64_t
 relay_fast_until(void *arg, uint16_t number, const struct sockaddr *peer)
 {
@@ -929,6 +1072,7 @@ relay_io(struct relay *rl, struct turn_io *io)
 	io->tcp_connect = relay_tcp_connect;
 	io->tcp_close = relay_tcp_close;
 	io->channel_bound = relay_channel_bound;
+	io->moved = relay_moved;
 }
 
 /* A printable copy of the request's user name, for the logs. */
@@ -1073,6 +1217,7 @@ relay_free(struct relay *rl)
 	if (rl == NULL)
 		return;
 	tcprelay_free(rl->tcp); /* after the core, which closed what it knew */
+	rl->turn = NULL;        /* nor may its allocations be reported */
 	while ((s = LIST_FIRST(&rl->socks)) != NULL)
 		relay_sock_close(rl, s); /* the core is gone: its relay pointers with it */
 	relayshared_free(rl->shared);

@@ -9,7 +9,8 @@
 #include "turnpike/usercache.h"
 
 struct usertab_entry {
-	struct usertab_entry *next;
+	struct usertab_entry *next;  /* chain of buckets (by realm and name) */
+	struct usertab_entry *hnext; /* chain of hbuckets (by USERHASH) */
 	struct creds_key key;
 	uint8_t hash[32]; /* USERHASH: SHA-256(name ":" realm) */
 	size_t realmlen, namelen;
@@ -18,6 +19,7 @@ struct usertab_entry {
 
 struct usertab {
 	struct usertab_entry **buckets;
+	struct usertab_entry **hbuckets; /* the same entries indexed by USERHASH */
 	size_t nbuckets, n;
 };
 
@@ -46,7 +48,9 @@ usertab_create(size_t n)
 		nb *= 2;
 	if ((t = calloc(1, sizeof *t)) == NULL)
 		return NULL;
-	if ((t->buckets = calloc(nb, sizeof *t->buckets)) == NULL) {
+	if ((t->buckets = calloc(nb, sizeof *t->buckets)) == NULL ||
+	    (t->hbuckets = calloc(nb, sizeof *t->hbuckets)) == NULL) {
+		free(t->buckets);
 		free(t);
 		return NULL;
 	}
@@ -70,7 +74,18 @@ usertab_free(struct usertab *t)
 		}
 	}
 	free(t->buckets);
+	free(t->hbuckets);
 	free(t);
+}
+
+/* A USERHASH's bucket: SHA-256 output is uniform, so its first bytes will do. */
+static size_t
+usertab_hbucket(const struct usertab *t, const uint8_t hash[32])
+{
+	uint64_t v;
+
+	memcpy(&v, hash, sizeof v);
+	return (size_t)(v & (t->nbuckets - 1));
 }
 
 static struct usertab_entry *
@@ -110,8 +125,36 @@ usertab_add(struct usertab *t, const char *realm, const char *name, const struct
 	b = usercache_hash(realm, rl, name, nl) & (t->nbuckets - 1);
 	e->next = t->buckets[b];
 	t->buckets[b] = e;
+	b = usertab_hbucket(t, e->hash);
+	e->hnext = t->hbuckets[b];
+	t->hbuckets[b] = e;
 	t->n++;
 	return 0;
+}
+
+void
+usertab_del(struct usertab *t, const char *realm, const char *name)
+{
+	size_t rl = strlen(realm), nl = strlen(name);
+	struct usertab_entry **pe, *e;
+
+	pe = &t->buckets[usercache_hash(realm, rl, name, nl) & (t->nbuckets - 1)];
+	for (; (e = *pe) != NULL; pe = &e->next) {
+		if (e->realmlen == rl && e->namelen == nl && memcmp(e->text, realm, rl) == 0 &&
+		    memcmp(e->text + rl + 1, name, nl) == 0) {
+			*pe = e->next;
+			explicit_bzero(&e->key, sizeof e->key);
+			free(e);
+			t->n--;
+			return;
+		}
+	}
+}
+
+bool
+usertab_has(const struct usertab *t, const char *realm, const char *name)
+{
+	return t != NULL && usertab_lookup(t, realm, strlen(realm), name, strlen(name)) != NULL;
 }
 
 size_t
@@ -137,18 +180,17 @@ usertab_find_hash(const struct usertab *t, const uint8_t hash[32], const char *r
     size_t realmlen, char *name, size_t *namelen)
 {
 	const struct usertab_entry *e;
-	size_t i;
 
-	for (i = 0; t != NULL && i < t->nbuckets; i++) {
-		for (e = t->buckets[i]; e != NULL; e = e->next) {
-			if (e->realmlen != realmlen || memcmp(e->text, realm, realmlen) != 0 ||
-			    memcmp(e->hash, hash, sizeof e->hash) != 0 ||
-			    e->namelen >= CREDS_NAME_MAX)
-				continue;
-			memcpy(name, e->text + e->realmlen + 1, e->namelen + 1);
-			*namelen = e->namelen;
-			return CREDS_FOUND;
-		}
+	if (t == NULL)
+		return CREDS_UNKNOWN;
+	/* One bucket of the USERHASH index: a lookup never walks the table. */
+	for (e = t->hbuckets[usertab_hbucket(t, hash)]; e != NULL; e = e->hnext) {
+		if (e->realmlen != realmlen || memcmp(e->text, realm, realmlen) != 0 ||
+		    memcmp(e->hash, hash, sizeof e->hash) != 0 || e->namelen >= CREDS_NAME_MAX)
+			continue;
+		memcpy(name, e->text + e->realmlen + 1, e->namelen + 1);
+		*namelen = e->namelen;
+		return CREDS_FOUND;
 	}
 	return CREDS_UNKNOWN;
 }

@@ -34,6 +34,7 @@
 #define USERDB_BUSY_MS 100          /* the reload thread's wait for another writer's lock */
 #define USERDB_NET_TIMEOUT_MS 10000 /* a network store's statement timeout */
 #define USERDB_LOG_EVERY_MS 60000   /* a store that stays unreadable: one line a minute */
+#define USERDB_FOLLOW_MAX 1000      /* user changes applied one by one; more: reload them all */
 
 /* What the store held at one data_version; ok false: unreadable, fail closed. */
 struct userdb_snap {
@@ -75,6 +76,7 @@ struct userdb {
 	userdb_hook_fn hook; /* guarded by mu */
 	void *hook_arg;
 	bool hook_new;     /* set: the next poll reloads and calls it */
+	bool users_new;    /* set: the next poll reads the users again too */
 	bool no_realms;    /* guarded by mu: no-dynamic-realms */
 	bool no_ip_list;   /* guarded by mu: no-dynamic-ip-list */
 	uint64_t stale_ms; /* guarded by mu: userdb-stale-limit */
@@ -85,6 +87,8 @@ struct userdb {
 	bool okeys_warned;
 	struct stat seen; /* the file as it was when last read: a change reopens it */
 	int64_t version;
+	bool logged;            /* the snapshot's users follow the store's change log */
+	struct store_mark mark; /* where the log stood when they were brought up to date */
 	bool failing;
 	bool closed;        /* the snapshot is the unreadable one: store users fail */
 	uint64_t good_ms;   /* when the snapshot served was last confirmed; 0: never */
@@ -291,10 +295,11 @@ userdb_extra_add(void *arg, const struct store_row *row)
 
 /*
  * A snapshot of every realm's users and secrets, and of the origin-to-realm
- * mapping unless no_realms; NULL with *cause on failure.
+ * mapping unless no_realms; NULL with *cause on failure. keep: the users of
+ * the current snapshot, carried over instead of read again.
  */
 static struct userdb_snap *
-userdb_load(struct userdb *u, bool no_realms, char **cause)
+userdb_load(struct userdb *u, struct usertab *keep, bool no_realms, char **cause)
 {
 	struct userdb_load l = {u, u->store, NULL, cause};
 
@@ -309,17 +314,23 @@ userdb_load(struct userdb *u, bool no_realms, char **cause)
 	l.sn->sep = u->sep;
 	size_t cap = atomic_load(&u->cache_users);
 
-	if ((l.sn->users = usertab_create(cap < 1000000 ? cap : 1000000)) == NULL) {
+	if (keep != NULL) {
+		l.sn->users = keep;
+		l.sn->partial = u->snap->partial;
+	} else if ((l.sn->users = usertab_create(cap < 1000000 ? cap : 1000000)) == NULL) {
 		userdb_snap_free(l.sn);
 		cause_fail(cause, "out of memory");
 		return NULL;
 	}
-	if (store_user_keys(u->store, (uint64_t)cap + 1, userdb_load_user, &l, cause) != 0 ||
+	if ((keep == NULL &&
+		store_user_keys(u->store, (uint64_t)cap + 1, userdb_load_user, &l, cause) != 0) ||
 	    (u->rest && store_secret_list(u->store, NULL, userdb_load_secret, &l, cause) != 0) ||
 	    store_oauth_key_list(u->store, userdb_load_oauth, &l, cause) != 0 ||
 	    (!no_realms && store_origin_list(u->store, NULL, userdb_load_origin, &l, cause) != 0)) {
 		if (*cause == NULL)
 			cause_fail(cause, "reading the store failed");
+		if (keep != NULL)
+			l.sn->users = NULL; /* still the current snapshot's */
 		userdb_snap_free(l.sn);
 		return NULL;
 	}
@@ -336,6 +347,8 @@ userdb_swap(struct userdb *u, struct userdb_snap *sn)
 	old = u->snap;
 	u->snap = sn;
 	pthread_rwlock_unlock(&u->lock);
+	if (old != NULL && old->users == sn->users)
+		old->users = NULL; /* carried over */
 	userdb_snap_free(old);
 }
 
@@ -380,6 +393,7 @@ userdb_open(struct userdb *u, char **cause)
 			return -1;
 		}
 		u->version = -1; /* a new connection: read everything again */
+		u->logged = false;
 		return 0;
 	}
 	if (u->store != NULL && (stat(u->label, &sb) == -1 || userdb_changed(u, &sb))) {
@@ -448,6 +462,98 @@ userdb_revalidate(struct userdb *u)
 	free(names);
 }
 
+/* The users the change log names, each with the store's answer. */
+struct userdb_follow {
+	struct userdb_follow_user {
+		int status;
+		struct creds_key key;
+		char realm[STORE_REALM_MAX + 1];
+		char name[STORE_NAME_MAX + 1];
+	} * v;
+	size_t n;
+};
+
+static int
+userdb_follow_add(void *arg, const char *realm, const char *name)
+{
+	struct userdb_follow *f = arg;
+	struct userdb_follow_user *e;
+
+	if (f->n == USERDB_FOLLOW_MAX || strlen(realm) > STORE_REALM_MAX ||
+	    strlen(name) > STORE_NAME_MAX)
+		return 0; /* more than planned, or a name no user can have: skipped */
+	e = &f->v[f->n++];
+	snprintf(e->realm, sizeof e->realm, "%s", realm);
+	snprintf(e->name, sizeof e->name, "%s", name);
+	return 0;
+}
+
+/* Applies the users looked up to the snapshot in place (memory only, under the write lock). */
+static void
+userdb_follow_apply(struct userdb *u, const struct userdb_follow *f)
+{
+	struct userdb_snap *sn = u->snap;
+	size_t i, cap = atomic_load(&u->cache_users);
+
+	pthread_rwlock_wrlock(&u->lock);
+	for (i = 0; i < f->n; i++) {
+		const struct userdb_follow_user *e = &f->v[i];
+
+		if (e->status != CREDS_FOUND)
+			usertab_del(sn->users, e->realm, e->name);
+		else if ((!usertab_has(sn->users, e->realm, e->name) &&
+			     usertab_count(sn->users) >= cap) ||
+		    usertab_add(sn->users, e->realm, e->name, &e->key) == -1)
+			sn->partial = true; /* looked up on demand */
+	}
+	pthread_rwlock_unlock(&u->lock);
+	for (i = 0; i < f->n; i++)
+		usercache_put(u->cache, f->v[i].realm, f->v[i].name, f->v[i].status, &f->v[i].key);
+}
+
+/*
+ * Brings the snapshot's users up to date from the store's change log: each
+ * user changed since the last mark is looked up and replaced in memory, so a
+ * change costs a query per user changed, not a reload of userdb-cache-users.
+ * 0: done (*m is where the log stands); 1: the engine keeps no log; 2: the
+ * users must be reloaded (log pruned past the mark, or too many changes);
+ * -1 with *cause.
+ */
+static int
+userdb_follow(struct userdb *u, struct store_mark *m, char **cause)
+{
+	struct userdb_follow f = {NULL, 0};
+	struct creds_result r;
+	size_t i;
+	int rc;
+
+	if ((rc = store_change_mark(u->store, m, cause)) != 0)
+		return rc;
+	if (!u->logged || !u->snap->ok || u->snap->users == NULL || m->last < u->mark.last ||
+	    m->first > u->mark.last + 1 || m->last - u->mark.last > USERDB_FOLLOW_MAX)
+		return 2;
+	if (m->last == u->mark.last)
+		return 0;
+	if ((f.v = calloc(USERDB_FOLLOW_MAX, sizeof *f.v)) == NULL)
+		return cause_fail(cause, "out of memory");
+	rc = store_user_changes(u->store, u->mark.last, m->last, userdb_follow_add, &f, cause);
+	for (i = 0; rc == 0 && i < f.n; i++) {
+		f.v[i].status = store_user_lookup(u->store, f.v[i].realm, f.v[i].name, &r, cause);
+		if (f.v[i].status == CREDS_FOUND)
+			f.v[i].key = r.keys[0];
+		else if (f.v[i].status != CREDS_UNKNOWN)
+			rc = -1;
+		explicit_bzero(&r, sizeof r);
+	}
+	if (rc == 0) {
+		userdb_follow_apply(u, &f);
+		u->mark.last = m->last;
+	}
+	explicit_bzero(f.v, USERDB_FOLLOW_MAX * sizeof *f.v);
+	free(f.v);
+	return rc == 0 ? 0 : -1;
+}
+
 /* Reloads when data_version moved (another connection committed) or a hook was set. */
 static int
 userdb_refresh(struct userdb *u, char **cause)
@@ -455,10 +561,13 @@ userdb_refresh(struct userdb *u, char **cause)
 	struct userdb_extra opts = {NULL, NULL, 0}, peers = {NULL, NULL, 0};
 	struct userdb_rows rows;
 	struct userdb_snap *sn;
+	struct store_mark m;
 	userdb_hook_fn hook;
 	void *hook_arg;
 	bool no_realms, no_ip_list;
 	int64_t v;
+	int follow;
+	bool forced;
 
 	pthread_mutex_lock(&u->mu);
 	hook = u->hook;
@@ -467,22 +576,37 @@ userdb_refresh(struct userdb *u, char **cause)
 	no_ip_list = u->no_ip_list;
 	if (u->hook_new)
 		u->version = -1;
-	u->hook_new = false;
+	if (u->users_new)
+		u->logged = false;
+	forced = u->hook_new;
+	u->hook_new = u->users_new = false;
 	pthread_mutex_unlock(&u->mu);
 	if (userdb_open(u, cause) != 0 || store_data_version(u->store, &v, cause) != 0)
 		return -1;
 	if (v == u->version)
 		return 0;
-	if ((sn = userdb_load(u, no_realms, cause)) == NULL)
+	if ((follow = userdb_follow(u, &m, cause)) == -1)
+		return -1;
+	if (follow == 0 && m.others == u->mark.others && !forced) {
+		u->version = v; /* only users changed: applied */
+		return 0;
+	}
+	if ((sn = userdb_load(u, follow == 0 ? u->snap->users : NULL, no_realms, cause)) == NULL)
 		return -1;
 	if (hook != NULL &&
 	    userdb_load_extra(u, no_realms, no_ip_list, &opts, &peers, cause) != 0) {
+		if (sn->users == u->snap->users)
+			sn->users = NULL; /* still the current snapshot's */
 		userdb_snap_free(sn);
 		return -1;
 	}
 	u->version = v;
+	u->logged = follow != 1;
+	if (follow != 1)
+		u->mark = m;
 	userdb_swap(u, sn);
-	userdb_revalidate(u);
+	if (follow != 0)
+		userdb_revalidate(u);
 	if (hook != NULL) {
 		rows = (struct userdb_rows){opts.v, opts.n, peers.v, peers.n};
 		hook(hook_arg, &rows);
@@ -728,7 +852,7 @@ userdb_set_cache_users(struct userdb *u, size_t n)
 	pthread_mutex_lock(&u->mu);
 	if (atomic_load(&u->cache_users) != n) {
 		atomic_store(&u->cache_users, n);
-		u->hook_new = true;
+		u->hook_new = u->users_new = true;
 		pthread_cond_signal(&u->cv);
 	}
 	pthread_mutex_unlock(&u->mu);

@@ -38,7 +38,7 @@ void userdb_set_stale_limit(struct userdb *u, int seconds);
 /*
  * userdb-cache-users: how many users the snapshot holds; when the store has
  * more, the others are looked up on demand (a first lookup answers
- * CREDS_PENDING, a 401 challenge the client answers again).
+ * CREDS_PENDING, a 438 Stale Nonce the client answers again at once).
  */
 void userdb_set_cache_users(struct userdb *u, size_t n);
 /* Stops the thread and frees everything; NULL is a no-op. */

@@ -266,11 +266,18 @@ auth_check_keys(const struct creds *creds, const struct stun_msg *m, uint16_t al
     uint64_t now_unix, struct auth_result *r)
 {
 	struct creds_result cr;
+	int rc;
 
-	/* CREDS_PENDING is a 401 for now; an asynchronous store will park the request. */
-	if (creds_lookup(creds, r->user, r->userlen, r->realm, r->realmlen, now_unix, &cr) !=
-		CREDS_FOUND ||
-	    !auth_verify_keys(m, alg, &cr, r))
+	/*
+	 * CREDS_PENDING: the store thread is fetching the user. 438 Stale Nonce with a
+	 * fresh nonce makes the client send the same credentials again at once (RFC
+	 * 8489 §9.2.5); a second 401 would end it (browsers give up on a 401 after
+	 * their credentials). A user the store does not hold is then a 401.
+	 */
+	rc = creds_lookup(creds, r->user, r->userlen, r->realm, r->realmlen, now_unix, &cr);
+	if (rc == CREDS_PENDING)
+		auth_fail(r, 438, true);
+	else if (rc != CREDS_FOUND || !auth_verify_keys(m, alg, &cr, r))
 		auth_fail(r, 401, true);
 	auth_wipe(&cr, sizeof cr);
 }

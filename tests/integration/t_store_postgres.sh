@@ -128,6 +128,8 @@ for u in u1 u2 u3 alice; do
 	[ "$got" = ok ] || got=$(alloc_status --user "$u" --password "$u-pw")
 	[ "$u" = alice ] || [ "$got" = ok ] || ok=1
 done
+# A miss answers 438 (the client asks again at once); a fetch slower than the
+# client's three retries on loopback gets a second attempt, as a user would retry.
 tap_is "userdb-cache-users 1: the users beyond it are fetched on demand and allocate" "$ok"
 got=$(alloc_status --user nobody-here --password x)
 got2=$(alloc_status --user nobody-here --password x)

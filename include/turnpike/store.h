@@ -87,6 +87,12 @@ int store_open(const char *spec, struct store **out, char **cause);
 /* The same, waiting at most busy_ms for another connection's lock (the daemon's reads). */
 int store_open_busy(const char *spec, int busy_ms, struct store **out, char **cause);
 int store_open_spec(const struct store_spec *spec, int busy_ms, struct store **out, char **cause);
+/*
+ * The directory that holds an SQLite path must exist (a typo never makes
+ * directories): -1 with *cause "directory DIR: REASON (it is not created)" or
+ * "DIR is not a directory", for the caller to put after its own name for path.
+ */
+int store_check_dir(const char *path, char **cause);
 void store_close(struct store *s);
 /* The engine's name: "sqlite", "postgresql", ... */
 const char *store_engine_name(const struct store *s);

@@ -140,36 +140,18 @@ sqlite_fail(struct sqlite_store *s, char **cause, const char *what)
 	return cause_fail(cause, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
-/* The directory that holds path must exist: a typo in a path never makes directories. */
-static int
-sqlite_check_parent(const char *path, char **cause)
-{
-	const char *slash = strrchr(path, '/');
-	struct stat sb;
-	char *dir;
-	int rc = 0;
-
-	if (slash == NULL || slash == path)
-		return 0;
-	if ((dir = strndup(path, (size_t)(slash - path))) == NULL)
-		return cause_fail(cause, "%s: out of memory", path);
-	if (stat(dir, &sb) == -1)
-		rc = cause_fail(cause, "%s: directory %s: %s (it is not created)", path, dir,
-		    strerror(errno));
-	else if (!S_ISDIR(sb.st_mode))
-		rc = cause_fail(cause, "%s: %s is not a directory", path, dir);
-	free(dir);
-	return rc;
-}
-
 /* Creates the file 0600 when missing, before SQLite would create it 0644. */
 static int
 sqlite_create_file(const char *path, char **cause)
 {
+	char *why = NULL;
 	int fd;
 
-	if (sqlite_check_parent(path, cause) == -1)
+	if (store_check_dir(path, &why) == -1) {
+		cause_fail(cause, "%s: %s", path, why);
+		free(why);
 		return -1;
+	}
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1 && errno != EEXIST)
 		return cause_fail(cause, "%s: cannot create: %s", path, strerror(errno));

@@ -1,6 +1,9 @@
 /* The credential store: checks, keys and hashes, then one engine (store_engine.h) runs it. */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -231,6 +234,27 @@ store_open_spec(const struct store_spec *spec, int busy_ms, struct store **out, 
 	}
 	*out = s;
 	return 0;
+}
+
+int
+store_check_dir(const char *path, char **cause)
+{
+	const char *slash = strrchr(path, '/');
+	struct stat sb;
+	char *dir;
+	int rc = 0;
+
+	if (slash == NULL || slash == path)
+		return 0;
+	if ((dir = strndup(path, (size_t)(slash - path))) == NULL)
+		return cause_fail(cause, "out of memory");
+	if (stat(dir, &sb) == -1)
+		rc =
+		    cause_fail(cause, "directory %s: %s (it is not created)", dir, strerror(errno));
+	else if (!S_ISDIR(sb.st_mode))
+		rc = cause_fail(cause, "%s is not a directory", dir);
+	free(dir);
+	return rc;
 }
 
 int

@@ -34,6 +34,9 @@ struct creds_static {
 	size_t realmlen;
 	struct creds_user *users;
 	size_t nusers;
+	/* Open-addressing indexes by name and by USERHASH: user index + 1, 0 empty. */
+	size_t *byname, *byhash;
+	size_t nslots; /* a power of two, at least twice nusers */
 	struct creds_secret *secrets;
 	size_t nsecrets;
 	bool rest;
@@ -128,6 +131,8 @@ creds_static_free(struct creds_static *cs)
 		free(cs->secrets[i].p);
 	}
 	free(cs->users);
+	free(cs->byname);
+	free(cs->byhash);
 	free(cs->secrets);
 	free(cs->realm);
 	free(cs);
@@ -150,15 +155,81 @@ creds_derive(const char *user, size_t userlen, const char *realm, size_t realmle
 	return 0;
 }
 
-static struct creds_user *
-creds_find_user(const struct creds_static *cs, const char *name, size_t namelen)
+/* FNV-1a: the name index's slot (the names are the operator's, not a client's choice). */
+static size_t
+creds_name_slot(const char *name, size_t namelen)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < namelen; i++)
+		h = (h ^ (uint8_t)name[i]) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/* A USERHASH is a SHA-256 already: its first bytes are the slot. */
+static size_t
+creds_hash_slot(const uint8_t *hash)
+{
+	size_t h;
+
+	memcpy(&h, hash, sizeof h);
+	return h;
+}
+
+static void
+creds_index_put(size_t *slots, size_t nslots, size_t h, size_t idx)
 {
 	size_t i;
 
+	for (i = h & (nslots - 1); slots[i] != 0; i = (i + 1) & (nslots - 1))
+		;
+	slots[i] = idx + 1;
+}
+
+/* Room for one more user: both indexes rebuilt at twice the size when half full. */
+static int
+creds_index_reserve(struct creds_static *cs)
+{
+	size_t n = cs->nslots != 0 ? cs->nslots : 16, i, *byname, *byhash;
+
+	while (n < 2 * (cs->nusers + 1))
+		n *= 2;
+	if (n == cs->nslots)
+		return 0;
+	byname = calloc(n, sizeof *byname);
+	byhash = calloc(n, sizeof *byhash);
+	if (byname == NULL || byhash == NULL) {
+		free(byname);
+		free(byhash);
+		return -1;
+	}
 	for (i = 0; i < cs->nusers; i++) {
-		if (cs->users[i].namelen == namelen &&
-		    memcmp(cs->users[i].name, name, namelen) == 0)
-			return &cs->users[i];
+		creds_index_put(byname, n, creds_name_slot(cs->users[i].name, cs->users[i].namelen),
+		    i);
+		creds_index_put(byhash, n, creds_hash_slot(cs->users[i].hash), i);
+	}
+	free(cs->byname);
+	free(cs->byhash);
+	cs->byname = byname;
+	cs->byhash = byhash;
+	cs->nslots = n;
+	return 0;
+}
+
+/* Per request: one probe sequence in the name index, not a scan of every user. */
+static struct creds_user *
+creds_find_user(const struct creds_static *cs, const char *name, size_t namelen)
+{
+	struct creds_user *u;
+	size_t i, mask = cs->nslots - 1;
+
+	if (cs->nslots == 0)
+		return NULL;
+	for (i = creds_name_slot(name, namelen) & mask; cs->byname[i] != 0; i = (i + 1) & mask) {
+		u = &cs->users[cs->byname[i] - 1];
+		if (u->namelen == namelen && memcmp(u->name, name, namelen) == 0)
+			return u;
 	}
 	return NULL;
 }
@@ -174,7 +245,8 @@ creds_store_user(struct creds_static *cs, const char *name, size_t namelen,
 		u->key = *k;
 		return 0;
 	}
-	if ((grown = reallocarray(cs->users, cs->nusers + 1, sizeof *grown)) == NULL)
+	if (creds_index_reserve(cs) == -1 ||
+	    (grown = reallocarray(cs->users, cs->nusers + 1, sizeof *grown)) == NULL)
 		return -1;
 	cs->users = grown;
 	u = &grown[cs->nusers];
@@ -183,6 +255,8 @@ creds_store_user(struct creds_static *cs, const char *name, size_t namelen,
 	u->namelen = namelen;
 	u->key = *k;
 	integrity_userhash(name, namelen, cs->realm, cs->realmlen, u->hash);
+	creds_index_put(cs->byname, cs->nslots, creds_name_slot(name, namelen), cs->nusers);
+	creds_index_put(cs->byhash, cs->nslots, creds_hash_slot(u->hash), cs->nusers);
 	cs->nusers++;
 	return 0;
 }
@@ -420,18 +494,19 @@ creds_static_find_hash(void *ctx, const uint8_t *hash, const char *realm, size_t
     char *name, size_t *namelen)
 {
 	const struct creds_static *cs = ctx;
-	size_t i;
+	const struct creds_user *u;
+	size_t i, mask = cs->nslots - 1;
 
 	*namelen = 0;
-	if (!creds_static_has_realm(cs, realm, realmlen))
+	if (!creds_static_has_realm(cs, realm, realmlen) || cs->nslots == 0)
 		return CREDS_UNKNOWN;
-	for (i = 0; i < cs->nusers; i++) {
-		if (memcmp(cs->users[i].hash, hash, sizeof cs->users[i].hash) != 0 ||
-		    cs->users[i].namelen >= CREDS_NAME_MAX)
+	for (i = creds_hash_slot(hash) & mask; cs->byhash[i] != 0; i = (i + 1) & mask) {
+		u = &cs->users[cs->byhash[i] - 1];
+		if (memcmp(u->hash, hash, sizeof u->hash) != 0 || u->namelen >= CREDS_NAME_MAX)
 			continue;
-		memcpy(name, cs->users[i].name, cs->users[i].namelen);
-		name[cs->users[i].namelen] = '\0';
-		*namelen = cs->users[i].namelen;
+		memcpy(name, u->name, u->namelen);
+		name[u->namelen] = '\0';
+		*namelen = u->namelen;
 		return CREDS_FOUND;
 	}
 	return CREDS_UNKNOWN;

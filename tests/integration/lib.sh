@@ -313,11 +313,55 @@ start_turnpiked_or_bail() {
 	start_turnpiked "$@" || bail_out "turnpiked did not start (logs in $T)"
 }
 
+# ---- network namespaces (root) ----
+
+# netns_teardown: kills what still runs in each namespace of NS_ALL (a
+# timed-out agent) and deletes it. A test names its namespaces with its pid in
+# NS_ALL (parallel runs and leftovers never clash) and runs `at_exit netns_teardown`.
+# shellcheck disable=SC2317 # called at exit
+netns_teardown() {
+	local ns pid
+	for ns in "${NS_ALL[@]}"; do
+		[ -e "/var/run/netns/$ns" ] || continue
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+}
+
+# nsx NS CMD...: runs CMD in namespace NS.
+nsx() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
 # ---- clients and fixtures ----
 
 # bench ARGS...: the project's client, bounded in time.
 bench() {
 	timeout 120 "$TURNPIKE_BENCH" "$@"
+}
+
+# alloc_status ARGS...: "ok" when a bench turn allocation with ARGS to
+# 127.0.0.1:$PORT succeeds, "401" when refused so, else "other: " and what it said.
+alloc_status() {
+	local out
+	out=$(bench turn --timeout 3000 "$@" "127.0.0.1:$PORT" 2>&1)
+	case $out in
+	*"allocate ok"*) echo ok ;;
+	*"allocate error 401"*) echo 401 ;;
+	*) echo "other: $out" ;;
+	esac
+}
+
+# alloc_is WANT ARGS...: alloc_status ARGS... answers WANT.
+# shellcheck disable=SC2317 # called through wait_until
+alloc_is() {
+	local want=$1
+	shift
+	[ "$(alloc_status "$@")" = "$want" ]
 }
 
 # bench_refresh_now PID: a `bench turn --refresh-after MS ... &` started as

@@ -14,6 +14,9 @@ clients lay them out) with the AS-RS key KID, then prints one line per case:
               address (127.0.0.2)
   after       a Refresh with a valid token and a fresh nonce from the
               replaying address (437: the replay left no allocation there)
+  reuse       the same token with its mac_key, a new transaction and a nonce of
+              its own from another port of the first address (0: RFC 7635 lets
+              the token's holder make several allocations with it)
 Every wait is bounded.
 """
 import base64
@@ -104,5 +107,9 @@ def main():
     refresh = [attr(0x001B, good), attr(0x0006, kid), attr(0x0014, realm), attr(0x0015, nonce2)]
     rdata, rtid = message(0x0004, refresh, mac)
     print("after", code(*send(thief, server, rdata, rtid)))
+    holder = sock_new()
+    nonce3, _ = challenge(holder, server)
+    data, tid = allocate(holder, server, kid, realm, nonce3, good, mac)
+    print("reuse", code(*send(holder, server, data, tid)))
 
 main()

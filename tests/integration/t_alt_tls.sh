@@ -11,12 +11,7 @@
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/turnlib.sh"
 
-require_binaries
-UCLIENT=${UCLIENT:-$(command -v turnutils_uclient)}
-UPEER=${UPEER:-$(command -v turnutils_peer)}
-if [ -z "$UCLIENT" ] || [ -z "$UPEER" ]; then
-	tap_skip_all "turnutils_uclient/peer not installed (apt-get install coturn)"
-fi
+require_coturn_clients
 command -v openssl >/dev/null 2>&1 || tap_skip_all "openssl is not installed"
 
 make_cert
@@ -48,13 +43,16 @@ PEER_PORT=$PICKED
 "$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
 track_pid "$!"
 wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
-# uclient_ok NAME DESC FLAGS...: one uclient -S run to the alternative port, no loss.
-uclient_ok() {
-	local name=$1 desc=$2 rc ck
-	shift 2
+# uclient_run NAME FLAGS...: one uclient -S run to the alternative port, output in $T/uc.NAME.
+uclient_run() {
+	local name=$1
+	shift
 	timeout 60 "$UCLIENT" -S "$@" -c -n "$N" -m 1 -l 120 -u "$TURN_USER" -w "$TURN_PASS" \
 		-e 127.0.0.1 -r "$PEER_PORT" -p "$ALT" 127.0.0.1 >"$T/uc.$name" 2>&1
-	rc=$?
+}
+# uclient_ok NAME DESC STATUS: that run exited 0 and relayed every message.
+uclient_ok() {
+	local name=$1 desc=$2 rc=$3 ck
 	uclient_summary "$T/uc.$name" "$N" >"$T/uc.$name.check"
 	ck=$?
 	[ "$rc" -eq 0 ] && [ "$ck" -eq 0 ]
@@ -62,8 +60,21 @@ uclient_ok() {
 		"$(tail -n 5 "$T/uc.$name")"
 	tap_diag "$name: $(cat "$T/uc.$name.check")"
 }
-uclient_ok tls "uclient -S -t over TLS to alt-tls-listening-port: every message relayed" -t
-uclient_ok dtls "uclient -S over DTLS to alt-tls-listening-port: every message relayed"
+# uclient idles ~3 s before it sends: the TLS and DTLS runs overlap (own sessions and ports).
+uclient_run tls -t &
+TLS_PID=$!
+track_pid "$TLS_PID"
+uclient_run dtls &
+DTLS_PID=$!
+track_pid "$DTLS_PID"
+wait "$TLS_PID"
+TLS_RC=$?
+wait "$DTLS_PID"
+DTLS_RC=$?
+forget_pid "$TLS_PID"
+forget_pid "$DTLS_PID"
+uclient_ok tls "uclient -S -t over TLS to alt-tls-listening-port: every message relayed" "$TLS_RC"
+uclient_ok dtls "uclient -S over DTLS to alt-tls-listening-port: every message relayed" "$DTLS_RC"
 grep -q 'method=DTLSv1.2' "$T/uc.dtls"
 tap_is "  ... uclient reports a DTLS 1.2 session" "$?" "$(grep -i dtls "$T/uc.dtls" | head -n 3)"
 stop_turnpiked

@@ -32,24 +32,7 @@ ECHO=$TOP_SRCDIR/tests/integration/udpecho.py
 CHAN=$TOP_SRCDIR/tests/integration/fastchan.py
 COUNT=2000
 
-# shellcheck disable=SC2317 # called at exit
-netns_teardown() {
-	local ns pid
-	for ns in "${NS_ALL[@]}"; do
-		[ -e "/var/run/netns/$ns" ] || continue
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$pid" 2>/dev/null
-		done
-		ip netns del "$ns" 2>/dev/null
-	done
-}
 at_exit netns_teardown
-
-nsx() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$@"
-}
 
 netns_setup() {
 	local ns x

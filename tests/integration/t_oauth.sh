@@ -5,7 +5,7 @@
 # through turnpiked with server-name blackdow.carleon.gov over UDP and TCP with
 # no loss. turnpikectl adds, lists and deletes keys. Forged, expired, foreign
 # and replayed tokens get 401 (438 for the replay from another address) and leave
-# no allocation behind.
+# no allocation behind; the token's holder may reuse it for another allocation.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 # shellcheck source-path=SCRIPTDIR
@@ -98,6 +98,8 @@ tap_is "the valid Allocate replayed from another address: 438 (the nonce is not 
 	"$([ "$(neg replay)" = 438 ]; echo $?)" "$(cat "$T/neg")"
 tap_is "... and it left no allocation there (437)" "$([ "$(neg after)" = 437 ]; echo $?)" \
 	"$(cat "$T/neg")"
+tap_is "the token reused by its holder (mac_key, own nonce, another port): allocates" \
+	"$([ "$(neg reuse)" = 0 ]; echo $?)" "$(cat "$T/neg")"
 
 # coturn's rows give north the realm crinna.org, union north.gov, oldempire
 # none: a session is in its key's realm (as coturn), else in the server realm.

@@ -14,12 +14,7 @@
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/turnlib.sh"
 
-require_binaries
-UCLIENT=${UCLIENT:-$(command -v turnutils_uclient)}
-UPEER=${UPEER:-$(command -v turnutils_peer)}
-if [ -z "$UCLIENT" ] || [ -z "$UPEER" ]; then
-	tap_skip_all "coturn's turnutils_uclient or turnutils_peer not installed (apt-get install coturn)"
-fi
+require_coturn_clients
 command -v python3 >/dev/null 2>&1 || tap_skip_all "python3 is not installed"
 
 CTL=${TURNPIKECTL:-$TOP_BUILDDIR/turnpikectl}

@@ -18,17 +18,6 @@ COMMON=(-n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls --log-file 
 	--relay-threads 2 --min-port "$RELAY_MIN" --max-port "$RELAY_MAX" --realm "$REALM"
 	--lt-cred-mech --userdb-stale-limit 0 --userdb "$DB")
 
-# alloc_status ARGS...: "ok" when an allocation succeeds, "401" when refused so.
-alloc_status() {
-	local out
-	out=$(bench turn --timeout 3000 "$@" "127.0.0.1:$PORT" 2>&1)
-	case $out in
-	*"allocate ok"*) echo ok ;;
-	*"allocate error 401"*) echo 401 ;;
-	*) echo "other: $out" ;;
-	esac
-}
-
 # expect_within DESC WANT ARGS...: the allocation answers WANT within 2 s.
 expect_within() {
 	local desc=$1 want=$2 got i

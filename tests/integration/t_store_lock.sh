@@ -18,24 +18,6 @@ REALM=turnpike.test
 DB=$T/lock.db
 HOLDING=$T/holding
 
-# alloc_status ARGS...: "ok" when an allocation succeeds, "401" when refused so.
-alloc_status() {
-	local out
-	out=$(bench turn --timeout 3000 "$@" "127.0.0.1:$PORT" 2>&1)
-	case $out in
-	*"allocate ok"*) echo ok ;;
-	*"allocate error 401"*) echo 401 ;;
-	*) echo "other: $out" ;;
-	esac
-}
-
-# shellcheck disable=SC2317 # called through wait_until
-alloc_is() {
-	local want=$1
-	shift
-	[ "$(alloc_status "$@")" = "$want" ]
-}
-
 "$CTL" --db "$DB" user add seed --realm "$REALM" --password seed-pw >/dev/null 2>&1 ||
 	bail_out "turnpikectl could not create $DB"
 touch "$HOLDING"

@@ -27,21 +27,6 @@ COMMON=(-n --listening-ip 127.0.0.1 --listening-port @PORT@ --no-tls --log-file 
 	--lt-cred-mech --user opt:opt-pw --psql-userdb "$PG_CONN" --relay-ip 127.0.0.1
 	--allow-loopback-peers --rfc5766-channel-numbers)
 
-# alloc_status ARGS...: "ok" when an allocation succeeds, "401" when refused so.
-alloc_status() {
-	local out
-	out=$(bench turn --timeout 3000 "$@" "127.0.0.1:$PORT" 2>&1)
-	case $out in
-	*"allocate ok"*) echo ok ;;
-	*"allocate error 401"*) echo 401 ;;
-	*) echo "other: $out" ;;
-	esac
-}
-alloc_is() {
-	local want=$1
-	shift
-	[ "$(alloc_status "$@")" = "$want" ]
-}
 now_ms() { date +%s%3N; }
 # shellcheck disable=SC2317 # called through wait_until
 peer_up() { [ -n "$(ss -Hlnu "sport = :$PEER_PORT" 2>/dev/null)" ]; }

@@ -46,26 +46,7 @@ NS_SINK=$NS_PREFIX-sink
 NS_ALL=("$NS_PUB" "$NS_NAT1" "$NS_NAT2" "$NS_CLI1" "$NS_CLI2" "$NS_SINK")
 SERVER_IP=198.18.0.1
 
-# shellcheck disable=SC2317 # called at exit
-netns_teardown() {
-	local ns pid
-	for ns in "${NS_ALL[@]}"; do
-		[ -e "/var/run/netns/$ns" ] || continue
-		# Anything still running in there (a timed-out agent) goes first.
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$pid" 2>/dev/null
-		done
-		ip netns del "$ns" 2>/dev/null
-	done
-}
 at_exit netns_teardown
-
-# nsx NS CMD...: runs CMD in namespace NS.
-nsx() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$@"
-}
 
 # nat_rules NS MASQUERADE-FLAGS: (re)loads the router's rules. "random" gives a
 # new random source port per destination (symmetric); "" keeps the port. The

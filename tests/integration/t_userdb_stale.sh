@@ -24,24 +24,6 @@ mkdir -p "$RUN"
 chown nobody "$RUN"
 DB=$RUN/users.db
 
-# alloc_status ARGS...: "ok" when an allocation succeeds, "401" when refused so.
-alloc_status() {
-	local out
-	out=$(bench turn --timeout 3000 "$@" "127.0.0.1:$PORT" 2>&1)
-	case $out in
-	*"allocate ok"*) echo ok ;;
-	*"allocate error 401"*) echo 401 ;;
-	*) echo "other: $out" ;;
-	esac
-}
-
-# shellcheck disable=SC2317 # called through wait_until
-alloc_is() {
-	local want=$1
-	shift
-	[ "$(alloc_status "$@")" = "$want" ]
-}
-
 seed() { alloc_status --user seed --password seed-pw; }
 opt() { alloc_status --user opt --password opt-pw; }
 

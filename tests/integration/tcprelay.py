@@ -141,6 +141,20 @@ def stall(data, seconds):
     return sent
 
 
+def connect_bind(s, ctl, peer):
+    """CONNECT to peer and CONNECTION-BIND a data connection to it: the data
+    socket, or None after printing which step failed and its code."""
+    code, rattrs = s.connect(ctl, peer)
+    if code != 0:
+        print("connect %d" % code)
+        return None
+    code, data = s.bind(rattrs[0x002A])
+    if code != 0:
+        print("bind %d" % code)
+        return None
+    return data
+
+
 def main():
     host, port, user, password, realm, cmd = sys.argv[1:7]
     args = sys.argv[7:]
@@ -170,25 +184,15 @@ def main():
             print("%s %d" % (peer, s.connect(ctl, peer)[0]), flush=True)
         return 0
     if cmd == "echo":
-        code, rattrs = s.connect(ctl, args[0])
-        if code != 0:
-            print("connect %d" % code)
-            return 1
-        code, data = s.bind(rattrs[0x002A])
-        if code != 0:
-            print("bind %d" % code)
+        data = connect_bind(s, ctl, args[0])
+        if data is None:
             return 1
         n = int(args[1])
         print("echoed %d" % n if echo_through(data, None, n) else "echo mismatch")
         return 0
     if cmd == "stall":
-        code, rattrs = s.connect(ctl, args[0])
-        if code != 0:
-            print("connect %d" % code)
-            return 1
-        code, data = s.bind(rattrs[0x002A])
-        if code != 0:
-            print("bind %d" % code)
+        data = connect_bind(s, ctl, args[0])
+        if data is None:
             return 1
         print("stalled after %d" % stall(data, float(args[1])), flush=True)
         if len(args) > 2:

@@ -47,12 +47,12 @@ turn_wait_stun() {
 	*:*) target="[$host]:$port" ;;
 	*) target="$host:$port" ;;
 	esac
-	local ns=()
-	[ -z "$TURN_NETNS" ] || ns=(ip netns exec "$TURN_NETNS")
+	local inns=()
+	[ -z "$TURN_NETNS" ] || inns=(ip netns exec "$TURN_NETNS")
 	while [ "$SECONDS" -lt "$deadline" ]; do
-		if timeout 5 "${ns[@]}" "$TURNPIKE_BENCH" probe --timeout 500 --max-sends 2 \
+		if timeout 5 "${inns[@]}" "$TURNPIKE_BENCH" probe --timeout 500 --max-sends 2 \
 			"$target" >/dev/null 2>&1 &&
-			timeout 5 "${ns[@]}" "$TURNPIKE_BENCH" probe -t tcp --timeout 500 "$target" \
+			timeout 5 "${inns[@]}" "$TURNPIKE_BENCH" probe -t tcp --timeout 500 "$target" \
 				>/dev/null 2>&1; then
 			return 0
 		fi
@@ -134,6 +134,18 @@ turn_stop_check() {
 	else
 		[ "$TURNPIKED_STATUS" = 0 ]
 		tap_is "$TURN_SERVER_IMPL stops cleanly on SIGTERM" "$?" "status $TURNPIKED_STATUS"
+	fi
+}
+
+# require_coturn_clients: turnpiked and turnpike-bench built, and coturn's
+# turnutils_uclient and turnutils_peer in UCLIENT and UPEER (skips the script
+# without them).
+require_coturn_clients() {
+	require_binaries
+	UCLIENT=${UCLIENT:-$(command -v turnutils_uclient)}
+	UPEER=${UPEER:-$(command -v turnutils_peer)}
+	if [ -z "$UCLIENT" ] || [ -z "$UPEER" ]; then
+		tap_skip_all "coturn's turnutils_uclient or turnutils_peer not installed (apt-get install coturn)"
 	fi
 }
 

@@ -1,6 +1,7 @@
 /* Credentials: static users (password and 0xKEY), TURN REST API secrets, lookups. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,6 +244,52 @@ test_interface(void)
 	CHECK(creds_lookup(NULL, "a", 1, "b", 1, 0, &r) == CREDS_UNAVAILABLE);
 }
 
+/* Many users (the indexes grow several times): each found by name and by USERHASH. */
+static void
+test_many_users(void)
+{
+	struct creds_static *cs = creds_static_create(REALM);
+	struct creds c;
+	struct creds_result r;
+	char spec[64], user[32], name[CREDS_NAME_MAX];
+	uint8_t hash[32];
+	size_t len;
+	int i, added = 0, found = 0, hashed = 0, zapped = 0;
+	char *cause = NULL;
+
+	creds_static_iface(cs, &c);
+	for (i = 0; i < 2000; i++) {
+		snprintf(spec, sizeof spec, "user%d:0x%032x", i, i);
+		added += creds_static_add_user(cs, spec, &cause) == 0;
+	}
+	CHECKM(added == 2000, "2000 users added");
+	for (i = 0; i < 2000; i++) {
+		snprintf(user, sizeof user, "user%d", i);
+		if (lookup(&c, user, REALM, 0, &r) == CREDS_FOUND && r.nkeys == 1 &&
+		    r.keys[0].md5[15] == (uint8_t)i && r.keys[0].md5[14] == (uint8_t)(i >> 8))
+			found++;
+		integrity_userhash(user, strlen(user), REALM, strlen(REALM), hash);
+		if (creds_find_hash(&c, hash, REALM, strlen(REALM), name, &len) == CREDS_FOUND &&
+		    strcmp(name, user) == 0)
+			hashed++;
+	}
+	CHECKM(found == 2000, "2000 users: each found with its own key");
+	CHECKM(hashed == 2000, "... and each by its USERHASH");
+	CHECKM(lookup(&c, "user2000", REALM, 0, &r) == CREDS_UNKNOWN &&
+		lookup(&c, "user1", "other.org", 0, &r) == CREDS_UNKNOWN &&
+		lookup(&c, "user", REALM, 0, &r) == CREDS_UNKNOWN,
+	    "an absent name, another realm, a prefix: unknown");
+	CHECK(creds_static_add_user(cs, "user7:0xffffffffffffffffffffffffffffffff", &cause) == 0);
+	CHECKM(lookup(&c, "user7", REALM, 0, &r) == CREDS_FOUND && r.keys[0].md5[0] == 0xff,
+	    "adding a name again replaces its key");
+	for (i = 0; i < 2000; i++) {
+		snprintf(user, sizeof user, "user%d", i);
+		zapped += lookup(&c, user, REALM, 0, &r) == CREDS_FOUND ? 0 : 1;
+	}
+	CHECKM(zapped == 0, "... and no other user is lost");
+	creds_static_free(cs);
+}
+
 int
 main(void)
 {
@@ -251,6 +298,7 @@ main(void)
 	test_rest();
 	test_rest_sha256();
 	test_find_hash();
+	test_many_users();
 	test_add_key();
 	test_interface();
 	return unit_done();

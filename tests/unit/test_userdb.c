@@ -168,13 +168,13 @@ test_missing_dir(void)
 	CHECK(f != NULL && fclose(f) == 0);
 	snprintf(bad, sizeof bad, "%s/plain/users.db", dir);
 	CHECKM(userdb_create(bad, &oc, false, ':', &u, &cause) == -1 && cause != NULL &&
-		strstr(cause, "/plain does not exist") != NULL,
+		strstr(cause, "/plain is not a directory") != NULL,
 	    "userdb under a regular file: a startup error naming the directory");
 	free(cause);
 	cause = NULL;
 	snprintf(bad, sizeof bad, "%s/nodir/users.db", dir);
 	CHECKM(userdb_create(bad, &oc, false, ':', &u, &cause) == -1 && cause != NULL &&
-		strstr(cause, "/nodir does not exist") != NULL,
+		strstr(cause, "/nodir: No such file or directory (it is not created)") != NULL,
 	    "userdb in a missing directory: a startup error naming it");
 	snprintf(bad, sizeof bad, "%s/nodir", dir);
 	CHECKM(access(bad, F_OK) == -1, "... and the directory is not created");

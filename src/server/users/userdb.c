@@ -757,20 +757,13 @@ userdb_start(struct userdb *u, char **cause)
 static int
 userdb_check_dir(const char *path, char **cause)
 {
-	const char *slash = strrchr(path, '/');
-	struct stat sb;
-	char *dir;
-	int rc = 0;
+	char *why = NULL;
 
-	if (slash == NULL || slash == path)
+	if (store_check_dir(path, &why) == 0)
 		return 0;
-	if ((dir = strndup(path, (size_t)(slash - path))) == NULL)
-		return cause_fail(cause, "out of memory");
-	if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
-		rc = cause_fail(cause, "userdb %s: directory %s does not exist (it is not created)",
-		    path, dir);
-	free(dir);
-	return rc;
+	cause_fail(cause, "userdb %s: %s", path, why);
+	free(why);
+	return -1;
 }
 
 int

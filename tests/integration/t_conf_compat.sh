@@ -158,14 +158,15 @@ run_guide bigbluebutton tls
 # The coturn package's examples/etc/turnserver.conf documents every option with
 # a commented-out example line. With all of them uncommented (but no-auth, no-udp
 # and no-tcp, which contradict lt-cred-mech and the other listeners: coturn
-# refuses those too; and the network credential stores, whose values are
-# placeholders such as port=<port> and which would each be a second store beside
-# its userdb: t_store_postgres, t_store_redis and t_fleet use real ones) the
+# refuses those too; and the network credential stores and redis-statsdb, whose
+# values are placeholders such as port=<port> and which would each be a second
+# store beside its userdb: t_store_postgres, t_store_mysql, t_store_redis and
+# t_fleet use real ones) the
 # file loads, each option accepted or warned about.
 EXAMPLE=/usr/share/doc/coturn/examples/etc/turnserver.conf
 if [ -r "$EXAMPLE" ]; then
 	sed -E -e 's/^#([A-Za-z])/\1/' -e 's/^(no-auth|no-udp|no-tcp)$/#\1/' \
-		-e 's/^((psql|mysql|mongo|redis)-userdb=)/#\1/' "$EXAMPLE" >"$T/example.conf"
+		-e 's/^((psql|mysql|mongo|redis)-userdb=|redis-statsdb=)/#\1/' "$EXAMPLE" >"$T/example.conf"
 	n=$(grep -cE '^[A-Za-z]' "$T/example.conf")
 	timeout 10 "$TURNPIKED" --check-config -c "$T/example.conf" >"$T/example.out" \
 		2>"$T/example.err"

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "turnpike/cause.h"
+#include "turnpike/connstr.h"
 #include "turnpike/mysqlconn.h"
 
 #define MYSQLCONN_WORD_MAX 2048
@@ -50,32 +51,6 @@ static const struct {
     {"read_timeout", MYSQLCONN_SECONDS, offsetof(struct mysqlconn, read_timeout), 0},
 };
 
-static bool
-mysqlconn_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* A decimal number from lo to hi in v (NUL-terminated); -1 otherwise. */
-static int
-mysqlconn_number(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
-{
-	unsigned long n = 0;
-	size_t i;
-
-	if (v[0] == '\0' || strlen(v) > 10)
-		return -1;
-	for (i = 0; v[i] != '\0'; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return -1;
-		n = n * 10 + (unsigned long)(v[i] - '0');
-	}
-	if (n < lo || n > hi)
-		return -1;
-	*out = n;
-	return 0;
-}
-
 /* Applies one "key=value" word (modified in place). */
 static int
 mysqlconn_word(char *word, struct mysqlconn *out, char **cause)
@@ -104,12 +79,12 @@ mysqlconn_word(char *word, struct mysqlconn *out, char **cause)
 		memcpy((char *)out + mysqlconn_keys[i].off, v, len + 1);
 		return 0;
 	case MYSQLCONN_PORTNUM:
-		if (mysqlconn_number(v, 1, 65535, &n) != 0)
+		if (connstr_number(v, 1, 65535, &n) != 0)
 			return cause_fail(cause, "%s: must be 1 to 65535", word);
 		out->port = (uint16_t)n;
 		return 0;
 	case MYSQLCONN_SECONDS:
-		if (mysqlconn_number(v, 1, 3600, &n) != 0)
+		if (connstr_number(v, 1, 3600, &n) != 0)
 			return cause_fail(cause, "%s: must be 1 to 3600 seconds", word);
 		*(unsigned *)(void *)((char *)out + mysqlconn_keys[i].off) = (unsigned)n;
 		return 0;
@@ -128,24 +103,15 @@ int
 mysqlconn_parse(const char *text, struct mysqlconn *out, char **cause)
 {
 	char word[MYSQLCONN_WORD_MAX];
-	size_t n;
+	int got;
 
 	memset(out, 0, sizeof *out);
 	out->port = MYSQLCONN_PORT;
 	out->connect_timeout = MYSQLCONN_TIMEOUT;
-	for (;;) {
-		while (mysqlconn_blank(*text))
-			text++;
-		if (*text == '\0')
-			break;
-		for (n = 0; text[n] != '\0' && !mysqlconn_blank(text[n]); n++)
-			continue;
-		if (n >= sizeof word)
+	while ((got = connstr_next_word(&text, word, sizeof word)) != 0) {
+		if (got == -1)
 			return cause_fail(cause, "a word is longer than %zu bytes",
 			    sizeof word - 1);
-		memcpy(word, text, n);
-		word[n] = '\0';
-		text += n;
 		if (mysqlconn_word(word, out, cause) != 0) {
 			explicit_bzero(word, sizeof word);
 			return -1;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "turnpike/connstr.h"
 #include "turnpike/redisconn.h"
 
 #define REDISCONN_WORD_MAX 512
@@ -31,32 +32,6 @@ static const struct {
     {"pwd", REDISCONN_PASSWORD},
     {"connect_timeout", REDISCONN_CONNECT_TIMEOUT},
 };
-
-static bool
-redisconn_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* A decimal number from lo to hi in v (NUL-terminated); -1 otherwise. */
-static int
-redisconn_number(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
-{
-	unsigned long n = 0;
-	size_t i;
-
-	if (v[0] == '\0' || strlen(v) > 10)
-		return -1;
-	for (i = 0; v[i] != '\0'; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return -1;
-		n = n * 10 + (unsigned long)(v[i] - '0');
-	}
-	if (n < lo || n > hi)
-		return -1;
-	*out = n;
-	return 0;
-}
 
 /* Copies v into dst (cap bytes with the NUL); -1 when it does not fit. */
 static int
@@ -100,17 +75,17 @@ redisconn_word(char *word, struct redisconn *out, const char **errstr)
 			return *errstr = "password is too long", -1;
 		return 0;
 	case REDISCONN_PORTKEY:
-		if (redisconn_number(v, 1, 65535, &n) != 0)
+		if (connstr_number(v, 1, 65535, &n) != 0)
 			return *errstr = "port must be 1 to 65535", -1;
 		out->port = (uint16_t)n;
 		return 0;
 	case REDISCONN_DB:
-		if (redisconn_number(v, 0, 1000000, &n) != 0)
+		if (connstr_number(v, 0, 1000000, &n) != 0)
 			return *errstr = "dbname must be a database number", -1;
 		out->db = (unsigned)n;
 		return 0;
 	case REDISCONN_CONNECT_TIMEOUT:
-		if (redisconn_number(v, 1, 3600, &n) != 0)
+		if (connstr_number(v, 1, 3600, &n) != 0)
 			return *errstr = "connect_timeout must be 1 to 3600 seconds", -1;
 		out->connect_timeout = (unsigned)n;
 		return 0;
@@ -122,25 +97,17 @@ int
 redisconn_parse(const char *text, struct redisconn *out, const char **errstr)
 {
 	char word[REDISCONN_WORD_MAX];
-	size_t n;
+	int got;
 
 	memset(out, 0, sizeof *out);
 	memcpy(out->host, "127.0.0.1", sizeof "127.0.0.1");
 	out->port = REDISCONN_PORT;
 	out->connect_timeout = REDISCONN_TIMEOUT;
-	for (;;) {
-		while (redisconn_blank(*text))
-			text++;
-		if (*text == '\0')
-			return 0;
-		for (n = 0; text[n] != '\0' && !redisconn_blank(text[n]); n++)
-			continue;
-		if (n >= sizeof word)
+	while ((got = connstr_next_word(&text, word, sizeof word)) != 0) {
+		if (got == -1)
 			return *errstr = "a word is too long", -1;
-		memcpy(word, text, n);
-		word[n] = '\0';
-		text += n;
 		if (redisconn_word(word, out, errstr) != 0)
 			return -1;
 	}
+	return 0;
 }

@@ -206,12 +206,14 @@ port_is_free() {
 	[ -z "$(ss -Hlnut "sport = :$1" 2>/dev/null)" ]
 }
 
-# pick_port: sets PICKED to a random free port in 20000-60000 not used before
-# by this test.
+# pick_port: sets PICKED to a random free port in 10000-29999 not used before
+# by this test: below the relay ranges the tests pick (30000 and up) and the
+# kernel's ephemeral ports (32768 and up), so no client socket can take it
+# between the pick and the bind.
 pick_port() {
 	local p i
 	for i in $(seq 1 200); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+		p=$((10000 + (RANDOM * 32768 + RANDOM) % 20000))
 		case " ${tp_ports[*]} " in
 		*" $p "*) continue ;;
 		esac

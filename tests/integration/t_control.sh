@@ -116,7 +116,7 @@ b = socket.socket(socket.AF_UNIX); b.connect(sys.argv[1]); b.sendall(b"turnpike-
 time.sleep(30)' "$SOCK" &
 HOLD=$!
 track_pid "$HOLD"
-wait_until 5 sh -c "[ \"\$(ss -xH state connected src '$SOCK' | wc -l)\" -ge 2 ]"
+wait_until 20 sh -c "[ \"\$(ss -xH state connected src '$SOCK' | wc -l)\" -ge 2 ]"
 tap_is "two control clients are connected" "$?" "$(ss -xH state connected src "$SOCK")"
 stop_turnpiked
 tap_is "turnpiked stops cleanly with control clients connected" "$?" "status $TURNPIKED_STATUS"

@@ -101,9 +101,12 @@ ONE=$((N * M))
 uclient_run chan "uclient over DTLS, channels: every message echoed" "$ONE" "$TLS_PORT"
 grep -q 'method=DTLSv1.2' "$T/uc.chan"
 tap_is "  ... uclient reports a DTLS 1.2 session" "$?" "$(grep -i dtls "$T/uc.chan" | head -n 3)"
-grep -q 'DTLS handshake: unsupported protocol' "$TURNPIKED_LOG" &&
-	grep -q 'DTLS handshake done (DTLSv1.2' "$TURNPIKED_LOG"
-tap_is "  ... its DTLS 1.0 attempts were refused, its DTLS 1.2 ones completed" "$?" \
+# uclient tries DTLS 1.0 first; whether that attempt reaches the server's
+# refusal or times out in the cookie exchange depends on the machine's load (the
+# refusal itself is checked below with openssl), but no session may end below 1.2.
+grep -q 'DTLS handshake done (DTLSv1.2' "$TURNPIKED_LOG" &&
+	! grep -qE 'DTLS handshake done \(DTLSv1[,)]' "$TURNPIKED_LOG"
+tap_is "  ... its DTLS 1.2 handshakes completed, none below 1.2" "$?" \
 	"$(grep 'DTLS' "$TURNPIKED_LOG" | tail -n 5)"
 uclient_run send "uclient over DTLS, Send indications: every message echoed" "$ONE" \
 	"$TLS_PORT" -s

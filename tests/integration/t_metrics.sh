@@ -98,12 +98,11 @@ tap_is "a metrics port in use stops the daemon, naming the address" \
 	"$([ "$rc" = 1 ] && grep -q "metrics HTTP 127.0.0.1:$MPORT" "$T/busy.log"; echo $?)" \
 	"status $rc: $(cat "$T/busy.log")"
 
-pick_port
-MPORT=$PICKED
 turn_common_args
 start_turn_server_or_bail "${TURN_ARGS[@]}" --listening-ip 127.0.0.1 --no-tls \
 	--relay-ip 127.0.0.1 --allow-loopback-peers --relay-threads 2 \
-	--prometheus --prometheus-address 127.0.0.1 --prometheus-port "$MPORT"
+	--prometheus --prometheus-address 127.0.0.1 --prometheus-port @PORT2@
+MPORT=$PORT2
 
 grep -q "metrics on http://127.0.0.1:$MPORT/metrics" "$TURNPIKED_LOG"
 tap_is "the startup log names the metrics address" "$?"
@@ -232,14 +231,13 @@ turn_stop_check
 
 # Per-user series; and /readyz with a pool of one relay port: 503 while an
 # allocation holds it (0% free), 200 once it is back.
-pick_port
-MPORT=$PICKED
 make_cert
 start_turn_server_or_bail -n --listening-port @PORT@ --min-port @RELAY_MIN@ \
 	--max-port @RELAY_MIN@ --lt-cred-mech --user "$TURN_USER:$TURN_PASS" \
 	--realm 'q"t' --log-file stdout --listening-ip 127.0.0.1 --relay-threads 1 \
 	--tls-listening-port @TLS_PORT@ --cert "$CERT" --pkey "$KEY" \
-	--prometheus --prometheus-port "$MPORT" --prometheus-username-labels --allow-loopback-peers
+	--prometheus --prometheus-port @PORT2@ --prometheus-username-labels --allow-loopback-peers
+MPORT=$PORT2
 
 # A client that sends half a request and waits: it must not hold up others,
 # and the server drops it (evhttp's 10 s timeout; 25 s allowed here).

@@ -194,17 +194,20 @@ pump(struct event_base *base, struct got *g)
 
 /* Through a shared socket of rs both ways, for the relay address ip (pool index addr). */
 static void
-test_shared_family(struct relayshared *rs, struct event_base *base, struct got *g, size_t addr,
-    const char *ip, const char *fam)
+test_shared_family(struct relayshared *rs, struct portpool *pool, struct event_base *base,
+    struct got *g, size_t addr, const char *ip, const char *fam)
 {
 	struct sockaddr_storage relay, from;
 	socklen_t fromlen = sizeof from;
 	int cli = udp_bound(ip, 0), squat;
-	uint16_t port = PORT_MIN + 10;
+	uint16_t port = 0, other = 0;
 	char buf[64], msg[128];
 	ssize_t n;
 	int handle;
 
+	/* Ports from the pool, as an allocation takes them: the shared socket holds one too. */
+	CHECK(portpool_get(pool, addr, false, false, &port) == 0);
+	CHECK(portpool_get(pool, addr, false, false, &other) == 0);
 	set_sa(&relay, ip, port);
 	CHECK(relayshared_claim(rs, addr, port, &handle) == 0);
 	memset(g, 0, sizeof *g);
@@ -229,13 +232,15 @@ test_shared_family(struct relayshared *rs, struct event_base *base, struct got *
 	n = recv(cli, buf, sizeof buf, 0);
 	snprintf(msg, sizeof msg, "%s: a released port: port unreachable, nothing delivered", fam);
 	CHECKM(g->n == 0 && n == -1 && errno == ECONNREFUSED, msg);
-	squat = udp_bound(ip, port + 1);
+	squat = udp_bound(ip, other);
 	snprintf(msg, sizeof msg, "%s: a port another socket holds is refused", fam);
-	CHECKM(squat != -1 && relayshared_claim(rs, addr, port + 1, &handle) == -1 &&
+	CHECKM(squat != -1 && relayshared_claim(rs, addr, other, &handle) == -1 &&
 		errno == EADDRINUSE,
 	    msg);
 	close(squat);
 	close(cli);
+	portpool_put(pool, addr, port);
+	portpool_put(pool, addr, other);
 }
 
 static void
@@ -268,8 +273,8 @@ test_shared(struct sklookup *sk)
 		return;
 	CHECKM(portpool_used(pool, 0) == 1 && portpool_used(pool, 1) == 1,
 	    "each shared socket holds a port of the pool");
-	test_shared_family(rs, base, &g, 0, "127.0.0.1", "IPv4");
-	test_shared_family(rs, base, &g, 1, "::1", "IPv6");
+	test_shared_family(rs, pool, base, &g, 0, "127.0.0.1", "IPv4");
+	test_shared_family(rs, pool, base, &g, 1, "::1", "IPv6");
 	relayshared_stats(rs, &st);
 	CHECK(st.unclaimed == 0);
 	relayshared_free(rs);

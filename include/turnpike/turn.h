@@ -58,6 +58,7 @@ struct turn_config {
 	uint8_t nonce_key[32];        /* per process, or stateless-nonce-secret */
 	size_t max_permissions;       /* per allocation, 0: no limit (508 beyond) */
 	size_t max_channels;          /* per allocation, 0: no limit (508 beyond) */
+	size_t txcache_entries;       /* retransmission cache size, 0: 8192 */
 	bool sha256;                  /* offer PASSWORD-ALGORITHMS with SHA-256 (RFC 8489) */
 	/* nonce_key set up once (integrity.h), or NULL: set up at each use. */
 	const struct integrity_key *nonce_mac;

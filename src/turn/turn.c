@@ -158,7 +158,9 @@ turn_create(const struct turn_config *cfg, const struct creds *creds, const stru
 	    random_bytes(t->tid_prefix, sizeof t->tid_prefix) == -1 || t->policy == NULL ||
 	    (t->allocs = allocation_table_create(seed)) == NULL ||
 	    (t->tcpconns = tcpconn_table_create()) == NULL ||
-	    (t->txcache = txcache_create(TURN_TXCACHE_ENTRIES, TXCACHE_TTL_MS, ~seed)) == NULL ||
+	    (t->txcache = txcache_create(cfg->txcache_entries != 0 ? cfg->txcache_entries
+								   : TURN_TXCACHE_ENTRIES,
+		 TXCACHE_TTL_MS, ~seed)) == NULL ||
 	    mobility_key_init(&t->mobility, cfg->nonce_key, sizeof cfg->nonce_key) == -1) {
 		turn_free(t);
 		return NULL;

@@ -31,6 +31,7 @@ struct txcache {
 	uint32_t *buckets;
 	size_t n; /* entries and buckets, a power of two */
 	size_t head;
+	size_t filled; /* entries ever written: the ring fills from 0, the rest is untouched */
 	uint64_t ttl_ms;
 	uint32_t seed;
 };
@@ -66,7 +67,7 @@ txcache_free(struct txcache *c)
 
 	if (c == NULL)
 		return;
-	for (i = 0; c->ring != NULL && i < c->n; i++)
+	for (i = 0; c->ring != NULL && i < c->filled; i++)
 		free(c->ring[i].resp);
 	free(c->ring);
 	free(c->buckets);
@@ -163,5 +164,7 @@ txcache_put(struct txcache *c, const struct turn_5tuple *t, const struct stun_ms
 	e->next = c->buckets[e->hash & (c->n - 1)];
 	c->buckets[e->hash & (c->n - 1)] = i;
 	c->head = (c->head + 1) & (c->n - 1);
+	if (c->filled < c->n)
+		c->filled++;
 	return 0;
 }

@@ -556,6 +556,7 @@ fuzz_setup(struct fuzz *f, uint8_t flags, uint8_t flags2, const struct peerpolic
 	f->cfg.auth = (flags & 0x80) == 0;
 	f->cfg.sha256 = (flags & 1) != 0;
 	f->cfg.default_lifetime = 600;
+	f->cfg.txcache_entries = 64; /* small: a script of 200 ops wraps it (eviction too) */
 	f->cfg.max_lifetime = 3600;
 	f->cfg.permission_lifetime = 300;
 	f->cfg.channel_lifetime = 600;

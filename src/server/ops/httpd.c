@@ -76,11 +76,7 @@ struct httpd_route {
 	void (*serve)(struct httpd *h, struct evhttp_request *req);
 };
 
-/*
- * RFC 9110 §9.3.2: HEAD gets the headers a GET would, Content-Length too, and
- * no body (evhttp would send b's content after them).
- */
-static void
+void
 httpd_send(struct evhttp_request *req, int code, const char *reason, struct evbuffer *b)
 {
 	char len[32];
@@ -93,7 +89,7 @@ httpd_send(struct evhttp_request *req, int code, const char *reason, struct evbu
 	evhttp_send_reply(req, code, reason, b);
 }
 
-static void
+void
 httpd_reply(struct evhttp_request *req, int code, const char *reason, const char *body)
 {
 	struct evbuffer *b = evbuffer_new();

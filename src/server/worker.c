@@ -1820,7 +1820,8 @@ worker_session_end(void *arg, const struct turn_session *s)
 
 	if (w->setup->realm_stats != NULL)
 		realmstats_add(w->setup->realm_stats, s->realm, &c);
-	if (w->setup->user_stats && metrics_usertab_add(&w->ended, s->user, &traffic) != 0)
+	if (w->setup->user_stats &&
+	    metrics_usertab_add(&w->ended, s->realm, s->user, &traffic) != 0)
 		w->ended.dropped++; /* out of memory: counted, never fatal */
 }
 

@@ -38,6 +38,8 @@ req() {
 	shift
 	curl -s -m 10 -o "$T/$name.body" -D "$T/$name.hdr" -w '%{http_code}' "$@"
 }
+# promtext.py head URL [HEADER]...: status, bytes after the headers, Content-Length.
+PROMTEXT=$TOP_SRCDIR/tests/integration/promtext.py
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
 
 code=$(req nocookie "$BASE/status")
@@ -78,40 +80,18 @@ code=$(req status -b "$T/jar" "$BASE/status")
 tap_is "GET /status: the control status, the realm and the relay ports in use of all" "$?" \
 	"$code $(cat "$T/status.body")"
 
-# raw_head PATH [COOKIE]: a HEAD over a raw socket; prints the status code, the
-# Content-Length header and the number of bytes after the headers.
-raw_head() {
-	python3 - "$PORT2" "$1" "${2:-}" <<'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-req = "HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" % sys.argv[2]
-if sys.argv[3]:
-    req += "Cookie: %s\r\n" % sys.argv[3]
-s.sendall((req + "\r\n").encode())
-data = b""
-while len(data) < 1 << 20:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-head, _, rest = data.partition(b"\r\n\r\n")
-lines = head.decode("latin-1").split("\r\n")
-length = [l.split(":", 1)[1].strip() for l in lines[1:] if l.lower().startswith("content-length:")]
-print(lines[0].split(" ")[1] if lines[0] else "-", length[0] if length else "-", len(rest))
-EOF
-}
 # RFC 9110 §9.3.2: HEAD answers with the GET's headers, Content-Length too, and no body.
 SESSION=$(sed -n 's/^set-cookie: *\([^;]*\).*/\1/Ip' "$T/login.hdr" | tr -d '\r' | head -n 1)
 code=$(req usersget -b "$T/jar" "$BASE/users")
-head=$(raw_head /api/v1/users "$SESSION")
-[ "$code" = 200 ] && [ "$head" = "200 $(stat -c %s "$T/usersget.body") 0" ]
+head=$(python3 "$PROMTEXT" head "$BASE/users" "Cookie: $SESSION")
+[ "$code" = 200 ] && [ "$head" = "200 0 $(stat -c %s "$T/usersget.body")" ]
 tap_is "HEAD /users: the GET's Content-Length and no body bytes" "$?" "GET $code, HEAD $head"
 code=$(req indexget "http://127.0.0.1:$PORT2/")
-head=$(raw_head /)
-[ "$code" = 200 ] && [ "$head" = "200 $(stat -c %s "$T/indexget.body") 0" ]
+head=$(python3 "$PROMTEXT" head "http://127.0.0.1:$PORT2/")
+[ "$code" = 200 ] && [ "$head" = "200 0 $(stat -c %s "$T/indexget.body")" ]
 tap_is "HEAD / (the console): the GET's Content-Length and no body bytes" "$?" "GET $code, HEAD $head"
-head=$(raw_head /no-such-file)
-[[ $head == "404 "*" 0" ]]
+head=$(python3 "$PROMTEXT" head "http://127.0.0.1:$PORT2/no-such-file")
+[[ $head == "404 0 "* ]]
 tap_is "HEAD of a missing file: 404 and no body bytes" "$?" "$head"
 
 XSS='<script>alert(1)</script>'

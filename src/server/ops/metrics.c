@@ -461,6 +461,17 @@ static const struct metrics_per_worker metrics_workers[] = {
     {"turnpike_worker_tcp_paused_total",
 	"Times a TCP relay side stopped being read because the other side's output was full",
 	MW(relay.tcp.paused)},
+    {"turnpike_worker_mobility_tickets_total", "MOBILITY-TICKETs issued (RFC 8016)",
+	MW(turn.mobility_tickets)},
+    {"turnpike_worker_mobility_moves_total",
+	"Allocations moved to a new 5-tuple with a MOBILITY-TICKET (RFC 8016)",
+	MW(turn.mobility_moves)},
+    {"turnpike_worker_mobility_refused_total",
+	"MOBILITY-TICKETs refused: forged, expired, replayed or another user's",
+	MW(turn.mobility_refused)},
+    {"turnpike_worker_shared_relay_unclaimed_total",
+	"Datagrams to a shared relay port (relay-sockets=shared) no allocation holds, dropped",
+	MW(relay.shared_unclaimed)},
 };
 
 static void

@@ -146,6 +146,9 @@ void relay_free(struct relay *rl);
  */
 int relay_bind(const struct sockaddr_storage *ip, uint16_t port);
 
+/* RFC 8656 §14: DF only with DONT-FRAGMENT; IPv6 then refuses to fragment locally. */
+void relay_set_df(int fd, int family, bool df);
+
 /* The time for the core: monotonic milliseconds and the wall clock. */
 void relay_now(struct turn_now *now);
 

@@ -132,8 +132,7 @@ relay_bind(const struct sockaddr_storage *ip, uint16_t port)
 	return fd;
 }
 
-/* RFC 8656 §14: DF only with DONT-FRAGMENT; IPv6 then refuses to fragment locally. */
-static void
+void
 relay_set_df(int fd, int family, bool df)
 {
 	int v4 = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT, v6 = df ? 1 : 0;

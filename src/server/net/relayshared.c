@@ -121,6 +121,30 @@ rs_udp_header(uint8_t *udp, const void *src, const void *dst, size_t alen, uint1
 	memcpy(udp + 6, &csum, 2);
 }
 
+/*
+ * A datagram larger than the path's MTU without DONT-FRAGMENT: the raw socket
+ * never fragments (EMSGSIZE), so it goes through a socket bound to the relay
+ * port for this one datagram, which the kernel fragments as it would for a
+ * socket of its own. The claim made sure nothing else holds that port; the
+ * sk_lookup program still steers what arrives to the shared socket. Rare.
+ */
+static int
+rs_send_fragmented(const struct sockaddr_storage *local, uint16_t port, const struct sockaddr *peer,
+    const void *data, size_t len)
+{
+	int fd, saved;
+	ssize_t n;
+
+	if ((fd = relay_bind(local, port)) == -1)
+		return -1;
+	relay_set_df(fd, local->ss_family, false);
+	n = sendto(fd, data, len, MSG_DONTWAIT, peer, addr_len(peer));
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return n == (ssize_t)len ? 0 : -1;
+}
+
 int
 relayshared_send(struct relayshared *rs, size_t addr, uint16_t port, const struct sockaddr *peer,
     const void *data, size_t len, bool df)
@@ -187,7 +211,11 @@ relayshared_send(struct relayshared *rs, size_t addr, uint16_t port, const struc
 	m.msg_namelen = addr_len((const struct sockaddr *)&to);
 	m.msg_iov = iov;
 	m.msg_iovlen = 2;
-	return sendmsg(fd, &m, MSG_DONTWAIT) >= 0 ? 0 : -1;
+	if (sendmsg(fd, &m, MSG_DONTWAIT) >= 0)
+		return 0;
+	if (errno == EMSGSIZE && !df)
+		return rs_send_fragmented(&rs->setup.addrs->v[addr].local, port, peer, data, len);
+	return -1;
 }
 
 /* The original destination of received message i; NULL when the kernel gave none. */

@@ -127,9 +127,14 @@ static const char *const pg_sql[ST_COUNT] = {
     [ST_USER_KEYS] = "SELECT u.realm, u.name, rtrim(u.hmackey), s.sha256key FROM turnusers_lt u "
 		     "LEFT JOIN turnpike_user_sha256 s ON s.realm = u.realm AND s.name = u.name "
 		     "AND s.hmackey = lower(rtrim(u.hmackey)) LIMIT $1::bigint",
-    /* The expression of turnpike_turnusers_lt_userhash: one index probe. */
+    /*
+     * One probe of turnpike_turnusers_lt_userhash. The realm is compared as an
+     * expression so that the primary key's realm prefix is never combined in:
+     * on a table not yet analysed PostgreSQL ANDed it in and read all 100,000
+     * entries of the realm (10 ms instead of 0.2).
+     */
     [ST_USER_HASH] = "SELECT name FROM turnusers_lt WHERE turnpike_userhash(name, realm) = "
-		     "decode($2, 'hex') AND realm = $1",
+		     "decode($2, 'hex') AND realm || '' = $1",
     [ST_SECRET_ADD] = "INSERT INTO turn_secret (realm, value) VALUES ($1, $2) "
 		      "ON CONFLICT DO NOTHING",
     [ST_SECRET_DEL] = "DELETE FROM turn_secret WHERE realm = $1 AND value = $2",

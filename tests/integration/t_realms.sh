@@ -183,10 +183,14 @@ turn_stop_check
 # The same store with no-dynamic-realms and no-dynamic-ip-list: only the
 # configuration's realm, quotas and peer policy. userdb-cache-users 1: of the
 # store's 3 users only the first (alice, SQLite's row order) is in memory, so
-# hugo's USERHASH below is looked up in the store on demand.
+# hugo's USERHASH below is looked up in the store on demand. auth-failure-limit
+# 0: the failure throttle names a USERHASH's user by a lookup of its own just
+# before the check, which queues the hash too, and the store thread may answer
+# in between (then the first answer is already a success); without it the
+# first answer is always the 438.
 start_turn_server_or_bail "${TURN_ARGS[@]}" --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 \
 	--allow-loopback-peers --userdb "$DB" --no-dynamic-realms --no-dynamic-ip-list --userhash \
-	--userdb-cache-users 1 \
+	--userdb-cache-users 1 --auth-failure-limit 0 \
 	--prometheus --prometheus-address 127.0.0.1 --prometheus-port @PORT2@
 METRICS=http://127.0.0.1:$PORT2/metrics
 # shellcheck disable=SC2317,SC2329 # called through wait_until

@@ -22,7 +22,9 @@
 /* /readyz fails below this share of free relay ports. */
 #define HTTPD_READY_FREE_PCT 5
 
+struct evbuffer;
 struct event_base;
+struct evhttp_request;
 struct httpd;
 struct limits;
 struct portpool;
@@ -47,6 +49,14 @@ struct httpd_source {
 /* Binds addr (port set) and serves on base; -1 with *cause naming the address. */
 int httpd_create(struct event_base *base, const struct sockaddr *addr,
     const struct httpd_source *src, struct httpd **hp, char **cause);
+/*
+ * Any evhttp answer (this endpoint's and web admin's): b's content, which the
+ * caller still owns and may be NULL. RFC 9110 §9.3.2: HEAD gets the headers a
+ * GET would, Content-Length too, and no body (evhttp would send b's content).
+ */
+void httpd_send(struct evhttp_request *req, int code, const char *reason, struct evbuffer *b);
+/* The same with a text/plain body: body and a newline. */
+void httpd_reply(struct evhttp_request *req, int code, const char *reason, const char *body);
 /* After the workers have stopped: answers pending scrapes 503 and closes everything. */
 void httpd_free(struct httpd *h);
 

@@ -58,6 +58,7 @@ struct metrics_worker {
 
 /* One user's live allocations and relayed traffic (prometheus-username-labels). */
 struct metrics_user {
+	char *realm; /* the realm its credentials verified in; NULL: the server's */
 	char *name;
 	uint64_t allocations;
 	uint64_t to_peer_packets, to_peer_bytes;
@@ -71,8 +72,11 @@ struct metrics_usertab {
 	uint64_t dropped; /* ended sessions of users past METRICS_USERS_MAX */
 };
 
-/* Adds an ended session's traffic (allocations unused) to user's totals; -1 out of memory. */
-int metrics_usertab_add(struct metrics_usertab *tab, const char *user,
+/*
+ * Adds an ended session's traffic (allocations unused) to the totals of user
+ * in realm (NULL: the server's); -1 out of memory.
+ */
+int metrics_usertab_add(struct metrics_usertab *tab, const char *realm, const char *user,
     const struct metrics_user *traffic);
 void metrics_usertab_free(struct metrics_usertab *tab);
 
@@ -114,9 +118,10 @@ struct metrics_snapshot {
 };
 
 /*
- * Sorts v (one entry per live allocation, names from malloc) by name and sums
- * the entries of each user; keeps the first cap users, frees the names of the
- * rest and counts them in *dropped. Returns how many entries remain.
+ * Sorts v (one entry per live allocation, realms and names from malloc) by
+ * realm and name and sums the entries of each user of a realm; keeps the first
+ * cap users, frees the realms and names of the rest and counts them in
+ * *dropped. Returns how many entries remain.
  */
 size_t metrics_users_collapse(struct metrics_user *v, size_t n, size_t cap, size_t *dropped);
 /* Writes a label value escaped as the format asks: \\, \" and \n. */

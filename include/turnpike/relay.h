@@ -140,6 +140,12 @@ void relay_report(struct relay *rl, const struct turn_now *now);
 /* Closes what the core left open (call after turn_free) and frees rl. */
 void relay_free(struct relay *rl);
 
+/*
+ * A non-blocking UDP socket bound to ip at port (IPv6 only for an IPv6
+ * address), for a relay of its own or a shared one; -1 with errno kept.
+ */
+int relay_bind(const struct sockaddr_storage *ip, uint16_t port);
+
 /* The time for the core: monotonic milliseconds and the wall clock. */
 void relay_now(struct turn_now *now);
 

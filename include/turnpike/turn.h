@@ -271,9 +271,17 @@ int turn_handle_message(struct turn *t, const struct turn_5tuple *tuple, void *c
     const struct stun_msg *m, const struct turn_now *now, uint8_t *out, size_t cap, size_t *outlen,
     struct turn_reply *reply);
 
-/* A ChannelData message from the client: relayed to the bound peer or dropped. */
-void turn_handle_chandata(struct turn *t, const struct turn_5tuple *tuple, uint16_t channel,
+/*
+ * A ChannelData message from the client: relayed to the bound peer or dropped
+ * (0). -1 when tuple has no allocation here: nothing is done or counted, and
+ * the caller hands it to whoever serves tuple or drops it with
+ * turn_drop_unowned().
+ */
+int turn_handle_chandata(struct turn *t, const struct turn_5tuple *tuple, uint16_t channel,
     const uint8_t *data, size_t len, const struct turn_now *now);
+
+/* Counts a ChannelData message dropped for want of an allocation. */
+void turn_drop_unowned(struct turn *t);
 
 /*
  * A datagram from peer arriving on one of alloc's relay sockets (the relay

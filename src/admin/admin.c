@@ -31,6 +31,7 @@
 #include "turnpike/adminapi.h"
 #include "turnpike/cause.h"
 #include "turnpike/hex.h"
+#include "turnpike/httpd.h"
 #include "turnpike/log.h"
 #include "turnpike/peerpolicy.h"
 #include "turnpike/random.h"
@@ -153,7 +154,7 @@ admin_reply(struct admin_call *c, int status, json_t *o)
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	if (b != NULL)
 		evbuffer_add_printf(b, "%s\n", text != NULL ? text : "{}");
-	evhttp_send_reply(c->req, status, NULL, b);
+	httpd_send(c->req, status, NULL, b);
 	if (b != NULL)
 		evbuffer_free(b);
 	admin_audit(c, status);
@@ -1148,9 +1149,9 @@ admin_send_asset(struct evhttp_request *req, const struct admin_asset *f)
 
 	evhttp_add_header(h, "Content-Type", f->type);
 	evhttp_add_header(h, "Cache-Control", "no-cache");
-	if (b != NULL && evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+	if (b != NULL)
 		evbuffer_add_reference(b, f->data, f->len, NULL, NULL);
-	evhttp_send_reply(req, 200, "OK", b);
+	httpd_send(req, 200, "OK", b);
 	if (b != NULL)
 		evbuffer_free(b);
 }
@@ -1294,11 +1295,11 @@ admin_static(struct evhttp_request *req, const char *path)
 	const struct admin_asset *f = admin_asset_find(path);
 
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_send_error(req, 405, "Method Not Allowed");
+		httpd_reply(req, 405, "Method Not Allowed", "Method Not Allowed");
 		return;
 	}
 	if (f == NULL) {
-		evhttp_send_error(req, 404, "Not Found");
+		httpd_reply(req, 404, "Not Found", "Not Found");
 		return;
 	}
 	admin_send_asset(req, f);
@@ -1337,7 +1338,7 @@ admin_request(struct evhttp_request *req, void *arg)
 
 	admin_headers(req);
 	if (path == NULL || path[0] != '/') {
-		evhttp_send_error(req, 400, "Bad Request");
+		httpd_reply(req, 400, "Bad Request", "Bad Request");
 		return;
 	}
 	if (strncmp(path, ADMINAPI_PREFIX, strlen(ADMINAPI_PREFIX)) != 0 ||
@@ -1346,7 +1347,7 @@ admin_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if ((c = admin_call_new(a, req, evhttp_uri_get_query(uri))) == NULL) {
-		evhttp_send_error(req, 500, "Internal Server Error");
+		httpd_reply(req, 500, "Internal Server Error", "Internal Server Error");
 		return;
 	}
 	if (adminapi_parse(admin_method(evhttp_request_get_command(req)), path,

@@ -110,6 +110,7 @@ struct load_alloc {
 /* What one process measured; sent as bytes from a child to the parent. */
 struct load_result {
 	uint64_t allocs_ok, allocs_failed, alloc_us;
+	uint64_t allocs_retx437; /* of allocs_ok: 437 to a retransmission, the first one's kept */
 	uint64_t setup_ok, setup_failed;
 	uint64_t client_tx, client_rx, peer_rx, peer_tx, send_errors, late, data_us;
 	uint64_t dealloc_ok, dealloc_failed;
@@ -598,8 +599,16 @@ load_response(struct load_engine *e, struct load_alloc *a, const uint8_t *p, siz
 		load_request(e, a);
 		return;
 	}
+	/*
+	 * 437 to an Allocate sent more than once: an earlier transmission made the
+	 * allocation and its answer was lost (a server without a retransmission
+	 * cache, RFC 8656 §7.2). The 5-tuple is this socket's alone, so the
+	 * allocation is ours; the data phase shows whether it relays.
+	 */
+	if (res.cls == STUN_ERROR && res.code == 437 && a->state == LOAD_ALLOC && a->sends > 1)
+		e->res->allocs_retx437++;
 	/* A Refresh retransmitted after the allocation went: it is gone, as asked. */
-	if (res.cls == STUN_ERROR && !(a->state == LOAD_DEALLOC && res.code == 437)) {
+	else if (res.cls == STUN_ERROR && !(a->state == LOAD_DEALLOC && res.code == 437)) {
 		snprintf(what, sizeof(what), "%d %s", res.code, res.reason);
 		load_fail(e, a, what);
 		return;
@@ -914,6 +923,7 @@ load_merge(struct load_result *dst, const struct load_result *src)
 {
 	dst->allocs_ok += src->allocs_ok;
 	dst->allocs_failed += src->allocs_failed;
+	dst->allocs_retx437 += src->allocs_retx437;
 	if (src->alloc_us > dst->alloc_us)
 		dst->alloc_us = src->alloc_us;
 	dst->setup_ok += src->setup_ok;
@@ -1374,12 +1384,13 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 
 	if (o->json) {
 		printf("{\"transport\":\"%s\",\"allocations\":%lu,\"allocations_ok\":%" PRIu64
-		       ",\"allocations_failed\":%" PRIu64 ",\"allocation_seconds\":%.6f"
+		       ",\"allocations_failed\":%" PRIu64
+		       ",\"allocations_437_retransmitted\":%" PRIu64 ",\"allocation_seconds\":%.6f"
 		       ",\"allocations_per_second\":%.1f,\"allocation_latency_us\":{\"p50\":"
 		       "%" PRIu64 ",\"p99\":%" PRIu64 "},\"setup_ok\":%" PRIu64
 		       ",\"setup_failed\":%" PRIu64,
-		    tname, o->allocs, r->allocs_ok, r->allocs_failed, (double)r->alloc_us / 1e6,
-		    aps, loadstats_percentile(&r->alloc_lat, 50),
+		    tname, o->allocs, r->allocs_ok, r->allocs_failed, r->allocs_retx437,
+		    (double)r->alloc_us / 1e6, aps, loadstats_percentile(&r->alloc_lat, 50),
 		    loadstats_percentile(&r->alloc_lat, 99), r->setup_ok, r->setup_failed);
 		printf(",\"mode\":\"%s\",\"payload\":%lu,\"rate_pps\":%lu,\"duration_s\":%lu", mode,
 		    o->payload, o->ramp ? 0 : o->rate, o->duration_s);
@@ -1431,6 +1442,10 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 	    r->allocs_ok, o->allocs, r->allocs_failed, tname, (double)r->alloc_us / 1e6, aps);
 	printf("allocation latency p50 %" PRIu64 " us, p99 %" PRIu64 " us\n",
 	    loadstats_percentile(&r->alloc_lat, 50), loadstats_percentile(&r->alloc_lat, 99));
+	if (r->allocs_retx437 > 0)
+		printf("%" PRIu64 " of them answered 437 to a retransmitted Allocate (the first "
+		       "transmission's allocation kept)\n",
+		    r->allocs_retx437);
 	printf("%s %" PRIu64 " ok, %" PRIu64 " failed\n",
 	    o->direct         ? "direct flows"
 		: o->send_ind ? "permissions"

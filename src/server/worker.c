@@ -414,9 +414,14 @@ worker_udp_stun(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t
 	}
 }
 
+/*
+ * UDP or DTLS ChannelData from t. Only a 5-tuple with no allocation here asks
+ * the mobility routes (u: the socket it came in on; NULL when it was handed
+ * over already or came over DTLS), so relayed traffic pays no route lookup.
+ */
 static void
-worker_udp_chandata(struct worker *w, const struct turn_5tuple *t, const uint8_t *p, size_t len,
-    const struct turn_now *now)
+worker_udp_chandata(struct worker *w, struct worker_udp *u, const struct turn_5tuple *t,
+    const uint8_t *p, size_t len, const struct turn_now *now)
 {
 	const uint8_t *data;
 	const char *errstr;
@@ -427,7 +432,10 @@ worker_udp_chandata(struct worker *w, const struct turn_5tuple *t, const uint8_t
 		w->stats.udp_dropped++;
 		return;
 	}
-	turn_handle_chandata(w->turn, t, ch, data, dlen, now);
+	if (turn_handle_chandata(w->turn, t, ch, data, dlen, now) == 0)
+		return;
+	if (u == NULL || !worker_chandata_routed(u, t, p, len))
+		turn_drop_unowned(w->turn);
 }
 
 /*
@@ -491,8 +499,7 @@ worker_udp_datagram(struct worker_udp *u, int i, const struct turn_now *now)
 		worker_udp_stun(u, &t, p, len, now, false);
 		break;
 	case DTLSREC_CHANDATA:
-		if (!worker_chandata_routed(u, &t, p, len))
-			worker_udp_chandata(w, &t, p, len, now);
+		worker_udp_chandata(w, u, &t, p, len, now);
 		break;
 	case DTLSREC_DTLS:
 		/* Not behind proxy-protocol=udp: records would go to the client, not the balancer. */
@@ -570,7 +577,7 @@ worker_fwd_run(struct worker_job *job, struct turn *t, const struct turn_now *no
 	if (dtlsrec_classify(f->data, f->len) == DTLSREC_STUN)
 		worker_udp_stun(&w->udp[f->udp], &f->tuple, f->data, f->len, now, true);
 	else
-		worker_udp_chandata(w, &f->tuple, f->data, f->len, now);
+		worker_udp_chandata(w, NULL, &f->tuple, f->data, f->len, now);
 	relay_flush_peers(w->relay);
 	free(f);
 }
@@ -720,7 +727,7 @@ worker_dtls_deliver(void *arg, struct dtls_session *s, const uint8_t *p, size_t 
 			worker_allocate_done(w, &m, w->tx, outlen);
 		break;
 	case DTLSREC_CHANDATA:
-		worker_udp_chandata(w, t, p, len, now);
+		worker_udp_chandata(w, NULL, t, p, len, now);
 		break;
 	default:
 		w->stats.udp_dropped++;
@@ -855,7 +862,8 @@ worker_conn_chandata(struct worker_conn *c, const uint8_t *p, size_t len,
 		worker_conn_finish(c, errstr, true);
 		return -1;
 	}
-	turn_handle_chandata(c->w->turn, &c->tuple, ch, data, dlen, now);
+	if (turn_handle_chandata(c->w->turn, &c->tuple, ch, data, dlen, now) != 0)
+		turn_drop_unowned(c->w->turn);
 	return 0;
 }
 
@@ -1820,7 +1828,8 @@ worker_session_end(void *arg, const struct turn_session *s)
 
 	if (w->setup->realm_stats != NULL)
 		realmstats_add(w->setup->realm_stats, s->realm, &c);
-	if (w->setup->user_stats && metrics_usertab_add(&w->ended, s->user, &traffic) != 0)
+	if (w->setup->user_stats &&
+	    metrics_usertab_add(&w->ended, s->realm, s->user, &traffic) != 0)
 		w->ended.dropped++; /* out of memory: counted, never fatal */
 }
 

@@ -1414,22 +1414,27 @@ turn_handle_message(struct turn *t, const struct turn_5tuple *tuple, void *conn,
 	return 0;
 }
 
-void
+int
 turn_handle_chandata(struct turn *t, const struct turn_5tuple *tuple, uint16_t channel,
     const uint8_t *data, size_t len, const struct turn_now *now)
 {
 	struct turn_allocation *a = turn_find(t, tuple, now->mono_ms);
 	const struct allocation_channel *c;
 
-	if (a == NULL) {
-		t->stats.data_drops++;
-		return;
-	}
+	if (a == NULL)
+		return -1;
 	if ((c = allocation_channel(a, channel, now->mono_ms)) == NULL) {
 		t->stats.no_permission_drops++;
-		return;
+		return 0;
 	}
 	turn_to_peer(t, a, (const struct sockaddr *)&c->peer, data, len, now->mono_ms);
+	return 0;
+}
+
+void
+turn_drop_unowned(struct turn *t)
+{
+	t->stats.data_drops++;
 }
 
 /* RFC 8656 §11.3 and §12.6: ChannelData when a channel is bound to peer, else Data. */

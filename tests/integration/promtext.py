@@ -4,9 +4,12 @@
 usage: promtext.py check FILE           exit 1 with the errors when FILE is not valid
        promtext.py value FILE SERIES    print the value of SERIES (name{labels} as
                                         rendered, labels in order), exit 1 if absent
+       promtext.py sum FILE NAME        print the sum of NAME's samples (every label
+                                        set), exit 1 if there is none
        promtext.py get URL OUT          GET URL, body to OUT, print the status code
-       promtext.py head URL             HEAD URL on a raw socket read to its end: print
-                                        the status, the bytes after the headers and the
+       promtext.py head URL [HEADER]... HEAD URL (with the request header lines given)
+                                        on a raw socket read to its end: print the
+                                        status, the bytes after the headers and the
                                         Content-Length header ("-" when absent)
 
 Checked: comment lines are # HELP / # TYPE with a valid name (one each per family,
@@ -136,13 +139,14 @@ def fetch(url, method):
         return e.code, e.read()
 
 
-def head(url):
+def head(url, extra=()):
     """HEAD with Connection: close; everything the server sends, to its end (a
     client library would stop after the headers and never see a stray body)."""
     u = urllib.parse.urlsplit(url)
     data = b""
+    more = "".join(f"{h}\r\n" for h in extra)
     with socket.create_connection((u.hostname, u.port), timeout=10) as s:
-        s.sendall(f"HEAD {u.path} HTTP/1.1\r\nHost: {u.netloc}\r\n"
+        s.sendall(f"HEAD {u.path} HTTP/1.1\r\nHost: {u.netloc}\r\n{more}"
                   "Connection: close\r\n\r\n".encode())
         while len(data) < 1 << 20:
             chunk = s.recv(65536)
@@ -180,8 +184,17 @@ def main(argv):
             f.write(body)
         print(status)
         return 0
-    if len(argv) == 3 and argv[1] == "head":
-        print(*head(argv[2]))
+    if len(argv) == 4 and argv[1] == "sum":
+        with open(argv[2], encoding="utf-8") as f:
+            samples, _ = parse(f.read())
+        values = [v for k, v in samples.items() if k.split("{")[0] == argv[3]]
+        if not values:
+            return 1
+        total = sum(values)
+        print(int(total) if total == int(total) else total)
+        return 0
+    if len(argv) >= 3 and argv[1] == "head":
+        print(*head(argv[2], argv[3:]))
         return 0
     print(__doc__, file=sys.stderr)
     return 2

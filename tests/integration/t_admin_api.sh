@@ -38,6 +38,8 @@ req() {
 	shift
 	curl -s -m 10 -o "$T/$name.body" -D "$T/$name.hdr" -w '%{http_code}' "$@"
 }
+# promtext.py head URL [HEADER]...: status, bytes after the headers, Content-Length.
+PROMTEXT=$TOP_SRCDIR/tests/integration/promtext.py
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
 
 code=$(req nocookie "$BASE/status")
@@ -77,6 +79,20 @@ code=$(req status -b "$T/jar" "$BASE/status")
 	[ "$(json "$T/status.body" 'd["workers"] > 0')" = True ]
 tap_is "GET /status: the control status, the realm and the relay ports in use of all" "$?" \
 	"$code $(cat "$T/status.body")"
+
+# RFC 9110 §9.3.2: HEAD answers with the GET's headers, Content-Length too, and no body.
+SESSION=$(sed -n 's/^set-cookie: *\([^;]*\).*/\1/Ip' "$T/login.hdr" | tr -d '\r' | head -n 1)
+code=$(req usersget -b "$T/jar" "$BASE/users")
+head=$(python3 "$PROMTEXT" head "$BASE/users" "Cookie: $SESSION")
+[ "$code" = 200 ] && [ "$head" = "200 0 $(stat -c %s "$T/usersget.body")" ]
+tap_is "HEAD /users: the GET's Content-Length and no body bytes" "$?" "GET $code, HEAD $head"
+code=$(req indexget "http://127.0.0.1:$PORT2/")
+head=$(python3 "$PROMTEXT" head "http://127.0.0.1:$PORT2/")
+[ "$code" = 200 ] && [ "$head" = "200 0 $(stat -c %s "$T/indexget.body")" ]
+tap_is "HEAD / (the console): the GET's Content-Length and no body bytes" "$?" "GET $code, HEAD $head"
+head=$(python3 "$PROMTEXT" head "http://127.0.0.1:$PORT2/no-such-file")
+[[ $head == "404 0 "* ]]
+tap_is "HEAD of a missing file: 404 and no body bytes" "$?" "$head"
 
 XSS='<script>alert(1)</script>'
 code=$(req adduser -b "$T/jar" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' \

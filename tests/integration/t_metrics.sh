@@ -7,7 +7,8 @@
 # counters grow between two scrapes while a turnutils_uclient session runs. The per-user series appear only
 # with prometheus-username-labels, and /readyz is 503 with the relay ports
 # nearly exhausted; with it, turn_traffic_*{realm,user} keep a user's traffic
-# after the session ends. A stalled HTTP client is dropped without holding up
+# after the session ends, and carry the realm the user's credentials verified
+# in (a store user of another realm). A stalled HTTP client is dropped without holding up
 # others, a huge header is refused, and a broken TLS record on the TLS port counts as a
 # TLS handshake failure (plain garbage there is served as plain and closed).
 # shellcheck source-path=SCRIPTDIR
@@ -230,10 +231,16 @@ tap_is "the uclient session ends cleanly" "$([ "$TP_EXIT_STATUS" = 0 ]; echo $?)
 turn_stop_check
 
 # Per-user series; and /readyz with a pool of one relay port: 503 while an
-# allocation holds it (0% free), 200 once it is back.
+# allocation holds it (0% free), 200 once it is back. An alice of realm
+# b.example too (the store's, picked by an ORIGIN), apart from the static one.
 make_cert
+CTL=${TURNPIKECTL:-$TOP_BUILDDIR/turnpikectl}
+DB=$T/realms.db
+{ "$CTL" --db "$DB" user add alice --realm b.example --password alice-b &&
+	"$CTL" --db "$DB" origin add https://app.b.example --realm b.example; } >/dev/null ||
+	bail_out "turnpikectl could not create $DB"
 start_turn_server_or_bail -n --listening-port @PORT@ --min-port @RELAY_MIN@ \
-	--max-port @RELAY_MIN@ --lt-cred-mech --user "$TURN_USER:$TURN_PASS" \
+	--max-port @RELAY_MIN@ --lt-cred-mech --user "$TURN_USER:$TURN_PASS" --userdb "$DB" \
 	--realm 'q"t' --log-file stdout --listening-ip 127.0.0.1 --relay-threads 1 \
 	--tls-listening-port @TLS_PORT@ --cert "$CERT" --pkey "$KEY" \
 	--prometheus --prometheus-port @PORT2@ --prometheus-username-labels --allow-loopback-peers
@@ -326,6 +333,17 @@ grep -q '^deallocate ok$' "$T/bench.send" &&
 	! grep -q '^turn_traffic_rcvp{realm="q\\"t"}' "$T/wait.prom"
 tap_is "turn_traffic_*{realm,user} keep an ended session's traffic (coturn's labels)" "$?" \
 	"$(cat "$T/bench.send")" "$(grep -E '^(turn_traffic|turnpike_user)' "$T/wait.prom")"
+# The realm label is the realm alice's credentials verified in, not the
+# server's. uclient's first allocation holds the one relay port (its second
+# gets 508): the live series show it.
+timeout 30 "$UCLIENT" -c -o https://app.b.example -n 1 -m 1 -u alice -w alice-b -e 127.0.0.1 \
+	-r "$PEER_PORT" -p "$PORT" 127.0.0.1 >"$T/uc.realm" 2>&1
+wait_value 'turnpike_user_allocations{realm="b.example",user="alice"}' 1 &&
+	[ "$(val wait 'turnpike_user_allocations{realm="q\"t",user="alice"}')" = 0 ] &&
+	[ -n "$(val wait 'turn_traffic_rcvp{realm="b.example",user="alice"}')" ] &&
+	[ "$(val wait 'turn_traffic_rcvp{realm="q\"t",user="alice"}')" = 5 ]
+tap_is "a user of another realm: its series carry that realm, apart from the same name's" "$?" \
+	"$(tail -n 3 "$T/uc.realm")" "$(grep -E '^(turn_traffic_rcvp|turnpike_user)' "$T/wait.prom")"
 wait_exit "$SLOW" 40
 tap_is "the stalled HTTP client is dropped" "$(grep -qx closed "$T/slow"; echo $?)" \
 	"$(cat "$T/slow" 2>/dev/null)"

@@ -18,12 +18,16 @@ PY=${PYTHON:-python3}
 HERE=$TOP_SRCDIR/tests/integration
 OTHER_USER=bob
 OTHER_PASS=b0b-and-his-ticket
+PROMTEXT=$HERE/promtext.py
+PROM=()
+[ "$TURN_SERVER_IMPL" = coturn ] ||
+	PROM=(--prometheus --prometheus-address 127.0.0.1 --prometheus-port @PORT2@)
 
 turn_common_args
 start=$SECONDS
 start_turn_server_or_bail "${TURN_ARGS[@]}" --user "$OTHER_USER:$OTHER_PASS" \
 	--listening-ip 127.0.0.1 --no-tls --no-dtls --relay-ip 127.0.0.1 --allow-loopback-peers \
-	--mobility --relay-threads 4
+	--mobility --relay-threads 4 "${PROM[@]}"
 
 if [ -z "$UCLIENT" ] || [ -z "$UPEER" ]; then
 	tap_skip "turnutils_uclient -M" "turnutils_uclient/turnutils_peer not installed (apt-get install coturn)"
@@ -61,6 +65,14 @@ else
 	[ "$moved" -ge 7 ]
 	tap_is "the server logged each move ($moved, $across of them handed to another worker)" "$?" \
 		"$(grep -E 'moved here|goes there' "$TURNPIKED_LOG" | tail -n 10)"
+	# The same in /metrics, every worker summed: as many moves as logged, a ticket
+	# for each and for each Allocate asking, the replayed, forged and other users' refused.
+	"$PY" "$PROMTEXT" get "http://127.0.0.1:$PORT2/metrics" "$T/mob.prom" >/dev/null
+	msum() { "$PY" "$PROMTEXT" sum "$T/mob.prom" "turnpike_worker_mobility_$1_total"; }
+	moves=$(msum moves) tickets=$(msum tickets) refused=$(msum refused)
+	[ "${moves:-0}" = "$moved" ] && [ "${tickets:-0}" -gt "$moves" ] && [ "${refused:-0}" -ge 3 ]
+	tap_is "/metrics: $moves moves, $tickets tickets, $refused refused" "$?" \
+		"$(grep -E '^turnpike_worker_mobility' "$T/mob.prom")"
 fi
 turn_stop_check
 

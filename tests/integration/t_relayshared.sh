@@ -24,6 +24,7 @@ LIMIT=256
 HOLD=500
 RELAY_MIN=40000
 RELAY_MAX=41999
+PROMTEXT=$(dirname "$0")/promtext.py
 # shellcheck disable=SC2317 # called through tap_run
 ctl() { timeout 10 "$CTL" --control-socket "$SOCK" "$@"; }
 nsx() { ip netns exec "$NS" "$@"; }
@@ -59,8 +60,17 @@ start() {
 		--min-port "$RELAY_MIN" --max-port "$RELAY_MAX" --realm "$TURN_REALM" \
 		--lt-cred-mech --user "$TURN_USER:$TURN_PASS" --control-socket "$SOCK" \
 		--allow-loopback-peers --denied-peer-ip 127.0.0.3 --unauth-rate-limit 0 \
-		--unauth-answer-budget 0 --max-connections-per-ip 0 --relay-sockets "$mode" "$@"
+		--unauth-answer-budget 0 --max-connections-per-ip 0 --relay-sockets "$mode" \
+		--prometheus --prometheus-address 127.0.0.1 --prometheus-port @PORT2@ "$@"
 }
+
+# unclaimed: turnpike_worker_shared_relay_unclaimed_total, every worker summed.
+unclaimed() {
+	nsx "$PY" "$PROMTEXT" get "http://127.0.0.1:$PORT2/metrics" "$T/rs.prom" >/dev/null &&
+		"$PY" "$PROMTEXT" sum "$T/rs.prom" turnpike_worker_shared_relay_unclaimed_total
+}
+# shellcheck disable=SC2317 # called through wait_until
+unclaimed_is() { [ "$(unclaimed)" = "$1" ]; }
 
 # shellcheck disable=SC2317 # called through wait_until
 has_summary() {
@@ -120,6 +130,22 @@ sys.exit(1 if bad or not ports else 0)
 PYEOF
 tap_is "a relay port without an allocation reaches no socket (port unreachable)" "$?" \
 	"$(cat "$T/unreach")"
+# The shared sockets' own ports are in the range and held by no allocation: what
+# reaches them is dropped and counted.
+u0=$(unclaimed)
+held=$(nsx ss -Hlnu | awk '{print $4}' | sed 's/.*://' |
+	awk -v lo="$RELAY_MIN" -v hi="$RELAY_MAX" '$1 >= lo && $1 <= hi')
+n=0
+for p in $held; do
+	for _ in 1 2 3; do
+		nsx "$PY" -c 'import socket, sys
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", int(sys.argv[1])))' "$p"
+		n=$((n + 1))
+	done
+done
+[ "$n" -gt 0 ] && wait_until 10 unclaimed_is $((${u0:-0} + n))
+tap_is "/metrics: datagrams to a shared port no allocation holds are counted ($n sent)" "$?" \
+	"before ${u0:-none}, now $(unclaimed); ports $held" "$(grep -E '^turnpike_worker_shared' "$T/rs.prom")"
 
 fd0=$(fds)
 allocmany "$HOLD" "$T/hold"

@@ -88,12 +88,13 @@ static void
 test_render(void)
 {
 	struct metrics_worker w[2];
-	struct metrics_user users[1];
+	struct metrics_user users[2];
 	struct metrics_snapshot snap;
-	char bob[] = "bob\n";
+	char bob[] = "bob\n", realm_b[] = "b.example";
 	char *text;
 
 	memset(w, 0, sizeof w);
+	memset(users, 0, sizeof users);
 	memset(&snap, 0, sizeof snap);
 	w[0].turn.binding_requests = 3;
 	w[1].turn.binding_requests = 4;
@@ -179,8 +180,11 @@ test_render(void)
 	users[0].allocations = 2;
 	users[0].to_peer_packets = 4;
 	users[0].to_peer_bytes = 9;
+	users[1] = users[0];
+	users[1].realm = realm_b;
+	users[1].allocations = 1;
 	snap.user = users;
-	snap.nusers = 1;
+	snap.nusers = 2;
 	text = render(&snap);
 	CHECK(text != NULL &&
 	    sample(text, "turnpike_user_allocations{realm=\"ex\\\"ample\",user=\"bob\\n\"}") == 2);
@@ -191,13 +195,18 @@ test_render(void)
 	CHECKM(text != NULL && sample(text, "turn_traffic_rcvb{realm=\"ex\\\"ample\"}") == -1 &&
 		sample(text, "turn_total_traffic_peer_sentb") == 1000,
 	    "... instead of per realm; the totals stay");
+	CHECKM(text != NULL &&
+		sample(text, "turnpike_user_allocations{realm=\"b.example\",user=\"bob\\n\"}") ==
+		    1 &&
+		sample(text, "turn_traffic_rcvb{realm=\"b.example\",user=\"bob\\n\"}") == 9,
+	    "a user of another realm: its series carry the realm it verified in");
 	free(text);
 }
 
 static void
 test_collapse(void)
 {
-	struct metrics_user v[4];
+	struct metrics_user v[5];
 	size_t n, dropped;
 
 	memset(v, 0, sizeof v);
@@ -205,15 +214,21 @@ test_collapse(void)
 	v[1].name = strdup("alice");
 	v[2].name = strdup("carol");
 	v[3].name = strdup("bob");
+	v[4].name = strdup("carol");
+	v[4].realm = strdup("b.example");
 	v[0].allocations = v[1].allocations = v[2].allocations = v[3].allocations = 1;
+	v[4].allocations = 1;
 	v[0].to_peer_bytes = 5;
 	v[2].to_peer_bytes = 7;
-	n = metrics_users_collapse(v, 4, 10, &dropped);
-	CHECK(n == 3 && dropped == 0);
+	n = metrics_users_collapse(v, 5, 10, &dropped);
+	CHECK(n == 4 && dropped == 0);
 	CHECK(strcmp(v[0].name, "alice") == 0 && strcmp(v[2].name, "carol") == 0);
 	CHECKM(v[2].allocations == 2 && v[2].to_peer_bytes == 12, "one user's sessions summed");
+	CHECKM(v[2].realm == NULL && v[3].realm != NULL && strcmp(v[3].realm, "b.example") == 0 &&
+		strcmp(v[3].name, "carol") == 0 && v[3].allocations == 1,
+	    "the same name in another realm is another user");
 	n = metrics_users_collapse(v, n, 2, &dropped);
-	CHECKM(n == 2 && dropped == 1, "users past the cap are dropped and counted");
+	CHECKM(n == 2 && dropped == 2, "users past the cap are dropped and counted");
 	free(v[0].name);
 	free(v[1].name);
 	CHECK(metrics_users_collapse(v, 0, 2, &dropped) == 0 && dropped == 0);
@@ -229,17 +244,22 @@ test_usertab(void)
 	int rc = 0;
 
 	memset(&tab, 0, sizeof tab);
-	CHECK(metrics_usertab_add(&tab, "alice", &t) == 0 &&
-	    metrics_usertab_add(&tab, "bob", &t) == 0);
-	CHECK(metrics_usertab_add(&tab, "alice", &t) == 0);
+	CHECK(metrics_usertab_add(&tab, NULL, "alice", &t) == 0 &&
+	    metrics_usertab_add(&tab, NULL, "bob", &t) == 0);
+	CHECK(metrics_usertab_add(&tab, NULL, "alice", &t) == 0);
 	CHECKM(tab.n == 2 && strcmp(tab.v[0].name, "alice") == 0 && tab.v[0].to_peer_packets == 2 &&
 		tab.v[0].to_client_bytes == 20 && tab.v[1].to_peer_packets == 1,
 	    "ended sessions add up per user");
+	CHECK(metrics_usertab_add(&tab, "b.example", "alice", &t) == 0 &&
+	    metrics_usertab_add(&tab, "b.example", "alice", &t) == 0);
+	CHECKM(tab.n == 3 && tab.v[0].to_peer_packets == 2 && tab.v[2].realm != NULL &&
+		strcmp(tab.v[2].realm, "b.example") == 0 && tab.v[2].to_peer_packets == 2,
+	    "the same name in another realm adds up apart");
 	for (i = 0; i < METRICS_USERS_MAX + 5; i++) {
 		snprintf(name, sizeof name, "u%zu", i);
-		rc |= metrics_usertab_add(&tab, name, &t);
+		rc |= metrics_usertab_add(&tab, NULL, name, &t);
 	}
-	CHECKM(rc == 0 && tab.n == METRICS_USERS_MAX && tab.dropped == 7,
+	CHECKM(rc == 0 && tab.n == METRICS_USERS_MAX && tab.dropped == 8,
 	    "at most METRICS_USERS_MAX users; later ones are counted as dropped");
 	metrics_usertab_free(&tab);
 	CHECK(tab.n == 0 && tab.v == NULL);

@@ -1108,8 +1108,11 @@ test_channels(void)
 	    "ChannelData relayed to the bound peer");
 	turn_handle_chandata(turn, &c1, 0x4002, (const uint8_t *)"chan", 4, &now);
 	CHECKM(io.peer_sends == 2 && stats().no_permission_drops == 1, "unbound channel: dropped");
-	turn_handle_chandata(turn, &c2, 0x4000, (const uint8_t *)"chan", 4, &now);
-	CHECK(io.peer_sends == 2 && stats().data_drops == 1);
+	CHECKM(turn_handle_chandata(turn, &c2, 0x4000, (const uint8_t *)"chan", 4, &now) == -1 &&
+		io.peer_sends == 2 && stats().data_drops == 0,
+	    "no allocation for the 5-tuple: -1, nothing relayed or counted");
+	turn_drop_unowned(turn);
+	CHECK(stats().data_drops == 1);
 	from_peer("203.0.113.9:7000", "abcde");
 	CHECKM(io.client_sends == 1 &&
 		chandata_decode(io.cdata, io.clen, false, &ch, &data, &dlen, &used, &errstr) == 0 &&

@@ -111,8 +111,7 @@ struct relay {
 	struct relay_stats stats;
 };
 
-/* An open socket on addr:port for a relay; -1 with errno. */
-static int
+int
 relay_bind(const struct sockaddr_storage *ip, uint16_t port)
 {
 	struct sockaddr_storage ss = *ip;

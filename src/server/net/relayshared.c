@@ -18,6 +18,7 @@
 #include "turnpike/addr.h"
 #include "turnpike/cause.h"
 #include "turnpike/portpool.h"
+#include "turnpike/relay.h"
 #include "turnpike/relayaddr.h"
 #include "turnpike/relayshared.h"
 #include "turnpike/sklookup.h"
@@ -59,27 +60,6 @@ struct relayshared {
 	uint8_t ctl[RS_BATCH][64];
 	uint8_t *bufs; /* RS_BATCH * RS_DGRAM_MAX */
 };
-
-/* A socket bound to ip:port; -1 with errno. */
-static int
-rs_bind(const struct sockaddr_storage *ip, uint16_t port)
-{
-	struct sockaddr_storage ss = *ip;
-	int fd, one = 1, saved;
-
-	addr_set_port((struct sockaddr *)&ss, port);
-	if ((fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	if ((ss.ss_family == AF_INET6 &&
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
-	    bind(fd, (const struct sockaddr *)&ss, addr_len((const struct sockaddr *)&ss)) != 0) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
-}
 
 static void
 rs_bufsize(int fd, int opt_force, int opt, int size)
@@ -293,7 +273,7 @@ rs_sock_open(struct relayshared *rs, size_t addr, char **cause)
 	for (tries = 0; tries < RS_BIND_TRIES && k->fd == -1; tries++) {
 		if (portpool_get(rs->setup.pool, addr, false, false, &k->port) != 0)
 			break;
-		if ((k->fd = rs_bind(local, k->port)) == -1)
+		if ((k->fd = relay_bind(local, k->port)) == -1)
 			portpool_put(rs->setup.pool, addr, k->port);
 		else
 			break;
@@ -418,7 +398,7 @@ relayshared_claim(struct relayshared *rs, size_t addr, uint16_t port, void *hand
 		return -1;
 	}
 	/* Nothing else on this host may hold the port: a bind tells (EADDRINUSE). */
-	if ((fd = rs_bind(&relay, port)) == -1)
+	if ((fd = relay_bind(&relay, port)) == -1)
 		return -1;
 	close(fd);
 	addr_set_port((struct sockaddr *)&relay, port);

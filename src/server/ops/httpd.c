@@ -76,11 +76,7 @@ struct httpd_route {
 	void (*serve)(struct httpd *h, struct evhttp_request *req);
 };
 
-/*
- * RFC 9110 §9.3.2: HEAD gets the headers a GET would, Content-Length too, and
- * no body (evhttp would send b's content after them).
- */
-static void
+void
 httpd_send(struct evhttp_request *req, int code, const char *reason, struct evbuffer *b)
 {
 	char len[32];
@@ -93,7 +89,7 @@ httpd_send(struct evhttp_request *req, int code, const char *reason, struct evbu
 	evhttp_send_reply(req, code, reason, b);
 }
 
-static void
+void
 httpd_reply(struct evhttp_request *req, int code, const char *reason, const char *body)
 {
 	struct evbuffer *b = evbuffer_new();
@@ -159,9 +155,9 @@ httpd_job_labels(const struct httpd_job *j)
 	return ((const struct httpd_scrape *)j->fj.call)->h->src->username_labels;
 }
 
-/* On the worker's thread: room for one more user entry, NULL when full. */
+/* On the worker's thread: room for one more user entry (realm NULL: the server's), NULL when full. */
 static struct metrics_user *
-httpd_job_user(struct httpd_job *j, const char *name)
+httpd_job_user(struct httpd_job *j, const char *realm, const char *name)
 {
 	struct metrics_user *u, *nv;
 	size_t cap;
@@ -178,7 +174,9 @@ httpd_job_user(struct httpd_job *j, const char *name)
 	}
 	u = &j->users[j->nusers];
 	memset(u, 0, sizeof *u);
-	if ((u->name = strdup(name)) == NULL) {
+	if ((u->name = strdup(name)) == NULL ||
+	    (realm != NULL && (u->realm = strdup(realm)) == NULL)) {
+		free(u->name);
 		j->lost++;
 		return NULL;
 	}
@@ -192,15 +190,17 @@ httpd_job_ended(struct httpd_job *j)
 {
 	const struct metrics_usertab *ended = worker_ended_users(j->fj.w);
 	struct metrics_user *u;
-	char *name;
+	char *realm, *name;
 	size_t i;
 
 	j->lost += ended->dropped;
 	for (i = 0; i < ended->n; i++) {
-		if ((u = httpd_job_user(j, ended->v[i].name)) == NULL)
+		if ((u = httpd_job_user(j, ended->v[i].realm, ended->v[i].name)) == NULL)
 			continue;
+		realm = u->realm;
 		name = u->name;
 		*u = ended->v[i];
+		u->realm = realm;
 		u->name = name;
 		u->allocations = 0;
 	}
@@ -223,7 +223,7 @@ httpd_job_session(void *arg, const struct turn_session *s)
 		c->to_client_packets += s->to_client_packets;
 		c->to_client_bytes += s->to_client_bytes;
 	}
-	if (!httpd_job_labels(j) || (u = httpd_job_user(j, s->user)) == NULL)
+	if (!httpd_job_labels(j) || (u = httpd_job_user(j, s->realm, s->user)) == NULL)
 		return;
 	u->allocations = 1;
 	u->to_peer_packets = s->to_peer_packets;
@@ -281,8 +281,10 @@ httpd_scrape_free(struct httpd_scrape *sc)
 	size_t i, k;
 
 	for (i = 0; i < sc->h->src->nworkers; i++) {
-		for (k = 0; k < sc->jobs[i].nusers; k++)
+		for (k = 0; k < sc->jobs[i].nusers; k++) {
+			free(sc->jobs[i].users[k].realm);
 			free(sc->jobs[i].users[k].name);
+		}
 		free(sc->jobs[i].users);
 		free(sc->jobs[i].realm_live);
 	}
@@ -391,8 +393,10 @@ httpd_render(struct httpd_scrape *sc, char **text, size_t *len)
 		if (fclose(f) != 0)
 			rc = -1;
 	}
-	for (i = 0; i < snap.nusers; i++)
+	for (i = 0; i < snap.nusers; i++) {
+		free(snap.user[i].realm);
 		free(snap.user[i].name);
+	}
 	free(snap.user);
 	for (i = 0; i < snap.nrealms; i++)
 		free(snap.realms[i].name);

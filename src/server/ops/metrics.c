@@ -188,6 +188,13 @@ metrics_user_traffic(const struct metrics_user *u, int which)
 	}
 }
 
+/* The realm label of a user's series: the realm its credentials verified in. */
+static const char *
+metrics_user_realm(const struct metrics_snapshot *snap, const struct metrics_user *u)
+{
+	return u->realm != NULL ? u->realm : snap->realm;
+}
+
 /* turn_traffic_X{realm,user}: coturn's labels with prometheus-username-labels. */
 static void
 metrics_traffic_users(FILE *f, const char *name, const struct metrics_snapshot *snap, int which)
@@ -196,7 +203,7 @@ metrics_traffic_users(FILE *f, const char *name, const struct metrics_snapshot *
 
 	for (i = 0; i < snap->nusers; i++) {
 		fprintf(f, "%s{realm=\"", name);
-		metrics_escape(f, snap->realm);
+		metrics_escape(f, metrics_user_realm(snap, &snap->user[i]));
 		fputs("\",user=\"", f);
 		metrics_escape(f, snap->user[i].name);
 		fprintf(f, "\"} %" PRIu64 "\n", metrics_user_traffic(&snap->user[i], which));
@@ -454,6 +461,17 @@ static const struct metrics_per_worker metrics_workers[] = {
     {"turnpike_worker_tcp_paused_total",
 	"Times a TCP relay side stopped being read because the other side's output was full",
 	MW(relay.tcp.paused)},
+    {"turnpike_worker_mobility_tickets_total", "MOBILITY-TICKETs issued (RFC 8016)",
+	MW(turn.mobility_tickets)},
+    {"turnpike_worker_mobility_moves_total",
+	"Allocations moved to a new 5-tuple with a MOBILITY-TICKET (RFC 8016)",
+	MW(turn.mobility_moves)},
+    {"turnpike_worker_mobility_refused_total",
+	"MOBILITY-TICKETs refused: forged, expired, replayed or another user's",
+	MW(turn.mobility_refused)},
+    {"turnpike_worker_shared_relay_unclaimed_total",
+	"Datagrams to a shared relay port (relay-sockets=shared) no allocation holds, dropped",
+	MW(relay.shared_unclaimed)},
 };
 
 static void
@@ -516,7 +534,7 @@ metrics_users(FILE *f, const struct metrics_snapshot *snap)
 	metrics_head(f, "turnpike_user_allocations", "gauge", "Live allocations per user");
 	for (i = 0; i < snap->nusers; i++) {
 		fputs("turnpike_user_allocations{realm=\"", f);
-		metrics_escape(f, snap->realm);
+		metrics_escape(f, metrics_user_realm(snap, &snap->user[i]));
 		fputs("\",user=\"", f);
 		metrics_escape(f, snap->user[i].name);
 		fprintf(f, "\"} %" PRIu64 "\n", snap->user[i].allocations);
@@ -595,11 +613,29 @@ metrics_render(FILE *f, const struct metrics_snapshot *snap)
 	return ferror(f) ? -1 : 0;
 }
 
+/* The realm NULL (the server's) sorts first. */
+static int
+metrics_realm_cmp(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
 static int
 metrics_user_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct metrics_user *)a)->name,
-	    ((const struct metrics_user *)b)->name);
+	const struct metrics_user *ua = a, *ub = b;
+	int c = metrics_realm_cmp(ua->realm, ub->realm);
+
+	return c != 0 ? c : strcmp(ua->name, ub->name);
+}
+
+static void
+metrics_user_clear(struct metrics_user *u)
+{
+	free(u->realm);
+	free(u->name);
 }
 
 size_t
@@ -612,32 +648,35 @@ metrics_users_collapse(struct metrics_user *v, size_t n, size_t cap, size_t *dro
 		return 0;
 	qsort(v, n, sizeof *v, metrics_user_cmp);
 	for (i = 1; i < n; i++) {
-		if (strcmp(v[i].name, v[out].name) == 0) {
+		if (metrics_user_cmp(&v[i], &v[out]) == 0) {
 			v[out].allocations += v[i].allocations;
 			v[out].to_peer_packets += v[i].to_peer_packets;
 			v[out].to_peer_bytes += v[i].to_peer_bytes;
 			v[out].to_client_packets += v[i].to_client_packets;
 			v[out].to_client_bytes += v[i].to_client_bytes;
-			free(v[i].name);
+			metrics_user_clear(&v[i]);
 		} else
 			v[++out] = v[i];
 	}
 	for (i = ++out; i > cap; i--) {
-		free(v[i - 1].name);
+		metrics_user_clear(&v[i - 1]);
 		(*dropped)++;
 	}
 	return out < cap ? out : cap;
 }
 
 int
-metrics_usertab_add(struct metrics_usertab *tab, const char *user,
+metrics_usertab_add(struct metrics_usertab *tab, const char *realm, const char *user,
     const struct metrics_user *traffic)
 {
 	struct metrics_user *u = NULL, *nv;
 	size_t i, cap;
 
 	for (i = 0; i < tab->n && u == NULL; i++)
-		u = strcmp(tab->v[i].name, user) == 0 ? &tab->v[i] : NULL;
+		u = metrics_realm_cmp(tab->v[i].realm, realm) == 0 &&
+			strcmp(tab->v[i].name, user) == 0
+		    ? &tab->v[i]
+		    : NULL;
 	if (u == NULL && tab->n == METRICS_USERS_MAX) {
 		tab->dropped++;
 		return 0;
@@ -652,8 +691,11 @@ metrics_usertab_add(struct metrics_usertab *tab, const char *user,
 	if (u == NULL) {
 		u = &tab->v[tab->n];
 		memset(u, 0, sizeof *u);
-		if ((u->name = strdup(user)) == NULL)
+		if ((u->name = strdup(user)) == NULL ||
+		    (realm != NULL && (u->realm = strdup(realm)) == NULL)) {
+			metrics_user_clear(u);
 			return -1;
+		}
 		tab->n++;
 	}
 	u->to_peer_packets += traffic->to_peer_packets;
@@ -669,7 +711,7 @@ metrics_usertab_free(struct metrics_usertab *tab)
 	size_t i;
 
 	for (i = 0; i < tab->n; i++)
-		free(tab->v[i].name);
+		metrics_user_clear(&tab->v[i]);
 	free(tab->v);
 	memset(tab, 0, sizeof *tab);
 }

@@ -145,6 +145,16 @@ int store_user_list(struct store *s, const char *realm, store_row_fn fn, void *a
 int store_user_lookup(struct store *s, const char *realm, const char *name,
     struct creds_result *out, char **cause);
 
+/*
+ * The user of realm whose USERHASH (RFC 8489 §14.4: SHA-256(name ":" realm))
+ * is hash, into name, with its keys as store_user_lookup gives them:
+ * CREDS_FOUND, CREDS_UNKNOWN, or CREDS_UNAVAILABLE with *cause. Finds rows any
+ * client wrote (coturn's turnadmin too): PostgreSQL through an expression index
+ * on turnusers_lt, the other engines by a scan of the realm's users.
+ */
+int store_user_lookup_hash(struct store *s, const char *realm, const uint8_t hash[32],
+    char name[STORE_NAME_MAX + 1], struct creds_result *out, char **cause);
+
 typedef int (
     *store_key_fn)(void *arg, const char *realm, const char *name, const struct creds_key *k);
 /*

@@ -27,8 +27,14 @@ enum store_stmt {
 	ST_USER_LIST,     /* realm or NULL -> realm, name, hmackey; by realm, name */
 	ST_USER_GET,      /* realm, name -> hmackey, sha256key (NULL unless for that hmackey) */
 	ST_USER_KEYS,     /* limit -> realm, name, hmackey, sha256key (as ST_USER_GET); any order */
-	ST_SECRET_ADD,    /* realm, value; an existing one is kept */
-	ST_SECRET_DEL,    /* realm, value */
+	/*
+	 * realm, hex USERHASH (64 lower-case digits) -> name, for the users of realm
+	 * whose SHA-256(name ":" realm) may be that hash: at least the one that is
+	 * (store.c checks each name again in C, so an engine may return more).
+	 */
+	ST_USER_HASH,
+	ST_SECRET_ADD,     /* realm, value; an existing one is kept */
+	ST_SECRET_DEL,     /* realm, value */
 	ST_SECRET_DEL_ALL, /* realm or NULL */
 	ST_SECRET_LIST,    /* realm or NULL -> realm, NULL, value */
 	ST_ALLOW_ADD,      /* realm, range; an existing one is kept */

@@ -63,4 +63,31 @@ int usercache_names(struct usercache *c, char **out, size_t *n);
 /* Forgets every entry (the store cannot be read). */
 void usercache_clear(struct usercache *c);
 
+/*
+ * USERHASHes (RFC 8489 §14.4) beside the names: a slot per realm and hash
+ * naming the user (every user put by name is indexed by its hash too), or a
+ * negative entry, and a queue of its own, so that hashes nobody has can never
+ * take the slots of the names' queue. USERCACHE_HASH_WANTED is small: each
+ * hash the store is asked for may be a scan of a realm (see store.h).
+ */
+#define USERCACHE_HASH_SLOTS 1024
+#define USERCACHE_HASH_WANTED 16
+
+/*
+ * The cached answer for the user whose USERHASH in realm is hash: CREDS_FOUND
+ * with name (NUL-terminated; *namelen < CREDS_NAME_MAX), CREDS_UNKNOWN (a
+ * negative entry), or CREDS_PENDING: queued for the store thread (*queued true
+ * when this call queued it), or the queue is full. Memory only.
+ */
+int usercache_get_hash(struct usercache *c, const uint8_t hash[32], const char *realm,
+    size_t realmlen, char name[CREDS_NAME_MAX], size_t *namelen, bool *queued);
+/* The store thread's answer for a hash: CREDS_FOUND (name, cached by name with k too) or not. */
+void usercache_put_hash(struct usercache *c, const char *realm, const uint8_t hash[32], int status,
+    const char *name, const struct creds_key *k);
+/* Takes the next queued hash into realm and hash; false when none. */
+bool usercache_next_wanted_hash(struct usercache *c, char realm[STORE_REALM_MAX + 1],
+    uint8_t hash[32]);
+/* Forgets the negative hash entries (after a change the store may hold those users now). */
+void usercache_forget_hash_misses(struct usercache *c);
+
 #endif

@@ -791,8 +791,9 @@ const struct option_entry options_table[] = {
 	.offset = OFF(userdb_cache_users),
 	.arg = "N",
 	.help = "At most this many store users are held in memory; when the store has "
-		"more, the others are fetched on demand by the store thread (their first "
-		"request gets a 401 challenge, which clients answer again)."},
+		"more, the others are fetched on demand by the store thread, by name or by "
+		"USERHASH (their first request gets 438 Stale Nonce, which clients answer "
+		"again at once)."},
     {.name = "userdb-stale-limit",
 	.type = OPTION_INT,
 	.flags = OPTION_RELOADABLE,
@@ -830,7 +831,9 @@ const struct option_entry options_table[] = {
 	.offset = OFF(userhash),
 	.help = "Offer username anonymity (RFC 8489 §9.2.1, nonce cookie bit 1) and accept "
 		"USERHASH, SHA-256(user:realm), instead of USERNAME from users of user "
-		"options and the userdb (REST API user names cannot be found by hash)."},
+		"options and the userdb, those beyond userdb-cache-users too (looked up in "
+		"the store on demand: an index on PostgreSQL, a scan of the realm on the "
+		"other engines); REST API user names cannot be found by hash."},
     {.name = "check-origin-consistency",
 	.type = OPTION_FLAG,
 	.flags = OPTION_RELOADABLE,

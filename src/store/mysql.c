@@ -121,6 +121,13 @@ static const struct {
 	{"SELECT u.realm, u.name, u.hmackey, s.sha256key FROM turnusers_lt u " MY_SHA_JOIN
 	 " LIMIT ?",
 	    "a"},
+    /*
+     * A scan of the realm's rows (turnusers_lt's primary key prefix), hashing
+     * each: coturn's table gets no generated column (see the commit).
+     */
+    [ST_USER_HASH] = {"SELECT name FROM turnusers_lt WHERE realm = ? AND "
+		      "SHA2(CONVERT(CONCAT(name, ':', realm) USING utf8mb4), 256) = ?",
+	"01"},
     [ST_SECRET_ADD] = {"INSERT INTO turn_secret (realm, value) VALUES (?, ?) "
 		       "ON DUPLICATE KEY UPDATE realm = realm",
 	"01"},

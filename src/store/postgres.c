@@ -127,6 +127,14 @@ static const char *const pg_sql[ST_COUNT] = {
     [ST_USER_KEYS] = "SELECT u.realm, u.name, rtrim(u.hmackey), s.sha256key FROM turnusers_lt u "
 		     "LEFT JOIN turnpike_user_sha256 s ON s.realm = u.realm AND s.name = u.name "
 		     "AND s.hmackey = lower(rtrim(u.hmackey)) LIMIT $1::bigint",
+    /*
+     * One probe of turnpike_turnusers_lt_userhash. The realm is compared as an
+     * expression so that the primary key's realm prefix is never combined in:
+     * on a table not yet analysed PostgreSQL ANDed it in and read all 100,000
+     * entries of the realm (10 ms instead of 0.2).
+     */
+    [ST_USER_HASH] = "SELECT name FROM turnusers_lt WHERE turnpike_userhash(name, realm) = "
+		     "decode($2, 'hex') AND realm || '' = $1",
     [ST_SECRET_ADD] = "INSERT INTO turn_secret (realm, value) VALUES ($1, $2) "
 		      "ON CONFLICT DO NOTHING",
     [ST_SECRET_DEL] = "DELETE FROM turn_secret WHERE realm = $1 AND value = $2",
@@ -333,6 +341,59 @@ pg_changelog_create(struct pg_store *s, char **cause)
 	return 0;
 }
 
+/*
+ * USERHASH lookups (RFC 8489 §14.4) through an expression index on coturn's
+ * turnusers_lt, beside coturn's schema: PostgreSQL keeps it up to date for
+ * rows any client writes (turnadmin's too), and coturn never reads it.
+ * convert_to is only STABLE (it looks up the conversion), but with a constant
+ * target and the database's fixed encoding its result never changes, so the
+ * wrapper may be IMMUTABLE, which an index expression must be.
+ */
+static const char pg_userhash_fn[] =
+    "CREATE OR REPLACE FUNCTION turnpike_userhash(text, text) RETURNS bytea "
+    "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE "
+    "AS $$ SELECT sha256(convert_to($1 || ':' || $2, 'UTF8')) $$";
+static const char pg_userhash_idx[] = "CREATE INDEX IF NOT EXISTS turnpike_turnusers_lt_userhash "
+				      "ON turnusers_lt (turnpike_userhash(name, realm))";
+
+/* Runs sql in a transaction of its own under the migrations' lock. */
+static int
+pg_locked(struct pg_store *s, const char *sql, char **cause)
+{
+	if (pg_simple(s, "BEGIN", cause) == -1)
+		return -1;
+	if (pg_simple(s, "SET LOCAL client_min_messages = warning", cause) == -1 ||
+	    pg_simple(s, "SELECT pg_advisory_xact_lock(" PG_LOCK_ID ")", cause) == -1 ||
+	    pg_simple(s, sql, cause) == -1 || pg_simple(s, "COMMIT", cause) == -1) {
+		pg_simple(s, "ROLLBACK", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Creates the USERHASH function and index once. Building the index on a large
+ * table takes a while (see README): when it fails (e.g. the statement
+ * timeout), the store still opens, lookups by hash scan the table meanwhile,
+ * and the next open tries again.
+ */
+static int
+pg_userhash_create(struct pg_store *s, char **cause)
+{
+	int64_t fn = 0, idx = 0;
+
+	if (pg_int(s, "SELECT (to_regprocedure('turnpike_userhash(text,text)') IS NOT NULL)::int",
+		&fn, cause) == -1 ||
+	    pg_int(s, "SELECT (to_regclass('turnpike_turnusers_lt_userhash') IS NOT NULL)::int",
+		&idx, cause) == -1)
+		return -1;
+	if (!fn && pg_locked(s, pg_userhash_fn, cause) == -1)
+		return -1;
+	if (!idx)
+		pg_locked(s, pg_userhash_idx, NULL);
+	return 0;
+}
+
 static void
 pg_close(void *ctx)
 {
@@ -372,7 +433,8 @@ pg_open(const char *conninfo, int busy_ms, void **out, char **cause)
 		return -1;
 	}
 	PQsetNoticeProcessor(s->conn, pg_notice, NULL);
-	if (pg_migrate(s, cause) == -1 || pg_changelog_create(s, cause) == -1) {
+	if (pg_migrate(s, cause) == -1 || pg_changelog_create(s, cause) == -1 ||
+	    pg_userhash_create(s, cause) == -1) {
 		pg_close(s);
 		return -1;
 	}

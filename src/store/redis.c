@@ -27,6 +27,8 @@
 #include <hiredis/hiredis.h>
 
 #include "turnpike/cause.h"
+#include "turnpike/hex.h"
+#include "turnpike/integrity.h"
 #include "turnpike/redisconn.h"
 #include "turnpike/store_engine.h"
 
@@ -974,6 +976,61 @@ rs_list(struct rs_store *s, enum store_stmt q, const char *const *args, store_co
 	return rc;
 }
 
+/* What the USERHASH scan looks for, and the names it found. */
+struct rs_hash_scan {
+	const char *realm;
+	uint8_t hash[32];
+	struct rs_rows *rows;
+};
+
+/* turn/realm/R/user/U/key: U when SHA-256(U ":" R) is the hash (no round trip per key). */
+static int
+rs_hash_user(void *arg, const char *key)
+{
+	struct rs_hash_scan *h = arg;
+	char realm[STORE_REALM_MAX + 1], name[STORE_NAME_MAX + 1];
+	const char *rest, *cols[STORE_OP_ARGS] = {name};
+	uint8_t got[32];
+	size_t nlen;
+
+	if (rs_key_part(key, "turn/realm/", realm, sizeof realm, &rest) == -1 ||
+	    strcmp(realm, h->realm) != 0 || strncmp(rest, "/user/", 6) != 0)
+		return 0;
+	rest += 6;
+	nlen = strlen(rest);
+	if (nlen < 5 || strcmp(rest + nlen - 4, "/key") != 0 || nlen - 4 > STORE_NAME_MAX)
+		return 0;
+	memcpy(name, rest, nlen - 4);
+	name[nlen - 4] = '\0';
+	integrity_userhash(name, nlen - 4, realm, strlen(realm), got);
+	if (memcmp(got, h->hash, sizeof got) != 0)
+		return 0;
+	return rs_rows_add(h->rows, cols);
+}
+
+/*
+ * ST_USER_HASH: coturn's layout has no index by hash, so a cursor-based SCAN
+ * of the realm's user keys (COUNT 1000 a round trip), hashed here; only the
+ * match is read afterwards (ST_USER_GET).
+ */
+static int
+rs_user_hash(struct rs_store *s, const char *const *args, store_cols_fn fn, void *arg, char **cause)
+{
+	struct rs_rows rows = {NULL, 0, 0, 1};
+	struct rs_hash_scan h = {args[0], {0}, &rows};
+	char pat[RS_KEY_MAX];
+	int rc;
+
+	if (hex_decode(args[1], h.hash, sizeof h.hash) == -1)
+		return cause_fail(cause, "redis: bad USERHASH");
+	rs_realm_pattern(pat, args[0], "user/*/key");
+	rc = rs_scan(s, pat, rs_hash_user, &h, cause);
+	if (rc == 0)
+		rc = rs_rows_emit(&rows, false, fn, arg, cause);
+	rs_rows_free(&rows);
+	return rc;
+}
+
 /* ST_USER_GET: hmackey, and sha256key when it was made for that hmackey. */
 static int
 rs_user_get(struct rs_store *s, const char *const *args, store_cols_fn fn, void *arg, char **cause)
@@ -1043,6 +1100,8 @@ rs_each(void *ctx, enum store_stmt q, const char *const *args, store_cols_fn fn,
 
 	if (q == ST_USER_GET)
 		return rs_user_get(s, args, fn, arg, cause);
+	if (q == ST_USER_HASH)
+		return rs_user_hash(s, args, fn, arg, cause);
 	if (q == ST_REALM_GET || q == ST_ADMIN_GET || q == ST_APIKEY_GET)
 		return rs_get_one(s, q, args, fn, arg, cause);
 	return rs_list(s, q, args, fn, arg, cause);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include <sqlite3.h>
 
 #include "turnpike/cause.h"
+#include "turnpike/hex.h"
+#include "turnpike/integrity.h"
 #include "turnpike/store_engine.h"
 
 /* Migration i takes user_version i to i + 1; each ends by setting the version. */
@@ -71,6 +74,9 @@ static const char *const sqlite_sql[ST_COUNT] = {
     [ST_USER_KEYS] = "SELECT u.realm, u.name, u.hmackey, s.sha256key FROM turnusers_lt u "
 		     "LEFT JOIN turnpike_user_sha256 s ON s.realm = u.realm AND s.name = u.name "
 		     "AND s.hmackey = lower(u.hmackey) LIMIT CAST(?1 AS INTEGER)",
+    /* A scan of the realm's rows (its primary key's prefix): no index on coturn's table. */
+    [ST_USER_HASH] = "SELECT name FROM turnusers_lt "
+		     "WHERE realm = ?1 AND turnpike_userhash(name, realm) = ?2",
     [ST_SECRET_ADD] = "INSERT OR IGNORE INTO turn_secret (realm, value) VALUES (?1, ?2)",
     [ST_SECRET_DEL] = "DELETE FROM turn_secret WHERE realm = ?1 AND value = ?2",
     [ST_SECRET_DEL_ALL] = "DELETE FROM turn_secret WHERE ?1 IS NULL OR realm = ?1",
@@ -213,6 +219,30 @@ fail:
 	return -1;
 }
 
+/*
+ * turnpike_userhash(name, realm): the hex USERHASH, SHA-256(name ":" realm),
+ * on turnpike's own connection only. It is never used in the schema (an index
+ * on it would make coturn's turnadmin, which lacks the function, unable to
+ * write turnusers_lt), only in ST_USER_HASH's query.
+ */
+static void
+sqlite_userhash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *name, *realm;
+	uint8_t hash[32];
+	char hex[65];
+
+	if (argc != 2 || (name = sqlite3_value_text(argv[0])) == NULL ||
+	    (realm = sqlite3_value_text(argv[1])) == NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	integrity_userhash((const char *)name, (size_t)sqlite3_value_bytes(argv[0]),
+	    (const char *)realm, (size_t)sqlite3_value_bytes(argv[1]), hash);
+	hex_encode(hex, hash, sizeof hash);
+	sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
+}
+
 static int
 sqlite_prepare_one(struct sqlite_store *s, const char *sql, sqlite3_stmt **out, char **cause)
 {
@@ -250,6 +280,10 @@ sqlite_setup(struct sqlite_store *s, const char *path, int busy_ms, char **cause
 	}
 	sqlite3_busy_timeout(s->db, busy_ms);
 	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK)
+		return cause_fail(cause, "%s: %s", path, sqlite3_errmsg(s->db));
+	if (sqlite3_create_function_v2(s->db, "turnpike_userhash", 2,
+		SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL, sqlite_userhash, NULL,
+		NULL, NULL) != SQLITE_OK)
 		return cause_fail(cause, "%s: %s", path, sqlite3_errmsg(s->db));
 	if (sqlite_migrate(s, cause) == -1 || sqlite_prepare(s, cause) == -1)
 		return -1;

@@ -111,6 +111,7 @@ const int store_stmt_nargs[ST_COUNT] = {
     [ST_USER_LIST] = 1,
     [ST_USER_GET] = 2,
     [ST_USER_KEYS] = 1,
+    [ST_USER_HASH] = 2,
     [ST_SECRET_ADD] = 2,
     [ST_SECRET_DEL] = 2,
     [ST_SECRET_DEL_ALL] = 1,
@@ -481,6 +482,51 @@ store_user_lookup(struct store *s, const char *realm, const char *name, struct c
 	if (l.status == CREDS_FOUND)
 		out->nkeys = 1;
 	return l.status;
+}
+
+/* What a USERHASH query collects: the first name whose hash really is the one asked for. */
+struct store_hash_match {
+	const uint8_t *hash;
+	const char *realm;
+	char *name;
+	bool found;
+};
+
+static int
+store_hash_row(void *arg, const char *const *cols, int ncols)
+{
+	struct store_hash_match *h = arg;
+	uint8_t got[32];
+	size_t len;
+
+	if (h->found || ncols < 1 || cols[0] == NULL || (len = strlen(cols[0])) > STORE_NAME_MAX)
+		return 0;
+	integrity_userhash(cols[0], len, h->realm, strlen(h->realm), got);
+	if (CRYPTO_memcmp(got, h->hash, sizeof got) != 0)
+		return 0; /* an engine's candidate that is not it (e.g. a collation's match) */
+	memcpy(h->name, cols[0], len + 1);
+	h->found = true;
+	return 0;
+}
+
+int
+store_user_lookup_hash(struct store *s, const char *realm, const uint8_t hash[32],
+    char name[STORE_NAME_MAX + 1], struct creds_result *out, char **cause)
+{
+	struct store_hash_match h = {hash, realm, name, false};
+	char hex[65];
+	const char *args[] = {realm, hex};
+
+	out->nkeys = 0;
+	name[0] = '\0';
+	if (store_check_realm(realm, cause) == -1)
+		return CREDS_UNKNOWN;
+	hex_encode(hex, hash, 32);
+	if (s->engine->each(s->ctx, ST_USER_HASH, args, store_hash_row, &h, cause) == -1)
+		return CREDS_UNAVAILABLE;
+	if (!h.found)
+		return CREDS_UNKNOWN;
+	return store_user_lookup(s, realm, name, out, cause);
 }
 
 int

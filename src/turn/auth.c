@@ -338,19 +338,24 @@ auth_resolve_userhash(const struct turn_config *cfg, const struct creds *creds,
     struct auth_result *r)
 {
 	uint8_t hash[STUN_USERHASH_LEN];
+	int rc;
 
 	if (!cfg->userhash || !auth_nonce_has_anonymity(stun_attr_value(m, nonce), nonce->len) ||
 	    stun_get_userhash(m, uh, hash) == -1) {
 		auth_fail(r, 400, false);
 		return -1;
 	}
-	if (auth_userhash_name(creds, hash, r->realm, r->realmlen, r->userbuf, &r->userlen) !=
-	    CREDS_FOUND) {
-		r->user = r->userbuf; /* the label: the failure counts against this hash */
+	rc = auth_userhash_name(creds, hash, r->realm, r->realmlen, r->userbuf, &r->userlen);
+	r->user = r->userbuf; /* else the label: the failure counts against this hash */
+	if (rc == CREDS_PENDING) {
+		/* The store thread is looking the hash up: the retry finds it (as for names). */
+		auth_fail(r, 438, true);
+		return -1;
+	}
+	if (rc != CREDS_FOUND) {
 		auth_fail(r, 401, true);
 		return -1;
 	}
-	r->user = r->userbuf;
 	return 0;
 }
 

@@ -13,12 +13,15 @@ realmcheck.py consistency HOST PORT USER PASSWORD REALM ORIGIN OTHER
 realmcheck.py permit HOST PORT USER PASSWORD REALM ORIGIN PEER_IP
     allocates ("allocate CODE"), asks a permission for PEER_IP ("permit CODE")
     and frees the allocation. ORIGIN may be "".
-realmcheck.py userhash HOST PORT USER PASSWORD REALM
+realmcheck.py userhash HOST PORT USER PASSWORD REALM [PEER_PORT]
     RFC 8489 username anonymity: reads the 401 ("anonymity 1" when its nonce
     cookie offers it), allocates naming the user by USERHASH only, with SHA-256
-    (PASSWORD-ALGORITHM, MESSAGE-INTEGRITY-SHA256: "allocate CODE", "mi-sha256 1"
-    when the answer carries one), then with a wrong password ("wrongpw CODE")
-    and with the USERHASH of an unknown user ("unknown CODE"); frees what it got.
+    (PASSWORD-ALGORITHM, MESSAGE-INTEGRITY-SHA256: "first CODE" for the first
+    answer, "allocate CODE" after retrying each 438 with its new nonce, as
+    RFC 8489 9.2.5 asks, "mi-sha256 1" when the answer carries one); with
+    PEER_PORT, relays a datagram to the echo peer 127.0.0.1:PEER_PORT and back
+    ("relay 1"); then allocates with a wrong password ("wrongpw CODE") and with
+    the USERHASH of an unknown user ("unknown CODE"); frees what it got.
 A CODE is 0 for a success, else the STUN error code. Every wait is bounded.
 """
 import base64
@@ -32,7 +35,7 @@ import sys
 import time
 import urllib.request
 
-from stunmsg import MAGIC, attr, parse
+from stunmsg import MAGIC, attr, message, parse, xor_addr
 from turnflow import transact
 
 ORIGIN = 0x802F
@@ -116,37 +119,68 @@ def sha256_request(sock, server, mtype, attrs, key):
     sys.exit("realmcheck: no answer to request 0x%04x" % mtype)
 
 
-def userhash(server, user, password, realm):
+def userhash(server, user, password, realm, peer_port=None):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     alloc = [attr(0x0019, b"\x11\0\0\0")]
     _, a = transact(sock, server, 0x0003, alloc)
-    nonce, algs = a.get(0x0015, b""), a.get(0x8002, b"")
+    state = {"nonce": a.get(0x0015, b"")}
+    algs = a.get(0x8002, b"")
+    nonce = state["nonce"]
     # RFC 8489 9.2: "obMatJos2" then the base64 of 24 feature bits; bit 1 is anonymity.
     feats = base64.b64decode(nonce[9:13]) if nonce.startswith(b"obMatJos2") else b"\0\0\0"
     print("anonymity %d" % (feats[2] >> 1 & 1))
 
-    def attempt(name, pw, attrs):
+    def attempt(name, pw, mtype, attrs):
+        """The first answer's code, and the last answer after bounded 438 retries."""
         h = hashlib.sha256(("%s:%s" % (name, realm)).encode()).digest()
         key = hashlib.sha256(("%s:%s:%s" % (name, realm, pw)).encode()).digest()
-        cred = [attr(0x001E, h), attr(0x0014, realm.encode()), attr(0x0015, nonce),
-                attr(0x8002, algs), attr(0x001D, b"\0\x02\0\0")]
-        return sha256_request(sock, server, 0x0003 if attrs is alloc else 0x0004,
-                              attrs + cred, key)
+        first = None
+        for _ in range(50):
+            cred = [attr(0x001E, h), attr(0x0014, realm.encode()), attr(0x0015, state["nonce"]),
+                    attr(0x8002, algs), attr(0x001D, b"\0\x02\0\0")]
+            rtype, r = sha256_request(sock, server, mtype, attrs + cred, key)
+            if first is None:
+                first = code(rtype, r)
+            if code(rtype, r) != 438 or 0x0015 not in r:
+                break
+            state["nonce"] = r[0x0015]  # 438 Stale Nonce: again with the new nonce
+            time.sleep(0.02)
+        return first, rtype, r
 
-    rtype, r = attempt(user, password, alloc)
+    first, rtype, r = attempt(user, password, 0x0003, alloc)
+    print("first %d" % first)
     print("allocate %d" % code(rtype, r))
     print("mi-sha256 %d" % (0x001C in r))
-    print("wrongpw %d" % code(*attempt(user, password + "x", alloc)))
-    print("unknown %d" % code(*attempt(user + "-nobody", password, alloc)))
-    attempt(user, password, [attr(0x000D, b"\0\0\0\0")])
+    if peer_port is not None and code(rtype, r) == 0:
+        peer = [attr(0x0012, xor_addr("127.0.0.1", int(peer_port)))]
+        _, rtype, r = attempt(user, password, 0x0008, peer)
+        print("permit %d" % code(rtype, r))
+        payload = os.urandom(32)
+        data, _ = message(0x0016, peer + [attr(0x0013, payload)])
+        got = b""
+        for _ in range(5):
+            sock.sendto(data, server)
+            deadline = time.monotonic() + 1.0
+            while got != payload and time.monotonic() < deadline:
+                if not select.select([sock], [], [], 0.2)[0]:
+                    continue
+                pkt = sock.recv(65536)
+                if len(pkt) >= 20 and pkt[0] < 0x40 and parse(pkt)[0] == 0x0017:
+                    got = parse(pkt)[2].get(0x0013, b"")
+            if got == payload:
+                break
+        print("relay %d" % (got == payload))
+    print("wrongpw %d" % code(*attempt(user, password + "x", 0x0003, alloc)[1:]))
+    print("unknown %d" % code(*attempt(user + "-nobody", password, 0x0003, alloc)[1:]))
+    attempt(user, password, 0x0004, [attr(0x000D, b"\0\0\0\0")])
 
 
 def main():
     what, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     server = (host, port)
     if what == "userhash":
-        userhash(server, *sys.argv[4:7])
+        userhash(server, *sys.argv[4:8])
         return
     if what == "realm401":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -181,9 +181,16 @@ tap_is "$B's max-bps 40000 holds bob's flow at 80000 B/s to 40000 each way (+-20
 turn_stop_check
 
 # The same store with no-dynamic-realms and no-dynamic-ip-list: only the
-# configuration's realm, quotas and peer policy.
+# configuration's realm, quotas and peer policy. userdb-cache-users 1: of the
+# store's 3 users only the first (alice, SQLite's row order) is in memory, so
+# hugo's USERHASH below is looked up in the store on demand. auth-failure-limit
+# 0: the failure throttle names a USERHASH's user by a lookup of its own just
+# before the check, which queues the hash too, and the store thread may answer
+# in between (then the first answer is already a success); without it the
+# first answer is always the 438.
 start_turn_server_or_bail "${TURN_ARGS[@]}" --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 \
 	--allow-loopback-peers --userdb "$DB" --no-dynamic-realms --no-dynamic-ip-list --userhash \
+	--userdb-cache-users 1 --auth-failure-limit 0 \
 	--prometheus --prometheus-address 127.0.0.1 --prometheus-port @PORT2@
 METRICS=http://127.0.0.1:$PORT2/metrics
 # shellcheck disable=SC2317,SC2329 # called through wait_until
@@ -204,11 +211,18 @@ echo "$out" | grep -qx 'permit 0'
 tap_is "no-dynamic-ip-list: the store's denied $DENIED is permitted (allow-loopback-peers)" \
 	"$?" "$out"
 
-# RFC 8489 username anonymity with a user of the store: USERHASH and SHA-256.
-out=$(timeout 30 python3 "$CHECK" userhash 127.0.0.1 "$PORT" hugo hugo-pw "$TURN_REALM" 2>&1)
+# RFC 8489 username anonymity with a user of the store: USERHASH and SHA-256,
+# hugo not in memory (userdb-cache-users 1): the store thread finds him by hash
+# while the first answer is 438, and the client's retry with the new nonce allocates.
+out=$(timeout 30 python3 "$CHECK" userhash 127.0.0.1 "$PORT" hugo hugo-pw "$TURN_REALM" \
+	"$PEER_PORT" 2>&1)
 echo "$out" | grep -qx 'anonymity 1' && echo "$out" | grep -qx 'allocate 0' &&
 	echo "$out" | grep -qx 'mi-sha256 1'
 tap_is "userhash: the store's user hugo allocates named by USERHASH only (SHA-256)" "$?" "$out"
+echo "$out" | grep -qx 'first 438' && echo "$out" | grep -qx 'permit 0' &&
+	echo "$out" | grep -qx 'relay 1'
+tap_is "... beyond userdb-cache-users: 438 first, the retry allocates and relays to a peer" \
+	"$?" "$out"
 echo "$out" | grep -qx 'wrongpw 401' && echo "$out" | grep -qx 'unknown 401'
 tap_is "... a wrong password or an unknown USERHASH gets 401" "$?" "$out"
 grep -q "realm \"$TURN_REALM\", user \"hugo\"" "$TURNPIKED_LOG"

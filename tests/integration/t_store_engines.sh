@@ -49,6 +49,17 @@ if command -v turnadmin >/dev/null 2>&1; then
 		pg_sql coturn -t -A 2>&1)
 	tap_is "... with coturn's hmackey" "$([ "0x$got" = "$want" ] && echo 0 || echo 1)" \
 		"db '$got' want '$want'"
+	# turnpike's USERHASH index on coturn's turnusers_lt: turnadmin still writes,
+	# and its rows are found through the index.
+	rc=0
+	turnadmin -a -e "$conn" -u carol -r example.org -p pw >"$T/turnadmin.out" 2>&1 || rc=$?
+	got=$(printf '%s\n' "SET enable_seqscan = off;" \
+		"SELECT name FROM turnusers_lt WHERE turnpike_userhash(name, realm) = sha256('carol:example.org') AND realm = 'example.org';" \
+		"EXPLAIN SELECT name FROM turnusers_lt WHERE turnpike_userhash(name, realm) = sha256('carol:example.org') AND realm = 'example.org';" |
+		pg_sql coturn -t -A 2>&1)
+	tap_is "turnadmin -a -e still adds users beside turnpike's USERHASH index, and the index finds them" \
+		"$([ "$rc" -eq 0 ] && grep -qx carol <<<"$got" && grep -q turnpike_turnusers_lt_userhash <<<"$got" && echo 0 || echo 1)" \
+		"$(cat "$T/turnadmin.out")" "$got"
 else
 	tap_skip "turnadmin" "coturn is not installed"
 fi

@@ -28,11 +28,13 @@ redis_start() {
 }
 redis_start
 
-# The unit suite's raw statements (coturn changing a key behind turnpike's
-# back), in Redis terms: the suite only ever sets a user's hmackey this way.
+# The unit suite's raw statements (coturn changing or adding a key behind
+# turnpike's back), in Redis terms: the suite only ever sets a user's hmackey
+# in example.org this way (UPDATE, or coturn's INSERT of a new user).
 cat >"$T/redis-sql.sh" <<EOF
 #!/bin/sh
-{ cat; echo; } | sed -n "s/^UPDATE turnusers_lt SET hmackey = '\\([^']*\\)' WHERE name = '\\([^']*\\)'\\$/\\2 \\1/p" |
+{ cat; echo; } | sed -n -e "s/^UPDATE turnusers_lt SET hmackey = '\\([^']*\\)' WHERE name = '\\([^']*\\)'\\$/\\2 \\1/p" \\
+	-e "s/^INSERT INTO turnusers_lt (realm, name, hmackey) VALUES ('example.org', '\\([^']*\\)', '\\([^']*\\)')\\$/\\1 \\2/p" |
 while read -r name key; do
 	redis-cli -p $RPORT -n "\$1" SET "turn/realm/example.org/user/\$name/key" "\$key" >/dev/null || exit 1
 done

@@ -292,6 +292,57 @@ test_user_keys(void)
 	store_close(s);
 }
 
+/*
+ * USERHASH lookups (RFC 8489 §14.4) in the store: users turnpike wrote and a
+ * row another client wrote with coturn's schema (turnadmin's INSERT), the
+ * realm bound, a wrong hash and a deleted user not found.
+ */
+static void
+test_userhash(void)
+{
+	char *path = tmpdb(), name[STORE_NAME_MAX + 1], *cause = NULL;
+	struct store *s = open_ok(path);
+	struct creds_result res;
+	uint8_t h[32], md5[16], sha[32];
+	size_t len;
+
+	CHECK(store_user_set(s, "example.org", "alice", "secret", &cause) == 0);
+	CHECK(store_user_set(s, "example.org", "bob", "pw", &cause) == 0);
+	CHECK(store_user_set(s, "other.org", "carol", "pw", &cause) == 0);
+	CHECK(raw_exec(path,
+		  "INSERT INTO turnusers_lt (realm, name, hmackey) VALUES ('example.org', 'dave', "
+		  "'00112233445566778899aabbccddeeff')") == 0);
+	integrity_key_long_term(STUN_PWALG_MD5, "alice", 5, "example.org", 11, "secret", 6, md5,
+	    &len);
+	integrity_key_long_term(STUN_PWALG_SHA256, "alice", 5, "example.org", 11, "secret", 6, sha,
+	    &len);
+	integrity_userhash("alice", 5, "example.org", 11, h);
+	CHECKM(store_user_lookup_hash(s, "example.org", h, name, &res, &cause) == CREDS_FOUND &&
+		strcmp(name, "alice") == 0 && res.nkeys == 1 &&
+		memcmp(res.keys[0].md5, md5, 16) == 0 && res.keys[0].has_sha256 &&
+		memcmp(res.keys[0].sha256, sha, 32) == 0,
+	    "a user found by USERHASH, with both keys");
+	CHECKM(store_user_lookup_hash(s, "other.org", h, name, &res, &cause) == CREDS_UNKNOWN &&
+		res.nkeys == 0,
+	    "... not in another realm");
+	h[31] ^= 1;
+	CHECKM(store_user_lookup_hash(s, "example.org", h, name, &res, &cause) == CREDS_UNKNOWN,
+	    "a wrong hash finds no one");
+	integrity_userhash("dave", 4, "example.org", 11, h);
+	CHECKM(store_user_lookup_hash(s, "example.org", h, name, &res, &cause) == CREDS_FOUND &&
+		strcmp(name, "dave") == 0 && res.keys[0].md5[0] == 0x00 &&
+		res.keys[0].md5[1] == 0x11 && !res.keys[0].has_sha256,
+	    "a user another client wrote with coturn's schema is found by USERHASH");
+	integrity_userhash("carol", 5, "other.org", 9, h);
+	CHECK(store_user_lookup_hash(s, "other.org", h, name, &res, &cause) == CREDS_FOUND &&
+	    strcmp(name, "carol") == 0);
+	CHECK(store_user_delete(s, "other.org", "carol", &cause) == 0);
+	CHECKM(store_user_lookup_hash(s, "other.org", h, name, &res, &cause) == CREDS_UNKNOWN,
+	    "a deleted user's hash finds no one");
+	free(cause);
+	store_close(s);
+}
+
 static int
 count_key(void *arg, const char *realm, const char *name, const struct creds_key *k)
 {
@@ -570,9 +621,10 @@ test_migrations(void)
 static void
 test_turnadmin(void)
 {
-	char *path = tmpdb(), cmd[512], *cause = NULL;
+	char *path = tmpdb(), cmd[512], name[STORE_NAME_MAX + 1], *cause = NULL;
 	struct store *s;
 	struct creds_result res;
+	uint8_t hash[32];
 
 	if (access("/usr/bin/turnadmin", X_OK) != 0) {
 		printf("ok %d # SKIP coturn's turnadmin is not installed\n", ++unit_n);
@@ -589,6 +641,17 @@ test_turnadmin(void)
 		store_user_lookup(s, "example.org", "alice", &res, &cause) == CREDS_FOUND &&
 		res.keys[0].md5[0] == 0x54,
 	    "a database made by coturn's turnadmin opens, migrates and answers");
+	store_close(s);
+	/* turnpike has opened it: turnadmin still writes to it, and its users are found by hash. */
+	snprintf(cmd, sizeof cmd, "turnadmin -a -b %s -u bob -r example.org -p pw >/dev/null 2>&1",
+	    path);
+	CHECK(system(cmd) == 0);
+	integrity_userhash("bob", 3, "example.org", 11, hash);
+	s = open_ok(path);
+	CHECKM(s != NULL &&
+		store_user_lookup_hash(s, "example.org", hash, name, &res, &cause) == CREDS_FOUND &&
+		strcmp(name, "bob") == 0,
+	    "... a user turnadmin adds after turnpike opened the file is found by USERHASH");
 	store_close(s);
 }
 
@@ -635,6 +698,7 @@ main(void)
 		test_users();
 		test_user_keys();
 		test_bulk_keys();
+		test_userhash();
 		test_secrets_peers_origins();
 		test_oauth_keys();
 		test_realm_admin();
@@ -646,6 +710,7 @@ main(void)
 	test_users();
 	test_user_keys();
 	test_bulk_keys();
+	test_userhash();
 	test_secrets_peers_origins();
 	test_oauth_keys();
 	test_realm_admin();

@@ -102,10 +102,72 @@ test_usercache(void)
 	usercache_free(NULL);
 }
 
+static void
+test_usercache_hash(void)
+{
+	struct usercache *c = usercache_create();
+	struct creds_key k = {{7}, {0}, false}, out;
+	char realm[STORE_REALM_MAX + 1], name[CREDS_NAME_MAX];
+	uint8_t hash[32], eve[32], got[32];
+	bool queued = false;
+	size_t len = 0;
+	int i;
+
+	integrity_userhash("bob", 3, "r", 1, hash);
+	integrity_userhash("eve", 3, "r", 1, eve);
+	CHECKM(usercache_get_hash(c, hash, "r", 1, name, &len, &queued) == CREDS_PENDING && queued,
+	    "a USERHASH miss answers PENDING at once and queues the hash");
+	CHECKM(usercache_get_hash(c, hash, "r", 1, name, &len, &queued) == CREDS_PENDING && !queued,
+	    "... once");
+	CHECK(usercache_next_wanted_hash(c, realm, got) && strcmp(realm, "r") == 0 &&
+	    memcmp(got, hash, 32) == 0);
+	CHECK(!usercache_next_wanted_hash(c, realm, got));
+	usercache_put_hash(c, "r", hash, CREDS_FOUND, "bob", &k);
+	CHECKM(usercache_get_hash(c, hash, "r", 1, name, &len, &queued) == CREDS_FOUND &&
+		strcmp(name, "bob") == 0 && len == 3,
+	    "the store thread's answer names the user");
+	CHECKM(usercache_get(c, "r", 1, "bob", 3, &out, &queued) == CREDS_FOUND && out.md5[0] == 7,
+	    "... whose keys are cached by name for the retry");
+	CHECKM(usercache_get_hash(c, hash, "s", 1, name, &len, &queued) == CREDS_PENDING,
+	    "the same hash in another realm is another entry");
+	usercache_put_hash(c, "r", eve, CREDS_UNKNOWN, NULL, NULL);
+	CHECKM(usercache_get_hash(c, eve, "r", 1, name, &len, &queued) == CREDS_UNKNOWN && !queued,
+	    "a negative entry: 401 without asking the store again");
+	usercache_put(c, "r", "eve", CREDS_FOUND, &k);
+	CHECKM(usercache_get_hash(c, eve, "r", 1, name, &len, &queued) == CREDS_FOUND &&
+		strcmp(name, "eve") == 0,
+	    "a user put by name (added, seen in the change log) replaces its hash's negative "
+	    "entry");
+	usercache_put(c, "r", "eve", CREDS_UNKNOWN, NULL);
+	CHECKM(usercache_get_hash(c, eve, "r", 1, name, &len, &queued) == CREDS_UNKNOWN,
+	    "... and a user deleted takes its hash away");
+	usercache_forget_hash_misses(c);
+	CHECKM(usercache_get_hash(c, eve, "r", 1, name, &len, &queued) == CREDS_PENDING &&
+		usercache_get_hash(c, hash, "r", 1, name, &len, &queued) == CREDS_FOUND,
+	    "after a change negative hash entries are asked again, users stay");
+	while (usercache_next_wanted_hash(c, realm, got))
+		;
+	for (i = 0; i < USERCACHE_HASH_WANTED + 10; i++) {
+		got[0] = (uint8_t)i;
+		usercache_get_hash(c, got, "q", 1, name, &len, &queued);
+	}
+	CHECKM(!queued, "the hash queue is bounded (and apart from the names')");
+	for (i = 0; usercache_next_wanted_hash(c, realm, got); i++)
+		;
+	CHECK(i == USERCACHE_HASH_WANTED);
+	CHECKM(usercache_get(c, "r", 1, "zed", 3, &out, &queued) == CREDS_PENDING && queued,
+	    "... so hashes never fill the names' queue");
+	usercache_clear(c);
+	CHECKM(usercache_get_hash(c, hash, "r", 1, name, &len, &queued) == CREDS_PENDING,
+	    "cleared: asked again");
+	usercache_free(c);
+}
+
 int
 main(void)
 {
 	test_usertab();
 	test_usercache();
+	test_usercache_hash();
 	return unit_done();
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "turnpike/creds.h"
+#include "turnpike/integrity.h"
 #include "turnpike/store.h"
 #include "turnpike/userdb.h"
 #include "unit.h"
@@ -114,6 +115,91 @@ test_load_and_reload(struct userdb *u)
 	    "a changed password gives a new key");
 	CHECK(with_store(delete_bob));
 	CHECKM(lookup_becomes(u, "bob", CREDS_UNKNOWN), "a deleted user goes away");
+}
+
+static int
+add_carol_dave(struct store *s, char **cause)
+{
+	if (store_user_set(s, REALM, "carol", "carol-pw", cause) != 0)
+		return -1;
+	return store_user_set(s, REALM, "dave", "dave-pw", cause);
+}
+
+static int
+add_erin(struct store *s, char **cause)
+{
+	return store_user_set(s, REALM, "erin", "erin-pw", cause);
+}
+
+static int
+delete_carol(struct store *s, char **cause)
+{
+	return store_user_delete(s, REALM, "carol", cause);
+}
+
+/* The user whose USERHASH is user's, through the creds interface. */
+static int
+find_hash(struct userdb *u, const char *user, char *name)
+{
+	struct creds c;
+	uint8_t hash[32];
+	size_t len = 0;
+
+	userdb_iface(u, &c);
+	integrity_userhash(user, strlen(user), REALM, strlen(REALM), hash);
+	name[0] = '\0';
+	return creds_find_hash(&c, hash, REALM, strlen(REALM), name, &len);
+}
+
+/* Polls until user's USERHASH answers want (true) or WAIT_MS pass (false); *first: the first answer. */
+static bool
+find_hash_becomes(struct userdb *u, const char *user, int want, int *first)
+{
+	char name[CREDS_NAME_MAX];
+	int i, rc;
+
+	for (i = 0; i < WAIT_MS / 20; i++) {
+		rc = find_hash(u, user, name);
+		if (i == 0 && first != NULL)
+			*first = rc;
+		if (rc == want && (want != CREDS_FOUND || strcmp(name, user) == 0))
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+/*
+ * userdb-cache-users smaller than the store: a USERHASH of a user not in
+ * memory is looked up by the store thread (PENDING first, then found, and by
+ * name too), a hash no user has is a negative entry, until a user with it is
+ * added; a deleted user's hash goes away.
+ */
+static void
+test_userhash_on_demand(struct userdb *u)
+{
+	struct creds_result r;
+	int first[2] = {0, 0}, rc;
+
+	CHECK(with_store(add_carol_dave));
+	userdb_set_cache_users(u, 1); /* a reload of at most 1 user in memory */
+	usleep(3 * USERDB_POLL_MS * 1000);
+	rc = find_hash_becomes(u, "carol", CREDS_FOUND, &first[0]) &&
+	    find_hash_becomes(u, "dave", CREDS_FOUND, &first[1]);
+	CHECKM(rc && (first[0] == CREDS_PENDING || first[1] == CREDS_PENDING),
+	    "a USERHASH of a user beyond userdb-cache-users: PENDING, then found by the store "
+	    "thread");
+	CHECKM(lookup(u, "carol", &r) == CREDS_FOUND && lookup(u, "dave", &r) == CREDS_FOUND,
+	    "... and then by name at once (the retry's key lookup)");
+	CHECKM(find_hash_becomes(u, "erin", CREDS_UNKNOWN, &first[0]) && first[0] == CREDS_PENDING,
+	    "a hash no user has: PENDING, then unknown (a negative entry)");
+	CHECK(with_store(add_erin));
+	CHECKM(find_hash_becomes(u, "erin", CREDS_FOUND, NULL),
+	    "... found once a user with that hash is added");
+	CHECK(with_store(delete_carol));
+	CHECKM(find_hash_becomes(u, "carol", CREDS_UNKNOWN, NULL),
+	    "a deleted user's hash goes away");
+	userdb_set_cache_users(u, USERDB_CACHE_USERS_DEFAULT);
 }
 
 static void
@@ -316,6 +402,7 @@ main(void)
 	if (u != NULL) {
 		test_load_and_reload(u);
 		test_hook(u);
+		test_userhash_on_demand(u);
 		test_corrupt_and_recover(u);
 		userdb_free(u);
 	}

@@ -209,11 +209,29 @@ struct usercache_want {
 	char name[STORE_NAME_MAX + 1];
 };
 
+/* A USERHASH's answer: the user's name (status CREDS_FOUND) or none (CREDS_UNKNOWN). */
+struct usercache_hentry {
+	bool used;
+	int status;
+	uint8_t hash[32];
+	size_t realmlen, namelen;
+	char realm[STORE_REALM_MAX + 1];
+	char name[STORE_NAME_MAX + 1];
+};
+
+struct usercache_hwant {
+	char realm[STORE_REALM_MAX + 1];
+	uint8_t hash[32];
+};
+
 struct usercache {
 	pthread_mutex_t mu; /* held for memory only, never across a store call */
 	struct usercache_entry slots[USERCACHE_SLOTS];
 	struct usercache_want wanted[USERCACHE_WANTED];
 	size_t whead, wcount;
+	struct usercache_hentry hslots[USERCACHE_HASH_SLOTS];
+	struct usercache_hwant hwanted[USERCACHE_HASH_WANTED];
+	size_t hwhead, hwcount;
 };
 
 struct usercache *
@@ -261,6 +279,41 @@ usercache_is_wanted(const struct usercache *c, const char *realm, size_t realmle
 	return false;
 }
 
+/* The slot of a USERHASH in realm. */
+static struct usercache_hentry *
+usercache_hslot(struct usercache *c, const uint8_t hash[32], const char *realm, size_t realmlen)
+{
+	uint64_t v;
+
+	memcpy(&v, hash, sizeof v); /* SHA-256 output is uniform */
+	v ^= usercache_hash(realm, realmlen, "", 0);
+	return &c->hslots[v % USERCACHE_HASH_SLOTS];
+}
+
+/* Sets (or clears) the slot of hash, a user's put by name (c->mu held). */
+static void
+usercache_index_hash(struct usercache *c, const uint8_t hash[32], const char *realm, size_t rl,
+    const char *name, size_t nl, int status)
+{
+	struct usercache_hentry *h;
+
+	h = usercache_hslot(c, hash, realm, rl);
+	if (status == CREDS_FOUND) {
+		h->used = true;
+		h->status = CREDS_FOUND;
+		memcpy(h->hash, hash, sizeof h->hash);
+		h->realmlen = rl;
+		memcpy(h->realm, realm, rl + 1);
+		h->namelen = nl;
+		memcpy(h->name, name, nl + 1);
+	} else if (h->used && h->realmlen == rl && memcmp(h->realm, realm, rl) == 0 &&
+	    memcmp(h->hash, hash, sizeof h->hash) == 0) {
+		h->status = CREDS_UNKNOWN; /* the user is gone */
+		h->namelen = 0;
+		h->name[0] = '\0';
+	}
+}
+
 int
 usercache_get(struct usercache *c, const char *realm, size_t realmlen, const char *name,
     size_t namelen, struct creds_key *out, bool *queued)
@@ -300,9 +353,11 @@ usercache_put(struct usercache *c, const char *realm, const char *name, int stat
 {
 	size_t rl = strlen(realm), nl = strlen(name);
 	struct usercache_entry *e;
+	uint8_t hash[32];
 
 	if (rl > STORE_REALM_MAX || nl > STORE_NAME_MAX)
 		return;
+	integrity_userhash(name, nl, realm, rl, hash);
 	pthread_mutex_lock(&c->mu);
 	e = usercache_slot(c, realm, rl, name, nl);
 	e->used = true;
@@ -315,6 +370,7 @@ usercache_put(struct usercache *c, const char *realm, const char *name, int stat
 	e->namelen = nl;
 	memcpy(e->realm, realm, rl + 1);
 	memcpy(e->name, name, nl + 1);
+	usercache_index_hash(c, hash, realm, rl, name, nl, status);
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -345,6 +401,105 @@ usercache_clear(struct usercache *c)
 	for (i = 0; i < USERCACHE_SLOTS; i++)
 		c->slots[i].used = false;
 	explicit_bzero(c->slots, sizeof c->slots);
+	memset(c->hslots, 0, sizeof c->hslots);
+	pthread_mutex_unlock(&c->mu);
+}
+
+int
+usercache_get_hash(struct usercache *c, const uint8_t hash[32], const char *realm, size_t realmlen,
+    char name[CREDS_NAME_MAX], size_t *namelen, bool *queued)
+{
+	struct usercache_hentry *h;
+	struct usercache_hwant *w;
+	size_t i;
+	int rc = CREDS_PENDING;
+
+	*queued = false;
+	if (realmlen > STORE_REALM_MAX || memchr(realm, '\0', realmlen) != NULL)
+		return CREDS_UNKNOWN; /* no store could hold it */
+	pthread_mutex_lock(&c->mu);
+	h = usercache_hslot(c, hash, realm, realmlen);
+	if (h->used && h->realmlen == realmlen && memcmp(h->realm, realm, realmlen) == 0 &&
+	    memcmp(h->hash, hash, sizeof h->hash) == 0) {
+		rc = h->status;
+		if (rc == CREDS_FOUND && h->namelen < CREDS_NAME_MAX) {
+			memcpy(name, h->name, h->namelen + 1);
+			*namelen = h->namelen;
+		} else
+			rc = CREDS_UNKNOWN;
+		goto out;
+	}
+	for (i = 0; i < c->hwcount; i++) {
+		w = &c->hwanted[(c->hwhead + i) % USERCACHE_HASH_WANTED];
+		if (strlen(w->realm) == realmlen && memcmp(w->realm, realm, realmlen) == 0 &&
+		    memcmp(w->hash, hash, sizeof w->hash) == 0)
+			goto out; /* queued already */
+	}
+	if (c->hwcount < USERCACHE_HASH_WANTED) {
+		w = &c->hwanted[(c->hwhead + c->hwcount) % USERCACHE_HASH_WANTED];
+		memcpy(w->realm, realm, realmlen);
+		w->realm[realmlen] = '\0';
+		memcpy(w->hash, hash, sizeof w->hash);
+		c->hwcount++;
+		*queued = true;
+	}
+out:
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+void
+usercache_put_hash(struct usercache *c, const char *realm, const uint8_t hash[32], int status,
+    const char *name, const struct creds_key *k)
+{
+	size_t rl = strlen(realm);
+	struct usercache_hentry *h;
+
+	if (rl > STORE_REALM_MAX)
+		return;
+	if (status == CREDS_FOUND) {
+		usercache_put(c, realm, name, CREDS_FOUND, k); /* indexes its hash too */
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	h = usercache_hslot(c, hash, realm, rl);
+	h->used = true;
+	h->status = CREDS_UNKNOWN;
+	memcpy(h->hash, hash, sizeof h->hash);
+	h->realmlen = rl;
+	memcpy(h->realm, realm, rl + 1);
+	h->namelen = 0;
+	h->name[0] = '\0';
+	pthread_mutex_unlock(&c->mu);
+}
+
+bool
+usercache_next_wanted_hash(struct usercache *c, char realm[STORE_REALM_MAX + 1], uint8_t hash[32])
+{
+	bool got = false;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->hwcount > 0) {
+		memcpy(realm, c->hwanted[c->hwhead].realm, STORE_REALM_MAX + 1);
+		memcpy(hash, c->hwanted[c->hwhead].hash, 32);
+		c->hwhead = (c->hwhead + 1) % USERCACHE_HASH_WANTED;
+		c->hwcount--;
+		got = true;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return got;
+}
+
+void
+usercache_forget_hash_misses(struct usercache *c)
+{
+	size_t i;
+
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < USERCACHE_HASH_SLOTS; i++) {
+		if (c->hslots[i].used && c->hslots[i].status != CREDS_FOUND)
+			c->hslots[i].used = false;
+	}
 	pthread_mutex_unlock(&c->mu);
 }
 

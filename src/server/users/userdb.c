@@ -460,6 +460,7 @@ userdb_revalidate(struct userdb *u)
 		cause = NULL;
 	}
 	free(names);
+	usercache_forget_hash_misses(u->cache); /* a user added since may have one of them */
 }
 
 /* The users the change log names, each with the store's answer. */
@@ -688,7 +689,7 @@ userdb_poll(struct userdb *u)
 
 /* The users that lookups missed: one query each, answers (or "no such user") cached. */
 static void
-userdb_fetch_wanted(struct userdb *u)
+userdb_fetch_names(struct userdb *u)
 {
 	char realm[STORE_REALM_MAX + 1], name[STORE_NAME_MAX + 1], *cause = NULL;
 	struct creds_result r;
@@ -703,6 +704,35 @@ userdb_fetch_wanted(struct userdb *u)
 		explicit_bzero(&r, sizeof r);
 		free(cause);
 		cause = NULL;
+	}
+}
+
+/*
+ * The names first, then the USERHASHes that lookups missed, one at a time
+ * (each may scan a realm: a name queued meanwhile goes before the next hash).
+ * An answer, the user or "no user has it", is cached; a store that cannot
+ * answer caches nothing, so the client's retry is 438 again until it can, and
+ * store users fail closed once the snapshot is the unavailable one.
+ */
+static void
+userdb_fetch_wanted(struct userdb *u)
+{
+	char realm[STORE_REALM_MAX + 1], name[STORE_NAME_MAX + 1], *cause = NULL;
+	struct creds_result r;
+	uint8_t hash[32];
+	int rc;
+
+	userdb_fetch_names(u);
+	while (usercache_next_wanted_hash(u->cache, realm, hash)) {
+		if (u->store == NULL || u->closed)
+			continue;
+		rc = store_user_lookup_hash(u->store, realm, hash, name, &r, &cause);
+		if (rc == CREDS_FOUND || rc == CREDS_UNKNOWN)
+			usercache_put_hash(u->cache, realm, hash, rc, name, &r.keys[0]);
+		explicit_bzero(&r, sizeof r);
+		free(cause);
+		cause = NULL;
+		userdb_fetch_names(u);
 	}
 }
 
@@ -900,6 +930,16 @@ userdb_iface(struct userdb *u, struct creds *out)
 	out->ctx = u;
 }
 
+/* A lookup queued a user or a hash: the store thread looks it up now. */
+static void
+userdb_wake(struct userdb *u)
+{
+	pthread_mutex_lock(&u->mu);
+	u->wake = true;
+	pthread_cond_signal(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+}
+
 /* A store user of the snapshot, else of the on-demand cache (queueing a miss). */
 static int
 userdb_lookup_user(struct userdb *u, const char *user, size_t userlen, const char *realm,
@@ -914,12 +954,8 @@ userdb_lookup_user(struct userdb *u, const char *user, size_t userlen, const cha
 		    usercache_get(u->cache, realm, realmlen, user, userlen, &out->keys[0], &queued);
 	if (rc == CREDS_FOUND)
 		out->nkeys = 1;
-	if (queued) {
-		pthread_mutex_lock(&u->mu);
-		u->wake = true;
-		pthread_cond_signal(&u->cv);
-		pthread_mutex_unlock(&u->mu);
-	}
+	if (queued)
+		userdb_wake(u);
 	return rc;
 }
 
@@ -1027,6 +1063,7 @@ userdb_find_hash_with(struct userdb *u, const struct creds *opts, const uint8_t 
     const char *realm, size_t realmlen, char *name, size_t *namelen)
 {
 	struct creds c;
+	bool queued = false;
 	size_t i;
 	int rc;
 
@@ -1045,7 +1082,12 @@ userdb_find_hash_with(struct userdb *u, const struct creds *opts, const uint8_t 
 	}
 	if (u->snap->ok && rc == CREDS_UNKNOWN)
 		rc = usertab_find_hash(u->snap->users, hash, realm, realmlen, name, namelen);
+	/* Beyond userdb-cache-users: the on-demand cache, else the store thread's lookup. */
+	if (u->snap->ok && rc == CREDS_UNKNOWN && u->snap->partial)
+		rc = usercache_get_hash(u->cache, hash, realm, realmlen, name, namelen, &queued);
 	pthread_rwlock_unlock(&u->lock);
+	if (queued)
+		userdb_wake(u);
 	return rc;
 }
 

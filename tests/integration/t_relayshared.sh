@@ -27,21 +27,11 @@ RELAY_MAX=41999
 PROMTEXT=$(dirname "$0")/promtext.py
 # shellcheck disable=SC2317 # called through tap_run
 ctl() { timeout 10 "$CTL" --control-socket "$SOCK" "$@"; }
-nsx() { ip netns exec "$NS" "$@"; }
-
-# shellcheck disable=SC2317 # called at exit
-ns_teardown() {
-	local pid
-	[ -e "/var/run/netns/$NS" ] || return 0
-	for pid in $(ip netns pids "$NS" 2>/dev/null); do
-		kill -KILL "$pid" 2>/dev/null
-	done
-	ip netns del "$NS" 2>/dev/null
-}
-at_exit ns_teardown
+NS_ALL=("$NS")
+at_exit netns_teardown
 # The relay range is kept from the kernel's ephemeral ports (as the README asks).
 if ! { ip netns add "$NS" && ip -n "$NS" link set lo up &&
-	nsx sysctl -qw net.ipv4.ip_local_reserved_ports="$RELAY_MIN-$RELAY_MAX"; } \
+	nsx "$NS" sysctl -qw net.ipv4.ip_local_reserved_ports="$RELAY_MIN-$RELAY_MAX"; } \
 	>"$T/setup.log" 2>&1; then
 	tap_skip_all "cannot create a network namespace here: $(head -n 1 "$T/setup.log")"
 fi
@@ -66,7 +56,7 @@ start() {
 
 # unclaimed: turnpike_worker_shared_relay_unclaimed_total, every worker summed.
 unclaimed() {
-	nsx "$PY" "$PROMTEXT" get "http://127.0.0.1:$PORT2/metrics" "$T/rs.prom" >/dev/null &&
+	nsx "$NS" "$PY" "$PROMTEXT" get "http://127.0.0.1:$PORT2/metrics" "$T/rs.prom" >/dev/null &&
 		"$PY" "$PROMTEXT" sum "$T/rs.prom" turnpike_worker_shared_relay_unclaimed_total
 }
 # shellcheck disable=SC2317 # called through wait_until
@@ -79,7 +69,7 @@ has_summary() {
 
 # allocmany COUNT OUTFILE: COUNT allocations held in the background until killed.
 allocmany() {
-	nsx "$PY" "$(dirname "$0")/allocmany.py" 127.0.0.1 "$PORT" "$TURN_USER" "$TURN_PASS" \
+	nsx "$NS" "$PY" "$(dirname "$0")/allocmany.py" 127.0.0.1 "$PORT" "$TURN_USER" "$TURN_PASS" \
 		"$TURN_REALM" "$1" 60 >"$2" 2>&1 &
 	ALLOCMANY=$!
 	track_pid "$ALLOCMANY"
@@ -107,8 +97,8 @@ grep -q 'overlap the ephemeral ports' "$TURNPIKED_LOG"
 tap_is "no warning about ephemeral ports: the range is reserved" "$((1 - $?))"
 
 # Ports of the range no socket holds (the shared sockets hold one each): port unreachable.
-nsx "$PY" - "$RELAY_MIN" "$RELAY_MAX" "$(nsx ss -Hlnu | awk '{print $4}' | sed 's/.*://' | tr '\n' ,)" \
-	>"$T/unreach" 2>&1 <<'PYEOF'
+nsx "$NS" "$PY" - "$RELAY_MIN" "$RELAY_MAX" \
+	"$(nsx "$NS" ss -Hlnu | awk '{print $4}' | sed 's/.*://' | tr '\n' ,)" >"$T/unreach" 2>&1 <<'PYEOF'
 import socket, sys
 lo, hi, held = int(sys.argv[1]), int(sys.argv[2]), {int(p) for p in sys.argv[3].split(',') if p}
 bad = []
@@ -133,12 +123,12 @@ tap_is "a relay port without an allocation reaches no socket (port unreachable)"
 # The shared sockets' own ports are in the range and held by no allocation: what
 # reaches them is dropped and counted.
 u0=$(unclaimed)
-held=$(nsx ss -Hlnu | awk '{print $4}' | sed 's/.*://' |
+held=$(nsx "$NS" ss -Hlnu | awk '{print $4}' | sed 's/.*://' |
 	awk -v lo="$RELAY_MIN" -v hi="$RELAY_MAX" '$1 >= lo && $1 <= hi')
 n=0
 for p in $held; do
 	for _ in 1 2 3; do
-		nsx "$PY" -c 'import socket, sys
+		nsx "$NS" "$PY" -c 'import socket, sys
 socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", int(sys.argv[1])))' "$p"
 		n=$((n + 1))
 	done
@@ -158,7 +148,7 @@ tap_run "status succeeds" ctl status
 grep -qx "allocations $HOLD" "$T/out"
 tap_is "status counts the $HOLD allocations" "$?" "$(cat "$T/out")"
 
-nsx "$TURNPIKE_BENCH" load --json --drain 3000 --user "$TURN_USER" --password "$TURN_PASS" \
+nsx "$NS" "$TURNPIKE_BENCH" load --json --drain 3000 --user "$TURN_USER" --password "$TURN_PASS" \
 	--allocations 100 --in-flight 20 --rate 400 --duration 2 "127.0.0.1:$PORT" \
 	>"$T/load.json" 2>"$T/load.err"
 tap_is "turnpike-bench load beside them: exit status 0" "$?" "$(cat "$T/load.err")"
@@ -175,7 +165,7 @@ PYEOF
 tap_is "100 more allocations relay channel data both ways with zero loss" "$?" \
 	"$(cat "$T/load.check")"
 
-nsx "$TURNPIKE_BENCH" turn --user "$TURN_USER" --password "$TURN_PASS" \
+nsx "$NS" "$TURNPIKE_BENCH" turn --user "$TURN_USER" --password "$TURN_PASS" \
 	--permission 127.0.0.3=403 --permission 127.0.0.1 "127.0.0.1:$PORT" >"$T/policy" 2>&1
 tap_is "the peer policy holds: a denied peer gets 403, an allowed one a permission" "$?" \
 	"$(cat "$T/policy")"

@@ -709,13 +709,15 @@ userdb_fetch_names(struct userdb *u)
 
 /*
  * The names first, then the USERHASHes that lookups missed, one at a time
- * (each may scan a realm: a name queued meanwhile goes before the next hash).
- * An answer, the user or "no user has it", is cached; a store that cannot
- * answer caches nothing, so the client's retry is 438 again until it can, and
- * store users fail closed once the snapshot is the unavailable one.
+ * (each may scan a realm: a name queued meanwhile goes before the next hash),
+ * until the next poll is due (until, monotonic ms; one hash at least), so
+ * that hashes queued without end never keep the store's changes from being
+ * read. An answer, the user or "no user has it", is cached; a store that
+ * cannot answer caches nothing, so the client's retry is 438 again until it
+ * can, and store users fail closed once the snapshot is the unavailable one.
  */
 static void
-userdb_fetch_wanted(struct userdb *u)
+userdb_fetch_wanted(struct userdb *u, uint64_t until)
 {
 	char realm[STORE_REALM_MAX + 1], name[STORE_NAME_MAX + 1], *cause = NULL;
 	struct creds_result r;
@@ -733,6 +735,8 @@ userdb_fetch_wanted(struct userdb *u)
 		free(cause);
 		cause = NULL;
 		userdb_fetch_names(u);
+		if (userdb_mono_ms() >= until)
+			break; /* the rest after the poll */
 	}
 }
 
@@ -750,7 +754,7 @@ userdb_main(void *arg)
 			userdb_poll(u);
 			next = now + USERDB_POLL_MS;
 		}
-		userdb_fetch_wanted(u);
+		userdb_fetch_wanted(u, next);
 		now = userdb_mono_ms();
 		wait = next > now ? next - now : 0;
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -199,6 +199,26 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# coturn_admin ARGS...: coturn's turnadmin. It always writes a log file into
+# /var/log (it has no option to put it elsewhere), so as root it runs in a
+# mount namespace of its own with an empty tmpfs there: the host's /var/log
+# stays untouched. Elsewhere it runs as it is.
+coturn_admin() {
+	if [ -z "${tp_admin_ns:-}" ]; then
+		tp_admin_ns=no
+		if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
+			tp_admin_ns=yes
+		fi
+	fi
+	if [ "$tp_admin_ns" = yes ]; then
+		# shellcheck disable=SC2016 # expanded by the inner shell
+		unshare -m sh -c 'mount -t tmpfs tmpfs /var/log 2>/dev/null; exec turnadmin "$@"' \
+			turnadmin "$@"
+	else
+		turnadmin "$@"
+	fi
+}
+
 # ---- ports ----
 
 # True when nothing listens on the TCP or UDP port.

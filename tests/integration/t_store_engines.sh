@@ -36,13 +36,13 @@ if command -v turnadmin >/dev/null 2>&1; then
 	echo "CREATE DATABASE coturn;" | pg_sql postgres
 	pg_sql coturn </usr/share/coturn/schema.sql >/dev/null
 	conn="host=127.0.0.1 port=$PG_PORT user=postgres dbname=coturn"
-	turnadmin -a -e "$conn" -u alice -r example.org -p secret >"$T/turnadmin.out" 2>&1
+	coturn_admin -a -e "$conn" -u alice -r example.org -p secret >"$T/turnadmin.out" 2>&1
 	got=$("$CTL" --psql-userdb "$conn" user list 2>&1)
-	tap_is "a user made by coturn's turnadmin -e is listed by turnpikectl --psql-userdb" \
+	tap_is "a user made by coturn's coturn_admin -e is listed by turnpikectl --psql-userdb" \
 		"$([ "$got" = "alice[example.org]" ] && echo 0 || echo 1)" "$got"
 	"$CTL" -e "$conn" -a -u bob -r example.org -p pw >/dev/null 2>&1
-	got=$(turnadmin -l -e "$conn" 2>&1)
-	tap_is "a user added by turnpikectl -a -e is listed by coturn's turnadmin -l -e" \
+	got=$(coturn_admin -l -e "$conn" 2>&1)
+	tap_is "a user added by turnpikectl -a -e is listed by coturn's coturn_admin -l -e" \
 		"$(grep -q 'bob\[example.org\]' <<<"$got" && echo 0 || echo 1)" "$got"
 	want=$("$CTL" -k -u bob -r example.org -p pw)
 	got=$(echo "SELECT rtrim(hmackey) FROM turnusers_lt WHERE name = 'bob';" |
@@ -52,7 +52,7 @@ if command -v turnadmin >/dev/null 2>&1; then
 	# turnpike's USERHASH index on coturn's turnusers_lt: turnadmin still writes,
 	# and its rows are found through the index.
 	rc=0
-	turnadmin -a -e "$conn" -u carol -r example.org -p pw >"$T/turnadmin.out" 2>&1 || rc=$?
+	coturn_admin -a -e "$conn" -u carol -r example.org -p pw >"$T/turnadmin.out" 2>&1 || rc=$?
 	got=$(printf '%s\n' "SET enable_seqscan = off;" \
 		"SELECT name FROM turnusers_lt WHERE turnpike_userhash(name, realm) = sha256('carol:example.org') AND realm = 'example.org';" \
 		"EXPLAIN SELECT name FROM turnusers_lt WHERE turnpike_userhash(name, realm) = sha256('carol:example.org') AND realm = 'example.org';" |

@@ -63,7 +63,7 @@ tap_is "a deleted user gets 401 within 2 s ($((t1 - t0)) ms)" \
 UCLIENT=$(command -v turnutils_uclient)
 UPEER=$(command -v turnutils_peer)
 if command -v turnadmin >/dev/null 2>&1 && [ -n "$UCLIENT" ] && [ -n "$UPEER" ]; then
-	turnadmin -a -e "$PG_CONN" -u carol -r "$REALM" -p carol-pw >"$T/turnadmin.out" 2>&1
+	coturn_admin -a -e "$PG_CONN" -u carol -r "$REALM" -p carol-pw >"$T/turnadmin.out" 2>&1
 	pick_port
 	PEER_PORT=$PICKED
 	"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
@@ -76,7 +76,7 @@ if command -v turnadmin >/dev/null 2>&1 && [ -n "$UCLIENT" ] && [ -n "$UPEER" ];
 	wait_until 10 alloc_is ok --user carol --password carol-pw
 	uc carol carol-pw
 	grep -q "tot_send_msgs=5, tot_recv_msgs=5" "$T/uc.carol"
-	tap_is "a user made by coturn's turnadmin -e relays with turnutils_uclient" "$?" \
+	tap_is "a user made by coturn's coturn_admin -e relays with turnutils_uclient" "$?" \
 		"$(tail -5 "$T/uc.carol")"
 else
 	tap_skip "turnadmin" "coturn (turnadmin, turnutils_uclient) is not installed"

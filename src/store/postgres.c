@@ -100,8 +100,10 @@ static const char pg_changelog[] =
     "(TG_OP = 'TRUNCATE' OR NOT " PG_USER_TABLE ")); "
     "IF " PG_USER_TABLE " THEN DELETE FROM turnpike_user_change WHERE seq <= "
     "(SELECT max(seq) FROM turnpike_user_change) - " PG_LOG_KEEP "; END IF; "
-    "PERFORM pg_notify('turnpike_store', TG_TABLE_NAME); RETURN NULL; END $$;" PG_ROW_TRIGGER(
-	"turnusers_lt") PG_ROW_TRIGGER("turnpike_user_sha256");
+    "PERFORM pg_notify('turnpike_store', TG_TABLE_NAME); RETURN NULL; END $$;";
+/* The row triggers take a lock on coturn's table: made only when one is missing. */
+static const char pg_changelog_triggers[] =
+    PG_ROW_TRIGGER("turnusers_lt") PG_ROW_TRIGGER("turnpike_user_sha256");
 
 #define PG_NOW "extract(epoch from now())::bigint"
 #define PG_C " COLLATE \"C\""
@@ -317,24 +319,28 @@ fail:
 	return -1;
 }
 
-/* Creates the user change log once, one process at a time. */
+/* Creates the user change log, or brings its functions up to date; one process at a time. */
 static int
 pg_changelog_create(struct pg_store *s, char **cause)
 {
-	int64_t exists = 0;
+	int64_t triggers = 0;
 
-	if (pg_int(s,
-		"SELECT to_regclass('turnpike_user_change') IS NOT NULL "
-		"AND EXISTS (SELECT 1 FROM turnpike_change WHERE id = 2)",
-		&exists, cause) == -1)
-		return -1;
-	if (exists)
-		return 0;
 	if (pg_simple(s, "BEGIN", cause) == -1)
 		return -1;
+	/*
+	 * The table and the trigger functions every time (CREATE OR REPLACE locks
+	 * no table, and an upgraded body takes effect); the triggers only when
+	 * missing, so that opening never locks coturn's turnusers_lt.
+	 */
 	if (pg_simple(s, "SET LOCAL client_min_messages = warning", cause) == -1 ||
 	    pg_simple(s, "SELECT pg_advisory_xact_lock(" PG_LOCK_ID ")", cause) == -1 ||
-	    pg_simple(s, pg_changelog, cause) == -1 || pg_simple(s, "COMMIT", cause) == -1) {
+	    pg_simple(s, pg_changelog, cause) == -1 ||
+	    pg_int(s,
+		"SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgname = 'turnpike_user_row' "
+		"AND tgrelid IN (to_regclass('turnusers_lt'), to_regclass('turnpike_user_sha256'))",
+		&triggers, cause) == -1 ||
+	    (triggers < 2 && pg_simple(s, pg_changelog_triggers, cause) == -1) ||
+	    pg_simple(s, "COMMIT", cause) == -1) {
 		pg_simple(s, "ROLLBACK", NULL);
 		return -1;
 	}

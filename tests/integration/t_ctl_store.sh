@@ -27,11 +27,11 @@ expect_status() {
 	fi
 }
 
-# ---- a database made by coturn's coturn_admin ----
+# ---- a database made by coturn's turnadmin ----
 if $have_turnadmin; then
 	mkdir -p "$T/state"
 	ta -a -b "$DB" -u alice -r example.org -p secret >/dev/null
-	tap_run "turnpikectl opens a database made by coturn_admin -a" ctl user list
+	tap_run "turnpikectl opens a database made by turnadmin -a" ctl user list
 	tap_is "... and lists its user" "$(grep -qxF 'alice[example.org]' "$T/out"; echo $?)" \
 		"$(cat "$T/out")"
 else
@@ -52,7 +52,7 @@ if $have_turnadmin; then
 		theirs=$(ta -k -u "$u" -r "$r" -p "$p")
 		[ "$mine" = "$theirs" ] || { ok=1; tap_diag "$u/$r/$p: $mine vs $theirs"; }
 	done
-	tap_is "turnpikectl -k prints the key coturn_admin -k prints" "$ok"
+	tap_is "turnpikectl -k prints the key turnadmin -k prints" "$ok"
 else
 	tap_skip "turnadmin -l" "coturn's turnadmin is not installed"
 	tap_skip "turnadmin -k" "coturn's turnadmin is not installed"
@@ -141,7 +141,7 @@ tap_run "realm show" ctl realm show example.org
 tap_is "... shows both options" "$(grep -cx -e 'max-bps\[example.org\]=1000' \
 	-e 'user-quota\[example.org\]=5' "$T/out" | grep -qx 2; echo $?)" "$(cat "$T/out")"
 tap_run "turnadmin -g with a zero removes an option" "$CTL" -g -r example.org --max-bps 0 -b "$DB"
-tap_is "... as coturn_admin -G shows" "$("$CTL" -G -b "$DB" | grep -c max-bps | grep -qx 0; echo $?)"
+tap_is "... as turnadmin -G shows" "$("$CTL" -G -b "$DB" | grep -c max-bps | grep -qx 0; echo $?)"
 tap_run "peer allow and deny" bash -c "'$CTL' --db '$DB' peer allow 10.0.0.0-10.0.0.255 &&
 	'$CTL' --db '$DB' peer deny 192.168.0.1"
 tap_run "peer list" ctl peer list

@@ -38,11 +38,11 @@ if command -v turnadmin >/dev/null 2>&1; then
 	conn="host=127.0.0.1 port=$PG_PORT user=postgres dbname=coturn"
 	coturn_admin -a -e "$conn" -u alice -r example.org -p secret >"$T/turnadmin.out" 2>&1
 	got=$("$CTL" --psql-userdb "$conn" user list 2>&1)
-	tap_is "a user made by coturn's coturn_admin -e is listed by turnpikectl --psql-userdb" \
+	tap_is "a user made by coturn's turnadmin -e is listed by turnpikectl --psql-userdb" \
 		"$([ "$got" = "alice[example.org]" ] && echo 0 || echo 1)" "$got"
 	"$CTL" -e "$conn" -a -u bob -r example.org -p pw >/dev/null 2>&1
 	got=$(coturn_admin -l -e "$conn" 2>&1)
-	tap_is "a user added by turnpikectl -a -e is listed by coturn's coturn_admin -l -e" \
+	tap_is "a user added by turnpikectl -a -e is listed by coturn's turnadmin -l -e" \
 		"$(grep -q 'bob\[example.org\]' <<<"$got" && echo 0 || echo 1)" "$got"
 	want=$("$CTL" -k -u bob -r example.org -p pw)
 	got=$(echo "SELECT rtrim(hmackey) FROM turnusers_lt WHERE name = 'bob';" |
@@ -60,6 +60,18 @@ if command -v turnadmin >/dev/null 2>&1; then
 	tap_is "turnadmin -a -e still adds users beside turnpike's USERHASH index, and the index finds them" \
 		"$([ "$rc" -eq 0 ] && grep -qx carol <<<"$got" && grep -q turnpike_turnusers_lt_userhash <<<"$got" && echo 0 || echo 1)" \
 		"$(cat "$T/turnadmin.out")" "$got"
+	# Opening the store again leaves the change-log triggers on coturn's table
+	# alone (re-creating them would lock turnusers_lt at every node's start).
+	trig() {
+		echo "SELECT oid FROM pg_trigger WHERE tgname = 'turnpike_user_row' ORDER BY oid;" |
+			pg_sql coturn -t -A 2>&1 | tr '\n' ' '
+	}
+	oid0=$(trig)
+	"$CTL" --psql-userdb "$conn" user list >/dev/null 2>&1
+	oid1=$(trig)
+	tap_is "opening the store again keeps its two triggers on coturn's tables" \
+		"$([ "$(wc -w <<<"$oid0")" = 2 ] && [ "$oid0" = "$oid1" ] && echo 0 || echo 1)" \
+		"before: $oid0, after: $oid1"
 else
 	tap_skip "turnadmin" "coturn is not installed"
 fi

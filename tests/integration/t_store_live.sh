@@ -80,14 +80,14 @@ expect_within "after deleting the old secret its credentials get 401" 401 \
 expect_within "... and the new secret still works" ok --user carol --secret new-store-secret
 stop_turnpiked
 
-# ---- a database made by coturn's coturn_admin ----
+# ---- a database made by coturn's turnadmin ----
 if command -v turnadmin >/dev/null 2>&1; then
 	CDB=$T/state/coturn.db
 	coturn_admin -a -b "$CDB" -u alice -r "$REALM" -p secret >/dev/null 2>&1
 	COMMON_C=("${COMMON[@]}")
 	COMMON_C[${#COMMON_C[@]} - 1]=$CDB
 	start_turnpiked_or_bail "${COMMON_C[@]}"
-	expect_within "a user added by coturn's coturn_admin -a -b allocates" ok \
+	expect_within "a user added by coturn's turnadmin -a -b allocates" ok \
 		--user alice --password secret
 	expect_within "... and with a wrong password gets 401" 401 --user alice --password wrong
 	stop_turnpiked

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The MySQL/MariaDB credential store (mysql-userdb, turnpikectl -M), against
 # one private mariadbd started for this script: the store's unit suite passes
-# on it; coturn's coturn_admin -M and turnpikectl -M read each other's users;
+# on it; coturn's turnadmin -M and turnpikectl -M read each other's users;
 # store copy SQLite -> MariaDB -> SQLite keeps every row; turnpiked serves a
-# user coturn_admin -M adds while it runs (turnutils_uclient relays) within 2 s;
+# user turnadmin -M adds while it runs (turnutils_uclient relays) within 2 s;
 # MariaDB stopped mid-run: store users 401, option users still allocate, one
 # log line; started again: recovered within 5 s; down at startup: the node
 # starts; --check-config connects and reports, and names a bad key.
@@ -37,7 +37,7 @@ else
 	tap_skip "the store test suite on MariaDB" "no $UNIT (make check builds it)"
 fi
 
-# ---- coturn's coturn_admin -M and turnpikectl -M on coturn's own schema ----
+# ---- coturn's turnadmin -M and turnpikectl -M on coturn's own schema ----
 COTURN=$(CONN_OF coturn)
 TURNADMIN=$(command -v turnadmin)
 echo "CREATE DATABASE coturn;" | my_sql mysql
@@ -46,12 +46,12 @@ if [ -n "$TURNADMIN" ] && [ -r /usr/share/coturn/schema.sql ]; then
 	coturn_admin -a -M "$COTURN" -u alice -r example.org -p secret >"$T/turnadmin.out" 2>&1
 	got=$("$CTL" --mysql-userdb "$COTURN" user list 2>&1)
 	[ "$got" = "alice[example.org]" ]
-	tap_is "a user made by coturn's coturn_admin -M is listed by turnpikectl --mysql-userdb" "$?" \
+	tap_is "a user made by coturn's turnadmin -M is listed by turnpikectl --mysql-userdb" "$?" \
 		"$got" "$(cat "$T/turnadmin.out")"
 	"$CTL" -M "$COTURN" -a -u bob -r example.org -p pw >/dev/null 2>&1
 	got=$(coturn_admin -l -M "$COTURN" 2>&1)
 	grep -q 'bob\[example.org\]' <<<"$got"
-	tap_is "a user added by turnpikectl -a -M is listed by coturn's coturn_admin -l -M" "$?" "$got"
+	tap_is "a user added by turnpikectl -a -M is listed by coturn's turnadmin -l -M" "$?" "$got"
 	want=$("$CTL" -k -u bob -r example.org -p pw)
 	got=$(echo "SELECT hmackey FROM turnusers_lt WHERE name = 'bob';" | my_sql coturn -N 2>&1)
 	[ "0x$got" = "$want" ]
@@ -140,7 +140,7 @@ wait_until 10 alloc_is ok --user alice --password secret
 tap_is "turnpiked -M serves the user coturn's turnadmin made" "$?" \
 	"$(alloc_status --user alice --password secret)"
 
-# A user coturn_admin -M adds while it runs relays (the triggers' counter): at most 2 s.
+# A user turnadmin -M adds while it runs relays (the triggers' counter): at most 2 s.
 UCLIENT=$(command -v turnutils_uclient)
 UPEER=$(command -v turnutils_peer)
 if [ -n "$TURNADMIN" ] && [ -n "$UCLIENT" ] && [ -n "$UPEER" ]; then
@@ -153,7 +153,7 @@ if [ -n "$TURNADMIN" ] && [ -n "$UCLIENT" ] && [ -n "$UPEER" ]; then
 	t1=$(now_ms)
 	got=$(alloc_status --user carol --password carol-pw)
 	[ "$got" = ok ] && [ $((t1 - t0)) -le 2000 ]
-	tap_is "a user coturn_admin -M adds while it runs allocates within 2 s ($((t1 - t0)) ms)" \
+	tap_is "a user turnadmin -M adds while it runs allocates within 2 s ($((t1 - t0)) ms)" \
 		"$?" "$got"
 	pick_port
 	PEER_PORT=$PICKED

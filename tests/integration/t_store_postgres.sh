@@ -76,7 +76,7 @@ if command -v turnadmin >/dev/null 2>&1 && [ -n "$UCLIENT" ] && [ -n "$UPEER" ];
 	wait_until 10 alloc_is ok --user carol --password carol-pw
 	uc carol carol-pw
 	grep -q "tot_send_msgs=5, tot_recv_msgs=5" "$T/uc.carol"
-	tap_is "a user made by coturn's coturn_admin -e relays with turnutils_uclient" "$?" \
+	tap_is "a user made by coturn's turnadmin -e relays with turnutils_uclient" "$?" \
 		"$(tail -5 "$T/uc.carol")"
 else
 	tap_skip "turnadmin" "coturn (turnadmin, turnutils_uclient) is not installed"

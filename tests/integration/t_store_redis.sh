@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Redis credential store (redis-userdb, turnpikectl -N) in coturn's key
 # layout, against a private redis-server: the store's unit suite passes on it;
-# a user coturn's coturn_admin -N creates is listed by turnpikectl and allocates
+# a user coturn's turnadmin -N creates is listed by turnpikectl and allocates
 # on turnpiked unchanged, and one turnpikectl -N adds is listed by turnadmin;
 # a user added while turnpiked runs allocates soon after; Redis stopped: option
 # users keep working and store users are refused (401, never success); Redis
@@ -58,11 +58,11 @@ if command -v turnadmin >/dev/null 2>&1; then
 	coturn_admin -a -N "$CONN" -u alice -r example.org -p secret >"$T/turnadmin.out" 2>&1
 	got=$("$CTL" --redis-userdb "$CONN" user list 2>&1)
 	[ "$got" = "alice[example.org]" ]
-	tap_is "a user coturn's coturn_admin -a -N made is listed by turnpikectl --redis-userdb" "$?" "$got"
+	tap_is "a user coturn's turnadmin -a -N made is listed by turnpikectl --redis-userdb" "$?" "$got"
 	"$CTL" -N "$CONN" -a -u bob -r example.org -p pw >"$T/out" 2>&1
 	got=$(coturn_admin -l -N "$CONN" 2>&1)
 	grep -q 'bob\[example.org\]' <<<"$got"
-	tap_is "a user turnpikectl -a -N added is listed by coturn's coturn_admin -l -N" "$?" "$got"
+	tap_is "a user turnpikectl -a -N added is listed by coturn's turnadmin -l -N" "$?" "$got"
 	want=$("$CTL" -k -u bob -r example.org -p pw)
 	got=$(redis-cli -p "$RPORT" -n 40 GET turn/realm/example.org/user/bob/key)
 	[ "0x$got" = "$want" ]
@@ -84,7 +84,7 @@ alloc() {
 # shellcheck disable=SC2317 # called through wait_until
 allocates() { alloc "$1" "$2" 0; }
 wait_until 10 allocates alice secret
-tap_is "turnpiked --redis-userdb: alice (made by coturn_admin -N) allocates" "$?" "$(cat "$T/out")"
+tap_is "turnpiked --redis-userdb: alice (made by turnadmin -N) allocates" "$?" "$(cat "$T/out")"
 alloc alice wrong 401
 tap_is "a wrong password gets 401" "$?" "$(cat "$T/out")"
 ! grep -q 'port=' "$TURNPIKED_LOG"

@@ -33,6 +33,7 @@
 #define LOAD_MAX_RATE 10000000UL
 #define LOAD_MIN_PAYLOAD 16UL
 #define LOAD_MAX_PAYLOAD 8192UL
+#define LOAD_MAX_TUPLES 4 /* client addresses tried after 437s, per allocation */
 #define LOAD_CHANNEL 0x4000
 /* RFC 8489 §6.2.1: Rc transmissions, the last one waited for Rm times the RTO. */
 #define LOAD_RC 7
@@ -97,6 +98,7 @@ struct load_alloc {
 	bool busy;
 	uint8_t sends;
 	uint8_t challenges;
+	uint8_t tuples; /* new client addresses taken after a 437 */
 	uint8_t tid[STUN_TID_LEN];
 	uint64_t t0_us;   /* first Allocate sent */
 	uint64_t next_ms; /* retransmission or timeout */
@@ -110,7 +112,8 @@ struct load_alloc {
 /* What one process measured; sent as bytes from a child to the parent. */
 struct load_result {
 	uint64_t allocs_ok, allocs_failed, alloc_us;
-	uint64_t allocs_retx437; /* of allocs_ok: 437 to a retransmission, the first one's kept */
+	uint64_t allocs_retx437;   /* of allocs_ok: 437 to a retransmission, the first one's kept */
+	uint64_t allocs_new_tuple; /* 437 to a first Allocate: tried again from a new address */
 	uint64_t setup_ok, setup_failed;
 	uint64_t client_tx, client_rx, peer_rx, peer_tx, send_errors, late, data_us;
 	uint64_t dealloc_ok, dealloc_failed;
@@ -573,6 +576,39 @@ load_success(struct load_engine *e, struct load_alloc *a)
 	}
 }
 
+/*
+ * 437 to an Allocate sent once over UDP: the server holds an allocation of an
+ * earlier run on this 5-tuple (the kernel gave the socket a port used before).
+ * As RFC 8656 §7.3 suggests, the same request from a new client address.
+ */
+static void
+load_new_tuple(struct load_engine *e, struct load_alloc *a)
+{
+	struct epoll_event ev;
+	char *cause = NULL;
+	int fd;
+
+	fd = netio_connect((const struct sockaddr *)&e->o->conn.server, SOCK_DGRAM, 0, &cause);
+	if (fd == -1) {
+		load_fail(e, a, cause);
+		free(cause);
+		return;
+	}
+	(void)epoll_ctl(e->ep, EPOLL_CTL_DEL, a->fd, NULL);
+	close(a->fd);
+	a->fd = fd;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u32 = (uint32_t)(a - e->allocs);
+	if (epoll_ctl(e->ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		load_fail(e, a, strerror(errno));
+		return;
+	}
+	a->tuples++;
+	e->res->allocs_new_tuple++;
+	load_request(e, a);
+}
+
 static void
 load_response(struct load_engine *e, struct load_alloc *a, const uint8_t *p, size_t len)
 {
@@ -607,6 +643,11 @@ load_response(struct load_engine *e, struct load_alloc *a, const uint8_t *p, siz
 	 */
 	if (res.cls == STUN_ERROR && res.code == 437 && a->state == LOAD_ALLOC && a->sends > 1)
 		e->res->allocs_retx437++;
+	else if (res.cls == STUN_ERROR && res.code == 437 && a->state == LOAD_ALLOC &&
+	    a->conn == NULL && a->tuples < LOAD_MAX_TUPLES) {
+		load_new_tuple(e, a);
+		return;
+	}
 	/* A Refresh retransmitted after the allocation went: it is gone, as asked. */
 	else if (res.cls == STUN_ERROR && !(a->state == LOAD_DEALLOC && res.code == 437)) {
 		snprintf(what, sizeof(what), "%d %s", res.code, res.reason);
@@ -924,6 +965,7 @@ load_merge(struct load_result *dst, const struct load_result *src)
 	dst->allocs_ok += src->allocs_ok;
 	dst->allocs_failed += src->allocs_failed;
 	dst->allocs_retx437 += src->allocs_retx437;
+	dst->allocs_new_tuple += src->allocs_new_tuple;
 	if (src->alloc_us > dst->alloc_us)
 		dst->alloc_us = src->alloc_us;
 	dst->setup_ok += src->setup_ok;
@@ -1385,12 +1427,14 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 	if (o->json) {
 		printf("{\"transport\":\"%s\",\"allocations\":%lu,\"allocations_ok\":%" PRIu64
 		       ",\"allocations_failed\":%" PRIu64
-		       ",\"allocations_437_retransmitted\":%" PRIu64 ",\"allocation_seconds\":%.6f"
+		       ",\"allocations_437_retransmitted\":%" PRIu64
+		       ",\"allocations_437_new_address\":%" PRIu64 ",\"allocation_seconds\":%.6f"
 		       ",\"allocations_per_second\":%.1f,\"allocation_latency_us\":{\"p50\":"
 		       "%" PRIu64 ",\"p99\":%" PRIu64 "},\"setup_ok\":%" PRIu64
 		       ",\"setup_failed\":%" PRIu64,
 		    tname, o->allocs, r->allocs_ok, r->allocs_failed, r->allocs_retx437,
-		    (double)r->alloc_us / 1e6, aps, loadstats_percentile(&r->alloc_lat, 50),
+		    r->allocs_new_tuple, (double)r->alloc_us / 1e6, aps,
+		    loadstats_percentile(&r->alloc_lat, 50),
 		    loadstats_percentile(&r->alloc_lat, 99), r->setup_ok, r->setup_failed);
 		printf(",\"mode\":\"%s\",\"payload\":%lu,\"rate_pps\":%lu,\"duration_s\":%lu", mode,
 		    o->payload, o->ramp ? 0 : o->rate, o->duration_s);
@@ -1446,6 +1490,10 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 		printf("%" PRIu64 " of them answered 437 to a retransmitted Allocate (the first "
 		       "transmission's allocation kept)\n",
 		    r->allocs_retx437);
+	if (r->allocs_new_tuple > 0)
+		printf("%" PRIu64 " Allocates answered 437 (an allocation of an earlier run on the "
+		       "5-tuple) and were sent again from a new client address\n",
+		    r->allocs_new_tuple);
 	printf("%s %" PRIu64 " ok, %" PRIu64 " failed\n",
 	    o->direct         ? "direct flows"
 		: o->send_ind ? "permissions"

@@ -13,6 +13,10 @@
 #   my_stop / my_resume stop it (mariadbd exits) and start it again on the same port
 #   my_sql DB           the mariadb client on DB reading SQL from stdin
 # my_start exits the script with a SKIP when MariaDB is not installed.
+#   store_fill_every_kind DB      fills the SQLite store DB with turnpikectl ($CTL) with
+#                       one row of every kind (STORE_COPIED: the line a copy of it prints)
+#   store_copy_check ENGINE SPEC A B  fills A, copies it A -> SPEC -> B (SQLite) and
+#                       checks the copy (three TAP lines naming ENGINE)
 
 # shellcheck disable=SC2034 # PG_CONN is for the scripts that source this file
 PG_BIN=${PG_BIN:-}
@@ -135,4 +139,49 @@ my_start() {
 		GRANT ALL ON *.* TO 'turn'@'127.0.0.1';
 	EOF
 	MY_CONN="host=127.0.0.1 port=$MY_PORT user=turn password=turn-db-pw dbname=turn"
+}
+
+# shellcheck disable=SC2034 # STORE_COPIED is for the scripts that source this file
+STORE_COPIED='copied 2 users, 1 secrets, 2 peer ranges, 1 origins, 2 realm options, 1 admins, 1 oauth keys'
+
+store_fill_every_kind() {
+	{
+		"$CTL" --db "$1" user add alice --realm r1 --password pw1 &&
+			"$CTL" --db "$1" user add carol --realm r2 --key 0x543e1aec5d3614f03141652d6ada51b2 &&
+			"$CTL" --db "$1" secret add s3cret --realm r1 &&
+			"$CTL" --db "$1" peer allow 10.0.0.0-10.0.0.255 --realm r1 &&
+			"$CTL" --db "$1" peer deny 192.168.0.0-192.168.255.255 &&
+			"$CTL" --db "$1" origin add https://a.example --realm r1 &&
+			"$CTL" --db "$1" realm set r1 --user-quota 3 --max-bps 64000 &&
+			"$CTL" --db "$1" admin add root --password hunter2 &&
+			"$CTL" --db "$1" oauth-key add north --key MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEK \
+				--realm r1 --timestamp 1000 --lifetime 60
+	} >/dev/null || bail_out "filling $1 failed"
+}
+
+store_copy_check() {
+	local engine=$1 spec=$2 a=$3 b=$4 out1 out2 same=0 what ra rb ka kb ha hb
+	store_fill_every_kind "$a"
+	out1=$("$CTL" store copy "$a" "$spec" 2>&1)
+	out2=$("$CTL" store copy "$spec" "sqlite:$b" 2>&1)
+	[ "$out1" = "$out2" ] && grep -qF "$STORE_COPIED" <<<"$out1"
+	tap_is "store copy SQLite -> $engine -> SQLite succeeds" "$?" "$out1" "$out2"
+	for what in "user list" "secret list" "peer list" "origin list" "realm show" "admin list" \
+		"oauth-key list"; do
+		# shellcheck disable=SC2086 # the words of the command
+		ra=$("$CTL" --db "$a" $what --json 2>&1)
+		# shellcheck disable=SC2086
+		rb=$("$CTL" --db "$b" $what --json 2>&1)
+		if [ "$ra" != "$rb" ]; then
+			same=1
+			tap_diag "$what differs:" "$ra" "$rb"
+		fi
+	done
+	tap_is "... and the copy lists the same rows as the original" "$same"
+	ka=$(sqlite3 "$a" "SELECT hmackey || sha256key FROM turnusers_lt JOIN turnpike_user_sha256 USING (realm, name)" 2>&1)
+	kb=$(sqlite3 "$b" "SELECT hmackey || sha256key FROM turnusers_lt JOIN turnpike_user_sha256 USING (realm, name)" 2>&1)
+	ha=$(sqlite3 "$a" "SELECT password FROM admin_user" 2>&1)
+	hb=$(sqlite3 "$b" "SELECT password FROM admin_user" 2>&1)
+	[ -n "$ka" ] && [ "$ka" = "$kb" ] && [ -n "$ha" ] && [ "$ha" = "$hb" ]
+	tap_is "... with the same MD5 and SHA-256 keys and admin hash" "$?" "$ka / $kb" "$ha / $hb"
 }

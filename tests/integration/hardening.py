@@ -174,18 +174,7 @@ def udp_allocate(src, server, user, password, realm):
 
 def turnflow_transact(sock, server, mtype, attrs, key=None):
     data, tid = stunmsg.message(mtype, attrs, key)
-    for _ in range(3):
-        sock.sendto(data, server)
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:
-            if not select.select([sock], [], [], 0.2)[0]:
-                continue
-            got = sock.recv(65536)
-            if len(got) >= 20 and got[0] < 0x40:
-                rtype, rtid, rattrs = stunmsg.parse(got)
-                if rtid == tid:
-                    return rtype, rattrs
-    return None, {}
+    return stunmsg.exchange(sock, server, data, tid, tries=3)
 
 
 def crowd(host, port, n, src, other, user, password, realm, count):

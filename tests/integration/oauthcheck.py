@@ -21,7 +21,6 @@ Every wait is bounded.
 """
 import base64
 import os
-import select
 import socket
 import struct
 import sys
@@ -29,22 +28,14 @@ import time
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from stunmsg import attr, message, parse
+from stunmsg import attr, exchange, message
 
 
 
 def send(sock, server, data, tid):
-    for _ in range(5):
-        sock.sendto(data, server)
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:
-            if not select.select([sock], [], [], 0.2)[0]:
-                continue
-            got = sock.recv(65536)
-            if len(got) >= 20 and got[0] < 0x40:
-                rtype, rtid, rattrs = parse(got)
-                if rtid == tid:
-                    return rtype, rattrs
+    rtype, rattrs = exchange(sock, server, data, tid)
+    if rtype is not None:
+        return rtype, rattrs
     sys.exit("oauthcheck: no answer")
 
 

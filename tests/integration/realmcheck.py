@@ -35,7 +35,7 @@ import sys
 import time
 import urllib.request
 
-from stunmsg import MAGIC, attr, message, parse, xor_addr
+from stunmsg import MAGIC, attr, exchange, message, parse, xor_addr
 from turnflow import transact
 
 ORIGIN = 0x802F
@@ -105,17 +105,9 @@ def sha256_request(sock, server, mtype, attrs, key):
     head = struct.pack("!HHI", mtype, len(body) + 36, MAGIC) + tid
     body += attr(0x001C, hmac.new(key, head + body, hashlib.sha256).digest())
     data = struct.pack("!HHI", mtype, len(body), MAGIC) + tid + body
-    for _ in range(5):
-        sock.sendto(data, server)
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:
-            if not select.select([sock], [], [], 0.2)[0]:
-                continue
-            got = sock.recv(65536)
-            if len(got) >= 20 and got[0] < 0x40:
-                rtype, rtid, rattrs = parse(got)
-                if rtid == tid:
-                    return rtype, rattrs
+    rtype, rattrs = exchange(sock, server, data, tid)
+    if rtype is not None:
+        return rtype, rattrs
     sys.exit("realmcheck: no answer to request 0x%04x" % mtype)
 
 

@@ -1,11 +1,14 @@
 """STUN message building and parsing shared by the integration tests' Python clients
-(turnflow.py, oauthcheck.py, tcprelay.py): attributes, a message with an optional
-MESSAGE-INTEGRITY (SHA-1), a parser and XOR-MAPPED-ADDRESS encoding (RFC 8489)."""
+(turnflow.py, oauthcheck.py, realmcheck.py, hardening.py, tcprelay.py): attributes, a
+message with an optional MESSAGE-INTEGRITY (SHA-1), a parser, XOR-MAPPED-ADDRESS
+encoding (RFC 8489) and one request/answer exchange over UDP."""
 import hashlib
 import hmac
 import os
+import select
 import socket
 import struct
+import time
 
 MAGIC = 0x2112A442
 
@@ -31,6 +34,23 @@ def parse(data):
         attrs.setdefault(kind, data[i + 4:i + 4 + alen])
         i += 4 + alen + (4 - alen % 4) % 4
     return mtype, data[8:20], attrs
+
+
+def exchange(sock, server, data, tid, tries=5):
+    """Send DATA to SERVER up to TRIES times, waiting up to 1 s after each for the
+    answer with transaction ID TID: (type, attributes), or (None, {}) if none came."""
+    for _ in range(tries):
+        sock.sendto(data, server)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            if not select.select([sock], [], [], 0.2)[0]:
+                continue
+            got = sock.recv(65536)
+            if len(got) >= 20 and got[0] < 0x40:
+                rtype, rtid, rattrs = parse(got)
+                if rtid == tid:
+                    return rtype, rattrs
+    return None, {}
 
 
 def xor_addr(ip, port):

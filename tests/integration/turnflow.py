@@ -17,7 +17,7 @@ import struct
 import sys
 import time
 
-from stunmsg import attr, message, parse, xor_addr, unxor_addr
+from stunmsg import attr, exchange, message, xor_addr, unxor_addr
 
 PAYLOAD = 1000
 CHANNEL = 0x4001
@@ -26,17 +26,9 @@ SKIP = 2.0
 
 def transact(sock, server, mtype, attrs, key=None):
     data, tid = message(mtype, attrs, key)
-    for _ in range(5):
-        sock.sendto(data, server)
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:
-            if not select.select([sock], [], [], 0.2)[0]:
-                continue
-            got = sock.recv(65536)
-            if len(got) >= 20 and got[0] < 0x40:
-                rtype, rtid, rattrs = parse(got)
-                if rtid == tid:
-                    return rtype, rattrs
+    rtype, rattrs = exchange(sock, server, data, tid)
+    if rtype is not None:
+        return rtype, rattrs
     sys.exit("turnflow: no answer to request 0x%04x" % mtype)
 
 

@@ -14,12 +14,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import turnflow  # noqa: E402  (message building and parsing)
+import stunmsg  # noqa: E402  (message building and parsing)
 
 
 def transact(sock, server, mtype, attrs, key=None):
-    """turnflow.transact without select(), which refuses descriptors past 1023."""
-    data, tid = turnflow.message(mtype, attrs, key)
+    """stunmsg.exchange without select(), which refuses descriptors past 1023."""
+    data, tid = stunmsg.message(mtype, attrs, key)
     sock.settimeout(0.2)
     for _ in range(5):
         sock.sendto(data, server)
@@ -30,7 +30,7 @@ def transact(sock, server, mtype, attrs, key=None):
             except socket.timeout:
                 continue
             if len(got) >= 20 and got[0] < 0x40:
-                rtype, rtid, rattrs = turnflow.parse(got)
+                rtype, rtid, rattrs = stunmsg.parse(got)
                 if rtid == tid:
                     return rtype, rattrs
     return None, {}
@@ -40,13 +40,13 @@ def allocate(server, user, password, realm):
     """One allocation: "ok", the error code as a string, or "other"."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
-    req = [turnflow.attr(0x0019, b"\x11\0\0\0")]
+    req = [stunmsg.attr(0x0019, b"\x11\0\0\0")]
     rtype, a = transact(sock, server, 0x0003, req)
     if rtype != 0x0113 or 0x0015 not in a:
         return sock, "other"
     key = hashlib.md5(("%s:%s:%s" % (user, realm, password)).encode()).digest()
-    cred = [turnflow.attr(0x0006, user.encode()), turnflow.attr(0x0014, realm.encode()),
-            turnflow.attr(0x0015, a[0x0015])]
+    cred = [stunmsg.attr(0x0006, user.encode()), stunmsg.attr(0x0014, realm.encode()),
+            stunmsg.attr(0x0015, a[0x0015])]
     rtype, a = transact(sock, server, 0x0003, req + cred, key)
     if rtype == 0x0103:
         return sock, "ok"

@@ -26,10 +26,11 @@
 
 /* How a request's credentials came out. */
 struct auth_result {
-	int error;        /* 0, or 400, 401 or 438 to answer without integrity */
-	bool challenge;   /* the error answer carries REALM, NONCE (and PASSWORD-ALGORITHMS) */
-	bool credentials; /* the request carried MESSAGE-INTEGRITY: a 401 is an auth failure */
-	bool mac_sha256;  /* answer with MESSAGE-INTEGRITY-SHA256, else MESSAGE-INTEGRITY */
+	int error;         /* 0, or 400, 401 or 438 to answer without integrity */
+	bool challenge;    /* the error answer carries REALM, NONCE (and PASSWORD-ALGORITHMS) */
+	bool credentials;  /* the request carried MESSAGE-INTEGRITY: a 401 is an auth failure */
+	bool mac_sha256;   /* answer with MESSAGE-INTEGRITY-SHA256, else MESSAGE-INTEGRITY */
+	bool hash_pending; /* the 438 is for a USERHASH the store is looking up */
 	uint8_t key[INTEGRITY_MAX_KEY_LEN];
 	size_t keylen;
 	/* USERNAME, pointing into the request (the kid with a token), or into userbuf: use the

@@ -48,8 +48,9 @@ struct creds_ops {
 	/*
 	 * Optional (NULL: no user can be found so): the name of the user of realm
 	 * whose USERHASH (RFC 8489 §14.4) is hash, copied to name (cap
-	 * CREDS_NAME_MAX) with *namelen; CREDS_FOUND, CREDS_UNKNOWN or
-	 * CREDS_UNAVAILABLE. REST API users have no fixed name: never found.
+	 * CREDS_NAME_MAX) with *namelen; CREDS_FOUND, CREDS_UNKNOWN, CREDS_PENDING
+	 * (the store is looking it up) or CREDS_UNAVAILABLE. REST API users have no
+	 * fixed name: never found.
 	 */
 	int (*find_hash)(void *ctx, const uint8_t hash[32], const char *realm, size_t realmlen,
 	    char *name, size_t *namelen);

@@ -350,6 +350,7 @@ auth_resolve_userhash(const struct turn_config *cfg, const struct creds *creds,
 	if (rc == CREDS_PENDING) {
 		/* The store thread is looking the hash up: the retry finds it (as for names). */
 		auth_fail(r, 438, true);
+		r->hash_pending = true;
 		return -1;
 	}
 	if (rc != CREDS_FOUND) {

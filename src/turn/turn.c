@@ -1148,8 +1148,20 @@ turn_authenticate(struct turn_req *r, struct turn_answer *ans)
 			    r->auth.userlen, r->now->mono_ms);
 	} else if (ans->error == 400 && r->auth.credentials)
 		t->stats.auth_failures_400++;
-	else if (ans->error == 438)
+	else if (ans->error == 438) {
 		t->stats.auth_failures_438++;
+		/*
+		 * A USERHASH the store must look up (it may scan a realm) is charged
+		 * to the throttle like a failure, though not counted as one: made-up
+		 * hashes from one source cannot keep the store scanning, while a
+		 * real user pays once. Names are indexed lookups and stay free, so
+		 * many users behind one NAT are never throttled for a cold cache.
+		 */
+		if (r->auth.hash_pending && t->cfg->auth_failed != NULL && r->auth.user != NULL)
+			t->cfg->auth_failed(t->cfg->auth_ctx,
+			    (const struct sockaddr *)&r->tuple->client, r->auth.user,
+			    r->auth.userlen, r->now->mono_ms);
+	}
 	return false;
 }
 

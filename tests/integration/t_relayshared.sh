@@ -147,6 +147,10 @@ tap_is "the daemon's descriptors stay flat ($fd0 before, $fd1 with $HOLD allocat
 tap_run "status succeeds" ctl status
 grep -qx "allocations $HOLD" "$T/out"
 tap_is "status counts the $HOLD allocations" "$?" "$(cat "$T/out")"
+nsx "$NS" "$PY" "$PROMTEXT" get "http://127.0.0.1:$PORT2/metrics" "$T/rs.prom" >/dev/null
+n=$("$PY" "$PROMTEXT" sum "$T/rs.prom" turnpike_shared_relay_allocations)
+tap_is "/metrics: the $HOLD allocations are on the shared sockets" "$([ "$n" = "$HOLD" ]; echo $?)" \
+	"turnpike_shared_relay_allocations $n"
 
 nsx "$NS" "$TURNPIKE_BENCH" load --json --drain 3000 --user "$TURN_USER" --password "$TURN_PASS" \
 	--allocations 100 --in-flight 20 --rate 400 --duration 2 "127.0.0.1:$PORT" \

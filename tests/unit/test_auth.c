@@ -388,7 +388,7 @@ test_backend_failure(void)
 	status = CREDS_PENDING;
 	r = check(&(struct req){.user = "alice", .nonce = n, .mi = true, .password = "s3cret"},
 	    1000);
-	CHECKM(r.error == 438 && r.challenge,
+	CHECKM(r.error == 438 && r.challenge && !r.hash_pending,
 	    "a pending lookup answers 438 with a fresh nonce (the client asks again)");
 	creds = saved;
 }

@@ -297,6 +297,27 @@ finish_as(const char *user, const char *password, const struct turn_5tuple *t, b
 		abort();
 }
 
+/* As finish_as, naming the user by USERHASH only (RFC 8489 §14.4; needs cfg.userhash). */
+static void
+finish_hashed(const char *user, const char *password, const struct turn_5tuple *t)
+{
+	char nonce[AUTH_NONCE_MAX];
+	const char *errstr;
+	uint8_t key[32], hash[32];
+	size_t keylen, len;
+
+	auth_nonce_make(&cfg, t, now.unix_s, nonce);
+	integrity_userhash(user, strlen(user), REALM, strlen(REALM), hash);
+	stun_build_attr(&bld, STUN_ATTR_USERHASH, hash, sizeof hash);
+	stun_build_string(&bld, STUN_ATTR_REALM, REALM);
+	stun_build_string(&bld, STUN_ATTR_NONCE, nonce);
+	integrity_key_long_term(STUN_PWALG_MD5, user, strlen(user), REALM, strlen(REALM), password,
+	    strlen(password), key, &keylen);
+	stun_build_integrity(&bld, key, keylen);
+	if (stun_build_finish(&bld, &len) == -1 || stun_decode(&req, reqbuf, len, &errstr) != 0)
+		abort();
+}
+
 static void
 finish(const struct turn_5tuple *t)
 {
@@ -1020,9 +1041,30 @@ hook_failed(void *ctx, const struct sockaddr *client, const char *user, size_t u
 	snprintf(hook.user, sizeof hook.user, "%.*s", (int)userlen, user);
 }
 
+/* A store still looking every user up. */
+static int
+pending_lookup(void *ctx, const char *user, size_t userlen, const char *realm, size_t realmlen,
+    uint64_t now_unix, struct creds_result *res)
+{
+	(void)ctx, (void)user, (void)userlen, (void)realm, (void)realmlen, (void)now_unix;
+	(void)res;
+	return CREDS_PENDING;
+}
+
+static int
+pending_hash(void *ctx, const uint8_t hash[32], const char *realm, size_t realmlen, char *name,
+    size_t *namelen)
+{
+	(void)ctx, (void)hash, (void)realm, (void)realmlen, (void)name, (void)namelen;
+	return CREDS_PENDING;
+}
+
 static void
 test_auth_throttle_hooks(void)
 {
+	static const struct creds_ops pending_ops = {pending_lookup, NULL, pending_hash, NULL};
+	struct creds saved = creds;
+
 	defaults();
 	cfg.auth_allowed = hook_allowed;
 	cfg.auth_failed = hook_failed;
@@ -1055,6 +1097,27 @@ test_auth_throttle_hooks(void)
 	hook.allow = false;
 	CHECKM(refresh(&c1, 600) == 0 && hook.mine,
 	    "the holder of an allocation of that user is never throttled");
+	creds.ops = &pending_ops;
+	restart();
+	memset(&hook, 0, sizeof hook);
+	hook.allow = true;
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_as("mallory", "guess", &c1, false);
+	feed(&c1, NULL);
+	CHECKM(answer() == 438 && hook.failed == 0 && stats().auth_failures == 0,
+	    "a user name the store must look up: 438, the throttle not charged");
+	cfg.userhash = true;
+	restart();
+	begin(STUN_ALLOCATE, STUN_REQUEST);
+	add_transport(17);
+	finish_hashed("mallory", "guess", &c1);
+	feed(&c1, NULL);
+	CHECKM(answer() == 438 && hook.failed == 1 && stats().auth_failures == 0 &&
+		!reply.auth_failed,
+	    "a USERHASH the store must look up: 438, charged to the throttle, not a failure");
+	cfg.userhash = false;
+	creds = saved;
 	cfg.auth_allowed = NULL;
 	cfg.auth_failed = NULL;
 	defaults();

@@ -119,6 +119,7 @@ metrics_sum(const struct metrics_snapshot *snap, struct metrics_sum *s)
 		s->t.peer_to_client_packets += w->turn.peer_to_client_packets;
 		s->t.peer_to_client_bytes += w->turn.peer_to_client_bytes;
 		s->r.open_failures += w->relay.open_failures;
+		s->r.shared_active += w->relay.shared_active;
 		s->tls_failures += w->tls_handshake_failures;
 		s->dtls_sessions += w->dtls_sessions;
 		s->dtls_half_open += w->dtls_half_open;
@@ -324,6 +325,9 @@ metrics_process(FILE *f, const struct metrics_snapshot *snap, const struct metri
 	    "Relay ports in use or reserved, every relay address", snap->ports_used);
 	metrics_one(f, "turnpike_relay_ports_free", "gauge",
 	    "Relay ports free, every relay address", free_ports);
+	metrics_one(f, "turnpike_shared_relay_allocations", "gauge",
+	    "Relays on the shared sockets (relay-sockets=shared), without a socket of their own",
+	    s->r.shared_active);
 	metrics_one(f, "turnpike_peer_refusals_total", "counter",
 	    "Permissions, channels and packets refused by the peer policy", s->t.peer_refused);
 	metrics_one(f, "turnpike_redirects_total", "counter",

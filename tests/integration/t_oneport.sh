@@ -44,26 +44,11 @@ PEER_PORT=$PICKED
 "$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
 track_pid "$!"
 wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
-# uclient's TLS runs can lose an early message on a loaded machine (against
-# coturn too; see t_uclient.sh): TLS is paced (-z 50) and a run with loss is
-# repeated once, the first result kept in the diagnostics.
+# TLS is paced (-z 50); uclient_zero_loss repeats a run with loss once.
 for run in "plain-to-tls $TLS_PORT -t" "tls-to-plain $PORT -t -S -E $CERT -z 50"; do
 	read -r name port flags <<<"$run"
-	first=""
-	for attempt in 1 2; do
-		# shellcheck disable=SC2086 # flags are words
-		timeout 60 "$UCLIENT" $flags -n 20 -m 2 -l 120 -u "$TURN_USER" -w "$TURN_PASS" \
-			-e 127.0.0.1 -r "$PEER_PORT" -p "$port" 127.0.0.1 >"$T/uc.$name" 2>&1
-		rc=$?
-		uclient_summary "$T/uc.$name" 40 >"$T/uc.$name.check"
-		ck=$?
-		[ "$rc" = 0 ] && [ "$ck" = 0 ] && break
-		[ "$attempt" = 1 ] && first="first run: $(cat "$T/uc.$name.check"); repeated"
-	done
-	[ "$rc" = 0 ] && [ "$ck" = 0 ]
-	tap_is "turnutils_uclient $flags to port $port ($name): zero loss" "$?" "exit status $rc" \
-		"$(cat "$T/uc.$name.check")" "$first" "$(grep -E 'tot_|lost' "$T/uc.$name")"
-	echo "# $name: $(cat "$T/uc.$name.check") $first"
+	# shellcheck disable=SC2086 # flags are words
+	uclient_zero_loss "$name" "$port" "turnutils_uclient $flags to port $port ($name): zero loss" $flags
 done
 for t in tcp tls; do
 	bench turn -t "$t" --ca "$CERT" --user "$TURN_USER" --password "$TURN_PASS" \

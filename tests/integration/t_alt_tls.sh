@@ -38,11 +38,7 @@ out=$(bench probe --transport tls --insecure --timeout 3000 "127.0.0.1:$ALT" 2>&
 echo "$out" | grep -q '127\.0\.0\.1'
 tap_is "turnpike-bench probe over TLS on $ALT: a reflexive address" "$?" "$out"
 
-pick_port
-PEER_PORT=$PICKED
-"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
-track_pid "$!"
-wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+start_udp_peer
 # uclient_run NAME FLAGS...: one uclient -S run to the alternative port, output in $T/uc.NAME.
 uclient_run() {
 	local name=$1

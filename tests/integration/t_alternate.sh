@@ -29,11 +29,7 @@ B_PID=$TURNPIKED_PID
 B_PORT=$PORT
 B_TLS=$TLS_PORT
 
-pick_port
-PEER_PORT=$PICKED
-"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
-track_pid "$!"
-wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+start_udp_peer
 
 # Server A on 127.0.0.1: every Allocate goes to B.
 start_turn_server_or_bail "${TURN_ARGS[@]}" --listening-ip 127.0.0.1 \

@@ -22,11 +22,7 @@ SECRET=guide-Secret-$RANDOM$RANDOM
 make_cert
 pick_relay_range
 
-pick_port
-PEER_PORT=$PICKED
-"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
-track_pid "$!"
-wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+start_udp_peer
 
 GUIDE=
 CONF=

@@ -70,11 +70,7 @@ grep -q "listening on DTLS 127.0.0.1:$TLS_PORT" "$TURNPIKED_LOG" && udp_listenin
 tap_is "DTLS listens on the UDP tls-listening-port by default with cert and pkey" "$?" \
 	"$(grep 'listening on' "$TURNPIKED_LOG")"
 
-pick_port
-PEER_PORT=$PICKED
-"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
-track_pid "$!"
-wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+start_udp_peer
 
 # uclient_run NAME DESC EXPECTED PORT FLAGS...: one uclient run over DTLS (-S
 # without -t); a run with loss is repeated once alone, as in t_uclient.sh.

@@ -197,11 +197,7 @@ else
 fi
 
 # ---- redis-statsdb (node a): coturn's allocation status keys and events ----
-pick_port
-PEER_PORT=$PICKED
-"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
-track_pid "$!"
-wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+start_udp_peer
 REDIS_CLI=$(command -v redis-cli)
 if [ -n "$REDIS_CLI" ]; then
 	rcli() { timeout 5 "$REDIS_CLI" -h 127.0.0.1 -p "$REDIS_PORT" -n 2 "$@"; }

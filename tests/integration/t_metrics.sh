@@ -179,11 +179,7 @@ tap_is "turn_total_allocations{type=\"UDP\"} is back to 0 after the session" "$?
 # turnutils_uclient relays 300 messages to turnutils_peer, one each 50 ms:
 # two scrapes while it runs see the traffic counters grow (so traffic was
 # relayed between them, however slow the machine).
-pick_port
-PEER_PORT=$PICKED
-"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
-track_pid "$!"
-wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+start_udp_peer
 timeout 60 "$UCLIENT" -c -n 300 -z 50 -m 1 -l 100 -u "$TURN_USER" -w "$TURN_PASS" \
 	-e 127.0.0.1 -r "$PEER_PORT" -p "$PORT" 127.0.0.1 >"$T/uc.long" 2>&1 &
 UC=$!

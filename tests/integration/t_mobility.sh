@@ -32,11 +32,7 @@ start_turn_server_or_bail "${TURN_ARGS[@]}" --user "$OTHER_USER:$OTHER_PASS" \
 if [ -z "$UCLIENT" ] || [ -z "$UPEER" ]; then
 	tap_skip "turnutils_uclient -M" "turnutils_uclient/turnutils_peer not installed (apt-get install coturn)"
 else
-	pick_port
-	PEER_PORT=$PICKED
-	"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
-	track_pid "$!"
-	wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+	start_udp_peer
 	# Two clients (-m 2), no RTCP allocation (-c): each moves its allocation once.
 	timeout 60 "$UCLIENT" -M -v -c -n 20 -m 2 -l 120 -u "$TURN_USER" -w "$TURN_PASS" \
 		-e 127.0.0.1 -r "$PEER_PORT" -p "$PORT" 127.0.0.1 >"$T/uc.mobility" 2>&1

@@ -51,11 +51,7 @@ turn_common_args
 start_turn_server_or_bail "${TURN_ARGS[@]}" --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 \
 	--allow-loopback-peers --userdb "$DB" --oauth --server-name blackdow.carleon.gov
 
-pick_port
-PEER_PORT=$PICKED
-"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
-track_pid "$!"
-wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+start_udp_peer
 
 N=20
 M=2

@@ -39,11 +39,7 @@ bench probe -t tls --ca "$CERT" "127.0.0.1:$PORT" >"$T/p3" 2>&1 &&
 	grep -q '^mapped-address' "$T/p3"
 tap_is "TLS to the plain port is served too" "$?" "$(cat "$T/p3")"
 
-pick_port
-PEER_PORT=$PICKED
-"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
-track_pid "$!"
-wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+start_udp_peer
 # TLS is paced (-z 50); uclient_zero_loss repeats a run with loss once.
 for run in "plain-to-tls $TLS_PORT -t" "tls-to-plain $PORT -t -S -E $CERT -z 50"; do
 	read -r name port flags <<<"$run"

@@ -59,11 +59,7 @@ tap_is "no capability is left, effective or permitted" "$?" "CapEff $(ids CapEff
 grep -q "running as user $NOBODY_UID, group $NOBODY_GID, nobody" "$TURNPIKED_LOG"
 tap_is "the log says whom it runs as" "$?" "$(grep -i running "$TURNPIKED_LOG")"
 
-pick_port
-PEER_PORT=$PICKED
-"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
-track_pid "$!"
-wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+start_udp_peer
 timeout 60 "$UCLIENT" -u "$TURN_USER" -w "$TURN_PASS" -e 127.0.0.1 -r "$PEER_PORT" \
 	-n 10 -m 1 -l 120 -p "$PORT" 127.0.0.1 >"$T/uclient.out" 2>&1
 # -m 1: one client pair, 10 messages each way.

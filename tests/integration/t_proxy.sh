@@ -113,11 +113,7 @@ tap_is "connection log lines name the client, and HAProxy as the PROXY source" "
 
 # coturn's uclient through HAProxy, from 127.0.0.5 (-L): zero loss, and the
 # session log names the client, not HAProxy.
-pick_port
-PEER_PORT=$PICKED
-"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
-track_pid "$!"
-wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+start_udp_peer
 # TLS is paced (-z 50); uclient_zero_loss repeats a run with loss once.
 for run in "tcp $FE_V2 -t" "tls $FE_TLS -t -S -E $CERT -z 50"; do
 	read -r name port flags <<<"$run"

@@ -97,11 +97,7 @@ tap_is "check-origin-consistency: a Refresh with another ORIGIN or none gets 441
 # around the one given): the first one the store maps picks the realm. It makes
 # two allocations, one of which it leaves to expire: these runs come after the
 # quota checks.
-pick_port
-PEER_PORT=$PICKED
-"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
-track_pid "$!"
-wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+start_udp_peer
 N=20
 # uclient NAME ORIGIN USER PASSWORD: one turnutils_uclient run (-o ORIGIN unless empty).
 uclient() {

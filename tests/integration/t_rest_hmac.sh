@@ -25,11 +25,7 @@ USER_NAME="$(($(date +%s) + 3600)):alice"
 pass_sha256() { printf %s "$USER_NAME" | openssl dgst -sha256 -hmac "$1" -binary | base64; }
 pass_sha1() { printf %s "$USER_NAME" | openssl dgst -sha1 -hmac "$1" -binary | base64; }
 
-pick_port
-PEER_PORT=$PICKED
-"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
-track_pid "$!"
-wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+start_udp_peer
 
 # relays NAME PASSWORD: uclient with that password relays N messages both ways.
 relays() {

@@ -149,6 +149,17 @@ require_coturn_clients() {
 	fi
 }
 
+# start_udp_peer: coturn's turnutils_peer ($UPEER, an echo peer) on 127.0.0.1 on
+# a free port, PEER_PORT (log in $T/peer.log), stopped at exit; bails out if it
+# does not start.
+start_udp_peer() {
+	pick_port
+	PEER_PORT=$PICKED
+	"$UPEER" -L 127.0.0.1 -p "$PEER_PORT" >"$T/peer.log" 2>&1 &
+	track_pid "$!"
+	wait_until 10 udp_listening "$PEER_PORT" || bail_out "turnutils_peer did not start"
+}
+
 # uclient_zero_loss NAME PORT DESCRIPTION FLAG...: turnutils_uclient ($UCLIENT)
 # with FLAG... sends 20 x 2 messages of 120 bytes through the server on
 # 127.0.0.1:PORT as TURN_USER to the peer on 127.0.0.1:PEER_PORT (output in

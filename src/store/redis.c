@@ -700,29 +700,43 @@ struct rs_collect {
 	char *cause;
 };
 
+/*
+ * The inverse of rs_user_key: turn/realm/R/user/U/key gives R into realm, U into name (each
+ * STORE_*_MAX + 1), with U's length; -1 for any other key.
+ */
+static int
+rs_user_key_parse(const char *key, char *realm, char *name, size_t *namelen)
+{
+	const char *rest;
+	size_t nlen;
+
+	if (rs_key_part(key, "turn/realm/", realm, STORE_REALM_MAX + 1, &rest) == -1 ||
+	    strncmp(rest, "/user/", 6) != 0)
+		return -1;
+	rest += 6;
+	nlen = strlen(rest);
+	if (nlen < 5 || strcmp(rest + nlen - 4, "/key") != 0 || nlen - 4 > STORE_NAME_MAX)
+		return -1;
+	memcpy(name, rest, nlen - 4);
+	name[nlen - 4] = '\0';
+	*namelen = nlen - 4;
+	return 0;
+}
+
 /* turn/realm/R/user/U/key -> realm, name, hmackey (and sha256key for ST_USER_KEYS). */
 static int
 rs_collect_user(void *arg, const char *key)
 {
 	struct rs_collect *c = arg;
 	char realm[STORE_REALM_MAX + 1], name[STORE_NAME_MAX + 1], extra[RS_KEY_MAX];
-	const char *rest, *cols[STORE_OP_ARGS] = {realm, name, NULL, NULL};
+	const char *cols[STORE_OP_ARGS] = {realm, name, NULL, NULL};
 	const char *fields[] = {"sha-hmackey", "sha256key"};
 	char *md5 = NULL, *sha[2] = {NULL, NULL};
 	size_t nlen;
 	int rc = 0;
 
-	if (c->rows->n >= c->limit)
+	if (c->rows->n >= c->limit || rs_user_key_parse(key, realm, name, &nlen) == -1)
 		return 0;
-	if (rs_key_part(key, "turn/realm/", realm, sizeof realm, &rest) == -1 ||
-	    strncmp(rest, "/user/", 6) != 0)
-		return 0;
-	rest += 6;
-	nlen = strlen(rest);
-	if (nlen < 5 || strcmp(rest + nlen - 4, "/key") != 0 || nlen - 4 > STORE_NAME_MAX)
-		return 0;
-	memcpy(name, rest, nlen - 4);
-	name[nlen - 4] = '\0';
 	if (rs_get(c->s, key, &md5, &c->cause) == -1)
 		return -1;
 	if (md5 == NULL)
@@ -989,20 +1003,13 @@ rs_hash_user(void *arg, const char *key)
 {
 	struct rs_hash_scan *h = arg;
 	char realm[STORE_REALM_MAX + 1], name[STORE_NAME_MAX + 1];
-	const char *rest, *cols[STORE_OP_ARGS] = {name};
+	const char *cols[STORE_OP_ARGS] = {name};
 	uint8_t got[32];
 	size_t nlen;
 
-	if (rs_key_part(key, "turn/realm/", realm, sizeof realm, &rest) == -1 ||
-	    strcmp(realm, h->realm) != 0 || strncmp(rest, "/user/", 6) != 0)
+	if (rs_user_key_parse(key, realm, name, &nlen) == -1 || strcmp(realm, h->realm) != 0)
 		return 0;
-	rest += 6;
-	nlen = strlen(rest);
-	if (nlen < 5 || strcmp(rest + nlen - 4, "/key") != 0 || nlen - 4 > STORE_NAME_MAX)
-		return 0;
-	memcpy(name, rest, nlen - 4);
-	name[nlen - 4] = '\0';
-	integrity_userhash(name, nlen - 4, realm, strlen(realm), got);
+	integrity_userhash(name, nlen, realm, strlen(realm), got);
 	if (memcmp(got, h->hash, sizeof got) != 0)
 		return 0;
 	return rs_rows_add(h->rows, cols);

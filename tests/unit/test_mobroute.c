@@ -4,21 +4,8 @@
 
 #include "turnpike/addr.h"
 #include "turnpike/mobroute.h"
+#include "tuple.h"
 #include "unit.h"
-
-static struct turn_5tuple
-tuple(const char *client)
-{
-	struct turn_5tuple t;
-	const char *errstr;
-
-	memset(&t, 0, sizeof t);
-	if (addr_parse(client, 0, &t.client, &errstr) == -1 ||
-	    addr_parse("192.0.2.1:3478", 0, &t.server, &errstr) == -1)
-		abort();
-	t.transport = TURN_UDP;
-	return t;
-}
 
 static bool
 drop_worker_2(void *arg, const struct mobroute_entry *e)

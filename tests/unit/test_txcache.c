@@ -6,20 +6,8 @@
 
 #include "turnpike/addr.h"
 #include "turnpike/txcache.h"
+#include "tuple.h"
 #include "unit.h"
-
-static struct turn_5tuple
-tuple(const char *client)
-{
-	struct turn_5tuple t;
-	const char *errstr;
-
-	memset(&t, 0, sizeof t);
-	if (addr_parse(client, 0, &t.client, &errstr) == -1 ||
-	    addr_parse("192.0.2.1:3478", 0, &t.server, &errstr) == -1)
-		abort();
-	return t;
-}
 
 static struct stun_msg
 msg(uint16_t method, uint32_t id)

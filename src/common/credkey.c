@@ -49,12 +49,26 @@ out:
 	return rc;
 }
 
+/* Fills parts[0..3) with "user", ":", "realm". */
+static void
+credkey_user_realm(struct credkey_part parts[3], const char *user, size_t userlen,
+    const char *realm, size_t realmlen)
+{
+	static const uint8_t colon = ':';
+
+	parts[0].p = (const uint8_t *)user;
+	parts[0].len = userlen;
+	parts[1].p = &colon;
+	parts[1].len = 1;
+	parts[2].p = (const uint8_t *)realm;
+	parts[2].len = realmlen;
+}
+
 /* MD5 or SHA-256 of "user:realm:password" (RFC 8489 §9.2.2), password already prepared. */
 static int
 credkey_key_digest(uint16_t alg, const char *user, size_t userlen, const char *realm,
     size_t realmlen, const struct credkey_part *pass, uint8_t *key, size_t *keylen)
 {
-	static const uint8_t colon = ':';
 	struct credkey_part parts[5];
 	uint8_t out[EVP_MAX_MD_SIZE];
 	const EVP_MD *md;
@@ -66,12 +80,7 @@ credkey_key_digest(uint16_t alg, const char *user, size_t userlen, const char *r
 		md = EVP_sha256();
 	else
 		return -1;
-	parts[0].p = (const uint8_t *)user;
-	parts[0].len = userlen;
-	parts[1].p = &colon;
-	parts[1].len = 1;
-	parts[2].p = (const uint8_t *)realm;
-	parts[2].len = realmlen;
+	credkey_user_realm(parts, user, userlen, realm, realmlen);
 	parts[3] = parts[1];
 	parts[4] = *pass;
 	if (credkey_digest(md, parts, 5, out, &outlen) == -1 || outlen > CREDKEY_MAX_LEN)
@@ -110,17 +119,11 @@ void
 credkey_userhash(const char *user, size_t userlen, const char *realm, size_t realmlen,
     uint8_t out[CREDKEY_USERHASH_LEN])
 {
-	static const uint8_t colon = ':';
 	struct credkey_part parts[3];
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen;
 
-	parts[0].p = (const uint8_t *)user;
-	parts[0].len = userlen;
-	parts[1].p = &colon;
-	parts[1].len = 1;
-	parts[2].p = (const uint8_t *)realm;
-	parts[2].len = realmlen;
+	credkey_user_realm(parts, user, userlen, realm, realmlen);
 	if (credkey_digest(EVP_sha256(), parts, 3, md, &mdlen) == -1 ||
 	    mdlen != CREDKEY_USERHASH_LEN)
 		memset(md, 0, CREDKEY_USERHASH_LEN);

@@ -909,10 +909,10 @@ store_oauth_key_set(struct store *s, const struct store_oauth_key *k, char **cau
 	if (store_check_name("kid", k->kid, OAUTH_KID_MAX, cause) == -1 ||
 	    store_check_realm(k->realm, cause) == -1)
 		return -1;
-	if (oauth_key_make(k->kid, k->ikm_key, k->as_rs_alg, k->timestamp, k->lifetime, k->realm,
+	if (oauthkey_make(k->kid, k->ikm_key, k->as_rs_alg, k->timestamp, k->lifetime, k->realm,
 		&check, &errstr) == -1)
 		return cause_fail(cause, "oauth key %s: %s", k->kid, errstr);
-	alg = oauth_alg_name(check.alg);
+	alg = oauthkey_alg_name(check.alg);
 	explicit_bzero(&check, sizeof check);
 	if (k->timestamp > INT64_MAX)
 		return cause_fail(cause, "oauth key %s: timestamp out of range", k->kid);

@@ -19,7 +19,7 @@
 #include "turnpike/credkey.h"
 #include "turnpike/random.h"
 #include "turnpike/hex.h"
-#include "turnpike/oauth.h"
+#include "turnpike/oauthkey.h"
 #include "turnpike/store.h"
 #include "turnpike/store_engine.h"
 

@@ -40,13 +40,12 @@
 #include "turnpike/integrity.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
-#include "turnpike/mobroute.h"
+#include "turnpike/mobhandoff.h"
 #include "turnpike/peerpolicy.h"
 #include "turnpike/portpool.h"
 #include "turnpike/preamble.h"
 #include "turnpike/proxymap.h"
 #include "turnpike/proxyproto.h"
-#include "turnpike/random.h"
 #include "turnpike/realmstats.h"
 #include "turnpike/relay.h"
 #include "turnpike/stun.h"
@@ -166,10 +165,7 @@ struct worker {
 	struct metrics_usertab ended; /* with setup->user_stats */
 	struct worker **peers;        /* every worker, by id (CONNECTION-BIND handoff) */
 	size_t npeers;
-	/* RFC 8016 moves across workers (see worker_mobility_route); NULL until needed. */
-	struct mobroute *routes; /* 5-tuples our sockets receive that another worker serves */
-	struct mobroute *served; /* 5-tuples another worker receives that we serve */
-	uint64_t route_gen;
+	struct mobhandoff *mob; /* RFC 8016 moves across workers */
 };
 
 /* A connection on its way to another worker, with what its buffers held. */
@@ -191,8 +187,6 @@ static void worker_adopt_run(struct worker_job *, struct turn *, const struct tu
 static void worker_conn_bound(struct worker_conn *, const struct turn_reply *, size_t, size_t);
 static bool worker_mobility_route(struct worker_udp *, const struct turn_5tuple *,
     const struct stun_msg *, const uint8_t *, size_t);
-static bool worker_chandata_routed(struct worker_udp *, const struct turn_5tuple *, const uint8_t *,
-    size_t);
 
 /*
  * Decodes a message for the core. A request with malformed attributes is
@@ -434,7 +428,7 @@ worker_udp_chandata(struct worker *w, struct worker_udp *u, const struct turn_5t
 	}
 	if (turn_handle_chandata(w->turn, t, ch, data, dlen, now) == 0)
 		return;
-	if (u == NULL || !worker_chandata_routed(u, t, p, len))
+	if (u == NULL || !mobhandoff_chandata(w->mob, (size_t)(u - w->udp), t, p, len))
 		turn_drop_unowned(w->turn);
 }
 
@@ -517,192 +511,65 @@ worker_udp_datagram(struct worker_udp *u, int i, const struct turn_now *now)
 }
 
 /*
- * RFC 8016 across workers. Each worker's SO_REUSEPORT socket gets the
- * datagrams the kernel hashes to it by 5-tuple, and one worker owns each
- * allocation with its relay sockets, timers and fast-path entries. Moving an
- * allocation between threads would mean moving all of that; instead the
- * allocation stays and its new 5-tuple is routed to it. The worker that
- * receives a Refresh whose ticket another worker sealed records "this
- * 5-tuple is served there" and hands that datagram, and each later one from
- * the 5-tuple, over through the job queue. The serving worker answers from
- * its own socket bound to the same address (the client sees the same server
- * address) and sends peer data straight to the client. Once it holds no
- * allocation at that 5-tuple (refused move, deletion, expiry, a further
- * move), its tick tells the receiving worker to forget the route; a
- * generation number keeps a late "forget" from removing a newer route. Only
- * moved clients that the kernel hashes to another worker pay the hop.
- */
-struct worker_fwd {
-	struct worker_job job;
-	struct worker *to;
-	size_t from;  /* the worker whose socket received it */
-	uint64_t gen; /* of that worker's route */
-	size_t udp;   /* the socket's index: every worker opens the same list */
-	struct turn_5tuple tuple;
-	size_t len;
-	uint8_t data[];
-};
-
-/* "Forget the route of tuple": its serving worker holds no allocation there now. */
-struct worker_unroute {
-	struct worker_job job;
-	struct worker *to;
-	struct turn_5tuple tuple;
-	uint64_t gen;
-};
-
-static struct mobroute *
-worker_mobroute(struct mobroute **r)
-{
-	if (*r == NULL)
-		*r = mobroute_create(random_uniform(UINT32_MAX));
-	return *r;
-}
-
-/* On the serving worker: a datagram another worker received for us. */
-static void
-worker_fwd_run(struct worker_job *job, struct turn *t, const struct turn_now *now)
-{
-	struct worker_fwd *f = (struct worker_fwd *)job;
-	struct worker *w = f->to;
-
-	(void)t;
-	if (f->udp >= w->nudp || worker_mobroute(&w->served) == NULL ||
-	    mobroute_put(w->served, &f->tuple, f->from, f->gen) != 0) {
-		w->stats.udp_dropped++;
-		free(f);
-		return;
-	}
-	w->rx_us = worker_now_us();
-	if (dtlsrec_classify(f->data, f->len) == DTLSREC_STUN)
-		worker_udp_stun(&w->udp[f->udp], &f->tuple, f->data, f->len, now, true);
-	else
-		worker_udp_chandata(w, NULL, &f->tuple, f->data, f->len, now);
-	relay_flush_peers(w->relay);
-	free(f);
-}
-
-static void
-worker_job_free(struct worker_job *job)
-{
-	free(job);
-}
-
-/* Hands a datagram from t to the worker serving it (route e). */
-static void
-worker_forward(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t *p, size_t len,
-    const struct mobroute_entry *e)
-{
-	struct worker *w = u->w;
-	struct worker_fwd *f;
-
-	if (e->worker >= w->npeers || (f = malloc(sizeof *f + len)) == NULL) {
-		w->stats.udp_dropped++;
-		return;
-	}
-	memset(f, 0, sizeof *f);
-	f->job.run = worker_fwd_run;
-	f->job.cancel = worker_job_free;
-	f->to = w->peers[e->worker];
-	f->from = (size_t)w->id;
-	f->gen = e->gen;
-	f->udp = (size_t)(u - w->udp);
-	f->tuple = *t;
-	f->len = len;
-	memcpy(f->data, p, len);
-	worker_post(f->to, &f->job);
-}
-
-static void
-worker_log_routed(const struct worker *w, const struct turn_5tuple *t, uint8_t tag)
-{
-	char addr[ADDR_STRLEN], session[32];
-
-	snprintf(session, sizeof session, "w%d", w->id);
-	log_session(LOG_LEVEL_INFO, session,
-	    addr_fmt((const struct sockaddr *)&t->client, true, addr, sizeof addr),
-	    "mobility ticket of worker %u: this 5-tuple goes there (RFC 8016)", (unsigned)tag);
-}
-
-/*
  * On the worker whose socket received a STUN message m from t: true when it
- * went to the worker serving t. A Refresh with a ticket another worker sealed
- * routes t there from now on; one sealed here brings t back.
+ * went to the worker serving t (mobhandoff.h). Only with peers is the ticket opened.
  */
 static bool
 worker_mobility_route(struct worker_udp *u, const struct turn_5tuple *t, const struct stun_msg *m,
     const uint8_t *p, size_t len)
 {
 	struct worker *w = u->w;
-	const struct mobroute_entry *e;
 	uint8_t tag;
 
-	if (w->npeers > 1 && turn_mobility_tag(w->turn, m, &tag) == 0) {
-		if (tag == w->id || tag >= w->npeers) {
-			mobroute_del(w->routes, t, 0);
-			return false; /* ours, or not a worker: the core answers */
-		}
-		e = mobroute_get(w->routes, t);
-		if (e == NULL || e->worker != tag)
-			worker_log_routed(w, t, tag);
-		if (worker_mobroute(&w->routes) == NULL ||
-		    mobroute_put(w->routes, t, tag, ++w->route_gen) != 0)
-			return false; /* out of memory: the core answers 400 */
-	}
-	if ((e = mobroute_get(w->routes, t)) == NULL)
-		return false;
-	worker_forward(u, t, p, len, e);
-	return true;
-}
-
-/* ChannelData from a 5-tuple another worker serves: true when handed over. */
-static bool
-worker_chandata_routed(struct worker_udp *u, const struct turn_5tuple *t, const uint8_t *p,
-    size_t len)
-{
-	const struct mobroute_entry *e = mobroute_get(u->w->routes, t);
-
-	if (e == NULL)
-		return false;
-	worker_forward(u, t, p, len, e);
-	return true;
+	return mobhandoff_stun(w->mob, (size_t)(u - w->udp), t,
+	    w->npeers > 1 && turn_mobility_tag(w->turn, m, &tag) == 0 ? tag : -1, p, len);
 }
 
 static void
-worker_unroute_run(struct worker_job *job, struct turn *t, const struct turn_now *now)
+worker_mob_post(void *arg, size_t n, struct worker_job *job)
 {
-	struct worker_unroute *ur = (struct worker_unroute *)job;
+	struct worker *w = arg;
 
-	(void)t, (void)now;
-	mobroute_del(ur->to->routes, &ur->tuple, ur->gen);
-	free(ur);
+	worker_post(w->peers[n], job);
 }
 
-struct worker_served_walk {
-	struct worker *w;
-	uint64_t now_ms;
-};
+/* On the serving worker: a datagram another worker received for us. */
+static void
+worker_mob_deliver(void *arg, size_t udp, const struct turn_5tuple *t, const uint8_t *p, size_t len,
+    const struct turn_now *now)
+{
+	struct worker *w = arg;
 
-/* The tick, for each 5-tuple served here: tell its receiving worker once no allocation is left. */
+	w->rx_us = worker_now_us();
+	if (dtlsrec_classify(p, len) == DTLSREC_STUN)
+		worker_udp_stun(&w->udp[udp], t, p, len, now, true);
+	else
+		worker_udp_chandata(w, NULL, t, p, len, now);
+	relay_flush_peers(w->relay);
+}
+
 static bool
-worker_served_check(void *arg, const struct mobroute_entry *e)
+worker_mob_has_allocation(void *arg, const struct turn_5tuple *t, uint64_t now_ms)
 {
-	struct worker_served_walk *sw = arg;
-	struct worker *w = sw->w;
-	struct worker_unroute *ur;
+	struct worker *w = arg;
 
-	if (turn_has_allocation(w->turn, &e->tuple, sw->now_ms))
-		return true;
-	if (e->worker < w->npeers && (ur = calloc(1, sizeof *ur)) != NULL) {
-		ur->job.run = worker_unroute_run;
-		ur->job.cancel = worker_job_free;
-		ur->to = w->peers[e->worker];
-		ur->tuple = e->tuple;
-		ur->gen = e->gen;
-		worker_post(ur->to, &ur->job);
-	}
-	return false; /* out of memory: the next datagram puts it back, the next tick retries */
+	return turn_has_allocation(w->turn, t, now_ms);
 }
+
+static void
+worker_mob_drop(void *arg)
+{
+	struct worker *w = arg;
+
+	w->stats.udp_dropped++;
+}
+
+static const struct mobhandoff_ops worker_mob_ops = {
+    .post = worker_mob_post,
+    .deliver = worker_mob_deliver,
+    .has_allocation = worker_mob_has_allocation,
+    .drop = worker_mob_drop,
+};
 
 /* A decrypted record from a DTLS client: handled as from a UDP client, answered in DTLS. */
 static void
@@ -1796,10 +1663,7 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 
 	relay_now(&now);
 	turn_expire(w->turn, &now);
-	if (mobroute_count(w->served) > 0) {
-		struct worker_served_walk sw = {w, now.mono_ms};
-		mobroute_walk(w->served, worker_served_check, &sw);
-	}
+	mobhandoff_tick(w->mob, now.mono_ms);
 	relay_fast_sync(w->relay);
 	relay_report(w->relay, &now);
 	portpool_expire(w->setup->pool, now.mono_ms);
@@ -1911,11 +1775,20 @@ worker_open_turn(struct worker *w, char **cause)
 int
 worker_set_peers(struct worker *w, struct worker *const *all, size_t n)
 {
-	if ((w->peers = calloc(n, sizeof *w->peers)) == NULL)
+	struct mobhandoff **mobs;
+	size_t i;
+	int rc;
+
+	if ((w->peers = calloc(n, sizeof *w->peers)) == NULL ||
+	    (mobs = calloc(n, sizeof *mobs)) == NULL)
 		return -1;
 	memcpy(w->peers, all, n * sizeof *all);
 	w->npeers = n;
-	return 0;
+	for (i = 0; i < n; i++)
+		mobs[i] = all[i]->mob;
+	rc = mobhandoff_set_peers(w->mob, mobs, n);
+	free(mobs);
+	return rc;
 }
 
 int
@@ -1953,6 +1826,10 @@ worker_create(int id, const struct worker_setup *setup, struct worker **wp, char
 	}
 	if (worker_open_udp(w, cause) != 0 || worker_open_turn(w, cause) != 0)
 		goto fail;
+	if ((w->mob = mobhandoff_create((size_t)id, w->nudp, &worker_mob_ops, w)) == NULL) {
+		worker_fail(cause, id, "allocate the mobility hand-off");
+		goto fail;
+	}
 	*wp = w;
 	return 0;
 fail:
@@ -1989,8 +1866,7 @@ worker_free(struct worker *w)
 	}
 	preambles_free(w->pre);
 	proxymap_free(w->proxied);
-	mobroute_free(w->routes);
-	mobroute_free(w->served);
+	mobhandoff_free(w->mob);
 	if (w->notify_ev != NULL)
 		event_free(w->notify_ev);
 	for (i = 0; i < 2; i++) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "turnpike/base64.h"
 #include "turnpike/cause.h"
 #include "turnpike/creds.h"
 #include "turnpike/hex.h"
@@ -352,33 +353,6 @@ creds_static_iface(struct creds_static *cs, struct creds *out)
 	out->ctx = cs;
 }
 
-/* Standard base64 with padding (RFC 4648 §4), as coturn and REST clients use. */
-static size_t
-creds_base64(const uint8_t *in, size_t len, char *out)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i, o = 0;
-	uint32_t v;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = tab[(v >> 6) & 63];
-		out[o++] = tab[v & 63];
-	}
-	if (i < len) {
-		v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-	return o;
-}
-
 int
 creds_rest_password(const char *secret, size_t secretlen, const char *user, size_t userlen,
     char *out, size_t outcap)
@@ -391,14 +365,16 @@ creds_rest_password_alg(bool sha256, const char *secret, size_t secretlen, const
     size_t userlen, char *out, size_t outcap)
 {
 	uint8_t mac[INTEGRITY_SHA256_LEN];
+	int rc;
 
 	if (outcap < (sha256 ? CREDS_REST_PASSWORD_SHA256_LEN : CREDS_REST_PASSWORD_LEN) + 1 ||
 	    integrity_hmac(sha256, (const uint8_t *)secret, secretlen, (const uint8_t *)user,
 		userlen, mac) == -1)
 		return -1;
-	creds_base64(mac, sha256 ? INTEGRITY_SHA256_LEN : INTEGRITY_SHA1_LEN, out);
+	/* Standard base64 with padding (RFC 4648 §4), as coturn and REST clients use. */
+	rc = base64_encode(mac, sha256 ? INTEGRITY_SHA256_LEN : INTEGRITY_SHA1_LEN, out, outcap);
 	creds_wipe(mac, sizeof mac);
-	return 0;
+	return rc;
 }
 
 /* A decimal number of 1 to 20 digits that fits 64 bits. */

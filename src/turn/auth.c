@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "turnpike/auth.h"
+#include "turnpike/base64.h"
 #include "turnpike/buf.h"
 #include "turnpike/oauth.h"
 
@@ -32,8 +33,6 @@ static const uint8_t auth_offered[] = {0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00,
 #define AUTH_NONCE_MAC_LEN 8
 #define AUTH_NONCE_RAW_LEN (4 + AUTH_NONCE_MAC_LEN)
 #define AUTH_NONCE_B64_LEN (AUTH_NONCE_RAW_LEN / 3 * 4)
-
-static const char auth_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static void
 auth_wipe(void *p, size_t n)
@@ -71,51 +70,6 @@ auth_nonce_mac(const struct turn_config *cfg, const struct turn_5tuple *t, const
 	return 0;
 }
 
-static int
-auth_b64_value(uint8_t c)
-{
-	const char *p = c != 0 ? strchr(auth_b64, c) : NULL;
-
-	return p != NULL ? (int)(p - auth_b64) : -1;
-}
-
-/* n a multiple of 3: 4 characters per 3 bytes, no padding. */
-static void
-auth_b64_encode(const uint8_t *p, size_t n, char *out)
-{
-	uint32_t v;
-	size_t i;
-
-	for (i = 0; i + 3 <= n; i += 3, out += 4) {
-		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		out[0] = auth_b64[v >> 18];
-		out[1] = auth_b64[(v >> 12) & 63];
-		out[2] = auth_b64[(v >> 6) & 63];
-		out[3] = auth_b64[v & 63];
-	}
-}
-
-/* The inverse of auth_b64_encode for n bytes; -1 on a character outside the alphabet. */
-static int
-auth_b64_decode(const uint8_t *s, size_t n, uint8_t *out)
-{
-	uint32_t v;
-	size_t i;
-	int j, d;
-
-	for (i = 0; i + 3 <= n; i += 3, s += 4) {
-		for (v = 0, j = 0; j < 4; j++) {
-			if ((d = auth_b64_value(s[j])) == -1)
-				return -1;
-			v = v << 6 | (uint32_t)d;
-		}
-		out[i] = (uint8_t)(v >> 16);
-		out[i + 1] = (uint8_t)(v >> 8);
-		out[i + 2] = (uint8_t)v;
-	}
-	return 0;
-}
-
 size_t
 auth_nonce_make(const struct turn_config *cfg, const struct turn_5tuple *t, uint64_t now_unix,
     char out[AUTH_NONCE_MAX])
@@ -129,8 +83,8 @@ auth_nonce_make(const struct turn_config *cfg, const struct turn_5tuple *t, uint
 	buf_store_u32(raw, expiry);
 	if (auth_nonce_mac(cfg, t, (const uint8_t *)cookie, prefixlen, expiry, raw + 4) == -1)
 		memset(raw + 4, 0, AUTH_NONCE_MAC_LEN); /* never verifies: the client gets 438 */
-	auth_b64_encode(raw, sizeof raw, out + prefixlen);
-	out[prefixlen + AUTH_NONCE_B64_LEN] = '\0';
+	/* 12 bytes: 16 characters without padding, and the NUL (fits AUTH_NONCE_MAX). */
+	(void)base64_encode(raw, sizeof raw, out + prefixlen, AUTH_NONCE_MAX - prefixlen);
 	return prefixlen + AUTH_NONCE_B64_LEN;
 }
 
@@ -139,7 +93,7 @@ auth_nonce_valid(const struct turn_config *cfg, const struct turn_5tuple *t, con
     size_t len, uint64_t now_unix)
 {
 	uint8_t raw[AUTH_NONCE_RAW_LEN], mac[AUTH_NONCE_MAC_LEN];
-	size_t prefixlen;
+	size_t prefixlen, n;
 	uint32_t expiry;
 
 	if (len != AUTH_NONCE_B64_LEN && len != AUTH_NONCE_B64_LEN + AUTH_COOKIE_LEN)
@@ -147,7 +101,10 @@ auth_nonce_valid(const struct turn_config *cfg, const struct turn_5tuple *t, con
 	prefixlen = len - AUTH_NONCE_B64_LEN;
 	if (prefixlen != 0 && memcmp(nonce, AUTH_COOKIE, strlen(AUTH_COOKIE)) != 0)
 		return false;
-	if (auth_b64_decode(nonce + prefixlen, sizeof raw, raw) == -1)
+	/* '=' decodes to fewer than 12 bytes: refused, as is any other non-alphabet byte. */
+	if (base64_decode((const char *)nonce + prefixlen, AUTH_NONCE_B64_LEN, raw, sizeof raw,
+		&n) == -1 ||
+	    n != sizeof raw)
 		return false;
 	expiry = buf_load_u32(raw);
 	if (auth_nonce_mac(cfg, t, nonce, prefixlen, expiry, mac) == -1 ||
@@ -160,18 +117,16 @@ auth_nonce_valid(const struct turn_config *cfg, const struct turn_5tuple *t, con
 static uint32_t
 auth_nonce_features(const uint8_t *nonce, size_t len)
 {
-	size_t cookie = strlen(AUTH_COOKIE), i;
-	uint32_t bits = 0;
-	int v;
+	size_t cookie = strlen(AUTH_COOKIE), n;
+	uint8_t bits[3];
 
-	if (len < AUTH_COOKIE_LEN || memcmp(nonce, AUTH_COOKIE, cookie) != 0)
+	/* 4 characters, 24 bits; with '=' (fewer bytes) or outside the alphabet: none. */
+	if (len < AUTH_COOKIE_LEN || memcmp(nonce, AUTH_COOKIE, cookie) != 0 ||
+	    base64_decode((const char *)nonce + cookie, AUTH_COOKIE_LEN - cookie, bits, sizeof bits,
+		&n) == -1 ||
+	    n != sizeof bits)
 		return 0;
-	for (i = cookie; i < AUTH_COOKIE_LEN; i++) {
-		if ((v = auth_b64_value(nonce[i])) == -1)
-			return 0;
-		bits = bits << 6 | (uint32_t)v;
-	}
-	return bits;
+	return (uint32_t)bits[0] << 16 | (uint32_t)bits[1] << 8 | bits[2];
 }
 
 bool

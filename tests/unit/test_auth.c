@@ -154,6 +154,14 @@ test_nonce(void)
 	memcpy(n2, n, sizeof n2);
 	n2[3] = '*';
 	CHECKM(!auth_nonce_valid(&cfg, &tup, (const uint8_t *)n2, len, 1000), "not base64");
+	memcpy(n2, n, sizeof n2);
+	n2[14] = n2[15] = '=';
+	CHECKM(!auth_nonce_valid(&cfg, &tup, (const uint8_t *)n2, len, 1000),
+	    "padding is no part of a nonce");
+	n2[14] = ' ';
+	n2[15] = '\0';
+	CHECKM(!auth_nonce_valid(&cfg, &tup, (const uint8_t *)n2, len, 1000),
+	    "a blank and a NUL are no part of a nonce");
 	n2[0] = 'A';
 	CHECK(!auth_nonce_valid(&cfg, &tup, (const uint8_t *)n, len - 1, 1000));
 	cfg.nonce_key[0] ^= 1;
@@ -178,6 +186,9 @@ test_nonce(void)
 	CHECK(!auth_nonce_has_pwalgs((const uint8_t *)"obMatJos2AA", 11));
 	CHECK(!auth_nonce_has_pwalgs((const uint8_t *)"f//499k954d6OL34oL9FSTvy64sA", 28));
 	CHECK(!auth_nonce_has_pwalgs((const uint8_t *)"obMatJos2AA*B", 13));
+	CHECKM(!auth_nonce_has_pwalgs((const uint8_t *)"obMatJos2AQ==", 13),
+	    "padded feature bits (one byte, 0x01) are no feature bits");
+	CHECK(!auth_nonce_has_pwalgs((const uint8_t *)"obMatJos2AAB ", 13));
 }
 
 static void

@@ -5,6 +5,7 @@
 
 #include <openssl/evp.h>
 
+#include "turnpike/base64.h"
 #include "turnpike/buf.h"
 #include "turnpike/integrity.h"
 #include "turnpike/mobility.h"
@@ -15,8 +16,6 @@
 #define MOBILITY_CT_LEN 4
 #define MOBILITY_TAG_LEN 8 /* GCM tag truncated to 64 bits to fit coturn's 32 characters */
 
-static const char mobility_b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 static const char mobility_label[] = "turnpike RFC 8016 mobility ticket v1";
 
 int
@@ -76,8 +75,7 @@ mobility_seal(const struct mobility_key *k, const struct mobility_ticket *tk,
     char out[MOBILITY_TICKET_LEN])
 {
 	uint8_t raw[MOBILITY_RAW_LEN], body[MOBILITY_CT_LEN];
-	uint32_t v;
-	size_t i;
+	char text[MOBILITY_TICKET_LEN + 1];
 
 	if (tk->id == 0 || tk->id > MOBILITY_ID_MAX || tk->seq == 0 || tk->seq > MOBILITY_SEQ_MAX)
 		return -1;
@@ -86,47 +84,23 @@ mobility_seal(const struct mobility_key *k, const struct mobility_ticket *tk,
 	if (mobility_gcm(k->key, raw, body, raw + MOBILITY_IV_LEN,
 		raw + MOBILITY_IV_LEN + MOBILITY_CT_LEN, 1) == -1)
 		return -1;
-	for (i = 0; i < MOBILITY_RAW_LEN; i += 3, out += 4) {
-		v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
-		out[0] = mobility_b64[v >> 18];
-		out[1] = mobility_b64[(v >> 12) & 63];
-		out[2] = mobility_b64[(v >> 6) & 63];
-		out[3] = mobility_b64[v & 63];
-	}
+	/* out has no room for base64url's NUL. */
+	if (base64_url_encode(raw, sizeof raw, text, sizeof text) == -1)
+		return -1;
+	memcpy(out, text, MOBILITY_TICKET_LEN);
 	return 0;
 }
 
-static int
-mobility_b64_value(uint8_t c)
-{
-	const char *p = c != 0 ? memchr(mobility_b64, c, sizeof mobility_b64 - 1) : NULL;
-
-	return p != NULL ? (int)(p - mobility_b64) : -1;
-}
-
-/* Exactly MOBILITY_TICKET_LEN base64url characters into MOBILITY_RAW_LEN bytes. */
+/* Exactly MOBILITY_TICKET_LEN base64url characters ('=' refused) into MOBILITY_RAW_LEN bytes. */
 static int
 mobility_decode(const uint8_t *in, size_t len, uint8_t raw[MOBILITY_RAW_LEN])
 {
-	struct buf b;
-	uint32_t v;
-	uint8_t c;
-	size_t i;
-	int j, d;
+	size_t n;
 
-	if (len != MOBILITY_TICKET_LEN)
+	if (len != MOBILITY_TICKET_LEN ||
+	    base64_url_decode((const char *)in, len, raw, MOBILITY_RAW_LEN, &n) == -1 ||
+	    n != MOBILITY_RAW_LEN)
 		return -1;
-	buf_init(&b, in, len);
-	for (i = 0; i < MOBILITY_RAW_LEN; i += 3) {
-		for (v = 0, j = 0; j < 4; j++) {
-			if (buf_get_u8(&b, &c) == -1 || (d = mobility_b64_value(c)) == -1)
-				return -1;
-			v = v << 6 | (uint32_t)d;
-		}
-		raw[i] = (uint8_t)(v >> 16);
-		raw[i + 1] = (uint8_t)(v >> 8);
-		raw[i + 2] = (uint8_t)v;
-	}
 	return 0;
 }
 

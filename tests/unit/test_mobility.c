@@ -70,6 +70,22 @@ test_refused(void)
 	bad[5] = '=';
 	CHECKM(mobility_open(&k, (const uint8_t *)bad, sizeof out, &got, &e) == -1 && e != NULL,
 	    "a character outside base64url");
+	bad[5] = out[5];
+	bad[MOBILITY_TICKET_LEN - 2] = bad[MOBILITY_TICKET_LEN - 1] = '=';
+	CHECKM(mobility_open(&k, (const uint8_t *)bad, sizeof out, &got, &e) == -1 &&
+		strstr(e, "characters") != NULL,
+	    "base64url padding is refused before the seal is checked");
+	memcpy(bad, out, sizeof out);
+	bad[0] = '+';
+	bad[1] = '/';
+	CHECKM(mobility_open(&k, (const uint8_t *)bad, sizeof out, &got, &e) == -1 &&
+		strstr(e, "characters") != NULL,
+	    "base64's + and / are not base64url");
+	memcpy(bad, out, sizeof out);
+	bad[MOBILITY_TICKET_LEN - 1] = '\n';
+	CHECKM(mobility_open(&k, (const uint8_t *)bad, sizeof out, &got, &e) == -1 &&
+		strstr(e, "characters") != NULL,
+	    "a newline is not base64url");
 	memset(secret, 9, sizeof secret);
 	CHECK(mobility_key_init(&other, secret, sizeof secret) == 0);
 	CHECKM(mobility_open(&other, (const uint8_t *)out, sizeof out, &got, &e) == -1,

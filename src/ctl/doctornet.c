@@ -13,9 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "turnpike/addr.h"
+#include "turnpike/base64.h"
 #include "turnpike/cause.h"
 #include "turnpike/doctor.h"
 #include "turnpike/integrity.h"
@@ -84,13 +83,12 @@ doctor_net_rest(const struct config *cfg, const char *secret, const char *user, 
 	int w;
 
 	w = snprintf(username, usercap, "%lld%c%s", (long long)expiry, sep, user);
-	if (w < 0 || (size_t)w >= usercap || passcap < 4 * ((maclen + 2) / 3) + 1)
+	if (w < 0 || (size_t)w >= usercap || passcap < BASE64_LEN(maclen) + 1)
 		return -1;
 	if (integrity_hmac(sha256, (const uint8_t *)secret, strlen(secret),
 		(const uint8_t *)username, strlen(username), mac) == -1)
 		return -1;
-	EVP_EncodeBlock((unsigned char *)password, mac, (int)maclen);
-	return 0;
+	return base64_encode(mac, maclen, password, passcap);
 }
 
 /* One Binding over UDP from src (NULL: any) to dst, retransmitted 3 times. */

@@ -245,6 +245,12 @@ test_rest(void)
 	CHECKM(doctor_net_rest(&cfg, "s3cret", "alice", 1700000000, user, 10, pass, sizeof pass) ==
 		-1,
 	    "a user name that does not fit is refused");
+	CHECKM(doctor_net_rest(&cfg, "s3cret", "alice", 1700000000, user, sizeof user, pass, 44) ==
+		-1,
+	    "a password room of 44 bytes has no place for the NUL");
+	CHECK(doctor_net_rest(&cfg, "s3cret", "alice", 1700000000, user, sizeof user, pass, 45) ==
+		0 &&
+	    strlen(pass) == 44);
 }
 
 static void

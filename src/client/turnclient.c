@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "turnpike/addr.h"
+#include "turnpike/base64.h"
 #include "turnpike/buf.h"
 #include "turnpike/cause.h"
 #include "turnpike/chandata.h"
@@ -131,9 +130,7 @@ turnclient_rest_password(const char *secret, const char *username,
 		(const uint8_t *)username, strlen(username), mac) == -1)
 		return -1;
 	/* 20 bytes give 28 characters and a NUL. */
-	if (EVP_EncodeBlock((unsigned char *)password, mac, INTEGRITY_SHA1_LEN) != 28)
-		return -1;
-	return 0;
+	return base64_encode(mac, INTEGRITY_SHA1_LEN, password, TURNCLIENT_REST_PASS_LEN);
 }
 
 int

@@ -37,4 +37,30 @@ void credkey_userhash(const char *user, size_t userlen, const char *realm, size_
 /* Constant-time equality of two byte arrays of length n. */
 bool credkey_equal(const void *a, const void *b, size_t n);
 
+/*
+ * A user's key pairs and the lookup codes, under the names of the TURN core's
+ * credential interface (creds.h) that passes them around: here so that the
+ * credential store, which fills them, depends on common only.
+ */
+#define CREDS_MAX_KEYS 8 /* candidate keys per user (one per REST secret) */
+
+/* One long-term key pair (RFC 8489 §9.2.2) a request may verify against. */
+struct creds_key {
+	uint8_t md5[16];    /* MD5(username:realm:password), coturn's hmackey */
+	uint8_t sha256[32]; /* SHA-256(username:realm:password) */
+	bool has_sha256;    /* false when only the MD5 key is known (0xKEY users) */
+};
+
+enum creds_status {
+	CREDS_FOUND = 0,
+	CREDS_UNKNOWN = -1,     /* no such user, or an expired REST username: 401 */
+	CREDS_UNAVAILABLE = -2, /* the backend failed: fail closed with 401 */
+	CREDS_PENDING = -3,     /* asynchronous backend: ask again when it answers */
+};
+
+struct creds_result {
+	size_t nkeys;
+	struct creds_key keys[CREDS_MAX_KEYS];
+};
+
 #endif

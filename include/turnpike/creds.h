@@ -12,26 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CREDS_MAX_KEYS 8 /* candidate keys per user (one per REST secret) */
-
-/* One long-term key pair (RFC 8489 §9.2.2) a request may verify against. */
-struct creds_key {
-	uint8_t md5[16];    /* MD5(username:realm:password), coturn's hmackey */
-	uint8_t sha256[32]; /* SHA-256(username:realm:password) */
-	bool has_sha256;    /* false when only the MD5 key is known (0xKEY users) */
-};
-
-enum creds_status {
-	CREDS_FOUND = 0,
-	CREDS_UNKNOWN = -1,     /* no such user, or an expired REST username: 401 */
-	CREDS_UNAVAILABLE = -2, /* the backend failed: fail closed with 401 */
-	CREDS_PENDING = -3,     /* asynchronous backend: ask again when it answers */
-};
-
-struct creds_result {
-	size_t nkeys;
-	struct creds_key keys[CREDS_MAX_KEYS];
-};
+#include "turnpike/credkey.h"
 
 struct oauth_key;
 /* Room for a user name found by its USERHASH (RFC 8489 §14.3: 513 bytes) and a NUL. */

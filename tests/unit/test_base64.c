@@ -11,43 +11,36 @@ static const char *const vec_std[] = {"", "Zg==", "Zm8=", "Zm9v",
     "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
 static const char *const vec_url[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
 
+/* The decoder of either alphabet; a 64-byte output room. */
+static int
+dec(bool url, const char *s, uint8_t out[64], size_t *n)
+{
+	return url ? base64_url_decode(s, strlen(s), out, 64, n)
+		   : base64_decode(s, strlen(s), out, 64, n);
+}
+
 static bool
-dec_std(const char *s, const char *want)
+decodes(bool url, const char *s, const char *want)
 {
 	uint8_t out[64];
 	size_t n = 99;
 
-	return base64_decode(s, strlen(s), out, sizeof out, &n) == 0 && n == strlen(want) &&
-	    memcmp(out, want, n) == 0;
+	return dec(url, s, out, &n) == 0 && n == strlen(want) && memcmp(out, want, n) == 0;
 }
 
 static bool
-dec_url(const char *s, const char *want)
-{
-	uint8_t out[64];
-	size_t n = 99;
-
-	return base64_url_decode(s, strlen(s), out, sizeof out, &n) == 0 && n == strlen(want) &&
-	    memcmp(out, want, n) == 0;
-}
-
-static bool
-std_refuses(const char *s)
+refuses(bool url, const char *s)
 {
 	uint8_t out[64];
 	size_t n;
 
-	return base64_decode(s, strlen(s), out, sizeof out, &n) == -1;
+	return dec(url, s, out, &n) == -1;
 }
 
-static bool
-url_refuses(const char *s)
-{
-	uint8_t out[64];
-	size_t n;
-
-	return base64_url_decode(s, strlen(s), out, sizeof out, &n) == -1;
-}
+#define dec_std(s, want) decodes(false, (s), (want))
+#define dec_url(s, want) decodes(true, (s), (want))
+#define std_refuses(s) refuses(false, (s))
+#define url_refuses(s) refuses(true, (s))
 
 static void
 test_rfc4648_vectors(void)
@@ -92,48 +85,49 @@ test_alphabets(void)
 	CHECKM(url_refuses("++//"), "base64url refuses base64's + and /");
 }
 
+/* Malformed text each decoder refuses: alphabet (url), text, and what is wrong with it. */
+static const struct {
+	bool url;
+	const char *text, *what;
+} malformed[] = {
+    {false, "Zg", "base64: padding required (length not a multiple of 4)"},
+    {false, "Zg=", "base64: one '=' short"},
+    {false, "Zm9vY", "base64: five characters"},
+    {false, "Z===", "base64: three '='"},
+    {false, "====", "base64: padding only"},
+    {false, "Zm=v", "base64: '=' inside the text"},
+    {false, "Zg==Zg==", "base64: padding before the end"},
+    {false, "Zm9v\n", "base64: a trailing newline"},
+    {false, "Zm9v\n\n\n\n", "base64: trailing newlines to a multiple of 4"},
+    {false, "    Zm9v", "base64: leading blanks"},
+    {false, "Zm 9v", "base64: a blank inside"},
+    {false, "Zm9v!A==", "base64: a character outside the alphabet"},
+    {false, "Zh==", "RFC 4648 §3.5: non-zero pad bits (one byte)"},
+    {false, "Zm9=", "RFC 4648 §3.5: non-zero pad bits (two bytes)"},
+    {true, "Zg==", "base64url: padding refused"},
+    {true, "Zm8=", "base64url: one '=' refused"},
+    {true, "Z", "base64url: one character is no byte"},
+    {true, "Zm9vY", "base64url: 4k+1 characters"},
+    {true, "Zh", "base64url: non-zero pad bits (one byte)"},
+    {true, "Zm9", "base64url: non-zero pad bits (two bytes)"},
+    {true, "Zm9v\n", "base64url: a trailing newline"},
+    {true, " Zm9v", "base64url: a leading blank"},
+};
+
 static void
-test_std_strict(void)
+test_strict(void)
 {
 	uint8_t out[8];
-	size_t n;
+	size_t i, n;
 
-	CHECKM(std_refuses("Zg"), "base64: padding required (length not a multiple of 4)");
-	CHECKM(std_refuses("Zg="), "base64: one '=' short");
-	CHECKM(std_refuses("Zm9vY"), "base64: five characters");
-	CHECKM(std_refuses("Z==="), "base64: three '='");
-	CHECKM(std_refuses("===="), "base64: padding only");
-	CHECKM(std_refuses("Zm=v"), "base64: '=' inside the text");
-	CHECKM(std_refuses("Zg==Zg=="), "base64: padding before the end");
-	CHECKM(std_refuses("Zm9v\n"), "base64: a trailing newline");
-	CHECKM(std_refuses("Zm9v\n\n\n\n"), "base64: trailing newlines to a multiple of 4");
-	CHECKM(std_refuses("    Zm9v"), "base64: leading blanks");
-	CHECKM(std_refuses("Zm 9v"), "base64: a blank inside");
-	CHECKM(std_refuses("Zm9v!A=="), "base64: a character outside the alphabet");
-	CHECKM(std_refuses("Zh=="), "RFC 4648 §3.5: non-zero pad bits (one byte)");
-	CHECKM(std_refuses("Zm9="), "RFC 4648 §3.5: non-zero pad bits (two bytes)");
+	for (i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
+		CHECKM(refuses(malformed[i].url, malformed[i].text), malformed[i].what);
 	CHECKM(base64_decode("Zm\0v", 4, out, sizeof out, &n) == -1, "base64: an embedded NUL");
+	CHECKM(base64_url_decode("Zm\0v", 4, out, sizeof out, &n) == -1,
+	    "base64url: an embedded NUL");
 	CHECKM(base64_decode("Zm9vYmFy", 4, out, sizeof out, &n) == 0 && n == 3 &&
 		memcmp(out, "foo", 3) == 0,
 	    "base64: len bounds the input, not a NUL");
-}
-
-static void
-test_url_strict(void)
-{
-	uint8_t out[8];
-	size_t n;
-
-	CHECKM(url_refuses("Zg=="), "base64url: padding refused");
-	CHECKM(url_refuses("Zm8="), "base64url: one '=' refused");
-	CHECKM(url_refuses("Z"), "base64url: one character is no byte");
-	CHECKM(url_refuses("Zm9vY"), "base64url: 4k+1 characters");
-	CHECKM(url_refuses("Zh"), "base64url: non-zero pad bits (one byte)");
-	CHECKM(url_refuses("Zm9"), "base64url: non-zero pad bits (two bytes)");
-	CHECKM(url_refuses("Zm9v\n"), "base64url: a trailing newline");
-	CHECKM(url_refuses(" Zm9v"), "base64url: a leading blank");
-	CHECKM(base64_url_decode("Zm\0v", 4, out, sizeof out, &n) == -1,
-	    "base64url: an embedded NUL");
 }
 
 static void
@@ -173,8 +167,7 @@ main(void)
 {
 	test_rfc4648_vectors();
 	test_alphabets();
-	test_std_strict();
-	test_url_strict();
+	test_strict();
 	test_bounds();
 	return unit_done();
 }

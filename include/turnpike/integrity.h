@@ -1,7 +1,7 @@
 /*
  * Message integrity and fingerprint (RFC 8489 §14.5, §14.6, §14.7, §9.2.2):
- * HMAC-SHA1 / HMAC-SHA256, long-term keys, CRC-32 fingerprint. Comparisons are
- * constant time.
+ * HMAC-SHA1 / HMAC-SHA256, CRC-32 fingerprint; long-term keys and USERHASH through
+ * credkey.h. Comparisons are constant time.
  */
 #ifndef TURNPIKE_INTEGRITY_H
 #define TURNPIKE_INTEGRITY_H
@@ -10,23 +10,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "turnpike/credkey.h"
 #include "turnpike/stun.h"
 
-#define INTEGRITY_MD5_KEY_LEN 16
-#define INTEGRITY_SHA256_KEY_LEN 32
-#define INTEGRITY_MAX_KEY_LEN 32
+#define INTEGRITY_MD5_KEY_LEN CREDKEY_MD5_LEN
+#define INTEGRITY_SHA256_KEY_LEN CREDKEY_SHA256_LEN
+#define INTEGRITY_MAX_KEY_LEN CREDKEY_MAX_LEN
 #define INTEGRITY_SHA1_LEN 20
 #define INTEGRITY_SHA256_LEN 32
 
-/*
- * Long-term key (RFC 8489 §9.2.2): MD5 or SHA-256 of "username:realm:password" with
- * the password prepared by OpaqueString. alg is enum stun_pwalg. Writes the key
- * (16 or 32 bytes) and its length; -1 when the password is refused by the preparation.
- */
+/* credkey_long_term (RFC 8489 §9.2.2); alg is enum stun_pwalg, whose numbers credkey shares. */
 int integrity_key_long_term(uint16_t alg, const char *user, size_t userlen, const char *realm,
     size_t realmlen, const char *password, size_t passlen, uint8_t *key, size_t *keylen);
 
-/* USERHASH (RFC 8489 §14.4): SHA-256("username:realm"), 32 bytes. */
+/* credkey_userhash: USERHASH (RFC 8489 §14.4), SHA-256("username:realm"), 32 bytes. */
 void integrity_userhash(const char *user, size_t userlen, const char *realm, size_t realmlen,
     uint8_t out[32]);
 
@@ -58,7 +55,7 @@ void integrity_key_free(struct integrity_key *k);
 /* integrity_hmac under k; 0 or -1. */
 int integrity_key_hmac(const struct integrity_key *k, const uint8_t *p, size_t len, uint8_t *out);
 
-/* Constant-time equality of two byte arrays of length n. */
+/* credkey_equal: constant-time equality of two byte arrays of length n. */
 bool integrity_equal(const void *a, const void *b, size_t n);
 
 #endif

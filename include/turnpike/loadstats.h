@@ -43,12 +43,17 @@ int loadstats_parse_rss(const char *text, uint64_t *kib);
 /* /proc/PID/task/TID/schedstat text: the time on CPU in ns; -1 when malformed. */
 int loadstats_parse_schedstat(const char *text, uint64_t *ns);
 
+/* The "cpu" line of /proc/stat, in clock ticks. */
+struct loadstats_cpu {
+	uint64_t busy; /* user, nice, system, irq and softirq (guest time is in user) */
+	uint64_t idle; /* idle, iowait and steal */
+};
+
 /*
- * /proc/stat text: the whole machine's busy time in clock ticks, the sum of
- * user, nice, system, irq and softirq of its first ("cpu") line (guest time is
- * in user; idle, iowait and steal are not busy); -1 when malformed.
+ * /proc/stat text: the whole machine's busy and idle time, from its first
+ * ("cpu") line; -1 when malformed or too large to count in microseconds.
  */
-int loadstats_parse_busy(const char *text, uint64_t *ticks);
+int loadstats_parse_cpu(const char *text, struct loadstats_cpu *c);
 
 /*
  * A process's CPU time in microseconds: the sum of its threads' schedstat run
@@ -57,7 +62,18 @@ int loadstats_parse_busy(const char *text, uint64_t *ticks);
 int loadstats_proc_cpu_us(pid_t pid, uint64_t *us, char **cause);
 /* A process's resident memory in KiB. */
 int loadstats_proc_rss_kib(pid_t pid, uint64_t *kib, char **cause);
-/* The whole machine's busy time so far (all CPUs, /proc/stat) in microseconds. */
-int loadstats_machine_busy_us(uint64_t *us, char **cause);
+/*
+ * The whole machine so far (all CPUs, /proc/stat), in microseconds. The busy
+ * fields are sampled at the timer tick, so work that runs in step with the
+ * tick, or between ticks, is over- or under-counted; with a tickless kernel
+ * the idle field is measured at each idle entry and exit. The busy time of an
+ * interval is therefore best taken as cpus * wall time minus the idle time.
+ */
+struct loadstats_machine {
+	uint64_t busy_us; /* tick-sampled busy time */
+	uint64_t idle_us; /* idle, iowait and steal */
+	uint64_t cpus;    /* online CPUs */
+};
+int loadstats_machine_cpu(struct loadstats_machine *m, char **cause);
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * Third-party authorization (RFC 7635): the keys an authorization server
- * shares with this server (coturn's oauth_key rows) and the self-contained
- * ACCESS-TOKEN they protect (RFC 7635 §6.2, AES-GCM as in RFC 7635 appendix B):
+ * Third-party authorization (RFC 7635): the self-contained ACCESS-TOKEN that
+ * the keys an authorization server shares with this server (oauthkey.h)
+ * protect (RFC 7635 §6.2, AES-GCM as in RFC 7635 appendix B):
  *
  *   nonce_length (2) | nonce | AEAD(K, nonce, aad = server name,
  *       key_length (2) | mac_key | timestamp (8) | lifetime (4)) | tag (16)
@@ -16,30 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OAUTH_KID_MAX 128      /* oauth_key.kid varchar(128) */
-#define OAUTH_IKM_B64_MAX 256  /* oauth_key.ikm_key varchar(256) */
-#define OAUTH_KEY_MAX 32       /* A256GCM */
+#include "turnpike/oauthkey.h"
+
 #define OAUTH_MAC_KEY_MAX 32   /* HMAC-SHA-256's key; HMAC-SHA-1 uses 20 */
 #define OAUTH_GCM_NONCE_LEN 12 /* RFC 7635 appendix B: 96-bit nonce */
 #define OAUTH_GCM_TAG_LEN 16
 #define OAUTH_TOKEN_MAX 512 /* longest ACCESS-TOKEN we encode or accept */
 #define OAUTH_TIME_SKEW 5   /* seconds of clock skew allowed either side (RFC 7635 §6.2's Delta) */
-
-enum oauth_alg {
-	OAUTH_A256GCM = 0, /* the default, as coturn's */
-	OAUTH_A128GCM = 1,
-};
-
-/* One AS-RS key, ready for use (coturn's oauth_key row decoded). */
-struct oauth_key {
-	char kid[OAUTH_KID_MAX + 1];
-	enum oauth_alg alg;
-	uint8_t key[OAUTH_KEY_MAX];
-	size_t keylen;      /* 16 (A128GCM) or 32 (A256GCM) */
-	uint64_t timestamp; /* the key's own validity start (unix seconds), 0: always */
-	uint32_t lifetime;  /* the key's validity in seconds, 0: no end */
-	char realm[128];    /* the realm sessions with this key belong to, "" for the server's */
-};
 
 /* What an ACCESS-TOKEN carries once opened. */
 struct oauth_token {
@@ -48,18 +31,6 @@ struct oauth_token {
 	uint64_t timestamp; /* RFC 7635 §6.2 fixed point: seconds << 16 | 1/64000 s */
 	uint32_t lifetime;  /* seconds */
 };
-
-/* "A256GCM", "A128GCM" (case-insensitive, '_' for '-' as coturn accepts); "" is A256GCM. */
-int oauth_alg_parse(const char *s, enum oauth_alg *out);
-const char *oauth_alg_name(enum oauth_alg alg);
-
-/*
- * Builds a key from an oauth_key row: ikm_b64 is the base64 input keying
- * material, whose first 16 or 32 bytes are the AES key (coturn's convention).
- * -1 with *errstr when a field is malformed or too short for alg.
- */
-int oauth_key_make(const char *kid, const char *ikm_b64, const char *alg, uint64_t timestamp,
-    uint32_t lifetime, const char *realm, struct oauth_key *out, const char **errstr);
 
 /*
  * Opens token with k, authenticating server_name as the AEAD's associated

@@ -205,7 +205,7 @@ struct store_oauth_key {
 
 typedef int (*store_oauth_fn)(void *arg, const struct store_oauth_key *k);
 
-/* Adds or replaces the key kid after checking it decodes (oauth_key_make). */
+/* Adds or replaces the key kid after checking it decodes (oauthkey_make). */
 int store_oauth_key_set(struct store *s, const struct store_oauth_key *k, char **cause);
 /* Deletes a key; -1 when there is none. */
 int store_oauth_key_delete(struct store *s, const char *kid, char **cause);

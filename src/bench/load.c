@@ -132,9 +132,10 @@ struct load_server {
 	bool have;
 	uint64_t rss_before, rss_after, cpu_start, cpu_end;
 	char error[LOAD_ERR_MAX];
-	/* The whole machine's busy time (/proc/stat) over the data phase. */
+	/* The whole machine (/proc/stat) at the edges of the data phase. */
 	bool have_busy;
-	uint64_t busy_start, busy_end, wall_start, wall_end;
+	struct loadstats_machine mstart, mend;
+	uint64_t wall_start, wall_end;
 };
 
 struct load_engine {
@@ -1026,13 +1027,13 @@ load_measure(const struct load_opts *o, struct load_server *srv, int stage)
 {
 	char *cause = NULL;
 	pid_t pid = (pid_t)o->server_pid;
-	uint64_t *busy = stage == 1 ? &srv->busy_start : &srv->busy_end;
+	struct loadstats_machine *mach = stage == 1 ? &srv->mstart : &srv->mend;
 	int rc;
 
 	/* The machine's figure at the edges of the data phase, the server's inside them. */
 	if (stage == 1)
 		srv->have_busy = true;
-	if (srv->have_busy && loadstats_machine_busy_us(busy, NULL) == -1)
+	if (srv->have_busy && loadstats_machine_cpu(mach, NULL) == -1)
 		srv->have_busy = false;
 	*(stage == 1 ? &srv->wall_start : &srv->wall_end) = load_now_us();
 	if (o->server_pid == 0)
@@ -1418,11 +1419,19 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 	double kib_pa = s->have && s->rss_after >= s->rss_before && r->allocs_ok > 0
 	    ? (double)(s->rss_after - s->rss_before) / (double)r->allocs_ok
 	    : 0.0;
-	uint64_t busy =
-	    s->have_busy && s->busy_end >= s->busy_start ? s->busy_end - s->busy_start : 0;
 	uint64_t wall = s->wall_end >= s->wall_start ? s->wall_end - s->wall_start : 0;
+	uint64_t busy_ticks = 0, busy = 0;
 	const char *mode = o->direct ? "direct" : o->send_ind ? "send" : "channel";
 	uint64_t i;
+
+	/* Busy: all CPUs' time minus their idle time (see loadstats_machine). */
+	if (s->have_busy && s->mend.busy_us >= s->mstart.busy_us &&
+	    s->mend.idle_us >= s->mstart.idle_us) {
+		uint64_t idle = s->mend.idle_us - s->mstart.idle_us;
+
+		busy_ticks = s->mend.busy_us - s->mstart.busy_us;
+		busy = s->mstart.cpus * wall > idle ? s->mstart.cpus * wall - idle : 0;
+	}
 
 	if (o->json) {
 		printf("{\"transport\":\"%s\",\"allocations\":%lu,\"allocations_ok\":%" PRIu64
@@ -1468,8 +1477,10 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 			    cpu, relayed, cpu_pp, s->rss_before, s->rss_after, kib_pa);
 		if (s->have_busy)
 			printf(",\"machine\":{\"busy_us\":%" PRIu64 ",\"wall_us\":%" PRIu64
-			       ",\"busy_us_per_packet\":%.4f}",
-			    busy, wall, load_ratio(busy, relayed));
+			       ",\"cpus\":%" PRIu64 ",\"busy_us_per_packet\":%.4f"
+			       ",\"busy_ticks_us\":%" PRIu64 ",\"busy_ticks_us_per_packet\":%.4f}",
+			    busy, wall, s->mstart.cpus, load_ratio(busy, relayed), busy_ticks,
+			    load_ratio(busy_ticks, relayed));
 		printf(",\"refreshed\":%" PRIu64 ",\"refresh_failed\":%" PRIu64, r->keep_ok,
 		    r->keep_failed);
 		printf(",\"deallocated\":%" PRIu64 ",\"deallocate_failed\":%" PRIu64, r->dealloc_ok,
@@ -1531,9 +1542,11 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 		    s->rss_before, s->rss_after, kib_pa);
 	}
 	if (s->have_busy)
-		printf("machine busy %" PRIu64 " us over %" PRIu64
-		       " us of data (all CPUs, /proc/stat): %.3f us/packet\n",
-		    busy, wall, load_ratio(busy, relayed));
+		printf("machine busy %" PRIu64 " us over %" PRIu64 " us of data (%" PRIu64
+		       " CPUs' time minus their idle time, /proc/stat): %.3f us/packet"
+		       " (tick-sampled busy fields: %.3f)\n",
+		    busy, wall, s->mstart.cpus, load_ratio(busy, relayed),
+		    load_ratio(busy_ticks, relayed));
 	if (r->keep_ok + r->keep_failed > 0)
 		printf("refreshed %" PRIu64 " allocations with their %s, %" PRIu64 " failed\n",
 		    r->keep_ok, o->send_ind ? "permissions" : "channels", r->keep_failed);

@@ -185,27 +185,32 @@ loadstats_parse_rss(const char *text, uint64_t *kib)
 }
 
 int
-loadstats_parse_busy(const char *text, uint64_t *ticks)
+loadstats_parse_cpu(const char *text, struct loadstats_cpu *c)
 {
-	/* user nice system idle iowait irq softirq: the busy ones are 0, 1, 2, 5 and 6. */
-	static const int busy[] = {1, 1, 1, 0, 0, 1, 1};
-	uint64_t v, sum = 0;
+	/*
+	 * user nice system idle iowait irq softirq [steal ...]: busy are 0, 1, 2, 5
+	 * and 6, idle 3, 4 and 7 (steal is optional: kernels before 2.6.11).
+	 */
+	static const int kind[] = {1, 1, 1, 0, 0, 1, 1, 0};
+	uint64_t v, sum[2] = {0, 0};
 	size_t i;
 
 	if (strncmp(text, "cpu ", 4) != 0)
 		return -1;
 	text += 4;
-	for (i = 0; i < sizeof(busy) / sizeof(busy[0]); i++) {
+	for (i = 0; i < sizeof(kind) / sizeof(kind[0]); i++) {
 		while (*text == ' ')
 			text++;
+		if (i == 7 && (*text == '\n' || *text == '\0'))
+			break;
 		if (loadstats_number(&text, &v) == -1 || (*text != ' ' && *text != '\n'))
 			return -1;
-		if (busy[i] && v > UINT64_MAX - sum)
+		if (v > UINT64_MAX / 1000000u - sum[kind[i]])
 			return -1;
-		if (busy[i])
-			sum += v;
+		sum[kind[i]] += v;
 	}
-	*ticks = sum;
+	c->busy = sum[1];
+	c->idle = sum[0];
 	return 0;
 }
 
@@ -302,19 +307,19 @@ loadstats_proc_rss_kib(pid_t pid, uint64_t *kib, char **cause)
 }
 
 int
-loadstats_machine_busy_us(uint64_t *us, char **cause)
+loadstats_machine_cpu(struct loadstats_machine *m, char **cause)
 {
 	/* The "cpu" line comes first; the rest of the file is not needed. */
 	char buf[512];
-	uint64_t ticks;
-	long hz = sysconf(_SC_CLK_TCK);
+	struct loadstats_cpu c;
+	long hz = sysconf(_SC_CLK_TCK), cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (loadstats_read_path("/proc/stat", buf, sizeof(buf), cause) == -1)
 		return -1;
-	if (loadstats_parse_busy(buf, &ticks) == -1 || hz <= 0)
-		return cause_fail(cause, "/proc/stat: no \"cpu\" line");
-	if (ticks > UINT64_MAX / 1000000u)
-		return cause_fail(cause, "/proc/stat: busy time out of range");
-	*us = ticks * 1000000u / (uint64_t)hz;
+	if (loadstats_parse_cpu(buf, &c) == -1 || hz <= 0)
+		return cause_fail(cause, "/proc/stat: no valid \"cpu\" line");
+	m->busy_us = c.busy * 1000000u / (uint64_t)hz;
+	m->idle_us = c.idle * 1000000u / (uint64_t)hz;
+	m->cpus = cpus > 0 ? (uint64_t)cpus : 1;
 	return 0;
 }

@@ -27,8 +27,8 @@
 #include <hiredis/hiredis.h>
 
 #include "turnpike/cause.h"
+#include "turnpike/credkey.h"
 #include "turnpike/hex.h"
-#include "turnpike/integrity.h"
 #include "turnpike/redisconn.h"
 #include "turnpike/store_engine.h"
 
@@ -1009,7 +1009,7 @@ rs_hash_user(void *arg, const char *key)
 
 	if (rs_user_key_parse(key, realm, name, &nlen) == -1 || strcmp(realm, h->realm) != 0)
 		return 0;
-	integrity_userhash(name, nlen, realm, strlen(realm), got);
+	credkey_userhash(name, nlen, realm, strlen(realm), got);
 	if (memcmp(got, h->hash, sizeof got) != 0)
 		return 0;
 	return rs_rows_add(h->rows, cols);

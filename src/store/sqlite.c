@@ -13,8 +13,8 @@
 #include <sqlite3.h>
 
 #include "turnpike/cause.h"
+#include "turnpike/credkey.h"
 #include "turnpike/hex.h"
-#include "turnpike/integrity.h"
 #include "turnpike/store_engine.h"
 
 /* Migration i takes user_version i to i + 1; each ends by setting the version. */
@@ -237,7 +237,7 @@ sqlite_userhash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_null(ctx);
 		return;
 	}
-	integrity_userhash((const char *)name, (size_t)sqlite3_value_bytes(argv[0]),
+	credkey_userhash((const char *)name, (size_t)sqlite3_value_bytes(argv[0]),
 	    (const char *)realm, (size_t)sqlite3_value_bytes(argv[1]), hash);
 	hex_encode(hex, hash, sizeof hash);
 	sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);

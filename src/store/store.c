@@ -16,13 +16,12 @@
 #include <openssl/evp.h>
 
 #include "turnpike/cause.h"
-#include "turnpike/integrity.h"
+#include "turnpike/credkey.h"
 #include "turnpike/random.h"
 #include "turnpike/hex.h"
-#include "turnpike/oauth.h"
+#include "turnpike/oauthkey.h"
 #include "turnpike/store.h"
 #include "turnpike/store_engine.h"
-#include "turnpike/stun.h"
 
 #define STORE_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -354,7 +353,7 @@ int
 store_user_set(struct store *s, const char *realm, const char *name, const char *password,
     char **cause)
 {
-	uint8_t md5[INTEGRITY_MD5_KEY_LEN], sha[INTEGRITY_SHA256_KEY_LEN];
+	uint8_t md5[CREDKEY_MD5_LEN], sha[CREDKEY_SHA256_LEN];
 	char md5hex[2 * sizeof md5 + 1], shahex[2 * sizeof sha + 1];
 	size_t len;
 	int rc;
@@ -362,10 +361,10 @@ store_user_set(struct store *s, const char *realm, const char *name, const char 
 	if (store_check_user(realm, name, cause) == -1 ||
 	    store_check_name("password", password, STORE_PASSWORD_MAX, cause) == -1)
 		return -1;
-	if (integrity_key_long_term(STUN_PWALG_MD5, name, strlen(name), realm, strlen(realm),
-		password, strlen(password), md5, &len) == -1 ||
-	    integrity_key_long_term(STUN_PWALG_SHA256, name, strlen(name), realm, strlen(realm),
-		password, strlen(password), sha, &len) == -1)
+	if (credkey_long_term(CREDKEY_MD5, name, strlen(name), realm, strlen(realm), password,
+		strlen(password), md5, &len) == -1 ||
+	    credkey_long_term(CREDKEY_SHA256, name, strlen(name), realm, strlen(realm), password,
+		strlen(password), sha, &len) == -1)
 		return cause_fail(cause, "password: refused by OpaqueString preparation");
 	hex_encode(md5hex, md5, sizeof md5);
 	hex_encode(shahex, sha, sizeof sha);
@@ -383,14 +382,14 @@ store_user_set(struct store *s, const char *realm, const char *name, const char 
 int
 store_key_md5(const char *realm, const char *name, const char *password, char out[33], char **cause)
 {
-	uint8_t md5[INTEGRITY_MD5_KEY_LEN];
+	uint8_t md5[CREDKEY_MD5_LEN];
 	size_t len;
 
 	if (store_check_user(realm, name, cause) == -1 ||
 	    store_check_name("password", password, STORE_PASSWORD_MAX, cause) == -1)
 		return -1;
-	if (integrity_key_long_term(STUN_PWALG_MD5, name, strlen(name), realm, strlen(realm),
-		password, strlen(password), md5, &len) == -1)
+	if (credkey_long_term(CREDKEY_MD5, name, strlen(name), realm, strlen(realm), password,
+		strlen(password), md5, &len) == -1)
 		return cause_fail(cause, "password: refused by OpaqueString preparation");
 	hex_encode(out, md5, sizeof md5);
 	return 0;
@@ -400,7 +399,7 @@ int
 store_user_set_key(struct store *s, const char *realm, const char *name, const char *key,
     char **cause)
 {
-	uint8_t md5[INTEGRITY_MD5_KEY_LEN];
+	uint8_t md5[CREDKEY_MD5_LEN];
 	char md5hex[2 * sizeof md5 + 1];
 
 	if (store_check_user(realm, name, cause) == -1)
@@ -501,7 +500,7 @@ store_hash_row(void *arg, const char *const *cols, int ncols)
 
 	if (h->found || ncols < 1 || cols[0] == NULL || (len = strlen(cols[0])) > STORE_NAME_MAX)
 		return 0;
-	integrity_userhash(cols[0], len, h->realm, strlen(h->realm), got);
+	credkey_userhash(cols[0], len, h->realm, strlen(h->realm), got);
 	if (CRYPTO_memcmp(got, h->hash, sizeof got) != 0)
 		return 0; /* an engine's candidate that is not it (e.g. a collation's match) */
 	memcpy(h->name, cols[0], len + 1);
@@ -830,7 +829,7 @@ store_hash_verify(const char *password, const char *hash)
 	    hex_decode(p + sizeof salthex, want, sizeof want) == -1 ||
 	    store_pbkdf2(password, salt, iter, got) == -1)
 		return false;
-	return integrity_equal(want, got, sizeof got);
+	return credkey_equal(want, got, sizeof got);
 }
 
 int
@@ -910,10 +909,10 @@ store_oauth_key_set(struct store *s, const struct store_oauth_key *k, char **cau
 	if (store_check_name("kid", k->kid, OAUTH_KID_MAX, cause) == -1 ||
 	    store_check_realm(k->realm, cause) == -1)
 		return -1;
-	if (oauth_key_make(k->kid, k->ikm_key, k->as_rs_alg, k->timestamp, k->lifetime, k->realm,
+	if (oauthkey_make(k->kid, k->ikm_key, k->as_rs_alg, k->timestamp, k->lifetime, k->realm,
 		&check, &errstr) == -1)
 		return cause_fail(cause, "oauth key %s: %s", k->kid, errstr);
-	alg = oauth_alg_name(check.alg);
+	alg = oauthkey_alg_name(check.alg);
 	explicit_bzero(&check, sizeof check);
 	if (k->timestamp > INT64_MAX)
 		return cause_fail(cause, "oauth key %s: timestamp out of range", k->kid);

@@ -1,30 +1,31 @@
 /*
  * MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256 and FINGERPRINT (RFC 8489 §14.5-§14.7)
- * and long-term keys (§9.2.2) over OpenSSL 3 libcrypto.
+ * over OpenSSL 3 libcrypto; long-term keys (§9.2.2) and USERHASH are credkey's.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
 #include "turnpike/buf.h"
+#include "turnpike/credkey.h"
 #include "turnpike/integrity.h"
-#include "turnpike/opaque.h"
 #include "turnpike/stun.h"
 
 #define FINGERPRINT_XOR 0x5354554eu
+
+/* integrity_key_long_term passes enum stun_pwalg numbers to credkey unchanged. */
+_Static_assert((int)STUN_PWALG_MD5 == (int)CREDKEY_MD5 &&
+	(int)STUN_PWALG_SHA256 == (int)CREDKEY_SHA256,
+    "credkey's algorithm numbers are STUN's PASSWORD-ALGORITHM numbers");
 
 /* A piece of the bytes a MAC or CRC covers. */
 struct integrity_part {
 	const uint8_t *p;
 	size_t len;
 };
-
-/* Prepared passwords up to this size stay on the stack. */
-#define INTEGRITY_STACK_PASSWORD 512
 
 /* CRC-32 (ISO-HDLC, reflected polynomial 0xedb88320), one entry per byte value. */
 /* clang-format off */
@@ -117,7 +118,7 @@ integrity_fingerprint(const uint8_t *p, size_t len)
 bool
 integrity_equal(const void *a, const void *b, size_t n)
 {
-	return CRYPTO_memcmp(a, b, n) == 0;
+	return credkey_equal(a, b, n);
 }
 
 /* HMAC over the concatenation of parts[0..nparts); out has room for 32 bytes. */
@@ -283,102 +284,18 @@ integrity_fingerprint_ok(const struct stun_msg *m)
 	return buf_get_u32(&b, &got) == 0 && got == crc;
 }
 
-/* Digests the concatenation of parts; out has room for EVP_MAX_MD_SIZE. */
-static int
-integrity_digest(const EVP_MD *md, const struct integrity_part *parts, int nparts, uint8_t *out,
-    unsigned int *outlen)
-{
-	EVP_MD_CTX *ctx;
-	int i, rc = -1;
-
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return -1;
-	if (EVP_DigestInit_ex(ctx, md, NULL) != 1)
-		goto out;
-	for (i = 0; i < nparts; i++) {
-		if (EVP_DigestUpdate(ctx, parts[i].p, parts[i].len) != 1)
-			goto out;
-	}
-	if (EVP_DigestFinal_ex(ctx, out, outlen) == 1)
-		rc = 0;
-out:
-	EVP_MD_CTX_free(ctx);
-	return rc;
-}
-
-/* MD5 or SHA-256 of "user:realm:password" (RFC 8489 §9.2.2), password already prepared. */
-static int
-integrity_key_digest(uint16_t alg, const char *user, size_t userlen, const char *realm,
-    size_t realmlen, const struct integrity_part *pass, uint8_t *key, size_t *keylen)
-{
-	static const uint8_t colon = ':';
-	struct integrity_part parts[5];
-	uint8_t out[EVP_MAX_MD_SIZE];
-	const EVP_MD *md;
-	unsigned int outlen;
-
-	if (alg == STUN_PWALG_MD5)
-		md = EVP_md5();
-	else if (alg == STUN_PWALG_SHA256)
-		md = EVP_sha256();
-	else
-		return -1;
-	parts[0].p = (const uint8_t *)user;
-	parts[0].len = userlen;
-	parts[1].p = &colon;
-	parts[1].len = 1;
-	parts[2].p = (const uint8_t *)realm;
-	parts[2].len = realmlen;
-	parts[3] = parts[1];
-	parts[4] = *pass;
-	if (integrity_digest(md, parts, 5, out, &outlen) == -1 || outlen > INTEGRITY_MAX_KEY_LEN)
-		return -1;
-	memcpy(key, out, outlen);
-	*keylen = outlen;
-	return 0;
-}
-
+/* The credential-key helpers live in common (credkey.c), where the store reaches them too. */
 int
 integrity_key_long_term(uint16_t alg, const char *user, size_t userlen, const char *realm,
     size_t realmlen, const char *password, size_t passlen, uint8_t *key, size_t *keylen)
 {
-	char stackbuf[INTEGRITY_STACK_PASSWORD], *prep = stackbuf;
-	struct integrity_part pass;
-	const char *errstr;
-	size_t cap, preplen;
-	int rc = -1;
-
-	/* OpaqueString grows a password by at most 4/3 (U+2177 is 3 bytes, "viii" 4). */
-	cap = passlen / 3 * 4 + 4;
-	if (cap > sizeof stackbuf && (prep = malloc(cap)) == NULL)
-		return -1;
-	if (opaque_prepare(password, passlen, prep, cap, &preplen, &errstr) == 0) {
-		pass.p = (const uint8_t *)prep;
-		pass.len = preplen;
-		rc = integrity_key_digest(alg, user, userlen, realm, realmlen, &pass, key, keylen);
-	}
-	OPENSSL_cleanse(prep, cap);
-	if (prep != stackbuf)
-		free(prep);
-	return rc;
+	return credkey_long_term(alg, user, userlen, realm, realmlen, password, passlen, key,
+	    keylen);
 }
 
 void
 integrity_userhash(const char *user, size_t userlen, const char *realm, size_t realmlen,
     uint8_t out[32])
 {
-	static const uint8_t colon = ':';
-	struct integrity_part parts[3];
-	uint8_t md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen;
-
-	parts[0].p = (const uint8_t *)user;
-	parts[0].len = userlen;
-	parts[1].p = &colon;
-	parts[1].len = 1;
-	parts[2].p = (const uint8_t *)realm;
-	parts[2].len = realmlen;
-	if (integrity_digest(EVP_sha256(), parts, 3, md, &mdlen) == -1 || mdlen != 32)
-		memset(md, 0, 32);
-	memcpy(out, md, 32);
+	credkey_userhash(user, userlen, realm, realmlen, out);
 }

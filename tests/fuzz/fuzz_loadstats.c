@@ -10,6 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct loadstats_cpu c;
 	uint64_t v;
 	char *s;
 
@@ -20,7 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)loadstats_parse_stat(s, &v);
 	(void)loadstats_parse_rss(s, &v);
 	(void)loadstats_parse_schedstat(s, &v);
-	(void)loadstats_parse_busy(s, &v);
+	(void)loadstats_parse_cpu(s, &c);
 	free(s);
 	return 0;
 }

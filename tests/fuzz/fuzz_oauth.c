@@ -20,8 +20,8 @@ fuzz_one(const char *alg, const uint8_t *p, size_t len)
 	size_t n;
 
 	/* The key of coturn's rfc5769check (its first 16 bytes for A128GCM). */
-	if (oauth_key_make("fuzz", "SEdrajMyS0pHaXV5MDk4c2RmYXFiTmpPaWF6NzE5MjM=", alg, 0, 0, "",
-		&k, &errstr) == -1)
+	if (oauthkey_make("fuzz", "SEdrajMyS0pHaXV5MDk4c2RmYXFiTmpPaWF6NzE5MjM=", alg, 0, 0, "", &k,
+		&errstr) == -1)
 		abort();
 	if (oauth_token_open(&k, FUZZ_SERVER, p, len, &t, &errstr) == -1)
 		return;

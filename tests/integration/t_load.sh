@@ -85,6 +85,11 @@ check_json "--server-pid: CPU time per relayed packet and memory per allocation"
 	"j['server']['cpu_us'] > 0" "j['server']['cpu_us_per_packet'] > 0" \
 	"j['server']['rss_before_kib'] > 0" "j['server']['rss_after_kib'] > 0" \
 	"'kib_per_allocation' in j['server']"
+# The machine's busy time (all CPUs' time minus their idle time, counted in 10 ms
+# steps) holds the server's own CPU time over the same data phase.
+check_json "the machine's busy time holds the server's: all CPUs' time minus idle" "$T/udp.json" \
+	"j['machine']['cpus'] >= 1" "j['machine']['busy_us'] <= j['machine']['cpus'] * j['machine']['wall_us']" \
+	"j['machine']['busy_us'] + 20000 >= j['server']['cpu_us']" "j['machine']['busy_ticks_us'] >= 0"
 # The human-readable form says the same.
 bench load "${CREDS[@]}" --allocations 5 --rate 50 --duration 1 --drain 3000 \
 	--server-pid "$TURNPIKED_PID" "127.0.0.1:$PORT" >"$T/text.out" 2>&1

@@ -687,7 +687,7 @@ test_oauth(void)
 	cfg.sha256 = false;
 	cfg.oauth = true;
 	cfg.server_name = "blackdow.carleon.gov";
-	if (oauth_key_make("north", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEK", "A256GCM", 0, 0,
+	if (oauthkey_make("north", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEK", "A256GCM", 0, 0,
 		"crinna.org", &okey, &errstr) == -1)
 		abort();
 	auth_nonce_make(&cfg, &tup, 1000, n);

@@ -20,6 +20,8 @@ near(uint64_t v, uint64_t want)
 int
 main(void)
 {
+	struct loadstats_cpu c;
+	struct loadstats_machine m;
 	uint64_t v, i;
 
 	loadstats_init(&h);
@@ -81,20 +83,26 @@ main(void)
 	CHECK(loadstats_parse_schedstat("156827248 172067016 6789\n", &v) == 0 && v == 156827248);
 	CHECK(loadstats_parse_schedstat("x 1 2\n", &v) == -1);
 
-	/* /proc/stat: user + nice + system + irq + softirq of the "cpu" line. */
+	/* /proc/stat: busy user + nice + system + irq + softirq, idle idle + iowait + steal. */
+	CHECK(loadstats_parse_cpu("cpu  100 2 30 9000 7 4 5 6 0 0\ncpu0 50 1 15 4500 3 2 2 3 0 0\n",
+		  &c) == 0 &&
+	    c.busy == 141 && c.idle == 9013);
+	CHECK(loadstats_parse_cpu("cpu 1 2 3 4 5 6 7\n", &c) == 0 && c.busy == 19 && c.idle == 9);
 	CHECK(
-	    loadstats_parse_busy("cpu  100 2 30 9000 7 4 5 6 0 0\ncpu0 50 1 15 4500 3 2 2 3 0 0\n",
-		&v) == 0 &&
-	    v == 141);
-	CHECK(loadstats_parse_busy("cpu 1 2 3 4 5 6 7\n", &v) == 0 && v == 19);
-	CHECK(loadstats_parse_busy("cpu0 1 2 3 4 5 6 7\n", &v) == -1);
-	CHECK(loadstats_parse_busy("cpu  1 2 3 4 5 6\n", &v) == -1);
-	CHECK(loadstats_parse_busy("cpu  1 2 x 4 5 6 7\n", &v) == -1);
-	CHECK(loadstats_parse_busy("cpu  18446744073709551615 1 0 0 0 0 0\n", &v) == -1);
-	CHECK(loadstats_parse_busy("", &v) == -1);
+	    loadstats_parse_cpu("cpu 1 2 3 4 5 6 7 8\n", &c) == 0 && c.busy == 19 && c.idle == 17);
+	CHECK(loadstats_parse_cpu("cpu0 1 2 3 4 5 6 7\n", &c) == -1);
+	CHECK(loadstats_parse_cpu("cpu  1 2 3 4 5 6\n", &c) == -1);
+	CHECK(loadstats_parse_cpu("cpu  1 2 x 4 5 6 7\n", &c) == -1);
+	CHECK(loadstats_parse_cpu("cpu  1 2 3 4 5 6 7 x\n", &c) == -1);
+	CHECK(loadstats_parse_cpu("cpu  18446744073709551615 1 0 0 0 0 0\n", &c) == -1);
+	/* Counts that would overflow once in microseconds are refused, idle ones too. */
+	CHECK(loadstats_parse_cpu("cpu  0 0 0 18446744073709 0 0 0\n", &c) == 0);
+	CHECK(loadstats_parse_cpu("cpu  0 0 0 18446744073710 0 0 0\n", &c) == -1);
+	CHECK(loadstats_parse_cpu("", &c) == -1);
 
 	/* Our own process and the machine through /proc. */
-	CHECK(loadstats_machine_busy_us(&v, NULL) == 0 && v > 0);
+	CHECK(
+	    loadstats_machine_cpu(&m, NULL) == 0 && m.busy_us > 0 && m.idle_us > 0 && m.cpus >= 1);
 	CHECK(loadstats_proc_cpu_us(getpid(), &v, NULL) == 0);
 	CHECK(loadstats_proc_rss_kib(getpid(), &v, NULL) == 0 && v > 0);
 	CHECK(loadstats_proc_rss_kib(0x7ffffff, &v, NULL) == -1);

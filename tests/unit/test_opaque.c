@@ -1,4 +1,4 @@
-/* Unit tests for src/stun/opaque.c: password preparation (OpaqueString / SASLprep subset). */
+/* Unit tests for src/common/opaque.c: password preparation (OpaqueString / SASLprep subset). */
 #include <string.h>
 
 #include "turnpike/opaque.h"

@@ -16,9 +16,8 @@
 
 #include <sqlite3.h>
 
-#include "turnpike/integrity.h"
+#include "turnpike/credkey.h"
 #include "turnpike/store.h"
-#include "turnpike/stun.h"
 #include "unit.h"
 
 /* coturn's SQLite schema as its turnadmin creates it (turndb/schema.sql). */
@@ -233,10 +232,8 @@ test_users(void)
 
 	CHECK(store_user_set(s, "example.org", "alice", "secret", &cause) == 0);
 	CHECK(store_user_lookup(s, "example.org", "alice", &res, &cause) == CREDS_FOUND);
-	integrity_key_long_term(STUN_PWALG_MD5, "alice", 5, "example.org", 11, "secret", 6, md5,
-	    &len);
-	integrity_key_long_term(STUN_PWALG_SHA256, "alice", 5, "example.org", 11, "secret", 6, sha,
-	    &len);
+	credkey_long_term(CREDKEY_MD5, "alice", 5, "example.org", 11, "secret", 6, md5, &len);
+	credkey_long_term(CREDKEY_SHA256, "alice", 5, "example.org", 11, "secret", 6, sha, &len);
 	CHECK(res.nkeys == 1 && memcmp(res.keys[0].md5, md5, 16) == 0);
 	CHECK(res.keys[0].has_sha256 && memcmp(res.keys[0].sha256, sha, 32) == 0);
 	CHECK(store_user_list(s, NULL, collect, &r, &cause) == 0 && r.n == 1);
@@ -312,11 +309,9 @@ test_userhash(void)
 	CHECK(raw_exec(path,
 		  "INSERT INTO turnusers_lt (realm, name, hmackey) VALUES ('example.org', 'dave', "
 		  "'00112233445566778899aabbccddeeff')") == 0);
-	integrity_key_long_term(STUN_PWALG_MD5, "alice", 5, "example.org", 11, "secret", 6, md5,
-	    &len);
-	integrity_key_long_term(STUN_PWALG_SHA256, "alice", 5, "example.org", 11, "secret", 6, sha,
-	    &len);
-	integrity_userhash("alice", 5, "example.org", 11, h);
+	credkey_long_term(CREDKEY_MD5, "alice", 5, "example.org", 11, "secret", 6, md5, &len);
+	credkey_long_term(CREDKEY_SHA256, "alice", 5, "example.org", 11, "secret", 6, sha, &len);
+	credkey_userhash("alice", 5, "example.org", 11, h);
 	CHECKM(store_user_lookup_hash(s, "example.org", h, name, &res, &cause) == CREDS_FOUND &&
 		strcmp(name, "alice") == 0 && res.nkeys == 1 &&
 		memcmp(res.keys[0].md5, md5, 16) == 0 && res.keys[0].has_sha256 &&
@@ -328,12 +323,12 @@ test_userhash(void)
 	h[31] ^= 1;
 	CHECKM(store_user_lookup_hash(s, "example.org", h, name, &res, &cause) == CREDS_UNKNOWN,
 	    "a wrong hash finds no one");
-	integrity_userhash("dave", 4, "example.org", 11, h);
+	credkey_userhash("dave", 4, "example.org", 11, h);
 	CHECKM(store_user_lookup_hash(s, "example.org", h, name, &res, &cause) == CREDS_FOUND &&
 		strcmp(name, "dave") == 0 && res.keys[0].md5[0] == 0x00 &&
 		res.keys[0].md5[1] == 0x11 && !res.keys[0].has_sha256,
 	    "a user another client wrote with coturn's schema is found by USERHASH");
-	integrity_userhash("carol", 5, "other.org", 9, h);
+	credkey_userhash("carol", 5, "other.org", 9, h);
 	CHECK(store_user_lookup_hash(s, "other.org", h, name, &res, &cause) == CREDS_FOUND &&
 	    strcmp(name, "carol") == 0);
 	CHECK(store_user_delete(s, "other.org", "carol", &cause) == 0);
@@ -646,7 +641,7 @@ test_turnadmin(void)
 	snprintf(cmd, sizeof cmd, "turnadmin -a -b %s -u bob -r example.org -p pw >/dev/null 2>&1",
 	    path);
 	CHECK(system(cmd) == 0);
-	integrity_userhash("bob", 3, "example.org", 11, hash);
+	credkey_userhash("bob", 3, "example.org", 11, hash);
 	s = open_ok(path);
 	CHECKM(s != NULL &&
 		store_user_lookup_hash(s, "example.org", hash, name, &res, &cause) == CREDS_FOUND &&

@@ -26,7 +26,7 @@
 
 #include "turnpike/cause.h"
 #include "turnpike/log.h"
-#include "turnpike/oauth.h"
+#include "turnpike/oauthkey.h"
 #include "turnpike/store.h"
 #include "turnpike/usercache.h"
 #include "turnpike/userdb.h"
@@ -217,7 +217,7 @@ userdb_load_oauth(void *arg, const struct store_oauth_key *row)
 	struct oauth_key k, *grown;
 	const char *errstr;
 
-	if (oauth_key_make(row->kid, row->ikm_key, row->as_rs_alg, row->timestamp, row->lifetime,
+	if (oauthkey_make(row->kid, row->ikm_key, row->as_rs_alg, row->timestamp, row->lifetime,
 		row->realm, &k, &errstr) == -1) {
 		if (!l->u->okeys_warned)
 			log_warnx("userdb %s: oauth key \"%s\" ignored: %s", l->u->label, row->kid,

@@ -12,11 +12,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "turnpike/worker.h"
+#include "turnpike/worker_job.h"
 
 struct event_base;
 struct fanout;
 struct fanout_call;
+struct worker;
 
 /* One worker's part of a call: the first member of the caller's job struct. */
 struct fanout_job {

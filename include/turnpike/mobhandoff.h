@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "turnpike/turn.h"
-#include "turnpike/worker.h"
+#include "turnpike/worker_job.h"
 
 /* What a worker does for its hand-off; arg is the one given to mobhandoff_create. */
 struct mobhandoff_ops {

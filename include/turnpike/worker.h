@@ -19,6 +19,7 @@
 #include "turnpike/dtls.h"
 #include "turnpike/metrics.h"
 #include "turnpike/preamble.h"
+#include "turnpike/worker_job.h"
 
 struct binding_config;
 struct connlimit;
@@ -34,14 +35,6 @@ struct turn_config;
 struct turn_now;
 struct turn_stats;
 struct worker;
-
-/* Work another thread asks of a worker: run is called on the worker's thread. */
-struct worker_job {
-	struct worker_job *next;
-	void (*run)(struct worker_job *job, struct turn *t, const struct turn_now *now);
-	/* Optional: instead of run, for a job the worker will never run (it stopped). */
-	void (*cancel)(struct worker_job *job);
-};
 
 /*
  * What every worker reads and nobody changes while they run. A reload builds

@@ -1,8 +1,9 @@
 /*
  * Worker threads. A worker reads its UDP sockets in batches and hands STUN
  * messages and ChannelData to its TURN core; accepted TCP/TLS sockets arrive
- * through a locked queue and a notify pipe, become bufferevents, and are
- * framed, handed over and timed out here. Relay sockets live in relay.c.
+ * through a locked queue and a notify pipe and become clientconn.c's
+ * connections, whose frames come back here for the core. Relay sockets live
+ * in relay.c.
  * All of a worker's state is touched by its thread only, except the queue
  * (under its lock) and the notify pipe.
  */
@@ -12,31 +13,24 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "turnpike/addr.h"
 #include "turnpike/binding.h"
 #include "turnpike/chandata.h"
-#include "turnpike/connlimit.h"
+#include "turnpike/clientconn.h"
 #include "turnpike/creds.h"
 #include "turnpike/dtls.h"
 #include "turnpike/dtlsrec.h"
-#include "turnpike/framing.h"
 #include "turnpike/integrity.h"
 #include "turnpike/listener.h"
 #include "turnpike/log.h"
@@ -56,25 +50,10 @@
 
 #define WORKER_DGRAM_MAX 4096 /* larger datagrams are dropped */
 #define WORKER_BATCHES 8      /* batches per wakeup before yielding */
-/* Buffered input per connection: the largest frame (64 KiB + header) fits. */
-#define WORKER_CONN_INPUT_MAX (65536 + 64)
-/* Unsent output per connection before the peer counts as not reading. */
-#define WORKER_CONN_OUTPUT_MAX (256 * 1024)
 /* Relayed data beyond this much unsent output is dropped, leaving room for answers. */
 #define WORKER_CONN_RELAY_MAX (192 * 1024)
 /* Sources tracked for unauth-rate-limit: bounded memory, least recently used evicted. */
 #define WORKER_UNAUTH_SLOTS 4096
-/* A connection without a complete frame for this long, and no allocation, is closed. */
-#define WORKER_IDLE_SECONDS 60
-/* Deadlines that trickled bytes do not extend: a TLS handshake, one frame. */
-#define WORKER_HANDSHAKE_SECONDS 10
-#define WORKER_FRAME_SECONDS 10
-/* Unsent output may take this long to drain before the peer counts as gone. */
-#define WORKER_WRITE_SECONDS 60
-/* At most one warning per this many seconds for refused connections. */
-#define WORKER_REFUSE_WARN_S 10
-/* A PROXY header, and the first byte after it, must arrive within this. */
-#define WORKER_PROXY_SECONDS 5
 /* UDP clients one worker tracks behind PROXY v2 balancers (proxy-protocol=udp). */
 #define WORKER_PROXY_CLIENTS 16384
 /* At most one authentication failure warning per this many seconds. */
@@ -94,27 +73,6 @@ struct worker_udp {
 	int fd;
 	struct sockaddr_storage addr; /* bound; a wildcard learns each local address */
 	struct event *ev;
-};
-
-struct worker_conn {
-	struct worker *w;
-	struct relay_conn rc;     /* the core's conn; rc.bev is the connection */
-	struct turn_5tuple tuple; /* client, and the local address it reached */
-	uint64_t id;
-	bool tls;
-	bool stun_seen;      /* a STUN message came: ChannelData may follow */
-	bool detached;       /* the core forgot it (allocation deleted) */
-	bool handshaken;     /* TLS: the handshake completed */
-	bool counted;        /* holds a place in the connlimit */
-	const char *closing; /* why, once reading stopped to flush the answers */
-	bool fault;
-	uint64_t opened_ms;    /* monotonic */
-	uint64_t progress_ms;  /* the last complete frame (or the open, or the handshake) */
-	uint64_t frame_ms;     /* the first byte of the incomplete frame buffered; 0: none */
-	size_t buffered;       /* bytes of that frame, in the worker's input total */
-	struct event *handoff; /* RFC 6062: to another worker, once out of its callbacks */
-	struct worker *owner;  /* the worker owning the CONNECTION-ID (handoff) */
-	LIST_ENTRY(worker_conn) entry;
 };
 
 /* What became of a message before the core: hand it over, answered, or not STUN. */
@@ -146,10 +104,8 @@ struct worker {
 	struct worker_udp *udp;
 	size_t nudp;
 	struct relay_client_sock *csocks; /* the UDP sockets, as relay.c sends to clients */
-	LIST_HEAD(, worker_conn) conns;
-	struct preambles *pre;    /* accepted, not yet TLS or plain */
-	struct proxymap *proxied; /* proxy-protocol=udp: client to balancer flow */
-	uint64_t next_conn_id;
+	struct clientconns *conns;        /* TCP and TLS clients */
+	struct proxymap *proxied;         /* proxy-protocol=udp: client to balancer flow */
 	struct udpio_rx *rx;
 	struct turn *turn;
 	struct relay *relay;
@@ -158,7 +114,6 @@ struct worker {
 	struct event *tick;           /* once a second: expiry */
 	struct iplimit *unauth;       /* 401s per UDP source; NULL: no limit */
 	struct tbucket answer_budget; /* unauth-answer-budget's share, when set */
-	size_t buffered;              /* bytes of incomplete frames over the connections */
 	uint8_t tx[TURN_RESPONSE_MAX];
 	uint64_t rx_us; /* when the input being handled was read, monotonic */
 	struct worker_stats stats;
@@ -168,23 +123,6 @@ struct worker {
 	struct mobhandoff *mob; /* RFC 8016 moves across workers */
 };
 
-/* A connection on its way to another worker, with what its buffers held. */
-struct worker_adopt {
-	struct worker_job job;
-	struct worker *to;
-	int fd;
-	SSL *ssl;     /* TLS, the session going along; NULL for TCP */
-	bool counted; /* holds a place in the connlimit */
-	struct turn_5tuple tuple;
-	uint8_t *in, *out;
-	size_t inlen, outlen;
-};
-
-static void worker_conn_close(struct worker_conn *, const char *, bool);
-static void worker_conn_finish(struct worker_conn *, const char *, bool);
-static int worker_conn_handoff(struct worker_conn *, const struct stun_msg *);
-static void worker_adopt_run(struct worker_job *, struct turn *, const struct turn_now *);
-static void worker_conn_bound(struct worker_conn *, const struct turn_reply *, size_t, size_t);
 static bool worker_mobility_route(struct worker_udp *, const struct turn_5tuple *,
     const struct stun_msg *, const uint8_t *, size_t);
 
@@ -525,8 +463,9 @@ worker_mobility_route(struct worker_udp *u, const struct turn_5tuple *t, const s
 	    w->npeers > 1 && turn_mobility_tag(w->turn, m, &tag) == 0 ? tag : -1, p, len);
 }
 
+/* A job for worker n (RFC 8016 datagrams, RFC 6062 connections). */
 static void
-worker_mob_post(void *arg, size_t n, struct worker_job *job)
+worker_peer_post(void *arg, size_t n, struct worker_job *job)
 {
 	struct worker *w = arg;
 
@@ -565,7 +504,7 @@ worker_mob_drop(void *arg)
 }
 
 static const struct mobhandoff_ops worker_mob_ops = {
-    .post = worker_mob_post,
+    .post = worker_peer_post,
     .deliver = worker_mob_deliver,
     .has_allocation = worker_mob_has_allocation,
     .drop = worker_mob_drop,
@@ -632,747 +571,111 @@ worker_udp_read(evutil_socket_t fd, short what, void *arg)
 	relay_flush_peers(u->w->relay);
 }
 
-/* A per-connection log line: info with verbose, debug otherwise. */
-static void __attribute__((format(printf, 2, 3)))
-worker_conn_log(const struct worker_conn *c, const char *fmt, ...)
+/* What the connections read of the setup. */
+static void
+worker_conn_config(const struct worker_setup *setup, struct clientconn_config *cc)
 {
-	char msg[512], addr[ADDR_STRLEN];
-	va_list ap;
-
-	if (!c->w->setup->verbose && !log_level_enabled(LOG_LEVEL_DEBUG))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	addr_fmt((const struct sockaddr *)&c->tuple.client, true, addr, sizeof addr);
-	if (c->w->setup->verbose) {
-		log_info("w%d.c%llu %s %s: %s", c->w->id, (unsigned long long)c->id,
-		    c->tls ? "TLS" : "TCP", addr, msg);
-	} else {
-		log_debug("w%d.c%llu %s %s: %s", c->w->id, (unsigned long long)c->id,
-		    c->tls ? "TLS" : "TCP", addr, msg);
-	}
+	cc->verbose = setup->verbose;
+	cc->input_budget = setup->stream_input_budget;
+	cc->connlimit = setup->connlimit;
+	cc->ssl_ctx = setup->ssl_ctx;
+	cc->proxy_from = setup->proxy_from;
+	cc->nproxy_from = setup->nproxy_from;
 }
 
-/* One complete STUN frame: to the core, or close on a message that is not STUN. */
-static int
-worker_conn_stun(struct worker_conn *c, const uint8_t *p, size_t len, const struct turn_now *now)
+static void
+worker_conn_input(void *arg)
 {
-	struct worker *w = c->w;
+	struct worker *w = arg;
+
+	w->rx_us = worker_now_us();
+}
+
+/* One complete STUN frame from a TCP/TLS client: to the core, or close on one that is not STUN. */
+static int
+worker_conn_stun(void *arg, struct clientconn *c, const uint8_t *p, size_t len,
+    const struct turn_now *now)
+{
+	struct worker *w = arg;
+	const struct turn_5tuple *t = clientconn_tuple(c);
+	const struct sockaddr *client = (const struct sockaddr *)&t->client;
+	struct bufferevent *bev;
 	struct stun_msg m;
 	size_t outlen;
 	struct turn_reply reply;
 	char session[32];
+	uint8_t tag;
 	int rc = 0;
 	bool core = false;
 
-	switch (worker_decode(w, &m, p, len, (const struct sockaddr *)&c->tuple.client, &outlen)) {
+	switch (worker_decode(w, &m, p, len, client, &outlen)) {
 	case WORKER_MSG_NOT_STUN:
-		worker_conn_finish(c, "not a STUN message", true);
+		clientconn_finish(c, "not a STUN message", true);
 		return -1;
 	case WORKER_MSG_CORE:
-		if (worker_conn_handoff(c, &m) == 0)
+		if (turn_connection_tag(&m, &tag) == 0 && clientconn_handoff(c, tag) == 0)
 			return -1; /* another worker's CONNECTION-ID: it answers */
 		core = true;
-		c->stun_seen = true;
-		relay_begin(w->relay, &c->rc);
-		rc = turn_handle_message(w->turn, &c->tuple, &c->rc, &m, now, w->tx, sizeof w->tx,
-		    &outlen, &reply);
+		clientconn_set_stun(c);
+		relay_begin(w->relay, clientconn_relay(c));
+		rc = turn_handle_message(w->turn, t, clientconn_relay(c), &m, now, w->tx,
+		    sizeof w->tx, &outlen, &reply);
 		relay_end(w->relay);
-		worker_warn_auth(&reply, (const struct sockaddr *)&c->tuple.client);
+		worker_warn_auth(&reply, client);
 		if (log_level_enabled(LOG_LEVEL_DEBUG)) {
-			snprintf(session, sizeof session, "w%d.c%llu", w->id,
-			    (unsigned long long)c->id);
-			worker_log_msg(session, c->tls ? "TLS" : "TCP", &m,
-			    (const struct sockaddr *)&c->tuple.client, outlen);
+			clientconn_session(c, session, sizeof session);
+			worker_log_msg(session, t->transport == TURN_TLS ? "TLS" : "TCP", &m,
+			    client, outlen);
 		}
 		break;
 	case WORKER_MSG_ANSWERED:
 		break;
 	}
-	if (outlen > 0 && bufferevent_write(c->rc.bev, w->tx, outlen) != 0) {
-		worker_conn_close(c, "out of memory", true);
+	if (outlen > 0 && clientconn_write(c, w->tx, outlen) != 0)
 		return -1;
-	}
 	if (core && outlen > 0 && rc == 0)
 		worker_allocate_done(w, &m, w->tx, outlen);
 	if (rc != 0) {
-		worker_conn_finish(c, "ended by the TURN core", true);
+		clientconn_finish(c, "ended by the TURN core", true);
 		return -1;
 	}
 	if (core && reply.bound != NULL) {
-		worker_conn_bound(c, &reply, len, outlen);
-		return -1; /* raw bytes from now on */
+		/* RFC 6062 §5.4: raw bytes from now on, between the client and its peer. */
+		if ((bev = clientconn_bound(c, len, outlen)) != NULL)
+			relay_splice(w->relay, reply.bound, bev);
+		return -1;
 	}
 	return 0;
 }
 
-/*
- * One complete ChannelData frame (RFC 8656 §12.5). A channel needs a
- * ChannelBind on this connection first, so ChannelData before any STUN message
- * is garbage ("GET " reads as channel 0x4745): close.
- */
-static int
-worker_conn_chandata(struct worker_conn *c, const uint8_t *p, size_t len,
+static void
+worker_conn_chandata(void *arg, struct clientconn *c, uint16_t ch, const uint8_t *data, size_t len,
     const struct turn_now *now)
 {
-	const uint8_t *data;
-	const char *errstr;
-	size_t dlen, used;
-	uint16_t ch;
+	struct worker *w = arg;
 
-	if (!c->stun_seen) {
-		worker_conn_finish(c, "ChannelData before any STUN message", true);
-		return -1;
-	}
-	if (chandata_decode(p, len, true, &ch, &data, &dlen, &used, &errstr) != 0) {
-		worker_conn_finish(c, errstr, true);
-		return -1;
-	}
-	if (turn_handle_chandata(c->w->turn, &c->tuple, ch, data, dlen, now) != 0)
-		turn_drop_unowned(c->w->turn);
-	return 0;
-}
-
-/* The frame at the head of the input, when complete: 1 handled, 0 wait, -1 closed. */
-static int
-worker_conn_frame(struct worker_conn *c, struct evbuffer *in, size_t len,
-    const struct turn_now *now)
-{
-	size_t hlen = len < STUN_HEADER_LEN ? len : STUN_HEADER_LEN, need;
-	const char *errstr;
-	uint8_t *p;
-	int kind = 0, rc;
-
-	if ((p = evbuffer_pullup(in, (ssize_t)hlen)) == NULL) {
-		worker_conn_close(c, "out of memory", true);
-		return -1;
-	}
-	if (framing_next(p, hlen, &need, &kind, &errstr) != 0) {
-		worker_conn_finish(c, errstr, true);
-		return -1;
-	}
-	if (kind == FRAMING_CHANDATA && !c->stun_seen)
-		return worker_conn_chandata(c, p, hlen, now); /* closes at the header */
-	if (need == 0 || need > len)
-		return 0; /* wait for the rest */
-	if ((p = evbuffer_pullup(in, (ssize_t)need)) == NULL) {
-		worker_conn_close(c, "out of memory", true);
-		return -1;
-	}
-	if (kind == FRAMING_CHANDATA)
-		rc = worker_conn_chandata(c, p, need, now);
-	else
-		rc = worker_conn_stun(c, p, need, now);
-	if (rc != 0)
-		return -1;
-	evbuffer_drain(in, need);
-	return 1;
-}
-
-/*
- * The connection whose incomplete frame holds the most bytes (the oldest of
- * equals): the one to close when the worker is over its stream-input-budget.
- */
-static struct worker_conn *
-worker_conn_biggest(struct worker *w)
-{
-	struct worker_conn *c, *big = NULL;
-
-	LIST_FOREACH(c, &w->conns, entry)
-	{
-		if (c->closing != NULL || c->buffered == 0)
-			continue;
-		if (big == NULL || c->buffered > big->buffered ||
-		    (c->buffered == big->buffered && c->frame_ms < big->frame_ms))
-			big = c;
-	}
-	return big;
-}
-
-/* len bytes of an incomplete frame stay buffered: the deadline and the worker's budget. */
-static void
-worker_conn_buffered(struct worker_conn *c, size_t len, uint64_t now_ms)
-{
-	struct worker *w = c->w;
-	struct worker_conn *big;
-	/* Never less than one frame of the largest size: that one must fit. */
-	size_t budget = w->setup->stream_input_budget > WORKER_CONN_INPUT_MAX
-	    ? w->setup->stream_input_budget
-	    : WORKER_CONN_INPUT_MAX;
-
-	if (len == 0)
-		c->frame_ms = 0;
-	else if (c->frame_ms == 0)
-		c->frame_ms = now_ms;
-	w->buffered = w->buffered - c->buffered + len;
-	c->buffered = len;
-	while (w->buffered > budget && (big = worker_conn_biggest(w)) != NULL) {
-		w->stats.conns_input_budget++;
-		worker_conn_close(big, "over stream-input-budget: the largest incomplete frame",
-		    true);
-	}
-}
-
-/* Splits the input into frames (RFC 8656 §12.5) and handles each one. */
-static void
-worker_conn_read(struct bufferevent *bev, void *arg)
-{
-	struct worker_conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct turn_now now;
-	size_t len;
-	int rc;
-
-	relay_now(&now);
-	c->w->rx_us = worker_now_us();
-	while ((len = evbuffer_get_length(in)) > 0) {
-		if ((rc = worker_conn_frame(c, in, len, &now)) < 0)
-			return;
-		if (rc == 0)
-			break;
-		c->progress_ms = now.mono_ms;
-		c->frame_ms = 0; /* what is left is a new frame */
-	}
-	if (evbuffer_get_length(bufferevent_get_output(bev)) > WORKER_CONN_OUTPUT_MAX) {
-		worker_conn_close(c, "peer does not read its responses", true);
-		return;
-	}
-	worker_conn_buffered(c, len, now.mono_ms);
-}
-
-/*
- * Once a second, deadlines that bytes trickled in do not extend: a TLS
- * handshake and a frame must complete within 10 s. A connection that holds no
- * allocation and completed no frame for 60 s is idle; one that holds an
- * allocation lives as long as it (RFC 8656 §6.2: its lifetime is the client's
- * to keep). The reason, or NULL when the connection may stay.
- */
-static const char *
-worker_conn_overdue(struct worker_conn *c, uint64_t now_ms)
-{
-	if (c->closing != NULL)
-		return NULL; /* flushing, bounded by the write timeout */
-	if (c->tls && !c->handshaken) {
-		if (now_ms - c->opened_ms < WORKER_HANDSHAKE_SECONDS * 1000)
-			return NULL;
-		c->handshaken = true; /* counted once as a failure */
-		c->w->stats.tls_handshake_failures++;
-		c->w->stats.conns_deadline++;
-		return "TLS handshake not completed in time";
-	}
-	if (c->frame_ms != 0 && now_ms - c->frame_ms >= WORKER_FRAME_SECONDS * 1000) {
-		c->w->stats.conns_deadline++;
-		return "frame not completed in time";
-	}
-	if (c->frame_ms == 0 && c->rc.allocs == 0 &&
-	    now_ms - c->progress_ms >= WORKER_IDLE_SECONDS * 1000) {
-		c->w->stats.conns_idle++;
-		return "idle";
-	}
-	return NULL;
-}
-
-static void
-worker_conn_sweep(struct worker *w, uint64_t now_ms)
-{
-	struct worker_conn *c, *next;
-	const char *why;
-
-	for (c = LIST_FIRST(&w->conns); c != NULL; c = next) {
-		next = LIST_NEXT(c, entry);
-		if ((why = worker_conn_overdue(c, now_ms)) != NULL)
-			worker_conn_close(c, why, true);
-	}
+	if (turn_handle_chandata(w->turn, clientconn_tuple(c), ch, data, len, now) != 0)
+		turn_drop_unowned(w->turn);
 }
 
 /* The allocation of a connection ends with it (RFC 8656 §3.1). */
 static void
-worker_conn_detach(struct worker_conn *c)
-{
-	if (c->detached)
-		return;
-	c->detached = true;
-	if (c->stun_seen)
-		turn_handle_disconnect(c->w->turn, &c->tuple);
-	relay_conn_gone(c->w->relay, &c->rc);
-}
-
-static void
-worker_conn_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct worker_conn *c = arg;
-	char reason[160];
-	const char *reason_str;
-	unsigned long e;
-	const unsigned char *alpn = NULL;
-	unsigned int alpnlen = 0;
-	SSL *ssl;
-
-	if (what & BEV_EVENT_CONNECTED) {
-		ssl = bufferevent_openssl_get_ssl(bev);
-		SSL_get0_alpn_selected(ssl, &alpn, &alpnlen);
-		worker_conn_log(c, "TLS handshake done (%s%s%.*s)", SSL_get_version(ssl),
-		    alpnlen > 0 ? ", ALPN " : "", (int)alpnlen, (const char *)alpn);
-		c->handshaken = true;
-		c->progress_ms = worker_mono_ms();
-		return;
-	}
-	if (c->tls && !c->handshaken) {
-		c->handshaken = true; /* counted once: EOF, error or timeout before it completed */
-		c->w->stats.tls_handshake_failures++;
-	}
-	if (c->closing != NULL) {
-		worker_conn_close(c, c->closing, c->fault); /* the flush failed */
-		return;
-	}
-	if (what & BEV_EVENT_EOF) {
-		worker_conn_finish(c, "closed by peer", false);
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT)
-		snprintf(reason, sizeof reason, "timed out");
-	else if (c->tls && (e = bufferevent_get_openssl_error(bev)) != 0) {
-		reason_str = ERR_reason_error_string(e);
-		snprintf(reason, sizeof reason, "TLS: %s",
-		    reason_str != NULL ? reason_str : "error");
-	} else {
-		snprintf(reason, sizeof reason, "%s",
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	}
-	worker_conn_close(c, reason, true);
-}
-
-/* The answers are written: now the connection can go. */
-static void
-worker_conn_drained(struct bufferevent *bev, void *arg)
-{
-	struct worker_conn *c = arg;
-
-	worker_conn_close(c, c->closing, c->fault);
-}
-
-/*
- * Ends a connection without losing the answers already queued (a good request
- * followed by garbage, or by the peer's half-close): reading stops and the
- * close waits for the output to drain, bounded by the write timeout.
- */
-static void
-worker_conn_finish(struct worker_conn *c, const char *reason, bool fault)
-{
-	worker_conn_detach(c); /* no more relayed data to wait for */
-	if (evbuffer_get_length(bufferevent_get_output(c->rc.bev)) == 0) {
-		worker_conn_close(c, reason, fault);
-		return;
-	}
-	c->closing = reason;
-	c->fault = fault;
-	bufferevent_disable(c->rc.bev, EV_READ);
-	bufferevent_setwatermark(c->rc.bev, EV_WRITE, 0, 0);
-	bufferevent_setcb(c->rc.bev, NULL, worker_conn_drained, worker_conn_event, c);
-}
-
-static void
-worker_conn_close(struct worker_conn *c, const char *reason, bool fault)
-{
-	worker_conn_detach(c);
-	worker_conn_log(c, "closed: %s", reason);
-	if (fault)
-		c->w->stats.conns_dropped++;
-	if (c->counted)
-		connlimit_release(c->w->setup->connlimit,
-		    (const struct sockaddr *)&c->tuple.client);
-	c->w->buffered -= c->buffered;
-	LIST_REMOVE(c, entry);
-	if (c->handoff != NULL)
-		event_free(c->handoff);
-	bufferevent_free(c->rc.bev);
-	if (c->tls)
-		ERR_clear_error(); /* nothing stale for the next connection's report */
-	free(c);
-}
-
-/*
- * RFC 6062 §5.4: the CONNECTION-BIND (len bytes, at the head of the input) was
- * answered: the connection leaves the worker's framing for the peer's splice.
- */
-static void
-worker_conn_bound(struct worker_conn *c, const struct turn_reply *reply, size_t len, size_t outlen)
-{
-	struct bufferevent *bev = c->rc.bev;
-	struct worker *w = c->w;
-
-	evbuffer_drain(bufferevent_get_input(bev), len);
-	if (outlen == 0) {
-		worker_conn_close(c, "no answer to a CONNECTION-BIND", true);
-		return;
-	}
-	worker_conn_log(c, "bound to a peer connection (RFC 6062)");
-	c->detached = true; /* no allocation on this 5-tuple: nothing to tell the core */
-	/* A data connection is counted with its peer connection, not in the connlimit. */
-	if (c->counted)
-		connlimit_release(w->setup->connlimit, (const struct sockaddr *)&c->tuple.client);
-	w->buffered -= c->buffered;
-	LIST_REMOVE(c, entry);
-	if (c->handoff != NULL)
-		event_free(c->handoff);
-	free(c);
-	relay_splice(w->relay, reply->bound, bev);
-}
-
-static struct bufferevent *
-worker_conn_bev(struct worker *w, int fd, bool tls)
-{
-	SSL *ssl;
-	struct bufferevent *bev;
-
-	if (!tls)
-		return bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if ((ssl = SSL_new(w->setup->ssl_ctx)) == NULL)
-		return NULL;
-	bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL)
-		SSL_free(ssl);
-	else
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
-}
-
-/* The connection's 5-tuple: the client (a PROXY header's source), and the local address. */
-static void
-worker_conn_tuple(struct worker_conn *c, const struct preamble_result *r)
-{
-	socklen_t sl = sizeof c->tuple.server;
-
-	c->tuple.client = r->client;
-	if (getsockname(r->fd, (struct sockaddr *)&c->tuple.server, &sl) != 0)
-		memset(&c->tuple.server, 0, sizeof c->tuple.server);
-	c->tuple.transport = r->tls ? TURN_TLS : TURN_TCP;
-}
-
-/* A copy of what buf holds, drained; NULL (and *len 0) when empty or out of memory. */
-static uint8_t *
-worker_buf_take(struct evbuffer *buf, size_t *len)
-{
-	uint8_t *p;
-
-	*len = evbuffer_get_length(buf);
-	if (*len == 0 || (p = malloc(*len)) == NULL) {
-		*len = 0;
-		return NULL;
-	}
-	evbuffer_remove(buf, p, *len);
-	return p;
-}
-
-static void
-worker_adopt_free(struct worker_adopt *a)
-{
-	free(a->in);
-	free(a->out);
-	free(a);
-}
-
-/*
- * Last step of a handoff, once libevent finalized the old bufferevent (its
- * finalizer, queued when it was freed, ran before this timer): the TLS
- * session gets its socket back and goes to the owner.
- */
-static void
-worker_handoff_post(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker_adopt *a = arg;
-
-	if (a->ssl != NULL && SSL_set_fd(a->ssl, a->fd) != 1) {
-		SSL_free(a->ssl);
-		close(a->fd);
-		worker_adopt_free(a);
-		return;
-	}
-	worker_post(a->to, &a->job);
-}
-
-/*
- * The descriptor, from a bufferevent about to be freed. A TCP one closes its
- * socket when finalized: a duplicate goes. A TLS one closes the socket its
- * session's BIO names: the session gets a BIO without one until then.
- */
-static int
-worker_handoff_fd(struct bufferevent *bev, SSL *ssl)
-{
-	BIO *none;
-	int fd = bufferevent_getfd(bev);
-
-	if (ssl == NULL)
-		return dup(fd);
-	if ((none = BIO_new_socket(-1, BIO_NOCLOSE)) == NULL || SSL_up_ref(ssl) != 1) {
-		BIO_free(none);
-		return -1;
-	}
-	SSL_set_bio(ssl, none, none);
-	return fd;
-}
-
-/* Out of the connection's callbacks: its descriptor and TLS session go to the owner. */
-static void
-worker_handoff_run(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker_conn *c = arg;
-	struct event_base *base = c->w->base;
-	struct worker_adopt *a;
-	struct timeval now = {0, 0};
-	SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->rc.bev) : NULL;
-
-	if ((a = calloc(1, sizeof *a)) == NULL ||
-	    (a->fd = worker_handoff_fd(c->rc.bev, ssl)) == -1) {
-		free(a);
-		worker_conn_close(c, "cannot hand over: out of resources", true);
-		return;
-	}
-	a->job.run = worker_adopt_run;
-	a->to = c->owner;
-	a->ssl = ssl;
-	a->tuple = c->tuple;
-	a->counted = c->counted;
-	c->counted = false; /* the place goes along */
-	a->in = worker_buf_take(bufferevent_get_input(c->rc.bev), &a->inlen);
-	a->out = worker_buf_take(bufferevent_get_output(c->rc.bev), &a->outlen);
-	worker_conn_log(c, "CONNECTION-BIND for worker %d: handed over", a->to->id);
-	worker_conn_close(c, "handed over", false); /* frees c */
-	if (event_base_once(base, -1, EV_TIMEOUT, worker_handoff_post, a, &now) != 0) {
-		if (ssl != NULL)
-			SSL_free(ssl);
-		close(a->fd);
-		worker_adopt_free(a);
-	}
-}
-
-/*
- * RFC 6062 §5.4: a CONNECTION-BIND whose CONNECTION-ID another worker issued
- * moves this connection there (the id's low byte names it); 0 when handed
- * over, -1 when this worker handles m.
- */
-static int
-worker_conn_handoff(struct worker_conn *c, const struct stun_msg *m)
-{
-	struct worker *w = c->w;
-	struct timeval now = {0, 0};
-	uint8_t tag;
-
-	if (turn_connection_tag(m, &tag) != 0 || tag == w->id || tag >= w->npeers ||
-	    c->rc.allocs != 0 || c->handoff != NULL)
-		return -1;
-	if ((c->handoff = evtimer_new(w->base, worker_handoff_run, c)) == NULL ||
-	    evtimer_add(c->handoff, &now) != 0) {
-		worker_conn_close(c, "cannot hand over: out of memory", true);
-		return 0;
-	}
-	c->owner = w->peers[tag];
-	bufferevent_disable(c->rc.bev, EV_READ | EV_WRITE);
-	return 0;
-}
-
-/* Links c (its bev, tuple and TLS flag set) into w and starts reading. */
-static void
-worker_conn_start(struct worker *w, struct worker_conn *c)
-{
-	struct timeval write_timeout = {WORKER_WRITE_SECONDS, 0};
-
-	c->w = w;
-	c->opened_ms = c->progress_ms = worker_mono_ms();
-	c->id = ++w->next_conn_id;
-	LIST_INSERT_HEAD(&w->conns, c, entry);
-	w->stats.conns++;
-	bufferevent_setcb(c->rc.bev, worker_conn_read, NULL, worker_conn_event, c);
-	bufferevent_setwatermark(c->rc.bev, EV_READ, 0, WORKER_CONN_INPUT_MAX);
-	bufferevent_set_timeouts(c->rc.bev, NULL, &write_timeout);
-	bufferevent_enable(c->rc.bev, EV_READ | EV_WRITE);
-}
-
-/*
- * max-connections-per-ip and the stream clients' share of the descriptors:
- * false (the socket closed, counted and logged at a limited rate) when over.
- * Taken at accept, or after the header on a PROXY listener (src is then the
- * header's client, not the balancer); released at close on the 5-tuple's client.
- */
-static bool
-worker_conn_admit(struct worker *w, int fd, const struct sockaddr *src, bool tls)
-{
-	char addr[ADDR_STRLEN];
-
-	if (w->setup->connlimit == NULL)
-		return true;
-	switch (connlimit_take(w->setup->connlimit, src)) {
-	case CONNLIMIT_OK:
-		return true;
-	case CONNLIMIT_PER_IP:
-		w->stats.conns_refused_per_ip++;
-		log_warnx_limited("conn-per-ip", WORKER_REFUSE_WARN_S,
-		    "%s connection from %s refused: max-connections-per-ip reached",
-		    tls ? "TLS" : "TCP", addr_fmt(src, false, addr, sizeof addr));
-		break;
-	case CONNLIMIT_TOTAL:
-		w->stats.conns_refused_fds++;
-		log_warnx_limited("conn-fd-share", WORKER_REFUSE_WARN_S,
-		    "%s connection from %s refused: TCP and TLS clients hold their share of the "
-		    "descriptors (the rest is kept for relays and UDP clients)",
-		    tls ? "TLS" : "TCP", addr_fmt(src, false, addr, sizeof addr));
-		break;
-	}
-	close(fd);
-	return false;
-}
-
-/* Takes over a socket whose preamble is done; on failure it is closed and counted. */
-static void
-worker_conn_open(struct worker *w, const struct preamble_result *r)
-{
-	struct worker_conn *c;
-	char via[ADDR_STRLEN];
-
-	if (r->proxy && !worker_conn_admit(w, r->fd, (const struct sockaddr *)&r->client, r->tls))
-		return;
-	if ((c = calloc(1, sizeof *c)) == NULL ||
-	    (c->rc.bev = worker_conn_bev(w, r->fd, r->tls)) == NULL) {
-		log_warnx("worker %d: cannot set up a connection: out of memory", w->id);
-		free(c);
-		close(r->fd);
-		if (w->setup->connlimit != NULL)
-			connlimit_release(w->setup->connlimit, (const struct sockaddr *)&r->client);
-		w->stats.conns_dropped++;
-		return;
-	}
-	c->counted = w->setup->connlimit != NULL;
-	worker_conn_tuple(c, r);
-	c->tls = r->tls;
-	worker_conn_start(w, c);
-	if (r->proxy_version != 0) {
-		worker_conn_log(c, "open (PROXY v%d from %s)", r->proxy_version,
-		    addr_fmt((const struct sockaddr *)&r->peer, true, via, sizeof via));
-	} else
-		worker_conn_log(c, "open");
-}
-
-/* A preamble ended: serve the connection, or count why it was refused. */
-static void
-worker_preamble_done(const struct preamble_result *r, enum preamble_status st, const char *why,
-    void *arg)
+worker_conn_gone(void *arg, const struct turn_5tuple *t, struct relay_conn *rc, bool stun)
 {
 	struct worker *w = arg;
-	char addr[ADDR_STRLEN];
 
-	if (st == PREAMBLE_OK) {
-		worker_conn_open(w, r);
-		return;
-	}
-	if (!r->proxy && w->setup->connlimit != NULL) /* taken at accept */
-		connlimit_release(w->setup->connlimit, (const struct sockaddr *)&r->peer);
-	if (st == PREAMBLE_CLOSED)
-		return;
-	w->stats.conns_dropped++;
-	if (!r->proxy)
-		return; /* a silent client: like an idle connection */
-	w->stats.proxy_refused[st]++;
-	log_warnx_limited("proxy-refused", WORKER_AUTH_WARN_S, "connection from %s closed: %s",
-	    addr_fmt((const struct sockaddr *)&r->peer, true, addr, sizeof addr), why);
+	if (stun)
+		turn_handle_disconnect(w->turn, t);
+	relay_conn_gone(w->relay, rc);
 }
 
-/* An accepted socket: its preamble first (PROXY header, TLS or plain). */
-static void
-worker_conn_accept(struct worker *w, const struct worker_item *it)
-{
-	struct preamble_rules rules = {
-	    .proxy = it->proxy,
-	    .tls = w->setup->ssl_ctx != NULL,
-	    .timeout_s = it->proxy ? WORKER_PROXY_SECONDS
-		: it->tls          ? WORKER_HANDSHAKE_SECONDS
-				   : WORKER_IDLE_SECONDS,
-	    .from = w->setup->proxy_from,
-	    .nfrom = w->setup->nproxy_from,
-	};
-
-	if (!it->proxy &&
-	    !worker_conn_admit(w, it->fd, (const struct sockaddr *)&it->peer, it->tls))
-		return;
-	if (preambles_add(w->pre, it->fd, (const struct sockaddr *)&it->peer, &rules) != 0) {
-		log_warnx("worker %d: cannot set up a connection: out of memory", w->id);
-		close(it->fd);
-		if (!it->proxy && w->setup->connlimit != NULL)
-			connlimit_release(w->setup->connlimit, (const struct sockaddr *)&it->peer);
-		w->stats.conns_dropped++;
-	}
-}
-
-/* A bufferevent for a connection handed over, its TLS session established. */
-static struct bufferevent *
-worker_adopt_bev(struct worker *w, struct worker_adopt *a)
-{
-	struct bufferevent *bev;
-
-	if (a->ssl == NULL)
-		return bufferevent_socket_new(w->base, a->fd, BEV_OPT_CLOSE_ON_FREE);
-	bev = bufferevent_openssl_socket_new(w->base, a->fd, a->ssl, BUFFEREVENT_SSL_OPEN,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (bev != NULL)
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
-}
-
-/* Puts bytes back at the end of a bufferevent's input (a socket one keeps it frozen). */
-static int
-worker_input_add(struct evbuffer *in, const uint8_t *p, size_t len, bool frozen)
-{
-	int rc;
-
-	if (len == 0)
-		return 0;
-	if (frozen)
-		evbuffer_unfreeze(in, 0);
-	rc = evbuffer_add(in, p, len);
-	if (frozen)
-		evbuffer_freeze(in, 0);
-	return rc;
-}
-
-/* On the owner's thread: the connection handed over, then its CONNECTION-BIND. */
-static void
-worker_adopt_run(struct worker_job *job, struct turn *t, const struct turn_now *now)
-{
-	struct worker_adopt *a = (struct worker_adopt *)job;
-	struct worker *w = a->to;
-	struct worker_conn *c;
-
-	(void)t;
-	(void)now;
-	if ((c = calloc(1, sizeof *c)) == NULL || (c->rc.bev = worker_adopt_bev(w, a)) == NULL) {
-		log_warnx("worker %d: cannot take a connection over: out of memory", w->id);
-		free(c);
-		if (a->ssl != NULL)
-			SSL_free(a->ssl);
-		close(a->fd);
-		if (a->counted)
-			connlimit_release(w->setup->connlimit,
-			    (const struct sockaddr *)&a->tuple.client);
-		w->stats.conns_dropped++;
-		worker_adopt_free(a);
-		return;
-	}
-	c->tuple = a->tuple;
-	c->tls = a->ssl != NULL;
-	c->handshaken = true;
-	c->counted = a->counted; /* its place in the connlimit came along */
-	worker_conn_start(w, c);
-	worker_conn_log(c, "taken over for its CONNECTION-BIND");
-	if ((a->outlen > 0 && bufferevent_write(c->rc.bev, a->out, a->outlen) != 0) ||
-	    worker_input_add(bufferevent_get_input(c->rc.bev), a->in, a->inlen, a->ssl == NULL) !=
-		0)
-		worker_conn_close(c, "out of memory", true);
-	else if (a->inlen > 0)
-		worker_conn_read(c->rc.bev, c);
-	worker_adopt_free(a);
-}
-
+static const struct clientconn_ops worker_conn_ops = {
+    .input = worker_conn_input,
+    .stun = worker_conn_stun,
+    .chandata = worker_conn_chandata,
+    .gone = worker_conn_gone,
+    .post = worker_peer_post,
+};
 static void
 worker_run_jobs(struct worker *w, struct worker_job *job)
 {
@@ -1425,7 +728,8 @@ worker_notify_read(evutil_socket_t fd, short what, void *arg)
 		worker_cancel_jobs(jobs);
 	for (; it != NULL; it = next) {
 		next = it->next;
-		worker_conn_accept(w, it);
+		clientconns_accept(w->conns, it->fd, (const struct sockaddr *)&it->peer, it->tls,
+		    it->proxy);
 		free(it);
 	}
 	if (stop)
@@ -1511,6 +815,7 @@ worker_switch_run(struct worker_job *job, struct turn *t, const struct turn_now 
 	struct worker_switch *sw = (struct worker_switch *)job;
 	struct worker *w = sw->w;
 	const struct worker_setup *old = NULL;
+	struct clientconn_config cc;
 
 	(void)now;
 	if (sw->setup != NULL && sw->setup->generation > w->setup->generation) {
@@ -1524,6 +829,8 @@ worker_switch_run(struct worker_job *job, struct turn *t, const struct turn_now 
 			dtls_set_ctx(w->dtls, sw->setup->dtls_ctx, sw->setup->verbose);
 		old = w->setup;
 		w->setup = sw->setup;
+		worker_conn_config(w->setup, &cc);
+		clientconns_configure(w->conns, &cc);
 	}
 	if (sw->drain)
 		turn_set_draining(t, true);
@@ -1551,14 +858,12 @@ static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct worker_conn *c;
 
 	/* One pass of the loop, then what it relayed over UDP leaves in batches. */
 	while (event_base_loop(w->base, EVLOOP_ONCE) == 0 && !event_base_got_break(w->base))
 		relay_pass_end(w->relay);
 	relay_flush(w->relay);
-	while ((c = LIST_FIRST(&w->conns)) != NULL)
-		worker_conn_close(c, "server stopping", false);
+	clientconns_close_all(w->conns, "server stopping");
 	dtls_close_all(w->dtls, "server stopping");
 	return NULL;
 }
@@ -1594,7 +899,20 @@ worker_join(struct worker *w)
 void
 worker_stats(const struct worker *w, struct worker_stats *st)
 {
+	const struct clientconn_stats *cs = clientconns_stats(w->conns);
+	size_t i;
+
 	*st = w->stats;
+	st->conns = cs->conns;
+	st->conns_dropped = cs->conns_dropped;
+	st->conns_refused_per_ip = cs->conns_refused_per_ip;
+	st->conns_refused_fds = cs->conns_refused_fds;
+	st->conns_deadline = cs->conns_deadline;
+	st->conns_idle = cs->conns_idle;
+	st->conns_input_budget = cs->conns_input_budget;
+	st->tls_handshake_failures = cs->tls_handshake_failures;
+	for (i = 0; i < PREAMBLE_NSTATUS; i++)
+		st->proxy_refused[i] += cs->proxy_refused[i]; /* UDP's are the worker's */
 	if (w->dtls != NULL)
 		dtls_get_stats(w->dtls, &st->dtls);
 }
@@ -1669,7 +987,7 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	portpool_expire(w->setup->pool, now.mono_ms);
 	if (w->dtls != NULL)
 		dtls_tick(w->dtls, &now);
-	worker_conn_sweep(w, now.mono_ms);
+	clientconns_sweep(w->conns, now.mono_ms);
 	/* A proxied client refreshes within its allocation's lifetime, or is gone. */
 	if (w->proxied != NULL)
 		proxymap_expire(w->proxied, now.mono_ms,
@@ -1776,18 +1094,26 @@ int
 worker_set_peers(struct worker *w, struct worker *const *all, size_t n)
 {
 	struct mobhandoff **mobs;
+	struct clientconns **conns;
 	size_t i;
-	int rc;
+	int rc = -1;
 
-	if ((w->peers = calloc(n, sizeof *w->peers)) == NULL ||
-	    (mobs = calloc(n, sizeof *mobs)) == NULL)
+	if ((w->peers = calloc(n, sizeof *w->peers)) == NULL)
 		return -1;
 	memcpy(w->peers, all, n * sizeof *all);
 	w->npeers = n;
-	for (i = 0; i < n; i++)
-		mobs[i] = all[i]->mob;
-	rc = mobhandoff_set_peers(w->mob, mobs, n);
+	mobs = calloc(n, sizeof *mobs);
+	conns = calloc(n, sizeof *conns);
+	if (mobs != NULL && conns != NULL) {
+		for (i = 0; i < n; i++) {
+			mobs[i] = all[i]->mob;
+			conns[i] = all[i]->conns;
+		}
+		if (mobhandoff_set_peers(w->mob, mobs, n) == 0)
+			rc = clientconns_set_peers(w->conns, conns, n);
+	}
 	free(mobs);
+	free(conns);
 	return rc;
 }
 
@@ -1795,6 +1121,7 @@ int
 worker_create(int id, const struct worker_setup *setup, struct worker **wp, char **cause)
 {
 	struct worker *w;
+	struct clientconn_config cc;
 
 	*wp = NULL;
 	if ((w = calloc(1, sizeof *w)) == NULL)
@@ -1802,7 +1129,6 @@ worker_create(int id, const struct worker_setup *setup, struct worker **wp, char
 	w->id = id;
 	w->setup = setup;
 	w->notify[0] = w->notify[1] = -1;
-	LIST_INIT(&w->conns);
 	pthread_mutex_init(&w->lock, NULL);
 	if ((w->rx = udpio_rx_create(WORKER_DGRAM_MAX)) == NULL ||
 	    (w->base = event_base_new()) == NULL) {
@@ -1820,7 +1146,8 @@ worker_create(int id, const struct worker_setup *setup, struct worker **wp, char
 		worker_fail(cause, id, "allocate the PROXY protocol client table");
 		goto fail;
 	}
-	if ((w->pre = preambles_create(w->base, worker_preamble_done, w)) == NULL) {
+	worker_conn_config(setup, &cc);
+	if ((w->conns = clientconns_create(id, w->base, &cc, &worker_conn_ops, w)) == NULL) {
 		worker_fail(cause, id, "allocate the connection preambles");
 		goto fail;
 	}
@@ -1864,7 +1191,7 @@ worker_free(struct worker *w)
 		close(it->fd); /* never admitted: nothing to give back */
 		free(it);
 	}
-	preambles_free(w->pre);
+	clientconns_free(w->conns);
 	proxymap_free(w->proxied);
 	mobhandoff_free(w->mob);
 	if (w->notify_ev != NULL)

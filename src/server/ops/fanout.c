@@ -13,6 +13,7 @@
 #include "turnpike/cause.h"
 #include "turnpike/fanout.h"
 #include "turnpike/log.h"
+#include "turnpike/worker.h"
 
 struct fanout {
 	struct worker *const *workers;

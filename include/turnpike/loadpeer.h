@@ -16,6 +16,13 @@ struct loadpeer {
 	uint64_t rx;                  /* datagrams received */
 	uint64_t tx;                  /* datagrams echoed */
 	uint64_t tx_fail;             /* echoes the kernel refused */
+	/*
+	 * Datagrams the kernel dropped at this socket because its receive buffer
+	 * was full, so this process (the generator), not the path to it, lost
+	 * them (SO_RXQ_OVFL; 0 where the kernel does not tell). Known as of the
+	 * last datagram read.
+	 */
+	uint64_t drops;
 };
 
 /*

@@ -99,6 +99,7 @@ struct load_alloc {
 	uint8_t sends;
 	uint8_t challenges;
 	uint8_t tuples; /* new client addresses taken after a 437 */
+	uint32_t drops; /* UDP: what the socket's full receive buffer dropped so far */
 	uint8_t tid[STUN_TID_LEN];
 	uint64_t t0_us;   /* first Allocate sent */
 	uint64_t next_ms; /* retransmission or timeout */
@@ -116,13 +117,21 @@ struct load_result {
 	uint64_t allocs_new_tuple; /* 437 to a first Allocate: tried again from a new address */
 	uint64_t setup_ok, setup_failed;
 	uint64_t client_tx, client_rx, peer_rx, peer_tx, send_errors, late, data_us;
+	/* dropped at this generator's own full receive buffers: clients', the echo peer's */
+	uint64_t client_drops, peer_drops;
 	uint64_t dealloc_ok, dealloc_failed;
 	uint64_t keep_ok, keep_failed;
 	uint64_t ramp_best, ramp_steps;
 	uint64_t ramp_rate[LOAD_MAX_STEPS];
-	uint64_t ramp_sent[LOAD_MAX_STEPS]; /* packets per second actually sent */
+	uint64_t ramp_sent[LOAD_MAX_STEPS];  /* packets per second actually sent */
+	uint64_t ramp_drops[LOAD_MAX_STEPS]; /* dropped at this generator's full sockets */
 	double ramp_loss[LOAD_MAX_STEPS];
-	bool ramp_short; /* the ramp stopped because this generator fell behind */
+	/*
+	 * The ramp stopped because this generator was the limit: it sent under
+	 * LOAD_OFFER_MIN of the rate, or every datagram lost in the step was
+	 * dropped by its own full receive buffers (its clients', its echo peer's).
+	 */
+	bool ramp_short;
 	struct loadstats_hist alloc_lat, rtt;
 	char error[LOAD_ERR_MAX];
 };
@@ -204,6 +213,21 @@ static const struct option load_longopts[] = {
     {"ramp-loss", required_argument, NULL, OPT_RAMP_LOSS},
     {NULL, 0, NULL, 0},
 };
+
+/*
+ * A client's UDP socket connected to dst. Each datagram read from it says how
+ * many its full receive buffer dropped so far (SO_RXQ_OVFL): this process's
+ * loss, not the server's.
+ */
+static int
+load_udp_socket(const struct sockaddr *dst, char **cause)
+{
+	int fd = netio_connect(dst, SOCK_DGRAM, 0, cause);
+
+	if (fd != -1)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &(int){1}, sizeof(int));
+	return fd;
+}
 
 static uint64_t
 load_now_us(void)
@@ -516,8 +540,7 @@ load_start(struct load_engine *e, struct load_alloc *a)
 	e->active++;
 	a->state = LOAD_ALLOC;
 	if (e->o->conn.transport == PROBE_UDP)
-		a->fd = netio_connect((const struct sockaddr *)&e->o->conn.server, SOCK_DGRAM, 0,
-		    &cause);
+		a->fd = load_udp_socket((const struct sockaddr *)&e->o->conn.server, &cause);
 	else if ((a->conn = turnconn_open(&e->o->conn, netio_now_ms() + LOAD_CONNECT_MS, &cause)) !=
 	    NULL)
 		a->fd = turnconn_fd(a->conn);
@@ -589,7 +612,7 @@ load_new_tuple(struct load_engine *e, struct load_alloc *a)
 	char *cause = NULL;
 	int fd;
 
-	fd = netio_connect((const struct sockaddr *)&e->o->conn.server, SOCK_DGRAM, 0, &cause);
+	fd = load_udp_socket((const struct sockaddr *)&e->o->conn.server, &cause);
 	if (fd == -1) {
 		load_fail(e, a, cause);
 		free(cause);
@@ -598,6 +621,7 @@ load_new_tuple(struct load_engine *e, struct load_alloc *a)
 	(void)epoll_ctl(e->ep, EPOLL_CTL_DEL, a->fd, NULL);
 	close(a->fd);
 	a->fd = fd;
+	a->drops = 0;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
 	ev.data.u32 = (uint32_t)(a - e->allocs);
@@ -703,21 +727,49 @@ load_message(struct load_engine *e, struct load_alloc *a, const uint8_t *p, size
 		load_response(e, a, p, len);
 }
 
+/* A UDP client's datagrams, with the socket's drop count. */
+static void
+load_readable_udp(struct load_engine *e, struct load_alloc *a)
+{
+	uint8_t ctl[CMSG_SPACE(sizeof(uint32_t))];
+	struct iovec iov = {.iov_base = e->buf, .iov_len = sizeof(e->buf)};
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	uint32_t dropped;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl;
+		mh.msg_controllen = sizeof(ctl);
+		if ((n = recvmsg(a->fd, &mh, 0)) < 0)
+			break;
+		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL &&
+			    cm->cmsg_len >= CMSG_LEN(sizeof(dropped))) {
+				memcpy(&dropped, CMSG_DATA(cm), sizeof(dropped));
+				if (dropped > a->drops) {
+					e->res->client_drops += dropped - a->drops;
+					a->drops = dropped;
+				}
+			}
+		load_message(e, a, e->buf, (size_t)n);
+	}
+}
+
 static void
 load_readable(struct load_engine *e, struct load_alloc *a)
 {
 	const uint8_t *p;
 	char *cause = NULL;
 	size_t len;
-	ssize_t n;
 	int i, rc;
 
 	if (a->conn == NULL) {
-		for (i = 0; i < 64; i++) {
-			if ((n = recv(a->fd, e->buf, sizeof(e->buf), 0)) < 0)
-				break;
-			load_message(e, a, e->buf, (size_t)n);
-		}
+		load_readable_udp(e, a);
 		return;
 	}
 	/* Everything buffered, as epoll does not see what TLS holds. */
@@ -976,6 +1028,8 @@ load_merge(struct load_result *dst, const struct load_result *src)
 	dst->peer_rx += src->peer_rx;
 	dst->peer_tx += src->peer_tx;
 	dst->send_errors += src->send_errors;
+	dst->client_drops += src->client_drops;
+	dst->peer_drops += src->peer_drops;
 	dst->late += src->late;
 	if (src->data_us > dst->data_us)
 		dst->data_us = src->data_us;
@@ -1051,6 +1105,7 @@ load_measure(const struct load_opts *o, struct load_server *srv, int stage)
 /* What one data step did: payloads sent, echoes received. */
 struct load_step {
 	uint64_t tx, rx;
+	uint64_t drops; /* datagrams this generator's full receive buffers dropped */
 };
 
 /* A data step runs in this process (e) or in the children behind the pipes. */
@@ -1070,18 +1125,20 @@ static int
 load_step(const struct load_opts *o, struct load_driver *d, uint64_t rate, struct load_step *out)
 {
 	struct load_step s;
-	uint64_t share, tx, rx;
+	uint64_t share, tx, rx, drops;
 	size_t p;
 
 	if (d->e != NULL) {
 		tx = d->e->res->client_tx;
 		rx = d->e->res->client_rx;
+		drops = d->e->peer.drops + d->e->res->client_drops;
 		d->e->step++;
 		if (d->nready > 0)
 			load_data(d->e, d->ready, d->nready, rate,
 			    (uint64_t)o->duration_s * 1000000u);
 		out->tx = d->e->res->client_tx - tx;
 		out->rx = d->e->res->client_rx - rx;
+		out->drops = d->e->peer.drops + d->e->res->client_drops - drops;
 		return 0;
 	}
 	for (p = 0; p < d->np; p++) {
@@ -1089,12 +1146,13 @@ load_step(const struct load_opts *o, struct load_driver *d, uint64_t rate, struc
 		if (write(d->down[p], &share, sizeof(share)) != (ssize_t)sizeof(share))
 			return -1;
 	}
-	out->tx = out->rx = 0;
+	out->tx = out->rx = out->drops = 0;
 	for (p = 0; p < d->np; p++) {
 		if (load_read_all(d->up[p], &s, sizeof(s)) == -1)
 			return -1;
 		out->tx += s.tx;
 		out->rx += s.rx;
+		out->drops += s.drops;
 	}
 	return 0;
 }
@@ -1123,12 +1181,15 @@ load_drive(const struct load_opts *o, struct load_driver *d, struct load_result 
 		r->ramp_rate[r->ramp_steps] = (uint64_t)rate;
 		r->ramp_sent[r->ramp_steps] = s.tx / o->duration_s;
 		r->ramp_loss[r->ramp_steps] = loss;
+		r->ramp_drops[r->ramp_steps] = s.drops;
 		/*
 		 * A step counts only at the rate it asked for: a generator that cannot
-		 * keep up sends less, sees no loss, and would ramp on forever.
+		 * keep up sends less, sees no loss, and would ramp on forever. A loss
+		 * that its own full receive buffers explain is its limit too.
 		 */
-		r->ramp_short = load_loss_ok(o, loss) &&
-		    (double)s.tx < LOAD_OFFER_MIN * rate * (double)o->duration_s;
+		r->ramp_short = load_loss_ok(o, loss)
+		    ? (double)s.tx < LOAD_OFFER_MIN * rate * (double)o->duration_s
+		    : s.drops > 0 && s.tx - s.rx <= s.drops;
 		if (!load_loss_ok(o, loss) || r->ramp_short) {
 			r->ramp_steps++;
 			break;
@@ -1154,8 +1215,8 @@ load_direct_open(struct load_engine *e)
 	for (i = 0; i < e->n; i++) {
 		a = &e->allocs[i];
 		a->state = LOAD_ALLOC;
-		if ((a->fd = netio_connect((const struct sockaddr *)&e->peer.addr, SOCK_DGRAM, 0,
-			 &cause)) == -1) {
+		if ((a->fd = load_udp_socket((const struct sockaddr *)&e->peer.addr, &cause)) ==
+		    -1) {
 			load_fail(e, a, cause);
 			free(cause);
 			cause = NULL;
@@ -1228,6 +1289,7 @@ load_engine_finish(struct load_engine *e)
 
 	e->res->peer_rx = e->peer.rx;
 	e->res->peer_tx = e->peer.tx;
+	e->res->peer_drops = e->peer.drops;
 	/* Refreshes still in flight end first (they rest in LOAD_READY). */
 	if (e->ep != -1)
 		load_settle(e, netio_now_ms() + LOAD_DEALLOC_MS);
@@ -1455,6 +1517,8 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 		    r->client_tx, r->peer_rx, load_loss(r->peer_rx, r->client_tx), r->peer_tx,
 		    r->client_rx, load_loss(r->client_rx, r->peer_tx),
 		    load_loss(r->client_rx, r->client_tx), r->send_errors, r->late);
+		printf(",\"generator_drops\":{\"clients\":%" PRIu64 ",\"echo_peer\":%" PRIu64 "}",
+		    r->client_drops, r->peer_drops);
 		printf(",\"rtt_us\":{\"p50\":%" PRIu64 ",\"p99\":%" PRIu64 ",\"p999\":%" PRIu64
 		       ",\"max\":%" PRIu64 "}",
 		    loadstats_percentile(&r->rtt, 50), loadstats_percentile(&r->rtt, 99),
@@ -1465,9 +1529,9 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 			    r->ramp_best, r->ramp_short ? "true" : "false");
 			for (i = 0; i < r->ramp_steps; i++)
 				printf("%s{\"pps\":%" PRIu64 ",\"sent_pps\":%" PRIu64
-				       ",\"loss\":%.6f}",
-				    i ? "," : "", r->ramp_rate[i], r->ramp_sent[i],
-				    r->ramp_loss[i]);
+				       ",\"loss\":%.6f,\"generator_drops\":%" PRIu64 "}",
+				    i ? "," : "", r->ramp_rate[i], r->ramp_sent[i], r->ramp_loss[i],
+				    r->ramp_drops[i]);
 			printf("]}");
 		}
 		if (s->have)
@@ -1512,11 +1576,16 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 	    r->setup_ok, r->setup_failed);
 	if (o->ramp) {
 		for (i = 0; i < r->ramp_steps; i++)
-			printf("ramp step %" PRIu64 " pps: sent %" PRIu64 " pps, loss %.4f%%\n",
-			    r->ramp_rate[i], r->ramp_sent[i], r->ramp_loss[i] * 100.0);
+			printf("ramp step %" PRIu64 " pps: sent %" PRIu64
+			       " pps, loss %.4f%%, %" PRIu64
+			       " dropped by this generator's full sockets\n",
+			    r->ramp_rate[i], r->ramp_sent[i], r->ramp_loss[i] * 100.0,
+			    r->ramp_drops[i]);
 		if (r->ramp_short)
 			printf("ramp stopped: this generator sent under %.0f%% of the last step's "
-			       "rate (it is the limit, not the server)\n",
+			       "rate, or its own full sockets dropped what was lost (it is the "
+			       "limit, "
+			       "not the server)\n",
 			    LOAD_OFFER_MIN * 100.0);
 		if (o->ramp_loss == 0.0)
 			printf("ramp highest rate without loss: %" PRIu64 " pps\n", r->ramp_best);
@@ -1530,6 +1599,9 @@ load_report(const struct load_opts *o, const struct load_result *r, const struct
 	    r->client_rx, load_loss(r->client_rx, r->peer_tx) * 100.0);
 	printf("round trip loss %.4f%% (%" PRIu64 " send errors, %" PRIu64 " late)\n",
 	    load_loss(r->client_rx, r->client_tx) * 100.0, r->send_errors, r->late);
+	printf("dropped by this generator's full receive buffers: %" PRIu64
+	       " at its clients, %" PRIu64 " at its echo peer\n",
+	    r->client_drops, r->peer_drops);
 	printf("rtt p50 %" PRIu64 " us, p99 %" PRIu64 " us, p99.9 %" PRIu64 " us\n",
 	    loadstats_percentile(&r->rtt, 50), loadstats_percentile(&r->rtt, 99),
 	    loadstats_percentile(&r->rtt, 99.9));

@@ -78,6 +78,8 @@ loadpeer_open(struct loadpeer *p, const struct sockaddr *ip, const char *netns, 
 		(void)setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	if (setsockopt(p->fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) == -1)
 		(void)setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	/* Each datagram read says how many the socket dropped so far (loadpeer.drops). */
+	(void)setsockopt(p->fd, SOL_SOCKET, SO_RXQ_OVFL, &(int){1}, sizeof(int));
 	if (bind(p->fd, ip, addr_len(ip)) == -1 ||
 	    getsockname(p->fd, (struct sockaddr *)&p->addr, &sl) == -1) {
 		cause_fail(cause, "echo peer bind: %s", strerror(errno));
@@ -99,7 +101,10 @@ unsigned int
 loadpeer_pump(struct loadpeer *p)
 {
 	static __thread uint8_t bufs[LOADPEER_BATCH][LOADPEER_DGRAM];
+	static __thread uint8_t ctl[LOADPEER_BATCH][CMSG_SPACE(sizeof(uint32_t))];
 	struct mmsghdr msgs[LOADPEER_BATCH];
+	struct cmsghdr *cm;
+	uint32_t dropped;
 	struct sockaddr_storage from[LOADPEER_BATCH];
 	struct iovec iov[LOADPEER_BATCH];
 	unsigned int handled = 0, batch, i, done;
@@ -114,13 +119,27 @@ loadpeer_pump(struct loadpeer *p)
 			msgs[i].msg_hdr.msg_iovlen = 1;
 			msgs[i].msg_hdr.msg_name = &from[i];
 			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			msgs[i].msg_hdr.msg_control = ctl[i];
+			msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i]);
 		}
 		if ((n = recvmmsg(p->fd, msgs, LOADPEER_BATCH, MSG_DONTWAIT, NULL)) <= 0)
 			break;
 		p->rx += (uint64_t)n;
 		handled += (unsigned int)n;
-		for (i = 0; i < (unsigned int)n; i++)
+		for (i = 0; i < (unsigned int)n; i++) {
 			iov[i].iov_len = msgs[i].msg_len;
+			/* The drop count so far (a running total); nothing of it is sent back. */
+			for (cm = CMSG_FIRSTHDR(&msgs[i].msg_hdr); cm != NULL;
+			     cm = CMSG_NXTHDR(&msgs[i].msg_hdr, cm))
+				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL &&
+				    cm->cmsg_len >= CMSG_LEN(sizeof(dropped))) {
+					memcpy(&dropped, CMSG_DATA(cm), sizeof(dropped));
+					if (dropped > p->drops)
+						p->drops = dropped;
+				}
+			msgs[i].msg_hdr.msg_control = NULL;
+			msgs[i].msg_hdr.msg_controllen = 0;
+		}
 		/* The received names and lengths stay in msgs: send them straight back. */
 		for (done = 0; done < (unsigned int)n;) {
 			s = sendmmsg(p->fd, msgs + done, (unsigned int)n - done, MSG_DONTWAIT);

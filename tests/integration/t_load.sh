@@ -157,7 +157,9 @@ tap_is "more allocations than descriptors: says to use --procs" "$?" "exit $RC: 
 load ramp0 "${CREDS[@]}" --ramp --ramp-start 100 --ramp-factor 2 --ramp-max 200 --ramp-loss 0 \
 	--allocations 4 --duration 1 "127.0.0.1:$PORT"
 check_json "ramp --ramp-loss 0: two loss-free steps, the highest 200 pps" "$T/ramp0.json" \
-	"[s['pps'] for s in j['ramp']['steps']] == [100, 200]" "j['ramp']['best_pps'] == 200"
+	"[s['pps'] for s in j['ramp']['steps']] == [100, 200]" "j['ramp']['best_pps'] == 200" \
+	"[s['generator_drops'] for s in j['ramp']['steps']] == [0, 0]" \
+	"j['generator_drops'] == {'clients': 0, 'echo_peer': 0}" "not j['ramp']['generator_limited']"
 check_json "the whole machine's busy time over the data phase is reported" "$T/ramp0.json" \
 	"j['machine']['busy_us'] > 0" "j['machine']['wall_us'] >= 2000000"
 

@@ -1,6 +1,6 @@
 /*
- * Long-term credential keys (RFC 8489 §9.2.2), USERHASH (RFC 8489 §14.4) and a
- * constant-time compare: pure functions over libcrypto digests (no SSL), shared by
+ * Long-term credential keys (RFC 8489 §9.2.2), USERHASH (RFC 8489 §14.4), HMAC and
+ * a constant-time compare: pure functions over libcrypto digests (no SSL), shared by
  * the STUN codec and the credential store.
  */
 #ifndef TURNPIKE_CREDKEY_H
@@ -20,6 +20,14 @@ enum credkey_alg {
 #define CREDKEY_SHA256_LEN 32
 #define CREDKEY_MAX_LEN 32
 #define CREDKEY_USERHASH_LEN 32
+#define CREDKEY_HMAC_SHA1_LEN 20
+#define CREDKEY_HMAC_SHA256_LEN 32
+
+/* A piece of the bytes a digest or MAC covers. */
+struct credkey_part {
+	const uint8_t *p;
+	size_t len;
+};
 
 /*
  * Long-term key (RFC 8489 §9.2.2): MD5 or SHA-256 of "username:realm:password" with
@@ -33,6 +41,14 @@ int credkey_long_term(uint16_t alg, const char *user, size_t userlen, const char
 /* USERHASH (RFC 8489 §14.4): SHA-256("username:realm"), 32 bytes. */
 void credkey_userhash(const char *user, size_t userlen, const char *realm, size_t realmlen,
     uint8_t out[CREDKEY_USERHASH_LEN]);
+
+/*
+ * HMAC-SHA1 (sha256 false, 20 bytes) or HMAC-SHA256 (32 bytes) under key of the
+ * concatenation of parts[0..nparts) into out, which has room for 32 bytes; -1 only
+ * when libcrypto fails.
+ */
+int credkey_hmac(bool sha256, const uint8_t *key, size_t keylen, const struct credkey_part *parts,
+    int nparts, uint8_t *out);
 
 /* Constant-time equality of two byte arrays of length n. */
 bool credkey_equal(const void *a, const void *b, size_t n);

@@ -16,8 +16,8 @@
 #define INTEGRITY_MD5_KEY_LEN CREDKEY_MD5_LEN
 #define INTEGRITY_SHA256_KEY_LEN CREDKEY_SHA256_LEN
 #define INTEGRITY_MAX_KEY_LEN CREDKEY_MAX_LEN
-#define INTEGRITY_SHA1_LEN 20
-#define INTEGRITY_SHA256_LEN 32
+#define INTEGRITY_SHA1_LEN CREDKEY_HMAC_SHA1_LEN
+#define INTEGRITY_SHA256_LEN CREDKEY_HMAC_SHA256_LEN
 
 /* credkey_long_term (RFC 8489 §9.2.2); alg is enum stun_pwalg, whose numbers credkey shares. */
 int integrity_key_long_term(uint16_t alg, const char *user, size_t userlen, const char *realm,

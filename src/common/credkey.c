@@ -1,21 +1,17 @@
 /*
- * Long-term credential keys (RFC 8489 §9.2.2) and USERHASH (§14.4) over OpenSSL 3
- * libcrypto digests, and a constant-time compare.
+ * Long-term credential keys (RFC 8489 §9.2.2), USERHASH (§14.4) and HMAC over
+ * OpenSSL 3 libcrypto, and a constant-time compare.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "turnpike/credkey.h"
 #include "turnpike/opaque.h"
-
-/* A piece of the bytes a digest covers. */
-struct credkey_part {
-	const uint8_t *p;
-	size_t len;
-};
 
 /* Prepared passwords up to this size stay on the stack. */
 #define CREDKEY_STACK_PASSWORD 512
@@ -128,4 +124,35 @@ credkey_userhash(const char *user, size_t userlen, const char *realm, size_t rea
 	    mdlen != CREDKEY_USERHASH_LEN)
 		memset(md, 0, CREDKEY_USERHASH_LEN);
 	memcpy(out, md, CREDKEY_USERHASH_LEN);
+}
+
+int
+credkey_hmac(bool sha256, const uint8_t *key, size_t keylen, const struct credkey_part *parts,
+    int nparts, uint8_t *out)
+{
+	char sha1[] = "SHA1", sha2[] = "SHA256";
+	OSSL_PARAM params[2];
+	EVP_MAC *mac;
+	EVP_MAC_CTX *ctx = NULL;
+	size_t outlen;
+	int i, rc = -1;
+
+	params[0] =
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, sha256 ? sha2 : sha1, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return -1;
+	if ((ctx = EVP_MAC_CTX_new(mac)) == NULL || EVP_MAC_init(ctx, key, keylen, params) != 1)
+		goto out;
+	for (i = 0; i < nparts; i++) {
+		if (EVP_MAC_update(ctx, parts[i].p, parts[i].len) != 1)
+			goto out;
+	}
+	if (EVP_MAC_final(ctx, out, &outlen, CREDKEY_HMAC_SHA256_LEN) == 1 &&
+	    outlen == (sha256 ? CREDKEY_HMAC_SHA256_LEN : CREDKEY_HMAC_SHA1_LEN))
+		rc = 0;
+out:
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	return rc;
 }

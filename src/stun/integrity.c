@@ -1,6 +1,6 @@
 /*
  * MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256 and FINGERPRINT (RFC 8489 §14.5-§14.7)
- * over OpenSSL 3 libcrypto; long-term keys (§9.2.2) and USERHASH are credkey's.
+ * over OpenSSL 3 libcrypto; HMAC, long-term keys (§9.2.2) and USERHASH are credkey's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +20,6 @@
 _Static_assert((int)STUN_PWALG_MD5 == (int)CREDKEY_MD5 &&
 	(int)STUN_PWALG_SHA256 == (int)CREDKEY_SHA256,
     "credkey's algorithm numbers are STUN's PASSWORD-ALGORITHM numbers");
-
-/* A piece of the bytes a MAC or CRC covers. */
-struct integrity_part {
-	const uint8_t *p;
-	size_t len;
-};
 
 /* CRC-32 (ISO-HDLC, reflected polynomial 0xedb88320), one entry per byte value. */
 /* clang-format off */
@@ -121,38 +115,6 @@ integrity_equal(const void *a, const void *b, size_t n)
 	return credkey_equal(a, b, n);
 }
 
-/* HMAC over the concatenation of parts[0..nparts); out has room for 32 bytes. */
-static int
-integrity_mac(bool sha256, const uint8_t *key, size_t keylen, const struct integrity_part *parts,
-    int nparts, uint8_t *out)
-{
-	char sha1[] = "SHA1", sha2[] = "SHA256";
-	OSSL_PARAM params[2];
-	EVP_MAC *mac;
-	EVP_MAC_CTX *ctx = NULL;
-	size_t outlen;
-	int i, rc = -1;
-
-	params[0] =
-	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, sha256 ? sha2 : sha1, 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
-		return -1;
-	if ((ctx = EVP_MAC_CTX_new(mac)) == NULL || EVP_MAC_init(ctx, key, keylen, params) != 1)
-		goto out;
-	for (i = 0; i < nparts; i++) {
-		if (EVP_MAC_update(ctx, parts[i].p, parts[i].len) != 1)
-			goto out;
-	}
-	if (EVP_MAC_final(ctx, out, &outlen, INTEGRITY_SHA256_LEN) == 1 &&
-	    outlen == (sha256 ? INTEGRITY_SHA256_LEN : INTEGRITY_SHA1_LEN))
-		rc = 0;
-out:
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
-	return rc;
-}
-
 struct integrity_key {
 	EVP_MAC_CTX *ctx; /* keyed, never updated: copied for each MAC */
 	size_t len;
@@ -209,11 +171,11 @@ int
 integrity_hmac(bool sha256, const uint8_t *key, size_t keylen, const uint8_t *p, size_t len,
     uint8_t *out)
 {
-	struct integrity_part part;
+	struct credkey_part part;
 
 	part.p = p;
 	part.len = len;
-	return integrity_mac(sha256, key, keylen, &part, 1, out);
+	return credkey_hmac(sha256, key, keylen, &part, 1, out);
 }
 
 /*
@@ -222,7 +184,7 @@ integrity_hmac(bool sha256, const uint8_t *key, size_t keylen, const uint8_t *p,
  */
 static int
 integrity_cover(const struct stun_msg *m, const struct stun_attr *a, uint8_t hdr[STUN_HEADER_LEN],
-    struct integrity_part parts[2])
+    struct credkey_part parts[2])
 {
 	struct buf b;
 	size_t start, end;
@@ -247,7 +209,7 @@ integrity_verify(const struct stun_msg *m, bool sha256, const uint8_t *key, size
 {
 	const struct stun_attr *a;
 	uint8_t hdr[STUN_HEADER_LEN], mac[INTEGRITY_SHA256_LEN];
-	struct integrity_part parts[2];
+	struct credkey_part parts[2];
 	int idx = sha256 ? m->mi_sha256 : m->mi;
 
 	if (idx < 0 || (size_t)idx >= m->nattrs)
@@ -258,7 +220,7 @@ integrity_verify(const struct stun_msg *m, bool sha256, const uint8_t *key, size
 	if (!sha256 && a->len != INTEGRITY_SHA1_LEN)
 		return false;
 	if (integrity_cover(m, a, hdr, parts) == -1 ||
-	    integrity_mac(sha256, key, keylen, parts, 2, mac) == -1)
+	    credkey_hmac(sha256, key, keylen, parts, 2, mac) == -1)
 		return false;
 	return integrity_equal(mac, stun_attr_value(m, a), a->len);
 }
@@ -268,7 +230,7 @@ integrity_fingerprint_ok(const struct stun_msg *m)
 {
 	const struct stun_attr *a;
 	uint8_t hdr[STUN_HEADER_LEN];
-	struct integrity_part parts[2];
+	struct credkey_part parts[2];
 	uint32_t crc, got;
 	struct buf b;
 

@@ -1,7 +1,8 @@
 /*
- * Long-term credential keys (RFC 8489 §9.2.2), USERHASH (RFC 8489 §14.4), HMAC and
- * a constant-time compare: pure functions over libcrypto digests (no SSL), shared by
- * the STUN codec and the credential store.
+ * Long-term credential keys (RFC 8489 §9.2.2), USERHASH (RFC 8489 §14.4), HMAC, TURN
+ * REST API passwords and a constant-time compare: pure functions over libcrypto
+ * digests (no SSL), shared by the STUN codec, the credential store, the TURN core,
+ * the client and turnpikectl.
  */
 #ifndef TURNPIKE_CREDKEY_H
 #define TURNPIKE_CREDKEY_H
@@ -9,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "turnpike/base64.h"
 
 /* Key algorithms; the values are RFC 8489 §18.5 PASSWORD-ALGORITHM numbers. */
 enum credkey_alg {
@@ -49,6 +52,19 @@ void credkey_userhash(const char *user, size_t userlen, const char *realm, size_
  */
 int credkey_hmac(bool sha256, const uint8_t *key, size_t keylen, const struct credkey_part *parts,
     int nparts, uint8_t *out);
+
+/* A TURN REST API password: base64 text of an HMAC-SHA1, of an HMAC-SHA256, room for either. */
+#define CREDKEY_REST_SHA1_LEN BASE64_LEN(CREDKEY_HMAC_SHA1_LEN)
+#define CREDKEY_REST_SHA256_LEN BASE64_LEN(CREDKEY_HMAC_SHA256_LEN)
+#define CREDKEY_REST_PASSWORD_MAX (CREDKEY_REST_SHA256_LEN + 1)
+
+/*
+ * TURN REST API password (coturn's use-auth-secret): padded base64 (RFC 4648 §4) of
+ * HMAC-SHA1(secret, user), or of HMAC-SHA256 when sha256 (rest-api-hmac=sha256), and
+ * a NUL into out (outcap bytes); -1 if it does not fit or libcrypto fails.
+ */
+int credkey_rest_password(bool sha256, const char *secret, size_t secretlen, const char *user,
+    size_t userlen, char *out, size_t outcap);
 
 /* Constant-time equality of two byte arrays of length n. */
 bool credkey_equal(const void *a, const void *b, size_t n);

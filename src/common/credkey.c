@@ -1,6 +1,6 @@
 /*
- * Long-term credential keys (RFC 8489 §9.2.2), USERHASH (§14.4) and HMAC over
- * OpenSSL 3 libcrypto, and a constant-time compare.
+ * Long-term credential keys (RFC 8489 §9.2.2), USERHASH (§14.4), HMAC and TURN REST
+ * API passwords over OpenSSL 3 libcrypto, and a constant-time compare.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "turnpike/base64.h"
 #include "turnpike/credkey.h"
 #include "turnpike/opaque.h"
 
@@ -154,5 +155,23 @@ credkey_hmac(bool sha256, const uint8_t *key, size_t keylen, const struct credke
 out:
 	EVP_MAC_CTX_free(ctx);
 	EVP_MAC_free(mac);
+	return rc;
+}
+
+int
+credkey_rest_password(bool sha256, const char *secret, size_t secretlen, const char *user,
+    size_t userlen, char *out, size_t outcap)
+{
+	struct credkey_part part = {(const uint8_t *)user, userlen};
+	uint8_t mac[CREDKEY_HMAC_SHA256_LEN];
+	int rc = -1;
+
+	if (outcap < (sha256 ? CREDKEY_REST_SHA256_LEN : CREDKEY_REST_SHA1_LEN) + 1)
+		return -1;
+	/* Standard base64 with padding (RFC 4648 §4), as coturn and REST clients use. */
+	if (credkey_hmac(sha256, (const uint8_t *)secret, secretlen, &part, 1, mac) == 0)
+		rc = base64_encode(mac, sha256 ? CREDKEY_HMAC_SHA256_LEN : CREDKEY_HMAC_SHA1_LEN,
+		    out, outcap);
+	OPENSSL_cleanse(mac, sizeof mac);
 	return rc;
 }

@@ -1,4 +1,7 @@
-/* Unit tests for src/common/credkey.c: long-term keys, USERHASH, constant-time compare. */
+/*
+ * Unit tests for src/common/credkey.c: long-term keys, USERHASH, REST API passwords,
+ * constant-time compare.
+ */
 #include <stdint.h>
 #include <string.h>
 
@@ -88,6 +91,29 @@ test_long_term(void)
 }
 
 static void
+test_rest_password(void)
+{
+	char pw[CREDKEY_REST_PASSWORD_MAX];
+
+	/* printf %s 1800000000:bob | openssl dgst -sha1 -hmac turnpike-secret -binary | base64 */
+	CHECKM(credkey_rest_password(false, "turnpike-secret", 15, "1800000000:bob", 14, pw,
+		   sizeof pw) == 0 &&
+		strcmp(pw, "m4fCTWUqByDlBOYI9g91aFMyRR4=") == 0,
+	    "the HMAC-SHA1 REST password equals the openssl recipe's");
+	/* The same with openssl dgst -sha256. */
+	CHECKM(credkey_rest_password(true, "turnpike-secret", 15, "1800000000:bob", 14, pw,
+		   sizeof pw) == 0 &&
+		strcmp(pw, "dyz7spTUe/6z8vsY1PIv/BEvHfvLgmmgP0FWVQ7hSE0=") == 0,
+	    "the HMAC-SHA256 REST password equals the openssl recipe's");
+	/* Text and NUL: 29 and 45 bytes fit, one less does not. */
+	CHECK(credkey_rest_password(false, "s", 1, "u", 1, pw, 29) == 0 && strlen(pw) == 28);
+	CHECK(credkey_rest_password(false, "s", 1, "u", 1, pw, 28) == -1);
+	CHECK(credkey_rest_password(true, "s", 1, "u", 1, pw, 45) == 0 && strlen(pw) == 44);
+	CHECK(credkey_rest_password(true, "s", 1, "u", 1, pw, 44) == -1);
+	CHECK(CREDKEY_REST_PASSWORD_MAX == 45);
+}
+
+static void
 test_equal(void)
 {
 	CHECK(credkey_equal("abc", "abc", 3) && !credkey_equal("abc", "abd", 3));
@@ -99,6 +125,7 @@ main(void)
 {
 	test_vectors();
 	test_long_term();
+	test_rest_password();
 	test_equal();
 	return unit_done();
 }

@@ -90,12 +90,12 @@ bool creds_static_has_realm(const struct creds_static *cs, const char *realm, si
 void creds_static_iface(struct creds_static *cs, struct creds *out);
 
 /* Room for a REST API password: base64 of an HMAC-SHA256 and a NUL. */
-#define CREDS_REST_PASSWORD_MAX 45
+#define CREDS_REST_PASSWORD_MAX CREDKEY_REST_PASSWORD_MAX
 
 /* base64(HMAC-SHA1(secret, username)): the REST API password (for clients and tests). */
 int creds_rest_password(const char *secret, size_t secretlen, const char *user, size_t userlen,
     char *out, size_t outcap);
-/* The same with HMAC-SHA256 when sha256 (rest-api-hmac=sha256); outcap CREDS_REST_PASSWORD_MAX. */
+/* The same with HMAC-SHA256 when sha256 (rest-api-hmac=sha256): credkey_rest_password. */
 int creds_rest_password_alg(bool sha256, const char *secret, size_t secretlen, const char *user,
     size_t userlen, char *out, size_t outcap);
 

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "turnpike/credkey.h"
 #include "turnpike/integrity.h"
 #include "turnpike/stun.h"
 #include "turnpike/turnconn.h"
@@ -28,7 +29,7 @@
 #define TURNCLIENT_NONCE_MAX 763
 #define TURNCLIENT_PASS_MAX 256
 /* Text room for a REST API password: base64 of a 20-byte HMAC-SHA1. */
-#define TURNCLIENT_REST_PASS_LEN 29
+#define TURNCLIENT_REST_PASS_LEN (CREDKEY_REST_SHA1_LEN + 1)
 /* 438 Stale Nonce answers retried per request. */
 #define TURNCLIENT_MAX_STALE 3
 /* Room for a PASSWORD-ALGORITHMS value we keep and echo (RFC 8489 §14.11). */

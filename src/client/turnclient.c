@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "turnpike/addr.h"
-#include "turnpike/base64.h"
 #include "turnpike/buf.h"
 #include "turnpike/cause.h"
 #include "turnpike/chandata.h"
+#include "turnpike/credkey.h"
 #include "turnpike/integrity.h"
 #include "turnpike/netio.h"
 #include "turnpike/random.h"
@@ -124,13 +124,8 @@ int
 turnclient_rest_password(const char *secret, const char *username,
     char password[TURNCLIENT_REST_PASS_LEN])
 {
-	uint8_t mac[32];
-
-	if (integrity_hmac(false, (const uint8_t *)secret, strlen(secret),
-		(const uint8_t *)username, strlen(username), mac) == -1)
-		return -1;
-	/* 20 bytes give 28 characters and a NUL. */
-	return base64_encode(mac, INTEGRITY_SHA1_LEN, password, TURNCLIENT_REST_PASS_LEN);
+	return credkey_rest_password(false, secret, strlen(secret), username, strlen(username),
+	    password, TURNCLIENT_REST_PASS_LEN);
 }
 
 int

@@ -14,10 +14,9 @@
 #include <unistd.h>
 
 #include "turnpike/addr.h"
-#include "turnpike/base64.h"
 #include "turnpike/cause.h"
+#include "turnpike/credkey.h"
 #include "turnpike/doctor.h"
-#include "turnpike/integrity.h"
 #include "turnpike/netio.h"
 #include "turnpike/probe.h"
 #include "turnpike/random.h"
@@ -78,17 +77,13 @@ doctor_net_rest(const struct config *cfg, const char *secret, const char *user, 
 	char sep = cfg->rest_api_separator != NULL && cfg->rest_api_separator[0] != '\0'
 	    ? cfg->rest_api_separator[0]
 	    : ':';
-	uint8_t mac[INTEGRITY_SHA256_LEN];
-	size_t maclen = sha256 ? INTEGRITY_SHA256_LEN : INTEGRITY_SHA1_LEN;
 	int w;
 
 	w = snprintf(username, usercap, "%lld%c%s", (long long)expiry, sep, user);
-	if (w < 0 || (size_t)w >= usercap || passcap < BASE64_LEN(maclen) + 1)
+	if (w < 0 || (size_t)w >= usercap)
 		return -1;
-	if (integrity_hmac(sha256, (const uint8_t *)secret, strlen(secret),
-		(const uint8_t *)username, strlen(username), mac) == -1)
-		return -1;
-	return base64_encode(mac, maclen, password, passcap);
+	return credkey_rest_password(sha256, secret, strlen(secret), username, (size_t)w, password,
+	    passcap);
 }
 
 /* One Binding over UDP from src (NULL: any) to dst, retransmitted 3 times. */

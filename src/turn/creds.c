@@ -6,16 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "turnpike/base64.h"
 #include "turnpike/cause.h"
 #include "turnpike/creds.h"
 #include "turnpike/hex.h"
 #include "turnpike/integrity.h"
 #include "turnpike/stun.h"
 
-/* base64 of a 20-byte HMAC-SHA1 (28 characters) or a 32-byte HMAC-SHA256 (44). */
-#define CREDS_REST_PASSWORD_LEN 28
-#define CREDS_REST_PASSWORD_SHA256_LEN 44
 #define CREDS_HEX_KEY_LEN 32
 
 struct creds_user {
@@ -364,17 +360,7 @@ int
 creds_rest_password_alg(bool sha256, const char *secret, size_t secretlen, const char *user,
     size_t userlen, char *out, size_t outcap)
 {
-	uint8_t mac[INTEGRITY_SHA256_LEN];
-	int rc;
-
-	if (outcap < (sha256 ? CREDS_REST_PASSWORD_SHA256_LEN : CREDS_REST_PASSWORD_LEN) + 1 ||
-	    integrity_hmac(sha256, (const uint8_t *)secret, secretlen, (const uint8_t *)user,
-		userlen, mac) == -1)
-		return -1;
-	/* Standard base64 with padding (RFC 4648 §4), as coturn and REST clients use. */
-	rc = base64_encode(mac, sha256 ? INTEGRITY_SHA256_LEN : INTEGRITY_SHA1_LEN, out, outcap);
-	creds_wipe(mac, sizeof mac);
-	return rc;
+	return credkey_rest_password(sha256, secret, secretlen, user, userlen, out, outcap);
 }
 
 /* A decimal number of 1 to 20 digits that fits 64 bits. */

@@ -207,12 +207,8 @@ test_vector(const struct vector *v)
 static void
 test_vectors(void)
 {
-	struct vector vs[VECTORS_MAX];
-	int i, n = vectors_load(TEST_DATADIR "/rfc5769_vectors.txt", vs);
-
-	CHECKM(n == 5, "five vectors in rfc5769_vectors.txt");
-	for (i = 0; i < n; i++)
-		test_vector(&vs[i]);
+	CHECKM(vectors_each(TEST_DATADIR "/rfc5769_vectors.txt", test_vector) == 5,
+	    "five vectors in rfc5769_vectors.txt");
 }
 
 static void

@@ -108,4 +108,16 @@ vectors_load(const char *path, struct vector *vs)
 	return n;
 }
 
+/* Calls fn on each vector of path; returns how many, or -1 when the file is missing. */
+static inline int
+vectors_each(const char *path, void (*fn)(const struct vector *v))
+{
+	struct vector vs[VECTORS_MAX];
+	int i, n = vectors_load(path, vs);
+
+	for (i = 0; i < n; i++)
+		fn(&vs[i]);
+	return n;
+}
+
 #endif
